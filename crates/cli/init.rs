@@ -1,0 +1,111 @@
+//! `fieldnotes init [DIR]`: a new project skeleton.
+
+use std::fs;
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+
+use crate::Globals;
+use crate::output;
+
+/// The default codebook shipped with fieldnotes: What Works Scotland's eight considerations.
+pub const WWS_CODEBOOK: &str = include_str!("../../data/codebooks/wws-considerations.toml");
+
+const STARTER_CODEBOOK: &str = r##"# The codebook: one [[code]] table per code. See the fieldnotes README for every key.
+[codebook]
+name = "My codebook"
+version = "0.1.0"
+
+[[code]]
+id = "example"
+name = "An example code"
+description = "What counts as this code, and what does not."
+colour = "#1b9e77"
+
+[code.rules]
+keywords = ["example phrase"]
+"##;
+
+/// Arguments of `fieldnotes init`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Where to make the project (default: the current folder).
+    dir: Option<PathBuf>,
+    /// Start from a ready codebook: `wws` (the eight What Works Scotland considerations) or `starter`.
+    #[arg(long, default_value = "starter", value_parser = ["wws", "starter"])]
+    codebook: String,
+    /// The project's name (default: the folder's name).
+    #[arg(long)]
+    name: Option<String>,
+}
+
+/// Runs `fieldnotes init`.
+pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
+    let dir = match a.dir {
+        Some(d) => d,
+        None => std::env::current_dir()?,
+    };
+    if dir.join(fieldnotes_corpus::CONFIG_FILE).exists() {
+        bail!("`{}` already holds a `fieldnotes.toml`; nothing was changed", dir.display());
+    }
+    let name = a.name.unwrap_or_else(|| {
+        dir.canonicalize()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().to_string()))
+            .unwrap_or_else(|| "study".into())
+    });
+    for sub in ["notes", "codings"] {
+        fs::create_dir_all(dir.join(sub)).with_context(|| format!("cannot create `{}`", dir.join(sub).display()))?;
+    }
+    let config = format!(
+        "# fieldnotes project settings; every key is optional.\nname = {}\nnotes = [\"notes/**/*.md\", \"notes/**/*.txt\"]\ncodebook = \"codebook.toml\"\n# coder = \"your-initials\"\n",
+        toml_string(&name)
+    );
+    write_new(&dir.join(fieldnotes_corpus::CONFIG_FILE), &config)?;
+    let book = if a.codebook == "wws" { WWS_CODEBOOK } else { STARTER_CODEBOOK };
+    write_new(&dir.join("codebook.toml"), book)?;
+    let gi = dir.join(".gitignore");
+    if !gi.exists() {
+        write_new(&gi, ".fieldnotes/\n")?;
+    }
+    output::info(
+        g.quiet,
+        &format!(
+            "Made a fieldnotes project in `{}`: put notes in `notes/`, codes in `codebook.toml`, then run `fieldnotes index`.",
+            dir.display()
+        ),
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+fn toml_string(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+/// Writes a file that must not exist yet, via a temporary file, fsynced and renamed.
+pub fn write_new(path: &std::path::Path, content: &str) -> Result<()> {
+    if path.exists() {
+        bail!("`{}` already exists; nothing was overwritten", path.display());
+    }
+    write_atomic(path, content.as_bytes())
+}
+
+/// Writes a file atomically: a temporary file beside it, fsynced, then renamed over it.
+pub fn write_atomic(path: &std::path::Path, content: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
+    fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+    let file_name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
+    let result = (|| -> std::io::Result<()> {
+        let mut f = fs::File::create(&tmp)?;
+        f.write_all(content)?;
+        f.sync_all()?;
+        fs::rename(&tmp, path)
+    })();
+    if result.is_err() {
+        let _ = fs::remove_file(&tmp);
+    }
+    result.with_context(|| format!("cannot write `{}`", path.display()))
+}

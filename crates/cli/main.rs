@@ -1,0 +1,143 @@
+//! `fieldnotes`: search, code and tabulate qualitative fieldnotes from the command line.
+
+mod agree;
+mod code;
+mod codebook;
+mod demo;
+mod index;
+mod init;
+mod notes;
+mod output;
+mod report;
+mod search;
+mod show;
+mod study;
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Parser, Subcommand, ValueEnum};
+
+/// Search, code and tabulate qualitative fieldnotes.
+///
+/// A project is a folder of notes (Markdown or text with front matter), a `codebook.toml`
+/// and one codings ledger per coder in `codings/`. Everything else is derived.
+#[derive(Parser, Debug)]
+#[command(name = "fieldnotes", version, propagate_version = true, max_term_width = 100)]
+struct Cli {
+    /// The project folder (default: the nearest folder upwards with a `fieldnotes.toml`).
+    #[arg(long, global = true, value_name = "DIR", env = "FIELDNOTES_PROJECT")]
+    project: Option<PathBuf>,
+    /// Print only results and errors: no progress bars or summaries.
+    #[arg(long, short, global = true)]
+    quiet: bool,
+    /// When to colour output.
+    #[arg(long, global = true, value_enum, default_value_t = ColorChoice::Auto)]
+    color: ColorChoice,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// When to use colour.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, ValueEnum)]
+enum ColorChoice {
+    /// On a terminal, unless `NO_COLOR` is set.
+    Auto,
+    /// Always.
+    Always,
+    /// Never.
+    Never,
+}
+
+#[derive(Subcommand, Debug)]
+enum Command {
+    /// Make a new project skeleton.
+    Init(init::Args),
+    /// Summarise the notes: documents and passages per site and kind.
+    Notes(notes::Args),
+    /// Build or update the search index (incremental).
+    Index(index::Args),
+    /// Search the passages.
+    Search(search::Args),
+    /// Show a passage with its neighbours, attributes and codes.
+    Show(show::Args),
+    /// Check or show the codebook.
+    #[command(subcommand)]
+    Codebook(codebook::Command),
+    /// Code passages: by rules, by hand, in review.
+    #[command(subcommand)]
+    Code(code::Command),
+    /// Inter-coder agreement per code, and the passages where coders differ.
+    Agree(agree::Args),
+    /// Tables and figures for papers.
+    #[command(subcommand)]
+    Report(report::Command),
+    /// Export the study for other tools.
+    #[command(subcommand)]
+    Export(report::ExportCommand),
+    /// Run the whole pipeline on the sample study in `data/sample`.
+    Demo(demo::Args),
+}
+
+/// What every command gets: the global options.
+pub struct Globals {
+    project: Option<PathBuf>,
+    quiet: bool,
+    color: bool,
+}
+
+impl Globals {
+    /// The project: `--project`, or the nearest one upwards from the current folder.
+    pub fn project(&self) -> anyhow::Result<fieldnotes_corpus::Project> {
+        use anyhow::Context;
+        match &self.project {
+            Some(dir) => fieldnotes_corpus::Project::open(dir)
+                .with_context(|| format!("cannot open project `{}`", dir.display())),
+            None => {
+                let cwd = std::env::current_dir().context("cannot read the current folder")?;
+                Ok(fieldnotes_corpus::Project::discover(&cwd)?)
+            }
+        }
+    }
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    let color = match cli.color {
+        ColorChoice::Always => true,
+        ColorChoice::Never => false,
+        ColorChoice::Auto => {
+            use std::io::IsTerminal;
+            std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty()) && std::io::stdout().is_terminal()
+        }
+    };
+    let g = Globals { project: cli.project, quiet: cli.quiet, color };
+    let result = match cli.command {
+        Command::Init(a) => init::run(&g, a),
+        Command::Notes(a) => notes::run(&g, a),
+        Command::Index(a) => index::run(&g, a),
+        Command::Search(a) => search::run(&g, a),
+        Command::Show(a) => show::run(&g, a),
+        Command::Codebook(c) => codebook::run(&g, c),
+        Command::Code(c) => code::run(&g, c),
+        Command::Agree(a) => agree::run(&g, a),
+        Command::Report(c) => report::run(&g, c),
+        Command::Export(c) => report::run_export(&g, c),
+        Command::Demo(a) => demo::run(&g, a),
+    };
+    match result {
+        Ok(code) => code,
+        Err(err) => {
+            if is_broken_pipe(&err) {
+                return ExitCode::SUCCESS;
+            }
+            output::error(&err, g.color);
+            ExitCode::from(2)
+        }
+    }
+}
+
+fn is_broken_pipe(err: &anyhow::Error) -> bool {
+    err.chain()
+        .any(|e| e.downcast_ref::<std::io::Error>().is_some_and(|io| io.kind() == std::io::ErrorKind::BrokenPipe))
+}

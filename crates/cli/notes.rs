@@ -1,0 +1,164 @@
+//! `fieldnotes notes`: what the project holds, per site and kind.
+
+use std::collections::BTreeMap;
+use std::io::Write;
+use std::process::ExitCode;
+
+use anyhow::Result;
+use serde::Serialize;
+
+use crate::Globals;
+use crate::output::{self, Align};
+use crate::study;
+
+/// Arguments of `fieldnotes notes`.
+#[derive(clap::Args, Debug)]
+pub struct Args {
+    /// Group by this attribute (and `kind` within it).
+    #[arg(long, default_value = "site")]
+    by: String,
+    /// List every note instead of the summary.
+    #[arg(long)]
+    list: bool,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+#[derive(Serialize, Default, Clone)]
+struct Group {
+    documents: usize,
+    passages: usize,
+    words: u64,
+    kinds: BTreeMap<String, usize>,
+}
+
+#[derive(Serialize)]
+struct Summary {
+    project: String,
+    documents: usize,
+    passages: usize,
+    words: u64,
+    by: String,
+    groups: BTreeMap<String, Group>,
+    skipped: Vec<fieldnotes_corpus::Skipped>,
+}
+
+/// Runs `fieldnotes notes`.
+pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
+    let project = g.project()?;
+    let corpus = study::load_corpus(&project, g.quiet)?;
+    let mut out = output::stdout();
+    if a.list {
+        if a.json {
+            serde_json::to_writer_pretty(&mut out, &corpus.documents)?;
+            writeln!(out)?;
+        } else {
+            let rows: Vec<Vec<String>> = corpus
+                .documents
+                .iter()
+                .map(|d| {
+                    vec![
+                        d.path.clone(),
+                        d.attributes.get("site").map(|v| v.to_string()).unwrap_or_default(),
+                        d.attributes.get("date").map(|v| v.to_string()).unwrap_or_default(),
+                        d.attributes.get("kind").map(|v| v.to_string()).unwrap_or_default(),
+                        d.passages.len().to_string(),
+                        d.words().to_string(),
+                    ]
+                })
+                .collect();
+            let header: Vec<String> = ["note", "site", "date", "kind", "passages", "words"].map(String::from).into();
+            let align = [Align::Left, Align::Left, Align::Left, Align::Left, Align::Right, Align::Right];
+            write!(out, "{}", output::table(&header, &rows, &align))?;
+        }
+        out.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let summary = summarise(&project, &corpus, &a.by);
+    if a.json {
+        serde_json::to_writer_pretty(&mut out, &summary)?;
+        writeln!(out)?;
+    } else {
+        print_summary(&mut out, &summary, g.color)?;
+    }
+    out.flush()?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn summarise(project: &fieldnotes_corpus::Project, corpus: &fieldnotes_corpus::Corpus, by: &str) -> Summary {
+    let mut groups: BTreeMap<String, Group> = BTreeMap::new();
+    for d in &corpus.documents {
+        let key = d.attributes.get(by).map(|v| v.to_string()).unwrap_or_else(|| "(none)".into());
+        let kind = d.attributes.get("kind").map(|v| v.to_string()).unwrap_or_else(|| "(none)".into());
+        let gr = groups.entry(key).or_default();
+        gr.documents += 1;
+        gr.passages += d.passages.len();
+        gr.words += d.words();
+        *gr.kinds.entry(kind).or_insert(0) += 1;
+    }
+    Summary {
+        project: if project.config.name.is_empty() {
+            project.root().display().to_string()
+        } else {
+            project.config.name.clone()
+        },
+        documents: corpus.documents.len(),
+        passages: corpus.passage_count(),
+        words: corpus.documents.iter().map(|d| d.words()).sum(),
+        by: by.to_string(),
+        groups,
+        skipped: corpus.skipped.clone(),
+    }
+}
+
+/// Prints the corpus summary table (also used by the demo).
+pub fn print_corpus_summary(
+    out: &mut impl Write,
+    project: &fieldnotes_corpus::Project,
+    corpus: &fieldnotes_corpus::Corpus,
+    color: bool,
+) -> Result<()> {
+    print_summary(out, &summarise(project, corpus, "site"), color)
+}
+
+fn print_summary(out: &mut impl Write, s: &Summary, color: bool) -> Result<()> {
+    writeln!(
+        out,
+        "{}: {} notes, {} passages, {} words, {} {}s",
+        output::bold(&s.project, color),
+        s.documents,
+        s.passages,
+        s.words,
+        s.groups.len(),
+        s.by
+    )?;
+    let mut kinds: Vec<String> = s.groups.values().flat_map(|g| g.kinds.keys().cloned()).collect();
+    kinds.sort();
+    kinds.dedup();
+    let mut header = vec![s.by.clone(), "notes".into(), "passages".into(), "words".into()];
+    header.extend(kinds.iter().cloned());
+    let mut rows: Vec<Vec<String>> = s
+        .groups
+        .iter()
+        .map(|(k, g)| {
+            let mut r = vec![k.clone(), g.documents.to_string(), g.passages.to_string(), g.words.to_string()];
+            r.extend(kinds.iter().map(|kind| g.kinds.get(kind).copied().unwrap_or(0).to_string()));
+            r
+        })
+        .collect();
+    let mut total = vec!["total".to_string(), s.documents.to_string(), s.passages.to_string(), s.words.to_string()];
+    total.extend(
+        kinds
+            .iter()
+            .map(|kind| s.groups.values().map(|g| g.kinds.get(kind).copied().unwrap_or(0)).sum::<usize>().to_string()),
+    );
+    rows.push(total);
+    let mut align = vec![Align::Left];
+    align.extend(std::iter::repeat_n(Align::Right, header.len() - 1));
+    write!(out, "{}", output::table(&header, &rows, &align))?;
+    if !s.skipped.is_empty() {
+        writeln!(out, "skipped {} file(s) that could not be read (see the warnings above)", s.skipped.len())?;
+    }
+    Ok(())
+}

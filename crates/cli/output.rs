@@ -1,0 +1,171 @@
+//! The one place that writes to the terminal: results to stdout, messages to stderr,
+//! progress bars, colour and plain-text tables.
+
+use std::io::{self, BufWriter, IsTerminal, Write};
+
+use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
+
+/// Buffered standard output. Write errors (a closed pipe) surface as `io::Error`s.
+pub fn stdout() -> BufWriter<io::StdoutLock<'static>> {
+    BufWriter::with_capacity(64 * 1024, io::stdout().lock())
+}
+
+fn paint(s: &str, code: &str, color: bool) -> String {
+    if color { format!("\x1b[{code}m{s}\x1b[0m") } else { s.to_string() }
+}
+
+/// Bold text.
+pub fn bold(s: &str, color: bool) -> String {
+    paint(s, "1", color)
+}
+
+/// Dim text.
+pub fn dim(s: &str, color: bool) -> String {
+    paint(s, "2", color)
+}
+
+/// Highlighted (matched) text.
+pub fn hl(s: &str, color: bool) -> String {
+    if color { paint(s, "1;31", true) } else { format!("[{s}]") }
+}
+
+/// Text with byte ranges highlighted.
+pub fn highlight(text: &str, ranges: &[(usize, usize)], color: bool) -> String {
+    let mut out = String::with_capacity(text.len() + ranges.len() * 12);
+    let mut last = 0;
+    for &(s, e) in ranges {
+        if s < last || e > text.len() || !text.is_char_boundary(s) || !text.is_char_boundary(e) {
+            continue;
+        }
+        out.push_str(&text[last..s]);
+        out.push_str(&hl(&text[s..e], color));
+        last = e;
+    }
+    out.push_str(&text[last..]);
+    out
+}
+
+/// Prints an error with its causes and a hint line where the message holds one.
+pub fn error(err: &anyhow::Error, color: bool) {
+    let color = color && io::stderr().is_terminal();
+    let mut e = io::stderr().lock();
+    let _ = writeln!(e, "{} {err}", paint("error:", "1;31", color));
+    for cause in err.chain().skip(1) {
+        let _ = writeln!(e, "  {} {cause}", paint("caused by:", "1", color));
+    }
+}
+
+/// A warning on stderr (shown even with `--quiet`: warnings are about data).
+pub fn warn(msg: &str) {
+    let color = io::stderr().is_terminal() && std::env::var_os("NO_COLOR").is_none_or(|v| v.is_empty());
+    let _ = writeln!(io::stderr().lock(), "{} {msg}", paint("warning:", "1;33", color));
+}
+
+/// A progress or summary message on stderr, unless quiet.
+pub fn info(quiet: bool, msg: &str) {
+    if !quiet {
+        let _ = writeln!(io::stderr().lock(), "{msg}");
+    }
+}
+
+/// A progress bar on stderr, hidden when stderr is not a terminal or with `--quiet`.
+pub fn progress(len: u64, what: &str, quiet: bool) -> ProgressBar {
+    if quiet || !io::stderr().is_terminal() {
+        return ProgressBar::hidden();
+    }
+    let pb = ProgressBar::with_draw_target(Some(len), ProgressDrawTarget::stderr());
+    let style = ProgressStyle::with_template("{msg:>12} [{bar:30}] {human_pos}/{human_len} {per_sec} eta {eta}")
+        .unwrap_or_else(|_| ProgressStyle::default_bar())
+        .progress_chars("=> ");
+    pb.set_style(style);
+    pb.set_message(what.to_string());
+    pb
+}
+
+/// Column alignment.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Align {
+    /// Left.
+    Left,
+    /// Right (numbers).
+    Right,
+}
+
+fn width(s: &str) -> usize {
+    // ANSI escapes do not take room.
+    let mut w = 0;
+    let mut in_esc = false;
+    for c in s.chars() {
+        match (in_esc, c) {
+            (false, '\x1b') => in_esc = true,
+            (true, 'm') => in_esc = false,
+            (true, _) => {}
+            _ => w += 1,
+        }
+    }
+    w
+}
+
+/// Formats rows as an aligned plain-text table with a rule under the header.
+pub fn table(header: &[String], rows: &[Vec<String>], align: &[Align]) -> String {
+    let n = header.len();
+    let mut widths: Vec<usize> = header.iter().map(|h| width(h)).collect();
+    for r in rows {
+        for (i, c) in r.iter().enumerate().take(n) {
+            widths[i] = widths[i].max(width(c));
+        }
+    }
+    let fmt_row = |cells: &[String]| -> String {
+        let mut line = String::new();
+        for (i, c) in cells.iter().enumerate().take(n) {
+            let pad = widths[i].saturating_sub(width(c));
+            let a = align.get(i).copied().unwrap_or(Align::Left);
+            if i > 0 {
+                line.push_str("  ");
+            }
+            if a == Align::Right {
+                line.push_str(&" ".repeat(pad));
+                line.push_str(c);
+            } else {
+                line.push_str(c);
+                if i + 1 < n {
+                    line.push_str(&" ".repeat(pad));
+                }
+            }
+        }
+        line.trim_end().to_string()
+    };
+    let mut out = fmt_row(header);
+    out.push('\n');
+    let total: usize = widths.iter().sum::<usize>() + 2 * n.saturating_sub(1);
+    out.push_str(&"-".repeat(total));
+    out.push('\n');
+    for r in rows {
+        out.push_str(&fmt_row(r));
+        out.push('\n');
+    }
+    out
+}
+
+/// Writes CSV rows with proper quoting.
+pub fn write_csv<W: Write>(w: W, header: &[String], rows: &[Vec<String>]) -> anyhow::Result<()> {
+    let mut wr = csv::Writer::from_writer(w);
+    wr.write_record(header)?;
+    for r in rows {
+        wr.write_record(r)?;
+    }
+    wr.flush()?;
+    Ok(())
+}
+
+/// Truncates to at most `n` characters, with an ellipsis.
+pub fn clip(s: &str, n: usize) -> String {
+    let one_line: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() <= n {
+        one_line
+    } else {
+        let mut t: String = one_line.chars().take(n.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}

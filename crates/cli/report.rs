@@ -1,0 +1,539 @@
+//! `fieldnotes report ...` and `fieldnotes export ...`: tables and figures for papers.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use fieldnotes_coding::Codebook;
+use fieldnotes_coding::units::{self, PassageCodes, Selection};
+use fieldnotes_report::analysis::{self, CodeTest};
+use fieldnotes_report::render::{self, Table};
+use fieldnotes_report::{Frames, GroupBy, Measure, ThemeTable, UnitKind};
+
+use crate::Globals;
+use crate::init::write_atomic;
+use crate::output::{self, Align};
+use crate::study::Study;
+
+/// Which codings count: shared by every report.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Counting {
+    /// Count suggestions too (by default only accepted codings count).
+    #[arg(long)]
+    include_suggested: bool,
+    /// Only these coders' codings (repeat, or comma-separate; default: all).
+    #[arg(long, value_delimiter = ',')]
+    coder: Vec<String>,
+}
+
+impl Counting {
+    fn selection(&self) -> Selection {
+        Selection { coders: self.coder.clone(), include_suggested: self.include_suggested }
+    }
+}
+
+/// Output formats of tables.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Format {
+    /// Aligned text for the terminal.
+    Table,
+    /// CSV.
+    Csv,
+    /// GitHub Markdown.
+    Md,
+    /// LaTeX with booktabs.
+    Latex,
+    /// JSON.
+    Json,
+    /// A self-contained HTML page.
+    Html,
+    /// An SVG figure (themes only).
+    Svg,
+    /// Parquet (themes only; needs -o).
+    Parquet,
+}
+
+/// Figure types.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum Chart {
+    /// Codes by groups, shaded by value.
+    Heatmap,
+    /// Grouped bars.
+    Bars,
+}
+
+/// `fieldnotes report` subcommands.
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// Codes by group (site, kind, year, speaker, any attribute): counts, shares, rates.
+    Themes(ThemesArgs),
+    /// Code-by-code co-occurrence: counts and Jaccard.
+    Cooccur(CooccurArgs),
+    /// Chi-square test of each code by group, with adjusted standardised residuals.
+    Stats(StatsArgs),
+    /// Exemplar quotes per code and group.
+    Quotes(QuotesArgs),
+    /// One self-contained HTML page: themes, heatmap, co-occurrence, statistics, quotes.
+    Html(HtmlArgs),
+}
+
+/// `fieldnotes export` subcommands.
+#[derive(clap::Subcommand, Debug)]
+pub enum ExportCommand {
+    /// Documents, passages, codings and codes as Parquet, plus passages partitioned by site.
+    Parquet(ParquetArgs),
+}
+
+/// Arguments of `fieldnotes report themes`.
+#[derive(clap::Args, Debug)]
+pub struct ThemesArgs {
+    /// Group columns by this attribute (site, kind, author, year, speaker, section, ...).
+    #[arg(long, default_value = "site")]
+    by: String,
+    /// What a unit is.
+    #[arg(long, value_enum, default_value_t = UnitArg::Passages)]
+    unit: UnitArg,
+    /// What a cell shows.
+    #[arg(long, value_enum, default_value_t = MeasureArg::Count)]
+    measure: MeasureArg,
+    /// Count child codes for their parents too.
+    #[arg(long)]
+    rollup: bool,
+    #[command(flatten)]
+    counting: Counting,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Figure type for --format svg.
+    #[arg(long, value_enum, default_value_t = Chart::Heatmap)]
+    chart: Chart,
+    /// Write to this file instead of standard output.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+}
+
+/// Counting units.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum UnitArg {
+    /// Passages.
+    Passages,
+    /// Notes.
+    Documents,
+    /// Words.
+    Words,
+}
+
+/// Cell measures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum MeasureArg {
+    /// Units with the code.
+    Count,
+    /// Percentage of the group's units.
+    Share,
+    /// Coded passages per 1,000 words.
+    Rate,
+    /// Notes with the code.
+    Docs,
+}
+
+/// Arguments of `fieldnotes report cooccur`.
+#[derive(clap::Args, Debug)]
+pub struct CooccurArgs {
+    /// Codes count as together within this many passages of each other (0: same passage).
+    #[arg(long, default_value_t = 0)]
+    window: usize,
+    #[command(flatten)]
+    counting: Counting,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Write to this file.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+}
+
+/// Arguments of `fieldnotes report stats`.
+#[derive(clap::Args, Debug)]
+pub struct StatsArgs {
+    /// Group by this attribute.
+    #[arg(long, default_value = "site")]
+    by: String,
+    #[command(flatten)]
+    counting: Counting,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Write to this file.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+}
+
+/// Arguments of `fieldnotes report quotes`.
+#[derive(clap::Args, Debug)]
+pub struct QuotesArgs {
+    /// The code (default: every code).
+    #[arg(long)]
+    code: Option<String>,
+    /// Group by this attribute.
+    #[arg(long, default_value = "site")]
+    by: String,
+    /// Quotes per code and group.
+    #[arg(long, default_value_t = 2)]
+    per_group: usize,
+    #[command(flatten)]
+    counting: Counting,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Write to this file.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+}
+
+/// Arguments of `fieldnotes report html`.
+#[derive(clap::Args, Debug)]
+pub struct HtmlArgs {
+    /// Group by this attribute.
+    #[arg(long, default_value = "site")]
+    by: String,
+    #[command(flatten)]
+    counting: Counting,
+    /// Where to write the page.
+    #[arg(long, short, default_value = "report.html")]
+    output: PathBuf,
+}
+
+/// Arguments of `fieldnotes export parquet`.
+#[derive(clap::Args, Debug)]
+pub struct ParquetArgs {
+    /// The folder to write into.
+    dir: PathBuf,
+}
+
+/// Runs a `fieldnotes report` subcommand.
+pub fn run(g: &Globals, c: Command) -> Result<ExitCode> {
+    let study = Study::load(g)?;
+    let book = study.codebook()?;
+    match c {
+        Command::Themes(a) => themes(g, &study, &book, a),
+        Command::Cooccur(a) => cooccur(&study, &book, a),
+        Command::Stats(a) => stats(&study, &book, a),
+        Command::Quotes(a) => quotes(&study, &book, a),
+        Command::Html(a) => {
+            let page = html_report(&study, &book, &a.by, &a.counting.selection())?;
+            write_atomic(&a.output, page.as_bytes())?;
+            output::info(g.quiet, &format!("wrote `{}`", a.output.display()));
+            Ok(ExitCode::SUCCESS)
+        }
+    }
+}
+
+/// Runs a `fieldnotes export` subcommand.
+pub fn run_export(g: &Globals, c: ExportCommand) -> Result<ExitCode> {
+    let ExportCommand::Parquet(a) = c;
+    let study = Study::load(g)?;
+    let book = study.codebook()?;
+    let placement = study.placement();
+    let files = fieldnotes_report::export::export_parquet(&a.dir, &study.corpus, &placement, &book)?;
+    output::info(g.quiet, &format!("wrote {} Parquet file(s) to `{}`", files.len(), a.dir.display()));
+    Ok(ExitCode::SUCCESS)
+}
+
+fn codes_for(study: &Study, sel: &Selection) -> PassageCodes {
+    let placement = study.placement();
+    units::passage_codes(&placement, sel)
+}
+
+/// Computes the theme table.
+pub fn theme_table(
+    study: &Study,
+    book: &Codebook,
+    by: &str,
+    unit: UnitKind,
+    measure: Measure,
+    sel: &Selection,
+    rollup: bool,
+) -> Result<ThemeTable> {
+    let codes = codes_for(study, sel);
+    let group = GroupBy::parse(by);
+    let frames = Frames::build(&study.corpus, &codes, book, &group, rollup)?;
+    Ok(fieldnotes_report::theme_table(&frames, book, by, unit, measure, &sel.describe(), rollup)?)
+}
+
+fn emit(out_path: Option<&Path>, content: &str) -> Result<()> {
+    match out_path {
+        Some(p) => write_atomic(p, content.as_bytes()),
+        None => {
+            let mut out = output::stdout();
+            out.write_all(content.as_bytes())?;
+            out.flush()?;
+            Ok(())
+        }
+    }
+}
+
+fn render_table(t: &Table, format: Format, title: &str) -> Result<String> {
+    Ok(match format {
+        Format::Table => {
+            let align: Vec<Align> = t.numeric.iter().map(|&n| if n { Align::Right } else { Align::Left }).collect();
+            format!("{}{}\n", output::table(&t.header, &t.rows, &align), t.caption)
+        }
+        Format::Csv => render::csv(t),
+        Format::Md => render::markdown(t),
+        Format::Latex => render::latex(t),
+        Format::Json => serde_json::to_string_pretty(t)? + "\n",
+        Format::Html => {
+            render::html_page(title, &format!("<h1>{}</h1>\n{}", render::html_escape(title), render::html_table(t)))
+        }
+        Format::Svg | Format::Parquet => {
+            bail!("this report has no {format:?} output; use table, csv, md, latex, json or html")
+        }
+    })
+}
+
+/// Renders a theme table in any format.
+pub fn render_themes(t: &ThemeTable, format: Format, chart: Chart) -> Result<String> {
+    Ok(match format {
+        Format::Json => {
+            serde_json::to_string_pretty(&serde_json::json!({
+                "caption": t.caption(), "table": t,
+                "values": (0..t.rows.len()).map(|i| (0..t.groups.len()).map(|j| t.value(i, j)).collect::<Vec<_>>()).collect::<Vec<_>>(),
+            }))? + "\n"
+        }
+        Format::Svg => match chart {
+            Chart::Heatmap => render::heatmap_svg(t),
+            Chart::Bars => render::bars_svg(t),
+        },
+        Format::Html => {
+            let body = format!(
+                "<h1>Themes by {}</h1>\n{}\n<figure>{}<figcaption>{}</figcaption></figure>\n",
+                render::html_escape(&t.by),
+                render::html_table(&t.to_table()),
+                render::heatmap_svg(t),
+                render::html_escape(&t.caption())
+            );
+            render::html_page(&format!("Themes by {}", t.by), &body)
+        }
+        other => render_table(&t.to_table(), other, "Themes")?,
+    })
+}
+
+fn themes(g: &Globals, study: &Study, book: &Codebook, a: ThemesArgs) -> Result<ExitCode> {
+    let unit = match a.unit {
+        UnitArg::Passages => UnitKind::Passages,
+        UnitArg::Documents => UnitKind::Documents,
+        UnitArg::Words => UnitKind::Words,
+    };
+    let measure = match a.measure {
+        MeasureArg::Count => Measure::Count,
+        MeasureArg::Share => Measure::Share,
+        MeasureArg::Rate => Measure::Rate,
+        MeasureArg::Docs => Measure::Docs,
+    };
+    let t = theme_table(study, book, &a.by, unit, measure, &a.counting.selection(), a.rollup)?;
+    if a.format == Format::Parquet {
+        let path = a.output.context("Parquet output needs a file: `-o themes.parquet`")?;
+        fieldnotes_report::export::theme_parquet(&t, &path)?;
+        output::info(g.quiet, &format!("wrote `{}`", path.display()));
+        return Ok(ExitCode::SUCCESS);
+    }
+    let text = render_themes(&t, a.format, a.chart)?;
+    emit(a.output.as_deref(), &text)?;
+    if let Some(p) = &a.output {
+        output::info(g.quiet, &format!("wrote `{}`", p.display()));
+    }
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cooccur(study: &Study, book: &Codebook, a: CooccurArgs) -> Result<ExitCode> {
+    let sel = a.counting.selection();
+    let codes = codes_for(study, &sel);
+    let co = analysis::cooccurrence(&study.corpus, &codes, book, a.window);
+    let caption = cooccur_caption(&sel, a.window, book);
+    let text = if a.format == Format::Json {
+        serde_json::to_string_pretty(&serde_json::json!({"caption": caption, "cooccurrence": co}))? + "\n"
+    } else {
+        render_table(&co.to_table(&caption), a.format, "Code co-occurrence")?
+    };
+    emit(a.output.as_deref(), &text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn cooccur_caption(sel: &Selection, window: usize, book: &Codebook) -> String {
+    let together = if window == 0 {
+        "in the same passage".to_string()
+    } else {
+        format!("within {window} passage(s) in the same note")
+    };
+    format!(
+        "Passages where both codes occur {together} (diagonal: passages with the code); Jaccard over single passages in brackets. Counted: {}; codebook version {}.",
+        sel.describe(),
+        book.codebook.version
+    )
+}
+
+fn stats_table(groups: &[String], tests: &[CodeTest], by: &str, sel: &Selection) -> Table {
+    let mut header: Vec<String> = vec!["code".into(), "χ²".into(), "df".into(), "p".into()];
+    header.extend(groups.iter().map(|g| format!("{g} (r)")));
+    let mut warn = false;
+    let rows = tests
+        .iter()
+        .map(|t| {
+            let mut r = vec![t.code.clone()];
+            match &t.test {
+                Some(x) => {
+                    warn |= x.small_expected_warning();
+                    let flag = if x.small_expected_warning() { "†" } else { "" };
+                    r.push(format!("{:.2}{flag}", x.statistic));
+                    r.push(x.df.to_string());
+                    r.push(if x.p_value < 0.001 { "<0.001".into() } else { format!("{:.3}", x.p_value) });
+                    r.extend(
+                        t.residuals
+                            .iter()
+                            .zip(&t.present)
+                            .map(|(res, n)| format!("{n} ({res:+.2}){}", if res.abs() > 1.96 { "*" } else { "" })),
+                    );
+                }
+                None => {
+                    r.extend(["n/a".to_string(), "–".into(), "–".into()]);
+                    r.extend(t.present.iter().map(|n| n.to_string()));
+                }
+            }
+            r
+        })
+        .collect();
+    let mut numeric = vec![false];
+    numeric.extend(std::iter::repeat_n(true, header.len() - 1));
+    let caption = format!(
+        "Pearson chi-square test of each code (passage coded or not) by {by}; cells give coded passages and the adjusted standardised residual, * where |r| > 1.96.{} Counted: {}.",
+        if warn {
+            " † over 20% of expected counts are under 5 (or one under 1): read that test with caution."
+        } else {
+            ""
+        },
+        sel.describe()
+    );
+    Table { header, rows, numeric, caption }
+}
+
+fn stats(study: &Study, book: &Codebook, a: StatsArgs) -> Result<ExitCode> {
+    let sel = a.counting.selection();
+    let codes = codes_for(study, &sel);
+    let (groups, tests) = analysis::code_by_group(&study.corpus, &codes, book, &GroupBy::parse(&a.by));
+    let t = stats_table(&groups, &tests, &a.by, &sel);
+    let text = if a.format == Format::Json {
+        serde_json::to_string_pretty(&serde_json::json!({"caption": t.caption, "groups": groups, "tests": tests}))?
+            + "\n"
+    } else {
+        render_table(&t, a.format, "Codes by group: chi-square")?
+    };
+    emit(a.output.as_deref(), &text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+fn quotes(study: &Study, book: &Codebook, a: QuotesArgs) -> Result<ExitCode> {
+    let sel = a.counting.selection();
+    let codes = codes_for(study, &sel);
+    let ids: Vec<String> = match &a.code {
+        Some(c) => {
+            if book.code(c).is_none() {
+                bail!("unknown code `{c}`");
+            }
+            vec![c.clone()]
+        }
+        None => book.codes.iter().map(|c| c.id.clone()).collect(),
+    };
+    let qs = analysis::quotes(&study.corpus, &codes, &ids, &GroupBy::parse(&a.by), a.per_group);
+    let text = if a.format == Format::Json {
+        serde_json::to_string_pretty(&qs)? + "\n"
+    } else {
+        let clip = matches!(a.format, Format::Table);
+        let t = Table {
+            header: vec!["code".into(), a.by.clone(), "passage".into(), "quote".into()],
+            rows: qs
+                .iter()
+                .map(|q| {
+                    vec![
+                        q.code.clone(),
+                        q.group.clone(),
+                        q.passage.clone(),
+                        if clip { output::clip(&q.text, 90) } else { q.text.clone() },
+                    ]
+                })
+                .collect(),
+            numeric: vec![false; 4],
+            caption: format!(
+                "Exemplar passages per code and {}: fewest other codes, then closest to 60 words. Counted: {}.",
+                a.by,
+                sel.describe()
+            ),
+        };
+        render_table(&t, a.format, "Exemplar quotes")?
+    };
+    emit(a.output.as_deref(), &text)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// The whole HTML report as one self-contained page.
+pub fn html_report(study: &Study, book: &Codebook, by: &str, sel: &Selection) -> Result<String> {
+    use render::{html_escape, html_table};
+    let codes = codes_for(study, sel);
+    let group = GroupBy::parse(by);
+    let frames = Frames::build(&study.corpus, &codes, book, &group, false)?;
+    let counts =
+        fieldnotes_report::theme_table(&frames, book, by, UnitKind::Passages, Measure::Count, &sel.describe(), false)?;
+    let shares =
+        fieldnotes_report::theme_table(&frames, book, by, UnitKind::Passages, Measure::Share, &sel.describe(), false)?;
+    let co = analysis::cooccurrence(&study.corpus, &codes, book, 0);
+    let (groups, tests) = analysis::code_by_group(&study.corpus, &codes, book, &group);
+    let ids: Vec<String> = book.codes.iter().map(|c| c.id.clone()).collect();
+    let qs = analysis::quotes(&study.corpus, &codes, &ids, &group, 1);
+    let name = if study.project.config.name.is_empty() {
+        "Fieldnotes report".to_string()
+    } else {
+        study.project.config.name.clone()
+    };
+    let mut body = format!(
+        "<h1>{}</h1>\n<p>{} notes, {} passages. Codebook: {} (version {}). Counted: {}.</p>\n",
+        html_escape(&name),
+        study.corpus.documents.len(),
+        study.corpus.passage_count(),
+        html_escape(&book.codebook.name),
+        html_escape(&book.codebook.version),
+        html_escape(&sel.describe())
+    );
+    body.push_str(&format!("<h2>Themes by {}</h2>\n", html_escape(by)));
+    body.push_str(&html_table(&counts.to_table()));
+    body.push_str(&format!(
+        "<figure>{}<figcaption>{}</figcaption></figure>\n",
+        render::heatmap_svg(&shares),
+        html_escape(&shares.caption())
+    ));
+    body.push_str("<h2>Co-occurrence</h2>\n");
+    body.push_str(&html_table(&co.to_table(&cooccur_caption(sel, 0, book))));
+    body.push_str(&format!("<h2>Codes by {}: chi-square</h2>\n", html_escape(by)));
+    body.push_str(&html_table(&stats_table(&groups, &tests, by, sel)));
+    body.push_str("<h2>Exemplar quotes</h2>\n");
+    for c in &book.codes {
+        let mine: Vec<&analysis::Quote> = qs.iter().filter(|q| q.code == c.id).collect();
+        if mine.is_empty() {
+            continue;
+        }
+        body.push_str(&format!(
+            "<h3>{} <span class=\"meta\">({})</span></h3>\n",
+            html_escape(&c.name),
+            html_escape(&c.id)
+        ));
+        for q in mine {
+            body.push_str(&format!(
+                "<blockquote>{}<br><span class=\"meta\">{} · {}</span></blockquote>\n",
+                html_escape(&q.text),
+                html_escape(&q.group),
+                html_escape(&q.passage)
+            ));
+        }
+    }
+    body.push_str("<p class=\"meta\">Made by fieldnotes; no network resources are used by this page.</p>\n");
+    Ok(render::html_page(&name, &body))
+}

@@ -1,0 +1,114 @@
+//! Loading a whole study (notes, codebook, codings) and keeping the index in step with it.
+
+use std::collections::BTreeSet;
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use anyhow::{Context, Result, bail};
+use fieldnotes_coding::units::{self, Placement, Selection};
+use fieldnotes_coding::{Codebook, Codings};
+use fieldnotes_corpus::{Corpus, Document, Passage, Project};
+use fieldnotes_index::{SearchIndex, UpdateStats, WriterOptions};
+
+use crate::Globals;
+use crate::output;
+
+/// A loaded study.
+pub struct Study {
+    /// The project.
+    pub project: Project,
+    /// Its notes.
+    pub corpus: Corpus,
+    /// Its codings.
+    pub codings: Codings,
+}
+
+impl Study {
+    /// Loads the notes (in parallel, with a progress bar) and the codings; warns about every
+    /// skipped file and unreadable ledger line, and goes on.
+    pub fn load(g: &Globals) -> Result<Study> {
+        let project = g.project()?;
+        let corpus = load_corpus(&project, g.quiet)?;
+        let codings = Codings::load(project.root())?;
+        for bad in codings.bad_lines() {
+            output::warn(&bad.to_string());
+        }
+        Ok(Study { project, corpus, codings })
+    }
+
+    /// The codebook, or an error that says how to make one.
+    pub fn codebook(&self) -> Result<Codebook> {
+        let path = self.project.codebook_path();
+        if !path.exists() {
+            bail!(
+                "no codebook at `{}`; copy one in (e.g. `data/codebooks/wws-considerations.toml`) or run `fieldnotes init`",
+                self.project.relative(&path)
+            );
+        }
+        Ok(Codebook::load(&path)?)
+    }
+
+    /// Finds a passage by id (`path#ordinal`), with a hint when it is not there.
+    pub fn passage(&self, id: &str) -> Result<(usize, &Document, &Passage)> {
+        let (path, ord) = fieldnotes_corpus::split_passage_id(id)
+            .with_context(|| format!("`{id}` is not a passage id; ids look like `notes/fife/2016-03-02-board.md#3`"))?;
+        let di = self
+            .corpus
+            .documents
+            .binary_search_by(|d| d.path.as_str().cmp(path))
+            .ok()
+            .with_context(|| format!("no note `{path}` in the project; `fieldnotes notes --list` lists them"))?;
+        let doc = &self.corpus.documents[di];
+        let p = doc
+            .passage(ord)
+            .with_context(|| format!("`{path}` has {} passages; there is no #{ord}", doc.passages.len()))?;
+        Ok((di, doc, p))
+    }
+
+    /// Places the codings on the current text.
+    pub fn placement(&self) -> Placement<'_> {
+        units::place(&self.corpus, &self.codings)
+    }
+
+    /// Brings the search index up to date (content and codes). With `create` false, does
+    /// nothing when there is no index yet.
+    pub fn update_index(&self, g: &Globals, create: bool) -> Result<Option<UpdateStats>> {
+        let dir = self.project.derived_dir().join("index");
+        if !create && SearchIndex::open(&dir)?.is_none() {
+            return Ok(None);
+        }
+        let (mut idx, reason) = SearchIndex::open_or_create(&dir)?;
+        if let Some(r) = &reason {
+            output::info(g.quiet, r);
+        }
+        let placement = self.placement();
+        // The index's `code` field holds accepted and suggested codings by anyone.
+        let sel = Selection { coders: vec![], include_suggested: true };
+        let codes = units::passage_codes(&placement, &sel);
+        let lookup = |d: usize, p: usize| -> Vec<String> {
+            codes.get(&(d, p)).map(|s: &BTreeSet<String>| s.iter().cloned().collect()).unwrap_or_default()
+        };
+        let pb = output::progress(self.corpus.passage_count() as u64, "indexing", g.quiet || !create);
+        let done = AtomicU64::new(0);
+        let tick = |n: u64| {
+            done.fetch_add(n, Ordering::Relaxed);
+            pb.inc(n);
+        };
+        let opts = WriterOptions::from_config(&self.project.config.index);
+        let mut stats = idx.update(&self.corpus, &lookup, &opts, &tick)?;
+        pb.finish_and_clear();
+        stats.rebuilt = reason;
+        Ok(Some(stats))
+    }
+}
+
+/// Loads the notes with a progress bar, warning about each skipped file.
+pub fn load_corpus(project: &Project, quiet: bool) -> Result<Corpus> {
+    let (files, walk_skipped) = project.note_files()?;
+    let pb = output::progress(files.len() as u64, "reading", quiet);
+    let corpus = project.load_files(&files, walk_skipped, &|_| pb.inc(1));
+    pb.finish_and_clear();
+    for s in &corpus.skipped {
+        output::warn(&format!("skipped `{}`: {}", s.path, s.reason));
+    }
+    Ok(corpus)
+}

@@ -1,0 +1,601 @@
+//! The codings ledger: `codings/<coder>.jsonl`, one JSON event a line, append-only.
+//!
+//! The current codings are the fold of the events. Each command's events are appended in one
+//! `write` under an exclusive advisory lock and made durable with `fsync` before the command
+//! reports success, so concurrent coders never interleave or lose lines. A last line torn by a
+//! crash (no trailing newline, not valid JSON) is reported when read, and set aside into
+//! `<coder>.jsonl.torn` before the next append, never silently dropped.
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs::{self, File, OpenOptions};
+use std::io::{Read, Seek, SeekFrom, Write};
+use std::path::{Path, PathBuf};
+use std::time::{SystemTime, UNIX_EPOCH};
+
+use fieldnotes_corpus::{Date, Document};
+use serde::{Deserialize, Serialize};
+
+use crate::autocode::Hit;
+use crate::error::{Error, Result};
+
+/// The folder of ledgers inside a project.
+pub const CODINGS_DIR: &str = "codings";
+/// The coder name under which the auto-coder's suggestions are kept.
+pub const RULES_CODER: &str = "rules";
+
+/// Who or what made a coding.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Origin {
+    /// A person.
+    Manual,
+    /// The rule-based auto-coder.
+    Rule,
+    /// A model.
+    Model,
+    /// Brought in from another program or file.
+    Import,
+}
+
+/// Where a coding stands in review.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Status {
+    /// Proposed, not yet reviewed.
+    Suggested,
+    /// Accepted by a person (manual codings are accepted).
+    Accepted,
+    /// Rejected in review.
+    Rejected,
+}
+
+impl std::str::FromStr for Status {
+    type Err = String;
+    fn from_str(s: &str) -> std::result::Result<Self, String> {
+        match s {
+            "suggested" => Ok(Status::Suggested),
+            "accepted" => Ok(Status::Accepted),
+            "rejected" => Ok(Status::Rejected),
+            _ => Err(format!("unknown status `{s}`; use suggested, accepted or rejected")),
+        }
+    }
+}
+
+impl std::fmt::Display for Status {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(match self {
+            Status::Suggested => "suggested",
+            Status::Accepted => "accepted",
+            Status::Rejected => "rejected",
+        })
+    }
+}
+
+/// A coding: a code applied to a span of a document.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Coding {
+    /// Stable id.
+    pub id: String,
+    /// Document path relative to the project.
+    pub doc: String,
+    /// Code-point offset of the span's start.
+    pub start: usize,
+    /// Code-point offset just past the span.
+    pub end: usize,
+    /// Hash of the coded text (see `fieldnotes_corpus::text_hash`).
+    pub hash: String,
+    /// The coded text, for re-anchoring and for people reading the ledger.
+    pub text: String,
+    /// The code id.
+    pub code: String,
+    /// The coder (ledger name).
+    pub coder: String,
+    /// Who or what made it.
+    pub origin: Origin,
+    /// Review status.
+    pub status: Status,
+    /// A memo.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub memo: Option<String>,
+    /// The auto-coder's evidence.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub evidence: Vec<Hit>,
+    /// When it was made (RFC 3339, UTC).
+    pub time: String,
+}
+
+/// One line of a ledger.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[serde(tag = "op", rename_all = "lowercase")]
+pub enum Event {
+    /// A new coding.
+    Add(Coding),
+    /// A coding is withdrawn.
+    Remove {
+        /// The coding's id.
+        id: String,
+        /// Who removed it.
+        #[serde(default)]
+        by: String,
+        /// When.
+        time: String,
+    },
+    /// A review decision.
+    Status {
+        /// The coding's id.
+        id: String,
+        /// The new status.
+        status: Status,
+        /// Who decided.
+        #[serde(default)]
+        by: String,
+        /// When.
+        time: String,
+    },
+    /// The coding's text moved within its document (the note was edited).
+    Move {
+        /// The coding's id.
+        id: String,
+        /// New start.
+        start: usize,
+        /// New end.
+        end: usize,
+        /// When.
+        time: String,
+    },
+}
+
+/// A line of a ledger that could not be read.
+#[derive(Clone, Debug, Serialize)]
+pub struct BadLine {
+    /// The ledger file.
+    pub path: PathBuf,
+    /// 1-based line number.
+    pub line: usize,
+    /// What is wrong.
+    pub message: String,
+    /// True for a last line without a newline: a write torn by a crash.
+    pub torn: bool,
+}
+
+impl std::fmt::Display for BadLine {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        if self.torn {
+            write!(
+                f,
+                "`{}` line {}: torn last line (a write cut short); it is set aside into `{}.torn` at the next write: {}",
+                self.path.display(),
+                self.line,
+                self.path.file_name().map(|n| n.to_string_lossy()).unwrap_or_default(),
+                self.message
+            )
+        } else {
+            write!(
+                f,
+                "`{}` line {}: unreadable event, left in place and skipped: {}",
+                self.path.display(),
+                self.line,
+                self.message
+            )
+        }
+    }
+}
+
+/// The folded state of one ledger.
+#[derive(Clone, Debug, Default)]
+pub struct LedgerState {
+    /// Codings by id, in the order they were added.
+    pub codings: BTreeMap<String, Coding>,
+    /// Order of first addition.
+    pub order: Vec<String>,
+    /// Lines that could not be read.
+    pub bad_lines: Vec<BadLine>,
+    /// Number of events read.
+    pub events: usize,
+    /// Every id ever added, including removed ones (so re-running the auto-coder does not
+    /// bring back what a person removed).
+    pub seen: std::collections::HashSet<String>,
+}
+
+impl LedgerState {
+    /// Applies one event.
+    pub fn apply(&mut self, ev: Event) {
+        self.events += 1;
+        match ev {
+            Event::Add(c) => {
+                self.seen.insert(c.id.clone());
+                if !self.codings.contains_key(&c.id) {
+                    self.order.push(c.id.clone());
+                }
+                self.codings.insert(c.id.clone(), c);
+            }
+            Event::Remove { id, .. } => {
+                self.codings.remove(&id);
+            }
+            Event::Status { id, status, .. } => {
+                if let Some(c) = self.codings.get_mut(&id) {
+                    c.status = status;
+                }
+            }
+            Event::Move { id, start, end, .. } => {
+                if let Some(c) = self.codings.get_mut(&id) {
+                    c.start = start;
+                    c.end = end;
+                }
+            }
+        }
+    }
+
+    /// The current codings in the order they were first added.
+    pub fn current(&self) -> impl Iterator<Item = &Coding> {
+        self.order.iter().filter_map(|id| self.codings.get(id))
+    }
+}
+
+/// One coder's ledger file.
+#[derive(Clone, Debug)]
+pub struct Ledger {
+    path: PathBuf,
+    coder: String,
+}
+
+/// Checks a coder name: it becomes a file name.
+pub fn validate_coder(name: &str) -> Result<()> {
+    let ok = !name.is_empty()
+        && name.len() <= 64
+        && name.chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_' || c == '.')
+        && !name.starts_with('.');
+    if ok { Ok(()) } else { Err(Error::BadCoder { name: name.to_string() }) }
+}
+
+impl Ledger {
+    /// The ledger of `coder` in the project at `root`.
+    pub fn new(root: &Path, coder: &str) -> Result<Ledger> {
+        validate_coder(coder)?;
+        Ok(Ledger { path: root.join(CODINGS_DIR).join(format!("{coder}.jsonl")), coder: coder.to_string() })
+    }
+
+    /// The ledger's file.
+    pub fn path(&self) -> &Path {
+        &self.path
+    }
+
+    /// The coder.
+    pub fn coder(&self) -> &str {
+        &self.coder
+    }
+
+    /// Every ledger in the project, by coder name.
+    pub fn all(root: &Path) -> Result<Vec<Ledger>> {
+        let dir = root.join(CODINGS_DIR);
+        let mut out = Vec::new();
+        let entries = match fs::read_dir(&dir) {
+            Ok(e) => e,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(out),
+            Err(source) => return Err(Error::Io { path: dir, source }),
+        };
+        for entry in entries {
+            let entry = entry.map_err(|source| Error::Io { path: dir.clone(), source })?;
+            let name = entry.file_name().to_string_lossy().to_string();
+            if let Some(coder) = name.strip_suffix(".jsonl") {
+                if validate_coder(coder).is_ok() {
+                    out.push(Ledger { path: entry.path(), coder: coder.to_string() });
+                }
+            }
+        }
+        out.sort_by(|a, b| a.coder.cmp(&b.coder));
+        Ok(out)
+    }
+
+    /// Reads and folds the ledger. A missing file is an empty ledger.
+    pub fn read(&self) -> Result<LedgerState> {
+        let mut bytes = Vec::new();
+        match File::open(&self.path) {
+            Ok(mut f) => {
+                f.read_to_end(&mut bytes).map_err(|source| Error::Io { path: self.path.clone(), source })?;
+            }
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(LedgerState::default()),
+            Err(source) => return Err(Error::Io { path: self.path.clone(), source }),
+        }
+        Ok(fold_bytes(&self.path, &bytes))
+    }
+
+    /// Appends events in one write under an exclusive lock, then fsyncs. Returns once durable.
+    pub fn append(&self, events: &[Event]) -> Result<()> {
+        if events.is_empty() {
+            return Ok(());
+        }
+        let mut buf = Vec::with_capacity(events.len() * 256);
+        for ev in events {
+            serde_json::to_writer(&mut buf, ev).map_err(|e| Error::Rules { message: e.to_string() })?;
+            buf.push(b'\n');
+        }
+        self.with_lock(|f| {
+            f.write_all(&buf)?;
+            f.sync_data()
+        })
+    }
+
+    /// Runs `f` on the ledger opened for appending, under an exclusive lock, after setting aside
+    /// a torn last line. The lock is held until `f` returns.
+    pub fn with_lock<T>(&self, f: impl FnOnce(&mut File) -> std::io::Result<T>) -> Result<T> {
+        let io = |source| Error::Io { path: self.path.clone(), source };
+        if let Some(dir) = self.path.parent() {
+            fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.to_path_buf(), source })?;
+        }
+        let mut file = OpenOptions::new().read(true).append(true).create(true).open(&self.path).map_err(io)?;
+        file.lock().map_err(io)?;
+        let result = (|| {
+            self.set_aside_torn_tail(&mut file)?;
+            f(&mut file)
+        })()
+        .map_err(io);
+        let _ = file.unlock();
+        result
+    }
+
+    fn set_aside_torn_tail(&self, file: &mut File) -> std::io::Result<()> {
+        let len = file.metadata()?.len();
+        if len == 0 {
+            return Ok(());
+        }
+        let mut last = [0u8; 1];
+        file.seek(SeekFrom::Start(len - 1))?;
+        file.read_exact(&mut last)?;
+        if last[0] == b'\n' {
+            return Ok(());
+        }
+        // Find the start of the torn line.
+        let mut bytes = Vec::new();
+        file.seek(SeekFrom::Start(0))?;
+        file.read_to_end(&mut bytes)?;
+        let cut = bytes.iter().rposition(|&b| b == b'\n').map_or(0, |i| i + 1);
+        let tail = &bytes[cut..];
+        if serde_json::from_slice::<Event>(tail).is_ok() {
+            // A complete event missing only its newline: keep it, add the newline.
+            file.write_all(b"\n")?;
+            return file.sync_data();
+        }
+        let mut aside_name = self.path.as_os_str().to_owned();
+        aside_name.push(".torn");
+        let mut aside = OpenOptions::new().append(true).create(true).open(PathBuf::from(aside_name))?;
+        aside.write_all(tail)?;
+        aside.write_all(b"\n")?;
+        aside.sync_data()?;
+        file.set_len(cut as u64)?;
+        file.sync_data()
+    }
+}
+
+/// Folds ledger bytes into state, recording unreadable lines (and a torn last line).
+pub fn fold_bytes(path: &Path, bytes: &[u8]) -> LedgerState {
+    let mut state = LedgerState::default();
+    let ends_with_newline = bytes.last().is_none_or(|&b| b == b'\n');
+    let lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
+    let n = lines.len();
+    for (i, line) in lines.into_iter().enumerate() {
+        let is_last = i + 1 == n;
+        if line.iter().all(|b| b.is_ascii_whitespace()) {
+            continue;
+        }
+        match serde_json::from_slice::<Event>(line) {
+            Ok(ev) => state.apply(ev),
+            Err(e) => state.bad_lines.push(BadLine {
+                path: path.to_path_buf(),
+                line: i + 1,
+                message: e.to_string(),
+                torn: is_last && !ends_with_newline,
+            }),
+        }
+    }
+    state
+}
+
+/// All current codings of a project, across ledgers.
+#[derive(Clone, Debug, Default)]
+pub struct Codings {
+    /// Per coder, the folded ledger.
+    pub ledgers: BTreeMap<String, LedgerState>,
+}
+
+impl Codings {
+    /// Reads every ledger of the project.
+    pub fn load(root: &Path) -> Result<Codings> {
+        let mut ledgers = BTreeMap::new();
+        for l in Ledger::all(root)? {
+            ledgers.insert(l.coder.clone(), l.read()?);
+        }
+        Ok(Codings { ledgers })
+    }
+
+    /// Every current coding, coder by coder.
+    pub fn iter(&self) -> impl Iterator<Item = &Coding> {
+        self.ledgers.values().flat_map(|s| s.current())
+    }
+
+    /// Unreadable lines over all ledgers.
+    pub fn bad_lines(&self) -> impl Iterator<Item = &BadLine> {
+        self.ledgers.values().flat_map(|s| s.bad_lines.iter())
+    }
+
+    /// Number of current codings per code id.
+    pub fn usage(&self) -> HashMap<String, usize> {
+        let mut m = HashMap::new();
+        for c in self.iter() {
+            *m.entry(c.code.clone()).or_insert(0) += 1;
+        }
+        m
+    }
+}
+
+/// A stable id for a coding from what identifies it.
+pub fn coding_id(coder: &str, doc: &str, start: usize, end: usize, code: &str) -> String {
+    let key = format!("{coder}\u{1f}{doc}\u{1f}{start}\u{1f}{end}\u{1f}{code}");
+    format!("c{:016x}", fnv1a(&key))
+}
+
+fn fnv1a(s: &str) -> u64 {
+    // FNV-1a 64: stable across versions and platforms, enough for ids within one ledger.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h ^= u64::from(b);
+        h = h.wrapping_mul(0x0100_0000_01b3);
+    }
+    h
+}
+
+/// The current time as RFC 3339 UTC, to the second.
+pub fn now() -> String {
+    let secs = SystemTime::now().duration_since(UNIX_EPOCH).map(|d| d.as_secs()).unwrap_or(0);
+    let secs = i64::try_from(secs).unwrap_or(0);
+    let d = Date::from_days_since_epoch(secs.div_euclid(86_400));
+    let s = secs.rem_euclid(86_400);
+    format!("{d}T{:02}:{:02}:{:02}Z", s / 3600, (s / 60) % 60, s % 60)
+}
+
+/// Where a coding's span stands now that its document may have changed.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+#[serde(tag = "state", rename_all = "lowercase")]
+pub enum Anchor {
+    /// The text is where it was.
+    Exact,
+    /// The text was found elsewhere in the document.
+    Moved {
+        /// New start.
+        start: usize,
+        /// New end.
+        end: usize,
+    },
+    /// The text is no longer in the document, or the document is gone.
+    Orphaned {
+        /// Why.
+        reason: String,
+    },
+}
+
+/// Re-anchors a coding on (a possibly edited) document: exact, moved (the nearest occurrence of
+/// the same text), or orphaned.
+pub fn anchor(coding: &Coding, doc: Option<&Document>) -> Anchor {
+    let Some(doc) = doc else {
+        return Anchor::Orphaned { reason: format!("document `{}` is gone", coding.doc) };
+    };
+    let span = doc.byte_offset(coding.start).zip(doc.byte_offset(coding.end));
+    if let Some((bs, be)) = span {
+        if bs <= be && doc.text[bs..be] == coding.text {
+            return Anchor::Exact;
+        }
+    }
+    if coding.text.is_empty() {
+        return Anchor::Orphaned { reason: "empty span outside the document".into() };
+    }
+    let old_byte = span.map_or(0, |s| s.0);
+    let best = doc.text.match_indices(coding.text.as_str()).map(|(b, _)| b).min_by_key(|&b| b.abs_diff(old_byte));
+    match best {
+        Some(b) => {
+            let start = doc.text[..b].chars().count();
+            Anchor::Moved { start, end: start + coding.text.chars().count() }
+        }
+        None => Anchor::Orphaned { reason: "its text is no longer in the document".into() },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn coding(id: &str, code: &str) -> Coding {
+        Coding {
+            id: id.into(),
+            doc: "notes/a.md".into(),
+            start: 0,
+            end: 4,
+            hash: fieldnotes_corpus::text_hash("Some"),
+            text: "Some".into(),
+            code: code.into(),
+            coder: "hb".into(),
+            origin: Origin::Manual,
+            status: Status::Accepted,
+            memo: None,
+            evidence: vec![],
+            time: now(),
+        }
+    }
+
+    #[test]
+    fn append_fold_remove_status() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = Ledger::new(dir.path(), "hb").unwrap();
+        l.append(&[Event::Add(coding("1", "time")), Event::Add(coding("2", "context"))]).unwrap();
+        l.append(&[
+            Event::Remove { id: "1".into(), by: "hb".into(), time: now() },
+            Event::Status { id: "2".into(), status: Status::Rejected, by: "hb".into(), time: now() },
+        ])
+        .unwrap();
+        let s = l.read().unwrap();
+        assert_eq!(s.events, 4);
+        let cur: Vec<_> = s.current().collect();
+        assert_eq!(cur.len(), 1);
+        assert_eq!(cur[0].status, Status::Rejected);
+        assert!(s.bad_lines.is_empty());
+    }
+
+    #[test]
+    fn torn_tail_is_reported_then_set_aside() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = Ledger::new(dir.path(), "hb").unwrap();
+        l.append(&[Event::Add(coding("1", "time"))]).unwrap();
+        let mut f = OpenOptions::new().append(true).open(l.path()).unwrap();
+        f.write_all(b"{\"op\":\"add\",\"id\":\"2\",\"doc").unwrap();
+        drop(f);
+        let s = l.read().unwrap();
+        assert_eq!(s.codings.len(), 1);
+        assert_eq!(s.bad_lines.len(), 1);
+        assert!(s.bad_lines[0].torn);
+        assert_eq!(s.bad_lines[0].line, 2);
+        l.append(&[Event::Add(coding("3", "time"))]).unwrap();
+        let s = l.read().unwrap();
+        assert!(s.bad_lines.is_empty());
+        assert_eq!(s.codings.len(), 2);
+        let aside = fs::read_to_string(dir.path().join("codings/hb.jsonl.torn")).unwrap();
+        assert!(aside.starts_with("{\"op\":\"add\",\"id\":\"2\""));
+    }
+
+    #[test]
+    fn garbage_lines_are_reported_not_fatal() {
+        let s = fold_bytes(Path::new("x.jsonl"), b"not json\n{\"op\":\"remove\",\"id\":\"9\",\"time\":\"t\"}\n\n[1]\n");
+        assert_eq!(s.events, 1);
+        let lines: Vec<usize> = s.bad_lines.iter().map(|b| b.line).collect();
+        assert_eq!(lines, [1, 4]);
+        assert!(s.bad_lines.iter().all(|b| !b.torn));
+    }
+
+    #[test]
+    fn coder_names_are_checked() {
+        assert!(validate_coder("hb").is_ok());
+        assert!(validate_coder("../x").is_err());
+        assert!(validate_coder("").is_err());
+        assert!(validate_coder(".hidden").is_err());
+    }
+
+    #[test]
+    fn anchors() {
+        let opts = fieldnotes_corpus::SplitOptions { speaker_turns: false };
+        let doc =
+            fieldnotes_corpus::parse_document("notes/a.md".into(), "Some text.\n\nMore.\n".into(), &opts).unwrap();
+        let c = coding("1", "x");
+        assert_eq!(anchor(&c, Some(&doc)), Anchor::Exact);
+        let edited =
+            fieldnotes_corpus::parse_document("notes/a.md".into(), "New start. Some text.\n".into(), &opts).unwrap();
+        assert_eq!(anchor(&c, Some(&edited)), Anchor::Moved { start: 11, end: 15 });
+        let gone = fieldnotes_corpus::parse_document("notes/a.md".into(), "Other.\n".into(), &opts).unwrap();
+        assert!(matches!(anchor(&c, Some(&gone)), Anchor::Orphaned { .. }));
+        assert!(matches!(anchor(&c, None), Anchor::Orphaned { .. }));
+    }
+
+    #[test]
+    fn time_format() {
+        let t = now();
+        assert_eq!(t.len(), 20);
+        assert!(t.ends_with('Z') && t.as_bytes()[10] == b'T');
+    }
+}

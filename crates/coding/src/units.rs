@@ -1,0 +1,180 @@
+//! From codings (spans) to units (passages): which passages carry which codes, by whom.
+//!
+//! A coding applies to every passage its span overlaps. Codings are first re-anchored on the
+//! current text of their document ([`crate::ledger::anchor`]); orphaned codings are listed, not
+//! counted, and never dropped from the ledger.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use fieldnotes_corpus::{Corpus, Document};
+use serde::Serialize;
+
+use crate::ledger::{Anchor, Coding, Codings, Origin, RULES_CODER, Status, anchor};
+
+/// Which codings count.
+#[derive(Clone, Debug, Default)]
+pub struct Selection {
+    /// Only these coders (all when empty).
+    pub coders: Vec<String>,
+    /// Count suggestions too (accepted only otherwise).
+    pub include_suggested: bool,
+}
+
+impl Selection {
+    /// Whether a coding counts under this selection (rejected codings never do).
+    pub fn admits(&self, c: &Coding) -> bool {
+        let status_ok = match c.status {
+            Status::Accepted => true,
+            Status::Suggested => self.include_suggested,
+            Status::Rejected => false,
+        };
+        status_ok && (self.coders.is_empty() || self.coders.iter().any(|x| x == &c.coder))
+    }
+
+    /// A sentence saying what counts, for captions.
+    pub fn describe(&self) -> String {
+        let which = if self.include_suggested { "accepted and suggested" } else { "accepted" };
+        let who = if self.coders.is_empty() {
+            "all coders".to_string()
+        } else {
+            format!("coders {}", self.coders.join(", "))
+        };
+        format!("{which} codings by {who}")
+    }
+}
+
+/// A coding placed on the current text.
+#[derive(Clone, Debug, Serialize)]
+pub struct Placed<'a> {
+    /// The coding as in the ledger.
+    pub coding: &'a Coding,
+    /// Document index in the corpus.
+    pub doc: usize,
+    /// Current start and end (after re-anchoring).
+    pub start: usize,
+    /// Current end.
+    pub end: usize,
+    /// Indices of the passages it overlaps.
+    pub passages: std::ops::Range<usize>,
+    /// True when the text moved since it was coded.
+    pub moved: bool,
+}
+
+/// A coding that cannot be placed.
+#[derive(Clone, Debug, Serialize)]
+pub struct Orphan<'a> {
+    /// The coding.
+    pub coding: &'a Coding,
+    /// Why.
+    pub reason: String,
+}
+
+/// Codings placed on the corpus.
+#[derive(Debug, Default)]
+pub struct Placement<'a> {
+    /// Placed codings.
+    pub placed: Vec<Placed<'a>>,
+    /// Codings that could not be placed.
+    pub orphans: Vec<Orphan<'a>>,
+}
+
+/// The passages (indices) of `doc` that overlap `[start, end)`; a zero-width span counts
+/// for the passage it touches.
+pub fn overlapping(doc: &Document, start: usize, end: usize) -> std::ops::Range<usize> {
+    let ps = &doc.passages;
+    let end = end.max(start + 1);
+    let first = ps.partition_point(|p| p.end <= start);
+    let last = ps.partition_point(|p| p.start < end);
+    first..last.max(first)
+}
+
+/// Places every coding of `codings` on the corpus (all codings, whatever their status).
+pub fn place<'a>(corpus: &Corpus, codings: &'a Codings) -> Placement<'a> {
+    let index: HashMap<&str, usize> = corpus.documents.iter().enumerate().map(|(i, d)| (d.path.as_str(), i)).collect();
+    let mut out = Placement::default();
+    for c in codings.iter() {
+        let di = index.get(c.doc.as_str()).copied();
+        let doc = di.map(|i| &corpus.documents[i]);
+        let (start, end, moved) = match anchor(c, doc) {
+            Anchor::Exact => (c.start, c.end, false),
+            Anchor::Moved { start, end } => (start, end, true),
+            Anchor::Orphaned { reason } => {
+                out.orphans.push(Orphan { coding: c, reason });
+                continue;
+            }
+        };
+        let (Some(di), Some(doc)) = (di, doc) else { continue };
+        let passages = overlapping(doc, start, end);
+        if passages.is_empty() {
+            out.orphans
+                .push(Orphan { coding: c, reason: "its span holds no passage (a heading or blank lines)".into() });
+            continue;
+        }
+        out.placed.push(Placed { coding: c, doc: di, start, end, passages, moved });
+    }
+    out
+}
+
+/// Per passage (document index, passage index): the set of codes, under a selection.
+pub type PassageCodes = BTreeMap<(usize, usize), BTreeSet<String>>;
+
+/// Which codes each passage carries under `sel` (a code counts once per passage, however many
+/// codings or coders put it there).
+pub fn passage_codes(placement: &Placement<'_>, sel: &Selection) -> PassageCodes {
+    let mut m: PassageCodes = BTreeMap::new();
+    for p in placement.placed.iter().filter(|p| sel.admits(p.coding)) {
+        for pi in p.passages.clone() {
+            m.entry((p.doc, pi)).or_default().insert(p.coding.code.clone());
+        }
+    }
+    m
+}
+
+/// Per passage and coder: the codes that coder gave the passage (for agreement).
+pub fn passage_codes_by_coder(
+    placement: &Placement<'_>,
+    sel: &Selection,
+) -> BTreeMap<(usize, usize), BTreeMap<String, BTreeSet<String>>> {
+    let mut m: BTreeMap<(usize, usize), BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
+    for p in placement.placed.iter().filter(|p| sel.admits(p.coding)) {
+        for pi in p.passages.clone() {
+            m.entry((p.doc, pi)).or_default().entry(p.coding.coder.clone()).or_default().insert(p.coding.code.clone());
+        }
+    }
+    m
+}
+
+/// Human coders: every ledger whose codings are not all made by rules or models.
+pub fn human_coders(codings: &Codings) -> Vec<String> {
+    codings
+        .ledgers
+        .iter()
+        .filter(|(name, s)| {
+            name.as_str() != RULES_CODER && s.current().any(|c| matches!(c.origin, Origin::Manual | Origin::Import))
+        })
+        .map(|(n, _)| n.clone())
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fieldnotes_corpus::{SplitOptions, parse_document};
+
+    #[test]
+    fn overlap_ranges() {
+        let doc = parse_document(
+            "a.md".into(),
+            "One.\n\nTwo two.\n\nThree.\n".into(),
+            &SplitOptions { speaker_turns: false },
+        )
+        .unwrap();
+        // passages: [0,4) [6,14) [16,22)
+        assert_eq!(overlapping(&doc, 0, 4), 0..1);
+        assert_eq!(overlapping(&doc, 3, 7), 0..2);
+        assert_eq!(overlapping(&doc, 4, 6), 1..1);
+        assert_eq!(overlapping(&doc, 0, 100), 0..3);
+        assert_eq!(overlapping(&doc, 6, 6), 1..2);
+        assert_eq!(overlapping(&doc, 200, 300), 3..3);
+    }
+}

@@ -1,0 +1,421 @@
+//! A note as a document of passages: paragraphs, speaker turns and sections, with exact offsets.
+
+use serde::Serialize;
+
+use crate::frontmatter::{self, Attributes};
+use crate::value::Value;
+
+/// One passage: a paragraph, or a speaker turn in a transcript.
+///
+/// `start` and `end` are Unicode code-point offsets into the document text (BOM not counted),
+/// end exclusive, as in REFI-QDA. The byte range slices the same text from
+/// [`Document::text`].
+#[derive(Clone, Debug, PartialEq, Eq, Serialize)]
+pub struct Passage {
+    /// 1-based position of the passage in its document.
+    pub ordinal: u32,
+    /// Code-point offset of the first character.
+    pub start: usize,
+    /// Code-point offset just past the last character.
+    pub end: usize,
+    /// Byte offset of the first character.
+    #[serde(skip)]
+    pub byte_start: usize,
+    /// Byte offset just past the last character.
+    #[serde(skip)]
+    pub byte_end: usize,
+    /// The speaker of a transcript turn.
+    pub speaker: Option<String>,
+    /// The heading the passage stands under.
+    pub section: Option<String>,
+    /// 1-based line of the first character in the file.
+    pub line: usize,
+    /// Number of words.
+    pub words: u32,
+    /// Hash of the passage text (hex), for re-anchoring codings when notes change.
+    pub hash: String,
+}
+
+/// A parsed note.
+#[derive(Clone, Debug, Serialize)]
+pub struct Document {
+    /// Path relative to the project root, with `/` separators.
+    pub path: String,
+    /// Typed attributes from the front matter.
+    pub attributes: Attributes,
+    /// The file text without a leading BOM.
+    #[serde(skip)]
+    pub text: String,
+    /// Hash of the whole file content (hex).
+    pub hash: String,
+    /// The passages, in order.
+    pub passages: Vec<Passage>,
+}
+
+impl Document {
+    /// The text of a passage.
+    pub fn passage_text(&self, p: &Passage) -> &str {
+        &self.text[p.byte_start..p.byte_end]
+    }
+
+    /// The id of a passage: `<path>#<ordinal>`.
+    pub fn passage_id(&self, p: &Passage) -> String {
+        passage_id(&self.path, p.ordinal)
+    }
+
+    /// A string attribute (e.g. `site`), if set.
+    pub fn attr_str(&self, key: &str) -> Option<&str> {
+        self.attributes.get(key).and_then(Value::as_str)
+    }
+
+    /// The passage with this ordinal.
+    pub fn passage(&self, ordinal: u32) -> Option<&Passage> {
+        let i = usize::try_from(ordinal).ok()?.checked_sub(1)?;
+        self.passages.get(i).filter(|p| p.ordinal == ordinal)
+    }
+
+    /// Converts a code-point offset into a byte offset of [`Document::text`].
+    pub fn byte_offset(&self, char_offset: usize) -> Option<usize> {
+        char_to_byte(&self.text, char_offset)
+    }
+
+    /// Number of words over all passages.
+    pub fn words(&self) -> u64 {
+        self.passages.iter().map(|p| u64::from(p.words)).sum()
+    }
+}
+
+/// `<path>#<ordinal>`.
+pub fn passage_id(path: &str, ordinal: u32) -> String {
+    format!("{path}#{ordinal}")
+}
+
+/// Splits a passage id into path and ordinal.
+pub fn split_passage_id(id: &str) -> Option<(&str, u32)> {
+    let (path, ord) = id.rsplit_once('#')?;
+    let ord: u32 = ord.parse().ok()?;
+    (ord > 0 && !path.is_empty()).then_some((path, ord))
+}
+
+/// Converts a code-point offset to a byte offset (`text.len()` for the end).
+pub fn char_to_byte(text: &str, char_offset: usize) -> Option<usize> {
+    if char_offset == 0 {
+        return Some(0);
+    }
+    text.char_indices().map(|(b, _)| b).chain(std::iter::once(text.len())).nth(char_offset)
+}
+
+/// A stable 64-bit hash of text, as 16 hex digits.
+pub fn text_hash(text: &str) -> String {
+    format!("{:016x}", xxhash_rust::xxh3::xxh3_64(text.as_bytes()))
+}
+
+/// Counts words: maximal runs of letters, digits and apostrophes inside words.
+pub fn count_words(text: &str) -> u32 {
+    let mut n = 0u32;
+    let mut in_word = false;
+    for c in text.chars() {
+        let w = c.is_alphanumeric();
+        if w && !in_word {
+            n += 1;
+        }
+        in_word = w || (in_word && (c == '\'' || c == '’'));
+    }
+    n
+}
+
+/// How passages are cut.
+#[derive(Clone, Debug)]
+pub struct SplitOptions {
+    /// Detect `NAME: ...` speaker turns.
+    pub speaker_turns: bool,
+}
+
+/// Recognises a speaker label at the start of a line: returns the speaker and the byte length
+/// of the label including the colon and following spaces.
+///
+/// A label is at most 100 characters, starts with a letter, holds no colon, and has at most
+/// eight words outside parentheses (so `The Chair (Hon. A. Member (Riding, Party))` is one).
+pub fn speaker_label(line: &str) -> Option<(&str, usize)> {
+    let colon = line.find(':')?;
+    let label = &line[..colon];
+    let after = &line[colon + 1..];
+    if !(after.is_empty() || after.starts_with([' ', '\t', '\r', '\n'])) {
+        return None;
+    }
+    let trimmed = label.trim();
+    if trimmed.is_empty() || trimmed.chars().count() > 100 || trimmed.len() != label.trim_end().len() {
+        return None;
+    }
+    if !trimmed.starts_with(char::is_alphabetic) {
+        return None;
+    }
+    let mut depth = 0i32;
+    let mut words = 0;
+    let mut in_word = false;
+    for c in trimmed.chars() {
+        match c {
+            '(' | '[' => depth += 1,
+            ')' | ']' => depth -= 1,
+            _ => {}
+        }
+        let w = !c.is_whitespace();
+        if w && !in_word && depth == 0 {
+            words += 1;
+        }
+        in_word = w;
+    }
+    if depth != 0 || words > 8 {
+        return None;
+    }
+    let spaces = after.len() - after.trim_start_matches([' ', '\t']).len();
+    Some((trimmed, colon + 1 + spaces))
+}
+
+fn heading(line: &str) -> Option<&str> {
+    let t = line.trim_end();
+    let hashes = t.len() - t.trim_start_matches('#').len();
+    if (1..=6).contains(&hashes) {
+        let rest = &t[hashes..];
+        if rest.is_empty() || rest.starts_with([' ', '\t']) {
+            return Some(rest.trim().trim_end_matches('#').trim());
+        }
+    }
+    None
+}
+
+fn is_rule(line: &str) -> bool {
+    let t = line.trim();
+    t.len() >= 3 && (t.chars().all(|c| c == '-') || t.chars().all(|c| c == '*') || t.chars().all(|c| c == '_'))
+}
+
+struct Builder<'a> {
+    text: &'a str,
+    passages: Vec<Passage>,
+    /// Running code-point count up to `cp_byte`.
+    cp: usize,
+    cp_byte: usize,
+}
+
+impl Builder<'_> {
+    fn char_offset(&mut self, byte: usize) -> usize {
+        debug_assert!(byte >= self.cp_byte);
+        self.cp += self.text[self.cp_byte..byte].chars().count();
+        self.cp_byte = byte;
+        self.cp
+    }
+
+    fn push(&mut self, mut start: usize, mut end: usize, line: usize, speaker: Option<&str>, section: Option<&str>) {
+        let slice = &self.text[start..end];
+        let trimmed_start = slice.trim_start();
+        start += slice.len() - trimmed_start.len();
+        end = start + trimmed_start.trim_end().len();
+        if start >= end {
+            return;
+        }
+        let s = &self.text[start..end];
+        let cstart = self.char_offset(start);
+        let cend = self.char_offset(end);
+        let ordinal = u32::try_from(self.passages.len() + 1).unwrap_or(u32::MAX);
+        self.passages.push(Passage {
+            ordinal,
+            start: cstart,
+            end: cend,
+            byte_start: start,
+            byte_end: end,
+            speaker: speaker.map(str::to_string),
+            section: section.map(str::to_string),
+            line,
+            words: count_words(s),
+            hash: text_hash(s),
+        });
+    }
+}
+
+/// Cuts the body of `text` (from byte `body_start`, which is at line `first_line`) into passages.
+pub fn split_passages(text: &str, body_start: usize, first_line: usize, opts: &SplitOptions) -> Vec<Passage> {
+    let mut b = Builder { text, passages: Vec::new(), cp: 0, cp_byte: 0 };
+    let mut section: Option<String> = None;
+    let mut speaker: Option<String> = None;
+    // The passage under way: byte start, line, end of its last line.
+    let mut open: Option<(usize, usize, usize)> = None;
+    let mut pos = body_start;
+    let mut line_no = first_line;
+    for raw in text[body_start..].split_inclusive('\n') {
+        let line_start = pos;
+        pos += raw.len();
+        let content = raw.trim_end_matches(['\n', '\r']);
+        let content_end = line_start + content.len();
+        let this_line = line_no;
+        line_no += 1;
+        if content.trim().is_empty() || is_rule(content) {
+            if let Some((s, l, e)) = open.take() {
+                b.push(s, e, l, speaker.as_deref(), section.as_deref());
+            }
+            continue;
+        }
+        if let Some(h) = heading(content) {
+            if let Some((s, l, e)) = open.take() {
+                b.push(s, e, l, speaker.as_deref(), section.as_deref());
+            }
+            section = (!h.is_empty()).then(|| h.to_string());
+            continue;
+        }
+        if opts.speaker_turns {
+            if let Some((name, label_len)) = speaker_label(content) {
+                if let Some((s, l, e)) = open.take() {
+                    b.push(s, e, l, speaker.as_deref(), section.as_deref());
+                }
+                speaker = Some(name.to_string());
+                let body = line_start + label_len;
+                if body < content_end {
+                    open = Some((body, this_line, content_end));
+                }
+                continue;
+            }
+        }
+        match &mut open {
+            Some((_, _, e)) => *e = content_end,
+            None => open = Some((line_start, this_line, content_end)),
+        }
+    }
+    if let Some((s, l, e)) = open.take() {
+        b.push(s, e, l, speaker.as_deref(), section.as_deref());
+    }
+    b.passages
+}
+
+/// Parses a note's text (BOM already removed) into a document.
+pub fn parse_document(
+    path: String,
+    text: String,
+    opts: &SplitOptions,
+) -> Result<Document, frontmatter::FrontMatterError> {
+    let fm = frontmatter::parse(&text)?;
+    Ok(build_document(path, text, fm, opts))
+}
+
+/// Builds a document from its text and already parsed front matter.
+pub fn build_document(path: String, text: String, fm: frontmatter::Parsed, opts: &SplitOptions) -> Document {
+    let passages = split_passages(&text, fm.body_start, fm.lines + 1, opts);
+    let hash = text_hash(&text);
+    Document { path, attributes: fm.attributes, text, hash, passages }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn split(text: &str, turns: bool) -> Vec<(String, Option<String>, Option<String>)> {
+        let doc = parse_document("n.md".into(), text.into(), &SplitOptions { speaker_turns: turns }).unwrap();
+        doc.passages.iter().map(|p| (doc.passage_text(p).to_string(), p.speaker.clone(), p.section.clone())).collect()
+    }
+
+    #[test]
+    fn paragraphs_and_sections() {
+        let t = "---\nsite: Fife\n---\n# Board\n\nFirst para\nstill first.\n\n\nSecond.\n## Actions\nThird.\n";
+        let got = split(t, false);
+        assert_eq!(got.len(), 3);
+        assert_eq!(got[0].0, "First para\nstill first.");
+        assert_eq!(got[0].2.as_deref(), Some("Board"));
+        assert_eq!(got[1].0, "Second.");
+        assert_eq!(got[2].0, "Third.");
+        assert_eq!(got[2].2.as_deref(), Some("Actions"));
+    }
+
+    #[test]
+    fn speaker_turns() {
+        let t = "Interviewer: How long did it take?\nCPP manager: Months.\nIt was slow.\n\nAnd then some.\n\nThe Chair (Hon. A. Member (Riding, Lib.)): Order.\n";
+        let got = split(t, true);
+        assert_eq!(got.len(), 4);
+        assert_eq!(got[0], ("How long did it take?".into(), Some("Interviewer".into()), None));
+        assert_eq!(got[1].0, "Months.\nIt was slow.");
+        assert_eq!(got[1].1.as_deref(), Some("CPP manager"));
+        assert_eq!(got[2].1.as_deref(), Some("CPP manager"));
+        assert_eq!(got[3].1.as_deref(), Some("The Chair (Hon. A. Member (Riding, Lib.))"));
+        // Without turn detection the labels stay in the text.
+        assert_eq!(split(t, false).len(), 3);
+    }
+
+    #[test]
+    fn labels_that_are_not_speakers() {
+        assert!(speaker_label("10:30 we started").is_none());
+        assert!(speaker_label("http://example.org").is_none());
+        assert!(speaker_label("One two three four five six seven eight nine: x").is_none());
+        assert_eq!(speaker_label("Moira: yes"), Some(("Moira", 7)));
+        assert_eq!(speaker_label("Moira:"), Some(("Moira", 6)));
+    }
+
+    #[test]
+    fn offsets_and_lines() {
+        let t = "---\r\nsite: Fife\r\n---\r\nCafé ☕ talk.\r\n\r\n👩🏽‍💼 said: no.\r\n";
+        let doc = parse_document("n.md".into(), t.into(), &SplitOptions { speaker_turns: false }).unwrap();
+        let chars: Vec<char> = doc.text.chars().collect();
+        for p in &doc.passages {
+            let s: String = chars[p.start..p.end].iter().collect();
+            assert_eq!(s, doc.passage_text(p));
+        }
+        assert_eq!(doc.passages[0].line, 4);
+        assert_eq!(doc.passages[1].line, 6);
+        assert_eq!(doc.passage_text(&doc.passages[1]), "👩🏽‍💼 said: no.");
+    }
+
+    #[test]
+    fn ids_and_words() {
+        assert_eq!(split_passage_id("notes/a#b.md#12"), Some(("notes/a#b.md", 12)));
+        assert_eq!(split_passage_id("notes/a.md#0"), None);
+        assert_eq!(count_words("It's the CPP's 2nd away-day, isn't it?"), 8);
+    }
+
+    mod prop {
+        use super::super::*;
+        use proptest::prelude::*;
+
+        fn piece() -> impl Strategy<Value = String> {
+            prop_oneof![
+                Just("\n".to_string()),
+                Just("\r\n".to_string()),
+                Just("\n\n".to_string()),
+                Just("\r\n\r\n".to_string()),
+                Just("# Heading\n".to_string()),
+                Just("Moira: ".to_string()),
+                Just("The Chair (Hon. X (Y, Z)): ".to_string()),
+                Just("---\n".to_string()),
+                Just("e\u{301}".to_string()),
+                Just("👩🏽‍💼".to_string()),
+                Just("🎉 ".to_string()),
+                Just("\u{FEFF}".to_string()),
+                Just("  \t".to_string()),
+                "[a-zA-Z ,.:'éß中]{1,12}",
+                any::<char>().prop_map(|c| c.to_string()),
+            ]
+        }
+
+        proptest! {
+            #![proptest_config(ProptestConfig::with_cases(2000))]
+            #[test]
+            fn offsets_are_exact(parts in proptest::collection::vec(piece(), 0..40), turns: bool, bom: bool) {
+                let body: String = parts.concat();
+                let raw = if bom { format!("\u{FEFF}{body}") } else { body };
+                let text = raw.strip_prefix('\u{FEFF}').unwrap_or(&raw).to_string();
+                let Ok(doc) = parse_document("n.md".into(), text.clone(), &SplitOptions { speaker_turns: turns }) else {
+                    return Ok(());
+                };
+                let chars: Vec<char> = text.chars().collect();
+                let mut last_end = 0;
+                for (i, p) in doc.passages.iter().enumerate() {
+                    prop_assert_eq!(p.ordinal as usize, i + 1);
+                    prop_assert!(p.start < p.end);
+                    prop_assert!(p.start >= last_end);
+                    last_end = p.end;
+                    let by_chars: String = chars[p.start..p.end].iter().collect();
+                    prop_assert_eq!(&by_chars, doc.passage_text(p));
+                    prop_assert_eq!(char_to_byte(&text, p.start), Some(p.byte_start));
+                    prop_assert_eq!(char_to_byte(&text, p.end), Some(p.byte_end));
+                    prop_assert!(!doc.passage_text(p).trim().is_empty());
+                    prop_assert_eq!(&p.hash, &text_hash(doc.passage_text(p)));
+                }
+            }
+        }
+    }
+}

@@ -1,0 +1,37 @@
+//! Fieldnotes as documents and passages.
+//!
+//! A research project is a folder of notes (Markdown or plain text, UTF-8) with optional
+//! front matter. This crate finds the notes, parses their front matter into typed attributes,
+//! and cuts their bodies into passages (paragraphs, or speaker turns in transcripts) with exact
+//! code-point offsets, so that `text[start..end]` is always the passage text.
+//!
+//! ```
+//! use fieldnotes_corpus::{parse_document, SplitOptions, Value};
+//!
+//! let note = "---\nsite: Fife\nkind: interview\n---\n# Opening\n\nInterviewer: How did it start?\n\nManager: Slowly.\n";
+//! let doc = parse_document("notes/fife/i.md".into(), note.into(), &SplitOptions { speaker_turns: true }).unwrap();
+//! assert_eq!(doc.attributes["site"], Value::String("Fife".into()));
+//! let p = &doc.passages[1];
+//! assert_eq!(doc.passage_text(p), "Slowly.");
+//! assert_eq!(p.speaker.as_deref(), Some("Manager"));
+//! assert_eq!(p.section.as_deref(), Some("Opening"));
+//! assert_eq!(doc.passage_id(p), "notes/fife/i.md#2");
+//! let chars: Vec<char> = doc.text.chars().collect();
+//! assert_eq!(chars[p.start..p.end].iter().collect::<String>(), "Slowly.");
+//! ```
+#![warn(missing_docs)]
+
+mod document;
+mod error;
+pub mod frontmatter;
+mod project;
+mod value;
+
+pub use document::{
+    Document, Passage, SplitOptions, build_document, char_to_byte, count_words, parse_document, passage_id,
+    speaker_label, split_passage_id, split_passages, text_hash,
+};
+pub use error::{Error, Result, SkipReason};
+pub use frontmatter::Attributes;
+pub use project::{CONFIG_FILE, Config, Corpus, DERIVED_DIR, IndexConfig, MAX_FILE_BYTES, Project, Skipped, decode};
+pub use value::{Date, Value};

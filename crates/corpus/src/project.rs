@@ -1,0 +1,410 @@
+//! A research project on disk: its settings, and loading its notes in parallel.
+
+use std::fs;
+use std::io::Read;
+use std::path::{Path, PathBuf};
+
+use globset::{Glob, GlobSet, GlobSetBuilder};
+use rayon::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use crate::document::{Document, SplitOptions, build_document};
+use crate::error::{Error, Result, SkipReason};
+
+/// The settings file's name.
+pub const CONFIG_FILE: &str = "fieldnotes.toml";
+/// The folder of derived data (index, caches), safe to delete.
+pub const DERIVED_DIR: &str = ".fieldnotes";
+
+/// Settings from `fieldnotes.toml`; every field has a default, so the file is optional.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// The project's name.
+    pub name: String,
+    /// Globs (relative to the project root) that find the notes.
+    pub notes: Vec<String>,
+    /// The codebook file, relative to the project root.
+    pub codebook: String,
+    /// The coder used when a command is not given `--coder`.
+    pub coder: Option<String>,
+    /// Document kinds whose paragraphs open with `NAME:` speaker turns.
+    pub transcript_kinds: Vec<String>,
+    /// Longest line accepted in a note, in bytes; longer lines make the file skipped.
+    pub max_line_bytes: usize,
+    /// Search index settings.
+    pub index: IndexConfig,
+}
+
+/// Settings of the search index.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IndexConfig {
+    /// Memory budget of the index writer, in MB (split over its threads).
+    pub writer_memory_mb: usize,
+    /// Indexing threads (0: one per core, at most 8).
+    pub threads: usize,
+}
+
+impl Default for IndexConfig {
+    fn default() -> Self {
+        IndexConfig { writer_memory_mb: 128, threads: 0 }
+    }
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            name: String::new(),
+            notes: vec!["notes/**/*.md".into(), "notes/**/*.txt".into()],
+            codebook: "codebook.toml".into(),
+            coder: None,
+            transcript_kinds: vec!["interview".into(), "transcript".into(), "focus-group".into()],
+            max_line_bytes: 1 << 20,
+            index: IndexConfig::default(),
+        }
+    }
+}
+
+/// A research project: a root folder and its settings.
+#[derive(Clone, Debug)]
+pub struct Project {
+    root: PathBuf,
+    /// The settings (defaults where there is no `fieldnotes.toml`).
+    pub config: Config,
+}
+
+/// A note that could not be loaded, and why.
+#[derive(Clone, Debug, Serialize)]
+pub struct Skipped {
+    /// Path relative to the project root.
+    pub path: String,
+    /// Why it was skipped.
+    pub reason: SkipReason,
+}
+
+/// All the notes of a project that loaded, and those that did not.
+#[derive(Debug, Default)]
+pub struct Corpus {
+    /// Documents, sorted by path.
+    pub documents: Vec<Document>,
+    /// Files that could not be loaded, sorted by path.
+    pub skipped: Vec<Skipped>,
+}
+
+impl Corpus {
+    /// Total number of passages.
+    pub fn passage_count(&self) -> usize {
+        self.documents.iter().map(|d| d.passages.len()).sum()
+    }
+
+    /// The document at a relative path.
+    pub fn document(&self, path: &str) -> Option<&Document> {
+        self.documents.binary_search_by(|d| d.path.as_str().cmp(path)).ok().map(|i| &self.documents[i])
+    }
+}
+
+impl Project {
+    /// Opens the project at `root`, reading `fieldnotes.toml` if there is one.
+    pub fn open(root: impl Into<PathBuf>) -> Result<Project> {
+        let root = root.into();
+        if !root.is_dir() {
+            return Err(Error::NotADirectory { path: root });
+        }
+        let config_path = root.join(CONFIG_FILE);
+        let config = if config_path.is_file() {
+            let text =
+                fs::read_to_string(&config_path).map_err(|source| Error::Io { path: config_path.clone(), source })?;
+            toml::from_str(&text).map_err(|e| Error::Config {
+                path: config_path.clone(),
+                line: e
+                    .span()
+                    .map(|s| 1 + text.as_bytes()[..s.start.min(text.len())].iter().filter(|&&b| b == b'\n').count()),
+                message: e.message().to_string(),
+            })?
+        } else {
+            Config::default()
+        };
+        Ok(Project { root, config })
+    }
+
+    /// Finds the project containing `start`: the nearest folder upwards holding `fieldnotes.toml`.
+    pub fn discover(start: &Path) -> Result<Project> {
+        let mut dir = Some(start);
+        while let Some(d) = dir {
+            if d.join(CONFIG_FILE).is_file() {
+                return Project::open(d);
+            }
+            dir = d.parent();
+        }
+        Err(Error::NoProject { start: start.to_path_buf() })
+    }
+
+    /// The project's root folder.
+    pub fn root(&self) -> &Path {
+        &self.root
+    }
+
+    /// The folder for derived data (created on demand by its users).
+    pub fn derived_dir(&self) -> PathBuf {
+        self.root.join(DERIVED_DIR)
+    }
+
+    /// The codebook's path.
+    pub fn codebook_path(&self) -> PathBuf {
+        self.root.join(&self.config.codebook)
+    }
+
+    /// The relative path of a file under the root, with `/` separators.
+    pub fn relative(&self, path: &Path) -> String {
+        let rel = path.strip_prefix(&self.root).unwrap_or(path);
+        rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
+    }
+
+    fn globs(&self) -> Result<GlobSet> {
+        let mut b = GlobSetBuilder::new();
+        for g in &self.config.notes {
+            let glob = Glob::new(g).map_err(|e| Error::Glob { glob: g.clone(), message: e.kind().to_string() })?;
+            b.add(glob);
+        }
+        b.build().map_err(|e| Error::Glob { glob: self.config.notes.join(", "), message: e.to_string() })
+    }
+
+    /// Lists the note files (absolute paths), honouring `.gitignore`, sorted.
+    ///
+    /// Folders that cannot be read are returned as skipped entries rather than failing the walk.
+    pub fn note_files(&self) -> Result<(Vec<PathBuf>, Vec<Skipped>)> {
+        let globs = self.globs()?;
+        let mut files = Vec::new();
+        let mut skipped = Vec::new();
+        let walker = ignore::WalkBuilder::new(&self.root)
+            .hidden(true)
+            .git_ignore(true)
+            .git_exclude(true)
+            .require_git(false)
+            .follow_links(true)
+            .filter_entry(|e| e.file_name() != DERIVED_DIR)
+            .build();
+        for entry in walker {
+            match entry {
+                Ok(e) => {
+                    if !e.file_type().is_some_and(|t| t.is_file()) {
+                        continue;
+                    }
+                    let rel = self.relative(e.path());
+                    if globs.is_match(&rel) {
+                        files.push(e.into_path());
+                    }
+                }
+                Err(err) => {
+                    let path = walk_error_path(&err).map(|p| self.relative(p)).unwrap_or_default();
+                    skipped.push(Skipped { path, reason: SkipReason::Unreadable { message: err.to_string() } });
+                }
+            }
+        }
+        files.sort();
+        Ok((files, skipped))
+    }
+
+    /// The passage-splitting options for a document with these attributes.
+    pub fn split_options(&self, attrs: &crate::Attributes) -> SplitOptions {
+        let kind = attrs.get("kind").and_then(|v| v.as_str()).map(str::to_lowercase);
+        let flagged = matches!(attrs.get("transcript"), Some(crate::Value::Bool(true)));
+        let speaker_turns =
+            flagged || kind.is_some_and(|k| self.config.transcript_kinds.iter().any(|t| t.eq_ignore_ascii_case(&k)));
+        SplitOptions { speaker_turns }
+    }
+
+    /// Loads one note file. Errors are per file: the caller goes on with the others.
+    pub fn load_file(&self, path: &Path) -> std::result::Result<Document, Skipped> {
+        let rel = self.relative(path);
+        let skip = |reason| Skipped { path: rel.clone(), reason };
+        let bytes = read_capped(path).map_err(|e| skip(SkipReason::Unreadable { message: e.to_string() }))?;
+        let text = decode(&bytes, self.config.max_line_bytes).map_err(skip)?;
+        // Parse front matter first to know the kind, then split with the right options.
+        let fm = crate::frontmatter::parse(&text).map_err(|e| {
+            skip(SkipReason::FrontMatter {
+                line: e.line,
+                column: e.column,
+                message: e.message,
+                hint: e.hint.to_string(),
+            })
+        })?;
+        let opts = self.split_options(&fm.attributes);
+        Ok(build_document(rel, text, fm, &opts))
+    }
+
+    /// Loads every note in parallel. Bad files are listed in [`Corpus::skipped`]; the rest load.
+    pub fn load(&self) -> Result<Corpus> {
+        self.load_with_progress(&|_| {})
+    }
+
+    /// Like [`Project::load`], calling `progress` with each file's size in bytes as it is done.
+    pub fn load_with_progress(&self, progress: &(dyn Fn(u64) + Sync)) -> Result<Corpus> {
+        let (files, skipped) = self.note_files()?;
+        Ok(self.load_files(&files, skipped, progress))
+    }
+
+    /// Loads the given note files in parallel (see [`Project::note_files`]); `skipped` holds
+    /// entries already set aside by the walk.
+    pub fn load_files(&self, files: &[PathBuf], mut skipped: Vec<Skipped>, progress: &(dyn Fn(u64) + Sync)) -> Corpus {
+        let results: Vec<std::result::Result<Document, Skipped>> = files
+            .par_iter()
+            .map(|f| {
+                let r = self.load_file(f);
+                progress(fs::metadata(f).map(|m| m.len()).unwrap_or(0));
+                r
+            })
+            .collect();
+        let mut documents = Vec::with_capacity(results.len());
+        for r in results {
+            match r {
+                Ok(d) => documents.push(d),
+                Err(s) => skipped.push(s),
+            }
+        }
+        documents.sort_by(|a, b| a.path.cmp(&b.path));
+        skipped.sort_by(|a, b| a.path.cmp(&b.path));
+        Corpus { documents, skipped }
+    }
+}
+
+fn walk_error_path(err: &ignore::Error) -> Option<&Path> {
+    match err {
+        ignore::Error::WithPath { path, .. } => Some(path),
+        ignore::Error::WithDepth { err, .. } | ignore::Error::WithLineNumber { err, .. } => walk_error_path(err),
+        ignore::Error::Loop { child, .. } => Some(child),
+        _ => None,
+    }
+}
+
+/// Largest note file read, in bytes; bigger files are skipped without being read whole.
+pub const MAX_FILE_BYTES: u64 = 256 << 20;
+
+fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
+    let f = fs::File::open(path)?;
+    let len = f.metadata()?.len();
+    if len > MAX_FILE_BYTES {
+        return Err(std::io::Error::other(format!(
+            "file is {} MB, over the {} MB limit for one note; split it into several notes",
+            len >> 20,
+            MAX_FILE_BYTES >> 20
+        )));
+    }
+    let mut buf = Vec::with_capacity(usize::try_from(len).unwrap_or(0));
+    f.take(MAX_FILE_BYTES + 1).read_to_end(&mut buf)?;
+    Ok(buf)
+}
+
+/// Checks and decodes a note's bytes: UTF-8, not binary, not empty, no over-long line; drops a BOM.
+pub fn decode(bytes: &[u8], max_line_bytes: usize) -> std::result::Result<String, SkipReason> {
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
+        return Err(SkipReason::NotUtf8 {
+            line: 1,
+            message: "the file is UTF-16 (it starts with a UTF-16 byte-order mark)".into(),
+        });
+    }
+    if let Some(pos) = memchr_nul(bytes) {
+        let line = 1 + bytes[..pos].iter().filter(|&&b| b == b'\n').count();
+        return Err(SkipReason::Binary { line, offset: pos });
+    }
+    let text = match std::str::from_utf8(bytes) {
+        Ok(t) => t,
+        Err(e) => {
+            let pos = e.valid_up_to();
+            let line = 1 + bytes[..pos].iter().filter(|&&b| b == b'\n').count();
+            return Err(SkipReason::NotUtf8 {
+                line,
+                message: format!("invalid UTF-8 byte 0x{:02X} at byte {pos}", bytes[pos]),
+            });
+        }
+    };
+    if text.trim().is_empty() {
+        return Err(SkipReason::Empty);
+    }
+    let mut line_no = 0;
+    for line in text.split('\n') {
+        line_no += 1;
+        if line.len() > max_line_bytes {
+            return Err(SkipReason::LineTooLong { line: line_no, bytes: line.len(), limit: max_line_bytes });
+        }
+    }
+    Ok(text.to_string())
+}
+
+fn memchr_nul(bytes: &[u8]) -> Option<usize> {
+    bytes.iter().position(|&b| b == 0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn write(root: &Path, rel: &str, content: &[u8]) {
+        let p = root.join(rel);
+        fs::create_dir_all(p.parent().unwrap()).unwrap();
+        fs::write(p, content).unwrap();
+    }
+
+    #[test]
+    fn loads_good_and_reports_bad() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path();
+        write(root, "notes/fife/a.md", b"---\nsite: Fife\nkind: meeting\n---\nOne.\n\nTwo.\n");
+        write(root, "notes/fife/b.txt", b"\xEF\xBB\xBFPlain note.\n");
+        write(root, "notes/glasgow/i.md", b"---\nsite: Glasgow\nkind: interview\n---\nQ: Hello?\nA: Hi.\n");
+        write(root, "notes/bad/latin1.md", b"caf\xE9\n");
+        write(root, "notes/bad/bin.md", b"abc\0def");
+        write(root, "notes/bad/empty.md", b"  \n\n");
+        write(root, "notes/bad/fm.md", b"---\nsite: [Fife\n---\nx\n");
+        write(root, "notes/ignored.md", b"ignored\n");
+        write(root, ".gitignore", b"notes/ignored.md\n");
+        write(root, "other/x.md", b"not a note by the globs\n");
+        let project = Project::open(root).unwrap();
+        let corpus = project.load().unwrap();
+        let paths: Vec<&str> = corpus.documents.iter().map(|d| d.path.as_str()).collect();
+        assert_eq!(paths, ["notes/fife/a.md", "notes/fife/b.txt", "notes/glasgow/i.md"]);
+        assert_eq!(corpus.passage_count(), 5);
+        let interview = corpus.document("notes/glasgow/i.md").unwrap();
+        assert_eq!(interview.passages[1].speaker.as_deref(), Some("A"));
+        let skipped: Vec<(&str, &str)> = corpus.skipped.iter().map(|s| (s.path.as_str(), s.reason.kind())).collect();
+        assert_eq!(
+            skipped,
+            [
+                ("notes/bad/bin.md", "binary"),
+                ("notes/bad/empty.md", "empty"),
+                ("notes/bad/fm.md", "front-matter"),
+                ("notes/bad/latin1.md", "not-utf8"),
+            ]
+        );
+    }
+
+    #[test]
+    fn over_long_line_is_skipped() {
+        let mut big = vec![b'a'; 2000];
+        big.push(b'\n');
+        let err = decode(&big, 1000).unwrap_err();
+        assert_eq!(err.kind(), "line-too-long");
+        assert!(err.to_string().contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn config_errors_name_the_file() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), CONFIG_FILE, b"name = \"x\"\nnotez = []\n");
+        let e = Project::open(dir.path()).unwrap_err();
+        let msg = e.to_string();
+        assert!(msg.contains("fieldnotes.toml") && msg.contains("line 2"), "{msg}");
+    }
+
+    #[test]
+    fn discover_walks_up() {
+        let dir = tempfile::tempdir().unwrap();
+        write(dir.path(), CONFIG_FILE, b"name = \"study\"\n");
+        fs::create_dir_all(dir.path().join("notes/deep")).unwrap();
+        let p = Project::discover(&dir.path().join("notes/deep")).unwrap();
+        assert_eq!(p.config.name, "study");
+        assert!(Project::discover(Path::new("/")).is_err());
+    }
+}

@@ -1,0 +1,357 @@
+//! The search index over passages: a tantivy index kept in step with the notes, the query
+//! language, ranked hits with highlighted snippets, keyword-in-context lines and group counts.
+//!
+//! The index is derived data in `.fieldnotes/index/`: it can be deleted at any time and is
+//! rebuilt from the notes. Updates are incremental: a manifest records a signature (content
+//! hash plus the codes) of every indexed note, and only notes whose signature changed are
+//! re-indexed.
+#![warn(missing_docs)]
+
+pub mod query;
+pub mod schema;
+mod search;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use fieldnotes_corpus::{Corpus, Document, Value};
+use serde::{Deserialize, Serialize};
+use tantivy::schema::Field;
+use tantivy::{DateTime, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
+
+pub use query::{Ast, SyntaxError, parse};
+pub use schema::{Fields, SCHEMA_VERSION};
+pub use search::{Hit, SearchOptions, SearchResults};
+
+/// Index errors.
+#[derive(Debug, thiserror::Error)]
+pub enum Error {
+    /// A file of the index could not be read or written.
+    #[error("cannot access `{}`: {source}", path.display())]
+    Io {
+        /// The path.
+        path: PathBuf,
+        /// The cause.
+        source: std::io::Error,
+    },
+    /// Another process holds the index writer.
+    #[error("another `fieldnotes index` (or coding command) is updating the index in `{}`; wait for it to finish and try again", path.display())]
+    Busy {
+        /// The index folder.
+        path: PathBuf,
+    },
+    /// The query is malformed.
+    #[error("{0}")]
+    Syntax(#[from] SyntaxError),
+    /// An error from tantivy.
+    #[error("search index: {0}")]
+    Tantivy(#[from] tantivy::TantivyError),
+}
+
+/// Result with this crate's [`Error`].
+pub type Result<T, E = Error> = std::result::Result<T, E>;
+
+/// The name of the manifest inside the index folder.
+pub const MANIFEST: &str = "fieldnotes-manifest.json";
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct Manifest {
+    schema_version: u32,
+    /// Document path -> signature.
+    docs: BTreeMap<String, String>,
+}
+
+/// An open search index.
+pub struct SearchIndex {
+    dir: PathBuf,
+    index: Index,
+    reader: IndexReader,
+    fields: Fields,
+    manifest: Manifest,
+}
+
+/// What an update did.
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct UpdateStats {
+    /// Notes indexed (new or changed).
+    pub indexed: usize,
+    /// Notes removed from the index (deleted, or changed and re-indexed).
+    pub removed: usize,
+    /// Notes left as they were.
+    pub unchanged: usize,
+    /// Passages written.
+    pub passages: usize,
+    /// Why the index was rebuilt from scratch, if it was.
+    pub rebuilt: Option<String>,
+}
+
+/// Settings of the index writer.
+#[derive(Clone, Debug)]
+pub struct WriterOptions {
+    /// Total memory budget in bytes.
+    pub memory_bytes: usize,
+    /// Indexing threads.
+    pub threads: usize,
+}
+
+impl Default for WriterOptions {
+    fn default() -> Self {
+        WriterOptions { memory_bytes: 128 << 20, threads: 2 }
+    }
+}
+
+impl WriterOptions {
+    /// From the project's settings.
+    pub fn from_config(cfg: &fieldnotes_corpus::IndexConfig) -> WriterOptions {
+        let threads = if cfg.threads == 0 {
+            std::thread::available_parallelism().map_or(1, |n| n.get()).min(8)
+        } else {
+            cfg.threads
+        };
+        // tantivy needs at least 15 MB per thread.
+        let memory_bytes = (cfg.writer_memory_mb << 20).max(threads * (16 << 20));
+        WriterOptions { memory_bytes, threads }
+    }
+}
+
+fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
+    move |source| Error::Io { path: path.to_path_buf(), source }
+}
+
+fn open_existing(dir: &Path) -> std::result::Result<(Index, Manifest), String> {
+    let mpath = dir.join(MANIFEST);
+    let text = fs::read_to_string(&mpath).map_err(|_| "it has no manifest".to_string())?;
+    let manifest: Manifest = serde_json::from_str(&text).map_err(|e| format!("its manifest is unreadable ({e})"))?;
+    if manifest.schema_version != SCHEMA_VERSION {
+        return Err(format!("it was made with schema version {} (now {SCHEMA_VERSION})", manifest.schema_version));
+    }
+    let index = Index::open_in_dir(dir).map_err(|e| format!("it cannot be opened ({e})"))?;
+    let (expected, _) = schema::build();
+    if index.schema() != expected {
+        return Err("its schema differs from this version's".into());
+    }
+    Ok((index, manifest))
+}
+
+impl SearchIndex {
+    /// Opens the index in `dir`, or creates it. A missing, stale or corrupt index is rebuilt:
+    /// the returned reason says why (the caller tells the user).
+    pub fn open_or_create(dir: &Path) -> Result<(SearchIndex, Option<String>)> {
+        let (index, manifest, reason) = match open_existing(dir) {
+            Ok((i, m)) => (i, m, None),
+            Err(why) => {
+                let existed = dir.exists();
+                if existed {
+                    fs::remove_dir_all(dir).map_err(io(dir))?;
+                }
+                fs::create_dir_all(dir).map_err(io(dir))?;
+                restrict_permissions(dir);
+                let (schema, _) = schema::build();
+                let index = Index::create_in_dir(dir, schema)?;
+                let reason = existed.then(|| format!("the search index was rebuilt because {why}"));
+                (index, Manifest { schema_version: SCHEMA_VERSION, docs: BTreeMap::new() }, reason)
+            }
+        };
+        schema::register_tokenizers(index.tokenizers());
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        let (_, fields) = schema::build();
+        Ok((SearchIndex { dir: dir.to_path_buf(), index, reader, fields, manifest }, reason))
+    }
+
+    /// Opens an existing index for searching; `None` if there is none usable.
+    pub fn open(dir: &Path) -> Result<Option<SearchIndex>> {
+        let Ok((index, manifest)) = open_existing(dir) else { return Ok(None) };
+        schema::register_tokenizers(index.tokenizers());
+        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
+        let (_, fields) = schema::build();
+        Ok(Some(SearchIndex { dir: dir.to_path_buf(), index, reader, fields, manifest }))
+    }
+
+    /// Number of indexed notes.
+    pub fn n_documents(&self) -> usize {
+        self.manifest.docs.len()
+    }
+
+    /// Number of indexed passages.
+    pub fn n_passages(&self) -> u64 {
+        self.reader.searcher().num_docs()
+    }
+
+    /// The field handles.
+    pub fn fields(&self) -> &Fields {
+        &self.fields
+    }
+
+    /// Which notes an update would touch: (to index, to remove, unchanged).
+    fn plan(&self, corpus: &Corpus, signatures: &[String]) -> (Vec<usize>, Vec<String>, usize) {
+        let mut to_index = Vec::new();
+        let mut unchanged = 0;
+        let mut current: BTreeSet<&str> = BTreeSet::new();
+        for (i, d) in corpus.documents.iter().enumerate() {
+            current.insert(&d.path);
+            match self.manifest.docs.get(&d.path) {
+                Some(sig) if sig == &signatures[i] => unchanged += 1,
+                _ => to_index.push(i),
+            }
+        }
+        let mut to_remove: Vec<String> =
+            self.manifest.docs.keys().filter(|p| !current.contains(p.as_str())).cloned().collect();
+        to_remove.extend(
+            to_index
+                .iter()
+                .filter(|&&i| self.manifest.docs.contains_key(&corpus.documents[i].path))
+                .map(|&i| corpus.documents[i].path.clone()),
+        );
+        (to_index, to_remove, unchanged)
+    }
+
+    /// Brings the index in step with the corpus and the codes of each passage.
+    ///
+    /// `codes(doc_index, passage_index)` gives the codes a passage carries. Only notes whose
+    /// content or codes changed are touched; with nothing changed no writer is opened.
+    /// `progress` is called with the number of passages written as they go.
+    pub fn update(
+        &mut self,
+        corpus: &Corpus,
+        codes: &(dyn Fn(usize, usize) -> Vec<String> + Sync),
+        opts: &WriterOptions,
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<UpdateStats> {
+        let signatures: Vec<String> = corpus
+            .documents
+            .iter()
+            .enumerate()
+            .map(|(di, d)| {
+                let mut s = d.hash.clone();
+                for pi in 0..d.passages.len() {
+                    let c = codes(di, pi);
+                    if !c.is_empty() {
+                        s.push_str(&format!("|{pi}:{}", c.join(",")));
+                    }
+                }
+                fieldnotes_corpus::text_hash(&s)
+            })
+            .collect();
+        let (to_index, to_remove, unchanged) = self.plan(corpus, &signatures);
+        let mut stats =
+            UpdateStats { unchanged, removed: to_remove.len(), indexed: to_index.len(), ..Default::default() };
+        if to_index.is_empty() && to_remove.is_empty() {
+            return Ok(stats);
+        }
+        let mut writer: IndexWriter<TantivyDocument> =
+            self.index.writer_with_num_threads(opts.threads.max(1), opts.memory_bytes).map_err(|e| match e {
+                tantivy::TantivyError::LockFailure(..) => Error::Busy { path: self.dir.clone() },
+                other => Error::Tantivy(other),
+            })?;
+        for path in &to_remove {
+            writer.delete_term(Term::from_field_text(self.fields.doc, path));
+        }
+        let mut written = 0u64;
+        for &di in &to_index {
+            let d = &corpus.documents[di];
+            for (pi, _) in d.passages.iter().enumerate() {
+                let doc = self.passage_doc(d, pi, &codes(di, pi));
+                writer.add_document(doc)?;
+                written += 1;
+                if written % 1024 == 0 {
+                    progress(1024);
+                }
+            }
+        }
+        progress(written % 1024);
+        stats.passages = usize::try_from(written).unwrap_or(usize::MAX);
+        writer.commit()?;
+        writer.wait_merging_threads()?;
+        for path in &to_remove {
+            self.manifest.docs.remove(path);
+        }
+        for &di in &to_index {
+            self.manifest.docs.insert(corpus.documents[di].path.clone(), signatures[di].clone());
+        }
+        self.write_manifest()?;
+        self.reader.reload()?;
+        Ok(stats)
+    }
+
+    fn write_manifest(&self) -> Result<()> {
+        let path = self.dir.join(MANIFEST);
+        let tmp = self.dir.join(format!("{MANIFEST}.tmp"));
+        let text =
+            serde_json::to_vec(&self.manifest).map_err(|e| Error::Io { path: path.clone(), source: e.into() })?;
+        {
+            use std::io::Write;
+            let mut f = fs::File::create(&tmp).map_err(io(&tmp))?;
+            f.write_all(&text).map_err(io(&tmp))?;
+            f.sync_all().map_err(io(&tmp))?;
+        }
+        fs::rename(&tmp, &path).map_err(io(&path))?;
+        Ok(())
+    }
+
+    fn passage_doc(&self, d: &Document, pi: usize, codes: &[String]) -> TantivyDocument {
+        let f = &self.fields;
+        let p = &d.passages[pi];
+        let text = d.passage_text(p);
+        let mut doc = TantivyDocument::new();
+        doc.add_text(f.id, d.passage_id(p));
+        doc.add_text(f.doc, &d.path);
+        doc.add_u64(f.ordinal, u64::from(p.ordinal));
+        doc.add_u64(f.start, p.start as u64);
+        doc.add_u64(f.end, p.end as u64);
+        doc.add_text(f.text, text);
+        doc.add_text(f.text_exact, text);
+        doc.add_u64(f.words, u64::from(p.words));
+        let mut display = serde_json::Map::new();
+        for (key, value) in &d.attributes {
+            let field: Option<Field> = match key.as_str() {
+                "site" => Some(f.site),
+                "kind" => Some(f.kind),
+                "author" => Some(f.author),
+                _ => None,
+            };
+            match (key.as_str(), value) {
+                ("date", Value::Date(date)) => {
+                    doc.add_date(f.date, DateTime::from_timestamp_secs(date.days_since_epoch() * 86_400));
+                    doc.add_u64(f.year, u64::try_from(date.year).unwrap_or(0));
+                }
+                _ => {}
+            }
+            for t in value.texts() {
+                match field {
+                    Some(field) => doc.add_text(field, &t),
+                    None => doc.add_text(f.attr, format!("{key}={t}")),
+                }
+            }
+            display.insert(key.clone(), serde_json::Value::String(value.to_string()));
+        }
+        if let Some(s) = &p.speaker {
+            doc.add_text(f.speaker, s);
+            display.insert("speaker".into(), s.clone().into());
+        }
+        if let Some(s) = &p.section {
+            doc.add_text(f.section, s);
+            display.insert("section".into(), s.clone().into());
+        }
+        for c in codes {
+            doc.add_text(f.code, c);
+        }
+        if !codes.is_empty() {
+            display.insert("codes".into(), codes.join(", ").into());
+        }
+        doc.add_text(f.display, serde_json::Value::Object(display).to_string());
+        doc
+    }
+}
+
+#[cfg(unix)]
+fn restrict_permissions(dir: &Path) {
+    use std::os::unix::fs::PermissionsExt;
+    let _ = fs::set_permissions(dir, fs::Permissions::from_mode(0o700));
+}
+
+#[cfg(not(unix))]
+fn restrict_permissions(_dir: &Path) {}
+
+#[cfg(test)]
+mod tests;

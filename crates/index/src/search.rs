@@ -1,0 +1,457 @@
+//! Running queries: ranked hits, snippets, keyword-in-context and counts by group.
+
+use std::collections::BTreeMap;
+use std::ops::Bound;
+
+use fieldnotes_corpus::Date;
+use serde::Serialize;
+use tantivy::collector::{Count, DocSetCollector, TopDocs};
+use tantivy::query::{
+    AllQuery, BooleanQuery, EmptyQuery, Occur, PhraseQuery, Query, RangeQuery, RegexQuery, TermQuery, TermSetQuery,
+};
+use tantivy::schema::{Field, IndexRecordOption, Value as _};
+use tantivy::snippet::SnippetGenerator;
+use tantivy::{DateTime, Searcher, TantivyDocument, Term};
+
+use crate::query::{Ast, SyntaxError, parse};
+use crate::{Result, SearchIndex};
+
+/// How to search.
+#[derive(Clone, Debug)]
+pub struct SearchOptions {
+    /// Match words exactly (no stemming).
+    pub exact: bool,
+    /// At most this many hits.
+    pub limit: usize,
+    /// Longest snippet, in characters.
+    pub snippet_chars: usize,
+}
+
+impl Default for SearchOptions {
+    fn default() -> Self {
+        SearchOptions { exact: false, limit: 20, snippet_chars: 160 }
+    }
+}
+
+/// One ranked hit.
+#[derive(Clone, Debug, Serialize)]
+pub struct Hit {
+    /// Passage id.
+    pub id: String,
+    /// Document path.
+    pub doc: String,
+    /// Passage ordinal.
+    pub ordinal: u64,
+    /// BM25 score.
+    pub score: f32,
+    /// Document attributes and passage speaker/section/codes, as text.
+    pub attributes: BTreeMap<String, String>,
+    /// The whole passage text.
+    pub text: String,
+    /// Byte ranges of the matched words in `text`.
+    pub matches: Vec<(usize, usize)>,
+    /// Byte range of the best snippet in `text`.
+    pub snippet: (usize, usize),
+}
+
+impl Hit {
+    /// An attribute, or `""`.
+    pub fn attr(&self, key: &str) -> &str {
+        self.attributes.get(key).map_or("", String::as_str)
+    }
+}
+
+/// The result of a search.
+#[derive(Clone, Debug, Serialize)]
+pub struct SearchResults {
+    /// Number of passages that match.
+    pub total: usize,
+    /// The best hits, at most `limit`.
+    pub hits: Vec<Hit>,
+}
+
+/// Terms a prefix or fuzzy word may expand to before falling back to a query without highlighting.
+const MAX_EXPANSION: usize = 512;
+
+struct Compiler<'a> {
+    idx: &'a SearchIndex,
+    searcher: Searcher,
+    exact: bool,
+}
+
+fn syntax(message: String, hint: &str) -> SyntaxError {
+    SyntaxError { column: 1, message, hint: hint.to_string() }
+}
+
+impl Compiler<'_> {
+    fn text_field(&self) -> Field {
+        if self.exact { self.idx.fields.text_exact } else { self.idx.fields.text }
+    }
+
+    /// Tokenises with the field's analyser.
+    fn tokens(&self, field: Field, text: &str) -> Result<Vec<(usize, String)>> {
+        let mut analyzer = self.idx.index.tokenizer_for_field(field)?;
+        let mut ts = analyzer.token_stream(text);
+        let mut out = Vec::new();
+        while ts.advance() {
+            let t = ts.token();
+            out.push((t.position, t.text.clone()));
+        }
+        Ok(out)
+    }
+
+    fn terms_query(&self, field: Field, tokens: Vec<(usize, String)>, slop: u32) -> Box<dyn Query> {
+        match tokens.len() {
+            0 => Box::new(EmptyQuery),
+            1 => Box::new(TermQuery::new(
+                Term::from_field_text(field, &tokens[0].1),
+                IndexRecordOption::WithFreqsAndPositions,
+            )),
+            _ => {
+                let terms = tokens.into_iter().map(|(p, t)| (p, Term::from_field_text(field, &t))).collect();
+                Box::new(PhraseQuery::new_with_offset_and_slop(terms, slop))
+            }
+        }
+    }
+
+    /// Every indexed term of `field` for which `keep` holds, up to a limit.
+    fn expand(&self, field: Field, from: &str, keep: &dyn Fn(&str) -> bool) -> Result<Option<Vec<Term>>> {
+        let mut out = std::collections::BTreeSet::new();
+        for seg in self.searcher.segment_readers() {
+            let inv = seg.inverted_index(field)?;
+            let mut stream =
+                inv.terms().range().ge(from.as_bytes()).into_stream().map_err(tantivy::TantivyError::from)?;
+            while stream.advance() {
+                let Ok(key) = std::str::from_utf8(stream.key()) else { continue };
+                if from.is_empty() || keep(key) {
+                    if keep(key) {
+                        out.insert(key.to_string());
+                        if out.len() > MAX_EXPANSION {
+                            return Ok(None);
+                        }
+                    }
+                } else if !from.is_empty() && !key.starts_with(from) {
+                    break;
+                }
+            }
+        }
+        Ok(Some(out.into_iter().map(|t| Term::from_field_text(field, &t)).collect()))
+    }
+
+    fn keyword_field(&self, name: &str) -> Option<Field> {
+        let f = &self.idx.fields;
+        Some(match name {
+            "site" => f.site,
+            "kind" => f.kind,
+            "author" => f.author,
+            "speaker" => f.speaker,
+            "section" => f.section,
+            "code" | "codes" => f.code,
+            "doc" | "path" => f.doc,
+            "id" => f.id,
+            _ => return None,
+        })
+    }
+
+    fn compile(&self, ast: &Ast) -> Result<Box<dyn Query>> {
+        Ok(match ast {
+            Ast::And(items) => {
+                let mut clauses = Vec::new();
+                let mut positive = false;
+                for it in items {
+                    match it {
+                        Ast::Not(inner) => clauses.push((Occur::MustNot, self.compile(inner)?)),
+                        other => {
+                            positive = true;
+                            clauses.push((Occur::Must, self.compile(other)?));
+                        }
+                    }
+                }
+                if !positive {
+                    clauses.push((Occur::Must, Box::new(AllQuery)));
+                }
+                Box::new(BooleanQuery::new(clauses))
+            }
+            Ast::Or(items) => {
+                let clauses =
+                    items.iter().map(|i| Ok((Occur::Should, self.compile(i)?))).collect::<Result<Vec<_>>>()?;
+                Box::new(BooleanQuery::new(clauses))
+            }
+            Ast::Not(inner) => Box::new(BooleanQuery::new(vec![
+                (Occur::Must, Box::new(AllQuery)),
+                (Occur::MustNot, self.compile(inner)?),
+            ])),
+            Ast::Word(w) => {
+                let field = self.text_field();
+                let toks = self.tokens(field, w)?;
+                self.terms_query(field, toks, 0)
+            }
+            Ast::Phrase(p, slop) => {
+                let field = self.text_field();
+                let toks = self.tokens(field, p)?;
+                self.terms_query(field, toks, *slop)
+            }
+            Ast::Prefix(p) => {
+                let field = self.idx.fields.text_exact;
+                let prefix = p.to_lowercase();
+                match self.expand(field, &prefix, &|t: &str| t.starts_with(&prefix))? {
+                    Some(terms) => Box::new(TermSetQuery::new(terms)),
+                    None => Box::new(RegexQuery::from_pattern(&format!("{}.*", regex_escape(&prefix)), field)?),
+                }
+            }
+            Ast::Fuzzy(w, d) => {
+                let field = self.idx.fields.text_exact;
+                let word = w.to_lowercase();
+                let d = usize::from(*d);
+                let len = word.chars().count();
+                let keep = |t: &str| {
+                    let tl = t.chars().count();
+                    tl.abs_diff(len) <= d && damerau(&word, t) <= d
+                };
+                match self.expand(field, "", &keep)? {
+                    Some(terms) => Box::new(TermSetQuery::new(terms)),
+                    None => Box::new(tantivy::query::FuzzyTermQuery::new(
+                        Term::from_field_text(field, &word),
+                        u8::try_from(d).unwrap_or(2),
+                        true,
+                    )),
+                }
+            }
+            Ast::Field { field, value, prefix } => self.field_query(field, value, *prefix)?,
+            Ast::Range { field, lower, upper } => self.range_query(field, lower.as_ref(), upper.as_ref())?,
+        })
+    }
+
+    fn field_query(&self, name: &str, value: &str, prefix: bool) -> Result<Box<dyn Query>> {
+        if name == "date" || name == "year" {
+            if prefix {
+                return Err(syntax(
+                    format!("`{name}:` does not take `*`"),
+                    "use a range: `date:[2016-01-01 TO 2016-06-30]`",
+                )
+                .into());
+            }
+            return self.range_query(name, Some(&(value.to_string(), true)), Some(&(value.to_string(), true)));
+        }
+        if name == "text" {
+            return self.compile(&if prefix { Ast::Prefix(value.into()) } else { Ast::Phrase(value.into(), 0) });
+        }
+        let (field, term_text) = match self.keyword_field(name) {
+            Some(f) => (f, value.to_lowercase()),
+            None => (self.idx.fields.attr, format!("{name}={}", value.to_lowercase())),
+        };
+        if prefix {
+            let terms = self.expand(field, &term_text, &|t: &str| t.starts_with(&term_text))?.unwrap_or_default();
+            return Ok(Box::new(TermSetQuery::new(terms)));
+        }
+        Ok(Box::new(TermQuery::new(Term::from_field_text(field, &term_text), IndexRecordOption::Basic)))
+    }
+
+    fn range_query(
+        &self,
+        name: &str,
+        lower: Option<&(String, bool)>,
+        upper: Option<&(String, bool)>,
+    ) -> Result<Box<dyn Query>> {
+        match name {
+            "date" => {
+                let f = self.idx.fields.date;
+                // A bound may be a day, a month (2016-03) or a year (2016).
+                let bound = |b: Option<&(String, bool)>, upper: bool| -> Result<Bound<Term>> {
+                    let Some((s, inclusive)) = b else { return Ok(Bound::Unbounded) };
+                    let (first, last) = date_span(s).ok_or_else(|| {
+                        syntax(format!("`{s}` is not a date"), "write dates as YYYY-MM-DD (or YYYY-MM, or YYYY)")
+                    })?;
+                    let day = |d: Date| {
+                        Term::from_field_date(f, DateTime::from_timestamp_secs(d.days_since_epoch() * 86_400))
+                    };
+                    Ok(match (upper, inclusive) {
+                        (false, true) => Bound::Included(day(first)),
+                        (false, false) => Bound::Excluded(day(last)),
+                        (true, true) => Bound::Included(day(last)),
+                        (true, false) => Bound::Excluded(day(first)),
+                    })
+                };
+                Ok(Box::new(RangeQuery::new(bound(lower, false)?, bound(upper, true)?)))
+            }
+            "year" | "words" => {
+                let f = if name == "year" { self.idx.fields.year } else { self.idx.fields.words };
+                let bound = |b: Option<&(String, bool)>| -> Result<Bound<Term>> {
+                    let Some((s, inclusive)) = b else { return Ok(Bound::Unbounded) };
+                    let n: u64 = s
+                        .parse()
+                        .map_err(|_| syntax(format!("`{s}` is not a whole number"), "e.g. `year:[2015 TO 2016]`"))?;
+                    let t = Term::from_field_u64(f, n);
+                    Ok(if *inclusive { Bound::Included(t) } else { Bound::Excluded(t) })
+                };
+                Ok(Box::new(RangeQuery::new(bound(lower)?, bound(upper)?)))
+            }
+            _ => Err(syntax(
+                format!("ranges work on `date`, `year` and `words`, not `{name}`"),
+                "e.g. `date:[2016-01-01 TO 2016-06-30]`",
+            )
+            .into()),
+        }
+    }
+}
+
+/// The first and last day a date, month or year stands for.
+fn date_span(s: &str) -> Option<(Date, Date)> {
+    if let Some(d) = Date::parse(s) {
+        return Some((d, d));
+    }
+    let parts: Vec<&str> = s.split('-').collect();
+    let year: i32 = parts.first()?.parse().ok().filter(|_| parts[0].len() == 4)?;
+    match parts.len() {
+        1 => Some((Date::new(year, 1, 1)?, Date::new(year, 12, 31)?)),
+        2 => {
+            let m: u8 = parts[1].parse().ok()?;
+            let first = Date::new(year, m, 1)?;
+            let last = (28..=31).rev().find_map(|d| Date::new(year, m, d))?;
+            Some((first, last))
+        }
+        _ => None,
+    }
+}
+
+fn regex_escape(s: &str) -> String {
+    let mut out = String::new();
+    for c in s.chars() {
+        if "\\.+*?()|[]{}^$#&-~\"@<>".contains(c) {
+            out.push('\\');
+        }
+        out.push(c);
+    }
+    out
+}
+
+/// Optimal-string-alignment distance (Damerau-Levenshtein with adjacent transpositions).
+fn damerau(a: &str, b: &str) -> usize {
+    let a: Vec<char> = a.chars().collect();
+    let b: Vec<char> = b.chars().collect();
+    let (n, m) = (a.len(), b.len());
+    let mut d = vec![vec![0usize; m + 1]; n + 1];
+    for (i, row) in d.iter_mut().enumerate() {
+        row[0] = i;
+    }
+    for j in 0..=m {
+        d[0][j] = j;
+    }
+    for i in 1..=n {
+        for j in 1..=m {
+            let cost = usize::from(a[i - 1] != b[j - 1]);
+            d[i][j] = (d[i - 1][j] + 1).min(d[i][j - 1] + 1).min(d[i - 1][j - 1] + cost);
+            if i > 1 && j > 1 && a[i - 1] == b[j - 2] && a[i - 2] == b[j - 1] {
+                d[i][j] = d[i][j].min(d[i - 2][j - 2] + 1);
+            }
+        }
+    }
+    d[n][m]
+}
+
+impl SearchIndex {
+    fn compiled(&self, query: &str, exact: bool) -> Result<(Box<dyn Query>, Searcher)> {
+        let ast = parse(query)?;
+        let c = Compiler { idx: self, searcher: self.reader.searcher(), exact };
+        let q = c.compile(&ast)?;
+        Ok((q, c.searcher))
+    }
+
+    /// Runs a query: the total number of matching passages and the best `limit` hits.
+    pub fn search(&self, query: &str, opts: &SearchOptions) -> Result<SearchResults> {
+        let (q, searcher) = self.compiled(query, opts.exact)?;
+        let (top, total) = searcher.search(&q, &(TopDocs::with_limit(opts.limit.max(1)).order_by_score(), Count))?;
+        let field = if opts.exact { self.fields.text_exact } else { self.fields.text };
+        let mut whole = SnippetGenerator::create(&searcher, &*q, field)?;
+        whole.set_max_num_chars(usize::MAX / 2);
+        let mut short = SnippetGenerator::create(&searcher, &*q, field)?;
+        short.set_max_num_chars(opts.snippet_chars);
+        let mut hits = Vec::with_capacity(top.len());
+        for (score, addr) in top.into_iter().take(opts.limit) {
+            let doc: TantivyDocument = searcher.doc(addr)?;
+            let get_str = |f: Field| doc.get_first(f).and_then(|v| v.as_str()).unwrap_or("").to_string();
+            let text = get_str(self.fields.text);
+            let all = whole.snippet(&text);
+            let off = all.fragment_range().start;
+            let matches: Vec<(usize, usize)> = all.highlighted().iter().map(|r| (r.start + off, r.end + off)).collect();
+            let best = short.snippet(&text);
+            let snippet = if best.fragment().is_empty() {
+                let end = text.char_indices().nth(opts.snippet_chars).map_or(text.len(), |c| c.0);
+                (0, end)
+            } else {
+                (best.fragment_range().start, best.fragment_range().end)
+            };
+            let attributes: BTreeMap<String, String> =
+                serde_json::from_str(&get_str(self.fields.display)).unwrap_or_default();
+            hits.push(Hit {
+                id: get_str(self.fields.id),
+                doc: get_str(self.fields.doc),
+                ordinal: doc.get_first(self.fields.ordinal).and_then(|v| v.as_u64()).unwrap_or(0),
+                score,
+                attributes,
+                text,
+                matches,
+                snippet,
+            });
+        }
+        Ok(SearchResults { total, hits })
+    }
+
+    /// Ids of every passage matching the query (unranked, sorted).
+    pub fn matching_ids(&self, query: &str, exact: bool) -> Result<Vec<String>> {
+        let (q, searcher) = self.compiled(query, exact)?;
+        let docs = searcher.search(&q, &DocSetCollector)?;
+        let mut ids = Vec::with_capacity(docs.len());
+        for addr in docs {
+            let doc: TantivyDocument = searcher.doc(addr)?;
+            if let Some(id) = doc.get_first(self.fields.id).and_then(|v| v.as_str()) {
+                ids.push(id.to_string());
+            }
+        }
+        ids.sort();
+        Ok(ids)
+    }
+
+    /// Hit counts per value of a group attribute (`site`, `kind`, `speaker`, `year`, `codes`, ...).
+    /// Passages without the attribute count under `""`; list values count once per item.
+    pub fn count_by(&self, query: &str, exact: bool, group: &str) -> Result<(usize, BTreeMap<String, u64>)> {
+        let (q, searcher) = self.compiled(query, exact)?;
+        let docs = searcher.search(&q, &DocSetCollector)?;
+        let mut counts = BTreeMap::new();
+        let key = if group == "code" { "codes" } else { group };
+        for addr in &docs {
+            let doc: TantivyDocument = searcher.doc(*addr)?;
+            let display = doc.get_first(self.fields.display).and_then(|v| v.as_str()).unwrap_or("{}");
+            let attrs: BTreeMap<String, String> = serde_json::from_str(display).unwrap_or_default();
+            let value = match key {
+                "year" => attrs.get("date").map(|d| d.chars().take(4).collect()).unwrap_or_default(),
+                _ => attrs.get(key).cloned().unwrap_or_default(),
+            };
+            let items: Vec<String> = if (key == "codes" || value.starts_with('[')) && !value.is_empty() {
+                value.trim_matches(['[', ']']).split(", ").map(str::to_string).collect()
+            } else {
+                vec![value]
+            };
+            for it in items {
+                *counts.entry(it).or_insert(0) += 1;
+            }
+        }
+        Ok((docs.len(), counts))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn spans_and_distances() {
+        let (a, b) = date_span("2016-02").unwrap();
+        assert_eq!((a.to_string(), b.to_string()), ("2016-02-01".into(), "2016-02-29".into()));
+        assert_eq!(date_span("2017").unwrap().1.to_string(), "2017-12-31");
+        assert!(date_span("2017-13").is_none());
+        assert_eq!(damerau("turnover", "turnvoer"), 1);
+        assert_eq!(damerau("trust", "trsut"), 1);
+        assert_eq!(damerau("kitten", "sitting"), 3);
+    }
+}

@@ -1,0 +1,195 @@
+//! Tests of indexing and search against brute-force scans of the passage texts.
+
+use std::collections::BTreeSet;
+use std::fs;
+use std::path::Path;
+
+use fieldnotes_corpus::{Corpus, Project};
+use proptest::prelude::*;
+
+use super::*;
+
+fn write(root: &Path, rel: &str, content: &str) {
+    let p = root.join(rel);
+    fs::create_dir_all(p.parent().unwrap()).unwrap();
+    fs::write(p, content).unwrap();
+}
+
+fn no_codes(_: usize, _: usize) -> Vec<String> {
+    Vec::new()
+}
+
+fn build(root: &Path) -> (Corpus, SearchIndex) {
+    let corpus = Project::open(root).unwrap().load().unwrap();
+    let (mut idx, _) = SearchIndex::open_or_create(&root.join(".fieldnotes/index")).unwrap();
+    idx.update(&corpus, &no_codes, &WriterOptions { memory_bytes: 32 << 20, threads: 1 }, &|_| {}).unwrap();
+    (corpus, idx)
+}
+
+fn sample(root: &Path) {
+    write(
+        root,
+        "notes/fife/a.md",
+        "---\nsite: Fife\ndate: 2016-03-02\nkind: meeting\nauthor: HB\n---\n# Board\n\nTrust takes time to build.\n\nThe partnership trusted us after months.\n",
+    );
+    write(
+        root,
+        "notes/glasgow/b.md",
+        "---\nsite: Glasgow\ndate: 2016-07-10\nkind: interview\n---\nInterviewer: How was the staff turnover?\n\nCPP manager: Staff turnover was terrible; trust collapsed.\n",
+    );
+    write(
+        root,
+        "notes/west-dunbartonshire/c.md",
+        "---\nsite: West Dunbartonshire\ndate: 2017-01-05\nkind: memo\nlocation: Clydebank\n---\nA critical friend needs time, not a budget.\n",
+    );
+}
+
+fn ids(idx: &SearchIndex, q: &str) -> Vec<String> {
+    idx.matching_ids(q, false).unwrap()
+}
+
+#[test]
+fn filters_in_combination() {
+    let dir = tempfile::tempdir().unwrap();
+    sample(dir.path());
+    let (_, idx) = build(dir.path());
+    assert_eq!(idx.n_passages(), 5);
+    assert_eq!(ids(&idx, "trust"), ["notes/fife/a.md#1", "notes/fife/a.md#2", "notes/glasgow/b.md#2"]);
+    assert_eq!(ids(&idx, "trust site:fife"), ["notes/fife/a.md#1", "notes/fife/a.md#2"]);
+    assert_eq!(ids(&idx, "trust AND site:FIFE AND kind:meeting AND date:[2016-01-01 TO 2016-06-30]").len(), 2);
+    assert_eq!(ids(&idx, "trust date:[2016-03-03 TO 2016-12-31]"), ["notes/glasgow/b.md#2"]);
+    assert_eq!(ids(&idx, "trust date:2016-07"), ["notes/glasgow/b.md#2"]);
+    assert_eq!(ids(&idx, "speaker:\"cpp manager\""), ["notes/glasgow/b.md#2"]);
+    assert_eq!(ids(&idx, "speaker:cpp*"), ["notes/glasgow/b.md#2"]);
+    assert_eq!(ids(&idx, "site:\"west dunbartonshire\" time"), ["notes/west-dunbartonshire/c.md#1"]);
+    assert_eq!(ids(&idx, "location:clydebank"), ["notes/west-dunbartonshire/c.md#1"]);
+    assert_eq!(ids(&idx, "year:2017"), ["notes/west-dunbartonshire/c.md#1"]);
+    assert_eq!(ids(&idx, "\"staff turnover\" NOT kind:interview").len(), 0);
+    assert_eq!(ids(&idx, "(trust OR budget) -site:glasgow").len(), 3);
+    assert_eq!(ids(&idx, "NOT trust").len(), 2);
+    assert_eq!(ids(&idx, "turnvoer~1"), ["notes/glasgow/b.md#1", "notes/glasgow/b.md#2"]);
+    assert_eq!(ids(&idx, "partner*"), ["notes/fife/a.md#2"]);
+    assert_eq!(ids(&idx, "\"critical time\"~3"), ["notes/west-dunbartonshire/c.md#1"]);
+    assert!(ids(&idx, "\"critical time\"").is_empty());
+    assert_eq!(ids(&idx, "section:board").len(), 2);
+    // Stemming: "trusted" found by "trust"; --exact does not stem.
+    assert_eq!(idx.matching_ids("trusted", true).unwrap(), ["notes/fife/a.md#2"]);
+    let (total, by) = idx.count_by("trust", false, "site").unwrap();
+    assert_eq!(total, 3);
+    assert_eq!(by["Fife"], 2);
+    assert_eq!(by["Glasgow"], 1);
+}
+
+#[test]
+fn hits_have_snippets_and_matches() {
+    let dir = tempfile::tempdir().unwrap();
+    sample(dir.path());
+    let (_, idx) = build(dir.path());
+    let r = idx.search("\"staff turnover\"", &SearchOptions::default()).unwrap();
+    assert_eq!(r.total, 2);
+    let h = &r.hits[0];
+    assert_eq!(h.attr("site"), "Glasgow");
+    let words: Vec<&str> = h.matches.iter().map(|&(s, e)| &h.text[s..e]).collect();
+    assert!(words.iter().all(|w| w.eq_ignore_ascii_case("staff") || w.eq_ignore_ascii_case("turnover")), "{words:?}");
+    assert!(!words.is_empty());
+}
+
+#[test]
+fn incremental_updates_touch_only_changes() {
+    let dir = tempfile::tempdir().unwrap();
+    sample(dir.path());
+    let root = dir.path();
+    let (corpus, mut idx) = build(root);
+    let opts = WriterOptions { memory_bytes: 32 << 20, threads: 1 };
+    let again = idx.update(&corpus, &no_codes, &opts, &|_| {}).unwrap();
+    assert_eq!((again.indexed, again.removed, again.unchanged), (0, 0, 3));
+    write(root, "notes/fife/a.md", "---\nsite: Fife\n---\nRewritten entirely.\n");
+    fs::remove_file(root.join("notes/glasgow/b.md")).unwrap();
+    let corpus = Project::open(root).unwrap().load().unwrap();
+    let s = idx.update(&corpus, &no_codes, &opts, &|_| {}).unwrap();
+    assert_eq!((s.indexed, s.removed, s.unchanged), (1, 2, 1));
+    assert_eq!(idx.n_passages(), 2);
+    assert!(ids(&idx, "trust").is_empty());
+    // Codes change the signature, and become searchable.
+    let codes = |d: usize, p: usize| if d == 0 && p == 0 { vec!["time".to_string()] } else { vec![] };
+    let s = idx.update(&corpus, &codes, &opts, &|_| {}).unwrap();
+    assert_eq!(s.indexed, 1);
+    assert_eq!(ids(&idx, "code:time site:fife"), ["notes/fife/a.md#1"]);
+}
+
+#[test]
+fn corrupt_or_stale_index_is_rebuilt() {
+    let dir = tempfile::tempdir().unwrap();
+    sample(dir.path());
+    let root = dir.path();
+    let idx_dir = root.join(".fieldnotes/index");
+    drop(build(root));
+    fs::write(idx_dir.join(MANIFEST), "{ not json").unwrap();
+    let (_, reason) = SearchIndex::open_or_create(&idx_dir).unwrap();
+    assert!(reason.unwrap().contains("manifest"));
+    fs::write(idx_dir.join("meta.json"), "garbage").unwrap();
+    fs::write(idx_dir.join(MANIFEST), format!("{{\"schema_version\":{SCHEMA_VERSION},\"docs\":{{}}}}")).unwrap();
+    let (idx, reason) = SearchIndex::open_or_create(&idx_dir).unwrap();
+    assert!(reason.unwrap().contains("cannot be opened"));
+    assert_eq!(idx.n_passages(), 0);
+    assert!(SearchIndex::open(&root.join("nowhere")).unwrap().is_none());
+}
+
+#[test]
+fn syntax_errors_surface() {
+    let dir = tempfile::tempdir().unwrap();
+    sample(dir.path());
+    let (_, idx) = build(dir.path());
+    assert!(matches!(idx.search("trust AND", &SearchOptions::default()), Err(Error::Syntax(_))));
+    let e = idx.search("kind:[a TO b]", &SearchOptions::default()).err().unwrap();
+    assert!(e.to_string().contains("ranges work on"), "{e}");
+}
+
+const VOCAB: &[&str] = &["trust", "time", "staff", "turnover", "board", "fife", "critical", "friend", "slow", "data"];
+
+fn words_of(text: &str) -> Vec<String> {
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig::with_cases(24))]
+    #[test]
+    fn exact_queries_equal_brute_force(
+        paras in proptest::collection::vec(proptest::collection::vec(0..VOCAB.len(), 1..12), 1..30),
+        q1 in 0..VOCAB.len(),
+        q2 in 0..VOCAB.len(),
+    ) {
+        let dir = tempfile::tempdir().unwrap();
+        let body: Vec<String> = paras.iter().map(|p| {
+            let ws: Vec<&str> = p.iter().map(|&i| VOCAB[i]).collect();
+            let mut s = ws.join(" ");
+            s.push('.');
+            // Capitalise the first word to check case folding.
+            let mut c = s.chars();
+            c.next().map(|f| f.to_uppercase().collect::<String>() + c.as_str()).unwrap_or_default()
+        }).collect();
+        write(dir.path(), "notes/n.md", &format!("---\nsite: Fife\n---\n{}\n", body.join("\n\n")));
+        let (corpus, idx) = build(dir.path());
+        let doc = &corpus.documents[0];
+        let expect = |pred: &dyn Fn(&[String]) -> bool| -> Vec<String> {
+            let mut v: Vec<String> = doc.passages.iter()
+                .filter(|p| pred(&words_of(doc.passage_text(p))))
+                .map(|p| doc.passage_id(p)).collect();
+            v.sort();
+            v
+        };
+        let (a, b) = (VOCAB[q1], VOCAB[q2]);
+        let single = expect(&|ws| ws.iter().any(|w| w == a));
+        prop_assert_eq!(idx.matching_ids(a, true).unwrap(), single);
+        let phrase = expect(&|ws| ws.windows(2).any(|w| w[0] == a && w[1] == b));
+        prop_assert_eq!(idx.matching_ids(&format!("\"{a} {b}\""), true).unwrap(), phrase);
+        let both = expect(&|ws| ws.iter().any(|w| w == a) && ws.iter().any(|w| w == b));
+        prop_assert_eq!(idx.matching_ids(&format!("{a} {b}"), true).unwrap(), both);
+        let either_not = expect(&|ws| ws.iter().any(|w| w == a) && !ws.iter().any(|w| w == b));
+        if a != b {
+            prop_assert_eq!(idx.matching_ids(&format!("{a} NOT {b}"), true).unwrap(), either_not);
+        }
+        let set: BTreeSet<String> = idx.matching_ids("site:fife", true).unwrap().into_iter().collect();
+        prop_assert_eq!(set.len(), doc.passages.len());
+    }
+}

@@ -1,0 +1,281 @@
+//! Co-occurrence, chi-square by group, and exemplar quotes.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use fieldnotes_coding::Codebook;
+use fieldnotes_coding::units::PassageCodes;
+use fieldnotes_corpus::Corpus;
+use serde::Serialize;
+
+use crate::chisq::{ChiSquare, chi_square};
+use crate::frames::GroupBy;
+use crate::render::Table;
+
+/// Code-by-code co-occurrence.
+#[derive(Clone, Debug, Serialize)]
+pub struct Cooccurrence {
+    /// Code ids in codebook order.
+    pub codes: Vec<String>,
+    /// `counts[i][j]`: units where codes i and j co-occur; the diagonal holds each code's units.
+    pub counts: Vec<Vec<u64>>,
+    /// Jaccard index over single passages: passages with both codes over passages with either.
+    pub jaccard: Vec<Vec<Option<f64>>>,
+    /// Passages apart that still count as together (0: the same passage).
+    pub window: usize,
+}
+
+/// Counts, for each pair of codes, the passages where both occur; with `window` N > 0, code j
+/// within N passages (same note) of a passage with code i counts as together.
+pub fn cooccurrence(corpus: &Corpus, codes: &PassageCodes, book: &Codebook, window: usize) -> Cooccurrence {
+    let ids: Vec<String> = book.codes.iter().map(|c| c.id.clone()).collect();
+    let pos: BTreeMap<&str, usize> = ids.iter().enumerate().map(|(i, c)| (c.as_str(), i)).collect();
+    let k = ids.len();
+    let mut counts = vec![vec![0u64; k]; k];
+    let mut same = vec![vec![0u64; k]; k];
+    let mut either = vec![vec![0u64; k]; k];
+    for (di, d) in corpus.documents.iter().enumerate() {
+        let n = d.passages.len();
+        let at = |pi: usize| -> BTreeSet<usize> {
+            codes
+                .get(&(di, pi))
+                .map(|s| s.iter().filter_map(|c| pos.get(c.as_str()).copied()).collect())
+                .unwrap_or_default()
+        };
+        let sets: Vec<BTreeSet<usize>> = (0..n).map(at).collect();
+        for pi in 0..n {
+            let here = &sets[pi];
+            let lo = pi.saturating_sub(window);
+            let hi = (pi + window + 1).min(n);
+            let near: BTreeSet<usize> = (lo..hi).flat_map(|q| sets[q].iter().copied()).collect();
+            for i in 0..k {
+                let a = here.contains(&i);
+                for j in 0..k {
+                    let b = here.contains(&j);
+                    if a && (i == j || near.contains(&j)) {
+                        counts[i][j] += 1;
+                    }
+                    if a && b {
+                        same[i][j] += 1;
+                    }
+                    if a || b {
+                        either[i][j] += 1;
+                    }
+                }
+            }
+        }
+    }
+    let jaccard = (0..k)
+        .map(|i| (0..k).map(|j| (either[i][j] > 0).then(|| same[i][j] as f64 / either[i][j] as f64)).collect())
+        .collect();
+    Cooccurrence { codes: ids, counts, jaccard, window }
+}
+
+impl Cooccurrence {
+    /// As a table of counts with Jaccard in brackets.
+    pub fn to_table(&self, caption: &str) -> Table {
+        let mut header = vec!["code".to_string()];
+        header.extend(self.codes.iter().cloned());
+        let rows = self
+            .codes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let mut r = vec![c.clone()];
+                r.extend((0..self.codes.len()).map(|j| match self.jaccard[i][j] {
+                    Some(x) if i != j => format!("{} ({x:.2})", self.counts[i][j]),
+                    _ => self.counts[i][j].to_string(),
+                }));
+                r
+            })
+            .collect();
+        let mut numeric = vec![false];
+        numeric.extend(std::iter::repeat_n(true, self.codes.len()));
+        Table { header, rows, numeric, caption: caption.to_string() }
+    }
+}
+
+/// Chi-square of one code (present/absent) by group.
+#[derive(Clone, Debug, Serialize)]
+pub struct CodeTest {
+    /// Code id.
+    pub code: String,
+    /// Passages with the code, per group.
+    pub present: Vec<u64>,
+    /// The test, where the table allows one.
+    pub test: Option<ChiSquare>,
+    /// Adjusted standardised residual of "present" per group (0 for dropped groups).
+    pub residuals: Vec<f64>,
+}
+
+/// Tests each code against the groups: a 2 x G table of passages with and without the code.
+pub fn code_by_group(
+    corpus: &Corpus,
+    codes: &PassageCodes,
+    book: &Codebook,
+    by: &GroupBy,
+) -> (Vec<String>, Vec<CodeTest>) {
+    let mut groups: BTreeSet<String> = BTreeSet::new();
+    let mut unit_group = Vec::new();
+    for (di, d) in corpus.documents.iter().enumerate() {
+        for (pi, p) in d.passages.iter().enumerate() {
+            let g = by.value(d, p);
+            groups.insert(g.clone());
+            unit_group.push(((di, pi), g));
+        }
+    }
+    let groups: Vec<String> = groups.into_iter().collect();
+    let gi: BTreeMap<&str, usize> = groups.iter().enumerate().map(|(i, g)| (g.as_str(), i)).collect();
+    let mut sizes = vec![0u64; groups.len()];
+    for (_, g) in &unit_group {
+        sizes[gi[g.as_str()]] += 1;
+    }
+    let tests = book
+        .codes
+        .iter()
+        .map(|c| {
+            let mut present = vec![0u64; groups.len()];
+            for (key, g) in &unit_group {
+                if codes.get(key).is_some_and(|s| s.contains(&c.id)) {
+                    present[gi[g.as_str()]] += 1;
+                }
+            }
+            let table = vec![
+                present.iter().map(|&x| x as f64).collect::<Vec<_>>(),
+                present.iter().zip(&sizes).map(|(&p, &s)| (s - p) as f64).collect(),
+            ];
+            let test = chi_square(&table);
+            // Residuals per original group: groups with no passages were dropped by the test.
+            let mut residuals = vec![0.0; groups.len()];
+            if let Some(t) = &test {
+                let kept: Vec<usize> = (0..groups.len()).filter(|&j| sizes[j] > 0).collect();
+                for (k, &j) in kept.iter().enumerate() {
+                    residuals[j] = t.residuals[0].get(k).copied().unwrap_or(0.0);
+                }
+            }
+            CodeTest { code: c.id.clone(), present, test, residuals }
+        })
+        .collect();
+    (groups, tests)
+}
+
+/// One exemplar quote.
+#[derive(Clone, Debug, Serialize)]
+pub struct Quote {
+    /// Code id.
+    pub code: String,
+    /// Group.
+    pub group: String,
+    /// Passage id.
+    pub passage: String,
+    /// The passage text.
+    pub text: String,
+    /// Other codes on the passage.
+    pub other_codes: Vec<String>,
+}
+
+/// Picks up to `per_group` exemplar passages per code and group: passages carrying the code
+/// and as few other codes as possible, closest to 60 words, then by id (deterministic).
+pub fn quotes(
+    corpus: &Corpus,
+    codes: &PassageCodes,
+    code_ids: &[String],
+    by: &GroupBy,
+    per_group: usize,
+) -> Vec<Quote> {
+    let mut out = Vec::new();
+    for code in code_ids {
+        let mut by_group: BTreeMap<String, Vec<(usize, u32, String, (usize, usize))>> = BTreeMap::new();
+        for (&(di, pi), set) in codes {
+            if !set.contains(code) {
+                continue;
+            }
+            let d = &corpus.documents[di];
+            let p = &d.passages[pi];
+            by_group.entry(by.value(d, p)).or_default().push((
+                set.len(),
+                p.words.abs_diff(60),
+                d.passage_id(p),
+                (di, pi),
+            ));
+        }
+        for (g, mut cands) in by_group {
+            cands.sort();
+            for (_, _, id, (di, pi)) in cands.into_iter().take(per_group) {
+                let d = &corpus.documents[di];
+                let others: Vec<String> = codes
+                    .get(&(di, pi))
+                    .map(|s| s.iter().filter(|c| *c != code).cloned().collect())
+                    .unwrap_or_default();
+                out.push(Quote {
+                    code: code.clone(),
+                    group: g.clone(),
+                    passage: id,
+                    text: d.passage_text(&d.passages[pi]).to_string(),
+                    other_codes: others,
+                });
+            }
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use fieldnotes_corpus::{SplitOptions, parse_document};
+
+    fn corpus() -> Corpus {
+        let opts = SplitOptions { speaker_turns: false };
+        let a = parse_document("a.md".into(), "---\nsite: A\n---\none\n\ntwo\n\nthree\n".into(), &opts).unwrap();
+        let b = parse_document("b.md".into(), "---\nsite: B\n---\nfour\n\nfive\n".into(), &opts).unwrap();
+        Corpus { documents: vec![a, b], skipped: vec![] }
+    }
+
+    fn book() -> Codebook {
+        Codebook::parse("[[code]]\nid='x'\n[[code]]\nid='y'\n[[code]]\nid='z'\n").unwrap()
+    }
+
+    fn pc(items: &[((usize, usize), &[&str])]) -> PassageCodes {
+        items.iter().map(|(k, v)| (*k, v.iter().map(|s| s.to_string()).collect())).collect()
+    }
+
+    #[test]
+    fn cooccurrence_same_passage_and_window() {
+        let c = corpus();
+        let codes = pc(&[((0, 0), &["x", "y"]), ((0, 1), &["y"]), ((0, 2), &["x"]), ((1, 0), &["x"])]);
+        let co = cooccurrence(&c, &codes, &book(), 0);
+        assert_eq!(co.counts[0][0], 3);
+        assert_eq!(co.counts[0][1], 1);
+        assert_eq!(co.counts[1][0], 1);
+        // x or y in 4 passages, both in 1.
+        assert_eq!(co.jaccard[0][1], Some(0.25));
+        assert_eq!(co.counts[2][2], 0);
+        assert_eq!(co.jaccard[2][2], None);
+        let w = cooccurrence(&c, &codes, &book(), 1);
+        // Passage a#3 (x) is next to a#2 (y): now x-with-y counts there too.
+        assert_eq!(w.counts[0][1], 2);
+    }
+
+    #[test]
+    fn code_by_group_counts_and_tests() {
+        let c = corpus();
+        let codes = pc(&[((0, 0), &["x"]), ((0, 1), &["x"]), ((0, 2), &["x"]), ((1, 0), &["y"])]);
+        let (groups, tests) = code_by_group(&c, &codes, &book(), &GroupBy::Attribute("site".into()));
+        assert_eq!(groups, ["A", "B"]);
+        assert_eq!(tests[0].present, [3, 0]);
+        let t = tests[0].test.as_ref().unwrap();
+        assert_eq!(t.df, 1);
+        assert!(tests[0].residuals[0] > 0.0 && tests[0].residuals[1] < 0.0);
+        assert!(tests[2].test.is_none());
+    }
+
+    #[test]
+    fn quotes_prefer_pure_passages() {
+        let c = corpus();
+        let codes = pc(&[((0, 0), &["x", "y"]), ((0, 2), &["x"]), ((1, 1), &["x"])]);
+        let q = quotes(&c, &codes, &["x".to_string()], &GroupBy::Attribute("site".into()), 1);
+        assert_eq!(q.len(), 2);
+        assert_eq!(q[0].passage, "a.md#3");
+        assert_eq!(q[1].passage, "b.md#2");
+    }
+}

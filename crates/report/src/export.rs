@@ -1,0 +1,223 @@
+//! Parquet exports: documents, passages, codings and codes, and the passages partitioned by
+//! site (hive style: `passages_by_site/site=Fife/part-0.parquet`) for Spark, DuckDB or Polars.
+
+use std::collections::BTreeMap;
+use std::fs;
+use std::path::{Path, PathBuf};
+
+use fieldnotes_coding::Codebook;
+use fieldnotes_coding::units::Placement;
+use fieldnotes_corpus::{Corpus, Value};
+use polars::prelude::*;
+use polars_io::parquet::write::ParquetWriter;
+
+use crate::{Error, Result};
+
+fn attr(v: Option<&Value>) -> Option<String> {
+    v.map(|v| v.to_string())
+}
+
+fn write(df: &mut DataFrame, path: &Path) -> Result<()> {
+    let tmp = path.with_extension("parquet.tmp");
+    let file = fs::File::create(&tmp).map_err(|e| Error::Invalid(format!("cannot write `{}`: {e}", tmp.display())))?;
+    ParquetWriter::new(file).finish(df)?;
+    fs::rename(&tmp, path).map_err(|e| Error::Invalid(format!("cannot write `{}`: {e}", path.display())))?;
+    Ok(())
+}
+
+/// Hive partition values: keep letters, digits, space, `-` and `_`; percent-encode the rest.
+fn partition_value(s: &str) -> String {
+    let mut o = String::new();
+    for c in s.chars() {
+        if c.is_alphanumeric() || c == ' ' || c == '-' || c == '_' {
+            o.push(c);
+        } else {
+            for b in c.to_string().bytes() {
+                o.push_str(&format!("%{b:02X}"));
+            }
+        }
+    }
+    if o.is_empty() { "__HIVE_DEFAULT_PARTITION__".to_string() } else { o }
+}
+
+/// Writes the four tables and the site partitions into `dir`; returns the files written.
+pub fn export_parquet(dir: &Path, corpus: &Corpus, placement: &Placement<'_>, book: &Codebook) -> Result<Vec<PathBuf>> {
+    fs::create_dir_all(dir).map_err(|e| Error::Invalid(format!("cannot create `{}`: {e}", dir.display())))?;
+    let mut written = Vec::new();
+
+    // Documents.
+    let docs = &corpus.documents;
+    let mut documents = df!(
+        "path" => docs.iter().map(|d| d.path.clone()).collect::<Vec<_>>(),
+        "site" => docs.iter().map(|d| attr(d.attributes.get("site"))).collect::<Vec<_>>(),
+        "kind" => docs.iter().map(|d| attr(d.attributes.get("kind"))).collect::<Vec<_>>(),
+        "date" => docs.iter().map(|d| attr(d.attributes.get("date"))).collect::<Vec<_>>(),
+        "year" => docs.iter().map(|d| d.attributes.get("date").and_then(Value::as_date).map(|x| x.year)).collect::<Vec<_>>(),
+        "author" => docs.iter().map(|d| attr(d.attributes.get("author"))).collect::<Vec<_>>(),
+        "title" => docs.iter().map(|d| attr(d.attributes.get("title"))).collect::<Vec<_>>(),
+        "passages" => docs.iter().map(|d| d.passages.len() as u32).collect::<Vec<_>>(),
+        "words" => docs.iter().map(|d| d.words()).collect::<Vec<_>>(),
+        "attributes" => docs.iter().map(|d| serde_json::to_string(&d.attributes).unwrap_or_default()).collect::<Vec<_>>(),
+    )?;
+    let p = dir.join("documents.parquet");
+    write(&mut documents, &p)?;
+    written.push(p);
+
+    // Passages.
+    let mut cols: BTreeMap<&str, Vec<Option<String>>> = BTreeMap::new();
+    let (mut ordinal, mut start, mut end, mut words, mut year) = (vec![], vec![], vec![], vec![], vec![]);
+    for d in docs {
+        for p in &d.passages {
+            cols.entry("id").or_default().push(Some(d.passage_id(p)));
+            cols.entry("doc").or_default().push(Some(d.path.clone()));
+            cols.entry("site").or_default().push(attr(d.attributes.get("site")));
+            cols.entry("kind").or_default().push(attr(d.attributes.get("kind")));
+            cols.entry("date").or_default().push(attr(d.attributes.get("date")));
+            cols.entry("speaker").or_default().push(p.speaker.clone());
+            cols.entry("section").or_default().push(p.section.clone());
+            cols.entry("text").or_default().push(Some(d.passage_text(p).to_string()));
+            ordinal.push(p.ordinal);
+            start.push(p.start as u64);
+            end.push(p.end as u64);
+            words.push(p.words);
+            year.push(d.attributes.get("date").and_then(Value::as_date).map(|x| x.year));
+        }
+    }
+    let take = |cols: &mut BTreeMap<&str, Vec<Option<String>>>, k: &str| cols.remove(k).unwrap_or_default();
+    let mut passages = df!(
+        "id" => take(&mut cols, "id"),
+        "doc" => take(&mut cols, "doc"),
+        "ordinal" => ordinal,
+        "start" => start,
+        "end" => end,
+        "site" => take(&mut cols, "site"),
+        "kind" => take(&mut cols, "kind"),
+        "date" => take(&mut cols, "date"),
+        "year" => year,
+        "speaker" => take(&mut cols, "speaker"),
+        "section" => take(&mut cols, "section"),
+        "words" => words,
+        "text" => take(&mut cols, "text"),
+    )?;
+    let p = dir.join("passages.parquet");
+    write(&mut passages, &p)?;
+    written.push(p);
+
+    // Passages by site, hive-partitioned.
+    let part_root = dir.join("passages_by_site");
+    if part_root.exists() {
+        fs::remove_dir_all(&part_root)
+            .map_err(|e| Error::Invalid(format!("cannot replace `{}`: {e}", part_root.display())))?;
+    }
+    let sites: std::collections::BTreeSet<Option<String>> =
+        docs.iter().map(|d| attr(d.attributes.get("site"))).collect();
+    for site in sites {
+        let mask = match &site {
+            Some(s) => passages.column("site")?.str()?.equal(s.as_str()),
+            None => passages.column("site")?.is_null(),
+        };
+        let mut part = passages.filter(&mask)?.drop("site")?;
+        let folder = part_root.join(format!("site={}", partition_value(site.as_deref().unwrap_or(""))));
+        fs::create_dir_all(&folder)
+            .map_err(|e| Error::Invalid(format!("cannot create `{}`: {e}", folder.display())))?;
+        let p = folder.join("part-0.parquet");
+        write(&mut part, &p)?;
+        written.push(p);
+    }
+
+    // Codings (placed on the current text; one row per coding and passage it touches).
+    let mut c_cols: BTreeMap<&str, Vec<Option<String>>> = BTreeMap::new();
+    let (mut cstart, mut cend) = (vec![], vec![]);
+    for x in &placement.placed {
+        let d = &docs[x.doc];
+        for pi in x.passages.clone() {
+            let c = x.coding;
+            c_cols.entry("id").or_default().push(Some(c.id.clone()));
+            c_cols.entry("passage").or_default().push(Some(d.passage_id(&d.passages[pi])));
+            c_cols.entry("doc").or_default().push(Some(c.doc.clone()));
+            c_cols.entry("site").or_default().push(attr(d.attributes.get("site")));
+            c_cols.entry("code").or_default().push(Some(c.code.clone()));
+            c_cols.entry("coder").or_default().push(Some(c.coder.clone()));
+            c_cols.entry("origin").or_default().push(Some(format!("{:?}", c.origin).to_lowercase()));
+            c_cols.entry("status").or_default().push(Some(c.status.to_string()));
+            c_cols.entry("memo").or_default().push(c.memo.clone());
+            c_cols.entry("time").or_default().push(Some(c.time.clone()));
+            c_cols.entry("text").or_default().push(Some(c.text.clone()));
+            cstart.push(x.start as u64);
+            cend.push(x.end as u64);
+        }
+    }
+    let mut codings = df!(
+        "id" => take(&mut c_cols, "id"),
+        "passage" => take(&mut c_cols, "passage"),
+        "doc" => take(&mut c_cols, "doc"),
+        "site" => take(&mut c_cols, "site"),
+        "start" => cstart,
+        "end" => cend,
+        "code" => take(&mut c_cols, "code"),
+        "coder" => take(&mut c_cols, "coder"),
+        "origin" => take(&mut c_cols, "origin"),
+        "status" => take(&mut c_cols, "status"),
+        "memo" => take(&mut c_cols, "memo"),
+        "time" => take(&mut c_cols, "time"),
+        "text" => take(&mut c_cols, "text"),
+    )?;
+    let p = dir.join("codings.parquet");
+    write(&mut codings, &p)?;
+    written.push(p);
+
+    // Codes.
+    let mut codes = df!(
+        "id" => book.codes.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
+        "name" => book.codes.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
+        "parent" => book.codes.iter().map(|c| c.parent.clone()).collect::<Vec<_>>(),
+        "position" => (0..book.codes.len() as u32).collect::<Vec<_>>(),
+        "depth" => book.codes.iter().map(|c| book.depth(&c.id) as u32).collect::<Vec<_>>(),
+        "colour" => book.codes.iter().map(|c| c.colour.clone()).collect::<Vec<_>>(),
+        "description" => book.codes.iter().map(|c| c.description.clone()).collect::<Vec<_>>(),
+        "codebook_version" => book.codes.iter().map(|_| book.codebook.version.clone()).collect::<Vec<_>>(),
+    )?;
+    let p = dir.join("codes.parquet");
+    write(&mut codes, &p)?;
+    written.push(p);
+    Ok(written)
+}
+
+/// Writes a theme table in long form (one row per code and group) as Parquet.
+pub fn theme_parquet(t: &crate::ThemeTable, path: &Path) -> Result<()> {
+    let (mut code, mut group, mut passages, mut docs, mut words, mut value) =
+        (vec![], vec![], vec![], vec![], vec![], vec![]);
+    for (i, r) in t.rows.iter().enumerate() {
+        for (j, g) in t.groups.iter().enumerate() {
+            code.push(r.id.clone());
+            group.push(g.clone());
+            passages.push(r.cells[j].passages);
+            docs.push(r.cells[j].docs);
+            words.push(r.cells[j].words);
+            value.push(t.value(i, j));
+        }
+    }
+    let n = code.len();
+    let mut df = df!(
+        "code" => code,
+        t.by.as_str() => group,
+        "passages" => passages,
+        "docs" => docs,
+        "words" => words,
+        "value" => value,
+        "caption" => vec![t.caption(); n],
+    )?;
+    write(&mut df, path)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn partition_values_are_safe() {
+        assert_eq!(partition_value("West Dunbartonshire"), "West Dunbartonshire");
+        assert_eq!(partition_value("a/b=c"), "a%2Fb%3Dc");
+        assert_eq!(partition_value(""), "__HIVE_DEFAULT_PARTITION__");
+    }
+}

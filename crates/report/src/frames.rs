@@ -1,0 +1,119 @@
+//! Polars frames built from a loaded study.
+
+use std::collections::BTreeSet;
+
+use fieldnotes_coding::Codebook;
+use fieldnotes_coding::units::PassageCodes;
+use fieldnotes_corpus::{Corpus, Document, Passage, Value};
+use polars::prelude::*;
+
+use crate::Result;
+
+/// What groups the columns of a table.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum GroupBy {
+    /// A document attribute (`site`, `kind`, `author`, ...).
+    Attribute(String),
+    /// The year of the `date` attribute.
+    Year,
+    /// The speaker of a turn.
+    Speaker,
+    /// The section heading.
+    Section,
+}
+
+impl GroupBy {
+    /// From a name on the command line.
+    pub fn parse(name: &str) -> GroupBy {
+        match name {
+            "year" => GroupBy::Year,
+            "speaker" => GroupBy::Speaker,
+            "section" => GroupBy::Section,
+            other => GroupBy::Attribute(other.to_string()),
+        }
+    }
+
+    /// The name, for captions.
+    pub fn name(&self) -> &str {
+        match self {
+            GroupBy::Attribute(a) => a,
+            GroupBy::Year => "year",
+            GroupBy::Speaker => "speaker",
+            GroupBy::Section => "section",
+        }
+    }
+
+    /// The group of a passage; `(none)` where the attribute is missing.
+    pub fn value(&self, d: &Document, p: &Passage) -> String {
+        let v = match self {
+            GroupBy::Attribute(a) => d.attributes.get(a).map(|v| match v {
+                Value::List(items) => items.iter().map(|i| i.to_string()).collect::<Vec<_>>().join("; "),
+                other => other.to_string(),
+            }),
+            GroupBy::Year => d.attributes.get("date").and_then(Value::as_date).map(|d| d.year.to_string()),
+            GroupBy::Speaker => p.speaker.clone(),
+            GroupBy::Section => p.section.clone(),
+        };
+        v.filter(|s| !s.is_empty()).unwrap_or_else(|| "(none)".to_string())
+    }
+}
+
+/// The two frames every table starts from.
+pub struct Frames {
+    /// One row per passage: `doc` (u32), `unit` (u32, passage key), `group` (str), `words` (u32).
+    pub passages: DataFrame,
+    /// One row per coded passage and code: `doc`, `unit`, `group`, `words`, `code` (str).
+    pub coded: DataFrame,
+}
+
+impl Frames {
+    /// Builds the frames. `codes` maps (document, passage) to the codes that count there;
+    /// with `rollup`, a code also counts for each of its ancestors.
+    pub fn build(corpus: &Corpus, codes: &PassageCodes, book: &Codebook, by: &GroupBy, rollup: bool) -> Result<Frames> {
+        let n = corpus.passage_count();
+        let (mut doc, mut unit, mut group, mut words) =
+            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        let mut index_of = std::collections::HashMap::with_capacity(n);
+        let mut k: u32 = 0;
+        for (di, d) in corpus.documents.iter().enumerate() {
+            for (pi, p) in d.passages.iter().enumerate() {
+                doc.push(di as u32);
+                unit.push(k);
+                group.push(by.value(d, p));
+                words.push(p.words);
+                index_of.insert((di, pi), k as usize);
+                k += 1;
+            }
+        }
+        let (mut cdoc, mut cunit, mut cgroup, mut cwords, mut ccode) =
+            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (key, set) in codes {
+            let Some(&i) = index_of.get(key) else { continue };
+            let mut all: BTreeSet<&str> = set.iter().map(String::as_str).collect();
+            if rollup {
+                for c in set {
+                    let mut cur = book.code(c).and_then(|x| x.parent.as_deref());
+                    let mut steps = 0;
+                    while let Some(p) = cur {
+                        all.insert(p);
+                        steps += 1;
+                        if steps > book.codes.len() {
+                            break;
+                        }
+                        cur = book.code(p).and_then(|x| x.parent.as_deref());
+                    }
+                }
+            }
+            for c in all {
+                cdoc.push(doc[i]);
+                cunit.push(unit[i]);
+                cgroup.push(group[i].clone());
+                cwords.push(words[i]);
+                ccode.push(c.to_string());
+            }
+        }
+        let passages = df!("doc" => doc, "unit" => unit, "group" => group, "words" => words)?;
+        let coded = df!("doc" => cdoc, "unit" => cunit, "group" => cgroup, "words" => cwords, "code" => ccode)?;
+        Ok(Frames { passages, coded })
+    }
+}

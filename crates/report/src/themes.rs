@@ -1,0 +1,263 @@
+//! The theme table: codes (rows) by groups (columns), with totals.
+
+use std::collections::HashMap;
+
+use fieldnotes_coding::Codebook;
+use polars::prelude::*;
+use serde::Serialize;
+
+use crate::frames::Frames;
+use crate::{Error, Result};
+
+/// What a unit of counting is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UnitKind {
+    /// Passages carrying the code.
+    Passages,
+    /// Notes with at least one passage carrying the code.
+    Documents,
+    /// Words of the passages carrying the code.
+    Words,
+}
+
+impl UnitKind {
+    /// Plural name for captions.
+    pub fn name(&self) -> &'static str {
+        match self {
+            UnitKind::Passages => "passages",
+            UnitKind::Documents => "notes",
+            UnitKind::Words => "words",
+        }
+    }
+}
+
+/// What a cell shows.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Measure {
+    /// The number of units carrying the code.
+    Count,
+    /// That number as a percentage of the group's units.
+    Share,
+    /// Coded passages per 1,000 words of the group's text.
+    Rate,
+    /// The number of notes with the code.
+    Docs,
+}
+
+/// Counts for one code in one group.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Serialize)]
+pub struct Cell {
+    /// Passages carrying the code.
+    pub passages: u64,
+    /// Notes with the code.
+    pub docs: u64,
+    /// Words of the passages carrying the code.
+    pub words: u64,
+}
+
+/// A row of the table.
+#[derive(Clone, Debug, Serialize)]
+pub struct CodeRow {
+    /// Code id.
+    pub id: String,
+    /// Code name.
+    pub name: String,
+    /// Depth in the code tree (0 for roots).
+    pub depth: usize,
+    /// One cell per group, then the total.
+    pub cells: Vec<Cell>,
+}
+
+/// The theme table, with its counting rule.
+#[derive(Clone, Debug, Serialize)]
+pub struct ThemeTable {
+    /// What the columns group by.
+    pub by: String,
+    /// The groups, sorted, then `total`.
+    pub groups: Vec<String>,
+    /// Size of each group (and the total): passages, notes, words.
+    pub sizes: Vec<Cell>,
+    /// Rows in codebook order.
+    pub rows: Vec<CodeRow>,
+    /// The counting unit.
+    pub unit: UnitKind,
+    /// The measure shown.
+    pub measure: Measure,
+    /// Which codings count (e.g. "accepted codings by all coders").
+    pub codings: String,
+    /// Codebook name and version.
+    pub codebook: String,
+    /// Whether children are rolled up into parents.
+    pub rollup: bool,
+}
+
+impl ThemeTable {
+    /// The number a cell shows under the table's unit and measure; `None` where undefined
+    /// (a share of an empty group).
+    pub fn value(&self, row: usize, col: usize) -> Option<f64> {
+        let c = &self.rows[row].cells[col];
+        let s = &self.sizes[col];
+        let count = match self.unit {
+            UnitKind::Passages => c.passages,
+            UnitKind::Documents => c.docs,
+            UnitKind::Words => c.words,
+        } as f64;
+        let size = match self.unit {
+            UnitKind::Passages => s.passages,
+            UnitKind::Documents => s.docs,
+            UnitKind::Words => s.words,
+        } as f64;
+        match self.measure {
+            Measure::Count => Some(count),
+            Measure::Docs => Some(c.docs as f64),
+            Measure::Share => (size > 0.0).then(|| 100.0 * count / size),
+            Measure::Rate => (s.words > 0).then(|| 1000.0 * c.passages as f64 / s.words as f64),
+        }
+    }
+
+    /// A cell as text: integers for counts, one decimal for shares, two for rates.
+    pub fn formatted(&self, row: usize, col: usize) -> String {
+        match (self.value(row, col), self.measure) {
+            (None, _) => "–".into(),
+            (Some(v), Measure::Count | Measure::Docs) => format!("{v:.0}"),
+            (Some(v), Measure::Share) => format!("{v:.1}"),
+            (Some(v), Measure::Rate) => format!("{v:.2}"),
+        }
+    }
+
+    /// The caption: what is counted, over which codings, with which codebook.
+    pub fn caption(&self) -> String {
+        let what = match self.measure {
+            Measure::Count => format!("Number of {} carrying each code", self.unit.name()),
+            Measure::Share => format!("Percentage of each group's {} carrying each code", self.unit.name()),
+            Measure::Rate => "Coded passages per 1,000 words of each group's text".to_string(),
+            Measure::Docs => "Number of notes with at least one passage carrying each code".to_string(),
+        };
+        format!(
+            "{what}, by {}. A code counts once per unit however many codings or coders put it there; counted: {}; codebook: {}{}.",
+            self.by,
+            self.codings,
+            self.codebook,
+            if self.rollup { "; child codes also count for their parents" } else { "" }
+        )
+    }
+}
+
+fn u64_at(df: &DataFrame, name: &str, i: usize) -> Result<u64> {
+    let c = df.column(name)?.cast(&DataType::UInt64)?;
+    Ok(c.u64()?.get(i).unwrap_or(0))
+}
+
+fn str_at(df: &DataFrame, name: &str, i: usize) -> Result<String> {
+    Ok(df.column(name)?.str()?.get(i).unwrap_or("").to_string())
+}
+
+/// Computes the theme table from the frames (polars, lazy).
+pub fn theme_table(
+    frames: &Frames,
+    book: &Codebook,
+    by: &str,
+    unit: UnitKind,
+    measure: Measure,
+    codings: &str,
+    rollup: bool,
+) -> Result<ThemeTable> {
+    let aggs = || {
+        [
+            col("unit").n_unique().alias("passages"),
+            col("doc").n_unique().alias("docs"),
+            col("words").cast(DataType::UInt64).sum().alias("words"),
+        ]
+    };
+    let sizes = frames
+        .passages
+        .clone()
+        .lazy()
+        .group_by([col("group")])
+        .agg(aggs())
+        .sort(["group"], Default::default())
+        .collect()?;
+    let total_size = frames.passages.clone().lazy().select(aggs()).collect()?;
+    let counts = frames.coded.clone().lazy().group_by([col("code"), col("group")]).agg(aggs()).collect()?;
+    let totals = frames.coded.clone().lazy().group_by([col("code")]).agg(aggs()).collect()?;
+
+    let mut groups = Vec::with_capacity(sizes.height() + 1);
+    let mut size_cells = Vec::with_capacity(sizes.height() + 1);
+    for i in 0..sizes.height() {
+        groups.push(str_at(&sizes, "group", i)?);
+        size_cells.push(Cell {
+            passages: u64_at(&sizes, "passages", i)?,
+            docs: u64_at(&sizes, "docs", i)?,
+            words: u64_at(&sizes, "words", i)?,
+        });
+    }
+    groups.push("total".to_string());
+    size_cells.push(if total_size.height() > 0 {
+        Cell {
+            passages: u64_at(&total_size, "passages", 0)?,
+            docs: u64_at(&total_size, "docs", 0)?,
+            words: u64_at(&total_size, "words", 0)?,
+        }
+    } else {
+        Cell::default()
+    });
+    let gi: HashMap<&str, usize> = groups.iter().enumerate().map(|(i, g)| (g.as_str(), i)).collect();
+    let ci: HashMap<&str, usize> = book.codes.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect();
+    let mut rows: Vec<CodeRow> = book
+        .codes
+        .iter()
+        .map(|c| CodeRow {
+            id: c.id.clone(),
+            name: c.name.clone(),
+            depth: book.depth(&c.id),
+            cells: vec![Cell::default(); groups.len()],
+        })
+        .collect();
+    let mut unknown = Vec::new();
+    for i in 0..counts.height() {
+        let code = str_at(&counts, "code", i)?;
+        let group = str_at(&counts, "group", i)?;
+        let Some(&r) = ci.get(code.as_str()) else {
+            unknown.push(code);
+            continue;
+        };
+        let Some(&g) = gi.get(group.as_str()) else { continue };
+        rows[r].cells[g] = Cell {
+            passages: u64_at(&counts, "passages", i)?,
+            docs: u64_at(&counts, "docs", i)?,
+            words: u64_at(&counts, "words", i)?,
+        };
+    }
+    let last = groups.len() - 1;
+    for i in 0..totals.height() {
+        let code = str_at(&totals, "code", i)?;
+        if let Some(&r) = ci.get(code.as_str()) {
+            rows[r].cells[last] = Cell {
+                passages: u64_at(&totals, "passages", i)?,
+                docs: u64_at(&totals, "docs", i)?,
+                words: u64_at(&totals, "words", i)?,
+            };
+        }
+    }
+    if book.codes.is_empty() {
+        return Err(Error::Invalid("the codebook has no codes".into()));
+    }
+    let codebook = format!(
+        "{} (version {})",
+        if book.codebook.name.is_empty() { "unnamed codebook" } else { &book.codebook.name },
+        if book.codebook.version.is_empty() { "unversioned" } else { &book.codebook.version }
+    );
+    Ok(ThemeTable {
+        by: by.to_string(),
+        groups,
+        sizes: size_cells,
+        rows,
+        unit,
+        measure,
+        codings: codings.to_string(),
+        codebook,
+        rollup,
+    })
+}

@@ -1,0 +1,103 @@
+//! Project set-up, errors, and the command line's manners.
+
+use crate::util::{TestProject, stderr};
+
+#[test]
+fn init_makes_a_working_project() {
+    let dir = tempfile::tempdir().unwrap();
+    let p = TestProject { dir };
+    p.run(&["init", ".", "--codebook", "wws"]);
+    assert!(p.path().join("fieldnotes.toml").is_file());
+    assert!(p.read("codebook.toml").contains("id = \"time\""));
+    let o = p.run_expect(&["init", "."], 2);
+    assert!(stderr(&o).contains("already holds"), "{}", stderr(&o));
+    p.write("notes/a.md", "---\nsite: Fife\n---\nOne paragraph.\n");
+    let v = p.json(&["notes", "--json"]);
+    assert_eq!(v["passages"], 1);
+}
+
+#[test]
+fn outside_a_project_says_what_to_do() {
+    let dir = tempfile::tempdir().unwrap();
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_fieldnotes"))
+        .current_dir(dir.path())
+        .arg("notes")
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    let e = stderr(&o);
+    assert!(e.contains("fieldnotes init") && e.contains("--project"), "{e}");
+}
+
+#[test]
+fn bad_notes_are_reported_and_the_rest_loads() {
+    let p = TestProject::new();
+    p.write("notes/good.md", "---\nsite: Fife\n---\nFine.\n\nAlso fine.\n");
+    p.write("notes/latin1.md", b"---\nsite: Fife\n---\ncaf\xe9\n".as_slice());
+    p.write("notes/utf16.md", b"\xff\xfeh\0i\0".as_slice());
+    p.write("notes/fm.md", "---\nsite: Fife\nsite: Glasgow\n---\nx\n");
+    p.write("notes/empty.md", "");
+    let o = p.run_expect(&["notes", "--json"], 0);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["documents"], 1);
+    assert_eq!(v["passages"], 2);
+    let e = stderr(&o);
+    assert!(e.contains("notes/latin1.md") && e.contains("line 4") && e.contains("UTF-8"), "{e}");
+    assert!(e.contains("notes/fm.md") && e.contains("line 3") && e.contains("duplicate key"), "{e}");
+    assert!(e.contains("notes/utf16.md") && e.contains("UTF-16"), "{e}");
+    assert!(e.contains("notes/empty.md") && e.contains("empty"), "{e}");
+    assert_eq!(v["skipped"].as_array().unwrap().len(), 4);
+}
+
+#[test]
+fn query_errors_point_at_the_column() {
+    let p = TestProject::new();
+    p.write("notes/a.md", "---\nsite: Fife\n---\nTrust takes time.\n");
+    let o = p.run_expect(&["search", "trust AND (time"], 2);
+    let e = stderr(&o);
+    assert!(e.contains("never closed") && e.contains('^') && e.contains("hint"), "{e}");
+}
+
+#[test]
+fn broken_pipe_exits_quietly() {
+    let p = TestProject::sample();
+    let bin = env!("CARGO_BIN_EXE_fieldnotes");
+    let o = std::process::Command::new("bash")
+        .current_dir(p.path())
+        .args(["-o", "pipefail", "-c", &format!("'{bin}' notes --list | head -n 1 >/dev/null")])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    assert!(!stderr(&o).contains("error"), "{}", stderr(&o));
+}
+
+#[test]
+fn search_show_and_kwic() {
+    let p = TestProject::new();
+    p.write(
+        "notes/fife/a.md",
+        "---\nsite: Fife\ndate: 2016-03-02\nkind: interview\n---\nInterviewer: Did staff turnover hurt?\n\nManager: Staff turnover meant starting again with trust.\n",
+    );
+    p.write(
+        "notes/glasgow/b.md",
+        "---\nsite: Glasgow\ndate: 2017-03-02\nkind: meeting\n---\nTrust was built slowly.\n",
+    );
+    let v = p.json(&["search", "trust", "--json"]);
+    assert_eq!(v["total"], 2);
+    let v = p.json(&["search", "trust speaker:manager date:[2016-01-01 TO 2016-12-31]", "--json"]);
+    assert_eq!(v["total"], 1);
+    assert_eq!(v["hits"][0]["id"], "notes/fife/a.md#2");
+    let kwic = p.run(&["search", "\"staff turnover\"", "--kwic", "--width", "10"]);
+    let lines: Vec<&str> = kwic.lines().collect();
+    assert!(lines.len() >= 2, "{kwic}");
+    let col = lines[0].find('[').unwrap();
+    assert!(lines.iter().all(|l| l.find('[') == Some(col)), "not aligned:\n{kwic}");
+    let counts = p.run(&["search", "trust", "--count", "--by", "site", "--csv"]);
+    assert_eq!(counts, "site,hits\nFife,1\nGlasgow,1\n");
+    let show = p.run(&["show", "notes/fife/a.md#2", "--context", "1"]);
+    assert!(show.contains("> #2") && show.contains("#1") && show.contains("Manager"), "{show}");
+    let o = p.run_expect(&["show", "notes/fife/a.md#9"], 2);
+    assert!(stderr(&o).contains("has 2 passages"), "{}", stderr(&o));
+    let o = p.run_expect(&["search", "nothingmatchesthis"], 1);
+    assert!(o.stdout.is_empty());
+}

@@ -1,0 +1,211 @@
+//! Manual coding, the ledger under concurrency and crashes, review, checks, agreement.
+
+use std::process::Stdio;
+
+use crate::util::{TestProject, stderr};
+
+fn two_notes() -> TestProject {
+    let p = TestProject::new();
+    p.write(
+        "notes/fife/a.md",
+        "---\nsite: Fife\nkind: meeting\n---\nIt took months before the partnership trusted us.\n\nWe met over coffee away from the board.\n\nThe agenda ran late.\n",
+    );
+    p.write("notes/glasgow/b.md", "---\nsite: Glasgow\nkind: memo\n---\nStaff turnover meant starting again.\n\nPartners wanted to own the change.\n");
+    p
+}
+
+#[test]
+fn add_list_remove_and_search_codes() {
+    let p = two_notes();
+    p.run(&["index"]);
+    p.run(&["code", "add", "notes/fife/a.md#1", "time", "--memo", "slow start"]);
+    p.run(&["code", "add", "notes/fife/a.md#2", "personalised-connections", "--quote", "over coffee"]);
+    // Idempotent.
+    p.run(&["code", "add", "notes/fife/a.md#1", "time"]);
+    assert_eq!(p.read("codings/hb.jsonl").lines().count(), 2);
+    let o = p.run_expect(&["code", "add", "notes/fife/a.md#1", "tiem"], 2);
+    assert!(stderr(&o).contains("unknown code `tiem`"), "{}", stderr(&o));
+    let o = p.run_expect(&["code", "add", "notes/fife/a.md#2", "time", "--quote", "not there"], 2);
+    assert!(stderr(&o).contains("not in passage"), "{}", stderr(&o));
+    // The index knows the codes at once.
+    let v = p.json(&["search", "code:time AND site:fife", "--json"]);
+    assert_eq!(v["total"], 1);
+    let csv = p.run(&["code", "list", "--csv"]);
+    assert_eq!(csv.lines().count(), 3, "{csv}");
+    assert!(csv.contains("over coffee"), "{csv}");
+    p.run(&["code", "rm", "notes/fife/a.md#1", "time"]);
+    // No hits: exit status 1, as grep does, with the JSON still printed.
+    let o = p.run_expect(&["search", "code:time", "--json"], 1);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["total"], 0);
+    let csv = p.run(&["code", "list", "--csv", "--code", "time"]);
+    assert_eq!(csv.lines().count(), 1, "{csv}");
+}
+
+#[test]
+fn eight_coders_at_once_lose_nothing() {
+    let p = two_notes();
+    let passages =
+        ["notes/fife/a.md#1", "notes/fife/a.md#2", "notes/fife/a.md#3", "notes/glasgow/b.md#1", "notes/glasgow/b.md#2"];
+    let codes = ["time", "context", "expertise", "authenticity"];
+    let mut children = Vec::new();
+    for w in 0..8 {
+        let script: Vec<String> = passages
+            .iter()
+            .flat_map(|pa| codes.iter().map(move |c| (pa, c)))
+            .map(|(pa, c)| {
+                format!("'{}' code add '{pa}' {c} --coder shared --memo w{w} -q", env!("CARGO_BIN_EXE_fieldnotes"))
+            })
+            .collect();
+        // Every writer adds the same 20 codings to the same ledger, plus 20 of its own.
+        let own: Vec<String> = passages
+            .iter()
+            .flat_map(|pa| codes.iter().map(move |c| (pa, c)))
+            .map(|(pa, c)| format!("'{}' code add '{pa}' {c} --coder w{w} -q", env!("CARGO_BIN_EXE_fieldnotes")))
+            .collect();
+        let child = std::process::Command::new("bash")
+            .current_dir(p.path())
+            .args(["-e", "-c", &format!("{}\n{}", script.join("\n"), own.join("\n"))])
+            .env("NO_COLOR", "1")
+            .stdout(Stdio::null())
+            .stderr(Stdio::piped())
+            .spawn()
+            .unwrap();
+        children.push(child);
+    }
+    for c in children {
+        let o = c.wait_with_output().unwrap();
+        assert!(o.status.success(), "{}", stderr(&o));
+    }
+    let shared = p.read("codings/shared.jsonl");
+    // Each line is a whole JSON event; duplicates raced in are allowed only as the same id.
+    let mut ids = std::collections::BTreeSet::new();
+    for line in shared.lines() {
+        let v: serde_json::Value =
+            serde_json::from_str(line).unwrap_or_else(|e| panic!("interleaved line {line:?}: {e}"));
+        ids.insert(v["id"].as_str().unwrap().to_string());
+    }
+    assert_eq!(ids.len(), 20);
+    for w in 0..8 {
+        assert_eq!(p.read(&format!("codings/w{w}.jsonl")).lines().count(), 20);
+    }
+}
+
+#[test]
+fn a_torn_ledger_tail_is_reported_and_kept_aside() {
+    let p = two_notes();
+    p.run(&["code", "add", "notes/fife/a.md#1", "time"]);
+    let mut ledger = p.read("codings/hb.jsonl");
+    ledger.push_str("{\"op\":\"add\",\"id\":\"cx\",\"do");
+    p.write("codings/hb.jsonl", &ledger);
+    let o = p.run_expect(&["code", "list", "--csv"], 0);
+    assert!(stderr(&o).contains("codings/hb.jsonl` line 2: torn last line"), "{}", stderr(&o));
+    p.run(&["code", "add", "notes/fife/a.md#2", "context"]);
+    let o = p.run_expect(&["code", "list", "--csv"], 0);
+    assert!(!stderr(&o).contains("torn"), "{}", stderr(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), 3);
+    assert!(p.read("codings/hb.jsonl.torn").contains("\"id\":\"cx\""));
+}
+
+#[test]
+fn edited_notes_move_or_orphan_codings() {
+    let p = two_notes();
+    p.run(&["code", "add", "notes/fife/a.md#2", "personalised-connections", "--quote", "over coffee"]);
+    p.run(&["code", "add", "notes/glasgow/b.md#2", "accountability-ownership"]);
+    p.run_expect(&["code", "check"], 0);
+    p.write(
+        "notes/fife/a.md",
+        "---\nsite: Fife\nkind: meeting\n---\nA new first paragraph.\n\nIt took months before the partnership trusted us.\n\nWe met over coffee away from the board.\n",
+    );
+    p.write("notes/glasgow/b.md", "---\nsite: Glasgow\nkind: memo\n---\nStaff turnover meant starting again.\n");
+    let out = String::from_utf8(p.run_expect(&["code", "check"], 1).stdout).unwrap();
+    assert!(out.contains("moved") && out.contains("orphaned"), "{out}");
+    // Moved codings count on their new passage even before --fix.
+    let v = p.json(&["show", "notes/fife/a.md#3", "--json"]);
+    assert_eq!(v["passages"][1]["codings"][0]["code"], "personalised-connections");
+    p.run_expect(&["code", "check", "--fix"], 1);
+    let out = String::from_utf8(p.run_expect(&["code", "check"], 1).stdout).unwrap();
+    assert!(!out.contains("moved ") && out.contains("orphaned"), "{out}");
+    // The orphan is still in the ledger.
+    assert!(p.read("codings/hb.jsonl").contains("accountability-ownership"));
+}
+
+#[test]
+fn review_accepts_and_rejects_with_filters() {
+    let p = two_notes();
+    p.run(&["code", "auto"]);
+    let before = p.run(&["code", "list", "--csv", "--status", "suggested"]).lines().count() - 1;
+    assert!(before >= 2, "{before}");
+    p.run(&["code", "review", "--accept", "--code", "time"]);
+    let accepted = p.run(&["code", "list", "--csv", "--status", "accepted"]).lines().count() - 1;
+    assert!(accepted >= 1);
+    p.run(&["code", "review", "--reject"]);
+    assert_eq!(p.run(&["code", "list", "--csv", "--status", "suggested"]).lines().count(), 1);
+    let o = p.cmd(&["code", "review"]).stdin(Stdio::null()).output().unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(stderr(&o).contains("--accept"), "{}", stderr(&o));
+}
+
+#[test]
+fn interactive_review_is_resumable() {
+    let p = two_notes();
+    p.run(&["code", "auto"]);
+    let n = p.run(&["code", "list", "--csv", "--status", "suggested"]).lines().count() - 1;
+    let mut child =
+        p.cmd(&["code", "review", "--prompt"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
+    use std::io::Write;
+    child.stdin.take().unwrap().write_all(b"a\nq\n").unwrap();
+    assert!(child.wait().unwrap().success());
+    assert_eq!(p.run(&["code", "list", "--csv", "--status", "suggested"]).lines().count() - 1, n - 1);
+    assert_eq!(p.run(&["code", "list", "--csv", "--status", "accepted"]).lines().count() - 1, 1);
+}
+
+#[test]
+fn agreement_and_eval_between_coders() {
+    let p = two_notes();
+    let code = |coder: &str, id: &str, c: &str| p.run(&["code", "add", id, c, "--coder", coder, "-q"]);
+    code("hb", "notes/fife/a.md#1", "time");
+    code("jm", "notes/fife/a.md#1", "time");
+    code("hb", "notes/fife/a.md#2", "personalised-connections");
+    code("jm", "notes/fife/a.md#3", "personalised-connections");
+    code("hb", "notes/glasgow/b.md#1", "time");
+    code("jm", "notes/glasgow/b.md#1", "time");
+    let v = p.json(&["agree", "--json", "--code", "time"]);
+    let row = &v["rows"][0];
+    assert_eq!(row["units"], 5);
+    assert_eq!(row["percent_agreement"]["value"], 1.0);
+    assert_eq!(row["cohen_kappa"]["value"], 1.0);
+    let v = p.json(&["agree", "--json", "--code", "personalised-connections"]);
+    let row = &v["rows"][0];
+    assert!((row["percent_agreement"]["value"].as_f64().unwrap() - 0.6).abs() < 1e-9, "{row}");
+    // 2x2 table: both 0 on 3 units, split on 2: kappa = (0.6 - 0.68) / (1 - 0.68) = -0.25.
+    assert!((row["cohen_kappa"]["value"].as_f64().unwrap() + 0.25).abs() < 1e-9, "{row}");
+    let d = p.run(&["agree", "--disagreements", "--csv"]);
+    assert_eq!(d.lines().count(), 3, "{d}");
+    assert!(d.contains("notes/fife/a.md#2") && d.contains("notes/fife/a.md#3"));
+    let latex = p.run(&["agree", "--format", "latex"]);
+    assert!(latex.contains("\\toprule") && latex.contains("\\bottomrule"), "{latex}");
+    // The rules against a human.
+    p.run(&["code", "auto", "-q"]);
+    let v = p.json(&["code", "eval", "--against", "hb", "--json"]);
+    let time = v["codes"].as_array().unwrap().iter().find(|c| c["code"] == "time").unwrap().clone();
+    assert!(time["tp"].as_u64().unwrap() >= 1, "{time}");
+    let v = p.json(&["agree", "--coders", "rules,hb", "--include-suggested", "--json"]);
+    assert!(v["rows"].as_array().unwrap().len() == 9, "{v}");
+}
+
+#[test]
+fn codebook_check_flags_problems() {
+    let p = TestProject::new();
+    p.run_expect(&["codebook", "check"], 0);
+    p.write(
+        "bad.toml",
+        "[[code]]\nid = \"a\"\n[code.rules]\nregex = ['(unclosed']\n[[code]]\nid = \"a\"\nparent = \"zz\"\n",
+    );
+    let o = p.run_expect(&["codebook", "check", "bad.toml"], 1);
+    let s = String::from_utf8_lossy(&o.stdout);
+    assert!(s.contains("bad.toml:4: error: invalid regex"), "{s}");
+    assert!(s.contains("duplicate code id `a`") && s.contains("unknown parent `zz`"), "{s}");
+    let show = p.run(&["codebook", "show"]);
+    assert!(show.contains("time") && show.contains("benefits-impact"), "{show}");
+}

@@ -1,0 +1,133 @@
+//! Theme tables against direct counts, every output format, and the Parquet export.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use crate::util::TestProject;
+
+/// A fixture with codes that have no codings, a site with no codings, and overlapping
+/// codings in one passage.
+fn fixture() -> TestProject {
+    let p = TestProject::new();
+    p.write("notes/fife/a.md", "---\nsite: Fife\nkind: meeting\n---\nOne two three four.\n\nFive six.\n\nSeven.\n");
+    p.write("notes/glasgow/b.md", "---\nsite: Glasgow\nkind: memo\n---\nEight nine ten.\n\nEleven.\n");
+    p.write("notes/highland/c.md", "---\nsite: Highland\nkind: memo\n---\nTwelve.\n");
+    let add = |id: &str, c: &str, extra: &[&str]| {
+        let mut args = vec!["code", "add", id, c, "-q"];
+        args.extend_from_slice(extra);
+        p.run(&args);
+    };
+    add("notes/fife/a.md#1", "time", &[]);
+    // Overlapping codings of one code in one passage, by two coders: counted once.
+    add("notes/fife/a.md#1", "time", &["--quote", "two three", "--coder", "jm"]);
+    add("notes/fife/a.md#2", "time", &[]);
+    add("notes/fife/a.md#2", "context", &[]);
+    add("notes/glasgow/b.md#1", "context", &[]);
+    p
+}
+
+fn csv_rows(s: &str) -> Vec<Vec<String>> {
+    s.lines().map(|l| l.split(',').map(str::to_string).collect()).collect()
+}
+
+#[test]
+fn theme_table_counts_match_direct_counts() {
+    let p = fixture();
+    let t = csv_rows(&p.run(&["report", "themes", "--by", "site", "--format", "csv"]));
+    assert_eq!(t[0], ["code", "Fife", "Glasgow", "Highland", "total"]);
+    assert_eq!(t[1][1..], ["3", "2", "1", "6"]);
+    let row = |id: &str| t.iter().find(|r| r[0] == id).unwrap()[1..].to_vec();
+    assert_eq!(row("time"), ["2", "0", "0", "2"]);
+    assert_eq!(row("context"), ["1", "1", "0", "2"]);
+    assert_eq!(row("expertise"), ["0", "0", "0", "0"]);
+    // Documents as units.
+    let t = csv_rows(&p.run(&["report", "themes", "--unit", "documents", "--format", "csv"]));
+    assert_eq!(t[1][1..], ["1", "1", "1", "3"]);
+    assert_eq!(t.iter().find(|r| r[0] == "context").unwrap()[1..], ["1", "1", "0", "2"]);
+    // Shares of the group's passages.
+    let t = csv_rows(&p.run(&["report", "themes", "--measure", "share", "--format", "csv"]));
+    assert_eq!(t.iter().find(|r| r[0] == "time").unwrap()[1..], ["66.7", "0.0", "0.0", "33.3"]);
+    // Words: Fife has 7 words, the time passages 4 + 2.
+    let t = csv_rows(&p.run(&["report", "themes", "--unit", "words", "--format", "csv"]));
+    assert_eq!(t[1][1..], ["7", "4", "1", "12"]);
+    assert_eq!(t.iter().find(|r| r[0] == "time").unwrap()[1..], ["6", "0", "0", "6"]);
+    // By another attribute, and only one coder.
+    let t = csv_rows(&p.run(&["report", "themes", "--by", "kind", "--coder", "jm", "--format", "csv"]));
+    assert_eq!(t[0], ["code", "meeting", "memo", "total"]);
+    assert_eq!(t.iter().find(|r| r[0] == "time").unwrap()[1..], ["1", "0", "1"]);
+}
+
+#[test]
+fn theme_table_agrees_with_a_direct_count_on_the_sample() {
+    let p = TestProject::sample();
+    p.run(&["code", "auto", "-q"]);
+    let t = csv_rows(&p.run(&["report", "themes", "--include-suggested", "--format", "csv"]));
+    // Direct count: distinct (passage, code) pairs per site from `code list`.
+    let mut direct: BTreeMap<(String, String), BTreeSet<String>> = BTreeMap::new();
+    for line in p.run(&["code", "list", "--json"]).lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        for pass in v["passages"].as_array().unwrap() {
+            direct
+                .entry((v["coding"]["code"].as_str().unwrap().into(), v["site"].as_str().unwrap().into()))
+                .or_default()
+                .insert(pass.as_str().unwrap().into());
+        }
+    }
+    let header = &t[0];
+    let mut checked = 0;
+    for row in &t[2..] {
+        for (j, site) in header.iter().enumerate().skip(1).take(header.len() - 2) {
+            let want = direct.get(&(row[0].clone(), site.clone())).map_or(0, |s| s.len());
+            assert_eq!(row[j], want.to_string(), "{} / {site}", row[0]);
+            checked += 1;
+        }
+    }
+    assert_eq!(checked, 8 * 7);
+}
+
+#[test]
+fn every_format_renders() {
+    let p = fixture();
+    let md = p.run(&["report", "themes", "--format", "md"]);
+    assert!(md.starts_with("| code | Fife | Glasgow | Highland | total |\n| --- | ---: |"), "{md}");
+    let tex = p.run(&["report", "themes", "--format", "latex"]);
+    assert!(
+        tex.contains("\\begin{tabular}{lrrrr}") && tex.contains("\\toprule") && tex.contains("accepted codings"),
+        "{tex}"
+    );
+    let json = p.json(&["report", "themes", "--format", "json"]);
+    assert_eq!(json["table"]["groups"][0], "Fife");
+    let svg = p.run(&["report", "themes", "--format", "svg"]);
+    assert!(svg.starts_with("<svg") && svg.contains(">Highland</text>") && svg.trim_end().ends_with("</svg>"), "{svg}");
+    let bars = p.run(&["report", "themes", "--format", "svg", "--chart", "bars"]);
+    assert!(bars.contains("<rect") && bars.contains("time"));
+    p.run(&["report", "html", "-o", "r.html"]);
+    let html = p.read("r.html");
+    assert!(
+        html.contains("<svg") && html.contains("Co-occurrence") && !html.contains("http://") || html.contains("xmlns"),
+        "html"
+    );
+    assert!(!html.contains("<script") && !html.contains("<link"));
+    let co = csv_rows(&p.run(&["report", "cooccur", "--format", "csv"]));
+    let time = co.iter().find(|r| r[0] == "time").unwrap();
+    // time and context share one passage (a#2); either code: 3 passages.
+    assert!(time.contains(&"1 (0.33)".to_string()), "{time:?}");
+    let stats = p.run(&["report", "stats", "--format", "csv"]);
+    assert!(stats.starts_with("code,χ²,df,p,"), "{stats}");
+    let quotes = p.run(&["report", "quotes", "--code", "context", "--format", "csv"]);
+    assert!(quotes.contains("notes/glasgow/b.md#1") && quotes.contains("Eight nine ten."), "{quotes}");
+}
+
+#[test]
+fn parquet_export_writes_every_table() {
+    let p = fixture();
+    p.run(&["export", "parquet", "out"]);
+    for f in ["documents", "passages", "codings", "codes"] {
+        let bytes = std::fs::read(p.path().join(format!("out/{f}.parquet"))).unwrap();
+        assert!(bytes.starts_with(b"PAR1") && bytes.ends_with(b"PAR1"), "{f}");
+    }
+    for site in ["Fife", "Glasgow", "Highland"] {
+        assert!(p.path().join(format!("out/passages_by_site/site={site}/part-0.parquet")).is_file(), "{site}");
+    }
+    p.run(&["report", "themes", "--format", "parquet", "-o", "themes.parquet"]);
+    assert!(std::fs::read(p.path().join("themes.parquet")).unwrap().starts_with(b"PAR1"));
+}

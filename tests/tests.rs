@@ -1,0 +1,10 @@
+//! End-to-end tests of the `fieldnotes` binary on real files: one integration-test binary,
+//! one module per area.
+
+mod util;
+
+mod cli;
+mod coding;
+mod qmsum;
+mod reports;
+mod sample;
