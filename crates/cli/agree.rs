@@ -253,7 +253,7 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
                 codes.iter().map(move |c| per_coder.iter().map(|s| Some(f64::from(u8::from(s.contains(c))))).collect())
             })
             .collect();
-        let coded = pooled.iter().filter(|r| r.iter().any(|v| *v == Some(1.0))).count();
+        let coded = pooled.iter().filter(|r| r.contains(&Some(1.0))).count();
         if let Ok(r) = Ratings::new(coders.clone(), pooled) {
             rows.push(row("(all codes, pooled)", &r, coded, &a));
         }

@@ -269,7 +269,7 @@ impl AutoCoder {
         if raw.is_empty() {
             return Vec::new();
         }
-        raw.sort_by(|a, b| (a.0, a.3, a.4).cmp(&(b.0, b.3, b.4)));
+        raw.sort_by_key(|a| (a.0, a.3, a.4));
         // Byte offset -> code-point offset, walking once through the passage.
         let mut cuts: Vec<usize> = raw.iter().flat_map(|r| [r.3, r.4]).collect();
         cuts.sort_unstable();

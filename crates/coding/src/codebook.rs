@@ -252,15 +252,15 @@ impl Codebook {
             } else {
                 seen.insert(&c.id, i);
             }
-            if let Some(p) = &c.parent {
-                if self.code(p).is_none() {
-                    out.push(Finding {
-                        severity: Severity::Error,
-                        code: Some(c.id.clone()),
-                        line,
-                        message: format!("code `{}` names an unknown parent `{p}`", c.id),
-                    });
-                }
+            if let Some(p) = &c.parent
+                && self.code(p).is_none()
+            {
+                out.push(Finding {
+                    severity: Severity::Error,
+                    code: Some(c.id.clone()),
+                    line,
+                    message: format!("code `{}` names an unknown parent `{p}`", c.id),
+                });
             }
             if c.description.trim().is_empty() {
                 out.push(Finding {
@@ -270,15 +270,15 @@ impl Codebook {
                     message: format!("code `{}` has no description; say what counts and what does not", c.id),
                 });
             }
-            if let Some(col) = &c.colour {
-                if parse_colour(col).is_none() {
-                    out.push(Finding {
-                        severity: Severity::Warning,
-                        code: Some(c.id.clone()),
-                        line,
-                        message: format!("code `{}` has colour `{col}`, not of the form `#RRGGBB`", c.id),
-                    });
-                }
+            if let Some(col) = &c.colour
+                && parse_colour(col).is_none()
+            {
+                out.push(Finding {
+                    severity: Severity::Warning,
+                    code: Some(c.id.clone()),
+                    line,
+                    message: format!("code `{}` has colour `{col}`, not of the form `#RRGGBB`", c.id),
+                });
             }
             for re in &c.rules.regex {
                 if let Err(e) = regex::RegexBuilder::new(re)
@@ -302,15 +302,15 @@ impl Codebook {
                     message: format!("code `{}` has `min_evidence = 0`; it is treated as 1", c.id),
                 });
             }
-            if let Some(u) = usage {
-                if u.get(&c.id).copied().unwrap_or(0) == 0 {
-                    out.push(Finding {
-                        severity: Severity::Warning,
-                        code: Some(c.id.clone()),
-                        line,
-                        message: format!("code `{}` is never used in any ledger", c.id),
-                    });
-                }
+            if let Some(u) = usage
+                && u.get(&c.id).copied().unwrap_or(0) == 0
+            {
+                out.push(Finding {
+                    severity: Severity::Warning,
+                    code: Some(c.id.clone()),
+                    line,
+                    message: format!("code `{}` is never used in any ledger", c.id),
+                });
             }
         }
         // Cycles: follow parents from each code.

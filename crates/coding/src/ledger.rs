@@ -277,10 +277,10 @@ impl Ledger {
         for entry in entries {
             let entry = entry.map_err(|source| Error::Io { path: dir.clone(), source })?;
             let name = entry.file_name().to_string_lossy().to_string();
-            if let Some(coder) = name.strip_suffix(".jsonl") {
-                if validate_coder(coder).is_ok() {
-                    out.push(Ledger { path: entry.path(), coder: coder.to_string() });
-                }
+            if let Some(coder) = name.strip_suffix(".jsonl")
+                && validate_coder(coder).is_ok()
+            {
+                out.push(Ledger { path: entry.path(), coder: coder.to_string() });
             }
         }
         out.sort_by(|a, b| a.coder.cmp(&b.coder));
@@ -480,10 +480,11 @@ pub fn anchor(coding: &Coding, doc: Option<&Document>) -> Anchor {
         return Anchor::Orphaned { reason: format!("document `{}` is gone", coding.doc) };
     };
     let span = doc.byte_offset(coding.start).zip(doc.byte_offset(coding.end));
-    if let Some((bs, be)) = span {
-        if bs <= be && doc.text[bs..be] == coding.text {
-            return Anchor::Exact;
-        }
+    if let Some((bs, be)) = span
+        && bs <= be
+        && doc.text[bs..be] == coding.text
+    {
+        return Anchor::Exact;
     }
     if coding.text.is_empty() {
         return Anchor::Orphaned { reason: "empty span outside the document".into() };

@@ -240,14 +240,11 @@ pub fn split_passages(text: &str, body_start: usize, first_line: usize, opts: &S
     // The passage under way: byte start, line, end of its last line.
     let mut open: Option<(usize, usize, usize)> = None;
     let mut pos = body_start;
-    let mut line_no = first_line;
-    for raw in text[body_start..].split_inclusive('\n') {
+    for (this_line, raw) in (first_line..).zip(text[body_start..].split_inclusive('\n')) {
         let line_start = pos;
         pos += raw.len();
         let content = raw.trim_end_matches(['\n', '\r']);
         let content_end = line_start + content.len();
-        let this_line = line_no;
-        line_no += 1;
         if content.trim().is_empty() || is_rule(content) {
             if let Some((s, l, e)) = open.take() {
                 b.push(s, e, l, speaker.as_deref(), section.as_deref());
@@ -261,18 +258,18 @@ pub fn split_passages(text: &str, body_start: usize, first_line: usize, opts: &S
             section = (!h.is_empty()).then(|| h.to_string());
             continue;
         }
-        if opts.speaker_turns {
-            if let Some((name, label_len)) = speaker_label(content) {
-                if let Some((s, l, e)) = open.take() {
-                    b.push(s, e, l, speaker.as_deref(), section.as_deref());
-                }
-                speaker = Some(name.to_string());
-                let body = line_start + label_len;
-                if body < content_end {
-                    open = Some((body, this_line, content_end));
-                }
-                continue;
+        if opts.speaker_turns
+            && let Some((name, label_len)) = speaker_label(content)
+        {
+            if let Some((s, l, e)) = open.take() {
+                b.push(s, e, l, speaker.as_deref(), section.as_deref());
             }
+            speaker = Some(name.to_string());
+            let body = line_start + label_len;
+            if body < content_end {
+                open = Some((body, this_line, content_end));
+            }
+            continue;
         }
         match &mut open {
             Some((_, _, e)) => *e = content_end,

@@ -323,11 +323,9 @@ pub fn decode(bytes: &[u8], max_line_bytes: usize) -> std::result::Result<String
     if text.trim().is_empty() {
         return Err(SkipReason::Empty);
     }
-    let mut line_no = 0;
-    for line in text.split('\n') {
-        line_no += 1;
+    for (i, line) in text.split('\n').enumerate() {
         if line.len() > max_line_bytes {
-            return Err(SkipReason::LineTooLong { line: line_no, bytes: line.len(), limit: max_line_bytes });
+            return Err(SkipReason::LineTooLong { line: i + 1, bytes: line.len(), limit: max_line_bytes });
         }
     }
     Ok(text.to_string())

@@ -254,7 +254,7 @@ impl SearchIndex {
                 let doc = self.passage_doc(d, pi, &codes(di, pi));
                 writer.add_document(doc)?;
                 written += 1;
-                if written % 1024 == 0 {
+                if written.is_multiple_of(1024) {
                     progress(1024);
                 }
             }
@@ -310,12 +310,9 @@ impl SearchIndex {
                 "author" => Some(f.author),
                 _ => None,
             };
-            match (key.as_str(), value) {
-                ("date", Value::Date(date)) => {
-                    doc.add_date(f.date, DateTime::from_timestamp_secs(date.days_since_epoch() * 86_400));
-                    doc.add_u64(f.year, u64::try_from(date.year).unwrap_or(0));
-                }
-                _ => {}
+            if let ("date", Value::Date(date)) = (key.as_str(), value) {
+                doc.add_date(f.date, DateTime::from_timestamp_secs(date.days_since_epoch() * 86_400));
+                doc.add_u64(f.year, u64::try_from(date.year).unwrap_or(0));
             }
             for t in value.texts() {
                 match field {

@@ -184,7 +184,9 @@ pub fn quotes(
 ) -> Vec<Quote> {
     let mut out = Vec::new();
     for code in code_ids {
-        let mut by_group: BTreeMap<String, Vec<(usize, u32, String, (usize, usize))>> = BTreeMap::new();
+        // Per group: (number of codes, distance from 60 words, passage id, key), sorted later.
+        type Candidate = (usize, u32, String, (usize, usize));
+        let mut by_group: BTreeMap<String, Vec<Candidate>> = BTreeMap::new();
         for (&(di, pi), set) in codes {
             if !set.contains(code) {
                 continue;
