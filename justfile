@@ -16,3 +16,12 @@ lint:
 # Everything CI runs.
 ci:
     bash .ci/run
+
+# Execute every notebook headlessly against a fresh Parquet export of the sample study.
+notebooks:
+    cargo build --release
+    bash notebooks/run.sh target/release/fieldnotes
+
+# End-to-end benchmark against the peers (MB=100 by default); results go to stdout.
+bench:
+    bash crates/bench/run.sh

@@ -5,6 +5,7 @@ mod util;
 
 mod cli;
 mod coding;
+mod import;
 mod qmsum;
 mod reports;
 mod sample;

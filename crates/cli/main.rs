@@ -4,6 +4,7 @@ mod agree;
 mod code;
 mod codebook;
 mod demo;
+mod import;
 mod index;
 mod init;
 mod notes;
@@ -72,6 +73,9 @@ enum Command {
     /// Tables and figures for papers.
     #[command(subcommand)]
     Report(report::Command),
+    /// Bring in transcripts, survey spreadsheets and folders of notes.
+    #[command(subcommand)]
+    Import(import::Command),
     /// Export the study for other tools.
     #[command(subcommand)]
     Export(report::ExportCommand),
@@ -122,6 +126,7 @@ fn main() -> ExitCode {
         Command::Code(c) => code::run(&g, c),
         Command::Agree(a) => agree::run(&g, a),
         Command::Report(c) => report::run(&g, c),
+        Command::Import(c) => import::run(&g, c),
         Command::Export(c) => report::run_export(&g, c),
         Command::Demo(a) => demo::run(&g, a),
     };

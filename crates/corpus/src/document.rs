@@ -28,6 +28,8 @@ pub struct Passage {
     pub speaker: Option<String>,
     /// The heading the passage stands under.
     pub section: Option<String>,
+    /// A transcript timestamp written before the turn: `[00:01:02.500 --> 00:01:05.000]`.
+    pub time: Option<String>,
     /// 1-based line of the first character in the file.
     pub line: usize,
     /// Number of words.
@@ -172,6 +174,44 @@ pub fn speaker_label(line: &str) -> Option<(&str, usize)> {
     Some((trimmed, colon + 1 + spaces))
 }
 
+fn is_clock(s: &str) -> bool {
+    // hh:mm:ss or mm:ss, each part digits, with an optional .mmm or ,mmm fraction.
+    let (main, frac) = match s.split_once(['.', ',']) {
+        Some((m, f)) => (m, Some(f)),
+        None => (s, None),
+    };
+    let parts: Vec<&str> = main.split(':').collect();
+    (2..=3).contains(&parts.len())
+        && parts.iter().all(|p| !p.is_empty() && p.len() <= 2 && p.bytes().all(|b| b.is_ascii_digit()))
+        && frac.is_none_or(|f| !f.is_empty() && f.len() <= 3 && f.bytes().all(|b| b.is_ascii_digit()))
+}
+
+/// Recognises the start of a transcript turn: an optional timestamp in brackets
+/// (`[00:01:02]` or `[00:01:02.500 --> 00:01:05.000]`) and an optional speaker label.
+/// Returns (time, speaker, byte length of the prefix) when the line has at least one of them.
+pub fn turn_prefix(line: &str) -> Option<(Option<&str>, Option<&str>, usize)> {
+    let mut time = None;
+    let mut offset = 0;
+    if let Some(rest) = line.strip_prefix('[')
+        && let Some(close) = rest.find(']')
+    {
+        let inner = rest[..close].trim();
+        let ok = match inner.split_once("-->") {
+            Some((a, b)) => is_clock(a.trim()) && is_clock(b.trim()),
+            None => is_clock(inner),
+        };
+        if ok {
+            time = Some(inner);
+            offset = 1 + close + 1;
+            offset += line[offset..].len() - line[offset..].trim_start_matches([' ', '\t']).len();
+        }
+    }
+    match speaker_label(&line[offset..]) {
+        Some((name, len)) => Some((time, Some(name), offset + len)),
+        None => time.map(|t| (Some(t), None, offset)),
+    }
+}
+
 fn heading(line: &str) -> Option<&str> {
     let t = line.trim_end();
     let hashes = t.len() - t.trim_start_matches('#').len();
@@ -187,6 +227,13 @@ fn heading(line: &str) -> Option<&str> {
 fn is_rule(line: &str) -> bool {
     let t = line.trim();
     t.len() >= 3 && (t.chars().all(|c| c == '-') || t.chars().all(|c| c == '*') || t.chars().all(|c| c == '_'))
+}
+
+/// The speaker and timestamp of the turn under way.
+#[derive(Default)]
+struct Turn {
+    speaker: Option<String>,
+    time: Option<String>,
 }
 
 struct Builder<'a> {
@@ -205,7 +252,7 @@ impl Builder<'_> {
         self.cp
     }
 
-    fn push(&mut self, mut start: usize, mut end: usize, line: usize, speaker: Option<&str>, section: Option<&str>) {
+    fn push(&mut self, turn: &Turn, mut start: usize, mut end: usize, line: usize, section: Option<&str>) {
         let slice = &self.text[start..end];
         let trimmed_start = slice.trim_start();
         start += slice.len() - trimmed_start.len();
@@ -223,8 +270,9 @@ impl Builder<'_> {
             end: cend,
             byte_start: start,
             byte_end: end,
-            speaker: speaker.map(str::to_string),
+            speaker: turn.speaker.clone(),
             section: section.map(str::to_string),
+            time: turn.time.clone(),
             line,
             words: count_words(s),
             hash: text_hash(s),
@@ -236,7 +284,7 @@ impl Builder<'_> {
 pub fn split_passages(text: &str, body_start: usize, first_line: usize, opts: &SplitOptions) -> Vec<Passage> {
     let mut b = Builder { text, passages: Vec::new(), cp: 0, cp_byte: 0 };
     let mut section: Option<String> = None;
-    let mut speaker: Option<String> = None;
+    let mut turn = Turn::default();
     // The passage under way: byte start, line, end of its last line.
     let mut open: Option<(usize, usize, usize)> = None;
     let mut pos = body_start;
@@ -247,25 +295,25 @@ pub fn split_passages(text: &str, body_start: usize, first_line: usize, opts: &S
         let content_end = line_start + content.len();
         if content.trim().is_empty() || is_rule(content) {
             if let Some((s, l, e)) = open.take() {
-                b.push(s, e, l, speaker.as_deref(), section.as_deref());
+                b.push(&turn, s, e, l, section.as_deref());
             }
             continue;
         }
         if let Some(h) = heading(content) {
             if let Some((s, l, e)) = open.take() {
-                b.push(s, e, l, speaker.as_deref(), section.as_deref());
+                b.push(&turn, s, e, l, section.as_deref());
             }
             section = (!h.is_empty()).then(|| h.to_string());
             continue;
         }
         if opts.speaker_turns
-            && let Some((name, label_len)) = speaker_label(content)
+            && let Some((time, name, prefix_len)) = turn_prefix(content)
         {
             if let Some((s, l, e)) = open.take() {
-                b.push(s, e, l, speaker.as_deref(), section.as_deref());
+                b.push(&turn, s, e, l, section.as_deref());
             }
-            speaker = Some(name.to_string());
-            let body = line_start + label_len;
+            turn = Turn { speaker: name.map(str::to_string), time: time.map(str::to_string) };
+            let body = line_start + prefix_len;
             if body < content_end {
                 open = Some((body, this_line, content_end));
             }
@@ -277,7 +325,7 @@ pub fn split_passages(text: &str, body_start: usize, first_line: usize, opts: &S
         }
     }
     if let Some((s, l, e)) = open.take() {
-        b.push(s, e, l, speaker.as_deref(), section.as_deref());
+        b.push(&turn, s, e, l, section.as_deref());
     }
     b.passages
 }
@@ -335,6 +383,23 @@ mod tests {
     }
 
     #[test]
+    fn timestamped_turns() {
+        let t =
+            "[00:00:01.000 --> 00:00:04.500] Moira: We started late.\n\n[01:02] Nobody spoke.\n\n[not a time] Text.\n";
+        let doc = parse_document("n.md".into(), t.into(), &SplitOptions { speaker_turns: true }).unwrap();
+        let got: Vec<(&str, Option<&str>, Option<&str>)> =
+            doc.passages.iter().map(|p| (doc.passage_text(p), p.speaker.as_deref(), p.time.as_deref())).collect();
+        assert_eq!(
+            got,
+            [
+                ("We started late.", Some("Moira"), Some("00:00:01.000 --> 00:00:04.500")),
+                ("Nobody spoke.", None, Some("01:02")),
+                ("[not a time] Text.", None, Some("01:02")),
+            ]
+        );
+    }
+
+    #[test]
     fn labels_that_are_not_speakers() {
         assert!(speaker_label("10:30 we started").is_none());
         assert!(speaker_label("http://example.org").is_none());
@@ -376,6 +441,8 @@ mod tests {
                 Just("\r\n\r\n".to_string()),
                 Just("# Heading\n".to_string()),
                 Just("Moira: ".to_string()),
+                Just("[00:00:01.000 --> 00:00:02.500] ".to_string()),
+                Just("[12:30] Chair: ".to_string()),
                 Just("The Chair (Hon. X (Y, Z)): ".to_string()),
                 Just("---\n".to_string()),
                 Just("e\u{301}".to_string()),

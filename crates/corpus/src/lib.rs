@@ -29,7 +29,7 @@ mod value;
 
 pub use document::{
     Document, Passage, SplitOptions, build_document, char_to_byte, count_words, parse_document, passage_id,
-    speaker_label, split_passage_id, split_passages, text_hash,
+    speaker_label, split_passage_id, split_passages, text_hash, turn_prefix,
 };
 pub use error::{Error, Result, SkipReason};
 pub use frontmatter::Attributes;

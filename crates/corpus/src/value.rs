@@ -142,6 +142,14 @@ impl Value {
         }
     }
 
+    /// The value as one line of text, list items joined by `; ` (for table cells and groups).
+    pub fn to_plain(&self) -> String {
+        match self {
+            Value::List(items) => items.iter().map(Value::to_plain).collect::<Vec<_>>().join("; "),
+            other => other.to_string(),
+        }
+    }
+
     /// Every scalar in the value, as text: one for a scalar, each item for a list.
     pub fn texts(&self) -> Vec<String> {
         match self {

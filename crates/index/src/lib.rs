@@ -326,6 +326,9 @@ impl SearchIndex {
             doc.add_text(f.speaker, s);
             display.insert("speaker".into(), s.clone().into());
         }
+        if let Some(t) = &p.time {
+            display.insert("time".into(), t.clone().into());
+        }
         if let Some(s) = &p.section {
             doc.add_text(f.section, s);
             display.insert("section".into(), s.clone().into());

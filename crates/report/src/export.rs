@@ -13,8 +13,9 @@ use polars_io::parquet::write::ParquetWriter;
 
 use crate::{Error, Result};
 
+/// An attribute as a table cell: lists joined by `; `, as the theme tables group them.
 fn attr(v: Option<&Value>) -> Option<String> {
-    v.map(|v| v.to_string())
+    v.map(Value::to_plain)
 }
 
 fn write(df: &mut DataFrame, path: &Path) -> Result<()> {

@@ -1,0 +1,520 @@
+//! `fieldnotes import ...`: transcripts, survey spreadsheets and folders of notes.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use fieldnotes_coding::ledger::{self, Coding, Event, Ledger, Origin, Status, coding_id, now};
+use fieldnotes_corpus::{Project, SplitOptions, parse_document, text_hash};
+use fieldnotes_import::{fm_text, fm_value, note_text, slug, survey, transcript};
+
+use crate::Globals;
+use crate::init::write_atomic;
+use crate::output;
+
+/// `fieldnotes import` subcommands.
+#[derive(clap::Subcommand, Debug)]
+pub enum Command {
+    /// Transcripts (WebVTT, SRT, DOCX, text) as notes with one passage per speaker turn.
+    Transcript(TranscriptArgs),
+    /// A survey spreadsheet (CSV or XLSX): one note per respondent, codes into a coder's ledger.
+    Survey(SurveyArgs),
+    /// A folder of Markdown or text notes, with attributes from a CSV keyed by file name.
+    Notes(NotesArgs),
+}
+
+/// Options every import shares.
+#[derive(clap::Args, Debug)]
+pub struct Common {
+    /// Show what would be written; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Overwrite notes that exist with different content.
+    #[arg(long)]
+    force: bool,
+}
+
+/// Arguments of `fieldnotes import transcript`.
+#[derive(clap::Args, Debug)]
+pub struct TranscriptArgs {
+    /// The transcript files.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// The site of these transcripts.
+    #[arg(long)]
+    site: String,
+    /// Their date (YYYY-MM-DD).
+    #[arg(long)]
+    date: Option<String>,
+    /// Their kind.
+    #[arg(long, default_value = "interview")]
+    kind: String,
+    #[command(flatten)]
+    common: Common,
+}
+
+/// Arguments of `fieldnotes import survey`.
+#[derive(clap::Args, Debug)]
+pub struct SurveyArgs {
+    /// The CSV or XLSX file.
+    file: PathBuf,
+    /// The respondent id column.
+    #[arg(long)]
+    id: String,
+    /// Open-answer columns.
+    #[arg(long, required = true, num_args = 1..)]
+    text: Vec<String>,
+    /// Attribute columns.
+    #[arg(long, num_args = 1..)]
+    attr: Vec<String>,
+    /// Code columns (one code per cell, or several separated by `;`; `parent->child` paths).
+    #[arg(long, num_args = 1.., requires = "coder")]
+    codes: Vec<String>,
+    /// The coder whose codes the code columns hold.
+    #[arg(long)]
+    coder: Option<String>,
+    /// One note per answer instead of per respondent.
+    #[arg(long)]
+    per_answer: bool,
+    /// The site of every respondent (otherwise a `site` attribute column, if any).
+    #[arg(long)]
+    site: Option<String>,
+    /// The kind of the notes.
+    #[arg(long, default_value = "survey")]
+    kind: String,
+    /// The survey's name: notes go to `notes/<name>/` (default: the file's name). Give several
+    /// coders' sheets of the same answers the same name, so they code the same notes.
+    #[arg(long)]
+    name: Option<String>,
+    #[command(flatten)]
+    common: Common,
+}
+
+/// Arguments of `fieldnotes import notes`.
+#[derive(clap::Args, Debug)]
+pub struct NotesArgs {
+    /// The folder of notes.
+    dir: PathBuf,
+    /// A CSV of attributes with a `file` column (file name or path relative to DIR).
+    #[arg(long)]
+    attrs: Option<PathBuf>,
+    #[command(flatten)]
+    common: Common,
+}
+
+/// Runs a `fieldnotes import` subcommand.
+pub fn run(g: &Globals, c: Command) -> Result<ExitCode> {
+    let project = g.project()?;
+    match c {
+        Command::Transcript(a) => transcripts(g, &project, a),
+        Command::Survey(a) => surveys(g, &project, a),
+        Command::Notes(a) => notes(g, &project, a),
+    }
+}
+
+/// What happened to one note.
+enum Outcome {
+    Written,
+    Unchanged,
+    Refused,
+}
+
+/// Writes a note unless it exists: unchanged content is a no-op, other content needs --force.
+fn put_note(g: &Globals, project: &Project, rel: &str, text: &str, common: &Common) -> Result<Outcome> {
+    let path = project.root().join(rel);
+    if let Ok(old) = fs::read_to_string(&path) {
+        if old == text {
+            return Ok(Outcome::Unchanged);
+        }
+        if !common.force {
+            output::warn(&format!("`{rel}` exists with other content; left as it is (use --force to overwrite)"));
+            return Ok(Outcome::Refused);
+        }
+    }
+    if common.dry_run {
+        output::info(g.quiet, &format!("would write `{rel}`"));
+    } else {
+        write_atomic(&path, text.as_bytes())?;
+    }
+    Ok(Outcome::Written)
+}
+
+fn report(g: &Globals, what: &str, outcomes: &[Outcome], dry: bool) {
+    let written = outcomes.iter().filter(|o| matches!(o, Outcome::Written)).count();
+    let same = outcomes.iter().filter(|o| matches!(o, Outcome::Unchanged)).count();
+    let refused = outcomes.iter().filter(|o| matches!(o, Outcome::Refused)).count();
+    let verb = if dry { "would write" } else { "wrote" };
+    output::info(g.quiet, &format!("{what}: {verb} {written} note(s), {same} unchanged, {refused} left alone"));
+}
+
+fn transcripts(g: &Globals, project: &Project, a: TranscriptArgs) -> Result<ExitCode> {
+    if let Some(d) = &a.date
+        && fieldnotes_corpus::Date::parse(d).is_none()
+    {
+        bail!("`--date {d}` is not a date; write YYYY-MM-DD");
+    }
+    let mut outcomes = Vec::new();
+    let mut failed = 0;
+    for file in &a.files {
+        let ext = file.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
+        let bytes = fs::read(file).with_context(|| format!("cannot read `{}`", file.display()))?;
+        let parsed = match ext.as_str() {
+            "docx" => transcript::parse_docx(&bytes),
+            _ => match String::from_utf8(bytes) {
+                Ok(text) => match ext.as_str() {
+                    "vtt" => transcript::parse_vtt(&text),
+                    "srt" => transcript::parse_srt(&text),
+                    _ => Ok(transcript::parse_plain(&text)),
+                },
+                Err(e) => {
+                    output::warn(&format!(
+                        "`{}`: not UTF-8 (byte {}); re-save it as UTF-8. Skipped",
+                        file.display(),
+                        e.utf8_error().valid_up_to()
+                    ));
+                    failed += 1;
+                    continue;
+                }
+            },
+        };
+        let t = match parsed {
+            Ok(t) => t,
+            Err(e) => {
+                output::warn(&format!("`{}` {e}; skipped", file.display()));
+                failed += 1;
+                continue;
+            }
+        };
+        for p in &t.problems {
+            output::warn(&format!("`{}` line {}: {}; that cue was skipped", file.display(), p.line, p.message));
+        }
+        let stem = file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+        let mut front = vec![("title".to_string(), fm_text(&stem)), ("site".into(), fm_text(&a.site))];
+        if let Some(d) = &a.date {
+            front.push(("date".into(), d.clone()));
+        }
+        front.push(("kind".into(), fm_text(&a.kind)));
+        front.push((
+            "source".into(),
+            fm_text(&file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default()),
+        ));
+        front.push(("transcript".into(), "true".into()));
+        let text = note_text(&front, &transcript::note_body(&t));
+        let rel = format!("notes/{}/{}.md", slug(&a.site), slug(&stem));
+        outcomes.push(put_note(g, project, &rel, &text, &a.common)?);
+    }
+    report(g, "transcripts", &outcomes, a.common.dry_run);
+    Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+fn attr_key(col: &str) -> String {
+    slug(col).replace('-', "_")
+}
+
+/// Finds or makes the codes of a path; returns the leaf's id and the TOML of new codes.
+fn resolve_path(
+    book: &fieldnotes_coding::Codebook,
+    added: &mut BTreeMap<String, (String, Option<String>)>,
+    path: &[String],
+) -> String {
+    let mut parent: Option<String> = None;
+    let mut id = String::new();
+    for name in path {
+        let existing = book
+            .codes
+            .iter()
+            .find(|c| c.id == *name || c.name.eq_ignore_ascii_case(name) || c.id == slug(name))
+            .map(|c| c.id.clone());
+        id = existing.unwrap_or_else(|| {
+            let id = slug(name);
+            added.entry(id.clone()).or_insert_with(|| (name.clone(), parent.clone()));
+            id
+        });
+        parent = Some(id.clone());
+    }
+    id
+}
+
+fn surveys(g: &Globals, project: &Project, a: SurveyArgs) -> Result<ExitCode> {
+    let bytes = fs::read(&a.file).with_context(|| format!("cannot read `{}`", a.file.display()))?;
+    let sheet = survey::read_sheet(&a.file, &bytes).with_context(|| format!("`{}`", a.file.display()))?;
+    let spec =
+        survey::SurveySpec { id: a.id.clone(), text: a.text.clone(), attrs: a.attr.clone(), codes: a.codes.clone() };
+    let (people, problems) = survey::respondents(&sheet, &spec).with_context(|| format!("`{}`", a.file.display()))?;
+    for p in &problems {
+        output::warn(&format!("`{}` row {}: {}", a.file.display(), p.line, p.message));
+    }
+    let book_path = project.codebook_path();
+    let book = if book_path.exists() {
+        fieldnotes_coding::Codebook::load(&book_path)?
+    } else {
+        fieldnotes_coding::Codebook::default()
+    };
+    let coder = match &a.coder {
+        Some(c) => {
+            ledger::validate_coder(c)?;
+            Some(c.clone())
+        }
+        None => None,
+    };
+    let existing = match &coder {
+        Some(c) => Ledger::new(project.root(), c)?.read()?,
+        None => Default::default(),
+    };
+    let survey_slug = slug(
+        &a.name
+            .clone()
+            .unwrap_or_else(|| a.file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default()),
+    );
+    let mut added: BTreeMap<String, (String, Option<String>)> = BTreeMap::new();
+    let mut events = Vec::new();
+    let mut outcomes = Vec::new();
+    let time = now();
+    for r in &people {
+        let units: Vec<(String, Vec<&survey::Answer>)> = if a.per_answer {
+            r.answers.iter().map(|ans| (format!("{}-{}", slug(&r.id), slug(&ans.question)), vec![ans])).collect()
+        } else {
+            vec![(slug(&r.id), r.answers.iter().collect())]
+        };
+        for (name, answers) in units {
+            if answers.is_empty() {
+                continue;
+            }
+            let mut front = vec![("respondent".to_string(), fm_text(&r.id))];
+            let site = a
+                .site
+                .clone()
+                .or_else(|| r.attrs.iter().find(|(k, _)| k.eq_ignore_ascii_case("site")).map(|(_, v)| v.clone()));
+            if let Some(s) = &site {
+                front.push(("site".into(), fm_text(s)));
+            }
+            front.push(("kind".into(), fm_text(&a.kind)));
+            for (k, v) in &r.attrs {
+                if !k.eq_ignore_ascii_case("site") {
+                    front.push((attr_key(k), fm_value(v)));
+                }
+            }
+            if a.per_answer {
+                front.push(("question".into(), fm_text(&answers[0].question)));
+            }
+            let body: String = answers
+                .iter()
+                .map(|ans| {
+                    format!(
+                        "# {}\n\n{}\n\n",
+                        ans.question.replace('\n', " "),
+                        ans.text.split_whitespace().collect::<Vec<_>>().join(" ")
+                    )
+                })
+                .collect();
+            let text = note_text(&front, &body);
+            let rel = format!("notes/{survey_slug}/{name}.md");
+            let outcome = put_note(g, project, &rel, &text, &a.common)?;
+            let refused = matches!(outcome, Outcome::Refused);
+            outcomes.push(outcome);
+            let Some(coder) = &coder else { continue };
+            if refused {
+                continue;
+            }
+            // Code each answer's passage: parse the note as fieldnotes will.
+            let doc =
+                parse_document(rel.clone(), text.clone(), &SplitOptions { speaker_turns: false }).map_err(|e| {
+                    anyhow::anyhow!("internal: the note written for `{}` does not parse: {}", r.id, e.message)
+                })?;
+            for (ans, p) in answers.iter().zip(&doc.passages) {
+                for path in &ans.codes {
+                    let code = resolve_path(&book, &mut added, path);
+                    let id = coding_id(coder, &rel, p.start, p.end, &code);
+                    if existing.seen.contains(&id) {
+                        continue;
+                    }
+                    let words = doc.passage_text(p);
+                    events.push(Event::Add(Coding {
+                        id,
+                        doc: rel.clone(),
+                        start: p.start,
+                        end: p.end,
+                        hash: text_hash(words),
+                        text: words.to_string(),
+                        code,
+                        coder: coder.clone(),
+                        origin: Origin::Import,
+                        status: Status::Accepted,
+                        memo: None,
+                        evidence: vec![],
+                        time: time.clone(),
+                    }));
+                }
+            }
+        }
+    }
+    if !added.is_empty() {
+        let mut toml = String::new();
+        for (id, (name, parent)) in &added {
+            toml.push_str(&format!("\n[[code]]\nid = {}\nname = {}\n", toml_str(id), toml_str(name)));
+            if let Some(p) = parent {
+                toml.push_str(&format!("parent = {}\n", toml_str(p)));
+            }
+            toml.push_str(&format!(
+                "description = \"\"  # added by `fieldnotes import survey` from `{}`; describe it\n",
+                a.file.display()
+            ));
+        }
+        if a.common.dry_run {
+            output::info(
+                g.quiet,
+                &format!(
+                    "would add {} code(s) to the codebook: {}",
+                    added.len(),
+                    added.keys().cloned().collect::<Vec<_>>().join(", ")
+                ),
+            );
+        } else {
+            let mut text = fs::read_to_string(&book_path).unwrap_or_default();
+            text.push_str(&toml);
+            write_atomic(&book_path, text.as_bytes())?;
+            output::info(g.quiet, &format!("added {} code(s) to `{}`", added.len(), project.relative(&book_path)));
+        }
+    }
+    if let Some(coder) = &coder {
+        if a.common.dry_run {
+            output::info(g.quiet, &format!("would add {} coding(s) by {coder}", events.len()));
+        } else {
+            Ledger::new(project.root(), coder)?.append(&events)?;
+            output::info(g.quiet, &format!("added {} coding(s) to `codings/{coder}.jsonl`", events.len()));
+        }
+    }
+    report(g, "survey", &outcomes, a.common.dry_run);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn toml_str(s: &str) -> String {
+    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
+}
+
+fn notes(g: &Globals, project: &Project, a: NotesArgs) -> Result<ExitCode> {
+    let mut attrs: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    if let Some(csv_path) = &a.attrs {
+        let bytes = fs::read(csv_path).with_context(|| format!("cannot read `{}`", csv_path.display()))?;
+        let sheet = survey::read_sheet(csv_path, &bytes).with_context(|| format!("`{}`", csv_path.display()))?;
+        let Some(fcol) = sheet.header.iter().position(|h| h.eq_ignore_ascii_case("file")) else {
+            bail!("`{}` has no `file` column; its columns are: {}", csv_path.display(), sheet.header.join(", "));
+        };
+        for p in &sheet.problems {
+            output::warn(&format!("`{}` row {}: {}", csv_path.display(), p.line, p.message));
+        }
+        for (_, cells) in &sheet.rows {
+            let kv = sheet
+                .header
+                .iter()
+                .zip(cells)
+                .enumerate()
+                .filter(|(i, (_, v))| *i != fcol && !v.trim().is_empty())
+                .map(|(_, (k, v))| (attr_key(k), v.trim().to_string()))
+                .collect();
+            attrs.insert(cells[fcol].trim().to_string(), kv);
+        }
+    }
+    let mut files = Vec::new();
+    collect(&a.dir, &mut files)?;
+    files.sort();
+    let base = slug(
+        &a.dir
+            .canonicalize()
+            .ok()
+            .and_then(|p| p.file_name().map(|n| n.to_string_lossy().to_string()))
+            .unwrap_or_else(|| "imported".into()),
+    );
+    let mut outcomes = Vec::new();
+    let mut used_attrs = BTreeSet::new();
+    for f in &files {
+        let rel_in = f.strip_prefix(&a.dir).unwrap_or(f);
+        let rel_str = rel_in.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
+        let name = f.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
+        let text = match fs::read(f).map(String::from_utf8) {
+            Ok(Ok(t)) => t.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(t),
+            _ => {
+                output::warn(&format!("`{}`: unreadable or not UTF-8; skipped", f.display()));
+                continue;
+            }
+        };
+        let extra = attrs.get(&rel_str).or_else(|| attrs.get(&name));
+        if extra.is_some() {
+            used_attrs.insert(if attrs.contains_key(&rel_str) { rel_str.clone() } else { name.clone() });
+        }
+        let out_text = match fieldnotes_corpus::frontmatter::parse(&text) {
+            Ok(fm) => {
+                let body = &text[fm.body_start..];
+                let mut front: Vec<(String, String)> = Vec::new();
+                let had: BTreeSet<String> = fm.attributes.keys().cloned().collect();
+                // Keep the note's own front matter lines as written, then add the CSV's new keys.
+                if fm.body_start > 0 {
+                    let own = text[..fm.body_start]
+                        .lines()
+                        .filter(|l| l.trim() != "---")
+                        .map(str::to_string)
+                        .collect::<Vec<_>>();
+                    for (k, v) in extra.into_iter().flatten() {
+                        if had.contains(k) {
+                            output::warn(&format!(
+                                "`{}`: `{k}` is already in its front matter; the note's value is kept",
+                                f.display()
+                            ));
+                        } else {
+                            front.push((k.clone(), fm_value(v)));
+                        }
+                    }
+                    let mut s = String::from("---\n");
+                    for l in own {
+                        s.push_str(&l);
+                        s.push('\n');
+                    }
+                    for (k, v) in &front {
+                        s.push_str(&format!("{k}: {v}\n"));
+                    }
+                    s.push_str("---\n");
+                    s.push_str(body);
+                    s
+                } else {
+                    for (k, v) in extra.into_iter().flatten() {
+                        front.push((k.clone(), fm_value(v)));
+                    }
+                    if front.is_empty() { text.clone() } else { note_text(&front, body) }
+                }
+            }
+            Err(e) => {
+                output::warn(&format!(
+                    "`{}` line {}, column {}: {} (hint: {}); skipped",
+                    f.display(),
+                    e.line,
+                    e.column,
+                    e.message,
+                    e.hint
+                ));
+                continue;
+            }
+        };
+        let rel = format!("notes/{base}/{rel_str}");
+        outcomes.push(put_note(g, project, &rel, &out_text, &a.common)?);
+    }
+    for k in attrs.keys().filter(|k| !used_attrs.contains(*k)) {
+        output::warn(&format!("attributes for `{k}` match no file in `{}`", a.dir.display()));
+    }
+    report(g, "notes", &outcomes, a.common.dry_run);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+    for e in fs::read_dir(dir).with_context(|| format!("cannot read `{}`", dir.display()))? {
+        let e = e?;
+        let p = e.path();
+        if e.file_type()?.is_dir() {
+            collect(&p, out)?;
+        } else if p.extension().is_some_and(|x| x == "md" || x == "txt") {
+            out.push(p);
+        }
+    }
+    Ok(())
+}

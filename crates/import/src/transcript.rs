@@ -1,0 +1,389 @@
+//! Transcripts: WebVTT and SRT captions, Word (DOCX) documents and plain text, as turns.
+
+use std::io::Read;
+
+use quick_xml::Reader;
+use quick_xml::events::Event;
+
+use crate::{Error, Problem, Result};
+
+/// One turn (or paragraph) of a transcript.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Turn {
+    /// The speaker, where known.
+    pub speaker: Option<String>,
+    /// Start and end time (`hh:mm:ss.mmm`), for captions.
+    pub time: Option<(String, String)>,
+    /// The words.
+    pub text: String,
+    /// A heading to write before this turn (DOCX headings).
+    pub heading: Option<String>,
+}
+
+/// A transcript read from a file, with the problems met on the way.
+#[derive(Clone, Debug, Default)]
+pub struct Transcript {
+    /// The turns, in order.
+    pub turns: Vec<Turn>,
+    /// Cues or paragraphs that could not be read, with their line numbers.
+    pub problems: Vec<Problem>,
+}
+
+/// Parses `hh:mm:ss.mmm` (WebVTT, also `mm:ss.mmm`) or `hh:mm:ss,mmm` (SRT) into milliseconds.
+pub fn parse_timestamp(s: &str) -> Option<u64> {
+    let s = s.trim();
+    let (main, frac) = s.rsplit_once(['.', ',']).unwrap_or((s, "0"));
+    if frac.is_empty() || frac.len() > 3 || !frac.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    let parts: Vec<&str> = main.split(':').collect();
+    if !(2..=3).contains(&parts.len()) || parts.iter().any(|p| p.is_empty() || !p.bytes().all(|b| b.is_ascii_digit())) {
+        return None;
+    }
+    let nums: Vec<u64> = parts.iter().map(|p| p.parse().unwrap_or(0)).collect();
+    let (h, m, sec) = if nums.len() == 3 { (nums[0], nums[1], nums[2]) } else { (0, nums[0], nums[1]) };
+    if m >= 60 || sec >= 60 {
+        return None;
+    }
+    let ms: u64 = format!("{frac:0<3}").parse().ok()?;
+    Some(((h * 60 + m) * 60 + sec) * 1000 + ms)
+}
+
+/// Formats milliseconds as `hh:mm:ss.mmm`.
+pub fn format_timestamp(ms: u64) -> String {
+    format!("{:02}:{:02}:{:02}.{:03}", ms / 3_600_000, (ms / 60_000) % 60, (ms / 1000) % 60, ms % 1000)
+}
+
+/// Removes WebVTT tags, taking the speaker from a `<v Name>` voice tag if there is one.
+fn strip_tags(payload: &str) -> (Option<String>, String) {
+    let mut speaker = None;
+    let mut out = String::with_capacity(payload.len());
+    let mut rest = payload;
+    while let Some(open) = rest.find('<') {
+        out.push_str(&rest[..open]);
+        let Some(close) = rest[open..].find('>') else {
+            out.push_str(&rest[open..]);
+            rest = "";
+            break;
+        };
+        let tag = &rest[open + 1..open + close];
+        if let Some(v) = tag.strip_prefix('v').filter(|t| t.starts_with([' ', '.', '\t'])) {
+            // <v Name> or <v.class Name>
+            let name = v.trim_start_matches(|c: char| c != ' ' && c != '\t').trim();
+            if !name.is_empty() && speaker.is_none() {
+                speaker = Some(name.to_string());
+            }
+        }
+        rest = &rest[open + close + 1..];
+    }
+    out.push_str(rest);
+    let text = out.replace("&amp;", "&").replace("&lt;", "<").replace("&gt;", ">").replace("&nbsp;", " ");
+    (speaker, text.split_whitespace().collect::<Vec<_>>().join(" "))
+}
+
+/// A `NAME: words` prefix, using the same rule as notes.
+fn prefixed(text: &str) -> (Option<String>, String) {
+    match fieldnotes_corpus::speaker_label(text) {
+        Some((name, len)) if len < text.len() => (Some(name.to_string()), text[len..].trim().to_string()),
+        _ => (None, text.to_string()),
+    }
+}
+
+struct Cue {
+    start: u64,
+    end: u64,
+    speaker: Option<String>,
+    text: String,
+}
+
+/// Merges consecutive cues of one speaker into turns (cues without a speaker join the turn
+/// before them only when it has no speaker either).
+fn merge(cues: Vec<Cue>) -> Vec<Turn> {
+    let mut out: Vec<(Option<String>, u64, u64, String)> = Vec::new();
+    for c in cues {
+        if c.text.is_empty() {
+            continue;
+        }
+        match out.last_mut() {
+            Some(last) if last.0 == c.speaker => {
+                last.2 = c.end;
+                last.3.push(' ');
+                last.3.push_str(&c.text);
+            }
+            _ => out.push((c.speaker, c.start, c.end, c.text)),
+        }
+    }
+    out.into_iter()
+        .map(|(speaker, s, e, text)| Turn {
+            speaker,
+            time: Some((format_timestamp(s), format_timestamp(e))),
+            text,
+            heading: None,
+        })
+        .collect()
+}
+
+fn blocks(text: &str) -> Vec<(usize, Vec<&str>)> {
+    let mut out = Vec::new();
+    let mut cur: Vec<&str> = Vec::new();
+    let mut start = 0;
+    for (i, line) in text.lines().enumerate() {
+        if line.trim().is_empty() {
+            if !cur.is_empty() {
+                out.push((start, std::mem::take(&mut cur)));
+            }
+        } else {
+            if cur.is_empty() {
+                start = i + 1;
+            }
+            cur.push(line);
+        }
+    }
+    if !cur.is_empty() {
+        out.push((start, cur));
+    }
+    out
+}
+
+fn timing(line: &str) -> Option<(u64, u64)> {
+    let (a, b) = line.split_once("-->")?;
+    let b = b.split_whitespace().next()?;
+    Some((parse_timestamp(a)?, parse_timestamp(b)?))
+}
+
+/// The timing line of a cue: the first line, or the second after a cue identifier.
+fn cue_timing(block: &[&str]) -> Option<(usize, (u64, u64))> {
+    let tline = if block[0].contains("-->") { 0 } else { 1 };
+    Some((tline, timing(block.get(tline)?)?))
+}
+
+/// Reads WebVTT captions.
+pub fn parse_vtt(text: &str) -> Result<Transcript> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    if !text.trim_start().starts_with("WEBVTT") {
+        return Err(Error::Format { line: 1, message: "a WebVTT file starts with `WEBVTT`".into() });
+    }
+    let mut t = Transcript::default();
+    let mut cues = Vec::new();
+    for (i, (line, block)) in blocks(text).into_iter().enumerate() {
+        let first = block[0].trim_start();
+        if i == 0 && first.starts_with("WEBVTT") {
+            continue;
+        }
+        if first.starts_with("NOTE") || first.starts_with("STYLE") || first.starts_with("REGION") {
+            continue;
+        }
+        let Some((tline, times)) = cue_timing(&block) else {
+            t.problems
+                .push(Problem { line, message: format!("no valid cue timing in the cue starting `{}`", block[0]) });
+            continue;
+        };
+        let payload_at = tline + 1;
+        let payload = block[payload_at.min(block.len())..].join(" ");
+        let (voice, words) = strip_tags(&payload);
+        let (speaker, words) = match voice {
+            Some(v) => (Some(v), words),
+            None => prefixed(&words),
+        };
+        cues.push(Cue { start: times.0, end: times.1, speaker, text: words });
+    }
+    t.turns = merge(cues);
+    Ok(t)
+}
+
+/// Reads SRT subtitles.
+pub fn parse_srt(text: &str) -> Result<Transcript> {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let mut t = Transcript::default();
+    let mut cues = Vec::new();
+    for (line, block) in blocks(text) {
+        let Some((tline, times)) = cue_timing(&block) else {
+            t.problems.push(Problem {
+                line,
+                message: format!("no valid subtitle timing in the block starting `{}`", block[0]),
+            });
+            continue;
+        };
+        let payload_at = tline + 1;
+        let payload = block[payload_at.min(block.len())..].join(" ");
+        let (_, words) = strip_tags(&payload);
+        let (speaker, words) = prefixed(&words);
+        cues.push(Cue { start: times.0, end: times.1, speaker, text: words });
+    }
+    if cues.is_empty() && !t.problems.is_empty() {
+        return Err(Error::Format { line: t.problems[0].line, message: "no readable subtitles".into() });
+    }
+    t.turns = merge(cues);
+    Ok(t)
+}
+
+/// Reads plain text: paragraphs, with `NAME:` prefixes as speakers.
+pub fn parse_plain(text: &str) -> Transcript {
+    let text = text.strip_prefix('\u{feff}').unwrap_or(text);
+    let turns = blocks(text)
+        .into_iter()
+        .map(|(_, b)| {
+            let joined = b.iter().map(|l| l.trim()).collect::<Vec<_>>().join(" ");
+            let (speaker, text) = prefixed(&joined);
+            Turn { speaker, time: None, text, heading: None }
+        })
+        .collect();
+    Transcript { turns, problems: Vec::new() }
+}
+
+/// Most bytes read from one entry of a zip file (DOCX, XLSX): a guard against zip bombs.
+pub const MAX_ENTRY_BYTES: u64 = 256 << 20;
+
+/// Reads a Word document: paragraphs, headings (paragraph styles `Heading…`/`Title`) and
+/// `NAME:` speaker prefixes.
+pub fn parse_docx(bytes: &[u8]) -> Result<Transcript> {
+    let mut zip = zip::ZipArchive::new(std::io::Cursor::new(bytes))
+        .map_err(|e| Error::Format { line: 0, message: format!("not a DOCX (zip) file: {e}") })?;
+    let mut xml = String::new();
+    {
+        let entry = zip.by_name("word/document.xml").map_err(|_| Error::Format {
+            line: 0,
+            message: "no `word/document.xml` inside: not a Word document".into(),
+        })?;
+        entry
+            .take(MAX_ENTRY_BYTES)
+            .read_to_string(&mut xml)
+            .map_err(|e| Error::Format { line: 0, message: format!("cannot read the document: {e}") })?;
+    }
+    let mut reader = Reader::from_str(&xml);
+    let mut turns = Vec::new();
+    let mut para = String::new();
+    let mut style = String::new();
+    let mut in_text = false;
+    let mut pending_heading: Option<String> = None;
+    loop {
+        match reader.read_event() {
+            Ok(Event::Start(e)) => match e.name().as_ref() {
+                "w:p" => {
+                    para.clear();
+                    style.clear();
+                }
+                "w:t" => in_text = true,
+                _ => {}
+            },
+            Ok(Event::Empty(e)) => match e.name().as_ref() {
+                "w:pStyle" => {
+                    if let Some(v) = e.try_get_attribute("w:val").ok().flatten() {
+                        style = v.value.to_string();
+                    }
+                }
+                "w:tab" => para.push('\t'),
+                "w:br" | "w:cr" => para.push(' '),
+                _ => {}
+            },
+            Ok(Event::Text(t)) if in_text => {
+                let raw: String = t.as_ref().to_string();
+                para.push_str(&quick_xml::escape::unescape(&raw).map(|c| c.to_string()).unwrap_or(raw));
+            }
+            Ok(Event::GeneralRef(r)) if in_text => {
+                let name: String = r.as_ref().to_string();
+                para.push_str(match name.as_str() {
+                    "amp" => "&",
+                    "lt" => "<",
+                    "gt" => ">",
+                    "quot" => "\"",
+                    "apos" => "'",
+                    _ => "",
+                });
+            }
+            Ok(Event::End(e)) => match e.name().as_ref() {
+                "w:t" => in_text = false,
+                "w:p" => {
+                    let text = para.split_whitespace().collect::<Vec<_>>().join(" ");
+                    if text.is_empty() {
+                        continue;
+                    }
+                    let s = style.to_lowercase();
+                    if s.starts_with("heading") || s == "title" || s.starts_with("berschrift") {
+                        pending_heading = Some(text);
+                    } else {
+                        let (speaker, words) = prefixed(&text);
+                        turns.push(Turn { speaker, time: None, text: words, heading: pending_heading.take() });
+                    }
+                }
+                _ => {}
+            },
+            Ok(Event::Eof) => break,
+            Err(e) => {
+                return Err(Error::Format {
+                    line: 0,
+                    message: format!("malformed document XML at byte {}: {e}", reader.error_position()),
+                });
+            }
+            _ => {}
+        }
+    }
+    Ok(Transcript { turns, problems: Vec::new() })
+}
+
+/// The body of a note for a transcript: headings, then one paragraph per turn, each
+/// `[start --> end] Speaker: words` (parts present as known).
+pub fn note_body(t: &Transcript) -> String {
+    let mut out = String::new();
+    for turn in &t.turns {
+        if let Some(h) = &turn.heading {
+            out.push_str(&format!("# {h}\n\n"));
+        }
+        if let Some((s, e)) = &turn.time {
+            out.push_str(&format!("[{s} --> {e}] "));
+        }
+        if let Some(sp) = &turn.speaker {
+            out.push_str(&format!("{sp}: "));
+        }
+        out.push_str(&turn.text);
+        out.push_str("\n\n");
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timestamps() {
+        assert_eq!(parse_timestamp("00:01:02.500"), Some(62_500));
+        assert_eq!(parse_timestamp("01:02.5"), Some(62_500));
+        assert_eq!(parse_timestamp("00:00:01,020"), Some(1_020));
+        assert_eq!(parse_timestamp("00:61:00.000"), None);
+        assert_eq!(format_timestamp(3_723_004), "01:02:03.004");
+    }
+
+    #[test]
+    fn vtt_voices_merges_and_bad_cues() {
+        let vtt = "WEBVTT\n\nNOTE a comment\n\n1\n00:00:01.000 --> 00:00:02.000\n<v Moira>Hello there.</v>\n\n00:00:02.000 --> 00:00:03.500 align:start\n<v Moira>Still me.\n\nbroken --> timing\nLost words.\n\n00:00:04.000 --> 00:00:05.000\nInterviewer: And <i>then</i>?\n";
+        let t = parse_vtt(vtt).unwrap();
+        assert_eq!(t.turns.len(), 2);
+        assert_eq!(t.turns[0].speaker.as_deref(), Some("Moira"));
+        assert_eq!(t.turns[0].text, "Hello there. Still me.");
+        assert_eq!(t.turns[0].time, Some(("00:00:01.000".into(), "00:00:03.500".into())));
+        assert_eq!(t.turns[1].speaker.as_deref(), Some("Interviewer"));
+        assert_eq!(t.turns[1].text, "And then?");
+        assert_eq!(t.problems.len(), 1);
+        assert_eq!(t.problems[0].line, 12);
+        assert!(parse_vtt("not vtt").is_err());
+    }
+
+    #[test]
+    fn srt_with_prefixes() {
+        let srt = "1\n00:00:01,000 --> 00:00:02,000\nCHAIR: Order.\n\n2\n00:00:02,000 --> 00:00:03,000\nCHAIR: Order, please.\n\n3\n00:00:03,000 --> 00:00:04,000\nMember: Thank you.\n";
+        let t = parse_srt(srt).unwrap();
+        assert_eq!(t.turns.len(), 2);
+        assert_eq!(t.turns[0].text, "Order. Order, please.");
+        let body = note_body(&t);
+        assert!(body.starts_with("[00:00:01.000 --> 00:00:03.000] CHAIR: Order. Order, please.\n\n"), "{body}");
+    }
+
+    #[test]
+    fn plain_paragraphs() {
+        let t = parse_plain("Q: How long?\nA while.\n\nA: Months.\n");
+        assert_eq!(t.turns.len(), 2);
+        assert_eq!(t.turns[0].text, "How long? A while.");
+        assert_eq!(t.turns[1].speaker.as_deref(), Some("A"));
+    }
+}
