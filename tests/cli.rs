@@ -37,6 +37,8 @@ fn bad_notes_are_reported_and_the_rest_loads() {
     p.write("notes/utf16.md", b"\xff\xfeh\0i\0".as_slice());
     p.write("notes/fm.md", "---\nsite: Fife\nsite: Glasgow\n---\nx\n");
     p.write("notes/empty.md", "");
+    p.write("notes/one-line.md", "x".repeat(3 << 20));
+    p.write("notes/nul.txt", b"text\0with a NUL".as_slice());
     let o = p.run_expect(&["notes", "--json"], 0);
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["documents"], 1);
@@ -46,7 +48,9 @@ fn bad_notes_are_reported_and_the_rest_loads() {
     assert!(e.contains("notes/fm.md") && e.contains("line 3") && e.contains("duplicate key"), "{e}");
     assert!(e.contains("notes/utf16.md") && e.contains("UTF-16"), "{e}");
     assert!(e.contains("notes/empty.md") && e.contains("empty"), "{e}");
-    assert_eq!(v["skipped"].as_array().unwrap().len(), 4);
+    assert!(e.contains("notes/one-line.md") && e.contains("line 1: 3145728 bytes on one line"), "{e}");
+    assert!(e.contains("notes/nul.txt") && e.contains("binary"), "{e}");
+    assert_eq!(v["skipped"].as_array().unwrap().len(), 6);
 }
 
 #[test]

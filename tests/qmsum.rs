@@ -8,6 +8,7 @@ struct Meeting {
     file: String,
     committee: &'static str,
     turns: Vec<(String, String)>,
+    topics: usize,
 }
 
 fn meetings() -> Vec<Meeting> {
@@ -23,26 +24,32 @@ fn meetings() -> Vec<Meeting> {
             .unwrap()
             .iter()
             .map(|t| {
-                (t["speaker"].as_str().unwrap().trim().to_string(), t["content"].as_str().unwrap().trim().to_string())
+                (
+                    t["speaker"].as_str().unwrap().split_whitespace().collect::<Vec<_>>().join(" "),
+                    t["content"].as_str().unwrap().trim().to_string(),
+                )
             })
             .collect();
         let committee = if name.starts_with("covid") { "COVID-19 Committee" } else { "Education Committee" };
-        out.push(Meeting { file: name.replace(".json", ".md"), committee, turns });
+        let topics = v["topic_list"].as_array().map_or(0, |t| t.len());
+        out.push(Meeting { file: name.replace(".json", ".md"), committee, turns, topics });
     }
     out
 }
 
-/// Writes the meetings as transcript notes: one turn per paragraph, `Speaker: words`.
+/// Imports the meetings with `fieldnotes import qmsum`, one committee (site) at a time.
 fn project(ms: &[Meeting]) -> TestProject {
     let p = TestProject::new();
-    for m in ms {
-        let mut s = format!("---\nsite: {}\nkind: transcript\n---\n", m.committee);
-        for (speaker, content) in &m.turns {
-            // A turn's own blank lines would split it: keep each turn one paragraph.
-            let content = content.split_whitespace().collect::<Vec<_>>().join(" ");
-            s.push_str(&format!("{speaker}: {content}\n\n"));
-        }
-        p.write(&format!("notes/{}", m.file), s);
+    let dir = repo().join("data/qmsum-committee");
+    for (prefix, site) in [("covid", "COVID-19 Committee"), ("education", "Education Committee")] {
+        let files: Vec<String> = ms
+            .iter()
+            .filter(|m| m.file.starts_with(prefix))
+            .map(|m| dir.join(m.file.replace(".md", ".json")).display().to_string())
+            .collect();
+        let mut args = vec!["import", "qmsum", "--site", site, "-q"];
+        args.extend(files.iter().map(String::as_str));
+        p.run(&args);
     }
     p
 }
@@ -58,7 +65,8 @@ fn committee_transcripts_load_index_and_search() {
     let total_turns: usize = ms.iter().map(|m| m.turns.iter().filter(|t| !t.1.is_empty()).count()).sum();
     let mut passages = 0;
     for d in docs {
-        let m = ms.iter().find(|m| format!("notes/{}", m.file) == d["path"].as_str().unwrap()).unwrap();
+        let path = d["path"].as_str().unwrap();
+        let m = ms.iter().find(|m| path.ends_with(&format!("/{}", m.file.replace('_', "-")))).unwrap();
         let ps = d["passages"].as_array().unwrap();
         let turns: Vec<&(String, String)> = m.turns.iter().filter(|t| !t.1.is_empty()).collect();
         assert_eq!(ps.len(), turns.len(), "{}", m.file);
@@ -91,4 +99,12 @@ fn committee_transcripts_load_index_and_search() {
     let got: BTreeMap<&str, u64> =
         v["counts"].as_object().unwrap().iter().map(|(k, n)| (k.as_str(), n.as_u64().unwrap())).collect();
     assert_eq!(got, want);
+
+    // The topic annotations arrived as codings: every annotated turn carries its topic.
+    let topics: usize = ms.iter().map(|m| m.topics).sum();
+    let book = p.read("codebook.toml");
+    assert_eq!(book.matches("[[code]]").count() - 8, topics);
+    let v = p.json(&["search", "code:covid-0-t1", "--count", "--json"]);
+    assert!(v["total"].as_u64().unwrap() > 10, "{v}");
+    p.run_expect(&["code", "check"], 0);
 }

@@ -119,14 +119,13 @@ pub fn auto_code(g: &Globals, study: &Study, book: &Codebook, dry_run: bool) -> 
                 continue;
             }
             e.0 += 1;
-            let text = d.passage_text(p);
             fresh.push(Coding {
                 id,
                 doc: d.path.clone(),
                 start: p.start,
                 end: p.end,
-                hash: text_hash(text),
-                text: text.to_string(),
+                hash: p.hash.clone(),
+                text: String::new(),
                 code: code.clone(),
                 coder: RULES_CODER.into(),
                 origin: Origin::Rule,
@@ -469,7 +468,7 @@ fn list(g: &Globals, a: ListArgs) -> Result<ExitCode> {
             c.status.to_string(),
             format!("{:?}", c.origin).to_lowercase(),
             site_of(&c.doc),
-            output::clip(&c.text, 60),
+            output::clip(x.text(&study.corpus), 60),
         ]);
         if a.json {
             json.push(serde_json::json!({"coding": c, "passages": ids, "site": site_of(&c.doc), "moved": x.moved}));
@@ -539,20 +538,21 @@ fn review(g: &Globals, a: ReviewArgs) -> Result<ExitCode> {
     let mut study = Study::load(g)?;
     let reviewer = coder_name(&study, a.coder.clone()).unwrap_or_else(|_| "reviewer".into());
     let site_of = |doc: &str| study.corpus.document(doc).and_then(|d| d.attr_str("site")).unwrap_or("").to_string();
-    let pending: Vec<Coding> = study
-        .codings
+    let placement = study.placement();
+    let pending: Vec<(Coding, String)> = placement
+        .placed
         .iter()
-        .filter(|c| c.status == Status::Suggested)
-        .filter(|c| a.code.as_ref().is_none_or(|x| &c.code == x))
-        .filter(|c| a.from.as_ref().is_none_or(|x| &c.coder == x))
-        .filter(|c| a.site.as_ref().is_none_or(|s| site_of(&c.doc).eq_ignore_ascii_case(s)))
-        .filter(|c| a.min_hits.is_none_or(|n| c.evidence.len() >= n))
-        .cloned()
+        .filter(|x| x.coding.status == Status::Suggested)
+        .filter(|x| a.code.as_ref().is_none_or(|c| &x.coding.code == c))
+        .filter(|x| a.from.as_ref().is_none_or(|c| &x.coding.coder == c))
+        .filter(|x| a.site.as_ref().is_none_or(|s| site_of(&x.coding.doc).eq_ignore_ascii_case(s)))
+        .filter(|x| a.min_hits.is_none_or(|n| x.coding.evidence.len() >= n))
+        .map(|x| (x.coding.clone(), x.text(&study.corpus).to_string()))
         .collect();
     if a.accept || a.reject {
         let status = if a.accept { Status::Accepted } else { Status::Rejected };
         let mut by_ledger: BTreeMap<&str, Vec<Event>> = BTreeMap::new();
-        for c in &pending {
+        for (c, _) in &pending {
             by_ledger.entry(&c.coder).or_default().push(Event::Status {
                 id: c.id.clone(),
                 status,
@@ -576,19 +576,16 @@ fn review(g: &Globals, a: ReviewArgs) -> Result<ExitCode> {
     let mut decided = 0;
     let stdin = std::io::stdin();
     let mut lines = stdin.lock().lines();
-    for (i, c) in pending.iter().enumerate() {
+    for (i, (c, text)) in pending.iter().enumerate() {
         let mut out = output::stdout();
         writeln!(out, "\n[{}/{}] {} · {} · {}", i + 1, total, output::bold(&c.code, g.color), c.doc, site_of(&c.doc))?;
-        let ranges: Vec<(usize, usize)> = c
-            .evidence
-            .iter()
-            .filter_map(|h| {
-                let s = c.text.char_indices().nth(h.start.checked_sub(c.start)?).map(|x| x.0)?;
-                let e = c.text.char_indices().nth(h.end.checked_sub(c.start)?).map_or(c.text.len(), |x| x.0);
-                Some((s, e))
-            })
-            .collect();
-        writeln!(out, "    {}", output::highlight(&c.text, &merge(ranges), g.color).replace('\n', "\n    "))?;
+        let at = |offset: usize| -> Option<usize> {
+            // Evidence offsets are relative to the coding's span, wherever the span moved.
+            let rel = offset.checked_sub(c.start)?;
+            Some(text.char_indices().nth(rel).map_or(text.len(), |x| x.0))
+        };
+        let ranges: Vec<(usize, usize)> = c.evidence.iter().filter_map(|h| Some((at(h.start)?, at(h.end)?))).collect();
+        writeln!(out, "    {}", output::highlight(text, &merge(ranges), g.color).replace('\n', "\n    "))?;
         for h in &c.evidence {
             writeln!(out, "    {} {} \"{}\"", output::dim("evidence:", g.color), h.rule, h.text)?;
         }

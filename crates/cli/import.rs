@@ -23,6 +23,24 @@ pub enum Command {
     Survey(SurveyArgs),
     /// A folder of Markdown or text notes, with attributes from a CSV keyed by file name.
     Notes(NotesArgs),
+    /// QMSum meeting transcripts (JSON): turns as passages, annotated topics as codings.
+    Qmsum(QmsumArgs),
+}
+
+/// Arguments of `fieldnotes import qmsum`.
+#[derive(clap::Args, Debug)]
+pub struct QmsumArgs {
+    /// The JSON files.
+    #[arg(required = true)]
+    files: Vec<PathBuf>,
+    /// The site (e.g. the committee) of these meetings.
+    #[arg(long)]
+    site: String,
+    /// The coder under which the topic annotations are kept.
+    #[arg(long, default_value = "qmsum")]
+    coder: String,
+    #[command(flatten)]
+    common: Common,
 }
 
 /// Options every import shares.
@@ -111,6 +129,7 @@ pub fn run(g: &Globals, c: Command) -> Result<ExitCode> {
         Command::Transcript(a) => transcripts(g, &project, a),
         Command::Survey(a) => surveys(g, &project, a),
         Command::Notes(a) => notes(g, &project, a),
+        Command::Qmsum(a) => qmsum(g, &project, a),
     }
 }
 
@@ -350,34 +369,14 @@ fn surveys(g: &Globals, project: &Project, a: SurveyArgs) -> Result<ExitCode> {
             }
         }
     }
-    if !added.is_empty() {
-        let mut toml = String::new();
-        for (id, (name, parent)) in &added {
-            toml.push_str(&format!("\n[[code]]\nid = {}\nname = {}\n", toml_str(id), toml_str(name)));
-            if let Some(p) = parent {
-                toml.push_str(&format!("parent = {}\n", toml_str(p)));
-            }
-            toml.push_str(&format!(
-                "description = \"\"  # added by `fieldnotes import survey` from `{}`; describe it\n",
-                a.file.display()
-            ));
-        }
-        if a.common.dry_run {
-            output::info(
-                g.quiet,
-                &format!(
-                    "would add {} code(s) to the codebook: {}",
-                    added.len(),
-                    added.keys().cloned().collect::<Vec<_>>().join(", ")
-                ),
-            );
-        } else {
-            let mut text = fs::read_to_string(&book_path).unwrap_or_default();
-            text.push_str(&toml);
-            write_atomic(&book_path, text.as_bytes())?;
-            output::info(g.quiet, &format!("added {} code(s) to `{}`", added.len(), project.relative(&book_path)));
-        }
-    }
+    let source = a.file.display().to_string();
+    let codes: Vec<(String, String, Option<String>, String)> = added
+        .into_iter()
+        .map(|(id, (name, parent))| {
+            (id, name, parent, format!("Added by `fieldnotes import survey` from `{source}`; describe it."))
+        })
+        .collect();
+    add_codes(g, project, &codes, a.common.dry_run)?;
     if let Some(coder) = &coder {
         if a.common.dry_run {
             output::info(g.quiet, &format!("would add {} coding(s) by {coder}", events.len()));
@@ -388,6 +387,161 @@ fn surveys(g: &Globals, project: &Project, a: SurveyArgs) -> Result<ExitCode> {
     }
     report(g, "survey", &outcomes, a.common.dry_run);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Appends new codes (id, name, parent, description) to the codebook file, atomically.
+fn add_codes(
+    g: &Globals,
+    project: &Project,
+    codes: &[(String, String, Option<String>, String)],
+    dry_run: bool,
+) -> Result<()> {
+    if codes.is_empty() {
+        return Ok(());
+    }
+    let book_path = project.codebook_path();
+    if dry_run {
+        output::info(g.quiet, &format!("would add {} code(s) to the codebook", codes.len()));
+        return Ok(());
+    }
+    let mut text = fs::read_to_string(&book_path).unwrap_or_default();
+    for (id, name, parent, description) in codes {
+        text.push_str(&format!("\n[[code]]\nid = {}\nname = {}\n", toml_str(id), toml_str(name)));
+        if let Some(p) = parent {
+            text.push_str(&format!("parent = {}\n", toml_str(p)));
+        }
+        text.push_str(&format!("description = {}\n", toml_str(description)));
+    }
+    write_atomic(&book_path, text.as_bytes())?;
+    output::info(g.quiet, &format!("added {} code(s) to `{}`", codes.len(), project.relative(&book_path)));
+    Ok(())
+}
+
+fn qmsum(g: &Globals, project: &Project, a: QmsumArgs) -> Result<ExitCode> {
+    ledger::validate_coder(&a.coder)?;
+    let book_path = project.codebook_path();
+    let book = if book_path.exists() {
+        fieldnotes_coding::Codebook::load(&book_path)?
+    } else {
+        fieldnotes_coding::Codebook::default()
+    };
+    let existing = Ledger::new(project.root(), &a.coder)?.read()?;
+    let mut new_codes = Vec::new();
+    let mut events = Vec::new();
+    let mut outcomes = Vec::new();
+    let mut failed = 0;
+    let time = now();
+    for file in &a.files {
+        let stem = file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
+        let meeting = match fs::read_to_string(file)
+            .map_err(anyhow::Error::from)
+            .and_then(|t| Ok(fieldnotes_import::qmsum::parse(&t)?))
+        {
+            Ok(m) => m,
+            Err(e) => {
+                output::warn(&format!("`{}`: {e}; skipped", file.display()));
+                failed += 1;
+                continue;
+            }
+        };
+        let front = vec![
+            ("title".to_string(), fm_text(&stem)),
+            ("site".into(), fm_text(&a.site)),
+            ("kind".into(), "transcript".into()),
+            ("source".into(), fm_text(&file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default())),
+        ];
+        // Turns with words and a speaker become passages; keep each turn's passage index.
+        let mut body = String::new();
+        let mut passage_of = Vec::with_capacity(meeting.turns.len());
+        let mut n = 0usize;
+        for (speaker, words) in &meeting.turns {
+            if speaker.is_empty()
+                || words.is_empty()
+                || fieldnotes_corpus::speaker_label(&format!("{speaker}: x")).is_none()
+            {
+                if !words.is_empty() {
+                    output::warn(&format!(
+                        "`{}`: a turn by `{speaker}` has no usable speaker name; it was left out",
+                        file.display()
+                    ));
+                }
+                passage_of.push(None);
+                continue;
+            }
+            body.push_str(&format!("{speaker}: {words}\n\n"));
+            passage_of.push(Some(n));
+            n += 1;
+        }
+        let text = note_text(&front, &body);
+        let rel = format!("notes/{}/{}.md", slug(&a.site), slug(&stem));
+        let outcome = put_note(g, project, &rel, &text, &a.common)?;
+        let refused = matches!(outcome, Outcome::Refused);
+        outcomes.push(outcome);
+        if refused {
+            continue;
+        }
+        let doc = parse_document(rel.clone(), text, &SplitOptions { speaker_turns: true }).map_err(|e| {
+            anyhow::anyhow!("internal: the note for `{}` does not parse: {}", file.display(), e.message)
+        })?;
+        if doc.passages.len() != n {
+            bail!("internal: `{}` has {n} turns but its note {} passages", file.display(), doc.passages.len());
+        }
+        for (ti, (label, spans)) in meeting.topics.iter().enumerate() {
+            let id = format!("{}-t{}", slug(&stem), ti + 1);
+            if book.code(&id).is_none()
+                && !new_codes.iter().any(|c: &(String, String, Option<String>, String)| c.0 == id)
+            {
+                new_codes.push((
+                    id.clone(),
+                    label.clone(),
+                    None,
+                    format!("Topic {} of `{stem}`, as annotated in the source.", ti + 1),
+                ));
+            }
+            for &(from, to) in spans {
+                if from > to || to >= passage_of.len() {
+                    output::warn(&format!(
+                        "`{}`: topic {} spans turns {from}..{to}, outside the {} turns; skipped",
+                        file.display(),
+                        ti + 1,
+                        passage_of.len()
+                    ));
+                    continue;
+                }
+                for pi in passage_of[from..=to].iter().flatten() {
+                    let p = &doc.passages[*pi];
+                    let cid = coding_id(&a.coder, &rel, p.start, p.end, &id);
+                    if existing.seen.contains(&cid) {
+                        continue;
+                    }
+                    events.push(Event::Add(Coding {
+                        id: cid,
+                        doc: rel.clone(),
+                        start: p.start,
+                        end: p.end,
+                        hash: p.hash.clone(),
+                        text: String::new(),
+                        code: id.clone(),
+                        coder: a.coder.clone(),
+                        origin: Origin::Import,
+                        status: Status::Accepted,
+                        memo: None,
+                        evidence: vec![],
+                        time: time.clone(),
+                    }));
+                }
+            }
+        }
+    }
+    add_codes(g, project, &new_codes, a.common.dry_run)?;
+    if a.common.dry_run {
+        output::info(g.quiet, &format!("would add {} coding(s) by {}", events.len(), a.coder));
+    } else {
+        Ledger::new(project.root(), &a.coder)?.append(&events)?;
+        output::info(g.quiet, &format!("added {} coding(s) to `codings/{}.jsonl`", events.len(), a.coder));
+    }
+    report(g, "meetings", &outcomes, a.common.dry_run);
+    Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 fn toml_str(s: &str) -> String {

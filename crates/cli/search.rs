@@ -44,6 +44,11 @@ pub struct Args {
     /// Print CSV.
     #[arg(long)]
     csv: bool,
+    /// Bring the index up to date with the notes first. Without it an existing index is used
+    /// as it is (`fieldnotes index` and every coding command keep it current), which keeps a
+    /// search to milliseconds on any corpus.
+    #[arg(long)]
+    refresh: bool,
 }
 
 /// Opens the index, building or updating it first.
@@ -58,8 +63,12 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     if let Err(e) = fieldnotes_index::parse(&a.query) {
         anyhow::bail!("cannot read the query: {}\n{}\n  hint: {}", e.message, e.pointer(&a.query), e.hint);
     }
-    let study = Study::load(g)?;
-    let idx = open_index(g, &study)?;
+    let project = g.project()?;
+    let existing = if a.refresh { None } else { SearchIndex::open(&project.derived_dir().join("index"))? };
+    let idx = match existing {
+        Some(idx) => idx,
+        None => open_index(g, &Study::load(g)?)?,
+    };
     let mut out = output::stdout();
     if a.count {
         let group = a.by.as_deref().unwrap_or("");

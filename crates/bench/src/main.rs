@@ -17,9 +17,56 @@ use fieldnotes_index::{SearchIndex, SearchOptions};
 fn usage() -> ! {
     let _ = writeln!(
         std::io::stderr(),
-        "usage:\n  fieldnotes-bench gen --mb N [--seed S] [--transcripts DIR] OUT\n  fieldnotes-bench query PROJECT QUERIES [--repeat N]"
+        "usage:\n  fieldnotes-bench gen --mb N [--seed S] [--transcripts DIR] OUT\n  fieldnotes-bench query PROJECT QUERIES [--repeat N]\n  fieldnotes-bench code PROJECT [--truth truth.csv]"
     );
     std::process::exit(2)
+}
+
+/// Precision, recall and F1 per code of the auto-coder's suggestions against the truth file.
+fn scores(
+    corpus: &fieldnotes_corpus::Corpus,
+    book: &fieldnotes_coding::Codebook,
+    found: &[fieldnotes_coding::PassageMatches],
+    truth: &Path,
+) -> Result<serde_json::Value> {
+    use std::collections::HashSet;
+    let mut want: HashSet<(String, String)> = HashSet::new();
+    for line in std::fs::read_to_string(truth)?.lines().skip(1) {
+        let mut parts = line.rsplitn(3, ',');
+        let themes = parts.next().unwrap_or("");
+        let _site = parts.next();
+        let id = parts.next().unwrap_or("").to_string();
+        for t in themes.split(';').filter(|t| !t.is_empty()) {
+            want.insert((id.clone(), t.to_string()));
+        }
+    }
+    let mut got: HashSet<(String, String)> = HashSet::new();
+    for pm in found {
+        let d = &corpus.documents[pm.doc];
+        let id = d.passage_id(&d.passages[pm.passage]);
+        for m in pm.matches.iter().filter(|m| m.suggested) {
+            got.insert((id.clone(), book.codes[m.code].id.clone()));
+        }
+    }
+    let mut per = serde_json::Map::new();
+    let (mut tp_all, mut fp_all, mut fn_all) = (0usize, 0usize, 0usize);
+    for c in &book.codes {
+        let tp = got.iter().filter(|(i, k)| k == &c.id && want.contains(&(i.clone(), k.clone()))).count();
+        let fp = got.iter().filter(|(_, k)| k == &c.id).count() - tp;
+        let fn_ = want.iter().filter(|(_, k)| k == &c.id).count() - tp;
+        tp_all += tp;
+        fp_all += fp;
+        fn_all += fn_;
+        per.insert(c.id.clone(), prf(tp, fp, fn_));
+    }
+    Ok(serde_json::json!({"per_code": per, "micro": prf(tp_all, fp_all, fn_all)}))
+}
+
+fn prf(tp: usize, fp: usize, fn_: usize) -> serde_json::Value {
+    let p = if tp + fp > 0 { tp as f64 / (tp + fp) as f64 } else { 0.0 };
+    let r = if tp + fn_ > 0 { tp as f64 / (tp + fn_) as f64 } else { 0.0 };
+    let f = if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 };
+    serde_json::json!({"tp": tp, "fp": fp, "fn": fn_, "precision": p, "recall": r, "f1": f})
 }
 
 fn main() -> Result<()> {
@@ -72,26 +119,56 @@ fn main() -> Result<()> {
             for q in &qs {
                 hits_total += idx.search(q, &opts)?.total;
             }
-            let mut per_query: Vec<f64> = Vec::with_capacity(qs.len());
-            for q in &qs {
-                let mut times: Vec<f64> = (0..repeat.max(1))
-                    .map(|_| {
+            // Median of `repeat` runs per query, then percentiles over queries.
+            let time = |f: &dyn Fn(&str) -> anyhow::Result<()>| -> anyhow::Result<(f64, f64)> {
+                let mut per_query: Vec<f64> = Vec::with_capacity(qs.len());
+                for q in &qs {
+                    let mut times = Vec::with_capacity(repeat.max(1));
+                    for _ in 0..repeat.max(1) {
                         let t = Instant::now();
-                        let r = idx.search(q, &opts);
-                        let e = t.elapsed().as_secs_f64() * 1000.0;
-                        r.map(|_| e)
-                    })
-                    .collect::<Result<_, _>>()?;
-                times.sort_by(f64::total_cmp);
-                per_query.push(times[times.len() / 2]);
-            }
-            per_query.sort_by(f64::total_cmp);
-            let pct = |p: f64| per_query[((per_query.len() as f64 - 1.0) * p).round() as usize];
+                        f(q)?;
+                        times.push(t.elapsed().as_secs_f64() * 1000.0);
+                    }
+                    times.sort_by(f64::total_cmp);
+                    per_query.push(times[times.len() / 2]);
+                }
+                per_query.sort_by(f64::total_cmp);
+                let pct = |p: f64| per_query[((per_query.len() as f64 - 1.0) * p).round() as usize];
+                Ok((pct(0.50), pct(0.99)))
+            };
+            let (p50, p99) = time(&|q| idx.top_ids(q, false, 20).map(|_| ()).map_err(Into::into))?;
+            let (sp50, sp99) = time(&|q| idx.search(q, &opts).map(|_| ()).map_err(Into::into))?;
             writeln!(
                 out,
                 "{}",
-                serde_json::json!({"tool": "fieldnotes", "queries": qs.len(), "p50_ms": pct(0.50), "p99_ms": pct(0.99), "hits_total": hits_total, "passages": idx.n_passages()})
+                serde_json::json!({"tool": "fieldnotes", "op": "query", "queries": qs.len(), "p50_ms": p50, "p99_ms": p99,
+                    "with_snippets_p50_ms": sp50, "with_snippets_p99_ms": sp99, "hits_total": hits_total, "passages": idx.n_passages()})
             )?;
+        }
+        Some("code") => {
+            let Some(project) = positional.first() else { usage() };
+            let project = fieldnotes_corpus::Project::open(project.as_str())?;
+            let corpus = project.load()?;
+            let book = fieldnotes_coding::Codebook::load(&project.codebook_path())?;
+            let coder = fieldnotes_coding::AutoCoder::new(&book)?;
+            let bytes: usize =
+                corpus.documents.iter().flat_map(|d| d.passages.iter().map(|p| p.byte_end - p.byte_start)).sum();
+            // Warm-up, then the timed pass: the automaton, the regex set and the evidence.
+            let _ = coder.code_corpus(&corpus, &|_| {});
+            let t = Instant::now();
+            let found = coder.code_corpus(&corpus, &|_| {});
+            let secs = t.elapsed().as_secs_f64();
+            let passages = corpus.passage_count();
+            let coded = found.iter().filter(|m| m.matches.iter().any(|c| c.suggested)).count();
+            let mut result = serde_json::json!({
+                "tool": "fieldnotes", "op": "code", "code_s": secs, "passages": passages, "passages_coded": coded,
+                "paragraphs_per_s": passages as f64 / secs, "mb_per_s": bytes as f64 / 1e6 / secs,
+                "threads": std::thread::available_parallelism().map_or(1, |n| n.get()),
+            });
+            if let Some(truth) = flag("--truth") {
+                result["scores"] = scores(&corpus, &book, &found, Path::new(&truth))?;
+            }
+            writeln!(out, "{result}")?;
         }
         Some(other) => bail!("unknown command `{other}`"),
         None => usage(),

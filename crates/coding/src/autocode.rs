@@ -17,6 +17,9 @@ use crate::error::{Error, Result};
 
 /// Compiled size limit for each regex (bytes); the `regex` crate runs in linear time regardless.
 pub const REGEX_SIZE_LIMIT: usize = 10 << 20;
+/// Cache of the lazy DFA behind the combined `RegexSet` (per thread). A codebook's regexes
+/// together make a large automaton; with the default 2 MB cache it is rebuilt over and over.
+pub const REGEX_DFA_CACHE: usize = 256 << 20;
 
 /// One piece of evidence: a rule that fired, on which words, where.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -122,30 +125,79 @@ fn words_of(text: &str) -> Vec<Word> {
     out
 }
 
-fn lower_word(w: &str) -> String {
-    w.to_lowercase().replace('’', "'")
+/// Stems a lower-cased word, through a per-thread cache: fieldnotes reuse a small vocabulary,
+/// and the Snowball stemmer costs more than a hash lookup.
+fn stem_cached(stemmer: &Stemmer, word: &str, out: &mut String) {
+    use std::cell::RefCell;
+    use std::collections::HashMap;
+    thread_local! {
+        static CACHE: RefCell<HashMap<String, String>> = RefCell::new(HashMap::new());
+    }
+    /// Entries kept before the cache starts over (bounded memory on odd corpora).
+    const MAX_ENTRIES: usize = 200_000;
+    CACHE.with(|c| {
+        let mut cache = c.borrow_mut();
+        if let Some(st) = cache.get(word) {
+            out.push_str(st);
+            return;
+        }
+        let st = stemmer.stem(word).into_owned();
+        out.push_str(&st);
+        if cache.len() >= MAX_ENTRIES {
+            cache.clear();
+        }
+        cache.insert(word.to_string(), st);
+    });
 }
 
-fn normalise(text: &str, stemmer: Option<&Stemmer>) -> Normalised {
-    let words = words_of(text);
-    let mut exact = String::with_capacity(text.len());
-    let mut stemmed = String::new();
-    let mut exact_pos = Vec::with_capacity(words.len());
-    let mut stemmed_pos = Vec::new();
-    for w in &words {
-        let lw = lower_word(&text[w.byte_start..w.byte_end]);
-        if !exact.is_empty() {
-            exact.push(' ');
+/// Lower-cases a word into `buf` (ASCII fast path), with curly apostrophes made straight.
+fn lower_into(w: &str, buf: &mut String) {
+    buf.clear();
+    if w.is_ascii() {
+        buf.push_str(w);
+        buf.make_ascii_lowercase();
+    } else {
+        for c in w.chars() {
+            if c == '’' {
+                buf.push('\'');
+            } else {
+                buf.extend(c.to_lowercase());
+            }
         }
-        let s = exact.len();
-        exact.push_str(&lw);
-        exact_pos.push((s, exact.len()));
+    }
+}
+
+fn normalise(text: &str, stemmer: Option<&Stemmer>, want_exact: bool) -> Normalised {
+    let words = words_of(text);
+    let mut exact = String::new();
+    let mut stemmed = String::new();
+    let mut exact_pos = Vec::new();
+    let mut stemmed_pos = Vec::new();
+    if want_exact {
+        exact.reserve(text.len());
+        exact_pos.reserve(words.len());
+    }
+    if stemmer.is_some() {
+        stemmed.reserve(text.len());
+        stemmed_pos.reserve(words.len());
+    }
+    let mut lw = String::new();
+    for w in &words {
+        lower_into(&text[w.byte_start..w.byte_end], &mut lw);
+        if want_exact {
+            if !exact.is_empty() {
+                exact.push(' ');
+            }
+            let s = exact.len();
+            exact.push_str(&lw);
+            exact_pos.push((s, exact.len()));
+        }
         if let Some(st) = stemmer {
             if !stemmed.is_empty() {
                 stemmed.push(' ');
             }
             let s = stemmed.len();
-            stemmed.push_str(&st.stem(&lw));
+            stem_cached(st, &lw, &mut stemmed);
             stemmed_pos.push((s, stemmed.len()));
         }
     }
@@ -155,8 +207,32 @@ fn normalise(text: &str, stemmer: Option<&Stemmer>) -> Normalised {
 /// Normalises a keyword as passages are: lower-cased words joined by single spaces, stemmed or not.
 pub fn normalise_phrase(phrase: &str, stem: bool) -> String {
     let stemmer = Stemmer::create(Algorithm::English);
-    let n = normalise(phrase, stem.then_some(&stemmer));
+    let n = normalise(phrase, stem.then_some(&stemmer), !stem);
     if stem { n.stemmed } else { n.exact }
+}
+
+/// Rewrites `\b` and `\B` as ASCII word boundaries. The `regex` crate's fast engines (the
+/// lazy DFA behind `RegexSet`) cannot run Unicode word boundaries on non-ASCII text and fall
+/// back to a much slower engine; for English fieldnotes ASCII boundaries mean the same.
+pub fn ascii_word_boundaries(pattern: &str) -> String {
+    let mut out = String::with_capacity(pattern.len() + 16);
+    let mut chars = pattern.chars();
+    while let Some(c) = chars.next() {
+        if c != '\\' {
+            out.push(c);
+            continue;
+        }
+        match chars.next() {
+            Some('b') => out.push_str("(?-u:\\b)"),
+            Some('B') => out.push_str("(?-u:\\B)"),
+            Some(n) => {
+                out.push('\\');
+                out.push(n);
+            }
+            None => out.push('\\'),
+        }
+    }
+    out
 }
 
 fn build_automaton(targets: Vec<Target>) -> Result<Option<(AhoCorasick, Vec<Vec<Target>>)>> {
@@ -203,7 +279,7 @@ impl AutoCoder {
                 }
             }
             for re in &r.regex {
-                let compiled = RegexBuilder::new(re)
+                let compiled = RegexBuilder::new(&ascii_word_boundaries(re))
                     .case_insensitive(true)
                     .size_limit(REGEX_SIZE_LIMIT)
                     .build()
@@ -211,9 +287,10 @@ impl AutoCoder {
                 regexes.push((ci, re.clone(), compiled));
             }
         }
-        let set = RegexSetBuilder::new(regexes.iter().map(|(_, s, _)| s.as_str()))
+        let set = RegexSetBuilder::new(regexes.iter().map(|(_, _, r)| r.as_str()))
             .case_insensitive(true)
             .size_limit(REGEX_SIZE_LIMIT * 4)
+            .dfa_size_limit(REGEX_DFA_CACHE)
             .build()
             .map_err(|e| Error::Rules { message: format!("cannot combine the regexes: {e}") })?;
         // Keyword targets are stored with their keyword text for evidence naming.
@@ -235,7 +312,7 @@ impl AutoCoder {
         thread_local! {
             static STEMMER: Stemmer = Stemmer::create(Algorithm::English);
         }
-        let norm = STEMMER.with(|st| normalise(text, self.any_stemmed.then_some(st)));
+        let norm = STEMMER.with(|st| normalise(text, self.any_stemmed.then_some(st), self.exact.is_some()));
         // (code, role, rule name, byte range in passage)
         let mut raw: Vec<(usize, Role, String, usize, usize)> = Vec::new();
         for (auto, normtext, pos) in
@@ -437,6 +514,12 @@ min_evidence = 2
         let h = &m[0].hits[0];
         let chars: Vec<char> = text.chars().collect();
         assert_eq!(chars[h.start - 5..h.end - 5].iter().collect::<String>(), "CAFÉ");
+    }
+
+    #[test]
+    fn word_boundaries_become_ascii() {
+        assert_eq!(ascii_word_boundaries(r"\bmonths?\b"), r"(?-u:\b)months?(?-u:\b)");
+        assert_eq!(ascii_word_boundaries(r"a\\b\Bc\d"), r"a\\b(?-u:\B)c\d");
     }
 
     #[test]

@@ -84,7 +84,10 @@ pub struct Coding {
     pub end: usize,
     /// Hash of the coded text (see `fieldnotes_corpus::text_hash`).
     pub hash: String,
-    /// The coded text, for re-anchoring and for people reading the ledger.
+    /// The coded text, for re-anchoring and for people reading the ledger. Left empty for
+    /// codings of whole passages made in bulk (the auto-coder): those re-anchor by `hash` on
+    /// the passages of the edited note, which keeps a large ledger small.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
     pub text: String,
     /// The code id.
     pub code: String,
@@ -479,15 +482,24 @@ pub fn anchor(coding: &Coding, doc: Option<&Document>) -> Anchor {
     let Some(doc) = doc else {
         return Anchor::Orphaned { reason: format!("document `{}` is gone", coding.doc) };
     };
-    let span = doc.byte_offset(coding.start).zip(doc.byte_offset(coding.end));
+    let span = doc.byte_offset(coding.start).zip(doc.byte_offset(coding.end)).filter(|(bs, be)| bs <= be);
+    if coding.text.is_empty() {
+        // A whole-passage coding kept by hash: the same span, or the passage with that hash.
+        if let Some((bs, be)) = span
+            && fieldnotes_corpus::text_hash(&doc.text[bs..be]) == coding.hash
+        {
+            return Anchor::Exact;
+        }
+        let best = doc.passages.iter().filter(|p| p.hash == coding.hash).min_by_key(|p| p.start.abs_diff(coding.start));
+        return match best {
+            Some(p) => Anchor::Moved { start: p.start, end: p.end },
+            None => Anchor::Orphaned { reason: "no passage of the document has its text any more".into() },
+        };
+    }
     if let Some((bs, be)) = span
-        && bs <= be
         && doc.text[bs..be] == coding.text
     {
         return Anchor::Exact;
-    }
-    if coding.text.is_empty() {
-        return Anchor::Orphaned { reason: "empty span outside the document".into() };
     }
     let old_byte = span.map_or(0, |s| s.0);
     let best = doc.text.match_indices(coding.text.as_str()).map(|(b, _)| b).min_by_key(|&b| b.abs_diff(old_byte));
@@ -591,6 +603,25 @@ mod tests {
         let gone = fieldnotes_corpus::parse_document("notes/a.md".into(), "Other.\n".into(), &opts).unwrap();
         assert!(matches!(anchor(&c, Some(&gone)), Anchor::Orphaned { .. }));
         assert!(matches!(anchor(&c, None), Anchor::Orphaned { .. }));
+    }
+
+    #[test]
+    fn whole_passage_codings_anchor_by_hash() {
+        let opts = fieldnotes_corpus::SplitOptions { speaker_turns: false };
+        let doc = fieldnotes_corpus::parse_document("notes/a.md".into(), "One.\n\nTwo.\n".into(), &opts).unwrap();
+        let p = &doc.passages[1];
+        let mut c = coding("1", "x");
+        c.text.clear();
+        c.start = p.start;
+        c.end = p.end;
+        c.hash = p.hash.clone();
+        assert_eq!(anchor(&c, Some(&doc)), Anchor::Exact);
+        let edited =
+            fieldnotes_corpus::parse_document("notes/a.md".into(), "Zero.\n\nOne.\n\nTwo.\n".into(), &opts).unwrap();
+        let q = &edited.passages[2];
+        assert_eq!(anchor(&c, Some(&edited)), Anchor::Moved { start: q.start, end: q.end });
+        let gone = fieldnotes_corpus::parse_document("notes/a.md".into(), "One.\n".into(), &opts).unwrap();
+        assert!(matches!(anchor(&c, Some(&gone)), Anchor::Orphaned { .. }));
     }
 
     #[test]

@@ -60,6 +60,17 @@ pub struct Placed<'a> {
     pub moved: bool,
 }
 
+impl Placed<'_> {
+    /// The coded text as it stands now in the note.
+    pub fn text<'c>(&self, corpus: &'c Corpus) -> &'c str {
+        let d = &corpus.documents[self.doc];
+        match (d.byte_offset(self.start), d.byte_offset(self.end)) {
+            (Some(s), Some(e)) if s <= e => &d.text[s..e],
+            _ => "",
+        }
+    }
+}
+
 /// A coding that cannot be placed.
 #[derive(Clone, Debug, Serialize)]
 pub struct Orphan<'a> {

@@ -5,6 +5,7 @@
 //! them. Writing notes and codings is the caller's business; [`note_text`] renders a note.
 #![warn(missing_docs)]
 
+pub mod qmsum;
 pub mod survey;
 pub mod transcript;
 

@@ -395,6 +395,21 @@ impl SearchIndex {
         Ok(SearchResults { total, hits })
     }
 
+    /// Ids of the best `limit` passages, ranked, without counting, snippets or attributes: the
+    /// cheapest ranked search (what `--json` consumers needing only ids pay for).
+    pub fn top_ids(&self, query: &str, exact: bool, limit: usize) -> Result<Vec<String>> {
+        let (q, searcher) = self.compiled(query, exact)?;
+        let top = searcher.search(&q, &TopDocs::with_limit(limit.max(1)).order_by_score())?;
+        let mut ids = Vec::with_capacity(top.len());
+        for (_, addr) in top {
+            let doc: TantivyDocument = searcher.doc(addr)?;
+            if let Some(id) = doc.get_first(self.fields.id).and_then(|v| v.as_str()) {
+                ids.push(id.to_string());
+            }
+        }
+        Ok(ids)
+    }
+
     /// Ids of every passage matching the query (unranked, sorted).
     pub fn matching_ids(&self, query: &str, exact: bool) -> Result<Vec<String>> {
         let (q, searcher) = self.compiled(query, exact)?;

@@ -143,7 +143,7 @@ pub fn export_parquet(dir: &Path, corpus: &Corpus, placement: &Placement<'_>, bo
             c_cols.entry("status").or_default().push(Some(c.status.to_string()));
             c_cols.entry("memo").or_default().push(c.memo.clone());
             c_cols.entry("time").or_default().push(Some(c.time.clone()));
-            c_cols.entry("text").or_default().push(Some(c.text.clone()));
+            c_cols.entry("text").or_default().push(Some(x.text(corpus).to_string()));
             cstart.push(x.start as u64);
             cend.push(x.end as u64);
         }

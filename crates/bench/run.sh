@@ -1,0 +1,81 @@
+#!/usr/bin/env bash
+# End-to-end benchmark: fieldnotes against the tools a researcher would otherwise use, on one
+# generated corpus, in one run. Usage: bash crates/bench/run.sh   (MB=100 SEED=1 by default)
+# Prints a Markdown table of results and ratios; writes JSON lines to target/bench/results-<MB>mb.jsonl.
+set -euo pipefail
+cd "$(dirname "$0")/../.."
+MB=${MB:-100}
+SEED=${SEED:-1}
+OUT=target/bench
+CORPUS=$OUT/corpus-${MB}mb
+RESULTS=$OUT/results-${MB}mb.jsonl
+mkdir -p "$OUT"
+
+need() { command -v "$1" >/dev/null 2>&1 || { apt-get update -qq && apt-get install -y -qq "$2" >/dev/null; }; }
+need rg ripgrep
+need /usr/bin/time time
+
+VENV=crates/bench/.venv
+if [ ! -x "$VENV/bin/python" ] || ! cmp -s crates/bench/requirements.txt "$VENV/requirements.txt"; then
+  python3 -m venv "$VENV"
+  "$VENV/bin/pip" install -q --only-binary :all: -r crates/bench/requirements.txt
+  cp crates/bench/requirements.txt "$VENV/requirements.txt"
+fi
+PY="$VENV/bin/python crates/bench/peers.py"
+
+cargo build --release -q -p fieldnotes -p fieldnotes-bench
+FN=target/release/fieldnotes
+FB=target/release/fieldnotes-bench
+
+if [ ! -f "$CORPUS/truth.csv" ]; then
+  echo "generating $MB MB of notes in $CORPUS" >&2
+  $FB gen --mb "$MB" --seed "$SEED" "$CORPUS" >&2
+fi
+: > "$RESULTS"
+record() { echo "$1" >> "$RESULTS"; }
+
+# Runs a command under /usr/bin/time; records wall seconds and peak RSS (MB) as JSON.
+timed() {
+  local name=$1; shift
+  /usr/bin/time -f '%e %M' -o "$OUT/time.txt" "$@" > "$OUT/last.out"
+  read -r secs kb < "$OUT/time.txt"
+  record "{\"tool\":\"$name\",\"op\":\"process\",\"seconds\":$secs,\"peak_rss_mb\":$((kb / 1024))}"
+}
+
+echo "fieldnotes: index from scratch, then unchanged, then after editing one note" >&2
+rm -rf "$CORPUS/.fieldnotes" "$CORPUS/codings"
+sync
+timed fieldnotes-index "$FN" --project "$CORPUS" -q index
+timed fieldnotes-reindex-unchanged "$FN" --project "$CORPUS" -q index
+one=$(find "$CORPUS/notes" -name '*.md' | sort | sed -n 1p)
+printf '\nAn added paragraph about slow progress.\n' >> "$one"
+timed fieldnotes-reindex-one-note "$FN" --project "$CORPUS" -q index
+
+echo "fieldnotes: query latency in process, and whole-process search" >&2
+record "$($FB query "$CORPUS" "$CORPUS/queries.txt")"
+for i in $(seq 1 20); do
+  t0=$(date +%s%N)
+  "$FN" --project "$CORPUS" -q search partnership -n 10 > /dev/null
+  t1=$(date +%s%N)
+  record "{\"tool\":\"fieldnotes-search-process\",\"op\":\"process\",\"seconds\":$(( (t1 - t0) / 1000 ))e-6,\"peak_rss_mb\":0}"
+done
+
+echo "fieldnotes: auto-coding (in process, and the whole command)" >&2
+record "$($FB code "$CORPUS" --truth "$CORPUS/truth.csv")"
+timed fieldnotes-code-auto "$FN" --project "$CORPUS" -q code auto
+
+echo "ripgrep: one word at a time" >&2
+for w in $(sed -n 1,10p "$CORPUS/queries.txt"); do timed rg-word rg -c -w -i "$w" "$CORPUS/notes"; done
+
+echo "SQLite FTS5 and tantivy-py" >&2
+record "$($PY fts5-index "$CORPUS" "$OUT/fts5.db")"
+record "$($PY fts5-query "$OUT/fts5.db" "$CORPUS/queries.txt")"
+rm -rf "$OUT/tantivy-py"
+record "$($PY tantivy-index "$CORPUS" "$OUT/tantivy-py")"
+record "$($PY tantivy-query "$OUT/tantivy-py" "$CORPUS/queries.txt")"
+
+echo "Python re (first 5 MB) and pyahocorasick" >&2
+record "$($PY code-re "$CORPUS" "$CORPUS/codebook.toml" --max-mb 5)"
+record "$($PY code-aho "$CORPUS" "$CORPUS/codebook.toml")"
+
+python3 crates/bench/summarise.py "$RESULTS" "$MB"

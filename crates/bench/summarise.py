@@ -1,0 +1,76 @@
+"""Summarises one benchmark run (JSON lines from crates/bench/run.sh) as a Markdown table."""
+import json
+import statistics
+import sys
+from collections import defaultdict
+
+
+def main(path: str, mb: str) -> None:
+    rows = [json.loads(line) for line in open(path, encoding="utf-8") if line.strip()]
+    procs = defaultdict(list)
+    other = {}
+    for r in rows:
+        if r.get("op") == "process":
+            procs[r["tool"]].append(r)
+        else:
+            other[(r["tool"], r.get("op", "query"))] = r
+
+    def proc(name):
+        runs = procs.get(name, [])
+        if not runs:
+            return None, None
+        return statistics.median(x["seconds"] for x in runs), max(x["peak_rss_mb"] for x in runs)
+
+    out = [f"Corpus: {mb} MB of generated notes.", "", "| measure | fieldnotes | peer | ratio |", "| --- | ---: | ---: | ---: |"]
+    fn_index, fn_rss = proc("fieldnotes-index")
+    for peer, label in [(("sqlite-fts5", "index"), "SQLite FTS5 (porter)"), (("tantivy-py", "index"), "tantivy-py (en_stem)")]:
+        p = other.get(peer)
+        if p and fn_index:
+            out.append(f"| index build, s (vs {label}) | {fn_index:.2f} | {p['index_s']:.2f} | {p['index_s'] / fn_index:.2f}x faster |")
+    q = other.get(("fieldnotes", "query"))
+    for peer, label in [(("sqlite-fts5", "query"), "FTS5"), (("tantivy-py", "query"), "tantivy-py")]:
+        p = other.get(peer)
+        if q and p:
+            out.append(f"| query p50, ms (vs {label}) | {q['p50_ms']:.3f} | {p['p50_ms']:.3f} | {p['p50_ms'] / q['p50_ms']:.1f}x |")
+            out.append(f"| query p99, ms (vs {label}) | {q['p99_ms']:.3f} | {p['p99_ms']:.3f} | {p['p99_ms'] / q['p99_ms']:.1f}x |")
+    if q and "with_snippets_p50_ms" in q:
+        out.append(f"| query with highlighted snippets, p50 / p99 ms | {q['with_snippets_p50_ms']:.3f} / {q['with_snippets_p99_ms']:.3f} | | |")
+    rg, _ = proc("rg-word")
+    if q and rg:
+        out.append(f"| one word: in-process p50 vs `rg -w -i` per word, ms | {q['p50_ms']:.3f} | {rg * 1000:.0f} | {rg * 1000 / q['p50_ms']:.0f}x |")
+    s, s_rss = proc("fieldnotes-search-process")
+    if s is not None:
+        out.append(f"| `fieldnotes search` as a process (warm index), ms | {s * 1000:.0f} | | |")
+    for name, label in [("fieldnotes-reindex-unchanged", "re-index, nothing changed, s"), ("fieldnotes-reindex-one-note", "re-index after one note changed, s")]:
+        t, _ = proc(name)
+        if t is not None:
+            out.append(f"| {label} | {t:.2f} | | |")
+    c = other.get(("fieldnotes", "code"))
+    for peer, label in [(("python-re", "code"), "Python re loop"), (("pyahocorasick", "code"), "pyahocorasick")]:
+        p = other.get(peer)
+        if c and p:
+            out.append(f"| auto-coding, MB/s (vs {label}) | {c['mb_per_s']:.1f} | {p['mb_per_s']:.2f} | {c['mb_per_s'] / p['mb_per_s']:.1f}x |")
+    ca, ca_rss = proc("fieldnotes-code-auto")
+    if ca is not None:
+        out.append(f"| `fieldnotes code auto` whole command (read, code, write ledger), s | {ca:.2f} | | |")
+    out.append("")
+    out.append("| peak RSS, MB | value |")
+    out.append("| --- | ---: |")
+    if fn_rss:
+        out.append(f"| fieldnotes index | {fn_rss} |")
+    if ca_rss:
+        out.append(f"| fieldnotes code auto | {ca_rss} |")
+    for key, label in [(("sqlite-fts5", "index"), "SQLite FTS5 index"), (("tantivy-py", "index"), "tantivy-py index"), (("pyahocorasick", "code"), "pyahocorasick"), (("python-re", "code"), "Python re")]:
+        if key in other and "peak_rss_mb" in other[key]:
+            out.append(f"| {label} | {other[key]['peak_rss_mb']:.0f} |")
+    if c and "scores" in c:
+        out.append("")
+        out.append("| auto-coder against the generator's truth | precision | recall | F1 |")
+        out.append("| --- | ---: | ---: | ---: |")
+        for code, v in list(c["scores"]["per_code"].items()) + [("(micro)", c["scores"]["micro"])]:
+            out.append(f"| {code} | {v['precision']:.3f} | {v['recall']:.3f} | {v['f1']:.3f} |")
+    print("\n".join(out))
+
+
+if __name__ == "__main__":
+    main(sys.argv[1], sys.argv[2])
