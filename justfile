@@ -25,3 +25,7 @@ notebooks:
 # End-to-end benchmark against the peers (MB=100 by default); results go to stdout.
 bench:
     bash crates/bench/run.sh
+
+# The long crash-safety run: 200 writers killed with SIGKILL at different moments.
+stress:
+    FIELDNOTES_CRASH_TRIALS=200 cargo test --test integration safety -- --nocapture

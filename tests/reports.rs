@@ -128,6 +128,11 @@ fn parquet_export_writes_every_table() {
     for site in ["Fife", "Glasgow", "Highland"] {
         assert!(p.path().join(format!("out/passages_by_site/site={site}/part-0.parquet")).is_file(), "{site}");
     }
+    use std::os::unix::fs::PermissionsExt;
+    let mode = std::fs::metadata(p.path().join("out/codings.parquet")).unwrap().permissions().mode();
+    assert_eq!(mode & 0o777, 0o600, "exports are the owner's only");
+    let mode = std::fs::metadata(p.path().join(".fieldnotes/index")).map(|m| m.permissions().mode() & 0o777);
+    assert!(mode.is_err() || mode.unwrap() == 0o700);
     p.run(&["report", "themes", "--format", "parquet", "-o", "themes.parquet"]);
     assert!(std::fs::read(p.path().join("themes.parquet")).unwrap().starts_with(b"PAR1"));
 }

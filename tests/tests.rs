@@ -8,4 +8,5 @@ mod coding;
 mod import;
 mod qmsum;
 mod reports;
+mod safety;
 mod sample;

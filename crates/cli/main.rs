@@ -9,6 +9,7 @@ mod index;
 mod init;
 mod notes;
 mod output;
+mod redact;
 mod report;
 mod search;
 mod show;
@@ -79,6 +80,8 @@ enum Command {
     /// Export the study for other tools.
     #[command(subcommand)]
     Export(report::ExportCommand),
+    /// Write a pseudonymised copy of the study, or check that no name, email or phone is left.
+    Redact(redact::Args),
     /// Run the whole pipeline on the sample study in `data/sample`.
     Demo(demo::Args),
 }
@@ -128,6 +131,7 @@ fn main() -> ExitCode {
         Command::Report(c) => report::run(&g, c),
         Command::Import(c) => import::run(&g, c),
         Command::Export(c) => report::run_export(&g, c),
+        Command::Redact(a) => redact::run(&g, a),
         Command::Demo(a) => demo::run(&g, a),
     };
     match result {

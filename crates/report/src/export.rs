@@ -20,7 +20,15 @@ fn attr(v: Option<&Value>) -> Option<String> {
 
 fn write(df: &mut DataFrame, path: &Path) -> Result<()> {
     let tmp = path.with_extension("parquet.tmp");
-    let file = fs::File::create(&tmp).map_err(|e| Error::Invalid(format!("cannot write `{}`: {e}", tmp.display())))?;
+    let mut opts = fs::OpenOptions::new();
+    opts.write(true).create(true).truncate(true);
+    #[cfg(unix)]
+    {
+        // Exports hold the notes' text: readable by the owner only.
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    let file = opts.open(&tmp).map_err(|e| Error::Invalid(format!("cannot write `{}`: {e}", tmp.display())))?;
     ParquetWriter::new(file).finish(df)?;
     fs::rename(&tmp, path).map_err(|e| Error::Invalid(format!("cannot write `{}`: {e}", path.display())))?;
     Ok(())
