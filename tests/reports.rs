@@ -136,3 +136,49 @@ fn parquet_export_writes_every_table() {
     p.run(&["report", "themes", "--format", "parquet", "-o", "themes.parquet"]);
     assert!(std::fs::read(p.path().join("themes.parquet")).unwrap().starts_with(b"PAR1"));
 }
+
+#[test]
+fn refi_qda_round_trip_through_the_cli() {
+    let p = fixture();
+    p.run(&["export", "qdc", "book.qdc"]);
+    p.run(&["export", "qdpx", "study.qdpx"]);
+    let xsd = crate::util::repo().join("crates/refi/testdata/Codebook.xsd");
+    let o = std::process::Command::new("xmllint")
+        .args(["--noout", "--schema"])
+        .arg(&xsd)
+        .arg(p.path().join("book.qdc"))
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    // A new project from the export: same notes, codes and codings.
+    p.run(&["import", "qdpx", "study.qdpx", "copy"]);
+    let copy = p.path().join("copy");
+    let q = crate::util::TestProject { dir: tempfile::tempdir().unwrap() };
+    // Codes are compared by name: a REFI-QDA codebook carries names and GUIDs, not our ids.
+    let list = |proj: &std::path::Path| -> std::collections::BTreeSet<String> {
+        let dir = proj.to_str().unwrap();
+        let book = q.json(&["--project", dir, "codebook", "show", "--json"]);
+        let name_of: std::collections::BTreeMap<String, String> = book["codes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|c| (c["id"].as_str().unwrap().to_string(), c["name"].as_str().unwrap().to_string()))
+            .collect();
+        q.run(&["--project", dir, "code", "list", "--csv"])
+            .lines()
+            .skip(1)
+            .map(|l| {
+                // id, passage, code, coder, status, origin, site, text: note paths may differ.
+                let f: Vec<&str> = l.split(',').collect();
+                format!("{} | {} | {}", name_of[f[2]], f[3], f[7..].join(","))
+            })
+            .collect()
+    };
+    assert_eq!(list(p.path()), list(&copy));
+    let a = p.json(&["notes", "--json"]);
+    let b = q.json(&["--project", copy.to_str().unwrap(), "notes", "--json"]);
+    assert_eq!(a["passages"], b["passages"]);
+    // Importing the codebook again adds nothing.
+    let out = p.run(&["import", "qdc", "book.qdc", "--dry-run"]);
+    assert!(!out.contains('+'), "{out}");
+}

@@ -24,7 +24,9 @@ fn killed_run(p: &TestProject, coder: &str, after: usize) {
     for i in 0..60 {
         let passage = format!("notes/n.md#{}", 1 + i % 12);
         let code = codes[(i / 12) % codes.len()];
-        script.push_str(&format!("'{bin}' code add '{passage}' {code} --coder {coder} -q && echo '{passage} {code}' >> ok.log\n"));
+        script.push_str(&format!(
+            "'{bin}' code add '{passage}' {code} --coder {coder} -q && echo '{passage} {code}' >> ok.log\n"
+        ));
     }
     let mut child = Command::new("bash")
         .current_dir(p.path())
@@ -86,7 +88,14 @@ fn killed_index_and_auto_coder_recover() {
     let p = TestProject::sample();
     let bin = env!("CARGO_BIN_EXE_fieldnotes");
     for (args, at) in [(vec!["index"], 0usize), (vec!["code", "auto"], 1), (vec!["index", "--rebuild"], 2)] {
-        let mut child = Command::new(bin).current_dir(p.path()).args(&args).stdout(Stdio::null()).stderr(Stdio::null()).process_group(0).spawn().unwrap();
+        let mut child = Command::new(bin)
+            .current_dir(p.path())
+            .args(&args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap();
         // Let it get under way: wait until it has created something on disk.
         let marker = if at == 1 { p.path().join("codings") } else { p.path().join(".fieldnotes") };
         while !marker.exists() && child.try_wait().unwrap().is_none() {
@@ -143,12 +152,18 @@ fn redaction_replaces_names_and_keeps_codings_on_their_words() {
     // The original fails the check: names, an email and a phone number.
     let o = p.run_expect(&["redact", "--check", "--names", n], 1);
     let found = String::from_utf8_lossy(&o.stdout).to_string();
-    assert!(found.contains("name `Moira`") && found.contains("email address") && found.contains("phone number"), "{found}");
+    assert!(
+        found.contains("name `Moira`") && found.contains("email address") && found.contains("phone number"),
+        "{found}"
+    );
     let out = tempfile::tempdir().unwrap();
     let copy = out.path().join("copy");
     p.run(&["redact", "--names", n, "--out", copy.to_str().unwrap()]);
     let text = std::fs::read_to_string(copy.join("notes/a.md")).unwrap();
-    assert!(text.contains("Participant 1: Colleague A said") && !text.contains("Moira") && !text.contains("Jim said"), "{text}");
+    assert!(
+        text.contains("Participant 1: Colleague A said") && !text.contains("Moira") && !text.contains("Jim said"),
+        "{text}"
+    );
     // Codings sit on the same words in the new text, and the speaker is pseudonymised.
     let c = TestProject { dir: out };
     let list = c.run(&["--project", copy.to_str().unwrap(), "code", "list", "--csv"]);

@@ -24,8 +24,8 @@ fi
 PY="$VENV/bin/python crates/bench/peers.py"
 
 cargo build --release -q -p fieldnotes -p fieldnotes-bench
-FN=target/release/fieldnotes
-FB=target/release/fieldnotes-bench
+FN=${CARGO_TARGET_DIR:-target}/release/fieldnotes
+FB=${CARGO_TARGET_DIR:-target}/release/fieldnotes-bench
 
 if [ ! -f "$CORPUS/truth.csv" ]; then
   echo "generating $MB MB of notes in $CORPUS" >&2

@@ -300,7 +300,7 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
                 .collect();
             match format {
                 Format::Csv => output::write_csv(&mut out, &header, &table_rows)?,
-                Format::Latex => write!(out, "{}", latex(&caption, &header, &table_rows))?,
+                Format::Latex => write!(out, "{}", latex(&caption, &header, &table_rows, true))?,
                 _ => {
                     let mut align = vec![Align::Left];
                     align.extend([Align::Right; 8]);
@@ -319,37 +319,17 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn latex_escape(s: &str) -> String {
-    let mut o = String::new();
-    for c in s.chars() {
-        match c {
-            '&' | '%' | '$' | '#' | '_' | '{' | '}' => {
-                o.push('\\');
-                o.push(c);
-            }
-            '~' => o.push_str("\\textasciitilde{}"),
-            '^' => o.push_str("\\textasciicircum{}"),
-            '\\' => o.push_str("\\textbackslash{}"),
-            'κ' => o.push_str("$\\kappa$"),
-            'α' => o.push_str("$\\alpha$"),
-            _ => o.push(c),
-        }
-    }
-    o
-}
-
-fn latex(caption: &str, header: &[String], rows: &[Vec<String>]) -> String {
-    let mut s = String::from("\\begin{table}[ht]\n\\centering\n");
-    s.push_str(&format!("\\caption{{{}}}\n", latex_escape(caption)));
-    s.push_str(&format!("\\begin{{tabular}}{{l{}}}\n\\toprule\n", "r".repeat(header.len() - 1)));
-    s.push_str(&header.iter().map(|h| latex_escape(h)).collect::<Vec<_>>().join(" & "));
-    s.push_str(" \\\\\n\\midrule\n");
-    for r in rows {
-        s.push_str(&r.iter().map(|c| latex_escape(c)).collect::<Vec<_>>().join(" & "));
-        s.push_str(" \\\\\n");
-    }
-    s.push_str("\\bottomrule\n\\end{tabular}\n\\end{table}\n");
-    s
+/// A booktabs table (the report crate's renderer); with `numbers`, the columns after the first
+/// are right-aligned.
+fn latex(caption: &str, header: &[String], rows: &[Vec<String>], numbers: bool) -> String {
+    let mut numeric = vec![false];
+    numeric.extend(std::iter::repeat_n(numbers, header.len().saturating_sub(1)));
+    fieldnotes_report::render::latex(&fieldnotes_report::render::Table {
+        header: header.to_vec(),
+        rows: rows.to_vec(),
+        numeric,
+        caption: caption.to_string(),
+    })
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -403,7 +383,7 @@ fn disagreements(
                     r
                 })
                 .collect();
-            write!(out, "{}", latex("Passages where coders disagree", &header, &clipped))?;
+            write!(out, "{}", latex("Passages where coders disagree", &header, &clipped, false))?;
         }
         Format::Table => {
             let clipped: Vec<Vec<String>> = rows

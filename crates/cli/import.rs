@@ -11,7 +11,7 @@ use fieldnotes_corpus::{Project, SplitOptions, parse_document, text_hash};
 use fieldnotes_import::{fm_text, fm_value, note_text, slug, survey, transcript};
 
 use crate::Globals;
-use crate::init::write_atomic;
+use crate::init::{toml_string, write_atomic};
 use crate::output;
 
 /// `fieldnotes import` subcommands.
@@ -25,6 +25,24 @@ pub enum Command {
     Notes(NotesArgs),
     /// QMSum meeting transcripts (JSON): turns as passages, annotated topics as codings.
     Qmsum(QmsumArgs),
+    /// A REFI-QDA codebook (.qdc): merge its new codes into the codebook, or replace it.
+    Qdc {
+        /// The .qdc file.
+        file: PathBuf,
+        /// Replace the codebook instead of adding the new codes.
+        #[arg(long)]
+        replace: bool,
+        /// Show the changes; write nothing.
+        #[arg(long)]
+        dry_run: bool,
+    },
+    /// A REFI-QDA project (.qdpx from NVivo, ATLAS.ti, MAXQDA, QualCoder...) as a new project.
+    Qdpx {
+        /// The .qdpx file.
+        file: PathBuf,
+        /// The new project's folder (default: the file's name).
+        dir: Option<PathBuf>,
+    },
 }
 
 /// Arguments of `fieldnotes import qmsum`.
@@ -124,12 +142,13 @@ pub struct NotesArgs {
 
 /// Runs a `fieldnotes import` subcommand.
 pub fn run(g: &Globals, c: Command) -> Result<ExitCode> {
-    let project = g.project()?;
     match c {
-        Command::Transcript(a) => transcripts(g, &project, a),
-        Command::Survey(a) => surveys(g, &project, a),
-        Command::Notes(a) => notes(g, &project, a),
-        Command::Qmsum(a) => qmsum(g, &project, a),
+        Command::Transcript(a) => transcripts(g, &g.project()?, a),
+        Command::Survey(a) => surveys(g, &g.project()?, a),
+        Command::Notes(a) => notes(g, &g.project()?, a),
+        Command::Qmsum(a) => qmsum(g, &g.project()?, a),
+        Command::Qdc { file, replace, dry_run } => crate::refi::import_qdc(g, &file, replace, dry_run),
+        Command::Qdpx { file, dir } => crate::refi::import_qdpx(g, &file, dir),
     }
 }
 
@@ -406,11 +425,11 @@ fn add_codes(
     }
     let mut text = fs::read_to_string(&book_path).unwrap_or_default();
     for (id, name, parent, description) in codes {
-        text.push_str(&format!("\n[[code]]\nid = {}\nname = {}\n", toml_str(id), toml_str(name)));
+        text.push_str(&format!("\n[[code]]\nid = {}\nname = {}\n", toml_string(id), toml_string(name)));
         if let Some(p) = parent {
-            text.push_str(&format!("parent = {}\n", toml_str(p)));
+            text.push_str(&format!("parent = {}\n", toml_string(p)));
         }
-        text.push_str(&format!("description = {}\n", toml_str(description)));
+        text.push_str(&format!("description = {}\n", toml_string(description)));
     }
     write_atomic(&book_path, text.as_bytes())?;
     output::info(g.quiet, &format!("added {} code(s) to `{}`", codes.len(), project.relative(&book_path)));
@@ -542,10 +561,6 @@ fn qmsum(g: &Globals, project: &Project, a: QmsumArgs) -> Result<ExitCode> {
     }
     report(g, "meetings", &outcomes, a.common.dry_run);
     Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
-}
-
-fn toml_str(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 
 fn notes(g: &Globals, project: &Project, a: NotesArgs) -> Result<ExitCode> {

@@ -79,7 +79,8 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn toml_string(s: &str) -> String {
+/// A TOML basic string.
+pub fn toml_string(s: &str) -> String {
     format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
 }
 

@@ -10,6 +10,7 @@ mod init;
 mod notes;
 mod output;
 mod redact;
+mod refi;
 mod report;
 mod search;
 mod show;

@@ -59,7 +59,8 @@ fn read_names(path: &Path) -> Result<Names> {
     if names.is_empty() {
         bail!("`{}` lists no names; write a header `name,pseudonym` and one row per person", path.display());
     }
-    let ac = AhoCorasickBuilder::new().ascii_case_insensitive(true).match_kind(MatchKind::LeftmostLongest).build(&names)?;
+    let ac =
+        AhoCorasickBuilder::new().ascii_case_insensitive(true).match_kind(MatchKind::LeftmostLongest).build(&names)?;
     Ok(Names { ac, pseudonyms, names })
 }
 
@@ -120,7 +121,8 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     if a.check {
         return check(g, &a);
     }
-    let names_path = a.names.as_ref().context("give the names to replace: `--names names.csv` (columns name,pseudonym)")?;
+    let names_path =
+        a.names.as_ref().context("give the names to replace: `--names names.csv` (columns name,pseudonym)")?;
     let names = read_names(names_path)?;
     let study = Study::load(g)?;
     let root = study.project.root();
@@ -160,7 +162,8 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
             if let Some((text, spans)) = spans_of.get(&c.doc) {
                 c.start = map_offset(spans, c.start, false);
                 c.end = map_offset(spans, c.end, true);
-                let (bs, be) = (fieldnotes_corpus::char_to_byte(text, c.start), fieldnotes_corpus::char_to_byte(text, c.end));
+                let (bs, be) =
+                    (fieldnotes_corpus::char_to_byte(text, c.start), fieldnotes_corpus::char_to_byte(text, c.end));
                 if let (Some(bs), Some(be)) = (bs, be) {
                     let span = &text[bs..be];
                     c.hash = fieldnotes_corpus::text_hash(span);

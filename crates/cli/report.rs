@@ -33,6 +33,17 @@ impl Counting {
     }
 }
 
+/// Where and how a table is written: shared by every report.
+#[derive(clap::Args, Debug, Clone)]
+pub struct Output {
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Table)]
+    format: Format,
+    /// Write to this file instead of standard output.
+    #[arg(long, short)]
+    output: Option<PathBuf>,
+}
+
 /// Output formats of tables.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
 pub enum Format {
@@ -83,6 +94,16 @@ pub enum Command {
 pub enum ExportCommand {
     /// Documents, passages, codings and codes as Parquet, plus passages partitioned by site.
     Parquet(ParquetArgs),
+    /// The codebook as a REFI-QDA codebook (.qdc).
+    Qdc {
+        /// The file to write.
+        file: PathBuf,
+    },
+    /// The whole study as a REFI-QDA project (.qdpx) for NVivo, ATLAS.ti, MAXQDA, QualCoder...
+    Qdpx {
+        /// The file to write.
+        file: PathBuf,
+    },
 }
 
 /// Arguments of `fieldnotes report themes`.
@@ -102,15 +123,11 @@ pub struct ThemesArgs {
     rollup: bool,
     #[command(flatten)]
     counting: Counting,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
+    #[command(flatten)]
+    out: Output,
     /// Figure type for --format svg.
     #[arg(long, value_enum, default_value_t = Chart::Heatmap)]
     chart: Chart,
-    /// Write to this file instead of standard output.
-    #[arg(long, short)]
-    output: Option<PathBuf>,
 }
 
 /// Counting units.
@@ -145,12 +162,8 @@ pub struct CooccurArgs {
     window: usize,
     #[command(flatten)]
     counting: Counting,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
-    /// Write to this file.
-    #[arg(long, short)]
-    output: Option<PathBuf>,
+    #[command(flatten)]
+    out: Output,
 }
 
 /// Arguments of `fieldnotes report stats`.
@@ -161,12 +174,8 @@ pub struct StatsArgs {
     by: String,
     #[command(flatten)]
     counting: Counting,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
-    /// Write to this file.
-    #[arg(long, short)]
-    output: Option<PathBuf>,
+    #[command(flatten)]
+    out: Output,
 }
 
 /// Arguments of `fieldnotes report quotes`.
@@ -183,12 +192,8 @@ pub struct QuotesArgs {
     per_group: usize,
     #[command(flatten)]
     counting: Counting,
-    /// Output format.
-    #[arg(long, value_enum, default_value_t = Format::Table)]
-    format: Format,
-    /// Write to this file.
-    #[arg(long, short)]
-    output: Option<PathBuf>,
+    #[command(flatten)]
+    out: Output,
 }
 
 /// Arguments of `fieldnotes report html`.
@@ -231,7 +236,11 @@ pub fn run(g: &Globals, c: Command) -> Result<ExitCode> {
 
 /// Runs a `fieldnotes export` subcommand.
 pub fn run_export(g: &Globals, c: ExportCommand) -> Result<ExitCode> {
-    let ExportCommand::Parquet(a) = c;
+    let a = match c {
+        ExportCommand::Parquet(a) => a,
+        ExportCommand::Qdc { file } => return crate::refi::export_qdc(g, &file),
+        ExportCommand::Qdpx { file } => return crate::refi::export_qdpx(g, &file),
+    };
     let study = Study::load(g)?;
     let book = study.codebook()?;
     let placement = study.placement();
@@ -332,15 +341,15 @@ fn themes(g: &Globals, study: &Study, book: &Codebook, a: ThemesArgs) -> Result<
         MeasureArg::Docs => Measure::Docs,
     };
     let t = theme_table(study, book, &a.by, unit, measure, &a.counting.selection(), a.rollup)?;
-    if a.format == Format::Parquet {
-        let path = a.output.context("Parquet output needs a file: `-o themes.parquet`")?;
+    if a.out.format == Format::Parquet {
+        let path = a.out.output.context("Parquet output needs a file: `-o themes.parquet`")?;
         fieldnotes_report::export::theme_parquet(&t, &path)?;
         output::info(g.quiet, &format!("wrote `{}`", path.display()));
         return Ok(ExitCode::SUCCESS);
     }
-    let text = render_themes(&t, a.format, a.chart)?;
-    emit(a.output.as_deref(), &text)?;
-    if let Some(p) = &a.output {
+    let text = render_themes(&t, a.out.format, a.chart)?;
+    emit(a.out.output.as_deref(), &text)?;
+    if let Some(p) = &a.out.output {
         output::info(g.quiet, &format!("wrote `{}`", p.display()));
     }
     Ok(ExitCode::SUCCESS)
@@ -351,12 +360,12 @@ fn cooccur(study: &Study, book: &Codebook, a: CooccurArgs) -> Result<ExitCode> {
     let codes = codes_for(study, &sel);
     let co = analysis::cooccurrence(&study.corpus, &codes, book, a.window);
     let caption = cooccur_caption(&sel, a.window, book);
-    let text = if a.format == Format::Json {
+    let text = if a.out.format == Format::Json {
         serde_json::to_string_pretty(&serde_json::json!({"caption": caption, "cooccurrence": co}))? + "\n"
     } else {
-        render_table(&co.to_table(&caption), a.format, "Code co-occurrence")?
+        render_table(&co.to_table(&caption), a.out.format, "Code co-occurrence")?
     };
-    emit(a.output.as_deref(), &text)?;
+    emit(a.out.output.as_deref(), &text)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -422,13 +431,13 @@ fn stats(study: &Study, book: &Codebook, a: StatsArgs) -> Result<ExitCode> {
     let codes = codes_for(study, &sel);
     let (groups, tests) = analysis::code_by_group(&study.corpus, &codes, book, &GroupBy::parse(&a.by));
     let t = stats_table(&groups, &tests, &a.by, &sel);
-    let text = if a.format == Format::Json {
+    let text = if a.out.format == Format::Json {
         serde_json::to_string_pretty(&serde_json::json!({"caption": t.caption, "groups": groups, "tests": tests}))?
             + "\n"
     } else {
-        render_table(&t, a.format, "Codes by group: chi-square")?
+        render_table(&t, a.out.format, "Codes by group: chi-square")?
     };
-    emit(a.output.as_deref(), &text)?;
+    emit(a.out.output.as_deref(), &text)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -445,10 +454,10 @@ fn quotes(study: &Study, book: &Codebook, a: QuotesArgs) -> Result<ExitCode> {
         None => book.codes.iter().map(|c| c.id.clone()).collect(),
     };
     let qs = analysis::quotes(&study.corpus, &codes, &ids, &GroupBy::parse(&a.by), a.per_group);
-    let text = if a.format == Format::Json {
+    let text = if a.out.format == Format::Json {
         serde_json::to_string_pretty(&qs)? + "\n"
     } else {
-        let clip = matches!(a.format, Format::Table);
+        let clip = matches!(a.out.format, Format::Table);
         let t = Table {
             header: vec!["code".into(), a.by.clone(), "passage".into(), "quote".into()],
             rows: qs
@@ -469,9 +478,9 @@ fn quotes(study: &Study, book: &Codebook, a: QuotesArgs) -> Result<ExitCode> {
                 sel.describe()
             ),
         };
-        render_table(&t, a.format, "Exemplar quotes")?
+        render_table(&t, a.out.format, "Exemplar quotes")?
     };
-    emit(a.output.as_deref(), &text)?;
+    emit(a.out.output.as_deref(), &text)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -99,6 +99,8 @@ pub fn latex_escape(s: &str) -> String {
             '–' => o.push_str("--"),
             '²' => o.push_str("$^2$"),
             'χ' => o.push_str("$\\chi$"),
+            'κ' => o.push_str("$\\kappa$"),
+            'α' => o.push_str("$\\alpha$"),
             _ => o.push(c),
         }
     }

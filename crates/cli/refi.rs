@@ -1,0 +1,188 @@
+//! REFI-QDA exchange: `export qdc|qdpx` and `import qdc|qdpx`.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+use std::process::ExitCode;
+
+use anyhow::{Context, Result, bail};
+use fieldnotes_coding::Codebook;
+use fieldnotes_coding::ledger::{Coding, Event, Ledger};
+
+use crate::Globals;
+use crate::init::{toml_string, write_atomic};
+use crate::output;
+use crate::study::Study;
+
+/// A stable key for GUIDs: the project's name, or its folder's name.
+fn project_key(study: &Study) -> String {
+    if !study.project.config.name.is_empty() {
+        return study.project.config.name.clone();
+    }
+    study
+        .project
+        .root()
+        .canonicalize()
+        .ok()
+        .and_then(|p| p.file_name().map(|n| n.to_string_lossy().to_string()))
+        .unwrap_or_else(|| "fieldnotes".into())
+}
+
+/// `fieldnotes export qdc FILE`.
+pub fn export_qdc(g: &Globals, file: &Path) -> Result<ExitCode> {
+    let study = Study::load(g)?;
+    let book = study.codebook()?;
+    let xml = fieldnotes_refi::export_qdc(&book, &project_key(&study));
+    write_atomic(file, xml.as_bytes())?;
+    output::info(g.quiet, &format!("wrote {} codes to `{}`", book.codes.len(), file.display()));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `fieldnotes export qdpx FILE`.
+pub fn export_qdpx(g: &Globals, file: &Path) -> Result<ExitCode> {
+    let study = Study::load(g)?;
+    let book = study.codebook()?;
+    let placement = study.placement();
+    // Codings on the current text: moved ones at their new place; orphans cannot be exported.
+    let codings: Vec<Coding> = placement
+        .placed
+        .iter()
+        .map(|x| {
+            let mut c = x.coding.clone();
+            c.start = x.start;
+            c.end = x.end;
+            c
+        })
+        .collect();
+    for o in &placement.orphans {
+        output::warn(&format!(
+            "coding {} ({}, {}) is orphaned ({}); not exported",
+            o.coding.id, o.coding.code, o.coding.coder, o.reason
+        ));
+    }
+    let key = project_key(&study);
+    let input = fieldnotes_refi::ExportInput {
+        name: &key,
+        project_key: &key,
+        corpus: &study.corpus,
+        book: &book,
+        codings: &codings,
+    };
+    let mut buf = std::io::Cursor::new(Vec::new());
+    for w in fieldnotes_refi::export_qdpx(&input, &mut buf)? {
+        output::warn(&format!("`{}`: {}", file.display(), w.message));
+    }
+    write_atomic(file, buf.get_ref())?;
+    output::info(
+        g.quiet,
+        &format!(
+            "wrote {} notes, {} codes and {} codings to `{}`",
+            study.corpus.documents.len(),
+            book.codes.len(),
+            codings.len(),
+            file.display()
+        ),
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `fieldnotes import qdc FILE`: merge new codes into the codebook, or replace it.
+pub fn import_qdc(g: &Globals, file: &Path, replace: bool, dry_run: bool) -> Result<ExitCode> {
+    let project = g.project()?;
+    let xml = fs::read_to_string(file).with_context(|| format!("cannot read `{}`", file.display()))?;
+    let (incoming, warnings) = fieldnotes_refi::import_qdc(&xml).with_context(|| format!("`{}`", file.display()))?;
+    for w in &warnings {
+        output::warn(&format!("`{}`: {}", file.display(), w.message));
+    }
+    let path = project.codebook_path();
+    let current = if path.exists() { Codebook::load(&path)? } else { Codebook::default() };
+    let mut out = output::stdout();
+    use std::io::Write;
+    if replace {
+        for c in &current.codes {
+            if incoming.code(&c.id).is_none() {
+                writeln!(out, "- {} ({})", c.id, c.name)?;
+            }
+        }
+        for c in &incoming.codes {
+            let sign = if current.code(&c.id).is_some() { "~" } else { "+" };
+            writeln!(out, "{sign} {} ({})", c.id, c.name)?;
+        }
+        out.flush()?;
+        if !dry_run {
+            write_atomic(&path, incoming.to_toml().as_bytes())?;
+        }
+    } else {
+        // A code is already there when its id or its name (ignoring case) is.
+        let known = |c: &fieldnotes_coding::Code| {
+            current.codes.iter().any(|x| x.id == c.id || (!c.name.is_empty() && x.name.eq_ignore_ascii_case(&c.name)))
+        };
+        let new: Vec<&fieldnotes_coding::Code> = incoming.codes.iter().filter(|c| !known(c)).collect();
+        for c in &new {
+            writeln!(out, "+ {} ({})", c.id, c.name)?;
+        }
+        out.flush()?;
+        if !dry_run && !new.is_empty() {
+            // Append the new codes as TOML, so the existing file keeps its comments and order.
+            let only_new = Codebook { codebook: Default::default(), codes: new.into_iter().cloned().collect() };
+            let mut text = fs::read_to_string(&path).unwrap_or_default();
+            let toml = only_new.to_toml();
+            let codes_part = toml.find("[[code]]").map_or("", |i| &toml[i..]);
+            text.push('\n');
+            text.push_str(codes_part);
+            write_atomic(&path, text.as_bytes())?;
+        }
+    }
+    output::info(
+        g.quiet,
+        &format!(
+            "{}{} codes read from `{}`",
+            if dry_run { "dry run: " } else { "" },
+            incoming.codes.len(),
+            file.display()
+        ),
+    );
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `fieldnotes import qdpx FILE [DIR]`: a new project from a REFI-QDA project file.
+pub fn import_qdpx(g: &Globals, file: &Path, dir: Option<PathBuf>) -> Result<ExitCode> {
+    let bytes = fs::read(file).with_context(|| format!("cannot read `{}`", file.display()))?;
+    let imported = fieldnotes_refi::import_qdpx(&bytes).with_context(|| format!("`{}`", file.display()))?;
+    let dir = dir.unwrap_or_else(|| {
+        PathBuf::from(file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_else(|| "imported".into()))
+    });
+    if dir.exists() && fs::read_dir(&dir)?.next().is_some() {
+        bail!(
+            "`{}` exists and is not empty; give a new folder: `fieldnotes import qdpx {} NEW_DIR`",
+            dir.display(),
+            file.display()
+        );
+    }
+    for w in &imported.warnings {
+        output::warn(&format!("`{}`: {}", file.display(), w.message));
+    }
+    let name = if imported.name.is_empty() { dir.display().to_string() } else { imported.name.clone() };
+    write_atomic(&dir.join(fieldnotes_corpus::CONFIG_FILE), format!("name = {}\n", toml_string(&name)).as_bytes())?;
+    write_atomic(&dir.join("codebook.toml"), imported.book.to_toml().as_bytes())?;
+    for (rel, text) in &imported.notes {
+        write_atomic(&dir.join(rel), text.as_bytes())?;
+    }
+    let mut n = 0;
+    for (coder, codings) in &imported.codings {
+        let events: Vec<Event> = codings.iter().cloned().map(Event::Add).collect();
+        n += events.len();
+        Ledger::new(&dir, coder)?.append(&events)?;
+    }
+    output::info(
+        g.quiet,
+        &format!(
+            "made a project in `{}`: {} notes, {} codes, {} codings by {} coder(s)",
+            dir.display(),
+            imported.notes.len(),
+            imported.book.codes.len(),
+            n,
+            imported.codings.len()
+        ),
+    );
+    Ok(ExitCode::SUCCESS)
+}
