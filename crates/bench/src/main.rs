@@ -17,7 +17,7 @@ use fieldnotes_index::{SearchIndex, SearchOptions};
 fn usage() -> ! {
     let _ = writeln!(
         std::io::stderr(),
-        "usage:\n  fieldnotes-bench gen --mb N [--seed S] [--transcripts DIR] OUT\n  fieldnotes-bench query PROJECT QUERIES [--repeat N]\n  fieldnotes-bench code PROJECT [--truth truth.csv]"
+        "usage:\n  fieldnotes-bench gen --mb N [--seed S] [--transcripts DIR] OUT\n  fieldnotes-bench query PROJECT QUERIES [--repeat N]\n  fieldnotes-bench code PROJECT [--truth truth.csv]\n  fieldnotes-bench crosstab [--codings N] [--csv OUT]"
     );
     std::process::exit(2)
 }
@@ -67,6 +67,70 @@ fn prf(tp: usize, fp: usize, fn_: usize) -> serde_json::Value {
     let r = if tp + fn_ > 0 { tp as f64 / (tp + fn_) as f64 } else { 0.0 };
     let f = if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 };
     serde_json::json!({"tp": tp, "fp": fp, "fn": fn_, "precision": p, "recall": r, "f1": f})
+}
+
+/// Times the theme table (codes x sites) over `n` synthetic codings: one passage frame of n/2
+/// passages over 7 sites, and n coded (passage, code) rows, two different codes per passage. Optionally writes the same rows as `passage,site,code` CSV for the
+/// Python peers.
+fn crosstab(n: usize, csv: Option<&Path>) -> Result<serde_json::Value> {
+    use polars::prelude::*;
+    let sites = ["Aberdeenshire", "Dundee", "Fife", "Glasgow", "Highland", "Renfrewshire", "West Dunbartonshire"];
+    let book = fieldnotes_coding::Codebook::parse(include_str!("../../../data/codebooks/wws-considerations.toml"))
+        .map_err(|(_, m)| anyhow::anyhow!(m))?;
+    let codes: Vec<&str> = book.codes.iter().map(|c| c.id.as_str()).collect();
+    let passages = (n / 2).max(1);
+    let mut rng = corpus_gen::Rng::new(7);
+    let site_of: Vec<u32> = (0..passages).map(|_| rng.below(sites.len()) as u32).collect();
+    let (mut unit, mut doc, mut group, mut words, mut code) = (vec![], vec![], vec![], vec![], vec![]);
+    // Two different codes per passage: each (passage, code) once, as `Frames::build` makes them.
+    for p in 0..passages {
+        let first = rng.below(codes.len());
+        let second = (first + 1 + rng.below(codes.len() - 1)) % codes.len();
+        for c in [first, second] {
+            unit.push(p as u32);
+            doc.push((p / 12) as u32);
+            group.push(site_of[p]);
+            words.push(60u32);
+            code.push(c as u32);
+        }
+    }
+    if let Some(path) = csv {
+        let mut w = std::io::BufWriter::new(std::fs::File::create(path)?);
+        writeln!(w, "passage,site,code")?;
+        for i in 0..unit.len() {
+            writeln!(w, "p{},{},{}", unit[i], sites[group[i] as usize], codes[code[i] as usize])?;
+        }
+        w.flush()?;
+    }
+    let frames = fieldnotes_report::Frames {
+        passages: df!(
+            "doc" => (0..passages).map(|p| (p / 12) as u32).collect::<Vec<_>>(),
+            "unit" => (0..passages as u32).collect::<Vec<_>>(),
+            "group" => site_of.clone(),
+            "words" => vec![60u32; passages],
+        )?,
+        coded: df!("doc" => doc, "unit" => unit, "group" => group, "words" => words, "code" => code)?,
+        groups: sites.iter().map(|s| s.to_string()).collect(),
+        codes: codes.iter().map(|c| c.to_string()).collect(),
+    };
+    let t = Instant::now();
+    let table = fieldnotes_report::theme_table(
+        &frames,
+        &book,
+        "site",
+        fieldnotes_report::UnitKind::Passages,
+        fieldnotes_report::Measure::Count,
+        "synthetic",
+        false,
+    )?;
+    let secs = t.elapsed().as_secs_f64();
+    let mut cells = serde_json::Map::new();
+    for r in &table.rows {
+        for (j, g) in table.groups.iter().enumerate().take(table.groups.len() - 1) {
+            cells.insert(format!("{}|{g}", r.id), r.cells[j].passages.into());
+        }
+    }
+    Ok(serde_json::json!({"tool": "fieldnotes", "op": "crosstab", "codings": n, "crosstab_s": secs, "cells": cells}))
 }
 
 fn main() -> Result<()> {
@@ -144,6 +208,12 @@ fn main() -> Result<()> {
                 serde_json::json!({"tool": "fieldnotes", "op": "query", "queries": qs.len(), "p50_ms": p50, "p99_ms": p99,
                     "with_snippets_p50_ms": sp50, "with_snippets_p99_ms": sp99, "hits_total": hits_total, "passages": idx.n_passages()})
             )?;
+        }
+        Some("crosstab") => {
+            let n: usize =
+                flag("--codings").map_or(Ok(10_000_000), |s| s.parse()).context("--codings takes a whole number")?;
+            let csv = flag("--csv");
+            writeln!(out, "{}", crosstab(n, csv.as_deref().map(Path::new))?)?;
         }
         Some("code") => {
             let Some(project) = positional.first() else { usage() };

@@ -1,6 +1,6 @@
 //! Polars frames built from a loaded study.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
 
 use fieldnotes_coding::Codebook;
 use fieldnotes_coding::units::PassageCodes;
@@ -55,12 +55,18 @@ impl GroupBy {
     }
 }
 
-/// The two frames every table starts from.
+/// The two frames every table starts from. Groups and codes are dictionary-encoded (`u32`
+/// indices into [`Frames::groups`] and [`Frames::codes`]): grouping ten million rows by two
+/// small integers is several times faster than by two strings.
 pub struct Frames {
-    /// One row per passage: `doc` (u32), `unit` (u32, passage key), `group` (str), `words` (u32).
+    /// One row per passage: `doc` (u32), `unit` (u32, passage key), `group` (u32), `words` (u32).
     pub passages: DataFrame,
-    /// One row per coded passage and code: `doc`, `unit`, `group`, `words`, `code` (str).
+    /// One row per coded passage and code: `doc`, `unit`, `group`, `words`, `code` (u32).
     pub coded: DataFrame,
+    /// Group names, sorted; `group` values index this.
+    pub groups: Vec<String>,
+    /// Code ids, codebook order first; `code` values index this.
+    pub codes: Vec<String>,
 }
 
 impl Frames {
@@ -68,20 +74,27 @@ impl Frames {
     /// with `rollup`, a code also counts for each of its ancestors.
     pub fn build(corpus: &Corpus, codes: &PassageCodes, book: &Codebook, by: &GroupBy, rollup: bool) -> Result<Frames> {
         let n = corpus.passage_count();
+        let names: Vec<Vec<String>> =
+            corpus.documents.iter().map(|d| d.passages.iter().map(|p| by.value(d, p)).collect()).collect();
+        let groups: Vec<String> = names.iter().flatten().cloned().collect::<BTreeSet<String>>().into_iter().collect();
+        let group_index: HashMap<&str, u32> = groups.iter().enumerate().map(|(i, g)| (g.as_str(), i as u32)).collect();
         let (mut doc, mut unit, mut group, mut words) =
             (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-        let mut index_of = std::collections::HashMap::with_capacity(n);
+        let mut index_of = HashMap::with_capacity(n);
         let mut k: u32 = 0;
         for (di, d) in corpus.documents.iter().enumerate() {
             for (pi, p) in d.passages.iter().enumerate() {
                 doc.push(di as u32);
                 unit.push(k);
-                group.push(by.value(d, p));
+                group.push(group_index[names[di][pi].as_str()]);
                 words.push(p.words);
                 index_of.insert((di, pi), k as usize);
                 k += 1;
             }
         }
+        let mut code_ids: Vec<String> = book.codes.iter().map(|c| c.id.clone()).collect();
+        let mut code_index: HashMap<String, u32> =
+            code_ids.iter().enumerate().map(|(i, c)| (c.clone(), i as u32)).collect();
         let (mut cdoc, mut cunit, mut cgroup, mut cwords, mut ccode) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
         for (key, set) in codes {
@@ -102,15 +115,19 @@ impl Frames {
                 }
             }
             for c in all {
+                let ci = *code_index.entry(c.to_string()).or_insert_with(|| {
+                    code_ids.push(c.to_string());
+                    (code_ids.len() - 1) as u32
+                });
                 cdoc.push(doc[i]);
                 cunit.push(unit[i]);
-                cgroup.push(group[i].clone());
+                cgroup.push(group[i]);
                 cwords.push(words[i]);
-                ccode.push(c.to_string());
+                ccode.push(ci);
             }
         }
         let passages = df!("doc" => doc, "unit" => unit, "group" => group, "words" => words)?;
         let coded = df!("doc" => cdoc, "unit" => cunit, "group" => cgroup, "words" => cwords, "code" => ccode)?;
-        Ok(Frames { passages, coded })
+        Ok(Frames { passages, coded, groups, codes: code_ids })
     }
 }

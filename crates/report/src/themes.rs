@@ -150,11 +150,14 @@ fn u64_at(df: &DataFrame, name: &str, i: usize) -> Result<u64> {
     Ok(c.u64()?.get(i).unwrap_or(0))
 }
 
-fn str_at(df: &DataFrame, name: &str, i: usize) -> Result<String> {
-    Ok(df.column(name)?.str()?.get(i).unwrap_or("").to_string())
+/// A dictionary-encoded column's value at row `i`, as its name.
+fn name_at(dict: &[String], df: &DataFrame, name: &str, i: usize) -> Result<String> {
+    let k = u64_at(df, name, i)? as usize;
+    Ok(dict.get(k).cloned().unwrap_or_default())
 }
 
-/// Computes the theme table from the frames (polars, lazy).
+/// Computes the theme table from the frames (polars, lazy). `frames.coded` must hold each
+/// (unit, code) once, as [`crate::Frames::build`] makes it.
 pub fn theme_table(
     frames: &Frames,
     book: &Codebook,
@@ -164,9 +167,11 @@ pub fn theme_table(
     codings: &str,
     rollup: bool,
 ) -> Result<ThemeTable> {
+    // Both frames hold one row per unit (passages) or per unit and code (coded, as
+    // `Frames::build` makes it), so units are counted with `len`; notes need `n_unique`.
     let aggs = || {
         [
-            col("unit").n_unique().alias("passages"),
+            len().cast(DataType::UInt64).alias("passages"),
             col("doc").n_unique().alias("docs"),
             col("words").cast(DataType::UInt64).sum().alias("words"),
         ]
@@ -186,7 +191,7 @@ pub fn theme_table(
     let mut groups = Vec::with_capacity(sizes.height() + 1);
     let mut size_cells = Vec::with_capacity(sizes.height() + 1);
     for i in 0..sizes.height() {
-        groups.push(str_at(&sizes, "group", i)?);
+        groups.push(name_at(&frames.groups, &sizes, "group", i)?);
         size_cells.push(Cell {
             passages: u64_at(&sizes, "passages", i)?,
             docs: u64_at(&sizes, "docs", i)?,
@@ -217,8 +222,8 @@ pub fn theme_table(
         .collect();
     let mut unknown = Vec::new();
     for i in 0..counts.height() {
-        let code = str_at(&counts, "code", i)?;
-        let group = str_at(&counts, "group", i)?;
+        let code = name_at(&frames.codes, &counts, "code", i)?;
+        let group = name_at(&frames.groups, &counts, "group", i)?;
         let Some(&r) = ci.get(code.as_str()) else {
             unknown.push(code);
             continue;
@@ -232,7 +237,7 @@ pub fn theme_table(
     }
     let last = groups.len() - 1;
     for i in 0..totals.height() {
-        let code = str_at(&totals, "code", i)?;
+        let code = name_at(&frames.codes, &totals, "code", i)?;
         if let Some(&r) = ci.get(code.as_str()) {
             rows[r].cells[last] = Cell {
                 passages: u64_at(&totals, "passages", i)?,
