@@ -83,13 +83,13 @@ fn crosstab(n: usize, csv: Option<&Path>) -> Result<serde_json::Value> {
     let site_of: Vec<u32> = (0..passages).map(|_| rng.below(sites.len()) as u32).collect();
     let (mut unit, mut doc, mut group, mut words, mut code) = (vec![], vec![], vec![], vec![], vec![]);
     // Two different codes per passage: each (passage, code) once, as `Frames::build` makes them.
-    for p in 0..passages {
+    for (p, &site) in site_of.iter().enumerate() {
         let first = rng.below(codes.len());
         let second = (first + 1 + rng.below(codes.len() - 1)) % codes.len();
         for c in [first, second] {
             unit.push(p as u32);
             doc.push((p / 12) as u32);
-            group.push(site_of[p]);
+            group.push(site);
             words.push(60u32);
             code.push(c as u32);
         }
