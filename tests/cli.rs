@@ -105,3 +105,15 @@ fn search_show_and_kwic() {
     let o = p.run_expect(&["search", "nothingmatchesthis"], 1);
     assert!(o.stdout.is_empty());
 }
+
+#[test]
+fn symlink_loops_are_reported_and_the_rest_loads() {
+    let p = TestProject::new();
+    p.write("notes/fife/a.md", "---\nsite: Fife\n---\nOne.\n");
+    std::os::unix::fs::symlink(p.path().join("notes"), p.path().join("notes/fife/loop")).unwrap();
+    let o = p.run_expect(&["notes", "--json"], 0);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(v["documents"], 1, "{v}");
+    let e = stderr(&o);
+    assert!(e.contains("notes/fife/loop") && e.to_lowercase().contains("loop"), "{e}");
+}
