@@ -98,6 +98,9 @@ fn every_format_renders() {
     assert_eq!(json["table"]["groups"][0], "Fife");
     let svg = p.run(&["report", "themes", "--format", "svg"]);
     assert!(svg.starts_with("<svg") && svg.contains(">Highland</text>") && svg.trim_end().ends_with("</svg>"), "{svg}");
+    p.run(&["report", "themes", "--measure", "share", "--format", "png", "-o", "fig.png"]);
+    let png = std::fs::read(p.path().join("fig.png")).unwrap();
+    assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 2000, "{} bytes", png.len());
     let bars = p.run(&["report", "themes", "--format", "svg", "--chart", "bars"]);
     assert!(bars.contains("<rect") && bars.contains("time"));
     p.run(&["report", "html", "-o", "r.html"]);

@@ -61,6 +61,8 @@ pub enum Format {
     Html,
     /// An SVG figure (themes only).
     Svg,
+    /// A PNG figure (themes only; needs -o), drawn with the system's fonts.
+    Png,
     /// Parquet (themes only; needs -o).
     Parquet,
 }
@@ -295,7 +297,7 @@ fn render_table(t: &Table, format: Format, title: &str) -> Result<String> {
         Format::Html => {
             render::html_page(title, &format!("<h1>{}</h1>\n{}", render::html_escape(title), render::html_table(t)))
         }
-        Format::Svg | Format::Parquet => {
+        Format::Svg | Format::Png | Format::Parquet => {
             bail!("this report has no {format:?} output; use table, csv, md, latex, json or html")
         }
     })
@@ -341,6 +343,16 @@ fn themes(g: &Globals, study: &Study, book: &Codebook, a: ThemesArgs) -> Result<
         MeasureArg::Docs => Measure::Docs,
     };
     let t = theme_table(study, book, &a.by, unit, measure, &a.counting.selection(), a.rollup)?;
+    if a.out.format == Format::Png {
+        let path = a.out.output.context("PNG output needs a file: `-o themes.png`")?;
+        let svg = match a.chart {
+            Chart::Heatmap => fieldnotes_report::render::heatmap_svg(&t),
+            Chart::Bars => fieldnotes_report::render::bars_svg(&t),
+        };
+        write_atomic(&path, &fieldnotes_report::render::svg_to_png(&svg, 2.0)?)?;
+        output::info(g.quiet, &format!("wrote `{}`", path.display()));
+        return Ok(ExitCode::SUCCESS);
+    }
     if a.out.format == Format::Parquet {
         let path = a.out.output.context("Parquet output needs a file: `-o themes.parquet`")?;
         fieldnotes_report::export::theme_parquet(&t, &path)?;

@@ -372,3 +372,34 @@ pub fn bars_svg(table: &ThemeTable) -> String {
     s.push_str("</svg>\n");
     s
 }
+
+/// Rasterises an SVG figure to PNG at `scale` (2 gives print-ready pixels), setting its text in
+/// the system's fonts. Fails with a hint where the system has no fonts at all, rather than
+/// writing a figure without its labels.
+pub fn svg_to_png(svg: &str, scale: f32) -> crate::Result<Vec<u8>> {
+    use resvg::{tiny_skia, usvg};
+    let mut opt = usvg::Options::default();
+    opt.fontdb_mut().load_system_fonts();
+    let families: Vec<String> = opt.fontdb.faces().flat_map(|f| f.families.iter().map(|(n, _)| n.clone())).collect();
+    let Some(sans) = ["DejaVu Sans", "Liberation Sans", "Arial", "Helvetica", "Noto Sans", "FreeSans"]
+        .iter()
+        .map(|s| s.to_string())
+        .find(|f| families.contains(f))
+        .or_else(|| families.first().cloned())
+    else {
+        return Err(crate::Error::Invalid(
+            "no fonts found on this system, so the PNG would have no labels; install one (e.g. Debian's fonts-dejavu-core) or use `--format svg`".into(),
+        ));
+    };
+    opt.fontdb_mut().set_sans_serif_family(sans.clone());
+    opt.font_family = sans;
+    let tree =
+        usvg::Tree::from_str(svg, &opt).map_err(|e| crate::Error::Invalid(format!("cannot read the figure: {e}")))?;
+    let size = tree.size();
+    let (w, h) = ((size.width() * scale).ceil() as u32, (size.height() * scale).ceil() as u32);
+    let mut pixmap = tiny_skia::Pixmap::new(w, h)
+        .ok_or_else(|| crate::Error::Invalid(format!("figure of {w} x {h} pixels is too large")))?;
+    pixmap.fill(tiny_skia::Color::WHITE);
+    resvg::render(&tree, tiny_skia::Transform::from_scale(scale, scale), &mut pixmap.as_mut());
+    pixmap.encode_png().map_err(|e| crate::Error::Invalid(format!("cannot encode the PNG: {e}")))
+}
