@@ -740,13 +740,13 @@ fn eval(g: &Globals, a: EvalArgs) -> Result<ExitCode> {
         ttp += tp;
         tfp += fp;
         tfn += fn_;
-        let (pr, rc, f1) = prf(tp, fp, fn_);
+        let (pr, rc, f1) = units::precision_recall_f1(tp, fp, fn_);
         rows.push(vec![c.id.clone(), tp.to_string(), fp.to_string(), fn_.to_string(), fmt3(pr), fmt3(rc), fmt3(f1)]);
         json.push(
             serde_json::json!({"code": c.id, "tp": tp, "fp": fp, "fn": fn_, "precision": pr, "recall": rc, "f1": f1}),
         );
     }
-    let (pr, rc, f1) = prf(ttp, tfp, tfn);
+    let (pr, rc, f1) = units::precision_recall_f1(ttp, tfp, tfn);
     rows.push(vec!["(micro)".into(), ttp.to_string(), tfp.to_string(), tfn.to_string(), fmt3(pr), fmt3(rc), fmt3(f1)]);
     let mut out = output::stdout();
     let header: Vec<String> = ["code", "tp", "fp", "fn", "precision", "recall", "f1"].map(String::from).into();
@@ -773,18 +773,6 @@ fn eval(g: &Globals, a: EvalArgs) -> Result<ExitCode> {
     }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn prf(tp: usize, fp: usize, fn_: usize) -> (Option<f64>, Option<f64>, Option<f64>) {
-    let ratio = |n: usize, d: usize| (d > 0).then(|| n as f64 / d as f64);
-    let p = ratio(tp, tp + fp);
-    let r = ratio(tp, tp + fn_);
-    let f = match (p, r) {
-        (Some(p), Some(r)) if p + r > 0.0 => Some(2.0 * p * r / (p + r)),
-        (Some(_), Some(_)) => Some(0.0),
-        _ => None,
-    };
-    (p, r, f)
 }
 
 /// Three decimals, or `n/a` where undefined.

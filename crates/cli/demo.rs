@@ -12,7 +12,7 @@ use fieldnotes_report::{Measure, UnitKind};
 
 use crate::output;
 use crate::study::Study;
-use crate::{Globals, code, notes, report, search};
+use crate::{Globals, code, notes, report};
 
 /// Arguments of `fieldnotes demo`.
 #[derive(clap::Args, Debug)]
@@ -96,9 +96,8 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
 
     writeln!(out, "\n{}", output::bold("2. The search index", g.color))?;
     out.flush()?;
-    let stats = study.update_index(&g, true)?.unwrap_or_default();
+    let (idx, stats) = study.update_index(&g, true)?.context("the search index could not be built")?;
     writeln!(out, "indexed {} notes ({} passages)", stats.indexed, stats.passages)?;
-    let idx = search::open_index(&g, &study)?;
     let q = "\"staff turnover\" OR churn";
     let res = idx.search(q, &SearchOptions { limit: 3, ..Default::default() })?;
     writeln!(out, "search `{q}`: {} passages; the best {}:", res.total, res.hits.len())?;
@@ -121,9 +120,10 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     let (summary, _) = code::auto_code(&g, &study, &book, false)?;
     writeln!(out, "{} suggestions, each with its evidence, in `codings/rules.jsonl`", summary.written)?;
     study.codings = fieldnotes_coding::Codings::load(study.project.root())?;
-    study.update_index(&g, false)?;
-    let n = idx_count(&study, "code:time AND site:glasgow")?;
-    writeln!(out, "search `code:time AND site:glasgow`: {n} passages")?;
+    let (idx, _) = study.update_index(&g, false)?.context("the search index is missing")?;
+    let q = "code:time AND site:glasgow";
+    let n = idx.search(q, &SearchOptions { limit: 1, ..Default::default() })?.total;
+    writeln!(out, "search `{q}`: {n} passages")?;
 
     writeln!(out, "\n{}", output::bold("4. Themes by site", g.color))?;
     let sel = Selection { coders: vec![], include_suggested: true };
@@ -146,10 +146,4 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     )?;
     out.flush()?;
     Ok(ExitCode::SUCCESS)
-}
-
-fn idx_count(study: &Study, q: &str) -> Result<usize> {
-    let idx = fieldnotes_index::SearchIndex::open(&study.project.derived_dir().join("index"))?
-        .context("the search index is missing")?;
-    Ok(idx.search(q, &SearchOptions { limit: 1, ..Default::default() })?.total)
 }

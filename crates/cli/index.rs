@@ -26,7 +26,7 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
         }
     }
     let started = std::time::Instant::now();
-    let stats = study.update_index(g, true)?.unwrap_or_default();
+    let stats = study.update_index(g, true)?.map(|(_, s)| s).unwrap_or_default();
     output::info(
         g.quiet,
         &format!(

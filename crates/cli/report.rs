@@ -504,8 +504,8 @@ pub fn html_report(study: &Study, book: &Codebook, by: &str, sel: &Selection) ->
     let frames = Frames::build(&study.corpus, &codes, book, &group, false)?;
     let counts =
         fieldnotes_report::theme_table(&frames, book, by, UnitKind::Passages, Measure::Count, &sel.describe(), false)?;
-    let shares =
-        fieldnotes_report::theme_table(&frames, book, by, UnitKind::Passages, Measure::Share, &sel.describe(), false)?;
+    // The same counts, shown as shares of each group's passages: only the measure differs.
+    let shares = ThemeTable { measure: Measure::Share, ..counts.clone() };
     let co = analysis::cooccurrence(&study.corpus, &codes, book, 0);
     let (groups, tests) = analysis::code_by_group(&study.corpus, &codes, book, &group);
     let ids: Vec<String> = book.codes.iter().map(|c| c.id.clone()).collect();

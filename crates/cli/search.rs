@@ -53,9 +53,8 @@ pub struct Args {
 
 /// Opens the index, building or updating it first.
 pub fn open_index(g: &Globals, study: &Study) -> Result<SearchIndex> {
-    study.update_index(g, true)?;
-    let dir = study.project.derived_dir().join("index");
-    SearchIndex::open(&dir)?.context("the search index could not be opened after building it")
+    let (idx, _) = study.update_index(g, true)?.context("the search index could not be built")?;
+    Ok(idx)
 }
 
 /// Runs `fieldnotes search`.

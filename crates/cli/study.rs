@@ -1,7 +1,6 @@
 //! Loading a whole study (notes, codebook, codings) and keeping the index in step with it.
 
 use std::collections::BTreeSet;
-use std::sync::atomic::{AtomicU64, Ordering};
 
 use anyhow::{Context, Result, bail};
 use fieldnotes_coding::units::{self, Placement, Selection};
@@ -69,14 +68,18 @@ impl Study {
         units::place(&self.corpus, &self.codings)
     }
 
-    /// Brings the search index up to date (content and codes). With `create` false, does
-    /// nothing when there is no index yet.
-    pub fn update_index(&self, g: &Globals, create: bool) -> Result<Option<UpdateStats>> {
+    /// Brings the search index up to date (content and codes) and returns it, open. With
+    /// `create` false, does nothing when there is no index yet.
+    pub fn update_index(&self, g: &Globals, create: bool) -> Result<Option<(SearchIndex, UpdateStats)>> {
         let dir = self.project.derived_dir().join("index");
-        if !create && SearchIndex::open(&dir)?.is_none() {
-            return Ok(None);
-        }
-        let (mut idx, reason) = SearchIndex::open_or_create(&dir)?;
+        let (mut idx, reason) = if create {
+            SearchIndex::open_or_create(&dir)?
+        } else {
+            match SearchIndex::open(&dir)? {
+                Some(idx) => (idx, None),
+                None => return Ok(None),
+            }
+        };
         if let Some(r) = &reason {
             output::info(g.quiet, r);
         }
@@ -88,16 +91,11 @@ impl Study {
             codes.get(&(d, p)).map(|s: &BTreeSet<String>| s.iter().cloned().collect()).unwrap_or_default()
         };
         let pb = output::progress(self.corpus.passage_count() as u64, "indexing", g.quiet || !create);
-        let done = AtomicU64::new(0);
-        let tick = |n: u64| {
-            done.fetch_add(n, Ordering::Relaxed);
-            pb.inc(n);
-        };
         let opts = WriterOptions::from_config(&self.project.config.index);
-        let mut stats = idx.update(&self.corpus, &lookup, &opts, &tick)?;
+        let mut stats = idx.update(&self.corpus, &lookup, &opts, &|n| pb.inc(n))?;
         pb.finish_and_clear();
         stats.rebuilt = reason;
-        Ok(Some(stats))
+        Ok(Some((idx, stats)))
     }
 }
 

@@ -63,9 +63,9 @@ fn scores(
 }
 
 fn prf(tp: usize, fp: usize, fn_: usize) -> serde_json::Value {
-    let p = if tp + fp > 0 { tp as f64 / (tp + fp) as f64 } else { 0.0 };
-    let r = if tp + fn_ > 0 { tp as f64 / (tp + fn_) as f64 } else { 0.0 };
-    let f = if p + r > 0.0 { 2.0 * p * r / (p + r) } else { 0.0 };
+    // Undefined ratios count as 0 here, so the summary table always has a number.
+    let (p, r, f) = fieldnotes_coding::units::precision_recall_f1(tp, fp, fn_);
+    let (p, r, f) = (p.unwrap_or(0.0), r.unwrap_or(0.0), f.unwrap_or(0.0));
     serde_json::json!({"tp": tp, "fp": fp, "fn": fn_, "precision": p, "recall": r, "f1": f})
 }
 

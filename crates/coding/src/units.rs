@@ -167,6 +167,20 @@ pub fn human_coders(codings: &Codings) -> Vec<String> {
         .collect()
 }
 
+/// Precision, recall and F1 from true positives, false positives and false negatives;
+/// `None` where a ratio has nothing to divide by (F1 is 0 when both are 0).
+pub fn precision_recall_f1(tp: usize, fp: usize, fn_: usize) -> (Option<f64>, Option<f64>, Option<f64>) {
+    let ratio = |n: usize, d: usize| (d > 0).then(|| n as f64 / d as f64);
+    let p = ratio(tp, tp + fp);
+    let r = ratio(tp, tp + fn_);
+    let f = match (p, r) {
+        (Some(p), Some(r)) if p + r > 0.0 => Some(2.0 * p * r / (p + r)),
+        (Some(_), Some(_)) => Some(0.0),
+        _ => None,
+    };
+    (p, r, f)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
