@@ -3,13 +3,20 @@
 //!
 //! Keywords match whole words, case-insensitively: the passage is cut into words (runs of
 //! letters and digits), each lower-cased (and, for codes with `stem = true`, reduced to its
-//! English stem), and the words are joined by single spaces. Keywords are normalised the same
-//! way, so `"staff turnover"` matches "Staff  turnover" and, stemmed, "trusting" matches
-//! `"trust"`. A match must start and end on word boundaries of that normalised text.
+//! English stem). Keywords are normalised the same way into sequences of words, so
+//! `"staff turnover"` matches "Staff  turnover" and, stemmed, "trusting" matches `"trust"`: a
+//! match is a run of whole, consecutive words. Each distinct word of the corpus is lowered and
+//! stemmed once per thread (a cache maps it to its ids in the keyword tables).
+//!
+//! Regexes run only on passages holding one of the literal prefixes every match of the regex
+//! starts with (one more automaton over all those prefixes); the rest of the time they would
+//! find nothing.
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use regex::{Regex, RegexBuilder, RegexSet, RegexSetBuilder};
+use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
+use regex::{RegexBuilder, RegexSet, RegexSetBuilder};
+use regex_automata::{Anchored, Input, meta};
 use rust_stemmers::{Algorithm, Stemmer};
+use rustc_hash::FxHashMap;
 use serde::{Deserialize, Serialize};
 
 use crate::codebook::Codebook;
@@ -66,88 +73,210 @@ enum Role {
     Exclude,
 }
 
-#[derive(Clone, Debug)]
+/// A keyword or exclusion of one code, with the index of its rule name.
+#[derive(Clone, Copy, Debug)]
 struct Target {
     code: usize,
     role: Role,
-    phrase: String,
+    rule: u32,
+}
+
+/// Most places a regex is tried anchored in one passage; past that, one unanchored pass.
+const MAX_ANCHORED_STARTS: usize = 8;
+
+/// Marks a word that is in no keyword.
+const NO_WORD: u32 = u32::MAX;
+
+/// Keyword phrases as sequences of word ids, listed under their first word. A passage matches
+/// a phrase where its words' ids run in the same sequence: whole, consecutive words.
+#[derive(Default)]
+struct PhraseTable {
+    /// Word (lower-cased, or its stem) to id.
+    vocab: FxHashMap<String, u32>,
+    /// For each word id, the phrases starting with it: the ids of their other words, and the
+    /// targets they serve.
+    by_first: Vec<Vec<(Vec<u32>, Vec<Target>)>>,
+}
+
+impl PhraseTable {
+    fn add(&mut self, phrase: &str, target: Target) {
+        let mut ids = Vec::new();
+        for w in phrase.split(' ') {
+            let next = self.vocab.len() as u32;
+            let id = *self.vocab.entry(w.to_string()).or_insert(next);
+            if id as usize == self.by_first.len() {
+                self.by_first.push(Vec::new());
+            }
+            ids.push(id);
+        }
+        let (first, rest) = (ids[0], ids[1..].to_vec());
+        let list = &mut self.by_first[first as usize];
+        match list.iter_mut().find(|(r, _)| *r == rest) {
+            Some((_, targets)) => targets.push(target),
+            None => list.push((rest, vec![target])),
+        }
+    }
+
+    fn id(&self, word: &str) -> u32 {
+        self.vocab.get(word).copied().unwrap_or(NO_WORD)
+    }
+
+    fn is_empty(&self) -> bool {
+        self.vocab.is_empty()
+    }
+}
+
+/// Regexes that need not run on a passage: an Aho-Corasick automaton over the literal prefixes
+/// every match of a regex must start with (ASCII case-insensitively); a regex runs only where
+/// one of its prefixes occurs. Regexes without such prefixes always run.
+struct RegexPrefilter {
+    literals: Option<AhoCorasick>,
+    /// For each literal, the regexes it stands for.
+    regexes_of: Vec<Vec<u32>>,
+    always: Vec<u32>,
+}
+
+impl RegexPrefilter {
+    fn new(patterns: &[String]) -> RegexPrefilter {
+        use regex_syntax::hir::literal::{ExtractKind, Extractor};
+        let mut lits: Vec<Vec<u8>> = Vec::new();
+        let mut regexes_of: Vec<Vec<u32>> = Vec::new();
+        let mut index: FxHashMap<Vec<u8>, usize> = FxHashMap::default();
+        let mut always = Vec::new();
+        for (ri, pattern) in patterns.iter().enumerate() {
+            let prefixes = regex_syntax::ParserBuilder::new().build().parse(pattern).ok().and_then(|hir| {
+                let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
+                let lits = seq.literals()?;
+                // An empty prefix means a match can start anywhere; a non-ASCII one would need
+                // Unicode case folding, which the automaton does not do.
+                (!lits.is_empty() && lits.iter().all(|l| !l.as_bytes().is_empty() && l.as_bytes().is_ascii()))
+                    .then(|| lits.iter().map(|l| l.as_bytes().to_ascii_lowercase()).collect::<Vec<_>>())
+            });
+            match prefixes {
+                Some(prefixes) => {
+                    for l in prefixes {
+                        let i = *index.entry(l.clone()).or_insert_with(|| {
+                            lits.push(l);
+                            regexes_of.push(Vec::new());
+                            lits.len() - 1
+                        });
+                        if !regexes_of[i].contains(&(ri as u32)) {
+                            regexes_of[i].push(ri as u32);
+                        }
+                    }
+                }
+                None => always.push(ri as u32),
+            }
+        }
+        let literals = (!lits.is_empty())
+            .then(|| {
+                AhoCorasickBuilder::new()
+                    .ascii_case_insensitive(true)
+                    .match_kind(MatchKind::Standard)
+                    .kind(Some(AhoCorasickKind::DFA))
+                    .build(&lits)
+                    .ok()
+            })
+            .flatten();
+        if literals.is_none() {
+            // Without the automaton every regex runs.
+            always = (0..patterns.len() as u32).collect();
+        }
+        RegexPrefilter { literals, regexes_of, always }
+    }
+
+    /// Where the regexes may match in `text`: (regex, byte offset of one of its prefixes),
+    /// sorted, and the regexes without prefixes as (regex, `usize::MAX`). `false` when the text
+    /// holds a character whose case folds to ASCII (the Kelvin sign, the long s), which the
+    /// automaton would not see: then every regex must run.
+    fn candidates(&self, text: &str, out: &mut Vec<(u32, usize)>) -> bool {
+        out.clear();
+        if text.contains(['\u{212A}', '\u{017F}']) {
+            return false;
+        }
+        out.extend(self.always.iter().map(|&r| (r, usize::MAX)));
+        if let Some(ac) = &self.literals {
+            for m in ac.find_overlapping_iter(text) {
+                out.extend(self.regexes_of[m.pattern().as_usize()].iter().map(|&r| (r, m.start())));
+            }
+        }
+        out.sort_unstable();
+        out.dedup();
+        true
+    }
 }
 
 /// A codebook's rules compiled for matching.
 pub struct AutoCoder {
     n_codes: usize,
     min_evidence: Vec<usize>,
-    /// Automaton over lower-cased words, and over stems.
-    exact: Option<(AhoCorasick, Vec<Vec<Target>>)>,
-    stemmed: Option<(AhoCorasick, Vec<Vec<Target>>)>,
+    /// Keywords of codes without stemming (lower-cased words), and of codes with it (stems).
+    exact: PhraseTable,
+    stemmed: PhraseTable,
+    /// Rule names (`keyword:<phrase>`, `regex:<pattern>`), for evidence.
+    rules: Vec<String>,
     set: RegexSet,
-    regexes: Vec<(usize, String, Regex)>,
-    any_stemmed: bool,
+    /// Each regex: its code, rule name index, compiled form.
+    regexes: Vec<(usize, u32, meta::Regex)>,
+    prefilter: RegexPrefilter,
+    /// Identifies this coder's entries in the per-thread word cache.
+    id: u64,
 }
 
-/// A word of a passage: its byte range in the passage and its offsets in the normalised texts.
+/// A word of a passage: its byte range in the passage.
 struct Word {
     byte_start: usize,
     byte_end: usize,
 }
 
-/// A passage cut into words, with the normalised texts the automata run over.
-struct Normalised {
-    words: Vec<Word>,
-    exact: String,
-    stemmed: String,
-    /// For each word, its start and end byte in `exact` and `stemmed`.
-    exact_pos: Vec<(usize, usize)>,
-    stemmed_pos: Vec<(usize, usize)>,
+fn is_word_char(text: &str, i: usize) -> Option<(bool, usize)> {
+    let b = *text.as_bytes().get(i)?;
+    if b < 0x80 {
+        return Some((b.is_ascii_alphanumeric(), 1));
+    }
+    let c = text[i..].chars().next()?;
+    Some((c.is_alphanumeric(), c.len_utf8()))
 }
 
-fn words_of(text: &str) -> Vec<Word> {
-    let mut out = Vec::new();
+fn words_of(text: &str, out: &mut Vec<Word>) {
+    out.clear();
+    let bytes = text.as_bytes();
     let mut start = None;
-    for (i, c) in text.char_indices() {
-        let w = c.is_alphanumeric();
+    let mut i = 0;
+    while let Some((w, len)) = is_word_char(text, i) {
         match (w, start) {
             (true, None) => start = Some(i),
             (false, Some(s)) => {
                 // Keep apostrophes inside words: "CPP's", "don't".
-                if (c == '\'' || c == '’') && text[i + c.len_utf8()..].starts_with(char::is_alphanumeric) {
-                    continue;
+                let apostrophe = bytes[i] == b'\'' || text[i..].starts_with('’');
+                if !(apostrophe && is_word_char(text, i + len).is_some_and(|(w, _)| w)) {
+                    out.push(Word { byte_start: s, byte_end: i });
+                    start = None;
                 }
-                out.push(Word { byte_start: s, byte_end: i });
-                start = None;
             }
             _ => {}
         }
+        i += len;
     }
     if let Some(s) = start {
         out.push(Word { byte_start: s, byte_end: text.len() });
     }
-    out
 }
 
-/// Stems a lower-cased word, through a per-thread cache: fieldnotes reuse a small vocabulary,
-/// and the Snowball stemmer costs more than a hash lookup.
-fn stem_cached(stemmer: &Stemmer, word: &str, out: &mut String) {
-    use std::cell::RefCell;
-    use std::collections::HashMap;
-    thread_local! {
-        static CACHE: RefCell<HashMap<String, String>> = RefCell::new(HashMap::new());
+/// An ASCII word of up to 15 bytes, lower-cased, packed with its length into one integer: a
+/// hash key compared without a call to `memcmp`. `None` for other words.
+fn pack_ascii_lower(word: &[u8]) -> Option<u128> {
+    if word.len() > 15 {
+        return None;
     }
-    /// Entries kept before the cache starts over (bounded memory on odd corpora).
-    const MAX_ENTRIES: usize = 200_000;
-    CACHE.with(|c| {
-        let mut cache = c.borrow_mut();
-        if let Some(st) = cache.get(word) {
-            out.push_str(st);
-            return;
+    let mut key = (word.len() as u128) << 120;
+    for (i, &b) in word.iter().enumerate() {
+        if !b.is_ascii() {
+            return None;
         }
-        let st = stemmer.stem(word).into_owned();
-        out.push_str(&st);
-        if cache.len() >= MAX_ENTRIES {
-            cache.clear();
-        }
-        cache.insert(word.to_string(), st);
-    });
+        key |= u128::from(b.to_ascii_lowercase()) << (8 * i);
+    }
+    Some(key)
 }
 
 /// Lower-cases a word into `buf` (ASCII fast path), with curly apostrophes made straight.
@@ -167,48 +296,29 @@ fn lower_into(w: &str, buf: &mut String) {
     }
 }
 
-fn normalise(text: &str, stemmer: Option<&Stemmer>, want_exact: bool) -> Normalised {
-    let words = words_of(text);
-    let mut exact = String::new();
-    let mut stemmed = String::new();
-    let mut exact_pos = Vec::new();
-    let mut stemmed_pos = Vec::new();
-    if want_exact {
-        exact.reserve(text.len());
-        exact_pos.reserve(words.len());
-    }
-    if stemmer.is_some() {
-        stemmed.reserve(text.len());
-        stemmed_pos.reserve(words.len());
-    }
+/// Words joined by single spaces: each lower-cased, and stemmed with `stemmer`.
+fn normalise(text: &str, stemmer: Option<&Stemmer>) -> String {
+    let mut words = Vec::new();
+    words_of(text, &mut words);
+    let mut out = String::new();
     let mut lw = String::new();
     for w in &words {
         lower_into(&text[w.byte_start..w.byte_end], &mut lw);
-        if want_exact {
-            if !exact.is_empty() {
-                exact.push(' ');
-            }
-            let s = exact.len();
-            exact.push_str(&lw);
-            exact_pos.push((s, exact.len()));
+        if !out.is_empty() {
+            out.push(' ');
         }
-        if let Some(st) = stemmer {
-            if !stemmed.is_empty() {
-                stemmed.push(' ');
-            }
-            let s = stemmed.len();
-            stem_cached(st, &lw, &mut stemmed);
-            stemmed_pos.push((s, stemmed.len()));
+        match stemmer {
+            Some(st) => out.push_str(&st.stem(&lw)),
+            None => out.push_str(&lw),
         }
     }
-    Normalised { words, exact, stemmed, exact_pos, stemmed_pos }
+    out
 }
 
 /// Normalises a keyword as passages are: lower-cased words joined by single spaces, stemmed or not.
 pub fn normalise_phrase(phrase: &str, stem: bool) -> String {
     let stemmer = Stemmer::create(Algorithm::English);
-    let n = normalise(phrase, stem.then_some(&stemmer), !stem);
-    if stem { n.stemmed } else { n.exact }
+    normalise(phrase, stem.then_some(&stemmer))
 }
 
 /// Rewrites `\b` and `\B` as ASCII word boundaries. The `regex` crate's fast engines (the
@@ -235,114 +345,209 @@ pub fn ascii_word_boundaries(pattern: &str) -> String {
     out
 }
 
-fn build_automaton(targets: Vec<Target>) -> Result<Option<(AhoCorasick, Vec<Vec<Target>>)>> {
-    if targets.is_empty() {
-        return Ok(None);
-    }
-    // One pattern per distinct phrase; each pattern lists the codes it serves.
-    let mut phrases: Vec<String> = Vec::new();
-    let mut by_pattern: Vec<Vec<Target>> = Vec::new();
-    let mut index: std::collections::HashMap<String, usize> = std::collections::HashMap::new();
-    for t in targets {
-        let i = *index.entry(t.phrase.clone()).or_insert_with(|| {
-            phrases.push(t.phrase.clone());
-            by_pattern.push(Vec::new());
-            phrases.len() - 1
-        });
-        by_pattern[i].push(t);
-    }
-    let ac = AhoCorasickBuilder::new()
-        .match_kind(MatchKind::Standard)
-        .build(&phrases)
-        .map_err(|e| Error::Rules { message: format!("cannot build the keyword automaton: {e}") })?;
-    Ok(Some((ac, by_pattern)))
+/// Per-thread cache of each word's ids in the keyword tables: fieldnotes reuse a small
+/// vocabulary, and stemming a word costs more than a hash lookup.
+struct WordCache {
+    /// The coder the entries belong to.
+    owner: u64,
+    /// ASCII words of up to 15 bytes, lower-cased and packed into an integer (most words).
+    short: FxHashMap<u128, (u32, u32)>,
+    /// Other words, lower-cased.
+    ids: FxHashMap<Box<str>, (u32, u32)>,
+    words: Vec<Word>,
+    lower: String,
+    candidates: Vec<(u32, usize)>,
 }
+
+/// Entries kept before the cache starts over (bounded memory on odd corpora).
+const MAX_CACHED_WORDS: usize = 200_000;
+
+thread_local! {
+    static CACHE: std::cell::RefCell<WordCache> = std::cell::RefCell::new(WordCache {
+        owner: u64::MAX,
+        short: FxHashMap::default(),
+        ids: FxHashMap::default(),
+        words: Vec::new(),
+        lower: String::new(),
+        candidates: Vec::new(),
+    });
+    static STEMMER: Stemmer = Stemmer::create(Algorithm::English);
+}
+
+/// A hit before it becomes evidence: code, role, rule, byte range in the passage.
+type RawHit = (usize, Role, u32, usize, usize);
 
 impl AutoCoder {
     /// Compiles the rules of every code. Invalid regexes are an error naming the code.
     pub fn new(codebook: &Codebook) -> Result<AutoCoder> {
-        let mut exact_targets = Vec::new();
-        let mut stemmed_targets = Vec::new();
+        static NEXT_ID: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+        let mut rules: Vec<String> = Vec::new();
+        let mut rule_index: FxHashMap<String, u32> = FxHashMap::default();
+        let mut rule = |name: String| -> u32 {
+            *rule_index.entry(name.clone()).or_insert_with(|| {
+                rules.push(name);
+                (rules.len() - 1) as u32
+            })
+        };
+        let (mut exact, mut stemmed) = (PhraseTable::default(), PhraseTable::default());
         let mut regexes = Vec::new();
-        let mut any_stemmed = false;
+        let mut patterns = Vec::new();
         for (ci, code) in codebook.codes.iter().enumerate() {
             let r = &code.rules;
-            any_stemmed |= r.stem && !(r.keywords.is_empty() && r.exclude.is_empty());
             for (role, list) in [(Role::Keyword, &r.keywords), (Role::Exclude, &r.exclude)] {
                 for k in list {
                     let phrase = normalise_phrase(k, r.stem);
                     if phrase.is_empty() {
                         continue;
                     }
-                    let t = Target { code: ci, role, phrase };
-                    if r.stem { stemmed_targets.push(t) } else { exact_targets.push(t) }
+                    let t = Target { code: ci, role, rule: rule(format!("keyword:{phrase}")) };
+                    if r.stem { stemmed.add(&phrase, t) } else { exact.add(&phrase, t) }
                 }
             }
             for re in &r.regex {
-                let compiled = RegexBuilder::new(&ascii_word_boundaries(re))
+                let pattern = ascii_word_boundaries(re);
+                let invalid = |e: &dyn std::fmt::Display| Error::Rules {
+                    message: format!("invalid regex in code `{}`:\n{e}", code.id),
+                };
+                // The `regex` crate's error points at the fault; the meta regex is what runs.
+                RegexBuilder::new(&pattern)
                     .case_insensitive(true)
                     .size_limit(REGEX_SIZE_LIMIT)
                     .build()
-                    .map_err(|e| Error::Rules { message: format!("invalid regex in code `{}`:\n{e}", code.id) })?;
-                regexes.push((ci, re.clone(), compiled));
+                    .map_err(|e| invalid(&e))?;
+                let compiled = meta::Regex::builder()
+                    .syntax(regex_automata::util::syntax::Config::new().case_insensitive(true))
+                    .configure(meta::Config::new().nfa_size_limit(Some(REGEX_SIZE_LIMIT)))
+                    .build(&pattern)
+                    .map_err(|e| invalid(&e))?;
+                regexes.push((ci, rule(format!("regex:{re}")), compiled));
+                patterns.push(pattern);
             }
         }
-        let set = RegexSetBuilder::new(regexes.iter().map(|(_, _, r)| r.as_str()))
+        let set = RegexSetBuilder::new(&patterns)
             .case_insensitive(true)
             .size_limit(REGEX_SIZE_LIMIT * 4)
             .dfa_size_limit(REGEX_DFA_CACHE)
             .build()
             .map_err(|e| Error::Rules { message: format!("cannot combine the regexes: {e}") })?;
-        // Keyword targets are stored with their keyword text for evidence naming.
         Ok(AutoCoder {
             n_codes: codebook.codes.len(),
             min_evidence: codebook.codes.iter().map(|c| c.rules.min_evidence.max(1)).collect(),
-            exact: build_automaton(exact_targets)?,
-            stemmed: build_automaton(stemmed_targets)?,
+            exact,
+            stemmed,
+            rules,
             set,
+            prefilter: RegexPrefilter::new(&patterns),
             regexes,
-            any_stemmed,
+            id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
         })
+    }
+
+    /// The keyword hits of a passage: each word looked up (through the cache) in both phrase
+    /// tables, then every phrase starting at that word checked against the words that follow.
+    fn keyword_hits(&self, text: &str, cache: &mut WordCache, raw: &mut Vec<RawHit>) {
+        if self.exact.is_empty() && self.stemmed.is_empty() {
+            return;
+        }
+        if cache.owner != self.id {
+            cache.short.clear();
+            cache.ids.clear();
+            cache.owner = self.id;
+        }
+        let WordCache { short, ids: cached, words, lower, .. } = cache;
+        words_of(text, words);
+        let lookup = |lower: &str| -> (u32, u32) {
+            let stem_id =
+                if self.stemmed.is_empty() { NO_WORD } else { STEMMER.with(|st| self.stemmed.id(&st.stem(lower))) };
+            (self.exact.id(lower), stem_id)
+        };
+        let mut ids: Vec<(u32, u32)> = Vec::with_capacity(words.len());
+        for w in words.iter() {
+            let word = &text[w.byte_start..w.byte_end];
+            let id = if let Some(key) = pack_ascii_lower(word.as_bytes()) {
+                match short.get(&key) {
+                    Some(&id) => id,
+                    None => {
+                        lower_into(word, lower);
+                        let id = lookup(lower);
+                        if short.len() >= MAX_CACHED_WORDS {
+                            short.clear();
+                        }
+                        short.insert(key, id);
+                        id
+                    }
+                }
+            } else {
+                lower_into(word, lower);
+                match cached.get(lower.as_str()) {
+                    Some(&id) => id,
+                    None => {
+                        let id = lookup(lower);
+                        if cached.len() >= MAX_CACHED_WORDS {
+                            cached.clear();
+                        }
+                        cached.insert(lower.as_str().into(), id);
+                        id
+                    }
+                }
+            };
+            ids.push(id);
+        }
+        for i in 0..ids.len() {
+            for (table, pick) in [(&self.exact, 0usize), (&self.stemmed, 1usize)] {
+                let get = |k: usize| if pick == 0 { ids[k].0 } else { ids[k].1 };
+                let first = get(i);
+                if first == NO_WORD {
+                    continue;
+                }
+                for (rest, targets) in &table.by_first[first as usize] {
+                    let last = i + rest.len();
+                    if last < ids.len() && rest.iter().enumerate().all(|(j, &r)| get(i + 1 + j) == r) {
+                        let (bs, be) = (words[i].byte_start, words[last].byte_end);
+                        raw.extend(targets.iter().map(|t| (t.code, t.role, t.rule, bs, be)));
+                    }
+                }
+            }
+        }
     }
 
     /// Matches one passage. `text` is the passage text and `char_start` its code-point offset in
     /// the document, so evidence offsets are document offsets. Returns one entry per code that
     /// had any hit (suggested or not), in codebook order.
     pub fn code_passage(&self, text: &str, char_start: usize) -> Vec<CodeMatch> {
-        thread_local! {
-            static STEMMER: Stemmer = Stemmer::create(Algorithm::English);
-        }
-        let norm = STEMMER.with(|st| normalise(text, self.any_stemmed.then_some(st), self.exact.is_some()));
-        // (code, role, rule name, byte range in passage)
-        let mut raw: Vec<(usize, Role, String, usize, usize)> = Vec::new();
-        for (auto, normtext, pos) in
-            [(&self.exact, &norm.exact, &norm.exact_pos), (&self.stemmed, &norm.stemmed, &norm.stemmed_pos)]
-        {
-            let Some((ac, targets)) = auto else { continue };
-            if normtext.is_empty() {
-                continue;
+        let mut raw: Vec<RawHit> = Vec::new();
+        CACHE.with(|c| {
+            let mut cache = c.borrow_mut();
+            self.keyword_hits(text, &mut cache, &mut raw);
+            if self.regexes.is_empty() {
+                return;
             }
-            for m in ac.find_overlapping_iter(normtext.as_str()) {
-                // Word boundaries: the match must start at a word start and end at a word end.
-                let Ok(first) = pos.binary_search_by_key(&m.start(), |p| p.0) else { continue };
-                let Ok(last) = pos.binary_search_by_key(&m.end(), |p| p.1) else { continue };
-                let bs = norm.words[first].byte_start;
-                let be = norm.words[last].byte_end;
-                for t in &targets[m.pattern().as_usize()] {
-                    raw.push((t.code, t.role, t.phrase.clone(), bs, be));
-                }
-            }
-        }
-        if !self.regexes.is_empty() {
-            for i in self.set.matches(text).iter() {
-                let (code, pattern, re) = &self.regexes[i];
-                for m in re.find_iter(text) {
-                    if m.start() < m.end() {
-                        raw.push((*code, Role::Keyword, format!("regex:{pattern}"), m.start(), m.end()));
+            let mut candidates = std::mem::take(&mut cache.candidates);
+            if self.prefilter.candidates(text, &mut candidates) {
+                // Each regex tried only where one of its prefixes stands, anchored there.
+                let mut i = 0;
+                while i < candidates.len() {
+                    let r = candidates[i].0;
+                    let mut j = i;
+                    while j < candidates.len() && candidates[j].0 == r {
+                        j += 1;
                     }
+                    // An anchored search can run to the end of the passage: past a few starts,
+                    // one unanchored pass from the first keeps the work linear.
+                    match candidates[i].1 {
+                        usize::MAX => self.regex_hits(r as usize, text, 0, &mut raw),
+                        first if j - i > MAX_ANCHORED_STARTS => self.regex_hits(r as usize, text, first, &mut raw),
+                        _ => self.anchored_regex_hits(r as usize, text, candidates[i..j].iter().map(|c| c.1), &mut raw),
+                    }
+                    i = j;
+                }
+            } else {
+                for i in self.set.matches(text).iter() {
+                    self.regex_hits(i, text, 0, &mut raw);
                 }
             }
-        }
+            cache.candidates = candidates;
+        });
         if raw.is_empty() {
             return Vec::new();
         }
@@ -351,7 +556,7 @@ impl AutoCoder {
         let mut cuts: Vec<usize> = raw.iter().flat_map(|r| [r.3, r.4]).collect();
         cuts.sort_unstable();
         cuts.dedup();
-        let mut char_at = std::collections::HashMap::with_capacity(cuts.len());
+        let mut char_at = FxHashMap::default();
         let (mut cp, mut last) = (0usize, 0usize);
         for b in cuts {
             cp += text[last..b].chars().count();
@@ -370,11 +575,10 @@ impl AutoCoder {
             let excl: Vec<(usize, usize)> = group.iter().filter(|r| r.1 == Role::Exclude).map(|r| (r.3, r.4)).collect();
             let mut hits = Vec::new();
             let mut excluded = Vec::new();
-            let mut rules: Vec<&str> = Vec::new();
+            let mut fired: Vec<u32> = Vec::new();
             for r in group.iter().filter(|r| r.1 == Role::Keyword) {
-                let rule = if r.2.starts_with("regex:") { r.2.clone() } else { format!("keyword:{}", r.2) };
                 let hit = Hit {
-                    rule,
+                    rule: self.rules[r.2 as usize].clone(),
                     text: text[r.3..r.4].to_string(),
                     start: char_start + char_at[&r.3],
                     end: char_start + char_at[&r.4],
@@ -382,25 +586,53 @@ impl AutoCoder {
                 if excl.iter().any(|&(s, e)| s < r.4 && r.3 < e) {
                     excluded.push(hit);
                 } else {
-                    if !rules.contains(&r.2.as_str()) {
-                        rules.push(&r.2);
+                    if !fired.contains(&r.2) {
+                        fired.push(r.2);
                     }
                     hits.push(hit);
                 }
             }
             if !hits.is_empty() || !excluded.is_empty() {
-                let rules_fired = rules.len();
                 out.push(CodeMatch {
                     code,
                     hits,
                     excluded,
-                    rules_fired,
-                    suggested: rules_fired >= self.min_evidence[code],
+                    rules_fired: fired.len(),
+                    suggested: fired.len() >= self.min_evidence[code],
                 });
             }
             i = j;
         }
         out
+    }
+
+    /// Every match of regex `i` in `text` from byte `from`, leftmost first, not overlapping.
+    fn regex_hits(&self, i: usize, text: &str, from: usize, raw: &mut Vec<RawHit>) {
+        let (code, rule, re) = &self.regexes[i];
+        for m in re.find_iter(Input::new(text).range(from..)) {
+            if m.start() < m.end() {
+                raw.push((*code, Role::Keyword, *rule, m.start(), m.end()));
+            }
+        }
+    }
+
+    /// The same matches as [`Self::regex_hits`] when every match starts at one of `starts`
+    /// (ascending): an anchored search at each start past the last match.
+    fn anchored_regex_hits(&self, i: usize, text: &str, starts: impl Iterator<Item = usize>, raw: &mut Vec<RawHit>) {
+        let (code, rule, re) = &self.regexes[i];
+        let mut free_from = 0;
+        for at in starts {
+            if at < free_from {
+                continue;
+            }
+            let input = Input::new(text).range(at..).anchored(Anchored::Yes);
+            if let Some(m) = re.search(&input)
+                && m.start() < m.end()
+            {
+                raw.push((*code, Role::Keyword, *rule, m.start(), m.end()));
+                free_from = m.end();
+            }
+        }
     }
 
     /// Codes every passage of the corpus in parallel. Returns, per document and passage, the
@@ -520,6 +752,89 @@ min_evidence = 2
     fn word_boundaries_become_ascii() {
         assert_eq!(ascii_word_boundaries(r"\bmonths?\b"), r"(?-u:\b)months?(?-u:\b)");
         assert_eq!(ascii_word_boundaries(r"a\\b\Bc\d"), r"a\\b(?-u:\B)c\d");
+    }
+
+    /// The regex hits (kept or excluded) of a passage, as (rule, char start, char end).
+    fn regex_evidence(ac: &AutoCoder, text: &str) -> Vec<(String, usize, usize)> {
+        let mut got: Vec<(String, usize, usize)> = ac
+            .code_passage(text, 0)
+            .into_iter()
+            .flat_map(|m| m.hits.into_iter().chain(m.excluded))
+            .filter(|h| h.rule.starts_with("regex:"))
+            .map(|h| (h.rule, h.start, h.end))
+            .collect();
+        got.sort();
+        got.dedup();
+        got
+    }
+
+    /// The default codebook's auto-coder, and each of its regexes compiled by the `regex` crate
+    /// on its own: the reference, run over the whole text.
+    struct Wws {
+        ac: AutoCoder,
+        reference: Vec<(String, regex::Regex)>,
+    }
+
+    fn wws() -> &'static Wws {
+        static WWS: std::sync::OnceLock<Wws> = std::sync::OnceLock::new();
+        WWS.get_or_init(|| {
+            let book = Codebook::parse(include_str!("../../../data/codebooks/wws-considerations.toml")).unwrap();
+            let reference = book
+                .codes
+                .iter()
+                .flat_map(|c| c.rules.regex.iter())
+                .map(|re| {
+                    let r = RegexBuilder::new(&ascii_word_boundaries(re)).case_insensitive(true).build().unwrap();
+                    (format!("regex:{re}"), r)
+                })
+                .collect();
+            Wws { ac: AutoCoder::new(&book).unwrap(), reference }
+        })
+    }
+
+    fn regex_reference(text: &str) -> Vec<(String, usize, usize)> {
+        let mut want = Vec::new();
+        for (rule, r) in &wws().reference {
+            for m in r.find_iter(text).filter(|m| m.start() < m.end()) {
+                let (s, e) = (text[..m.start()].chars().count(), text[..m.end()].chars().count());
+                want.push((rule.clone(), s, e));
+            }
+        }
+        want.sort();
+        want.dedup();
+        want
+    }
+
+    #[test]
+    fn prefiltered_regexes_find_what_full_scans_find_on_the_sample() {
+        let dir = concat!(env!("CARGO_MANIFEST_DIR"), "/../../data/sample/notes");
+        let mut paragraphs = 0;
+        for site in std::fs::read_dir(dir).unwrap() {
+            for note in std::fs::read_dir(site.unwrap().path()).unwrap() {
+                let text = std::fs::read_to_string(note.unwrap().path()).unwrap();
+                for para in text.split("\n\n") {
+                    assert_eq!(regex_evidence(&wws().ac, para), regex_reference(para), "{para}");
+                    paragraphs += 1;
+                }
+            }
+        }
+        assert!(paragraphs > 500);
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(128))]
+        #[test]
+        fn prefiltered_regexes_find_what_full_scans_find(
+            words in proptest::collection::vec(proptest::sample::select(vec![
+                "We", "we", "our", "OWN", "role", "took", "TAKES", "months", "time", "saved", "save", "work",
+                "his", "own", "family", "father’s", "father's", "informally", "Informal", "accountable",
+                "responsibility", "what's", "in", "it", "for", "honestly", "said", "that", "I", "did", "not",
+                "know", "more", "than", "\u{212A}now", "caf\u{e9}", "—", ",", ".", "  ", "\n",
+            ]), 0..40)
+        ) {
+            let text = words.join(" ");
+            proptest::prop_assert_eq!(regex_evidence(&wws().ac, &text), regex_reference(&text));
+        }
     }
 
     #[test]
