@@ -200,14 +200,29 @@ pub struct LedgerState {
     pub seen: std::collections::HashSet<String>,
 }
 
+impl Event {
+    /// Checks what the JSON schema cannot: a span must not end before it starts.
+    pub fn check(&self) -> std::result::Result<(), String> {
+        let (start, end) = match self {
+            Event::Add(c) => (c.start, c.end),
+            Event::Move { start, end, .. } => (*start, *end),
+            _ => return Ok(()),
+        };
+        if end < start {
+            return Err(format!("the span ends at {end}, before it starts at {start}"));
+        }
+        Ok(())
+    }
+}
+
 impl LedgerState {
     /// Applies one event.
     pub fn apply(&mut self, ev: Event) {
         self.events += 1;
         match ev {
             Event::Add(c) => {
-                self.seen.insert(c.id.clone());
-                if !self.codings.contains_key(&c.id) {
+                // An id keeps the place of its first addition, even when removed and added again.
+                if self.seen.insert(c.id.clone()) {
                     self.order.push(c.id.clone());
                 }
                 self.codings.insert(c.id.clone(), c);
@@ -381,12 +396,12 @@ pub fn fold_bytes(path: &Path, bytes: &[u8]) -> LedgerState {
         if line.iter().all(|b| b.is_ascii_whitespace()) {
             continue;
         }
-        match serde_json::from_slice::<Event>(line) {
+        match serde_json::from_slice::<Event>(line).map_err(|e| e.to_string()).and_then(|ev| ev.check().map(|()| ev)) {
             Ok(ev) => state.apply(ev),
             Err(e) => state.bad_lines.push(BadLine {
                 path: path.to_path_buf(),
                 line: i + 1,
-                message: e.to_string(),
+                message: e,
                 torn: is_last && !ends_with_newline,
             }),
         }

@@ -126,6 +126,8 @@ fn parse_lines(lines: &[(usize, &str)]) -> Result<Attributes, FrontMatterError> 
             ));
         };
         let key = line[..colon].trim();
+        // Where the key starts in the line (after leading white space such as a stray `\r`).
+        let key_at = colon - line[..colon].trim_start().len();
         if let Some(bad) = key
             .char_indices()
             .find(|&(j, c)| !(c.is_alphanumeric() || c == '_' || c == '-' || (c == ' ' && j > 0)))
@@ -133,7 +135,7 @@ fn parse_lines(lines: &[(usize, &str)]) -> Result<Attributes, FrontMatterError> 
         {
             return Err(err(
                 line_no,
-                1 + line[..bad.0].chars().count(),
+                1 + line[..key_at + bad.0].chars().count(),
                 format!("`{}` is not a valid key", clip(key)),
                 "keys start with a letter and hold letters, digits, `_` and `-`",
             ));
@@ -379,6 +381,15 @@ mod tests {
         assert_eq!(a["note"], Value::String("a".into()));
         assert_eq!(&text[p.body_start..], "body\n");
         assert_eq!(p.lines, 12);
+    }
+
+    #[test]
+    fn bad_key_after_leading_space_points_at_it() {
+        // Found by the front-matter fuzzer: a stray `\r` before a key with a multi-byte
+        // character once sliced the line inside that character.
+        let e = parse("---\nt:\n\r\u{20d}}:\n---\no").unwrap_err();
+        assert_eq!((e.line, e.column), (3, 3));
+        assert!(e.message.contains("not a valid key"), "{}", e.message);
     }
 
     #[test]
