@@ -36,14 +36,7 @@ impl Study {
 
     /// The codebook, or an error that says how to make one.
     pub fn codebook(&self) -> Result<Codebook> {
-        let path = self.project.codebook_path();
-        if !path.exists() {
-            bail!(
-                "no codebook at `{}`; copy one in (e.g. `data/codebooks/wws-considerations.toml`) or run `fieldnotes init`",
-                self.project.relative(&path)
-            );
-        }
-        Ok(Codebook::load(&path)?)
+        codebook(&self.project)
     }
 
     /// Finds a passage by id (`path#ordinal`), with a hint when it is not there.
@@ -72,6 +65,10 @@ impl Study {
     /// `create` false, does nothing when there is no index yet.
     pub fn update_index(&self, g: &Globals, create: bool) -> Result<Option<(SearchIndex, UpdateStats)>> {
         let dir = self.project.derived_dir().join("index");
+        if !create && !dir.exists() {
+            return Ok(None);
+        }
+        let _lock = self.lock_index(g)?;
         let (mut idx, reason) = if create {
             SearchIndex::open_or_create(&dir)?
         } else {
@@ -97,6 +94,46 @@ impl Study {
         stats.rebuilt = reason;
         Ok(Some((idx, stats)))
     }
+}
+
+impl Study {
+    /// Takes the project's index lock (`.fieldnotes/index.lock`), waiting, with a message, while
+    /// another process holds it: two `fieldnotes index` runs, or coding during one, take turns
+    /// instead of failing. The lock is released when the returned file is dropped.
+    fn lock_index(&self, g: &Globals) -> Result<std::fs::File> {
+        let derived = self.project.derived_dir();
+        std::fs::create_dir_all(&derived).with_context(|| format!("cannot create `{}`", derived.display()))?;
+        let path = derived.join("index.lock");
+        let file = std::fs::OpenOptions::new()
+            .create(true)
+            .truncate(false)
+            .write(true)
+            .open(&path)
+            .with_context(|| format!("cannot open `{}`", path.display()))?;
+        match file.try_lock() {
+            Ok(()) => {}
+            Err(std::fs::TryLockError::WouldBlock) => {
+                output::info(g.quiet, "another fieldnotes process is updating the index; waiting for it to finish");
+                file.lock().with_context(|| format!("cannot lock `{}`", path.display()))?;
+            }
+            Err(std::fs::TryLockError::Error(e)) => {
+                return Err(e).with_context(|| format!("cannot lock `{}`", path.display()));
+            }
+        }
+        Ok(file)
+    }
+}
+
+/// The project's codebook, or an error that says how to make one.
+pub fn codebook(project: &Project) -> Result<Codebook> {
+    let path = project.codebook_path();
+    if !path.exists() {
+        bail!(
+            "no codebook at `{}`; copy one in (e.g. `data/codebooks/wws-considerations.toml`) or run `fieldnotes init`",
+            project.relative(&path)
+        );
+    }
+    Ok(Codebook::load(&path)?)
 }
 
 /// Loads the notes with a progress bar, warning about each skipped file.
