@@ -186,3 +186,73 @@ fn refi_qda_round_trip_through_the_cli() {
     let out = p.run(&["import", "qdc", "book.qdc", "--dry-run"]);
     assert!(!out.contains('+'), "{out}");
 }
+
+#[test]
+fn quickwit_export_matches_its_configuration() {
+    let p = TestProject::sample();
+    p.run(&["code", "auto", "-q"]);
+    p.run(&["export", "quickwit", "qw", "-q"]);
+    let config = p.read("qw/index-config.yaml");
+    // Field names and types, as the YAML lists them.
+    let mut fields = std::collections::BTreeMap::new();
+    let mut lines = config.lines();
+    while let Some(line) = lines.next() {
+        if let Some(name) = line.trim().strip_prefix("- name: ") {
+            let ty = lines.next().unwrap().trim().strip_prefix("type: ").unwrap().to_string();
+            fields.insert(name.to_string(), ty);
+        }
+    }
+    assert!(fields.len() >= 15 && fields["text"] == "text", "{config}");
+    assert!(config.contains("index_id: test\n") && config.contains("default_search_fields: [text]"), "{config}");
+    let ndjson = p.read("qw/passages.ndjson");
+    let mut n = 0;
+    let mut coded = 0;
+    for line in ndjson.lines() {
+        let v: serde_json::Value = serde_json::from_str(line).unwrap();
+        for (key, value) in v.as_object().unwrap() {
+            let ty = fields.get(key).unwrap_or_else(|| panic!("`{key}` is not in the configuration"));
+            let ok = match ty.as_str() {
+                "text" => value.is_string(),
+                "array<text>" => value.as_array().is_some_and(|a| a.iter().all(|x| x.is_string())),
+                "u64" => value.is_u64(),
+                "datetime" => value.as_str().is_some_and(|s| s.len() == 20 && s.ends_with("T00:00:00Z")),
+                "json" => value.is_object(),
+                other => panic!("unexpected type {other}"),
+            };
+            assert!(ok, "`{key}` = {value} is not a {ty}");
+        }
+        for key in ["id", "doc", "text", "text_exact", "words", "site", "date"] {
+            assert!(v.get(key).is_some(), "{key} missing in {line}");
+        }
+        coded += usize::from(v.get("code").is_some());
+        n += 1;
+    }
+    assert_eq!(n, 904);
+    assert!(coded > 300, "{coded} passages with codes");
+}
+
+#[test]
+fn the_report_store_is_reused_until_a_note_or_ledger_changes() {
+    let p = fixture();
+    let args = ["report", "themes", "--by", "site", "--format", "csv"];
+    let first = p.run(&args);
+    let store = p.path().join(".fieldnotes/report.store");
+    let written = std::fs::metadata(&store).unwrap().modified().unwrap();
+    // Unchanged project: the same table, from the same store (not rewritten).
+    assert_eq!(p.run(&args), first);
+    assert_eq!(std::fs::metadata(&store).unwrap().modified().unwrap(), written);
+    // Every grouping and selection is answered from it.
+    let by_speaker = p.run(&["report", "themes", "--by", "speaker", "--include-suggested", "--format", "csv"]);
+    assert!(by_speaker.starts_with("code,(none),total\n"), "{by_speaker}");
+    // A new coding changes a ledger: the store is rebuilt and the count moves.
+    p.run(&["code", "add", "notes/glasgow/b.md#2", "expertise", "--coder", "jm", "-q"]);
+    let t = csv_rows(&p.run(&args));
+    assert_eq!(t.iter().find(|r| r[0] == "expertise").unwrap()[1..], ["0", "1", "0", "1"]);
+    // An edited note too.
+    p.write("notes/glasgow/b.md", "---\nsite: Glasgow\nkind: memo\n---\nEight nine ten.\n\nEleven.\n\nTwelve.\n");
+    let t = csv_rows(&p.run(&args));
+    assert_eq!(t[1][1..], ["3", "3", "1", "7"]);
+    // A damaged store is rebuilt, not trusted.
+    std::fs::write(&store, b"FNSTORE\x01garbage").unwrap();
+    assert_eq!(csv_rows(&p.run(&args)), t);
+}

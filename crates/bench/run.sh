@@ -6,6 +6,7 @@ set -euo pipefail
 cd "$(dirname "$0")/../.."
 MB=${MB:-100}
 SEED=${SEED:-1}
+CODINGS=${CODINGS:-10000000}
 OUT=target/bench
 CORPUS=$OUT/corpus-${MB}mb
 RESULTS=$OUT/results-${MB}mb.jsonl
@@ -77,5 +78,22 @@ record "$($PY tantivy-query "$OUT/tantivy-py" "$CORPUS/queries.txt")"
 echo "Python re (first 5 MB) and pyahocorasick" >&2
 record "$($PY code-re "$CORPUS" "$CORPUS/codebook.toml" --max-mb 5)"
 record "$($PY code-aho "$CORPUS" "$CORPUS/codebook.toml")"
+
+echo "theme table over $CODINGS codings: from the project's store, and pandas / polars from CSV" >&2
+# A copy of the corpus with CODINGS accepted codings in 8 coders' ledgers (about 2.2 GB of JSON
+# lines at 10 million). The first table builds the report store; the next five read it.
+STORE=$OUT/store-${MB}mb-${CODINGS}
+if [ ! -f "$STORE/codings/coder8.jsonl" ]; then
+  rm -rf "$STORE" && mkdir -p "$STORE"
+  cp -r "$CORPUS/notes" "$CORPUS/codebook.toml" "$CORPUS/fieldnotes.toml" "$STORE/"
+  $FB ledger "$STORE" --codings "$CODINGS" --coders 8 >&2
+fi
+rm -f "$STORE/.fieldnotes/report.store"
+timed fieldnotes-themes-building-store "$FN" --project "$STORE" -q report themes --by site
+for i in 1 2 3 4 5; do timed fieldnotes-themes-from-store "$FN" --project "$STORE" -q report themes --by site; done
+record "$($FB crosstab --codings "$CODINGS" --csv "$OUT/codings.csv")"
+record "$($PY crosstab-pandas "$OUT/codings.csv")"
+record "$($PY crosstab-polars "$OUT/codings.csv")"
+rm -f "$OUT/codings.csv"
 
 python3 crates/bench/summarise.py "$RESULTS" "$MB"

@@ -53,6 +53,16 @@ def main(path: str, mb: str) -> None:
     ca, ca_rss = proc("fieldnotes-code-auto")
     if ca is not None:
         out.append(f"| `fieldnotes code auto` whole command (read, code, write ledger), s | {ca:.2f} | | |")
+    th, th_rss = proc("fieldnotes-themes-from-store")
+    first, first_rss = proc("fieldnotes-themes-building-store")
+    ct = other.get(("fieldnotes", "crosstab"))
+    if th is not None and ct:
+        n = f"{ct['codings']:,}"
+        out.append(f"| theme table over {n} codings, s: `report themes` from the store (first run, building it: {first:.1f}) | {th:.2f} | | |")
+        for peer, label in [(("pandas", "crosstab"), "pandas from CSV"), (("polars", "crosstab"), "Python polars from CSV")]:
+            p = other.get(peer)
+            if p:
+                out.append(f"| theme table, s (vs {label}) | {th:.2f} | {p['crosstab_s']:.2f} | {p['crosstab_s'] / th:.1f}x |")
     out.append("")
     out.append("| peak RSS, MB | value |")
     out.append("| --- | ---: |")
@@ -60,6 +70,8 @@ def main(path: str, mb: str) -> None:
         out.append(f"| fieldnotes index | {fn_rss} |")
     if ca_rss:
         out.append(f"| fieldnotes code auto | {ca_rss} |")
+    if th_rss:
+        out.append(f"| fieldnotes report themes, from the store / building it | {th_rss} / {first_rss} |")
     for key, label in [(("sqlite-fts5", "index"), "SQLite FTS5 index"), (("tantivy-py", "index"), "tantivy-py index"), (("pyahocorasick", "code"), "pyahocorasick"), (("python-re", "code"), "Python re")]:
         if key in other and "peak_rss_mb" in other[key]:
             out.append(f"| {label} | {other[key]['peak_rss_mb']:.0f} |")

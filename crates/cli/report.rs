@@ -9,6 +9,7 @@ use fieldnotes_coding::Codebook;
 use fieldnotes_coding::units::{self, PassageCodes, Selection};
 use fieldnotes_report::analysis::{self, CodeTest};
 use fieldnotes_report::render::{self, Table};
+use fieldnotes_report::store::{STORE_FILE, Signature, Store};
 use fieldnotes_report::{Frames, GroupBy, Measure, ThemeTable, UnitKind};
 
 use crate::Globals;
@@ -105,6 +106,11 @@ pub enum ExportCommand {
     Qdpx {
         /// The file to write.
         file: PathBuf,
+    },
+    /// Passages as NDJSON with a Quickwit index configuration, to search them on a cluster.
+    Quickwit {
+        /// The folder to write `index-config.yaml` and `passages.ndjson` into.
+        dir: PathBuf,
     },
 }
 
@@ -220,10 +226,14 @@ pub struct ParquetArgs {
 
 /// Runs a `fieldnotes report` subcommand.
 pub fn run(g: &Globals, c: Command) -> Result<ExitCode> {
+    let c = match c {
+        Command::Themes(a) => return themes(g, a),
+        other => other,
+    };
     let study = Study::load(g)?;
     let book = study.codebook()?;
     match c {
-        Command::Themes(a) => themes(g, &study, &book, a),
+        Command::Themes(_) => unreachable!("answered from the report store above"),
         Command::Cooccur(a) => cooccur(&study, &book, a),
         Command::Stats(a) => stats(&study, &book, a),
         Command::Quotes(a) => quotes(&study, &book, a),
@@ -242,12 +252,43 @@ pub fn run_export(g: &Globals, c: ExportCommand) -> Result<ExitCode> {
         ExportCommand::Parquet(a) => a,
         ExportCommand::Qdc { file } => return crate::refi::export_qdc(g, &file),
         ExportCommand::Qdpx { file } => return crate::refi::export_qdpx(g, &file),
+        ExportCommand::Quickwit { dir } => return export_quickwit(g, &dir),
     };
     let study = Study::load(g)?;
     let book = study.codebook()?;
     let placement = study.placement();
     let files = fieldnotes_report::export::export_parquet(&a.dir, &study.corpus, &placement, &book)?;
     output::info(g.quiet, &format!("wrote {} Parquet file(s) to `{}`", files.len(), a.dir.display()));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Writes `index-config.yaml` and `passages.ndjson` (every passage with its codes) into `dir`.
+fn export_quickwit(g: &Globals, dir: &std::path::Path) -> Result<ExitCode> {
+    use fieldnotes_index::quickwit;
+    let study = Study::load(g)?;
+    let sel = Selection { coders: vec![], include_suggested: true };
+    let codes = codes_for(&study, &sel);
+    std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+    let id = quickwit::index_id(&study.project.config.name);
+    let mut ndjson = Vec::new();
+    let mut n = 0usize;
+    for (di, d) in study.corpus.documents.iter().enumerate() {
+        for pi in 0..d.passages.len() {
+            let c: Vec<String> = codes.get(&(di, pi)).map(|s| s.iter().cloned().collect()).unwrap_or_default();
+            serde_json::to_writer(&mut ndjson, &quickwit::passage_json(d, pi, &c))?;
+            ndjson.push(b'\n');
+            n += 1;
+        }
+    }
+    write_atomic(&dir.join("passages.ndjson"), &ndjson)?;
+    write_atomic(&dir.join("index-config.yaml"), quickwit::index_config(&id).as_bytes())?;
+    output::info(
+        g.quiet,
+        &format!(
+            "wrote {n} passages and the configuration of index `{id}` to `{}`; on a Quickwit cluster:\n  quickwit index create --index-config {0}/index-config.yaml\n  quickwit index ingest --index {id} --input-path {0}/passages.ndjson",
+            dir.display()
+        ),
+    );
     Ok(ExitCode::SUCCESS)
 }
 
@@ -330,7 +371,41 @@ pub fn render_themes(t: &ThemeTable, format: Format, chart: Chart) -> Result<Str
     })
 }
 
-fn themes(g: &Globals, study: &Study, book: &Codebook, a: ThemesArgs) -> Result<ExitCode> {
+/// The report store of the project, fresh: read from `.fieldnotes/report.store` when no note,
+/// ledger or setting changed since it was written (repeating the warnings of that load), else
+/// built from the loaded study and saved.
+fn report_store(g: &Globals, project: &fieldnotes_corpus::Project) -> Result<Store> {
+    let signature = Signature::of(project)?;
+    let path = project.derived_dir().join(STORE_FILE);
+    if let Some(store) = Store::load_if_fresh(&path, &signature) {
+        for w in store.warnings() {
+            output::warn(w);
+        }
+        return Ok(store);
+    }
+    let study = Study::load(g)?;
+    let warnings: Vec<String> = study
+        .corpus
+        .skipped
+        .iter()
+        .map(|s| format!("skipped `{}`: {}", s.path, s.reason))
+        .chain(study.codings.bad_lines().map(ToString::to_string))
+        .collect();
+    let store = Store::build(signature, &study.corpus, &study.placement(), warnings);
+    // The store only saves time: a project on a read-only disk still gets its table.
+    let saved = std::fs::create_dir_all(project.derived_dir())
+        .map_err(anyhow::Error::from)
+        .and_then(|()| Ok(store.save(&path)?));
+    if let Err(e) = saved {
+        output::warn(&format!("could not save the report store: {e:#}"));
+    }
+    Ok(store)
+}
+
+fn themes(g: &Globals, a: ThemesArgs) -> Result<ExitCode> {
+    let project = g.project()?;
+    let book = crate::study::codebook(&project)?;
+    let store = report_store(g, &project)?;
     let unit = match a.unit {
         UnitArg::Passages => UnitKind::Passages,
         UnitArg::Documents => UnitKind::Documents,
@@ -342,7 +417,9 @@ fn themes(g: &Globals, study: &Study, book: &Codebook, a: ThemesArgs) -> Result<
         MeasureArg::Rate => Measure::Rate,
         MeasureArg::Docs => Measure::Docs,
     };
-    let t = theme_table(study, book, &a.by, unit, measure, &a.counting.selection(), a.rollup)?;
+    let sel = a.counting.selection();
+    let frames = store.frames(&book, &GroupBy::parse(&a.by), &sel, a.rollup)?;
+    let t = fieldnotes_report::theme_table(&frames, &book, &a.by, unit, measure, &sel.describe(), a.rollup)?;
     if a.out.format == Format::Png {
         let path = a.out.output.context("PNG output needs a file: `-o themes.png`")?;
         let svg = match a.chart {

@@ -17,7 +17,7 @@ use fieldnotes_index::{SearchIndex, SearchOptions};
 fn usage() -> ! {
     let _ = writeln!(
         std::io::stderr(),
-        "usage:\n  fieldnotes-bench gen --mb N [--seed S] [--transcripts DIR] OUT\n  fieldnotes-bench query PROJECT QUERIES [--repeat N]\n  fieldnotes-bench code PROJECT [--truth truth.csv]\n  fieldnotes-bench crosstab [--codings N] [--csv OUT]"
+        "usage:\n  fieldnotes-bench gen --mb N [--seed S] [--transcripts DIR] OUT\n  fieldnotes-bench query PROJECT QUERIES [--repeat N]\n  fieldnotes-bench code PROJECT [--truth truth.csv]\n  fieldnotes-bench crosstab [--codings N] [--csv OUT]\n  fieldnotes-bench ledger PROJECT [--codings N] [--coders K]"
     );
     std::process::exit(2)
 }
@@ -133,6 +133,61 @@ fn crosstab(n: usize, csv: Option<&Path>) -> Result<serde_json::Value> {
     Ok(serde_json::json!({"tool": "fieldnotes", "op": "crosstab", "codings": n, "crosstab_s": secs, "cells": cells}))
 }
 
+/// Writes `n` accepted whole-passage codings of the codebook's codes into the ledgers of
+/// `coders` coders (`coder1.jsonl`, ...): each coder codes passages in turn, each passage with
+/// a different code, as a team of coders working through a large study would. The ledgers are
+/// written directly (one `add` event a line, as `fieldnotes code add` writes them).
+fn write_ledgers(root: &Path, n: usize, coders: usize) -> Result<usize> {
+    use fieldnotes_coding::{Coding, Event, Origin, Status};
+    let project = fieldnotes_corpus::Project::open(root)?;
+    let corpus = project.load()?;
+    let book = fieldnotes_coding::Codebook::load(&project.codebook_path())?;
+    let units: Vec<(usize, usize)> =
+        corpus.documents.iter().enumerate().flat_map(|(di, d)| (0..d.passages.len()).map(move |pi| (di, pi))).collect();
+    let per_coder = n.div_ceil(coders.max(1));
+    anyhow::ensure!(
+        per_coder <= units.len() * book.codes.len(),
+        "{per_coder} codings per coder is more than one per passage and code"
+    );
+    std::fs::create_dir_all(root.join("codings"))?;
+    let mut written = 0;
+    for k in 1..=coders.max(1) {
+        let coder = format!("coder{k}");
+        let mut w = std::io::BufWriter::with_capacity(
+            1 << 20,
+            std::fs::File::create(root.join(format!("codings/{coder}.jsonl")))?,
+        );
+        for i in 0..per_coder.min(n - written) {
+            let (di, pi) = units[i % units.len()];
+            let round = i / units.len();
+            let d = &corpus.documents[di];
+            let p = &d.passages[pi];
+            // A different code in each round over the passages, so no coding repeats.
+            let code = &book.codes[((i % units.len()) * 7 + k * 3 + round) % book.codes.len()].id;
+            let c = Coding {
+                id: fieldnotes_coding::ledger::coding_id(&coder, &d.path, p.start, p.end, code),
+                doc: d.path.clone(),
+                start: p.start,
+                end: p.end,
+                hash: p.hash.clone(),
+                text: String::new(),
+                code: code.clone(),
+                coder: coder.clone(),
+                origin: Origin::Manual,
+                status: Status::Accepted,
+                memo: None,
+                evidence: vec![],
+                time: "2026-01-01T00:00:00Z".into(),
+            };
+            serde_json::to_writer(&mut w, &Event::Add(c))?;
+            w.write_all(b"\n")?;
+            written += 1;
+        }
+        w.flush()?;
+    }
+    Ok(written)
+}
+
 fn main() -> Result<()> {
     let args: Vec<String> = std::env::args().skip(1).collect();
     let flag = |name: &str| args.iter().position(|a| a == name).and_then(|i| args.get(i + 1)).cloned();
@@ -239,6 +294,20 @@ fn main() -> Result<()> {
                 result["scores"] = scores(&corpus, &book, &found, Path::new(&truth))?;
             }
             writeln!(out, "{result}")?;
+        }
+        Some("ledger") => {
+            let Some(project) = positional.first() else { usage() };
+            let n: usize =
+                flag("--codings").map_or(Ok(10_000_000), |s| s.parse()).context("--codings takes a whole number")?;
+            let coders: usize =
+                flag("--coders").map_or(Ok(8), |s| s.parse()).context("--coders takes a whole number")?;
+            let started = Instant::now();
+            let written = write_ledgers(Path::new(project.as_str()), n, coders)?;
+            writeln!(
+                out,
+                "{}",
+                serde_json::json!({"codings": written, "coders": coders, "seconds": started.elapsed().as_secs_f64()})
+            )?;
         }
         Some(other) => bail!("unknown command `{other}`"),
         None => usage(),

@@ -8,6 +8,7 @@
 #![warn(missing_docs)]
 
 pub mod query;
+pub mod quickwit;
 pub mod schema;
 mod search;
 

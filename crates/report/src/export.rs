@@ -28,17 +28,22 @@ fn write(df: &mut DataFrame, path: &Path) -> Result<()> {
         use std::os::unix::fs::OpenOptionsExt;
         opts.mode(0o600);
     }
-    let file = opts.open(&tmp).map_err(|e| Error::Invalid(format!("cannot write `{}`: {e}", tmp.display())))?;
-    ParquetWriter::new(file).finish(df)?;
+    let mut file = opts.open(&tmp).map_err(|e| Error::Invalid(format!("cannot write `{}`: {e}", tmp.display())))?;
+    ParquetWriter::new(&mut file).finish(df)?;
+    // On disk before it replaces the old file: a crash leaves the old export or the new one.
+    file.sync_all().map_err(|e| Error::Invalid(format!("cannot write `{}`: {e}", tmp.display())))?;
     fs::rename(&tmp, path).map_err(|e| Error::Invalid(format!("cannot write `{}`: {e}", path.display())))?;
     Ok(())
 }
 
-/// Hive partition values: keep letters, digits, space, `-` and `_`; percent-encode the rest.
+/// Hive partition values: keep letters, digits, space, `-`, `_` and every non-ASCII character
+/// (as Hive does; Spark decodes each `%XX` as one Latin-1 character, so encoding the UTF-8
+/// bytes of `’` would read back as mojibake); percent-encode other ASCII. A missing and an
+/// empty value are both the default partition.
 fn partition_value(s: &str) -> String {
     let mut o = String::new();
     for c in s.chars() {
-        if c.is_alphanumeric() || c == ' ' || c == '-' || c == '_' {
+        if c.is_alphanumeric() || c == ' ' || c == '-' || c == '_' || !c.is_ascii() {
             o.push(c);
         } else {
             for b in c.to_string().bytes() {
@@ -118,15 +123,13 @@ pub fn export_parquet(dir: &Path, corpus: &Corpus, placement: &Placement<'_>, bo
         fs::remove_dir_all(&part_root)
             .map_err(|e| Error::Invalid(format!("cannot replace `{}`: {e}", part_root.display())))?;
     }
-    let sites: std::collections::BTreeSet<Option<String>> =
-        docs.iter().map(|d| attr(d.attributes.get("site"))).collect();
-    for site in sites {
-        let mask = match &site {
-            Some(s) => passages.column("site")?.str()?.equal(s.as_str()),
-            None => passages.column("site")?.is_null(),
-        };
+    // One folder per partition value: a missing and an empty site share the default one.
+    let keys: Vec<String> = passages.column("site")?.str()?.iter().map(|s| partition_value(s.unwrap_or(""))).collect();
+    let key_column = StringChunked::from_iter_values("key".into(), keys.iter().map(String::as_str));
+    for key in keys.iter().collect::<std::collections::BTreeSet<_>>() {
+        let mask = key_column.equal(key.as_str());
         let mut part = passages.filter(&mask)?.drop("site")?;
-        let folder = part_root.join(format!("site={}", partition_value(site.as_deref().unwrap_or(""))));
+        let folder = part_root.join(format!("site={key}"));
         fs::create_dir_all(&folder)
             .map_err(|e| Error::Invalid(format!("cannot create `{}`: {e}", folder.display())))?;
         let p = folder.join("part-0.parquet");
@@ -227,6 +230,7 @@ mod tests {
     fn partition_values_are_safe() {
         assert_eq!(partition_value("West Dunbartonshire"), "West Dunbartonshire");
         assert_eq!(partition_value("a/b=c"), "a%2Fb%3Dc");
+        assert_eq!(partition_value("Argyll’s Île"), "Argyll’s Île");
         assert_eq!(partition_value(""), "__HIVE_DEFAULT_PARTITION__");
     }
 }

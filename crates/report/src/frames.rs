@@ -74,32 +74,45 @@ impl Frames {
     /// with `rollup`, a code also counts for each of its ancestors.
     pub fn build(corpus: &Corpus, codes: &PassageCodes, book: &Codebook, by: &GroupBy, rollup: bool) -> Result<Frames> {
         let n = corpus.passage_count();
-        let names: Vec<Vec<String>> =
-            corpus.documents.iter().map(|d| d.passages.iter().map(|p| by.value(d, p)).collect()).collect();
-        let groups: Vec<String> = names.iter().flatten().cloned().collect::<BTreeSet<String>>().into_iter().collect();
-        let group_index: HashMap<&str, u32> = groups.iter().enumerate().map(|(i, g)| (g.as_str(), i as u32)).collect();
-        let (mut doc, mut unit, mut group, mut words) =
-            (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
-        let mut index_of = HashMap::with_capacity(n);
-        let mut k: u32 = 0;
+        let (mut doc, mut names, mut words) = (Vec::with_capacity(n), Vec::with_capacity(n), Vec::with_capacity(n));
+        let mut first_unit = Vec::with_capacity(corpus.documents.len());
         for (di, d) in corpus.documents.iter().enumerate() {
-            for (pi, p) in d.passages.iter().enumerate() {
+            first_unit.push(doc.len());
+            for p in &d.passages {
                 doc.push(di as u32);
-                unit.push(k);
-                group.push(group_index[names[di][pi].as_str()]);
+                names.push(by.value(d, p));
                 words.push(p.words);
-                index_of.insert((di, pi), k as usize);
-                k += 1;
             }
         }
+        let coded = codes
+            .iter()
+            .filter(|((di, pi), _)| *di < first_unit.len() && *pi < corpus.documents[*di].passages.len())
+            .map(|((di, pi), set)| ((first_unit[*di] + pi) as u32, set.iter().map(String::as_str).collect::<Vec<_>>()));
+        Frames::from_parts(doc, &names, words, coded, book, rollup)
+    }
+
+    /// Builds the frames from columns: per passage (unit `k` is index `k`) its document, group
+    /// name and words; and per coded unit the codes that count there (each once).
+    pub fn from_parts<'a>(
+        doc: Vec<u32>,
+        names: &[String],
+        words: Vec<u32>,
+        coded: impl Iterator<Item = (u32, Vec<&'a str>)>,
+        book: &'a Codebook,
+        rollup: bool,
+    ) -> Result<Frames> {
+        let groups: Vec<String> = names.iter().cloned().collect::<BTreeSet<String>>().into_iter().collect();
+        let group_index: HashMap<&str, u32> = groups.iter().enumerate().map(|(i, g)| (g.as_str(), i as u32)).collect();
+        let group: Vec<u32> = names.iter().map(|n| group_index[n.as_str()]).collect();
+        let unit: Vec<u32> = (0..doc.len() as u32).collect();
         let mut code_ids: Vec<String> = book.codes.iter().map(|c| c.id.clone()).collect();
         let mut code_index: HashMap<String, u32> =
             code_ids.iter().enumerate().map(|(i, c)| (c.clone(), i as u32)).collect();
         let (mut cdoc, mut cunit, mut cgroup, mut cwords, mut ccode) =
             (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
-        for (key, set) in codes {
-            let Some(&i) = index_of.get(key) else { continue };
-            let mut all: BTreeSet<&str> = set.iter().map(String::as_str).collect();
+        for (k, set) in coded {
+            let i = k as usize;
+            let mut all: BTreeSet<&str> = set.iter().copied().collect();
             if rollup {
                 for c in set {
                     let mut cur = book.code(c).and_then(|x| x.parent.as_deref());
@@ -115,12 +128,16 @@ impl Frames {
                 }
             }
             for c in all {
-                let ci = *code_index.entry(c.to_string()).or_insert_with(|| {
-                    code_ids.push(c.to_string());
-                    (code_ids.len() - 1) as u32
-                });
+                let ci = match code_index.get(c) {
+                    Some(&ci) => ci,
+                    None => {
+                        code_ids.push(c.to_string());
+                        code_index.insert(c.to_string(), (code_ids.len() - 1) as u32);
+                        (code_ids.len() - 1) as u32
+                    }
+                };
                 cdoc.push(doc[i]);
-                cunit.push(unit[i]);
+                cunit.push(k);
                 cgroup.push(group[i]);
                 cwords.push(words[i]);
                 ccode.push(ci);

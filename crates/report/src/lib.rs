@@ -11,6 +11,7 @@ pub mod chisq;
 pub mod export;
 mod frames;
 pub mod render;
+pub mod store;
 mod themes;
 
 pub use frames::{Frames, GroupBy};

@@ -1,0 +1,159 @@
+//! The search index for a Quickwit cluster: the same passages, fields and tokenisers as the
+//! local tantivy index (see [`crate::schema`]), as a Quickwit index configuration and NDJSON
+//! documents, for teams whose passages outgrow one machine.
+//!
+//! Quickwit is built on tantivy, so every field maps one to one: the stemmed `text` uses
+//! Quickwit's `en_stem` tokenizer with positions, `text_exact` its `default` tokenizer, and the
+//! keyword fields the `raw` tokenizer over values lower-cased here (as our `keyword_lc`
+//! tokenizer does at indexing time), with the original spelling kept in `display`.
+
+use fieldnotes_corpus::{Document, Value};
+use serde_json::{Map, Value as Json, json};
+
+/// Every field of the configuration: (name, Quickwit type, tokenizer, stored, record, fast).
+/// The NDJSON documents carry these keys and no others.
+pub const FIELDS: &[(&str, &str, Option<&str>, bool, Option<&str>, bool)] = &[
+    ("id", "text", Some("raw"), true, None, false),
+    ("doc", "text", Some("raw"), true, None, false),
+    ("ordinal", "u64", None, true, None, false),
+    ("start", "u64", None, true, None, false),
+    ("end", "u64", None, true, None, false),
+    ("text", "text", Some("en_stem"), true, Some("position"), false),
+    ("text_exact", "text", Some("default"), false, Some("position"), false),
+    ("site", "array<text>", Some("raw"), false, None, true),
+    ("kind", "array<text>", Some("raw"), false, None, true),
+    ("author", "array<text>", Some("raw"), false, None, true),
+    ("speaker", "text", Some("raw"), false, None, true),
+    ("section", "text", Some("raw"), false, None, true),
+    ("date", "datetime", None, true, None, true),
+    ("year", "u64", None, true, None, true),
+    ("attr", "array<text>", Some("raw"), false, None, false),
+    ("code", "array<text>", Some("raw"), false, None, true),
+    ("words", "u64", None, true, None, true),
+    ("display", "json", None, true, None, false),
+];
+
+/// The Quickwit index configuration (YAML) for an index named `index_id`.
+pub fn index_config(index_id: &str) -> String {
+    let mut y = String::new();
+    y.push_str("# Quickwit index configuration written by `fieldnotes export quickwit`: one document per\n");
+    y.push_str("# passage, the fields and tokenisers of the project's local tantivy index.\n");
+    y.push_str("# quickwit index create --index-config index-config.yaml\n");
+    y.push_str("# quickwit index ingest --index <id> --input-path passages.ndjson\n");
+    y.push_str("version: 0.8\n");
+    y.push_str(&format!("index_id: {index_id}\n"));
+    y.push_str("doc_mapping:\n  mode: strict\n  field_mappings:\n");
+    for &(name, ty, tokenizer, stored, record, fast) in FIELDS {
+        y.push_str(&format!("    - name: {name}\n      type: {ty}\n"));
+        if let Some(t) = tokenizer {
+            y.push_str(&format!("      tokenizer: {t}\n"));
+        }
+        if let Some(r) = record {
+            y.push_str(&format!("      record: {r}\n"));
+        }
+        if ty == "datetime" {
+            y.push_str("      input_formats: [rfc3339]\n      fast_precision: seconds\n");
+        }
+        y.push_str(&format!("      stored: {stored}\n"));
+        if fast {
+            y.push_str("      fast: true\n");
+        }
+    }
+    y.push_str("  tag_fields: [site]\n");
+    y.push_str("search_settings:\n  default_search_fields: [text]\n");
+    y
+}
+
+/// An index id Quickwit accepts (letters, digits, `-`, `_`; starting with a letter).
+pub fn index_id(name: &str) -> String {
+    let mut id: String =
+        name.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' { c } else { '-' }).collect();
+    if !id.starts_with(|c: char| c.is_ascii_alphabetic()) {
+        id.insert_str(0, "fieldnotes-");
+    }
+    id.truncate(255);
+    id
+}
+
+fn lower_all(v: &Value) -> Json {
+    Json::Array(v.texts().into_iter().map(|t| Json::String(t.to_lowercase())).collect())
+}
+
+/// The NDJSON document of passage `pi` of `d`, carrying `codes`.
+pub fn passage_json(d: &Document, pi: usize, codes: &[String]) -> Json {
+    let p = &d.passages[pi];
+    let text = d.passage_text(p);
+    let mut o = Map::new();
+    o.insert("id".into(), d.passage_id(p).into());
+    o.insert("doc".into(), d.path.clone().into());
+    o.insert("ordinal".into(), p.ordinal.into());
+    o.insert("start".into(), p.start.into());
+    o.insert("end".into(), p.end.into());
+    o.insert("text".into(), text.into());
+    o.insert("text_exact".into(), text.into());
+    let mut display = Map::new();
+    let mut attrs = Vec::new();
+    for (key, value) in &d.attributes {
+        match key.as_str() {
+            "site" | "kind" | "author" => {
+                o.insert(key.clone(), lower_all(value));
+            }
+            _ => attrs.extend(value.texts().into_iter().map(|t| Json::String(format!("{key}={}", t.to_lowercase())))),
+        }
+        if let ("date", Value::Date(date)) = (key.as_str(), value) {
+            o.insert("date".into(), format!("{date}T00:00:00Z").into());
+            o.insert("year".into(), u64::try_from(date.year).unwrap_or(0).into());
+        }
+        display.insert(key.clone(), value.to_string().into());
+    }
+    if !attrs.is_empty() {
+        o.insert("attr".into(), attrs.into());
+    }
+    if let Some(s) = &p.speaker {
+        o.insert("speaker".into(), s.to_lowercase().into());
+        display.insert("speaker".into(), s.clone().into());
+    }
+    if let Some(t) = &p.time {
+        display.insert("time".into(), t.clone().into());
+    }
+    if let Some(s) = &p.section {
+        o.insert("section".into(), s.to_lowercase().into());
+        display.insert("section".into(), s.clone().into());
+    }
+    if !codes.is_empty() {
+        o.insert("code".into(), codes.iter().map(|c| Json::String(c.to_lowercase())).collect::<Vec<_>>().into());
+        display.insert("codes".into(), codes.join(", ").into());
+    }
+    o.insert("words".into(), p.words.into());
+    o.insert("display".into(), Json::Object(display));
+    json!(o)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn documents_carry_only_configured_fields() {
+        let text =
+            "---\nsite: Fife\ndate: 2016-03-02\nkind: interview\nrole: [Manager, Chair]\n---\nA: Trust took time.\n";
+        let d = fieldnotes_corpus::parse_document(
+            "notes/a.md".into(),
+            text.into(),
+            &fieldnotes_corpus::SplitOptions { speaker_turns: true },
+        )
+        .unwrap();
+        let j = passage_json(&d, 0, &["time".to_string()]);
+        let names: Vec<&str> = FIELDS.iter().map(|f| f.0).collect();
+        for key in j.as_object().unwrap().keys() {
+            assert!(names.contains(&key.as_str()), "{key} is not in the config");
+        }
+        assert_eq!(j["site"], json!(["fife"]));
+        assert_eq!(j["speaker"], "a");
+        assert_eq!(j["date"], "2016-03-02T00:00:00Z");
+        assert_eq!(j["attr"], json!(["role=manager", "role=chair"]));
+        let config = index_config(&index_id("2016 study"));
+        assert!(config.contains("index_id: fieldnotes-2016-study\n"), "{config}");
+        assert_eq!(config.matches("    - name: ").count(), FIELDS.len());
+    }
+}

@@ -1,0 +1,329 @@
+//! The report store: a derived, columnar copy of what every theme table is counted from, in
+//! `.fieldnotes/report.store`, so that a table over millions of codings does not wait for the
+//! notes to be read and the ledgers to be parsed and folded again.
+//!
+//! It holds one row per passage (document, words, speaker, section), the documents' attributes,
+//! and one row per distinct (passage, code, coder, status) of the placed codings. It is valid
+//! while every note file, ledger and the settings file has the size and modification time it
+//! had when the store was written (the *signature*); otherwise it is rebuilt from the study.
+//! Like the index, it can be deleted at any time.
+//!
+//! Layout: `FNSTORE` and a format byte; a little-endian `u64` length and a JSON header
+//! (signature, documents, string tables, warnings); then each column as a `u64` count and its
+//! values, little-endian (`u32`, or `u8` for statuses).
+
+use std::collections::{BTreeMap, HashMap};
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use fieldnotes_coding::units::{Placement, Selection};
+use fieldnotes_coding::{Codebook, Ledger, Status};
+use fieldnotes_corpus::{Corpus, Project, Value};
+use serde::{Deserialize, Serialize};
+
+use crate::{Error, Frames, GroupBy, Result};
+
+/// File name of the store in the project's derived folder.
+pub const STORE_FILE: &str = "report.store";
+const MAGIC: &[u8; 8] = b"FNSTORE\x01";
+const NONE: u32 = u32::MAX;
+
+/// Size and modification time of every file a table depends on, relative paths sorted.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Signature(Vec<(String, u64, i128)>);
+
+impl Signature {
+    /// Reads the signature of a project: its note files, ledgers and settings file.
+    pub fn of(project: &Project) -> Result<Signature> {
+        let (files, skipped) = project.note_files().map_err(|e| Error::Invalid(e.to_string()))?;
+        let ledgers = Ledger::all(project.root()).map_err(|e| Error::Invalid(e.to_string()))?;
+        let mut paths: Vec<PathBuf> = files;
+        paths.extend(skipped.iter().map(|s| project.root().join(&s.path)));
+        paths.extend(ledgers.iter().map(|l| l.path().to_path_buf()));
+        paths.push(project.root().join(fieldnotes_corpus::CONFIG_FILE));
+        let mut sig: Vec<(String, u64, i128)> = paths
+            .iter()
+            .map(|p| {
+                let rel = p.strip_prefix(project.root()).unwrap_or(p).to_string_lossy().replace('\\', "/");
+                let (len, mtime) = fs::metadata(p)
+                    .map(|m| {
+                        let t = m.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+                        (m.len(), t.map_or(-1, |d| d.as_nanos() as i128))
+                    })
+                    .unwrap_or((0, -2));
+                (rel, len, mtime)
+            })
+            .collect();
+        sig.sort();
+        Ok(Signature(sig))
+    }
+}
+
+/// A document as the store keeps it: its attributes as table cells, and the year of its date.
+#[derive(Clone, Debug, Serialize, Deserialize)]
+struct StoredDoc {
+    path: String,
+    attrs: BTreeMap<String, String>,
+    year: Option<i32>,
+}
+
+#[derive(Debug, Default, Serialize, Deserialize)]
+struct Header {
+    signature: Signature,
+    docs: Vec<StoredDoc>,
+    speakers: Vec<String>,
+    sections: Vec<String>,
+    codes: Vec<String>,
+    coders: Vec<String>,
+    /// The warnings loading the study gave (skipped files, unreadable ledger lines, orphaned
+    /// codings), repeated when the store is used instead.
+    warnings: Vec<String>,
+}
+
+/// The store, in memory.
+#[derive(Debug, Default)]
+pub struct Store {
+    header: Header,
+    passage_doc: Vec<u32>,
+    passage_words: Vec<u32>,
+    passage_speaker: Vec<u32>,
+    passage_section: Vec<u32>,
+    coding_unit: Vec<u32>,
+    coding_code: Vec<u32>,
+    coding_coder: Vec<u32>,
+    coding_status: Vec<u8>,
+}
+
+fn status_byte(s: Status) -> u8 {
+    match s {
+        Status::Suggested => 0,
+        Status::Accepted => 1,
+        Status::Rejected => 2,
+    }
+}
+
+/// Interns strings as `u32` indices.
+#[derive(Default)]
+struct Interner {
+    list: Vec<String>,
+    index: HashMap<String, u32>,
+}
+
+impl Interner {
+    fn get(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.index.get(s) {
+            return i;
+        }
+        self.list.push(s.to_string());
+        self.index.insert(s.to_string(), (self.list.len() - 1) as u32);
+        (self.list.len() - 1) as u32
+    }
+}
+
+impl Store {
+    /// Builds the store from a loaded study: the corpus and its placed codings.
+    pub fn build(signature: Signature, corpus: &Corpus, placement: &Placement<'_>, warnings: Vec<String>) -> Store {
+        let (mut speakers, mut sections, mut codes, mut coders) =
+            (Interner::default(), Interner::default(), Interner::default(), Interner::default());
+        let mut s = Store::default();
+        let mut first_unit = Vec::with_capacity(corpus.documents.len());
+        let mut docs = Vec::with_capacity(corpus.documents.len());
+        for (di, d) in corpus.documents.iter().enumerate() {
+            first_unit.push(s.passage_doc.len() as u32);
+            docs.push(StoredDoc {
+                path: d.path.clone(),
+                attrs: d.attributes.iter().map(|(k, v)| (k.clone(), v.to_plain())).collect(),
+                year: d.attributes.get("date").and_then(Value::as_date).map(|x| x.year),
+            });
+            for p in &d.passages {
+                s.passage_doc.push(di as u32);
+                s.passage_words.push(p.words);
+                s.passage_speaker.push(p.speaker.as_deref().map_or(NONE, |x| speakers.get(x)));
+                s.passage_section.push(p.section.as_deref().map_or(NONE, |x| sections.get(x)));
+            }
+        }
+        let mut seen = std::collections::HashSet::new();
+        for placed in &placement.placed {
+            let c = placed.coding;
+            let (code, coder, status) = (codes.get(&c.code), coders.get(&c.coder), status_byte(c.status));
+            for pi in placed.passages.clone() {
+                let unit = first_unit[placed.doc] + pi as u32;
+                if seen.insert((unit, code, coder, status)) {
+                    s.coding_unit.push(unit);
+                    s.coding_code.push(code);
+                    s.coding_coder.push(coder);
+                    s.coding_status.push(status);
+                }
+            }
+        }
+        s.header = Header {
+            signature,
+            docs,
+            speakers: speakers.list,
+            sections: sections.list,
+            codes: codes.list,
+            coders: coders.list,
+            warnings,
+        };
+        s
+    }
+
+    /// The warnings of the study the store was built from.
+    pub fn warnings(&self) -> &[String] {
+        &self.header.warnings
+    }
+
+    /// Number of passages.
+    pub fn passages(&self) -> usize {
+        self.passage_doc.len()
+    }
+
+    /// Number of distinct (passage, code, coder, status) rows.
+    pub fn coded_rows(&self) -> usize {
+        self.coding_unit.len()
+    }
+
+    /// Writes the store (a temporary file, fsynced, renamed over the old one; owner only).
+    pub fn save(&self, path: &Path) -> Result<()> {
+        let io = |e: std::io::Error| Error::Invalid(format!("cannot write `{}`: {e}", path.display()));
+        let tmp = path.with_extension("store.tmp");
+        let mut opts = fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let file = opts.open(&tmp).map_err(io)?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+        let header = serde_json::to_vec(&self.header).map_err(|e| io(e.into()))?;
+        w.write_all(MAGIC).map_err(io)?;
+        w.write_all(&(header.len() as u64).to_le_bytes()).map_err(io)?;
+        w.write_all(&header).map_err(io)?;
+        for col in [
+            &self.passage_doc,
+            &self.passage_words,
+            &self.passage_speaker,
+            &self.passage_section,
+            &self.coding_unit,
+            &self.coding_code,
+            &self.coding_coder,
+        ] {
+            w.write_all(&(col.len() as u64).to_le_bytes()).map_err(io)?;
+            let bytes: Vec<u8> = col.iter().flat_map(|v| v.to_le_bytes()).collect();
+            w.write_all(&bytes).map_err(io)?;
+        }
+        w.write_all(&(self.coding_status.len() as u64).to_le_bytes()).map_err(io)?;
+        w.write_all(&self.coding_status).map_err(io)?;
+        let file = w.into_inner().map_err(|e| io(e.into_error()))?;
+        file.sync_all().map_err(io)?;
+        fs::rename(&tmp, path).map_err(io)
+    }
+
+    /// Reads the store at `path` if it exists, is readable and has this signature; `None`
+    /// otherwise (a missing, stale or damaged store is simply rebuilt).
+    pub fn load_if_fresh(path: &Path, signature: &Signature) -> Option<Store> {
+        let bytes = fs::read(path).ok()?;
+        let mut r = Reader { bytes: &bytes, at: 0 };
+        if r.take(8)? != MAGIC {
+            return None;
+        }
+        let n = usize::try_from(r.u64()?).ok()?;
+        let header: Header = serde_json::from_slice(r.take(n)?).ok()?;
+        if &header.signature != signature {
+            return None;
+        }
+        let mut s = Store { header, ..Store::default() };
+        s.passage_doc = r.u32s()?;
+        s.passage_words = r.u32s()?;
+        s.passage_speaker = r.u32s()?;
+        s.passage_section = r.u32s()?;
+        s.coding_unit = r.u32s()?;
+        s.coding_code = r.u32s()?;
+        s.coding_coder = r.u32s()?;
+        let n = usize::try_from(r.u64()?).ok()?;
+        s.coding_status = r.take(n)?.to_vec();
+        let np = s.passage_doc.len();
+        let nc = s.coding_unit.len();
+        let whole = r.at == bytes.len()
+            && [s.passage_words.len(), s.passage_speaker.len(), s.passage_section.len()].iter().all(|&l| l == np)
+            && [s.coding_code.len(), s.coding_coder.len(), s.coding_status.len()].iter().all(|&l| l == nc)
+            && s.passage_doc.iter().all(|&d| (d as usize) < s.header.docs.len())
+            && s.coding_unit.iter().all(|&u| (u as usize) < np)
+            && s.coding_code.iter().all(|&c| (c as usize) < s.header.codes.len())
+            && s.coding_coder.iter().all(|&c| (c as usize) < s.header.coders.len());
+        whole.then_some(s)
+    }
+
+    /// The group of passage `k`, as [`GroupBy::value`] gives it for the loaded study.
+    fn group(&self, by: &GroupBy, k: usize) -> String {
+        let d = &self.header.docs[self.passage_doc[k] as usize];
+        let pick = |list: &[String], i: u32| (i != NONE).then(|| list[i as usize].clone());
+        let v = match by {
+            GroupBy::Attribute(a) => d.attrs.get(a).cloned(),
+            GroupBy::Year => d.year.map(|y| y.to_string()),
+            GroupBy::Speaker => pick(&self.header.speakers, self.passage_speaker[k]),
+            GroupBy::Section => pick(&self.header.sections, self.passage_section[k]),
+        };
+        v.filter(|s| !s.is_empty()).unwrap_or_else(|| "(none)".to_string())
+    }
+
+    /// The frames for a table grouped `by`, counting the codings `sel` admits, each code once
+    /// per passage: what [`Frames::build`] gives from the loaded study.
+    pub fn frames(&self, book: &Codebook, by: &GroupBy, sel: &Selection, rollup: bool) -> Result<Frames> {
+        let names: Vec<String> = (0..self.passages()).map(|k| self.group(by, k)).collect();
+        let coder_ok: Vec<bool> =
+            self.header.coders.iter().map(|c| sel.coders.is_empty() || sel.coders.contains(c)).collect();
+        let status_ok = [sel.include_suggested, true, false];
+        // Which codes each passage carries: a bit per (passage, code).
+        let n_codes = self.header.codes.len();
+        let mut bits = vec![0u64; (self.passages() * n_codes).div_ceil(64)];
+        for i in 0..self.coded_rows() {
+            if status_ok[self.coding_status[i] as usize] && coder_ok[self.coding_coder[i] as usize] {
+                let b = self.coding_unit[i] as usize * n_codes + self.coding_code[i] as usize;
+                bits[b / 64] |= 1 << (b % 64);
+            }
+        }
+        // Codes in name order, as the study's per-passage sets list them.
+        let mut by_name: Vec<usize> = (0..n_codes).collect();
+        by_name.sort_by(|&a, &b| self.header.codes[a].cmp(&self.header.codes[b]));
+        let codes = &self.header.codes;
+        let coded = (0..self.passages()).filter_map(|k| {
+            let set: Vec<&str> = by_name
+                .iter()
+                .filter(|&&c| {
+                    let b = k * n_codes + c;
+                    bits[b / 64] >> (b % 64) & 1 == 1
+                })
+                .map(|&c| codes[c].as_str())
+                .collect();
+            (!set.is_empty()).then_some((k as u32, set))
+        });
+        Frames::from_parts(self.passage_doc.clone(), &names, self.passage_words.clone(), coded, book, rollup)
+    }
+}
+
+struct Reader<'a> {
+    bytes: &'a [u8],
+    at: usize,
+}
+
+impl<'a> Reader<'a> {
+    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
+        let end = self.at.checked_add(n)?;
+        let s = self.bytes.get(self.at..end)?;
+        self.at = end;
+        Some(s)
+    }
+
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+
+    fn u32s(&mut self) -> Option<Vec<u32>> {
+        let n = usize::try_from(self.u64()?).ok()?;
+        let raw = self.take(n.checked_mul(4)?)?;
+        Some(raw.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])).collect())
+    }
+}
