@@ -29,3 +29,12 @@ bench:
 # The long crash-safety run: 200 writers killed with SIGKILL at different moments.
 stress:
     FIELDNOTES_CRASH_TRIALS=200 cargo test --test integration safety -- --nocapture
+
+# Fuzz every parser for SECONDS each (default 600), keeping new interesting inputs in
+# fuzz/corpus/; cargo-fuzz needs nightly features, which RUSTC_BOOTSTRAP=1 enables on stable.
+fuzz SECONDS="600":
+    bash fuzz/run.sh {{SECONDS}}
+
+# Check that Spark, reading the Parquet export, computes the same theme table as the command line.
+spark:
+    bash notebooks/spark/run.sh
