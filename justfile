@@ -22,6 +22,10 @@ notebooks:
     cargo build --release
     bash notebooks/run.sh target/release/fieldnotes
 
+# Micro-benchmarks (divan) of parsing, indexing, querying, auto-coding, the ledger fold and the theme table.
+micro:
+    cargo bench -p fieldnotes-bench --bench micro
+
 # End-to-end benchmark against the peers (MB=100 by default); results go to stdout.
 bench:
     bash crates/bench/run.sh
