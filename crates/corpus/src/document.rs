@@ -252,9 +252,12 @@ impl Builder<'_> {
         self.cp
     }
 
-    fn push(&mut self, turn: &Turn, mut start: usize, mut end: usize, line: usize, section: Option<&str>) {
+    fn push(&mut self, turn: &Turn, mut start: usize, mut end: usize, mut line: usize, section: Option<&str>) {
         let slice = &self.text[start..end];
         let trimmed_start = slice.trim_start();
+        // White space after a speaker label can run onto the next lines: the passage starts
+        // (and its line is counted) where its text does.
+        line += slice[..slice.len() - trimmed_start.len()].matches('\n').count();
         start += slice.len() - trimmed_start.len();
         end = start + trimmed_start.trim_end().len();
         if start >= end {
@@ -354,6 +357,16 @@ mod tests {
     fn split(text: &str, turns: bool) -> Vec<(String, Option<String>, Option<String>)> {
         let doc = parse_document("n.md".into(), text.into(), &SplitOptions { speaker_turns: turns }).unwrap();
         doc.passages.iter().map(|p| (doc.passage_text(p).to_string(), p.speaker.clone(), p.section.clone())).collect()
+    }
+
+    #[test]
+    fn a_turn_whose_text_starts_on_the_next_line_has_that_line() {
+        // Found by the passage fuzzer: a label followed by a vertical tab, then text below.
+        let text = "---\nkind: interview\n---\nr: \t\u{b}\nThe answer.\n";
+        let doc = parse_document("n.md".into(), text.into(), &SplitOptions { speaker_turns: true }).unwrap();
+        let p = &doc.passages[0];
+        assert_eq!(doc.passage_text(p), "The answer.");
+        assert_eq!(p.line, 5);
     }
 
     #[test]
