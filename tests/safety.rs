@@ -119,6 +119,66 @@ fn killed_index_and_auto_coder_recover() {
 }
 
 #[test]
+fn killed_imports_leave_whole_notes_and_resume() {
+    // A survey of 400 answers with codes: the import writes 400 notes, a ledger and the codebook.
+    let mut csv = String::from("id,site,q1,codes\n");
+    for i in 0..400 {
+        let site = ["Fife", "Glasgow", "Highland"][i % 3];
+        csv.push_str(&format!("r{i},{site},Answer {i}: it took years to build trust.,time;context\n"));
+    }
+    let args = [
+        "import",
+        "survey",
+        "answers.csv",
+        "--id",
+        "id",
+        "--text",
+        "q1",
+        "--attr",
+        "site",
+        "--codes",
+        "codes",
+        "--coder",
+        "ann",
+        "-q",
+    ];
+    let clean = TestProject::new();
+    clean.write("answers.csv", &csv);
+    clean.run(&args);
+    let want_codings = clean.run(&["code", "list", "--csv"]).lines().count();
+    let bin = env!("CARGO_BIN_EXE_fieldnotes");
+    for trial in 0..6u64 {
+        let p = TestProject::new();
+        p.write("answers.csv", &csv);
+        let mut child = Command::new(bin)
+            .current_dir(p.path())
+            .args(args)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .process_group(0)
+            .spawn()
+            .unwrap();
+        // Kill it at a different moment each trial: once some notes exist, then a little later.
+        while !p.path().join("notes").exists() && child.try_wait().unwrap().is_none() {
+            std::thread::yield_now();
+        }
+        std::thread::sleep(std::time::Duration::from_millis(trial * 15));
+        kill_group(child.id());
+        let _ = child.wait();
+        // Every note on disk is whole: none is skipped as unreadable or half written.
+        let o = p.run_expect(&["notes", "--json"], 0);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        assert_eq!(v["skipped"].as_array().map_or(0, Vec::len), 0, "trial {trial}: {v}");
+        // Running the import again finishes the job, and ends where an uninterrupted run does.
+        p.run(&args);
+        assert_eq!(p.json(&["notes", "--json"])["documents"], 400, "trial {trial}");
+        let o = p.run_expect(&["code", "list", "--csv"], 0);
+        assert_eq!(String::from_utf8_lossy(&o.stdout).lines().count(), want_codings, "trial {trial}");
+        p.run_expect(&["codebook", "check"], 0);
+    }
+}
+
+#[test]
 fn the_demo_runs_with_no_network() {
     // A network namespace with no interfaces up: any attempt to connect fails.
     if Command::new("unshare").args(["-n", "true"]).status().map(|s| !s.success()).unwrap_or(true) {

@@ -10,27 +10,53 @@
 use fieldnotes_corpus::{Document, Value};
 use serde_json::{Map, Value as Json, json};
 
-/// Every field of the configuration: (name, Quickwit type, tokenizer, stored, record, fast).
-/// The NDJSON documents carry these keys and no others.
-pub const FIELDS: &[(&str, &str, Option<&str>, bool, Option<&str>, bool)] = &[
-    ("id", "text", Some("raw"), true, None, false),
-    ("doc", "text", Some("raw"), true, None, false),
-    ("ordinal", "u64", None, true, None, false),
-    ("start", "u64", None, true, None, false),
-    ("end", "u64", None, true, None, false),
-    ("text", "text", Some("en_stem"), true, Some("position"), false),
-    ("text_exact", "text", Some("default"), false, Some("position"), false),
-    ("site", "array<text>", Some("raw"), false, None, true),
-    ("kind", "array<text>", Some("raw"), false, None, true),
-    ("author", "array<text>", Some("raw"), false, None, true),
-    ("speaker", "text", Some("raw"), false, None, true),
-    ("section", "text", Some("raw"), false, None, true),
-    ("date", "datetime", None, true, None, true),
-    ("year", "u64", None, true, None, true),
-    ("attr", "array<text>", Some("raw"), false, None, false),
-    ("code", "array<text>", Some("raw"), false, None, true),
-    ("words", "u64", None, true, None, true),
-    ("display", "json", None, true, None, false),
+/// One field of the configuration.
+pub struct FieldSpec {
+    /// Field name, as in the local index.
+    pub name: &'static str,
+    /// Quickwit type.
+    pub ty: &'static str,
+    /// Tokenizer of a text field.
+    pub tokenizer: Option<&'static str>,
+    /// Stored (returned with hits).
+    pub stored: bool,
+    /// What the postings record (`position` for phrase queries).
+    pub record: Option<&'static str>,
+    /// A fast (columnar) field, for filters and aggregations.
+    pub fast: bool,
+}
+
+const fn field(
+    name: &'static str,
+    ty: &'static str,
+    tokenizer: Option<&'static str>,
+    stored: bool,
+    record: Option<&'static str>,
+    fast: bool,
+) -> FieldSpec {
+    FieldSpec { name, ty, tokenizer, stored, record, fast }
+}
+
+/// Every field of the configuration. The NDJSON documents carry these keys and no others.
+pub const FIELDS: &[FieldSpec] = &[
+    field("id", "text", Some("raw"), true, None, false),
+    field("doc", "text", Some("raw"), true, None, false),
+    field("ordinal", "u64", None, true, None, false),
+    field("start", "u64", None, true, None, false),
+    field("end", "u64", None, true, None, false),
+    field("text", "text", Some("en_stem"), true, Some("position"), false),
+    field("text_exact", "text", Some("default"), false, Some("position"), false),
+    field("site", "array<text>", Some("raw"), false, None, true),
+    field("kind", "array<text>", Some("raw"), false, None, true),
+    field("author", "array<text>", Some("raw"), false, None, true),
+    field("speaker", "text", Some("raw"), false, None, true),
+    field("section", "text", Some("raw"), false, None, true),
+    field("date", "datetime", None, true, None, true),
+    field("year", "u64", None, true, None, true),
+    field("attr", "array<text>", Some("raw"), false, None, false),
+    field("code", "array<text>", Some("raw"), false, None, true),
+    field("words", "u64", None, true, None, true),
+    field("display", "json", None, true, None, false),
 ];
 
 /// The Quickwit index configuration (YAML) for an index named `index_id`.
@@ -43,7 +69,7 @@ pub fn index_config(index_id: &str) -> String {
     y.push_str("version: 0.8\n");
     y.push_str(&format!("index_id: {index_id}\n"));
     y.push_str("doc_mapping:\n  mode: strict\n  field_mappings:\n");
-    for &(name, ty, tokenizer, stored, record, fast) in FIELDS {
+    for &FieldSpec { name, ty, tokenizer, stored, record, fast } in FIELDS {
         y.push_str(&format!("    - name: {name}\n      type: {ty}\n"));
         if let Some(t) = tokenizer {
             y.push_str(&format!("      tokenizer: {t}\n"));
@@ -144,7 +170,7 @@ mod tests {
         )
         .unwrap();
         let j = passage_json(&d, 0, &["time".to_string()]);
-        let names: Vec<&str> = FIELDS.iter().map(|f| f.0).collect();
+        let names: Vec<&str> = FIELDS.iter().map(|f| f.name).collect();
         for key in j.as_object().unwrap().keys() {
             assert!(names.contains(&key.as_str()), "{key} is not in the config");
         }
