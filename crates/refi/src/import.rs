@@ -557,7 +557,8 @@ impl<'a, 'x> Importer<'a, 'x> {
     fn read_path(&mut self, raw: &str) -> Option<Result<Vec<u8>>> {
         let mut p = raw.trim().replace('\\', "/");
         for scheme in ["internal://", "relative://", "absolute://", "file://"] {
-            if p.len() >= scheme.len() && p[..scheme.len()].eq_ignore_ascii_case(scheme) {
+            // Compared as bytes: the path may hold a multi-byte character where the scheme ends.
+            if p.as_bytes().get(..scheme.len()).is_some_and(|b| b.eq_ignore_ascii_case(scheme.as_bytes())) {
                 p = p[scheme.len()..].to_string();
                 break;
             }

@@ -999,3 +999,14 @@ fn oversized_entries_are_refused() {
     let e = import_qdpx(&many).unwrap_err();
     assert!(matches!(e, Error::ArchiveTooLarge { .. }), "{e:?}");
 }
+
+#[test]
+fn a_source_path_with_a_multi_byte_character_at_the_scheme_length_is_read_not_split() {
+    // Found by the REFI fuzzer: `intern` + U+FEFF, whose bytes straddle the length of
+    // `internal://`, once sliced the path inside the character.
+    let qde = "<?xml version=\"1.0\" encoding=\"utf-8\"?>\n<Project name=\"p\" xmlns=\"urn:QDA-XML:project:1.0\"><Sources>\
+        <TextSource guid=\"7b5e2e19-bae9-4450-97d0-f548e3e4ec76\" name=\"t\" plainTextPath=\"intern\u{feff}//x.txt\"/>\
+        </Sources></Project>";
+    let imp = import_qdpx(&zip_of(&[("project.qde", qde.as_bytes())])).unwrap();
+    assert!(all_warnings(&imp.warnings).contains("x.txt"), "{}", all_warnings(&imp.warnings));
+}
