@@ -5,6 +5,9 @@ mod util;
 
 mod cli;
 mod coding;
+mod fuzz_checks;
+mod fuzz_regression;
+mod hostile;
 mod import;
 mod qmsum;
 mod reports;
