@@ -7,38 +7,17 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
 
+# shellcheck source=notebooks/lib.sh
+source "$root/notebooks/lib.sh"
+
 # The binary: resolve a given path before moving to the repo root.
-if [[ $# -ge 1 ]]; then
-  bin="$1"
-  if [[ "$bin" != */* ]]; then
-    bin="$(command -v "$bin" || true)"
-  fi
-  if [[ -z "$bin" || ! -e "$bin" ]]; then
-    echo "run.sh: no fieldnotes binary at '$1'" >&2
-    exit 2
-  fi
-  bin="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"
-elif [[ -x "$root/target/release/fieldnotes" ]]; then
-  bin="$root/target/release/fieldnotes"
-else
-  bin="$root/target/debug/fieldnotes"
-fi
-if [[ ! -x "$bin" ]]; then
-  echo "run.sh: '$bin' is not an executable; build it first (cargo build)" >&2
-  exit 2
-fi
+bin="$(fieldnotes_bin "$root" target/release/fieldnotes target/debug/fieldnotes "$@")"
 
 cd "$root"
 
 # The virtual environment, (re)installed only when requirements.txt has changed.
 venv="notebooks/.venv"
-if [[ ! -x "$venv/bin/python" ]]; then
-  "${PYTHON:-python3}" -m venv "$venv"
-fi
-if ! cmp -s notebooks/requirements.txt "$venv/.requirements.txt"; then
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r notebooks/requirements.txt
-  cp notebooks/requirements.txt "$venv/.requirements.txt"
-fi
+python_venv "$venv" notebooks/requirements.txt
 
 # The data: the demo study, its Parquet export and the command line's theme table.
 "$bin" -q demo --out target/notebook-demo >/dev/null

@@ -120,19 +120,9 @@ pub fn auto_code(g: &Globals, study: &Study, book: &Codebook, dry_run: bool) -> 
             }
             e.0 += 1;
             fresh.push(Coding {
-                id,
-                doc: d.path.clone(),
-                start: p.start,
-                end: p.end,
-                hash: p.hash.clone(),
-                text: String::new(),
-                code: code.clone(),
-                coder: RULES_CODER.into(),
-                origin: Origin::Rule,
-                status: Status::Suggested,
-                memo: None,
                 evidence: m.hits.clone(),
                 time: time.clone(),
+                ..Coding::whole_passage(d, p, code, RULES_CODER, Origin::Rule, Status::Suggested)
             });
         }
     }

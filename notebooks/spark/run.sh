@@ -10,26 +10,11 @@ set -euo pipefail
 
 root="$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)"
 
+# shellcheck source=notebooks/lib.sh
+source "$root/notebooks/lib.sh"
+
 # The binary: resolve a given path before moving to the repo root.
-if [[ $# -ge 1 ]]; then
-  bin="$1"
-  if [[ "$bin" != */* ]]; then
-    bin="$(command -v "$bin" || true)"
-  fi
-  if [[ -z "$bin" || ! -e "$bin" ]]; then
-    echo "run.sh: no fieldnotes binary at '$1'" >&2
-    exit 2
-  fi
-  bin="$(cd "$(dirname "$bin")" && pwd)/$(basename "$bin")"
-elif [[ -x "$root/target/debug/fieldnotes" ]]; then
-  bin="$root/target/debug/fieldnotes"
-else
-  bin="$root/target/release/fieldnotes"
-fi
-if [[ ! -x "$bin" ]]; then
-  echo "run.sh: '$bin' is not an executable; build it first (cargo build)" >&2
-  exit 2
-fi
+bin="$(fieldnotes_bin "$root" target/debug/fieldnotes target/release/fieldnotes "$@")"
 if [[ -z "${JAVA_HOME:-}" ]] && ! command -v java >/dev/null; then
   echo "run.sh: Spark needs Java (17): put \`java\` on PATH or set JAVA_HOME" >&2
   exit 2
@@ -39,13 +24,7 @@ cd "$root"
 
 # The virtual environment, (re)installed only when requirements.txt has changed.
 venv="notebooks/spark/.venv"
-if [[ ! -x "$venv/bin/python" ]]; then
-  "${PYTHON:-python3}" -m venv "$venv"
-fi
-if ! cmp -s notebooks/spark/requirements.txt "$venv/.requirements.txt"; then
-  "$venv/bin/python" -m pip install --quiet --disable-pip-version-check -r notebooks/spark/requirements.txt
-  cp notebooks/spark/requirements.txt "$venv/.requirements.txt"
-fi
+python_venv "$venv" notebooks/spark/requirements.txt
 
 # The study: the demo copies data/sample (notes, codebook, fieldnotes.toml) and auto-codes it,
 # which leaves only suggestions. Review some, and code a few passages by hand, so that the

@@ -39,19 +39,15 @@ fn ledger_bytes() -> (Corpus, Vec<u8>) {
         for m in pm.matches.iter().filter(|m| m.suggested) {
             let code = &book.codes[m.code].id;
             let c = fieldnotes_coding::Coding {
-                id: fieldnotes_coding::ledger::coding_id("rules", &d.path, p.start, p.end, code),
-                doc: d.path.clone(),
-                start: p.start,
-                end: p.end,
-                hash: p.hash.clone(),
-                text: String::new(),
-                code: code.clone(),
-                coder: "rules".into(),
-                origin: fieldnotes_coding::Origin::Rule,
-                status: fieldnotes_coding::Status::Accepted,
-                memo: None,
                 evidence: m.hits.clone(),
-                time: "2026-01-01T00:00:00Z".into(),
+                ..fieldnotes_coding::Coding::whole_passage(
+                    d,
+                    p,
+                    code,
+                    "rules",
+                    fieldnotes_coding::Origin::Rule,
+                    fieldnotes_coding::Status::Accepted,
+                )
             };
             serde_json::to_writer(&mut out, &fieldnotes_coding::Event::Add(c)).unwrap();
             out.push(b'\n');

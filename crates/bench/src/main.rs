@@ -165,19 +165,8 @@ fn write_ledgers(root: &Path, n: usize, coders: usize) -> Result<usize> {
             // A different code in each round over the passages, so no coding repeats.
             let code = &book.codes[((i % units.len()) * 7 + k * 3 + round) % book.codes.len()].id;
             let c = Coding {
-                id: fieldnotes_coding::ledger::coding_id(&coder, &d.path, p.start, p.end, code),
-                doc: d.path.clone(),
-                start: p.start,
-                end: p.end,
-                hash: p.hash.clone(),
-                text: String::new(),
-                code: code.clone(),
-                coder: coder.clone(),
-                origin: Origin::Manual,
-                status: Status::Accepted,
-                memo: None,
-                evidence: vec![],
                 time: "2026-01-01T00:00:00Z".into(),
+                ..Coding::whole_passage(d, p, code, &coder, Origin::Manual, Status::Accepted)
             };
             serde_json::to_writer(&mut w, &Event::Add(c))?;
             w.write_all(b"\n")?;

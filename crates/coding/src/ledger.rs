@@ -107,6 +107,36 @@ pub struct Coding {
     pub time: String,
 }
 
+impl Coding {
+    /// A coding of a whole passage, as bulk coders (the auto-coder, imports) make them: the
+    /// text is left out of the ledger, and the passage's hash re-anchors the coding. No
+    /// evidence, the time now; set those fields after if need be.
+    pub fn whole_passage(
+        doc: &Document,
+        p: &fieldnotes_corpus::Passage,
+        code: &str,
+        coder: &str,
+        origin: Origin,
+        status: Status,
+    ) -> Coding {
+        Coding {
+            id: coding_id(coder, &doc.path, p.start, p.end, code),
+            doc: doc.path.clone(),
+            start: p.start,
+            end: p.end,
+            hash: p.hash.clone(),
+            text: String::new(),
+            code: code.to_string(),
+            coder: coder.to_string(),
+            origin,
+            status,
+            memo: None,
+            evidence: Vec::new(),
+            time: now(),
+        }
+    }
+}
+
 /// One line of a ledger.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "lowercase")]
