@@ -177,7 +177,8 @@ mod tests {
         assert_eq!(j["site"], json!(["fife"]));
         assert_eq!(j["speaker"], "a");
         assert_eq!(j["date"], "2016-03-02T00:00:00Z");
-        assert_eq!(j["attr"], json!(["role=manager", "role=chair"]));
+        // As in the local index, attributes without a field of their own are `key=value` terms.
+        assert_eq!(j["attr"], json!(["date=2016-03-02", "role=manager", "role=chair"]));
         let config = index_config(&index_id("2016 study"));
         assert!(config.contains("index_id: fieldnotes-2016-study\n"), "{config}");
         assert_eq!(config.matches("    - name: ").count(), FIELDS.len());
