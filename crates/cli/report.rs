@@ -388,7 +388,7 @@ fn report_store(g: &Globals, project: &fieldnotes_corpus::Project) -> Result<Sto
         .corpus
         .skipped
         .iter()
-        .map(|s| format!("skipped `{}`: {}", s.path, s.reason))
+        .map(crate::study::skip_warning)
         .chain(study.codings.bad_lines().map(ToString::to_string))
         .collect();
     let store = Store::build(signature, &study.corpus, &study.placement(), warnings);

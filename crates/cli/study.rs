@@ -136,6 +136,11 @@ pub fn codebook(project: &Project) -> Result<Codebook> {
     Ok(Codebook::load(&path)?)
 }
 
+/// The warning for a note that was not loaded.
+pub fn skip_warning(s: &fieldnotes_corpus::Skipped) -> String {
+    format!("skipped `{}`: {}", s.path, s.reason)
+}
+
 /// Loads the notes with a progress bar, warning about each skipped file.
 pub fn load_corpus(project: &Project, quiet: bool) -> Result<Corpus> {
     let (files, walk_skipped) = project.note_files()?;
@@ -143,7 +148,7 @@ pub fn load_corpus(project: &Project, quiet: bool) -> Result<Corpus> {
     let corpus = project.load_files(&files, walk_skipped, &|_| pb.inc(1));
     pb.finish_and_clear();
     for s in &corpus.skipped {
-        output::warn(&format!("skipped `{}`: {}", s.path, s.reason));
+        output::warn(&skip_warning(s));
     }
     Ok(corpus)
 }

@@ -409,17 +409,18 @@ impl AutoCoder {
                 let invalid = |e: &dyn std::fmt::Display| Error::Rules {
                     message: format!("invalid regex in code `{}`:\n{e}", code.id),
                 };
-                // The `regex` crate's error points at the fault; the meta regex is what runs.
-                RegexBuilder::new(&pattern)
-                    .case_insensitive(true)
-                    .size_limit(REGEX_SIZE_LIMIT)
-                    .build()
-                    .map_err(|e| invalid(&e))?;
                 let compiled = meta::Regex::builder()
                     .syntax(regex_automata::util::syntax::Config::new().case_insensitive(true))
                     .configure(meta::Config::new().nfa_size_limit(Some(REGEX_SIZE_LIMIT)))
                     .build(&pattern)
-                    .map_err(|e| invalid(&e))?;
+                    .map_err(|e| {
+                        // The `regex` crate's error points at the fault: compile it again, only
+                        // to say where.
+                        match RegexBuilder::new(&pattern).case_insensitive(true).size_limit(REGEX_SIZE_LIMIT).build() {
+                            Err(pointed) => invalid(&pointed),
+                            Ok(_) => invalid(&e),
+                        }
+                    })?;
                 regexes.push((ci, rule(format!("regex:{re}")), compiled));
                 patterns.push(pattern);
             }
