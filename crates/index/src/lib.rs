@@ -7,6 +7,7 @@
 //! re-indexed.
 #![warn(missing_docs)]
 
+mod exact;
 pub mod query;
 pub mod quickwit;
 pub mod schema;
@@ -15,6 +16,7 @@ mod search;
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use fieldnotes_corpus::{Corpus, Document, Value};
 use serde::{Deserialize, Serialize};
@@ -56,6 +58,11 @@ pub type Result<T, E = Error> = std::result::Result<T, E>;
 /// The name of the manifest inside the index folder.
 pub const MANIFEST: &str = "fieldnotes-manifest.json";
 
+/// The index's word list: every word (lower-cased, unstemmed) of the passages indexed since it
+/// was created, one per line, sorted. Prefix and fuzzy terms expand over it. Words of removed
+/// passages stay until the next rebuild; a match is always checked against the passage's text.
+pub const WORDS: &str = "fieldnotes-words.txt";
+
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 struct Manifest {
     schema_version: u32,
@@ -70,6 +77,8 @@ pub struct SearchIndex {
     reader: IndexReader,
     fields: Fields,
     manifest: Manifest,
+    /// The word list, read on first use.
+    words: OnceLock<Vec<String>>,
 }
 
 /// What an update did.
@@ -127,6 +136,9 @@ fn open_existing(dir: &Path) -> std::result::Result<(Index, Manifest), String> {
     if manifest.schema_version != SCHEMA_VERSION {
         return Err(format!("it was made with schema version {} (now {SCHEMA_VERSION})", manifest.schema_version));
     }
+    if !dir.join(WORDS).is_file() {
+        return Err("it has no word list".into());
+    }
     let index = Index::open_in_dir(dir).map_err(|e| format!("it cannot be opened ({e})"))?;
     let (expected, _) = schema::build();
     if index.schema() != expected {
@@ -150,23 +162,24 @@ impl SearchIndex {
                 restrict_permissions(dir);
                 let (schema, _) = schema::build();
                 let index = Index::create_in_dir(dir, schema)?;
+                fs::write(dir.join(WORDS), "").map_err(io(dir))?;
                 let reason = existed.then(|| format!("the search index was rebuilt because {why}"));
                 (index, Manifest { schema_version: SCHEMA_VERSION, docs: BTreeMap::new() }, reason)
             }
         };
-        schema::register_tokenizers(index.tokenizers());
+        schema::register_tokenizers(index.tokenizers(), None);
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         let (_, fields) = schema::build();
-        Ok((SearchIndex { dir: dir.to_path_buf(), index, reader, fields, manifest }, reason))
+        Ok((SearchIndex { dir: dir.to_path_buf(), index, reader, fields, manifest, words: OnceLock::new() }, reason))
     }
 
     /// Opens an existing index for searching; `None` if there is none usable.
     pub fn open(dir: &Path) -> Result<Option<SearchIndex>> {
         let Ok((index, manifest)) = open_existing(dir) else { return Ok(None) };
-        schema::register_tokenizers(index.tokenizers());
+        schema::register_tokenizers(index.tokenizers(), None);
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         let (_, fields) = schema::build();
-        Ok(Some(SearchIndex { dir: dir.to_path_buf(), index, reader, fields, manifest }))
+        Ok(Some(SearchIndex { dir: dir.to_path_buf(), index, reader, fields, manifest, words: OnceLock::new() }))
     }
 
     /// Number of indexed notes.
@@ -240,30 +253,14 @@ impl SearchIndex {
         if to_index.is_empty() && to_remove.is_empty() {
             return Ok(stats);
         }
-        let mut writer: IndexWriter<TantivyDocument> =
-            self.index.writer_with_num_threads(opts.threads.max(1), opts.memory_bytes).map_err(|e| match e {
-                tantivy::TantivyError::LockFailure(..) => Error::Busy { path: self.dir.clone() },
-                other => Error::Tantivy(other),
-            })?;
-        for path in &to_remove {
-            writer.delete_term(Term::from_field_text(self.fields.doc, path));
-        }
-        let mut written = 0u64;
-        for &di in &to_index {
-            let d = &corpus.documents[di];
-            for (pi, _) in d.passages.iter().enumerate() {
-                let doc = self.passage_doc(d, pi, &codes(di, pi));
-                writer.add_document(doc)?;
-                written += 1;
-                if written.is_multiple_of(1024) {
-                    progress(1024);
-                }
-            }
-        }
-        progress(written % 1024);
-        stats.passages = usize::try_from(written).unwrap_or(usize::MAX);
-        writer.commit()?;
-        writer.wait_merging_threads()?;
+        // The stemmer hands every word it meets to `seen`, for the word list.
+        let seen: schema::WordSink = Default::default();
+        schema::register_tokenizers(self.index.tokenizers(), Some(seen.clone()));
+        let written = self.write(corpus, codes, opts, progress, &to_index, &to_remove);
+        schema::register_tokenizers(self.index.tokenizers(), None);
+        stats.passages = written?;
+        let seen = std::mem::take(&mut *seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        self.add_words(seen)?;
         for path in &to_remove {
             self.manifest.docs.remove(path);
         }
@@ -275,19 +272,75 @@ impl SearchIndex {
         Ok(stats)
     }
 
+    /// Writes the passages of the notes `to_index` and removes those of `to_remove`, in one
+    /// commit; returns the number of passages written.
+    fn write(
+        &self,
+        corpus: &Corpus,
+        codes: &(dyn Fn(usize, usize) -> Vec<String> + Sync),
+        opts: &WriterOptions,
+        progress: &(dyn Fn(u64) + Sync),
+        to_index: &[usize],
+        to_remove: &[String],
+    ) -> Result<usize> {
+        let mut writer: IndexWriter<TantivyDocument> =
+            self.index.writer_with_num_threads(opts.threads.max(1), opts.memory_bytes).map_err(|e| match e {
+                tantivy::TantivyError::LockFailure(..) => Error::Busy { path: self.dir.clone() },
+                other => Error::Tantivy(other),
+            })?;
+        for path in to_remove {
+            writer.delete_term(Term::from_field_text(self.fields.doc, path));
+        }
+        let mut written = 0u64;
+        for &di in to_index {
+            let d = &corpus.documents[di];
+            for (pi, _) in d.passages.iter().enumerate() {
+                let doc = self.passage_doc(d, pi, &codes(di, pi));
+                writer.add_document(doc)?;
+                written += 1;
+                if written.is_multiple_of(1024) {
+                    progress(1024);
+                }
+            }
+        }
+        progress(written % 1024);
+        writer.commit()?;
+        writer.wait_merging_threads()?;
+        Ok(usize::try_from(written).unwrap_or(usize::MAX))
+    }
+
+    /// The word list, sorted.
+    pub(crate) fn words(&self) -> &[String] {
+        self.words.get_or_init(|| {
+            // `open` checked that the list is there; if it has gone since, prefixes match nothing.
+            let text = fs::read_to_string(self.dir.join(WORDS)).unwrap_or_default();
+            text.lines().map(str::to_string).collect()
+        })
+    }
+
+    /// Adds words to the word list (written to a temporary file, then renamed over it).
+    fn add_words(&mut self, seen: Vec<Box<str>>) -> Result<()> {
+        let mut all: BTreeSet<String> = self.words().iter().cloned().collect();
+        let before = all.len();
+        all.extend(seen.into_iter().map(String::from));
+        let words: Vec<String> = all.into_iter().collect();
+        if words.len() != before {
+            let mut text = String::with_capacity(words.iter().map(|w| w.len() + 1).sum());
+            for w in &words {
+                text.push_str(w);
+                text.push('\n');
+            }
+            write_atomically(&self.dir.join(WORDS), text.as_bytes())?;
+        }
+        self.words = OnceLock::from(words);
+        Ok(())
+    }
+
     fn write_manifest(&self) -> Result<()> {
         let path = self.dir.join(MANIFEST);
-        let tmp = self.dir.join(format!("{MANIFEST}.tmp"));
         let text =
             serde_json::to_vec(&self.manifest).map_err(|e| Error::Io { path: path.clone(), source: e.into() })?;
-        {
-            use std::io::Write;
-            let mut f = fs::File::create(&tmp).map_err(io(&tmp))?;
-            f.write_all(&text).map_err(io(&tmp))?;
-            f.sync_all().map_err(io(&tmp))?;
-        }
-        fs::rename(&tmp, &path).map_err(io(&path))?;
-        Ok(())
+        write_atomically(&path, &text)
     }
 
     fn passage_doc(&self, d: &Document, pi: usize, codes: &[String]) -> TantivyDocument {
@@ -301,7 +354,6 @@ impl SearchIndex {
         doc.add_u64(f.start, p.start as u64);
         doc.add_u64(f.end, p.end as u64);
         doc.add_text(f.text, text);
-        doc.add_text(f.text_exact, text);
         doc.add_u64(f.words, u64::from(p.words));
         let mut display = serde_json::Map::new();
         for (key, value) in &d.attributes {
@@ -343,6 +395,20 @@ impl SearchIndex {
         doc.add_text(f.display, serde_json::Value::Object(display).to_string());
         doc
     }
+}
+
+/// Writes `path` by way of a synced temporary file renamed over it.
+fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
+    use std::io::Write;
+    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
+    tmp_name.push(".tmp");
+    let tmp = path.with_file_name(tmp_name);
+    {
+        let mut f = fs::File::create(&tmp).map_err(io(&tmp))?;
+        f.write_all(bytes).map_err(io(&tmp))?;
+        f.sync_all().map_err(io(&tmp))?;
+    }
+    fs::rename(&tmp, path).map_err(io(path))
 }
 
 #[cfg(unix)]

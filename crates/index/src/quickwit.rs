@@ -3,9 +3,10 @@
 //! documents, for teams whose passages outgrow one machine.
 //!
 //! Quickwit is built on tantivy, so every field maps one to one: the stemmed `text` uses
-//! Quickwit's `en_stem` tokenizer with positions, `text_exact` its `default` tokenizer, and the
-//! keyword fields the `raw` tokenizer over values lower-cased here (as our `keyword_lc`
-//! tokenizer does at indexing time), with the original spelling kept in `display`.
+//! Quickwit's `en_stem` tokenizer with positions, and the keyword fields the `raw` tokenizer over values lower-cased here (as our `keyword_lc`
+//! tokenizer does at indexing time), with the original spelling kept in `display`. One field is
+//! added: `text_exact`, the words unstemmed (Quickwit's `default` tokenizer), because a Quickwit
+//! query cannot check candidates against the stored text as the local index does for `--exact`.
 
 use fieldnotes_corpus::{Document, Value};
 use serde_json::{Map, Value as Json, json};

@@ -1,20 +1,23 @@
 //! Running queries: ranked hits, snippets, keyword-in-context and counts by group.
 
-use std::collections::BTreeMap;
+use std::cell::RefCell;
+use std::collections::{BTreeMap, BTreeSet};
 use std::ops::Bound;
 
 use fieldnotes_corpus::Date;
 use serde::Serialize;
 use tantivy::collector::{Count, DocSetCollector, TopDocs};
 use tantivy::query::{
-    AllQuery, BooleanQuery, EmptyQuery, Occur, PhraseQuery, Query, RangeQuery, RegexQuery, TermQuery, TermSetQuery,
+    AllQuery, BooleanQuery, EmptyQuery, Occur, PhraseQuery, Query, RangeQuery, TermQuery, TermSetQuery,
 };
 use tantivy::schema::{Field, IndexRecordOption, Value as _};
 use tantivy::snippet::SnippetGenerator;
+use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DateTime, Searcher, TantivyDocument, Term};
 
+use crate::exact::{Check, Verified};
 use crate::query::{Ast, SyntaxError, parse};
-use crate::{Result, SearchIndex};
+use crate::{Result, SearchIndex, schema};
 
 /// How to search.
 #[derive(Clone, Debug)]
@@ -70,13 +73,12 @@ pub struct SearchResults {
     pub hits: Vec<Hit>,
 }
 
-/// Terms a prefix or fuzzy word may expand to before falling back to a query without highlighting.
-const MAX_EXPANSION: usize = 512;
-
 struct Compiler<'a> {
     idx: &'a SearchIndex,
     searcher: Searcher,
     exact: bool,
+    /// Words to highlight under `--exact`, as written (lower-cased).
+    exact_words: RefCell<BTreeSet<String>>,
 }
 
 fn syntax(message: String, hint: &str) -> SyntaxError {
@@ -84,58 +86,81 @@ fn syntax(message: String, hint: &str) -> SyntaxError {
 }
 
 impl Compiler<'_> {
-    fn text_field(&self) -> Field {
-        if self.exact { self.idx.fields.text_exact } else { self.idx.fields.text }
-    }
-
-    /// Tokenises with the field's analyser.
-    fn tokens(&self, field: Field, text: &str) -> Result<Vec<(usize, String)>> {
-        let mut analyzer = self.idx.index.tokenizer_for_field(field)?;
+    /// Tokenises with an analyser: `(position, token)`.
+    fn tokens(mut analyzer: TextAnalyzer, text: &str) -> Vec<(u32, String)> {
         let mut ts = analyzer.token_stream(text);
         let mut out = Vec::new();
-        while ts.advance() {
-            let t = ts.token();
-            out.push((t.position, t.text.clone()));
+        while let Some(t) = ts.next() {
+            out.push((u32::try_from(t.position).unwrap_or(u32::MAX), t.text.clone()));
         }
-        Ok(out)
+        out
     }
 
-    fn terms_query(&self, field: Field, tokens: Vec<(usize, String)>, slop: u32) -> Box<dyn Query> {
-        match tokens.len() {
-            0 => Box::new(EmptyQuery),
-            1 => Box::new(TermQuery::new(
-                Term::from_field_text(field, &tokens[0].1),
-                IndexRecordOption::WithFreqsAndPositions,
-            )),
+    fn terms_query(&self, tokens: &[(u32, String)], slop: u32) -> Box<dyn Query> {
+        let field = self.idx.fields.text;
+        match tokens {
+            [] => Box::new(EmptyQuery),
+            [(_, t)] => {
+                Box::new(TermQuery::new(Term::from_field_text(field, t), IndexRecordOption::WithFreqsAndPositions))
+            }
             _ => {
-                let terms = tokens.into_iter().map(|(p, t)| (p, Term::from_field_text(field, &t))).collect();
+                let terms = tokens.iter().map(|(p, t)| (*p as usize, Term::from_field_text(field, t))).collect();
                 Box::new(PhraseQuery::new_with_offset_and_slop(terms, slop))
             }
         }
     }
 
-    /// Every indexed term of `field` for which `keep` holds, up to a limit.
-    fn expand(&self, field: Field, from: &str, keep: &dyn Fn(&str) -> bool) -> Result<Option<Vec<Term>>> {
-        let mut out = std::collections::BTreeSet::new();
+    /// A word or phrase: stemmed, or under `--exact` the stemmed query narrowed to the passages
+    /// that have the words as written.
+    fn text_query(&self, text: &str, slop: u32) -> Box<dyn Query> {
+        let stems = Self::tokens(schema::stem_analyzer(None), text);
+        if !self.exact {
+            return self.terms_query(&stems, slop);
+        }
+        let words = Self::tokens(schema::exact_analyzer(), text);
+        if words.is_empty() {
+            return Box::new(EmptyQuery);
+        }
+        self.exact_words.borrow_mut().extend(words.iter().map(|(_, w)| w.clone()));
+        // Where the words stand next to each other their stems do too; with slop, the stems'
+        // phrase is not a sure superset, so every stem is simply required.
+        let candidates: Box<dyn Query> = if slop == 0 {
+            self.terms_query(&stems, 0)
+        } else {
+            let clauses = stems.iter().map(|s| (Occur::Must, self.terms_query(std::slice::from_ref(s), 0))).collect();
+            Box::new(BooleanQuery::new(clauses))
+        };
+        Box::new(Verified::new(candidates, Check::Sequence { words, slop }, self.idx.fields.text))
+    }
+
+    /// Passages having one of `words` (from the word list), found through their stems and checked.
+    fn words_query(&self, words: Vec<String>, check: Check) -> Box<dyn Query> {
+        let field = self.idx.fields.text;
+        let stems: BTreeSet<String> = words.iter().map(|w| schema::stem(w)).collect();
+        self.exact_words.borrow_mut().extend(words);
+        let terms = stems.into_iter().map(|t| Term::from_field_text(field, &t));
+        Box::new(Verified::new(Box::new(TermSetQuery::new(terms)), check, field))
+    }
+
+    /// Every indexed term of `field` at or after `from` for which `keep` holds (stopping at the
+    /// first term past `from` that does not start with it).
+    fn expand(&self, field: Field, from: &str, keep: &dyn Fn(&str) -> bool) -> Result<Vec<Term>> {
+        let mut out = BTreeSet::new();
         for seg in self.searcher.segment_readers() {
             let inv = seg.inverted_index(field)?;
             let mut stream =
                 inv.terms().range().ge(from.as_bytes()).into_stream().map_err(tantivy::TantivyError::from)?;
             while stream.advance() {
                 let Ok(key) = std::str::from_utf8(stream.key()) else { continue };
-                if from.is_empty() || keep(key) {
-                    if keep(key) {
-                        out.insert(key.to_string());
-                        if out.len() > MAX_EXPANSION {
-                            return Ok(None);
-                        }
-                    }
-                } else if !from.is_empty() && !key.starts_with(from) {
+                if !key.starts_with(from) {
                     break;
+                }
+                if keep(key) {
+                    out.insert(key.to_string());
                 }
             }
         }
-        Ok(Some(out.into_iter().map(|t| Term::from_field_text(field, &t)).collect()))
+        Ok(out.into_iter().map(|t| Term::from_field_text(field, &t)).collect())
     }
 
     fn keyword_field(&self, name: &str) -> Option<Field> {
@@ -181,41 +206,27 @@ impl Compiler<'_> {
                 (Occur::Must, Box::new(AllQuery)),
                 (Occur::MustNot, self.compile(inner)?),
             ])),
-            Ast::Word(w) => {
-                let field = self.text_field();
-                let toks = self.tokens(field, w)?;
-                self.terms_query(field, toks, 0)
-            }
-            Ast::Phrase(p, slop) => {
-                let field = self.text_field();
-                let toks = self.tokens(field, p)?;
-                self.terms_query(field, toks, *slop)
-            }
+            Ast::Word(w) => self.text_query(w, 0),
+            Ast::Phrase(p, slop) => self.text_query(p, *slop),
             Ast::Prefix(p) => {
-                let field = self.idx.fields.text_exact;
                 let prefix = p.to_lowercase();
-                match self.expand(field, &prefix, &|t: &str| t.starts_with(&prefix))? {
-                    Some(terms) => Box::new(TermSetQuery::new(terms)),
-                    None => Box::new(RegexQuery::from_pattern(&format!("{}.*", regex_escape(&prefix)), field)?),
-                }
+                let list = self.idx.words();
+                let from = list.partition_point(|w| w.as_str() < prefix.as_str());
+                let words = list[from..].iter().take_while(|w| w.starts_with(&prefix)).cloned().collect();
+                self.words_query(words, Check::Prefix(prefix))
             }
             Ast::Fuzzy(w, d) => {
-                let field = self.idx.fields.text_exact;
                 let word = w.to_lowercase();
                 let d = usize::from(*d);
                 let len = word.chars().count();
-                let keep = |t: &str| {
-                    let tl = t.chars().count();
-                    tl.abs_diff(len) <= d && damerau(&word, t) <= d
-                };
-                match self.expand(field, "", &keep)? {
-                    Some(terms) => Box::new(TermSetQuery::new(terms)),
-                    None => Box::new(tantivy::query::FuzzyTermQuery::new(
-                        Term::from_field_text(field, &word),
-                        u8::try_from(d).unwrap_or(2),
-                        true,
-                    )),
-                }
+                let words: BTreeSet<String> = self
+                    .idx
+                    .words()
+                    .iter()
+                    .filter(|t| t.chars().count().abs_diff(len) <= d && damerau(&word, t) <= d)
+                    .cloned()
+                    .collect();
+                self.words_query(words.iter().cloned().collect(), Check::AnyOf(words))
             }
             Ast::Field { field, value, prefix } => self.field_query(field, value, *prefix)?,
             Ast::Range { field, lower, upper } => self.range_query(field, lower.as_ref(), upper.as_ref())?,
@@ -241,7 +252,7 @@ impl Compiler<'_> {
             None => (self.idx.fields.attr, format!("{name}={}", value.to_lowercase())),
         };
         if prefix {
-            let terms = self.expand(field, &term_text, &|t: &str| t.starts_with(&term_text))?.unwrap_or_default();
+            let terms = self.expand(field, &term_text, &|t: &str| t.starts_with(&term_text))?;
             return Ok(Box::new(TermSetQuery::new(terms)));
         }
         Ok(Box::new(TermQuery::new(Term::from_field_text(field, &term_text), IndexRecordOption::Basic)))
@@ -314,19 +325,8 @@ fn date_span(s: &str) -> Option<(Date, Date)> {
     }
 }
 
-fn regex_escape(s: &str) -> String {
-    let mut out = String::new();
-    for c in s.chars() {
-        if "\\.+*?()|[]{}^$#&-~\"@<>".contains(c) {
-            out.push('\\');
-        }
-        out.push(c);
-    }
-    out
-}
-
 /// Optimal-string-alignment distance (Damerau-Levenshtein with adjacent transpositions).
-fn damerau(a: &str, b: &str) -> usize {
+pub(crate) fn damerau(a: &str, b: &str) -> usize {
     let a: Vec<char> = a.chars().collect();
     let b: Vec<char> = b.chars().collect();
     let (n, m) = (a.len(), b.len());
@@ -348,22 +348,32 @@ fn damerau(a: &str, b: &str) -> usize {
 }
 
 impl SearchIndex {
-    fn compiled(&self, query: &str, exact: bool) -> Result<(Box<dyn Query>, Searcher)> {
+    /// The query, the searcher it is for, and the words to highlight under `--exact`.
+    fn compiled(&self, query: &str, exact: bool) -> Result<(Box<dyn Query>, Searcher, BTreeSet<String>)> {
         let ast = parse(query)?;
-        let c = Compiler { idx: self, searcher: self.reader.searcher(), exact };
+        let c = Compiler { idx: self, searcher: self.reader.searcher(), exact, exact_words: RefCell::default() };
         let q = c.compile(&ast)?;
-        Ok((q, c.searcher))
+        Ok((q, c.searcher, c.exact_words.into_inner()))
     }
 
     /// Runs a query: the total number of matching passages and the best `limit` hits.
     pub fn search(&self, query: &str, opts: &SearchOptions) -> Result<SearchResults> {
-        let (q, searcher) = self.compiled(query, opts.exact)?;
+        let (q, searcher, exact_words) = self.compiled(query, opts.exact)?;
         let (top, total) = searcher.search(&q, &(TopDocs::with_limit(opts.limit.max(1)).order_by_score(), Count))?;
-        let field = if opts.exact { self.fields.text_exact } else { self.fields.text };
-        let mut whole = SnippetGenerator::create(&searcher, &*q, field)?;
-        whole.set_max_num_chars(usize::MAX / 2);
-        let mut short = SnippetGenerator::create(&searcher, &*q, field)?;
-        short.set_max_num_chars(opts.snippet_chars);
+        // Highlights: the query's stems; under `--exact`, its words as written.
+        let generator = |max_chars: usize| -> Result<SnippetGenerator> {
+            let field = self.fields.text;
+            Ok(if opts.exact {
+                let terms = exact_words.iter().map(|w| (w.clone(), 1.0)).collect();
+                SnippetGenerator::new(terms, schema::exact_analyzer(), field, max_chars)
+            } else {
+                let mut g = SnippetGenerator::create(&searcher, &*q, field)?;
+                g.set_max_num_chars(max_chars);
+                g
+            })
+        };
+        let whole = generator(usize::MAX / 2)?;
+        let short = generator(opts.snippet_chars)?;
         let mut hits = Vec::with_capacity(top.len());
         for (score, addr) in top.into_iter().take(opts.limit) {
             let doc: TantivyDocument = searcher.doc(addr)?;
@@ -398,7 +408,7 @@ impl SearchIndex {
     /// Ids of the best `limit` passages, ranked, without counting, snippets or attributes: the
     /// cheapest ranked search (what `--json` consumers needing only ids pay for).
     pub fn top_ids(&self, query: &str, exact: bool, limit: usize) -> Result<Vec<String>> {
-        let (q, searcher) = self.compiled(query, exact)?;
+        let (q, searcher, _) = self.compiled(query, exact)?;
         let top = searcher.search(&q, &TopDocs::with_limit(limit.max(1)).order_by_score())?;
         let mut ids = Vec::with_capacity(top.len());
         for (_, addr) in top {
@@ -412,7 +422,7 @@ impl SearchIndex {
 
     /// Ids of every passage matching the query (unranked, sorted).
     pub fn matching_ids(&self, query: &str, exact: bool) -> Result<Vec<String>> {
-        let (q, searcher) = self.compiled(query, exact)?;
+        let (q, searcher, _) = self.compiled(query, exact)?;
         let docs = searcher.search(&q, &DocSetCollector)?;
         let mut ids = Vec::with_capacity(docs.len());
         for addr in docs {
@@ -428,7 +438,7 @@ impl SearchIndex {
     /// Hit counts per value of a group attribute (`site`, `kind`, `speaker`, `year`, `codes`, ...).
     /// Passages without the attribute count under `""`; list values count once per item.
     pub fn count_by(&self, query: &str, exact: bool, group: &str) -> Result<(usize, BTreeMap<String, u64>)> {
-        let (q, searcher) = self.compiled(query, exact)?;
+        let (q, searcher, _) = self.compiled(query, exact)?;
         let docs = searcher.search(&q, &DocSetCollector)?;
         let mut counts = BTreeMap::new();
         let key = if group == "code" { "codes" } else { group };

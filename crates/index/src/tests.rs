@@ -110,6 +110,11 @@ fn incremental_updates_touch_only_changes() {
     assert_eq!((s.indexed, s.removed, s.unchanged), (1, 2, 1));
     assert_eq!(idx.n_passages(), 2);
     assert!(ids(&idx, "trust").is_empty());
+    // The word list gained the new words; the removed ones no longer match.
+    assert_eq!(ids(&idx, "rewr*"), ["notes/fife/a.md#1"]);
+    assert_eq!(ids(&idx, "rewriten~1"), ["notes/fife/a.md#1"]);
+    assert!(ids(&idx, "trus*").is_empty());
+    assert!(fs::read_to_string(root.join(".fieldnotes/index").join(WORDS)).unwrap().lines().any(|w| w == "rewritten"));
     // Codes change the signature, and become searchable.
     let codes = |d: usize, p: usize| if d == 0 && p == 0 { vec!["time".to_string()] } else { vec![] };
     let s = idx.update(&corpus, &codes, &opts, &|_| {}).unwrap();
@@ -133,6 +138,10 @@ fn corrupt_or_stale_index_is_rebuilt() {
     assert!(reason.unwrap().contains("cannot be opened"));
     assert_eq!(idx.n_passages(), 0);
     assert!(SearchIndex::open(&root.join("nowhere")).unwrap().is_none());
+    drop(build(root));
+    fs::remove_file(idx_dir.join(WORDS)).unwrap();
+    let (_, reason) = SearchIndex::open_or_create(&idx_dir).unwrap();
+    assert!(reason.unwrap().contains("word list"));
 }
 
 #[test]
@@ -145,7 +154,10 @@ fn syntax_errors_surface() {
     assert!(e.to_string().contains("ranges work on"), "{e}");
 }
 
-const VOCAB: &[&str] = &["trust", "time", "staff", "turnover", "board", "fife", "critical", "friend", "slow", "data"];
+const VOCAB: &[&str] = &[
+    "trust", "trusts", "trusted", "time", "timing", "staff", "turnover", "board", "boards", "fife", "critical",
+    "friend", "friends", "slow", "data", "tim",
+];
 
 fn words_of(text: &str) -> Vec<String> {
     text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
@@ -189,7 +201,52 @@ proptest! {
         if a != b {
             prop_assert_eq!(idx.matching_ids(&format!("{a} NOT {b}"), true).unwrap(), either_not);
         }
+        // Proximity: `b` within two words after `a`.
+        let near = expect(&|ws| ws.iter().enumerate().any(|(i, w)| {
+            w == a && ws[i + 1..].iter().take(3).any(|x| x == b)
+        }));
+        prop_assert_eq!(idx.matching_ids(&format!("\"{a} {b}\"~2"), true).unwrap(), near);
+        // Prefixes and fuzzy terms see words as written, with or without `--exact`.
+        let pre = &a[..2];
+        let prefixed = expect(&|ws| ws.iter().any(|w| w.starts_with(pre)));
+        prop_assert_eq!(idx.matching_ids(&format!("{pre}*"), false).unwrap(), prefixed.clone());
+        prop_assert_eq!(idx.matching_ids(&format!("{pre}*"), true).unwrap(), prefixed);
+        let typo: String = a.chars().rev().collect();
+        let fuzzy = expect(&|ws| ws.iter().any(|w| search::damerau(&typo, w) <= 1));
+        prop_assert_eq!(idx.matching_ids(&format!("{typo}~1"), false).unwrap(), fuzzy);
         let set: BTreeSet<String> = idx.matching_ids("site:fife", true).unwrap().into_iter().collect();
         prop_assert_eq!(set.len(), doc.passages.len());
     }
+}
+
+fn tokens(analyzer: &mut tantivy::tokenizer::TextAnalyzer, text: &str) -> Vec<(String, usize, usize, usize)> {
+    let mut out = Vec::new();
+    let mut stream = analyzer.token_stream(text);
+    stream.process(&mut |t| out.push((t.text.clone(), t.position, t.offset_from, t.offset_to)));
+    out
+}
+
+#[test]
+fn cached_stemmer_gives_tantivy_s_terms() {
+    let builtin = tantivy::tokenizer::TokenizerManager::default();
+    let mut theirs = builtin.get("en_stem").unwrap();
+    let sink = schema::WordSink::default();
+    let mut ours = schema::stem_analyzer(Some(sink.clone()));
+    let text = "Partnerships partnered; the PARTNERSHIP's running runs ran. Ünïcode naïve café cafés \
+                organisations organising Organised happily happiness generously \
+                aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa 40s 1990s don't";
+    // Twice over, so that the second pass is answered from the cache.
+    for _ in 0..2 {
+        assert_eq!(tokens(&mut ours, text), tokens(&mut theirs, text));
+    }
+    // Past the cache's size: it starts again and still agrees.
+    let many: String = (0..120_000).map(|i| format!("w{i}ing ")).collect();
+    assert_eq!(tokens(&mut ours, &many), tokens(&mut theirs, &many));
+    let mut clone = ours.clone();
+    assert_eq!(tokens(&mut clone, text), tokens(&mut theirs, text));
+    // The sink has every word as the exact analyser gives it.
+    let seen: BTreeSet<String> = sink.lock().unwrap().iter().map(|w| w.to_string()).collect();
+    let mut exact = schema::exact_analyzer();
+    let want: BTreeSet<String> = tokens(&mut exact, &format!("{text} {many}")).into_iter().map(|t| t.0).collect();
+    assert_eq!(seen, want);
 }
