@@ -14,6 +14,7 @@
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::{RegexBuilder, RegexSet, RegexSetBuilder};
+use regex_automata::util::iter::Searcher;
 use regex_automata::{Anchored, Input, meta};
 use rust_stemmers::{Algorithm, Stemmer};
 use rustc_hash::FxHashMap;
@@ -81,6 +82,9 @@ struct Target {
     rule: u32,
 }
 
+/// Bytes of each literal prefix the regex prefilter looks for.
+const PREFIX_BYTES: usize = 8;
+
 /// Most places a regex is tried anchored in one passage; past that, one unanchored pass.
 const MAX_ANCHORED_STARTS: usize = 8;
 
@@ -126,46 +130,91 @@ impl PhraseTable {
     }
 }
 
-/// Regexes that need not run on a passage: an Aho-Corasick automaton over the literal prefixes
-/// every match of a regex must start with (ASCII case-insensitively); a regex runs only where
-/// one of its prefixes occurs. Regexes without such prefixes always run.
+/// Regexes that need not run on a passage: an Aho-Corasick automaton over the literal
+/// prefixes every match of a regex must start with (ASCII case-insensitively); a regex runs only
+/// where one of its prefixes occurs, and where every match of the regex also starts at a word
+/// boundary (`\bthe|\bthat`, as codebook regexes do), only where the prefix starts a word.
+/// Regexes without such prefixes always run.
 struct RegexPrefilter {
     literals: Option<AhoCorasick>,
-    /// For each literal, the regexes it stands for.
-    regexes_of: Vec<Vec<u32>>,
+    /// For each literal, the regexes it stands for, and whether it counts only at word starts.
+    regexes_of: Vec<(Vec<u32>, bool)>,
     always: Vec<u32>,
+}
+
+/// Bytes of ASCII word characters (`[0-9A-Za-z_]`, what `(?-u:\b)` sees as a word).
+const ASCII_WORD: [bool; 256] = {
+    let mut t = [false; 256];
+    let mut b = 0;
+    while b < 256 {
+        t[b] = (b as u8).is_ascii_alphanumeric() || b == b'_' as usize;
+        b += 1;
+    }
+    t
+};
+
+/// Whether every match of `hir` starts at a word boundary.
+fn starts_at_word_boundary(hir: &regex_syntax::hir::Hir) -> bool {
+    use regex_syntax::hir::{HirKind, Look};
+    match hir.kind() {
+        HirKind::Look(Look::WordAscii | Look::WordUnicode) => true,
+        HirKind::Concat(items) => items.first().is_some_and(starts_at_word_boundary),
+        HirKind::Alternation(items) => items.iter().all(starts_at_word_boundary),
+        HirKind::Capture(c) => starts_at_word_boundary(&c.sub),
+        _ => false,
+    }
 }
 
 impl RegexPrefilter {
     fn new(patterns: &[String]) -> RegexPrefilter {
         use regex_syntax::hir::literal::{ExtractKind, Extractor};
         let mut lits: Vec<Vec<u8>> = Vec::new();
-        let mut regexes_of: Vec<Vec<u32>> = Vec::new();
-        let mut index: FxHashMap<Vec<u8>, usize> = FxHashMap::default();
+        let mut regexes_of: Vec<(Vec<u32>, bool)> = Vec::new();
+        // (literal, at word starts only) -> literal index.
+        let mut index: FxHashMap<(Vec<u8>, bool), usize> = FxHashMap::default();
         let mut always = Vec::new();
         for (ri, pattern) in patterns.iter().enumerate() {
-            let prefixes = regex_syntax::ParserBuilder::new().build().parse(pattern).ok().and_then(|hir| {
+            let parsed = regex_syntax::ParserBuilder::new().build().parse(pattern).ok().and_then(|hir| {
                 let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
                 let lits = seq.literals()?;
                 // An empty prefix means a match can start anywhere; a non-ASCII one would need
                 // Unicode case folding, which the automaton does not do.
-                (!lits.is_empty() && lits.iter().all(|l| !l.as_bytes().is_empty() && l.as_bytes().is_ascii()))
-                    .then(|| lits.iter().map(|l| l.as_bytes().to_ascii_lowercase()).collect::<Vec<_>>())
-            });
-            match prefixes {
-                Some(prefixes) => {
-                    for l in prefixes {
-                        let i = *index.entry(l.clone()).or_insert_with(|| {
-                            lits.push(l);
-                            regexes_of.push(Vec::new());
-                            lits.len() - 1
-                        });
-                        if !regexes_of[i].contains(&(ri as u32)) {
-                            regexes_of[i].push(ri as u32);
-                        }
+                if lits.is_empty() || !lits.iter().all(|l| !l.as_bytes().is_empty() && l.as_bytes().is_ascii()) {
+                    return None;
+                }
+                // The first bytes of each are enough to rule a place out: shorter literals make
+                // a smaller automaton (a codebook's alternations multiply into thousands of long
+                // ones), and one that begins with another adds nothing.
+                let mut lits: Vec<Vec<u8>> = lits
+                    .iter()
+                    .map(|l| l.as_bytes()[..l.as_bytes().len().min(PREFIX_BYTES)].to_ascii_lowercase())
+                    .collect();
+                lits.sort_unstable();
+                lits.dedup();
+                let mut kept: Vec<Vec<u8>> = Vec::with_capacity(lits.len());
+                for l in lits {
+                    if !kept.iter().any(|k| l.starts_with(k)) {
+                        kept.push(l);
                     }
                 }
-                None => always.push(ri as u32),
+                // At a boundary before a word character, a match starts a word.
+                let at_word_starts =
+                    starts_at_word_boundary(&hir) && kept.iter().all(|l| ASCII_WORD[usize::from(l[0])]);
+                Some((kept, at_word_starts))
+            });
+            let Some((prefixes, at_word_starts)) = parsed else {
+                always.push(ri as u32);
+                continue;
+            };
+            for l in prefixes {
+                let i = *index.entry((l.clone(), at_word_starts)).or_insert_with(|| {
+                    lits.push(l);
+                    regexes_of.push((Vec::new(), at_word_starts));
+                    lits.len() - 1
+                });
+                if !regexes_of[i].0.contains(&(ri as u32)) {
+                    regexes_of[i].0.push(ri as u32);
+                }
             }
         }
         let literals = (!lits.is_empty())
@@ -196,8 +245,13 @@ impl RegexPrefilter {
         }
         out.extend(self.always.iter().map(|&r| (r, usize::MAX)));
         if let Some(ac) = &self.literals {
+            let bytes = text.as_bytes();
             for m in ac.find_overlapping_iter(text) {
-                out.extend(self.regexes_of[m.pattern().as_usize()].iter().map(|&r| (r, m.start())));
+                let (regexes, at_word_starts) = &self.regexes_of[m.pattern().as_usize()];
+                if *at_word_starts && m.start() > 0 && ASCII_WORD[usize::from(bytes[m.start() - 1])] {
+                    continue;
+                }
+                out.extend(regexes.iter().map(|&r| (r, m.start())));
             }
         }
         out.sort_unstable();
@@ -229,6 +283,7 @@ struct Word {
     byte_end: usize,
 }
 
+/// Whether the character at byte `i` is a letter or digit, and its length; `None` at the end.
 fn is_word_char(text: &str, i: usize) -> Option<(bool, usize)> {
     let b = *text.as_bytes().get(i)?;
     if b < 0x80 {
@@ -238,45 +293,67 @@ fn is_word_char(text: &str, i: usize) -> Option<(bool, usize)> {
     Some((c.is_alphanumeric(), c.len_utf8()))
 }
 
+/// The words of `text`: runs of letters and digits, with apostrophes (straight or curly)
+/// inside words kept ("CPP's", "don't").
 fn words_of(text: &str, out: &mut Vec<Word>) {
     out.clear();
     let bytes = text.as_bytes();
-    let mut start = None;
+    let n = bytes.len();
     let mut i = 0;
-    while let Some((w, len)) = is_word_char(text, i) {
-        match (w, start) {
-            (true, None) => start = Some(i),
-            (false, Some(s)) => {
-                // Keep apostrophes inside words: "CPP's", "don't".
-                let apostrophe = bytes[i] == b'\'' || text[i..].starts_with('’');
-                if !(apostrophe && is_word_char(text, i + len).is_some_and(|(w, _)| w)) {
-                    out.push(Word { byte_start: s, byte_end: i });
-                    start = None;
+    'words: while i < n {
+        // Up to the next letter or digit.
+        loop {
+            if i >= n {
+                break 'words;
+            }
+            if bytes[i] < 0x80 {
+                if bytes[i].is_ascii_alphanumeric() {
+                    break;
+                }
+                i += 1;
+            } else {
+                match is_word_char(text, i) {
+                    Some((true, _)) => break,
+                    Some((false, len)) => i += len,
+                    None => break 'words,
                 }
             }
-            _ => {}
         }
-        i += len;
-    }
-    if let Some(s) = start {
-        out.push(Word { byte_start: s, byte_end: text.len() });
+        let start = i;
+        loop {
+            while i < n && bytes[i].is_ascii_alphanumeric() {
+                i += 1;
+            }
+            if i >= n {
+                break;
+            }
+            let (word, len) = is_word_char(text, i).unwrap_or((false, 1));
+            if word {
+                i += len;
+                continue;
+            }
+            let apostrophe = bytes[i] == b'\'' || text[i..].starts_with('’');
+            if apostrophe && is_word_char(text, i + len).is_some_and(|(w, _)| w) {
+                i += len;
+                continue;
+            }
+            break;
+        }
+        out.push(Word { byte_start: start, byte_end: i });
     }
 }
 
 /// An ASCII word of up to 15 bytes, lower-cased, packed with its length into one integer: a
 /// hash key compared without a call to `memcmp`. `None` for other words.
 fn pack_ascii_lower(word: &[u8]) -> Option<u128> {
-    if word.len() > 15 {
+    if word.len() > 15 || !word.is_ascii() {
         return None;
     }
-    let mut key = (word.len() as u128) << 120;
-    for (i, &b) in word.iter().enumerate() {
-        if !b.is_ascii() {
-            return None;
-        }
-        key |= u128::from(b.to_ascii_lowercase()) << (8 * i);
-    }
-    Some(key)
+    let mut buf = [0u8; 16];
+    buf[..word.len()].copy_from_slice(word);
+    buf.make_ascii_lowercase();
+    buf[15] = word.len() as u8;
+    Some(u128::from_le_bytes(buf))
 }
 
 /// Lower-cases a word into `buf` (ASCII fast path), with curly apostrophes made straight.
@@ -355,8 +432,12 @@ struct WordCache {
     /// Other words, lower-cased.
     ids: FxHashMap<Box<str>, (u32, u32)>,
     words: Vec<Word>,
+    /// Each word's ids, in the plain and the stemmed table.
+    word_ids: Vec<(u32, u32)>,
     lower: String,
     candidates: Vec<(u32, usize)>,
+    /// One search cache per regex of the owner (the regex's own pool is slower across threads).
+    regex_caches: Vec<meta::Cache>,
 }
 
 /// Entries kept before the cache starts over (bounded memory on odd corpora).
@@ -368,8 +449,10 @@ thread_local! {
         short: FxHashMap::default(),
         ids: FxHashMap::default(),
         words: Vec::new(),
+        word_ids: Vec::new(),
         lower: String::new(),
         candidates: Vec::new(),
+        regex_caches: Vec::new(),
     });
     static STEMMER: Stemmer = Stemmer::create(Algorithm::English);
 }
@@ -450,19 +533,14 @@ impl AutoCoder {
         if self.exact.is_empty() && self.stemmed.is_empty() {
             return;
         }
-        if cache.owner != self.id {
-            cache.short.clear();
-            cache.ids.clear();
-            cache.owner = self.id;
-        }
-        let WordCache { short, ids: cached, words, lower, .. } = cache;
+        let WordCache { short, ids: cached, words, word_ids: ids, lower, .. } = cache;
         words_of(text, words);
         let lookup = |lower: &str| -> (u32, u32) {
             let stem_id =
                 if self.stemmed.is_empty() { NO_WORD } else { STEMMER.with(|st| self.stemmed.id(&st.stem(lower))) };
             (self.exact.id(lower), stem_id)
         };
-        let mut ids: Vec<(u32, u32)> = Vec::with_capacity(words.len());
+        ids.clear();
         for w in words.iter() {
             let word = &text[w.byte_start..w.byte_end];
             let id = if let Some(key) = pack_ascii_lower(word.as_bytes()) {
@@ -519,12 +597,18 @@ impl AutoCoder {
         let mut raw: Vec<RawHit> = Vec::new();
         CACHE.with(|c| {
             let mut cache = c.borrow_mut();
+            if cache.owner != self.id {
+                cache.short.clear();
+                cache.ids.clear();
+                cache.regex_caches = self.regexes.iter().map(|r| r.2.create_cache()).collect();
+                cache.owner = self.id;
+            }
             self.keyword_hits(text, &mut cache, &mut raw);
             if self.regexes.is_empty() {
                 return;
             }
-            let mut candidates = std::mem::take(&mut cache.candidates);
-            if self.prefilter.candidates(text, &mut candidates) {
+            let WordCache { candidates, regex_caches: caches, .. } = &mut *cache;
+            if self.prefilter.candidates(text, candidates) {
                 // Each regex tried only where one of its prefixes stands, anchored there.
                 let mut i = 0;
                 while i < candidates.len() {
@@ -535,19 +619,19 @@ impl AutoCoder {
                     }
                     // An anchored search can run to the end of the passage: past a few starts,
                     // one unanchored pass from the first keeps the work linear.
+                    let (r, c) = (r as usize, &mut caches[r as usize]);
                     match candidates[i].1 {
-                        usize::MAX => self.regex_hits(r as usize, text, 0, &mut raw),
-                        first if j - i > MAX_ANCHORED_STARTS => self.regex_hits(r as usize, text, first, &mut raw),
-                        _ => self.anchored_regex_hits(r as usize, text, candidates[i..j].iter().map(|c| c.1), &mut raw),
+                        usize::MAX => self.regex_hits(r, c, text, 0, &mut raw),
+                        first if j - i > MAX_ANCHORED_STARTS => self.regex_hits(r, c, text, first, &mut raw),
+                        _ => self.anchored_regex_hits(r, c, text, candidates[i..j].iter().map(|c| c.1), &mut raw),
                     }
                     i = j;
                 }
             } else {
                 for i in self.set.matches(text).iter() {
-                    self.regex_hits(i, text, 0, &mut raw);
+                    self.regex_hits(i, &mut caches[i], text, 0, &mut raw);
                 }
             }
-            cache.candidates = candidates;
         });
         if raw.is_empty() {
             return Vec::new();
@@ -608,9 +692,10 @@ impl AutoCoder {
     }
 
     /// Every match of regex `i` in `text` from byte `from`, leftmost first, not overlapping.
-    fn regex_hits(&self, i: usize, text: &str, from: usize, raw: &mut Vec<RawHit>) {
+    fn regex_hits(&self, i: usize, cache: &mut meta::Cache, text: &str, from: usize, raw: &mut Vec<RawHit>) {
         let (code, rule, re) = &self.regexes[i];
-        for m in re.find_iter(Input::new(text).range(from..)) {
+        let mut searcher = Searcher::new(Input::new(text).range(from..));
+        while let Some(m) = searcher.advance(|input| Ok(re.search_with(cache, input))) {
             if m.start() < m.end() {
                 raw.push((*code, Role::Keyword, *rule, m.start(), m.end()));
             }
@@ -619,7 +704,14 @@ impl AutoCoder {
 
     /// The same matches as [`Self::regex_hits`] when every match starts at one of `starts`
     /// (ascending): an anchored search at each start past the last match.
-    fn anchored_regex_hits(&self, i: usize, text: &str, starts: impl Iterator<Item = usize>, raw: &mut Vec<RawHit>) {
+    fn anchored_regex_hits(
+        &self,
+        i: usize,
+        cache: &mut meta::Cache,
+        text: &str,
+        starts: impl Iterator<Item = usize>,
+        raw: &mut Vec<RawHit>,
+    ) {
         let (code, rule, re) = &self.regexes[i];
         let mut free_from = 0;
         for at in starts {
@@ -627,7 +719,7 @@ impl AutoCoder {
                 continue;
             }
             let input = Input::new(text).range(at..).anchored(Anchored::Yes);
-            if let Some(m) = re.search(&input)
+            if let Some(m) = re.search_with(cache, &input)
                 && m.start() < m.end()
             {
                 raw.push((*code, Role::Keyword, *rule, m.start(), m.end()));
@@ -769,33 +861,54 @@ min_evidence = 2
         got
     }
 
-    /// The default codebook's auto-coder, and each of its regexes compiled by the `regex` crate
-    /// on its own: the reference, run over the whole text.
-    struct Wws {
+    /// A codebook's auto-coder, and each of its regexes compiled by the `regex` crate on its
+    /// own: the reference, run over the whole text.
+    struct Checked {
         ac: AutoCoder,
         reference: Vec<(String, regex::Regex)>,
     }
 
-    fn wws() -> &'static Wws {
-        static WWS: std::sync::OnceLock<Wws> = std::sync::OnceLock::new();
-        WWS.get_or_init(|| {
-            let book = Codebook::parse(include_str!("../../../data/codebooks/wws-considerations.toml")).unwrap();
-            let reference = book
-                .codes
-                .iter()
-                .flat_map(|c| c.rules.regex.iter())
-                .map(|re| {
-                    let r = RegexBuilder::new(&ascii_word_boundaries(re)).case_insensitive(true).build().unwrap();
-                    (format!("regex:{re}"), r)
-                })
-                .collect();
-            Wws { ac: AutoCoder::new(&book).unwrap(), reference }
+    fn checked(toml: &str) -> Checked {
+        let book = Codebook::parse(toml).unwrap();
+        let reference = book
+            .codes
+            .iter()
+            .flat_map(|c| c.rules.regex.iter())
+            .map(|re| {
+                let r = RegexBuilder::new(&ascii_word_boundaries(re)).case_insensitive(true).build().unwrap();
+                (format!("regex:{re}"), r)
+            })
+            .collect();
+        Checked { ac: AutoCoder::new(&book).unwrap(), reference }
+    }
+
+    /// The default codebook.
+    fn wws() -> &'static Checked {
+        static WWS: std::sync::OnceLock<Checked> = std::sync::OnceLock::new();
+        WWS.get_or_init(|| checked(include_str!("../../../data/codebooks/wws-considerations.toml")))
+    }
+
+    /// Regexes that start at word boundaries and regexes that do not, sharing literals.
+    fn mixed() -> &'static Checked {
+        static MIXED: std::sync::OnceLock<Checked> = std::sync::OnceLock::new();
+        MIXED.get_or_init(|| {
+            checked(
+                r#"[[code]]
+id = "a"
+[code.rules]
+regex = ['\btook\w*', 'took', '(?:^|\s)time', '\b(?:a|one) (?:month|year)s?\b', '\b_?own\b', '\Bown']
+[[code]]
+id = "b"
+[code.rules]
+regex = ['\b(?:took|time)\b|\btim', '\b[0-9]+ months', 'ti(?:me)?\b', '\b(?:own|tak)(?:e|s)?']
+"#,
+            )
         })
     }
 
-    fn regex_reference(text: &str) -> Vec<(String, usize, usize)> {
+    fn regex_reference(c: &Checked, text: &str) -> Vec<(String, usize, usize)> {
         let mut want = Vec::new();
-        for (rule, r) in &wws().reference {
+        for (rule, r) in &c.reference {
             for m in r.find_iter(text).filter(|m| m.start() < m.end()) {
                 let (s, e) = (text[..m.start()].chars().count(), text[..m.end()].chars().count());
                 want.push((rule.clone(), s, e));
@@ -814,7 +927,7 @@ min_evidence = 2
             for note in std::fs::read_dir(site.unwrap().path()).unwrap() {
                 let text = std::fs::read_to_string(note.unwrap().path()).unwrap();
                 for para in text.split("\n\n") {
-                    assert_eq!(regex_evidence(&wws().ac, para), regex_reference(para), "{para}");
+                    assert_eq!(regex_evidence(&wws().ac, para), regex_reference(wws(), para), "{para}");
                     paragraphs += 1;
                 }
             }
@@ -834,7 +947,45 @@ min_evidence = 2
             ]), 0..40)
         ) {
             let text = words.join(" ");
-            proptest::prop_assert_eq!(regex_evidence(&wws().ac, &text), regex_reference(&text));
+            proptest::prop_assert_eq!(regex_evidence(&wws().ac, &text), regex_reference(wws(), &text));
+        }
+
+        #[test]
+        fn words_are_runs_of_letters_and_digits(text in "[a-zA-Z0-9 ,.'’é\u{301}—_-]{0,40}") {
+            // Reference: character by character.
+            let chars: Vec<(usize, char)> = text.char_indices().collect();
+            let mut want = Vec::new();
+            let mut start = None;
+            for (k, &(i, c)) in chars.iter().enumerate() {
+                let next_is_word = chars.get(k + 1).is_some_and(|&(_, n)| n.is_alphanumeric());
+                match (c.is_alphanumeric(), start) {
+                    (true, None) => start = Some(i),
+                    (false, Some(s)) if !((c == '\'' || c == '’') && next_is_word) => {
+                        want.push((s, i));
+                        start = None;
+                    }
+                    _ => {}
+                }
+            }
+            if let Some(s) = start {
+                want.push((s, text.len()));
+            }
+            let mut got = Vec::new();
+            words_of(&text, &mut got);
+            let got: Vec<(usize, usize)> = got.iter().map(|w| (w.byte_start, w.byte_end)).collect();
+            proptest::prop_assert_eq!(got, want);
+        }
+
+        #[test]
+        fn word_start_prefixes_find_what_full_scans_find(
+            pieces in proptest::collection::vec(proptest::sample::select(vec![
+                "took", "TOOK", "retook", "_took", "took_", "9took", "tooken", "time", "Tim", "tim", "a", "A",
+                "one", "month", "years", "own", "OWN", "_own", "crown", "owner", "take", "takes", "12",
+                "\u{212A}", "caf\u{e9}", "\u{e9}", "—", "’", "'", ",", ".", " ", " ", "  ", "\n", "_",
+            ]), 0..40)
+        ) {
+            let text = pieces.concat();
+            proptest::prop_assert_eq!(regex_evidence(&mixed().ac, &text), regex_reference(mixed(), &text));
         }
     }
 
