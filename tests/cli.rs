@@ -104,6 +104,36 @@ fn search_show_and_kwic() {
     assert!(stderr(&o).contains("has 2 passages"), "{}", stderr(&o));
     let o = p.run_expect(&["search", "nothingmatchesthis"], 1);
     assert!(o.stdout.is_empty());
+    // Words as written: stemmed, "turnovers" finds "turnover"; exactly, nothing does.
+    assert_eq!(p.json(&["search", "turnovers", "--json"])["total"], 2);
+    p.run_expect(&["search", "turnovers", "--exact"], 1);
+    assert_eq!(p.json(&["search", "\"staff turnover\"", "--exact", "--json"])["total"], 2);
+    assert_eq!(p.json(&["search", "tru*", "--json"])["total"], 2);
+    assert_eq!(p.json(&["search", "trsut~1", "--exact", "--json"])["total"], 2);
+}
+
+#[test]
+fn index_reads_the_notes_in_batches() {
+    let p = TestProject::new();
+    p.write("fieldnotes.toml", "name = \"test\"\ncoder = \"hb\"\n[index]\nbatch_mb = 1\n");
+    // Three notes of about 0.6 MB: batches of 1 MB take the first two, then the third.
+    let filler = "The board met and talked about the budget at length. ".repeat(11_000);
+    for (i, site) in ["aberdeenshire", "fife", "glasgow"].iter().enumerate() {
+        p.write(&format!("notes/{site}/n{i}.md"), format!("---\nsite: {site}\n---\n{filler}\n\nA word: zebra{i}.\n"));
+    }
+    // A coding on the note of the second batch, placed with that batch.
+    p.run(&["code", "add", "notes/glasgow/n2.md#2", "time"]);
+    let out = String::from_utf8(p.run_expect(&["index"], 0).stderr).unwrap();
+    assert!(out.contains("indexed 3 note(s) (6 passages)"), "{out}");
+    let v = p.json(&["search", "code:time", "--json"]);
+    assert_eq!(v["total"], 1);
+    assert_eq!(v["hits"][0]["id"], "notes/glasgow/n2.md#2");
+    assert_eq!(p.json(&["search", "zebra0 OR zebra1 OR zebra2", "--json"])["total"], 3);
+    // A note gone from the second batch's place is removed; the others are left alone.
+    std::fs::remove_file(p.path().join("notes/fife/n1.md")).unwrap();
+    let out = String::from_utf8(p.run_expect(&["index"], 0).stderr).unwrap();
+    assert!(out.contains("indexed 0 note(s) (0 passages), removed 1, 2 unchanged"), "{out}");
+    assert_eq!(p.json(&["search", "zebra0 OR zebra1 OR zebra2", "--json"])["total"], 2);
 }
 
 #[test]

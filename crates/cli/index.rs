@@ -6,7 +6,7 @@ use anyhow::Result;
 
 use crate::Globals;
 use crate::output;
-use crate::study::Study;
+use crate::study;
 
 /// Arguments of `fieldnotes index`.
 #[derive(clap::Args, Debug)]
@@ -18,15 +18,19 @@ pub struct Args {
 
 /// Runs `fieldnotes index`.
 pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
-    let study = Study::load(g)?;
+    let project = g.project()?;
+    let started = std::time::Instant::now();
+    let codings = fieldnotes_coding::Codings::load(project.root())?;
+    for bad in codings.bad_lines() {
+        output::warn(&bad.to_string());
+    }
     if a.rebuild {
-        let dir = study.project.derived_dir().join("index");
+        let dir = project.derived_dir().join("index");
         if dir.exists() {
             std::fs::remove_dir_all(&dir)?;
         }
     }
-    let started = std::time::Instant::now();
-    let stats = study.update_index(g, true)?.map(|(_, s)| s).unwrap_or_default();
+    let stats = study::index_in_batches(&project, &codings, g)?;
     output::info(
         g.quiet,
         &format!(

@@ -68,7 +68,7 @@ impl Study {
         if !create && !dir.exists() {
             return Ok(None);
         }
-        let _lock = self.lock_index(g)?;
+        let _lock = lock_index(&self.project, g)?;
         let (mut idx, reason) = if create {
             SearchIndex::open_or_create(&dir)?
         } else {
@@ -96,32 +96,83 @@ impl Study {
     }
 }
 
-impl Study {
-    /// Takes the project's index lock (`.fieldnotes/index.lock`), waiting, with a message, while
-    /// another process holds it: two `fieldnotes index` runs, or coding during one, take turns
-    /// instead of failing. The lock is released when the returned file is dropped.
-    fn lock_index(&self, g: &Globals) -> Result<std::fs::File> {
-        let derived = self.project.derived_dir();
-        std::fs::create_dir_all(&derived).with_context(|| format!("cannot create `{}`", derived.display()))?;
-        let path = derived.join("index.lock");
-        let file = std::fs::OpenOptions::new()
-            .create(true)
-            .truncate(false)
-            .write(true)
-            .open(&path)
-            .with_context(|| format!("cannot open `{}`", path.display()))?;
-        match file.try_lock() {
-            Ok(()) => {}
-            Err(std::fs::TryLockError::WouldBlock) => {
-                output::info(g.quiet, "another fieldnotes process is updating the index; waiting for it to finish");
-                file.lock().with_context(|| format!("cannot lock `{}`", path.display()))?;
-            }
-            Err(std::fs::TryLockError::Error(e)) => {
-                return Err(e).with_context(|| format!("cannot lock `{}`", path.display()));
-            }
-        }
-        Ok(file)
+/// Builds or updates the index reading the notes a batch at a time (`[index] batch_mb`), so that
+/// memory stays flat however large the project: each batch is parsed, its codings placed, its
+/// new and changed notes handed to the writer, and dropped. What `fieldnotes index` runs.
+pub fn index_in_batches(project: &Project, codings: &Codings, g: &Globals) -> Result<UpdateStats> {
+    let _lock = lock_index(project, g)?;
+    let (mut idx, reason) = SearchIndex::open_or_create(&project.derived_dir().join("index"))?;
+    if let Some(r) = &reason {
+        output::info(g.quiet, r);
     }
+    let (files, walk_skipped) = project.note_files()?;
+    for s in &walk_skipped {
+        output::warn(&skip_warning(s));
+    }
+    // Each note's codings, to place with its batch.
+    let mut by_note: std::collections::HashMap<&str, Vec<&fieldnotes_coding::Coding>> =
+        std::collections::HashMap::new();
+    for c in codings.iter() {
+        by_note.entry(c.doc.as_str()).or_default().push(c);
+    }
+    let sel = Selection { coders: vec![], include_suggested: true };
+    let opts = WriterOptions::from_config(&project.config.index);
+    let batch_bytes = project.config.index.batch_mb.max(1) << 20;
+    let pb = output::progress(files.len() as u64, "indexing", g.quiet);
+    let mut update = idx.begin_update(&opts);
+    let mut rest = &files[..];
+    while !rest.is_empty() {
+        let (mut n, mut bytes) = (0, 0u64);
+        while n < rest.len() && (n == 0 || bytes < batch_bytes as u64) {
+            bytes += std::fs::metadata(&rest[n]).map_or(0, |m| m.len());
+            n += 1;
+        }
+        let (batch, next) = rest.split_at(n);
+        rest = next;
+        let corpus = project.load_files(batch, Vec::new(), &|_| pb.inc(1));
+        for s in &corpus.skipped {
+            output::warn(&skip_warning(s));
+        }
+        let placement = units::place_codings(
+            &corpus,
+            corpus.documents.iter().flat_map(|d| by_note.get(d.path.as_str()).into_iter().flatten().copied()),
+        );
+        let codes = units::passage_codes(&placement, &sel);
+        let lookup = |d: usize, p: usize| -> Vec<String> {
+            codes.get(&(d, p)).map(|s: &BTreeSet<String>| s.iter().cloned().collect()).unwrap_or_default()
+        };
+        update.add(&corpus, &lookup, &|_| {})?;
+    }
+    let mut stats = update.finish()?;
+    pb.finish_and_clear();
+    stats.rebuilt = reason;
+    Ok(stats)
+}
+
+/// Takes the project's index lock (`.fieldnotes/index.lock`), waiting, with a message, while
+/// another process holds it: two `fieldnotes index` runs, or coding during one, take turns
+/// instead of failing. The lock is released when the returned file is dropped.
+fn lock_index(project: &Project, g: &Globals) -> Result<std::fs::File> {
+    let derived = project.derived_dir();
+    std::fs::create_dir_all(&derived).with_context(|| format!("cannot create `{}`", derived.display()))?;
+    let path = derived.join("index.lock");
+    let file = std::fs::OpenOptions::new()
+        .create(true)
+        .truncate(false)
+        .write(true)
+        .open(&path)
+        .with_context(|| format!("cannot open `{}`", path.display()))?;
+    match file.try_lock() {
+        Ok(()) => {}
+        Err(std::fs::TryLockError::WouldBlock) => {
+            output::info(g.quiet, "another fieldnotes process is updating the index; waiting for it to finish");
+            file.lock().with_context(|| format!("cannot lock `{}`", path.display()))?;
+        }
+        Err(std::fs::TryLockError::Error(e)) => {
+            return Err(e).with_context(|| format!("cannot lock `{}`", path.display()));
+        }
+    }
+    Ok(file)
 }
 
 /// The project's codebook, or an error that says how to make one.

@@ -101,9 +101,15 @@ pub fn overlapping(doc: &Document, start: usize, end: usize) -> std::ops::Range<
 
 /// Places every coding of `codings` on the corpus (all codings, whatever their status).
 pub fn place<'a>(corpus: &Corpus, codings: &'a Codings) -> Placement<'a> {
+    place_codings(corpus, codings.iter())
+}
+
+/// [`place`] for some of the codings (those of the notes in `corpus`, say, when the notes are
+/// taken a batch at a time).
+pub fn place_codings<'a>(corpus: &Corpus, codings: impl IntoIterator<Item = &'a Coding>) -> Placement<'a> {
     let index: HashMap<&str, usize> = corpus.documents.iter().enumerate().map(|(i, d)| (d.path.as_str(), i)).collect();
     let mut out = Placement::default();
-    for c in codings.iter() {
+    for c in codings {
         let di = index.get(c.doc.as_str()).copied();
         let doc = di.map(|i| &corpus.documents[i]);
         let (start, end, moved) = match anchor(c, doc) {

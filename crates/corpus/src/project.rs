@@ -44,11 +44,14 @@ pub struct IndexConfig {
     pub writer_memory_mb: usize,
     /// Indexing threads (0: one per core, at most 8).
     pub threads: usize,
+    /// `fieldnotes index` reads the notes in batches of about this many MB, so that its memory
+    /// does not grow with the project.
+    pub batch_mb: usize,
 }
 
 impl Default for IndexConfig {
     fn default() -> Self {
-        IndexConfig { writer_memory_mb: 128, threads: 0 }
+        IndexConfig { writer_memory_mb: 128, threads: 0, batch_mb: 64 }
     }
 }
 

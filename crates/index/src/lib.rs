@@ -197,29 +197,6 @@ impl SearchIndex {
         &self.fields
     }
 
-    /// Which notes an update would touch: (to index, to remove, unchanged).
-    fn plan(&self, corpus: &Corpus, signatures: &[String]) -> (Vec<usize>, Vec<String>, usize) {
-        let mut to_index = Vec::new();
-        let mut unchanged = 0;
-        let mut current: BTreeSet<&str> = BTreeSet::new();
-        for (i, d) in corpus.documents.iter().enumerate() {
-            current.insert(&d.path);
-            match self.manifest.docs.get(&d.path) {
-                Some(sig) if sig == &signatures[i] => unchanged += 1,
-                _ => to_index.push(i),
-            }
-        }
-        let mut to_remove: Vec<String> =
-            self.manifest.docs.keys().filter(|p| !current.contains(p.as_str())).cloned().collect();
-        to_remove.extend(
-            to_index
-                .iter()
-                .filter(|&&i| self.manifest.docs.contains_key(&corpus.documents[i].path))
-                .map(|&i| corpus.documents[i].path.clone()),
-        );
-        (to_index, to_remove, unchanged)
-    }
-
     /// Brings the index in step with the corpus and the codes of each passage.
     ///
     /// `codes(doc_index, passage_index)` gives the codes a passage carries. Only notes whose
@@ -232,81 +209,24 @@ impl SearchIndex {
         opts: &WriterOptions,
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<UpdateStats> {
-        let signatures: Vec<String> = corpus
-            .documents
-            .iter()
-            .enumerate()
-            .map(|(di, d)| {
-                let mut s = d.hash.clone();
-                for pi in 0..d.passages.len() {
-                    let c = codes(di, pi);
-                    if !c.is_empty() {
-                        s.push_str(&format!("|{pi}:{}", c.join(",")));
-                    }
-                }
-                fieldnotes_corpus::text_hash(&s)
-            })
-            .collect();
-        let (to_index, to_remove, unchanged) = self.plan(corpus, &signatures);
-        let mut stats =
-            UpdateStats { unchanged, removed: to_remove.len(), indexed: to_index.len(), ..Default::default() };
-        if to_index.is_empty() && to_remove.is_empty() {
-            return Ok(stats);
-        }
-        // The stemmer hands every word it meets to `seen`, for the word list.
-        let seen: schema::WordSink = Default::default();
-        schema::register_tokenizers(self.index.tokenizers(), Some(seen.clone()));
-        let written = self.write(corpus, codes, opts, progress, &to_index, &to_remove);
-        schema::register_tokenizers(self.index.tokenizers(), None);
-        stats.passages = written?;
-        let seen = std::mem::take(&mut *seen.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
-        self.add_words(seen)?;
-        for path in &to_remove {
-            self.manifest.docs.remove(path);
-        }
-        for &di in &to_index {
-            self.manifest.docs.insert(corpus.documents[di].path.clone(), signatures[di].clone());
-        }
-        self.write_manifest()?;
-        self.reader.reload()?;
-        Ok(stats)
+        let mut update = self.begin_update(opts);
+        update.add(corpus, codes, progress)?;
+        update.finish()
     }
 
-    /// Writes the passages of the notes `to_index` and removes those of `to_remove`, in one
-    /// commit; returns the number of passages written.
-    fn write(
-        &self,
-        corpus: &Corpus,
-        codes: &(dyn Fn(usize, usize) -> Vec<String> + Sync),
-        opts: &WriterOptions,
-        progress: &(dyn Fn(u64) + Sync),
-        to_index: &[usize],
-        to_remove: &[String],
-    ) -> Result<usize> {
-        let mut writer: IndexWriter<TantivyDocument> =
-            self.index.writer_with_num_threads(opts.threads.max(1), opts.memory_bytes).map_err(|e| match e {
-                tantivy::TantivyError::LockFailure(..) => Error::Busy { path: self.dir.clone() },
-                other => Error::Tantivy(other),
-            })?;
-        for path in to_remove {
-            writer.delete_term(Term::from_field_text(self.fields.doc, path));
+    /// Starts an update that takes the notes a batch at a time ([`Update::add`]), so that a
+    /// large project need not be held in memory at once; [`Update::finish`] removes the notes
+    /// no batch had and commits.
+    pub fn begin_update(&mut self, opts: &WriterOptions) -> Update<'_> {
+        Update {
+            idx: self,
+            opts: opts.clone(),
+            writer: None,
+            words: None,
+            seen: BTreeSet::new(),
+            signatures: Vec::new(),
+            stats: UpdateStats::default(),
         }
-        let mut written = 0u64;
-        for &di in to_index {
-            let d = &corpus.documents[di];
-            for (pi, _) in d.passages.iter().enumerate() {
-                let doc = self.passage_doc(d, pi, &codes(di, pi));
-                writer.add_document(doc)?;
-                written += 1;
-                if written.is_multiple_of(1024) {
-                    progress(1024);
-                }
-            }
-        }
-        progress(written % 1024);
-        writer.commit()?;
-        writer.wait_merging_threads()?;
-        Ok(usize::try_from(written).unwrap_or(usize::MAX))
     }
 
     /// The word list, sorted.
@@ -409,6 +329,173 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
         f.sync_all().map_err(io(&tmp))?;
     }
     fs::rename(&tmp, path).map_err(io(path))
+}
+
+/// Passages in a segment a merge may produce. tantivy's own policy merges segments into ever
+/// larger ones; a merge maps every segment it reads, and at 2 GB of notes the last merges took
+/// the indexing process past 1 GB of resident memory. With segments of up to this many
+/// passages it stayed under 900 MB there (20 segments for 4.5 million passages; a project of
+/// 100 MB has two to four, as before).
+pub const MAX_MERGED_PASSAGES: u32 = 400_000;
+
+/// Fewest segments merged at once (fewer would rewrite the same passages over and over).
+const MIN_MERGE_SEGMENTS: usize = 3;
+
+/// The merge policy: the smallest segments, a few at a time, into segments of at most
+/// [`MAX_MERGED_PASSAGES`] live passages. Passages deleted from a segment no longer count, so a
+/// segment thinned by re-indexed notes is merged again.
+#[derive(Debug)]
+struct BoundedMerges;
+
+impl tantivy::merge_policy::MergePolicy for BoundedMerges {
+    fn compute_merge_candidates(
+        &self,
+        segments: &[tantivy::SegmentMeta],
+    ) -> Vec<tantivy::merge_policy::MergeCandidate> {
+        let mut small: Vec<&tantivy::SegmentMeta> =
+            segments.iter().filter(|s| s.num_docs() < MAX_MERGED_PASSAGES / 2 || s.num_deleted_docs() > 0).collect();
+        small.sort_by_key(|s| s.num_docs());
+        let mut out = Vec::new();
+        let (mut group, mut total) = (Vec::new(), 0u32);
+        for s in small {
+            if total + s.num_docs() > MAX_MERGED_PASSAGES {
+                if group.len() >= MIN_MERGE_SEGMENTS {
+                    out.push(tantivy::merge_policy::MergeCandidate(std::mem::take(&mut group)));
+                }
+                group.clear();
+                total = 0;
+            }
+            group.push(s.id());
+            total += s.num_docs();
+        }
+        if group.len() >= MIN_MERGE_SEGMENTS {
+            out.push(tantivy::merge_policy::MergeCandidate(group));
+        }
+        out
+    }
+}
+
+/// An update of the index in progress (see [`SearchIndex::begin_update`]).
+pub struct Update<'a> {
+    idx: &'a mut SearchIndex,
+    opts: WriterOptions,
+    /// Opened at the first change.
+    writer: Option<IndexWriter<TantivyDocument>>,
+    /// Where the stemmer puts the words it meets while the writer is open.
+    words: Option<schema::WordSink>,
+    /// Paths of the notes the batches had.
+    seen: BTreeSet<String>,
+    /// New signatures of the notes indexed.
+    signatures: Vec<(String, String)>,
+    stats: UpdateStats,
+}
+
+impl Update<'_> {
+    fn writer(&mut self) -> Result<&mut IndexWriter<TantivyDocument>> {
+        if self.writer.is_none() {
+            // The stemmer hands every word it meets to `words`, for the word list.
+            let words = schema::WordSink::default();
+            schema::register_tokenizers(self.idx.index.tokenizers(), Some(words.clone()));
+            self.words = Some(words);
+            let writer: IndexWriter<TantivyDocument> =
+                self.idx.index.writer_with_num_threads(self.opts.threads.max(1), self.opts.memory_bytes).map_err(
+                    |e| match e {
+                        tantivy::TantivyError::LockFailure(..) => Error::Busy { path: self.idx.dir.clone() },
+                        other => Error::Tantivy(other),
+                    },
+                )?;
+            writer.set_merge_policy(Box::new(BoundedMerges));
+            self.writer = Some(writer);
+        }
+        Ok(self.writer.as_mut().expect("opened above"))
+    }
+
+    /// Indexes the new and changed notes of one batch (`corpus` holds only that batch; `codes`
+    /// is indexed by its documents). `progress` is called with passages written.
+    pub fn add(
+        &mut self,
+        corpus: &Corpus,
+        codes: &(dyn Fn(usize, usize) -> Vec<String> + Sync),
+        progress: &(dyn Fn(u64) + Sync),
+    ) -> Result<()> {
+        let mut written = 0u64;
+        for (di, d) in corpus.documents.iter().enumerate() {
+            let passage_codes: Vec<Vec<String>> = (0..d.passages.len()).map(|pi| codes(di, pi)).collect();
+            let mut s = d.hash.clone();
+            for (pi, c) in passage_codes.iter().enumerate() {
+                if !c.is_empty() {
+                    s.push_str(&format!("|{pi}:{}", c.join(",")));
+                }
+            }
+            let signature = fieldnotes_corpus::text_hash(&s);
+            self.seen.insert(d.path.clone());
+            let before = self.idx.manifest.docs.get(&d.path);
+            if before == Some(&signature) {
+                self.stats.unchanged += 1;
+                continue;
+            }
+            let replaces = before.is_some();
+            let docs: Vec<TantivyDocument> =
+                passage_codes.iter().enumerate().map(|(pi, c)| self.idx.passage_doc(d, pi, c)).collect();
+            let doc_field = self.idx.fields.doc;
+            let writer = self.writer()?;
+            if replaces {
+                writer.delete_term(Term::from_field_text(doc_field, &d.path));
+            }
+            for doc in docs {
+                writer.add_document(doc)?;
+                written += 1;
+                if written.is_multiple_of(1024) {
+                    progress(1024);
+                }
+            }
+            self.stats.indexed += 1;
+            self.stats.removed += usize::from(replaces);
+            self.signatures.push((d.path.clone(), signature));
+        }
+        progress(written % 1024);
+        self.stats.passages += usize::try_from(written).unwrap_or(usize::MAX);
+        Ok(())
+    }
+
+    /// Removes the notes that no batch had, commits, and records the new state.
+    pub fn finish(mut self) -> Result<UpdateStats> {
+        let gone: Vec<String> = self.idx.manifest.docs.keys().filter(|p| !self.seen.contains(*p)).cloned().collect();
+        if !gone.is_empty() {
+            let doc_field = self.idx.fields.doc;
+            let writer = self.writer()?;
+            for path in &gone {
+                writer.delete_term(Term::from_field_text(doc_field, path));
+            }
+        }
+        self.stats.removed += gone.len();
+        let Some(mut writer) = self.writer.take() else { return Ok(std::mem::take(&mut self.stats)) };
+        writer.commit()?;
+        writer.wait_merging_threads()?;
+        schema::register_tokenizers(self.idx.index.tokenizers(), None);
+        let words = self.words.take().unwrap_or_default();
+        let words = std::mem::take(&mut *words.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
+        self.idx.add_words(words)?;
+        for path in &gone {
+            self.idx.manifest.docs.remove(path);
+        }
+        for (path, signature) in std::mem::take(&mut self.signatures) {
+            self.idx.manifest.docs.insert(path, signature);
+        }
+        self.idx.write_manifest()?;
+        self.idx.reader.reload()?;
+        Ok(std::mem::take(&mut self.stats))
+    }
+}
+
+impl Drop for Update<'_> {
+    fn drop(&mut self) {
+        // An update given up half-way: the writer is dropped uncommitted, and the stemmer no
+        // longer gathers words.
+        if self.writer.is_some() {
+            schema::register_tokenizers(self.idx.index.tokenizers(), None);
+        }
+    }
 }
 
 #[cfg(unix)]

@@ -250,3 +250,62 @@ fn cached_stemmer_gives_tantivy_s_terms() {
     let want: BTreeSet<String> = tokens(&mut exact, &format!("{text} {many}")).into_iter().map(|t| t.0).collect();
     assert_eq!(seen, want);
 }
+
+#[test]
+fn batches_give_the_index_one_update_gives() {
+    let dir = tempfile::tempdir().unwrap();
+    sample(dir.path());
+    let root = dir.path();
+    let corpus = Project::open(root).unwrap().load().unwrap();
+    let opts = WriterOptions { memory_bytes: 32 << 20, threads: 1 };
+    let (mut idx, _) = SearchIndex::open_or_create(&root.join(".fieldnotes/index")).unwrap();
+    let mut update = idx.begin_update(&opts);
+    for d in &corpus.documents {
+        let one = Corpus { documents: vec![d.clone()], skipped: vec![] };
+        // Codes are indexed by the batch's own documents.
+        let codes = |di: usize, pi: usize| {
+            assert_eq!(di, 0);
+            if d.path.ends_with("b.md") && pi == 0 { vec!["time".to_string()] } else { vec![] }
+        };
+        update.add(&one, &codes, &|_| {}).unwrap();
+    }
+    let s = update.finish().unwrap();
+    assert_eq!((s.indexed, s.removed, s.unchanged), (3, 0, 0));
+    let other = tempfile::tempdir().unwrap();
+    sample(other.path());
+    let (_, whole) = build(other.path());
+    for q in ["trust", "\"staff turnover\"", "site:fife", "tru*"] {
+        assert_eq!(ids(&idx, q), ids(&whole, q), "{q}");
+    }
+    assert_eq!(ids(&idx, "code:time").len(), 1);
+    // Batches without one of the notes remove it.
+    let mut update = idx.begin_update(&opts);
+    let two = Corpus { documents: corpus.documents[1..].to_vec(), skipped: vec![] };
+    update.add(&two, &no_codes, &|_| {}).unwrap();
+    let s = update.finish().unwrap();
+    assert_eq!((s.removed, s.unchanged), (2, 1));
+    assert_eq!(idx.n_documents(), 2);
+}
+
+#[test]
+fn merges_stay_below_the_bound() {
+    use tantivy::merge_policy::MergePolicy;
+    let (schema, _) = schema::build();
+    let index = tantivy::Index::create_in_ram(schema);
+    let metas = |sizes: &[u32]| -> Vec<tantivy::SegmentMeta> {
+        sizes.iter().map(|&n| index.new_segment_meta(tantivy::index::SegmentId::generate_random(), n)).collect()
+    };
+    let merged = |m: &[tantivy::SegmentMeta]| -> Vec<u32> {
+        BoundedMerges
+            .compute_merge_candidates(m)
+            .iter()
+            .map(|c| c.0.iter().map(|id| m.iter().find(|s| s.id() == *id).unwrap().num_docs()).sum())
+            .collect()
+    };
+    // The small ones together; a large one left alone.
+    assert_eq!(merged(&metas(&[50_000, 60_000, 70_000, 300_000, 10_000])), [190_000]);
+    // Six fresh segments: two merges of three, each under the bound.
+    assert_eq!(merged(&metas(&[130_000; 6])), [390_000, 390_000]);
+    // Two segments are not worth a merge.
+    assert!(merged(&metas(&[1_000, 2_000])).is_empty());
+}
