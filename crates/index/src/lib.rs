@@ -79,6 +79,8 @@ pub struct SearchIndex {
     manifest: Manifest,
     /// The word list, read on first use.
     words: OnceLock<Vec<String>>,
+    /// Each stem of the word list, with the words that have it; made on first use.
+    stems: OnceLock<BTreeMap<String, Vec<String>>>,
 }
 
 /// What an update did.
@@ -170,7 +172,18 @@ impl SearchIndex {
         schema::register_tokenizers(index.tokenizers(), None);
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         let (_, fields) = schema::build();
-        Ok((SearchIndex { dir: dir.to_path_buf(), index, reader, fields, manifest, words: OnceLock::new() }, reason))
+        Ok((
+            SearchIndex {
+                dir: dir.to_path_buf(),
+                index,
+                reader,
+                fields,
+                manifest,
+                words: OnceLock::new(),
+                stems: OnceLock::new(),
+            },
+            reason,
+        ))
     }
 
     /// Opens an existing index for searching; `None` if there is none usable.
@@ -179,7 +192,15 @@ impl SearchIndex {
         schema::register_tokenizers(index.tokenizers(), None);
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         let (_, fields) = schema::build();
-        Ok(Some(SearchIndex { dir: dir.to_path_buf(), index, reader, fields, manifest, words: OnceLock::new() }))
+        Ok(Some(SearchIndex {
+            dir: dir.to_path_buf(),
+            index,
+            reader,
+            fields,
+            manifest,
+            words: OnceLock::new(),
+            stems: OnceLock::new(),
+        }))
     }
 
     /// Number of indexed notes.
@@ -238,6 +259,18 @@ impl SearchIndex {
         })
     }
 
+    /// The words of the word list that have `stem` as their stem.
+    pub(crate) fn words_with_stem(&self, stem: &str) -> &[String] {
+        let stems = self.stems.get_or_init(|| {
+            let mut m: BTreeMap<String, Vec<String>> = BTreeMap::new();
+            for w in self.words() {
+                m.entry(schema::stem(w)).or_default().push(w.clone());
+            }
+            m
+        });
+        stems.get(stem).map_or(&[], Vec::as_slice)
+    }
+
     /// Adds words to the word list (written to a temporary file, then renamed over it).
     fn add_words(&mut self, seen: Vec<Box<str>>) -> Result<()> {
         let mut all: BTreeSet<String> = self.words().iter().cloned().collect();
@@ -253,6 +286,7 @@ impl SearchIndex {
             write_atomically(&self.dir.join(WORDS), text.as_bytes())?;
         }
         self.words = OnceLock::from(words);
+        self.stems = OnceLock::new();
         Ok(())
     }
 
@@ -334,16 +368,20 @@ fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
 /// Passages in a segment a merge may produce. tantivy's own policy merges segments into ever
 /// larger ones; a merge maps every segment it reads, and at 2 GB of notes the last merges took
 /// the indexing process past 1 GB of resident memory. With segments of up to this many
-/// passages it stayed under 900 MB there (20 segments for 4.5 million passages; a project of
+/// passages it peaked at 713 MB there (21 segments for 4.5 million passages; a project of
 /// 100 MB has two to four, as before).
 pub const MAX_MERGED_PASSAGES: u32 = 400_000;
 
 /// Fewest segments merged at once (fewer would rewrite the same passages over and over).
 const MIN_MERGE_SEGMENTS: usize = 3;
 
-/// The merge policy: the smallest segments, a few at a time, into segments of at most
-/// [`MAX_MERGED_PASSAGES`] live passages. Passages deleted from a segment no longer count, so a
-/// segment thinned by re-indexed notes is merged again.
+/// Size ratio within one merge: its largest segment has at most this many times the passages
+/// of its smallest, so a one-note change does not rewrite the segments beside it.
+const MERGE_SIZE_RATIO: u32 = 4;
+
+/// The merge policy: segments of similar size, at least [`MIN_MERGE_SEGMENTS`] at a time, into
+/// segments of at most [`MAX_MERGED_PASSAGES`] live passages. Passages deleted from a segment no
+/// longer count, so a segment thinned by re-indexed notes comes back into play.
 #[derive(Debug)]
 struct BoundedMerges;
 
@@ -353,20 +391,21 @@ impl tantivy::merge_policy::MergePolicy for BoundedMerges {
         segments: &[tantivy::SegmentMeta],
     ) -> Vec<tantivy::merge_policy::MergeCandidate> {
         let mut small: Vec<&tantivy::SegmentMeta> =
-            segments.iter().filter(|s| s.num_docs() < MAX_MERGED_PASSAGES / 2 || s.num_deleted_docs() > 0).collect();
+            segments.iter().filter(|s| s.num_docs() < MAX_MERGED_PASSAGES / 2).collect();
         small.sort_by_key(|s| s.num_docs());
         let mut out = Vec::new();
-        let (mut group, mut total) = (Vec::new(), 0u32);
+        let (mut group, mut first, mut total) = (Vec::new(), 0u32, 0u32);
         for s in small {
-            if total + s.num_docs() > MAX_MERGED_PASSAGES {
+            let n = s.num_docs();
+            if group.is_empty() || total + n > MAX_MERGED_PASSAGES || n > first.max(1) * MERGE_SIZE_RATIO {
                 if group.len() >= MIN_MERGE_SEGMENTS {
                     out.push(tantivy::merge_policy::MergeCandidate(std::mem::take(&mut group)));
                 }
                 group.clear();
-                total = 0;
+                (first, total) = (n, 0);
             }
             group.push(s.id());
-            total += s.num_docs();
+            total += n;
         }
         if group.len() >= MIN_MERGE_SEGMENTS {
             out.push(tantivy::merge_policy::MergeCandidate(group));

@@ -134,7 +134,8 @@ pub fn stem(word: &str) -> String {
 /// Words kept in one thread's stem cache before it starts again (about 10 MB at most).
 const STEM_CACHE_WORDS: usize = 100_000;
 
-/// The English Snowball stemmer, remembering the stem of each word it has seen.
+/// The English Snowball stemmer, remembering the stem of each word it has seen while it hands
+/// the words to a sink (that is, while indexing).
 #[derive(Clone, Debug, Default)]
 pub struct CachedStemmer {
     words: Option<WordSink>,
@@ -172,8 +173,15 @@ impl StemCache {
         StemCache { stemmer: frostem::Stemmer::new(frostem::Algorithm::English), stems: FxHashMap::default(), words }
     }
 
-    /// Replaces `word` by its stem.
+    /// Replaces `word` by its stem. Without a sink (queries, snippets: a few words each, from a
+    /// fresh clone) the cache would cost more than it saves, and is not used.
     fn stem(&mut self, word: &mut String) {
+        if self.words.is_none() {
+            if let std::borrow::Cow::Owned(stem) = self.stemmer.stem(word) {
+                *word = stem;
+            }
+            return;
+        }
         if let Some(stem) = self.stems.get(word.as_str()) {
             word.clear();
             word.push_str(stem);

@@ -122,6 +122,13 @@ impl Compiler<'_> {
             return Box::new(EmptyQuery);
         }
         self.exact_words.borrow_mut().extend(words.iter().map(|(_, w)| w.clone()));
+        // Where no other word of the index shares a word's stem, the stem stands for the word:
+        // an adjacent phrase of such stems is the exact phrase, and needs no check.
+        let unique = stems.len() == words.len()
+            && stems.iter().zip(&words).all(|((_, s), (_, w))| self.idx.words_with_stem(s) == std::slice::from_ref(w));
+        if unique && slop == 0 {
+            return self.terms_query(&stems, 0);
+        }
         // Where the words stand next to each other their stems do too; with slop, the stems'
         // phrase is not a sure superset, so every stem is simply required.
         let candidates: Box<dyn Query> = if slop == 0 {
@@ -133,13 +140,20 @@ impl Compiler<'_> {
         Box::new(Verified::new(candidates, Check::Sequence { words, slop }, self.idx.fields.text))
     }
 
-    /// Passages having one of `words` (from the word list), found through their stems and checked.
+    /// Passages having one of `words` (from the word list), found through their stems, and
+    /// checked against their text unless every word of the index with one of those stems
+    /// passes `check`.
     fn words_query(&self, words: Vec<String>, check: Check) -> Box<dyn Query> {
         let field = self.idx.fields.text;
         let stems: BTreeSet<String> = words.iter().map(|w| schema::stem(w)).collect();
         self.exact_words.borrow_mut().extend(words);
+        let sure = stems.iter().all(|s| {
+            let others: Vec<(u32, String)> = self.idx.words_with_stem(s).iter().map(|w| (0, w.clone())).collect();
+            others.iter().all(|o| check.accepts(std::slice::from_ref(o)))
+        });
         let terms = stems.into_iter().map(|t| Term::from_field_text(field, &t));
-        Box::new(Verified::new(Box::new(TermSetQuery::new(terms)), check, field))
+        let candidates = Box::new(TermSetQuery::new(terms));
+        if sure { candidates } else { Box::new(Verified::new(candidates, check, field)) }
     }
 
     /// Every indexed term of `field` at or after `from` for which `keep` holds (stopping at the

@@ -303,9 +303,13 @@ fn merges_stay_below_the_bound() {
             .collect()
     };
     // The small ones together; a large one left alone.
-    assert_eq!(merged(&metas(&[50_000, 60_000, 70_000, 300_000, 10_000])), [190_000]);
+    assert_eq!(merged(&metas(&[50_000, 60_000, 70_000, 300_000, 20_000])), [200_000]);
     // Six fresh segments: two merges of three, each under the bound.
     assert_eq!(merged(&metas(&[130_000; 6])), [390_000, 390_000]);
     // Two segments are not worth a merge.
     assert!(merged(&metas(&[1_000, 2_000])).is_empty());
+    // A one-note segment beside the large ones of a built index is left alone; a few small
+    // ones go together.
+    assert!(merged(&metas(&[1, 60_000, 170_000])).is_empty());
+    assert_eq!(merged(&metas(&[1, 3, 2, 60_000, 170_000])), [6]);
 }
