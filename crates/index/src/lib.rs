@@ -169,38 +169,21 @@ impl SearchIndex {
                 (index, Manifest { schema_version: SCHEMA_VERSION, docs: BTreeMap::new() }, reason)
             }
         };
-        schema::register_tokenizers(index.tokenizers(), None);
-        let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
-        let (_, fields) = schema::build();
-        Ok((
-            SearchIndex {
-                dir: dir.to_path_buf(),
-                index,
-                reader,
-                fields,
-                manifest,
-                words: OnceLock::new(),
-                stems: OnceLock::new(),
-            },
-            reason,
-        ))
+        Ok((SearchIndex::with(dir, index, manifest)?, reason))
     }
 
     /// Opens an existing index for searching; `None` if there is none usable.
     pub fn open(dir: &Path) -> Result<Option<SearchIndex>> {
         let Ok((index, manifest)) = open_existing(dir) else { return Ok(None) };
+        Ok(Some(SearchIndex::with(dir, index, manifest)?))
+    }
+
+    fn with(dir: &Path, index: Index, manifest: Manifest) -> Result<SearchIndex> {
         schema::register_tokenizers(index.tokenizers(), None);
         let reader = index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into()?;
         let (_, fields) = schema::build();
-        Ok(Some(SearchIndex {
-            dir: dir.to_path_buf(),
-            index,
-            reader,
-            fields,
-            manifest,
-            words: OnceLock::new(),
-            stems: OnceLock::new(),
-        }))
+        let (words, stems) = (OnceLock::new(), OnceLock::new());
+        Ok(SearchIndex { dir: dir.to_path_buf(), index, reader, fields, manifest, words, stems })
     }
 
     /// Number of indexed notes.
