@@ -80,13 +80,8 @@ impl Study {
         if let Some(r) = &reason {
             output::info(g.quiet, r);
         }
-        let placement = self.placement();
-        // The index's `code` field holds accepted and suggested codings by anyone.
-        let sel = Selection { coders: vec![], include_suggested: true };
-        let codes = units::passage_codes(&placement, &sel);
-        let lookup = |d: usize, p: usize| -> Vec<String> {
-            codes.get(&(d, p)).map(|s: &BTreeSet<String>| s.iter().cloned().collect()).unwrap_or_default()
-        };
+        let codes = index_codes(&self.placement());
+        let lookup = |d: usize, p: usize| codes_of(&codes, d, p);
         let pb = output::progress(self.corpus.passage_count() as u64, "indexing", g.quiet || !create);
         let opts = WriterOptions::from_config(&self.project.config.index);
         let mut stats = idx.update(&self.corpus, &lookup, &opts, &|n| pb.inc(n))?;
@@ -94,6 +89,17 @@ impl Study {
         stats.rebuilt = reason;
         Ok(Some((idx, stats)))
     }
+}
+
+/// The codes the index's `code` field holds for each passage: accepted and suggested codings by
+/// anyone.
+fn index_codes(placement: &Placement<'_>) -> units::PassageCodes {
+    units::passage_codes(placement, &Selection { coders: vec![], include_suggested: true })
+}
+
+/// One passage's codes, sorted.
+fn codes_of(codes: &units::PassageCodes, doc: usize, passage: usize) -> Vec<String> {
+    codes.get(&(doc, passage)).map(|s: &BTreeSet<String>| s.iter().cloned().collect()).unwrap_or_default()
 }
 
 /// Builds or updates the index reading the notes a batch at a time (`[index] batch_mb`), so that
@@ -115,7 +121,6 @@ pub fn index_in_batches(project: &Project, codings: &Codings, g: &Globals) -> Re
     for c in codings.iter() {
         by_note.entry(c.doc.as_str()).or_default().push(c);
     }
-    let sel = Selection { coders: vec![], include_suggested: true };
     let opts = WriterOptions::from_config(&project.config.index);
     let batch_bytes = project.config.index.batch_mb.max(1) << 20;
     let pb = output::progress(files.len() as u64, "indexing", g.quiet);
@@ -137,10 +142,8 @@ pub fn index_in_batches(project: &Project, codings: &Codings, g: &Globals) -> Re
             &corpus,
             corpus.documents.iter().flat_map(|d| by_note.get(d.path.as_str()).into_iter().flatten().copied()),
         );
-        let codes = units::passage_codes(&placement, &sel);
-        let lookup = |d: usize, p: usize| -> Vec<String> {
-            codes.get(&(d, p)).map(|s: &BTreeSet<String>| s.iter().cloned().collect()).unwrap_or_default()
-        };
+        let codes = index_codes(&placement);
+        let lookup = |d: usize, p: usize| codes_of(&codes, d, p);
         update.add(&corpus, &lookup, &|_| {})?;
     }
     let mut stats = update.finish()?;

@@ -28,13 +28,31 @@ pub(crate) enum Check {
     AnyOf(BTreeSet<String>),
 }
 
+/// Puts the tokens of `text` into `out` as `(position, token)`.
+pub(crate) fn tokens_into(analyzer: &mut TextAnalyzer, text: &str, out: &mut Vec<(u32, String)>) {
+    out.clear();
+    let mut stream = analyzer.token_stream(text);
+    while let Some(t) = stream.next() {
+        out.push((u32::try_from(t.position).unwrap_or(u32::MAX), t.text.clone()));
+    }
+}
+
 impl Check {
+    /// Whether one word satisfies a check on single words (`Prefix`, `AnyOf`); a `Sequence`
+    /// asks the word to be the whole phrase.
+    pub(crate) fn accepts_word(&self, word: &str) -> bool {
+        match self {
+            Check::Prefix(p) => word.starts_with(p.as_str()),
+            Check::AnyOf(set) => set.contains(word),
+            Check::Sequence { words, .. } => matches!(words.as_slice(), [(_, w)] if w == word),
+        }
+    }
+
     /// Whether `words` (`(position, word)` in order, as [`schema::exact_analyzer`] gives them)
     /// hold.
     pub(crate) fn accepts(&self, words: &[(u32, String)]) -> bool {
         match self {
-            Check::Prefix(p) => words.iter().any(|(_, w)| w.starts_with(p.as_str())),
-            Check::AnyOf(set) => words.iter().any(|(_, w)| set.contains(w)),
+            Check::Prefix(_) | Check::AnyOf(_) => words.iter().any(|(_, w)| self.accepts_word(w)),
             Check::Sequence { words: want, slop } => {
                 let Some(((mut prev_q, first), rest)) = want.split_first().map(|(f, r)| ((f.0, &f.1), r)) else {
                     return false;
@@ -150,11 +168,7 @@ impl VerifiedScorer {
         // A passage whose stored text cannot be read is not shown as a match.
         let Ok(stored) = self.store.get::<TantivyDocument>(doc) else { return false };
         let text = stored.get_first(self.text).and_then(|v| v.as_str()).unwrap_or("");
-        self.words.clear();
-        let mut stream = self.analyzer.token_stream(text);
-        while let Some(t) = stream.next() {
-            self.words.push((u32::try_from(t.position).unwrap_or(u32::MAX), t.text.clone()));
-        }
+        tokens_into(&mut self.analyzer, text, &mut self.words);
         self.check.accepts(&self.words)
     }
 }
@@ -190,12 +204,8 @@ mod tests {
     use super::*;
 
     fn words(text: &str) -> Vec<(u32, String)> {
-        let mut a = schema::exact_analyzer();
-        let mut s = a.token_stream(text);
         let mut out = Vec::new();
-        while let Some(t) = s.next() {
-            out.push((t.position as u32, t.text.clone()));
-        }
+        tokens_into(&mut schema::exact_analyzer(), text, &mut out);
         out
     }
 

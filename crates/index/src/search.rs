@@ -15,7 +15,7 @@ use tantivy::snippet::SnippetGenerator;
 use tantivy::tokenizer::TextAnalyzer;
 use tantivy::{DateTime, Searcher, TantivyDocument, Term};
 
-use crate::exact::{Check, Verified};
+use crate::exact::{Check, Verified, tokens_into};
 use crate::query::{Ast, SyntaxError, parse};
 use crate::{Result, SearchIndex, schema};
 
@@ -88,11 +88,8 @@ fn syntax(message: String, hint: &str) -> SyntaxError {
 impl Compiler<'_> {
     /// Tokenises with an analyser: `(position, token)`.
     fn tokens(mut analyzer: TextAnalyzer, text: &str) -> Vec<(u32, String)> {
-        let mut ts = analyzer.token_stream(text);
         let mut out = Vec::new();
-        while let Some(t) = ts.next() {
-            out.push((u32::try_from(t.position).unwrap_or(u32::MAX), t.text.clone()));
-        }
+        tokens_into(&mut analyzer, text, &mut out);
         out
     }
 
@@ -147,10 +144,7 @@ impl Compiler<'_> {
         let field = self.idx.fields.text;
         let stems: BTreeSet<String> = words.iter().map(|w| schema::stem(w)).collect();
         self.exact_words.borrow_mut().extend(words);
-        let sure = stems.iter().all(|s| {
-            let others: Vec<(u32, String)> = self.idx.words_with_stem(s).iter().map(|w| (0, w.clone())).collect();
-            others.iter().all(|o| check.accepts(std::slice::from_ref(o)))
-        });
+        let sure = stems.iter().all(|s| self.idx.words_with_stem(s).iter().all(|w| check.accepts_word(w)));
         let terms = stems.into_iter().map(|t| Term::from_field_text(field, &t));
         let candidates = Box::new(TermSetQuery::new(terms));
         if sure { candidates } else { Box::new(Verified::new(candidates, check, field)) }
