@@ -8,9 +8,10 @@
 //! match is a run of whole, consecutive words. Each distinct word of the corpus is lowered and
 //! stemmed once per thread (a cache maps it to its ids in the keyword tables).
 //!
-//! Regexes run only on passages holding one of the literal prefixes every match of the regex
-//! starts with (one more automaton over all those prefixes); the rest of the time they would
-//! find nothing.
+//! Regexes run only where one of the literal prefixes every match of the regex starts with
+//! stands (looked up through the words, or by an automaton for prefixes that may start inside
+//! a word), and only in passages whose words hold one of the regex's pieces (see
+//! [`required_pieces`]); the rest of the time they would find nothing.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::{RegexBuilder, RegexSet, RegexSetBuilder};
@@ -97,28 +98,50 @@ const NO_WORD: u32 = u32::MAX;
 struct PhraseTable {
     /// Word (lower-cased, or its stem) to id.
     vocab: FxHashMap<String, u32>,
-    /// For each word id, the phrases starting with it: the ids of their other words, and the
-    /// targets they serve.
-    by_first: Vec<Vec<(Vec<u32>, Vec<Target>)>>,
+    /// For each word id, the phrases starting with it (a range of `phrases`).
+    by_first: Vec<(u32, u32)>,
+    /// Each phrase: the ids of its other words (a range of `rest`) and the targets it serves
+    /// (a range of `targets`).
+    phrases: Vec<((u32, u32), (u32, u32))>,
+    rest: Vec<u32>,
+    targets: Vec<Target>,
 }
 
 impl PhraseTable {
-    fn add(&mut self, phrase: &str, target: Target) {
-        let mut ids = Vec::new();
-        for w in phrase.split(' ') {
-            let next = self.vocab.len() as u32;
-            let id = *self.vocab.entry(w.to_string()).or_insert(next);
-            if id as usize == self.by_first.len() {
-                self.by_first.push(Vec::new());
+    /// The table of `phrases` (normalised keywords) and the targets they serve.
+    fn new(phrases: &[(String, Target)]) -> PhraseTable {
+        let mut table = PhraseTable::default();
+        // First word -> [(other words, targets)].
+        let mut by_first: Vec<Vec<(Vec<u32>, Vec<Target>)>> = Vec::new();
+        for (phrase, target) in phrases {
+            let mut ids = Vec::new();
+            for w in phrase.split(' ') {
+                let next = table.vocab.len() as u32;
+                let id = *table.vocab.entry(w.to_string()).or_insert(next);
+                if id as usize == by_first.len() {
+                    by_first.push(Vec::new());
+                }
+                ids.push(id);
             }
-            ids.push(id);
+            let (first, rest) = (ids[0], ids[1..].to_vec());
+            let list = &mut by_first[first as usize];
+            match list.iter_mut().find(|(r, _)| *r == rest) {
+                Some((_, targets)) => targets.push(*target),
+                None => list.push((rest, vec![*target])),
+            }
         }
-        let (first, rest) = (ids[0], ids[1..].to_vec());
-        let list = &mut self.by_first[first as usize];
-        match list.iter_mut().find(|(r, _)| *r == rest) {
-            Some((_, targets)) => targets.push(target),
-            None => list.push((rest, vec![target])),
+        for list in by_first {
+            let from = table.phrases.len() as u32;
+            for (rest, targets) in list {
+                let r = (table.rest.len() as u32, (table.rest.len() + rest.len()) as u32);
+                let t = (table.targets.len() as u32, (table.targets.len() + targets.len()) as u32);
+                table.rest.extend(rest);
+                table.targets.extend(targets);
+                table.phrases.push((r, t));
+            }
+            table.by_first.push((from, table.phrases.len() as u32));
         }
+        table
     }
 
     fn id(&self, word: &str) -> u32 {
@@ -128,18 +151,112 @@ impl PhraseTable {
     fn is_empty(&self) -> bool {
         self.vocab.is_empty()
     }
+
+    /// Adds the hits of the phrases starting at word `i` (whose id in this table is `first`),
+    /// given every word's id in this table (`id_of`).
+    fn hits_at(
+        &self,
+        i: usize,
+        first: u32,
+        id_of: impl Fn(usize) -> u32,
+        n: usize,
+        words: &[Word],
+        raw: &mut Vec<RawHit>,
+    ) {
+        let (from, to) = self.by_first[first as usize];
+        for &((rs, re), (ts, te)) in &self.phrases[from as usize..to as usize] {
+            let rest = &self.rest[rs as usize..re as usize];
+            let last = i + rest.len();
+            if last < n && rest.iter().enumerate().all(|(j, &r)| id_of(i + 1 + j) == r) {
+                let (bs, be) = (words[i].byte_start, words[last].byte_end);
+                raw.extend(self.targets[ts as usize..te as usize].iter().map(|t| (t.code, t.role, t.rule, bs, be)));
+            }
+        }
+    }
 }
 
-/// Regexes that need not run on a passage: an Aho-Corasick automaton over the literal
-/// prefixes every match of a regex must start with (ASCII case-insensitively); a regex runs only
-/// where one of its prefixes occurs, and where every match of the regex also starts at a word
-/// boundary (`\bthe|\bthat`, as codebook regexes do), only where the prefix starts a word.
-/// Regexes without such prefixes always run.
+/// Regexes that need not run on a passage, and where they need run. Every match of a regex
+/// starts with one of its literal prefixes (ASCII case-insensitively); a regex runs only where
+/// one of them stands, and, where every match of the regex starts at a word boundary (`\bthe|
+/// \bthat`, as codebook regexes do), only where the prefix starts a word. Prefixes that start a
+/// word are looked up through the passage's words (their facts cached per distinct word); the
+/// others are found by an Aho-Corasick automaton. A regex also runs only if one of its pieces
+/// (see [`required_pieces`]) stands in one of the words. Regexes without prefixes always run.
 struct RegexPrefilter {
+    /// Prefixes that start a word: the word characters they start with, what must follow those
+    /// (empty if nothing), and the regexes they stand for.
+    word_literals: Vec<WordLiteral>,
+    /// The automaton over the other prefixes, and for each, the regexes it stands for and
+    /// whether it counts only at word starts.
     literals: Option<AhoCorasick>,
-    /// For each literal, the regexes it stands for, and whether it counts only at word starts.
     regexes_of: Vec<(Vec<u32>, bool)>,
     always: Vec<u32>,
+    /// Pieces of words (lower-cased ASCII letters and digits) of which every match of a regex
+    /// holds one, inside one of the passage's words, and the regexes they stand for.
+    pieces: Vec<(Box<[u8]>, Vec<u32>)>,
+    /// Bits of the regexes without such pieces: they are never ruled out by the words.
+    ungated: Vec<u64>,
+}
+
+/// A word literal of a regex, at a byte offset in a word.
+#[derive(Clone, Copy)]
+struct Start {
+    offset: u32,
+    regex: u32,
+    literal: u32,
+}
+
+/// A prefix that starts a word: `head`, its leading letters and digits, lower-cased; `tail`,
+/// the rest (starting with some other character), matched ASCII case-insensitively.
+struct WordLiteral {
+    head: Box<[u8]>,
+    tail: Box<[u8]>,
+    regexes: Vec<u32>,
+}
+
+impl WordLiteral {
+    /// Whether the literal can stand at the start of `run`, a maximal run of letters and
+    /// digits (lower-cased): a literal of letters and digits only must begin the run; one with
+    /// a tail must have the run as its head (the tail is then checked against the text).
+    fn fits(&self, run: &[u8]) -> bool {
+        if self.tail.is_empty() { run.starts_with(&self.head) } else { *run == *self.head }
+    }
+}
+
+/// The literals of `sorted` that begin with no other of them (each of the others begins
+/// with one of these).
+fn minimal(sorted: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    let mut kept: Vec<Vec<u8>> = Vec::with_capacity(sorted.len());
+    for l in sorted {
+        if !kept.iter().any(|k| l.starts_with(k)) {
+            kept.push(l);
+        }
+    }
+    kept
+}
+
+/// The longest run of ASCII letters and digits in `literal`, lower-cased.
+fn longest_alnum_run(literal: &[u8]) -> Option<Vec<u8>> {
+    literal
+        .split(|b| !b.is_ascii_alphanumeric())
+        .filter(|run| !run.is_empty())
+        .max_by_key(|run| run.len())
+        .map(|run| run.to_ascii_lowercase())
+}
+
+/// Pieces of which every match of `hir` holds one: every match ends with one of the regex's
+/// suffix literals, and each run of ASCII letters and digits in a literal lies inside one word
+/// of the passage. `None` when some match need hold no such run.
+fn required_pieces(hir: &regex_syntax::hir::Hir) -> Option<Vec<Vec<u8>>> {
+    use regex_syntax::hir::literal::{ExtractKind, Extractor};
+    let seq = Extractor::new().kind(ExtractKind::Suffix).extract(hir);
+    let mut pieces = seq.literals()?.iter().map(|l| longest_alnum_run(l.as_bytes())).collect::<Option<Vec<_>>>()?;
+    if pieces.is_empty() {
+        return None;
+    }
+    pieces.sort_unstable();
+    pieces.dedup();
+    Some(pieces)
 }
 
 /// Bytes of ASCII word characters (`[0-9A-Za-z_]`, what `(?-u:\b)` sees as a word).
@@ -173,30 +290,54 @@ impl RegexPrefilter {
         // (literal, at word starts only) -> literal index.
         let mut index: FxHashMap<(Vec<u8>, bool), usize> = FxHashMap::default();
         let mut always = Vec::new();
+        let mut pieces: Vec<(Box<[u8]>, Vec<u32>)> = Vec::new();
+        let mut ungated = vec![0u64; patterns.len().div_ceil(64)];
         for (ri, pattern) in patterns.iter().enumerate() {
-            let parsed = regex_syntax::ParserBuilder::new().build().parse(pattern).ok().and_then(|hir| {
-                let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
-                let lits = seq.literals()?;
-                // An empty prefix means a match can start anywhere; a non-ASCII one would need
-                // Unicode case folding, which the automaton does not do.
-                if lits.is_empty() || !lits.iter().all(|l| !l.as_bytes().is_empty() && l.as_bytes().is_ascii()) {
-                    return None;
-                }
-                // The first bytes of each are enough to rule a place out: shorter literals make
-                // a smaller automaton (a codebook's alternations multiply into thousands of long
-                // ones), and one that begins with another adds nothing.
-                let mut lits: Vec<Vec<u8>> = lits
-                    .iter()
-                    .map(|l| l.as_bytes()[..l.as_bytes().len().min(PREFIX_BYTES)].to_ascii_lowercase())
-                    .collect();
-                lits.sort_unstable();
-                lits.dedup();
-                let mut kept: Vec<Vec<u8>> = Vec::with_capacity(lits.len());
-                for l in lits {
-                    if !kept.iter().any(|k| l.starts_with(k)) {
-                        kept.push(l);
+            let hir = regex_syntax::ParserBuilder::new().build().parse(pattern).ok();
+            match hir.as_ref().and_then(required_pieces) {
+                Some(required) => {
+                    for piece in required {
+                        match pieces.iter_mut().find(|(p, _)| **p == *piece) {
+                            Some((_, regexes)) => regexes.push(ri as u32),
+                            None => pieces.push((piece.into(), vec![ri as u32])),
+                        }
                     }
                 }
+                None => ungated[ri / 64] |= 1 << (ri % 64),
+            }
+            let parsed = hir.and_then(|hir| {
+                let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
+                let lits = seq.literals()?;
+                // The first bytes of each are enough to rule a place out: shorter literals make
+                // a smaller automaton (a codebook's alternations multiply into thousands of long
+                // ones), and one that begins with another adds nothing. They stop before the
+                // first non-ASCII byte, which would need Unicode case folding.
+                let ascii_start = |l: &[u8]| -> usize {
+                    l.iter().take(PREFIX_BYTES).position(|b| !b.is_ascii()).unwrap_or(l.len().min(PREFIX_BYTES))
+                };
+                // An empty prefix means a match can start anywhere.
+                if lits.is_empty() || lits.iter().any(|l| ascii_start(l.as_bytes()) == 0) {
+                    return None;
+                }
+                let mut lits: Vec<Vec<u8>> =
+                    lits.iter().map(|l| l.as_bytes()[..ascii_start(l.as_bytes())].to_ascii_lowercase()).collect();
+                lits.sort_unstable();
+                lits.dedup();
+                let mut kept = minimal(lits);
+                // Literals that share their leading letters and digits keep only what their
+                // tails share ("for a ", "for the" -> "for "): fewer to check at each word.
+                let head = |l: &[u8]| l.iter().position(|b| !b.is_ascii_alphanumeric()).unwrap_or(l.len());
+                let mut merged: Vec<Vec<u8>> = Vec::with_capacity(kept.len());
+                for l in kept {
+                    match merged.last_mut() {
+                        Some(m) if head(m) == head(&l) && head(m) > 0 && m[..head(m)] == l[..head(&l)] => {
+                            let common = m.iter().zip(&l).take_while(|(a, b)| a == b).count();
+                            m.truncate(common);
+                        }
+                        _ => merged.push(l),
+                    }
+                }
+                kept = minimal(merged);
                 // At a boundary before a word character, a match starts a word.
                 let at_word_starts =
                     starts_at_word_boundary(&hir) && kept.iter().all(|l| ASCII_WORD[usize::from(l[0])]);
@@ -217,32 +358,92 @@ impl RegexPrefilter {
                 }
             }
         }
-        let literals = (!lits.is_empty())
+        // Prefixes that start a word with a letter or digit go to the word lookups; the rest
+        // (those that may start inside a word, or with `_`) to the automaton.
+        let mut word_literals = Vec::new();
+        let mut ac_literals = Vec::new();
+        let mut ac_regexes_of = Vec::new();
+        for (l, (regexes, at_word_starts)) in lits.into_iter().zip(regexes_of) {
+            if at_word_starts && l[0].is_ascii_alphanumeric() {
+                let head_len = l.iter().position(|b| !b.is_ascii_alphanumeric()).unwrap_or(l.len());
+                let (head, tail) = l.split_at(head_len);
+                word_literals.push(WordLiteral { head: head.into(), tail: tail.into(), regexes });
+            } else {
+                ac_literals.push(l);
+                ac_regexes_of.push((regexes, at_word_starts));
+            }
+        }
+        let literals = (!ac_literals.is_empty())
             .then(|| {
-                AhoCorasickBuilder::new()
+                let built = AhoCorasickBuilder::new()
                     .ascii_case_insensitive(true)
                     .match_kind(MatchKind::Standard)
                     .kind(Some(AhoCorasickKind::DFA))
-                    .build(&lits)
-                    .ok()
+                    .build(&ac_literals);
+                if built.is_err() {
+                    // Without the automaton, its regexes always run.
+                    always.extend(ac_regexes_of.iter().flat_map(|r| r.0.iter().copied()));
+                    always.sort_unstable();
+                    always.dedup();
+                }
+                built.ok()
             })
             .flatten();
-        if literals.is_none() {
-            // Without the automaton every regex runs.
-            always = (0..patterns.len() as u32).collect();
-        }
-        RegexPrefilter { literals, regexes_of, always }
+        RegexPrefilter { word_literals, literals, regexes_of: ac_regexes_of, always, pieces, ungated }
     }
 
-    /// Where the regexes may match in `text`: (regex, byte offset of one of its prefixes),
-    /// sorted, and the regexes without prefixes as (regex, `usize::MAX`). `false` when the text
-    /// holds a character whose case folds to ASCII (the Kelvin sign, the long s), which the
-    /// automaton would not see: then every regex must run.
-    fn candidates(&self, text: &str, out: &mut Vec<(u32, usize)>) -> bool {
-        out.clear();
-        if text.contains(['\u{212A}', '\u{017F}']) {
-            return false;
+    /// Where the word literals may stand in a word (lower-cased, ASCII): at its start and after
+    /// each apostrophe, the places where a run of letters and digits starts. Adds (byte offset in
+    /// the word, regex, literal) to `out`.
+    fn starts_in(&self, word: &[u8], out: &mut Vec<Start>) {
+        let mut at = 0;
+        while at < word.len() {
+            let len = word[at..].iter().position(|b| !b.is_ascii_alphanumeric()).unwrap_or(word.len() - at);
+            let run = &word[at..at + len];
+            if !run.is_empty() {
+                for (li, l) in self.word_literals.iter().enumerate() {
+                    if l.fits(run) {
+                        out.extend(l.regexes.iter().map(|&r| Start {
+                            offset: at as u32,
+                            regex: r,
+                            literal: li as u32,
+                        }));
+                    }
+                }
+            }
+            at += len + 1;
         }
+    }
+
+    /// Adds (regex, `at`) for the regex of `start`, a word literal that fits the run of letters
+    /// and digits at byte `at` of `text`, if the regex is `open` and the literal's tail follows
+    /// the run.
+    #[inline]
+    fn place(&self, start: Start, open: &[u64], text: &[u8], at: usize, out: &mut Vec<(u32, usize)>) {
+        let r = start.regex;
+        if open[r as usize / 64] & (1 << (r % 64)) == 0 {
+            return;
+        }
+        let l = &self.word_literals[start.literal as usize];
+        let after = at + l.head.len();
+        if l.tail.is_empty() || text.get(after..after + l.tail.len()).is_some_and(|t| t.eq_ignore_ascii_case(&l.tail)) {
+            out.push((r, at));
+        }
+    }
+
+    /// The regexes whose pieces `word` (lower-cased) holds.
+    fn gates_of(&self, word: &str, out: &mut Vec<u32>) {
+        for (piece, regexes) in &self.pieces {
+            if word.len() >= piece.len() && word.as_bytes().windows(piece.len()).any(|w| w == &piece[..]) {
+                out.extend_from_slice(regexes);
+            }
+        }
+    }
+
+    /// Adds to the places the words gave (`out`) where else the regexes may match in `text`:
+    /// (regex, byte offset of one of its prefixes), then sorts them; the regexes without
+    /// prefixes as (regex, `usize::MAX`).
+    fn candidates(&self, text: &str, out: &mut Vec<(u32, usize)>) {
         out.extend(self.always.iter().map(|&r| (r, usize::MAX)));
         if let Some(ac) = &self.literals {
             let bytes = text.as_bytes();
@@ -256,7 +457,6 @@ impl RegexPrefilter {
         }
         out.sort_unstable();
         out.dedup();
-        true
     }
 }
 
@@ -281,6 +481,8 @@ pub struct AutoCoder {
 struct Word {
     byte_start: usize,
     byte_end: usize,
+    /// Whether the word is all ASCII (letters, digits and straight apostrophes).
+    ascii: bool,
 }
 
 /// Whether the character at byte `i` is a letter or digit, and its length; `None` at the end.
@@ -293,6 +495,120 @@ fn is_word_char(text: &str, i: usize) -> Option<(bool, usize)> {
     Some((c.is_alphanumeric(), c.len_utf8()))
 }
 
+/// Each byte of a `u64` the same.
+const fn bytes8(b: u8) -> u64 {
+    u64::from_ne_bytes([b; 8])
+}
+
+/// Bit 7 of each byte of `x` (eight bytes of text, little-endian) set where the byte is an
+/// ASCII letter or digit. Each test `lo <= b <= hi` on the low seven bits is two additions
+/// that cannot carry into the next byte.
+#[inline]
+fn alnum_bits(x: u64) -> u64 {
+    const HIGH: u64 = bytes8(0x80);
+    let ascii = !x & HIGH;
+    let low = x & !HIGH;
+    let folded = low | bytes8(0x20);
+    let letter = folded.wrapping_add(bytes8(0x80 - b'a')) & !folded.wrapping_add(bytes8(0x7f - b'z'));
+    let digit = low.wrapping_add(bytes8(0x80 - b'0')) & !low.wrapping_add(bytes8(0x7f - b'9'));
+    (letter | digit) & ascii
+}
+
+/// The end of the run of ASCII letters and digits at byte `i`, eight bytes at a time.
+#[inline]
+fn alnum_run_end(bytes: &[u8], mut i: usize) -> usize {
+    while let Some(chunk) = bytes.get(i..i + 8) {
+        let x = u64::from_le_bytes(chunk.try_into().expect("8 bytes"));
+        let stop = !alnum_bits(x) & bytes8(0x80);
+        if stop != 0 {
+            return i + (stop.trailing_zeros() / 8) as usize;
+        }
+        i += 8;
+    }
+    while i < bytes.len() && bytes[i].is_ascii_alphanumeric() {
+        i += 1;
+    }
+    i
+}
+
+/// Bit 7 of each byte of `x` set where the byte is zero.
+#[inline]
+fn zero_bytes(x: u64) -> u64 {
+    const LOW: u64 = bytes8(0x7f);
+    !(((x & LOW).wrapping_add(LOW)) | x) & bytes8(0x80)
+}
+
+/// Bit 7 of each byte of `m` (the only bits set) gathered into the low eight bits, byte 0
+/// lowest: each lands on bit 56 + its byte's index, and no two products overlap.
+#[inline]
+fn gather_high_bits(m: u64) -> u64 {
+    (m >> 7).wrapping_mul(0x0102_0408_1020_4080) >> 56
+}
+
+/// The words of `text` (as [`words_of`] cuts them) when it is all ASCII: bitmaps of its
+/// letters and digits and of its apostrophes, eight bytes at a time, then the runs of word
+/// bytes. `false`, with nothing added, if a byte is not ASCII. `bits` is scratch space.
+fn ascii_words_of(text: &[u8], out: &mut Vec<Word>, bits: &mut Vec<u64>) -> bool {
+    out.clear();
+    bits.clear();
+    let n = text.len();
+    // Letters and digits, and apostrophes, one bit per byte, interleaved in `bits`.
+    let (mut alnum, mut apos) = (0u64, 0u64);
+    for (k, chunk) in text.chunks(8).enumerate() {
+        let x = match <[u8; 8]>::try_from(chunk) {
+            Ok(b) => u64::from_le_bytes(b),
+            Err(_) => {
+                // The last few bytes, padded with zeros (neither letters nor apostrophes).
+                let mut b = [0u8; 8];
+                b[..chunk.len()].copy_from_slice(chunk);
+                u64::from_le_bytes(b)
+            }
+        };
+        if x & bytes8(0x80) != 0 {
+            return false;
+        }
+        let shift = (k % 8) * 8;
+        alnum |= gather_high_bits(alnum_bits(x)) << shift;
+        apos |= gather_high_bits(zero_bytes(x ^ bytes8(b'\''))) << shift;
+        if k % 8 == 7 {
+            bits.extend([alnum, apos]);
+            (alnum, apos) = (0, 0);
+        }
+    }
+    if !n.is_multiple_of(64) {
+        bits.extend([alnum, apos]);
+    }
+    // Word bytes: letters and digits, and apostrophes between two of them; then every change
+    // between word and not is a start or an end.
+    let blocks = bits.len() / 2;
+    let mut prev_alnum_top = 0u64;
+    let mut prev_word_top = 0u64;
+    let mut start = 0usize;
+    for j in 0..blocks {
+        let (alnum, apos) = (bits[2 * j], bits[2 * j + 1]);
+        let next_alnum_low = if j + 1 < blocks { bits[2 * j + 2] & 1 } else { 0 };
+        let before = (alnum << 1) | prev_alnum_top;
+        let after = (alnum >> 1) | (next_alnum_low << 63);
+        let word = alnum | (apos & before & after);
+        let mut changes = word ^ ((word << 1) | prev_word_top);
+        while changes != 0 {
+            let at = j * 64 + changes.trailing_zeros() as usize;
+            if word >> (at % 64) & 1 == 1 {
+                start = at;
+            } else {
+                out.push(Word { byte_start: start, byte_end: at, ascii: true });
+            }
+            changes &= changes - 1;
+        }
+        prev_alnum_top = alnum >> 63;
+        prev_word_top = word >> 63;
+    }
+    if prev_word_top == 1 {
+        out.push(Word { byte_start: start, byte_end: n, ascii: true });
+    }
+    true
+}
+
 /// The words of `text`: runs of letters and digits, with apostrophes (straight or curly)
 /// inside words kept ("CPP's", "don't").
 fn words_of(text: &str, out: &mut Vec<Word>) {
@@ -300,60 +616,103 @@ fn words_of(text: &str, out: &mut Vec<Word>) {
     let bytes = text.as_bytes();
     let n = bytes.len();
     let mut i = 0;
-    'words: while i < n {
+    while i < n {
         // Up to the next letter or digit.
-        loop {
-            if i >= n {
-                break 'words;
-            }
-            if bytes[i] < 0x80 {
-                if bytes[i].is_ascii_alphanumeric() {
-                    break;
-                }
+        let b = bytes[i];
+        if b < 0x80 {
+            if !b.is_ascii_alphanumeric() {
                 i += 1;
-            } else {
-                match is_word_char(text, i) {
-                    Some((true, _)) => break,
-                    Some((false, len)) => i += len,
-                    None => break 'words,
+                continue;
+            }
+        } else {
+            match is_word_char(text, i) {
+                Some((true, _)) => {}
+                Some((false, len)) => {
+                    i += len;
+                    continue;
                 }
+                None => break,
             }
         }
         let start = i;
+        let mut ascii = true;
         loop {
-            while i < n && bytes[i].is_ascii_alphanumeric() {
-                i += 1;
-            }
+            i = alnum_run_end(bytes, i);
             if i >= n {
                 break;
             }
-            let (word, len) = is_word_char(text, i).unwrap_or((false, 1));
-            if word {
-                i += len;
-                continue;
+            let len = if bytes[i] < 0x80 {
+                // Most words end at ASCII punctuation or space; a straight apostrophe stays
+                // inside one before a letter or digit.
+                if bytes[i] != b'\'' {
+                    break;
+                }
+                1
+            } else {
+                let (word, len) = is_word_char(text, i).unwrap_or((false, 1));
+                if word {
+                    ascii = false;
+                    i += len;
+                    continue;
+                }
+                if !text[i..].starts_with('’') {
+                    break;
+                }
+                len
+            };
+            if !is_word_char(text, i + len).is_some_and(|(w, _)| w) {
+                break;
             }
-            let apostrophe = bytes[i] == b'\'' || text[i..].starts_with('’');
-            if apostrophe && is_word_char(text, i + len).is_some_and(|(w, _)| w) {
-                i += len;
-                continue;
-            }
-            break;
+            ascii &= len == 1;
+            i += len;
         }
-        out.push(Word { byte_start: start, byte_end: i });
+        out.push(Word { byte_start: start, byte_end: i, ascii });
     }
 }
 
-/// An ASCII word of up to 15 bytes, lower-cased, packed with its length into one integer: a
-/// hash key compared without a call to `memcmp`. `None` for other words.
-fn pack_ascii_lower(word: &[u8]) -> Option<u128> {
-    if word.len() > 15 || !word.is_ascii() {
-        return None;
+/// Longest word kept in an integer key.
+const SHORT_WORD: usize = 15;
+
+/// How a word is found in the [`WordTables`]: an ASCII word of letters, digits and apostrophes
+/// of up to 8 bytes, or up to [`SHORT_WORD`], lower-cased and zero-padded into one integer (a
+/// hash key compared without a call to `memcmp`); any other word by its lower-cased text.
+#[derive(Clone, Copy)]
+enum Key {
+    Short(u64),
+    Mid(u128),
+    Text,
+}
+
+impl Key {
+    /// The key of the word of `len` bytes at `start` of `text`, `ascii` if it is all ASCII.
+    /// Setting bit 5 of each byte lower-cases the letters and leaves digits and `'` alone.
+    #[inline]
+    fn of(text: &[u8], start: usize, len: usize, ascii: bool) -> Key {
+        if !ascii || len > SHORT_WORD {
+            return Key::Text;
+        }
+        if len <= 8 {
+            let raw = match text.get(start..start + 8) {
+                Some(b) => u64::from_le_bytes(b.try_into().expect("8 bytes")),
+                None => {
+                    let mut buf = [0u8; 8];
+                    buf[..len].copy_from_slice(&text[start..start + len]);
+                    u64::from_le_bytes(buf)
+                }
+            };
+            let mask = if len == 8 { u64::MAX } else { (1u64 << (8 * len)) - 1 };
+            return Key::Short((raw | bytes8(0x20)) & mask);
+        }
+        let raw = match text.get(start..start + 16) {
+            Some(b) => u128::from_le_bytes(b.try_into().expect("16 bytes")),
+            None => {
+                let mut buf = [0u8; 16];
+                buf[..len].copy_from_slice(&text[start..start + len]);
+                u128::from_le_bytes(buf)
+            }
+        };
+        Key::Mid((raw | u128::from_le_bytes([0x20; 16])) & ((1u128 << (8 * len)) - 1))
     }
-    let mut buf = [0u8; 16];
-    buf[..word.len()].copy_from_slice(word);
-    buf.make_ascii_lowercase();
-    buf[15] = word.len() as u8;
-    Some(u128::from_le_bytes(buf))
 }
 
 /// Lower-cases a word into `buf` (ASCII fast path), with curly apostrophes made straight.
@@ -422,20 +781,74 @@ pub fn ascii_word_boundaries(pattern: &str) -> String {
     out
 }
 
-/// Per-thread cache of each word's ids in the keyword tables: fieldnotes reuse a small
+/// What the coder needs of one distinct word: its ids in the plain and the stemmed keyword
+/// tables, and its [`WordExtra`] (0: none, as for most words).
+#[derive(Clone, Copy)]
+struct WordEntry {
+    ids: (u32, u32),
+    extra: u32,
+}
+
+/// The regexes a word opens (its pieces) and the word literals that may stand in it, as
+/// ranges of [`WordTables::gates`] and [`WordTables::starts`].
+#[derive(Clone, Copy, Default)]
+struct WordExtra {
+    gates: (u32, u32),
+    starts: (u32, u32),
+    /// Where the bits of the regexes of all those literals start in [`WordTables::masks`].
+    mask: u32,
+}
+
+/// Per-thread cache of what the coder needs of each distinct word: fieldnotes reuse a small
 /// vocabulary, and stemming a word costs more than a hash lookup.
+#[derive(Default)]
+struct WordTables {
+    /// ASCII words of up to 8 bytes (most words), and of up to [`SHORT_WORD`], by [`Key`].
+    short: FxHashMap<u64, WordEntry>,
+    mid: FxHashMap<u128, WordEntry>,
+    /// Other words, lower-cased.
+    long: FxHashMap<Box<str>, WordEntry>,
+    extras: Vec<WordExtra>,
+    /// Regexes opened, and places where word literals may stand, of the extras; for each extra
+    /// with places, the bits of their regexes.
+    gates: Vec<u32>,
+    starts: Vec<Start>,
+    masks: Vec<u64>,
+    lower: String,
+}
+
+impl WordTables {
+    fn clear(&mut self) {
+        self.short.clear();
+        self.mid.clear();
+        self.long.clear();
+        self.extras.clear();
+        self.extras.push(WordExtra::default());
+        self.gates.clear();
+        self.starts.clear();
+        self.masks.clear();
+    }
+}
+
+/// Per-thread working state of the coder.
+#[derive(Default)]
 struct WordCache {
     /// The coder the entries belong to.
-    owner: u64,
-    /// ASCII words of up to 15 bytes, lower-cased and packed into an integer (most words).
-    short: FxHashMap<u128, (u32, u32)>,
-    /// Other words, lower-cased.
-    ids: FxHashMap<Box<str>, (u32, u32)>,
+    owner: Option<u64>,
+    tables: WordTables,
     words: Vec<Word>,
+    /// Scratch space for [`ascii_words_of`].
+    bits: Vec<u64>,
     /// Each word's ids, in the plain and the stemmed table.
     word_ids: Vec<(u32, u32)>,
-    lower: String,
+    /// The words with an id in either table.
+    keyed: Vec<u32>,
+    /// Bits of the regexes the passage's words do not rule out.
+    open: Vec<u64>,
+    /// Where each regex may match: (regex, byte offset).
     candidates: Vec<(u32, usize)>,
+    /// Words with word literals in them: (byte offset, extra).
+    placed: Vec<(usize, u32)>,
     /// One search cache per regex of the owner (the regex's own pool is slower across threads).
     regex_caches: Vec<meta::Cache>,
 }
@@ -444,16 +857,7 @@ struct WordCache {
 const MAX_CACHED_WORDS: usize = 200_000;
 
 thread_local! {
-    static CACHE: std::cell::RefCell<WordCache> = std::cell::RefCell::new(WordCache {
-        owner: u64::MAX,
-        short: FxHashMap::default(),
-        ids: FxHashMap::default(),
-        words: Vec::new(),
-        word_ids: Vec::new(),
-        lower: String::new(),
-        candidates: Vec::new(),
-        regex_caches: Vec::new(),
-    });
+    static CACHE: std::cell::RefCell<WordCache> = std::cell::RefCell::new(WordCache::default());
     static STEMMER: Stemmer = Stemmer::create(Algorithm::English);
 }
 
@@ -472,7 +876,7 @@ impl AutoCoder {
                 (rules.len() - 1) as u32
             })
         };
-        let (mut exact, mut stemmed) = (PhraseTable::default(), PhraseTable::default());
+        let (mut exact, mut stemmed) = (Vec::new(), Vec::new());
         let mut regexes = Vec::new();
         let mut patterns = Vec::new();
         for (ci, code) in codebook.codes.iter().enumerate() {
@@ -484,7 +888,7 @@ impl AutoCoder {
                         continue;
                     }
                     let t = Target { code: ci, role, rule: rule(format!("keyword:{phrase}")) };
-                    if r.stem { stemmed.add(&phrase, t) } else { exact.add(&phrase, t) }
+                    if r.stem { stemmed.push((phrase, t)) } else { exact.push((phrase, t)) }
                 }
             }
             for re in &r.regex {
@@ -517,8 +921,8 @@ impl AutoCoder {
         Ok(AutoCoder {
             n_codes: codebook.codes.len(),
             min_evidence: codebook.codes.iter().map(|c| c.rules.min_evidence.max(1)).collect(),
-            exact,
-            stemmed,
+            exact: PhraseTable::new(&exact),
+            stemmed: PhraseTable::new(&stemmed),
             rules,
             set,
             prefilter: RegexPrefilter::new(&patterns),
@@ -527,65 +931,152 @@ impl AutoCoder {
         })
     }
 
-    /// The keyword hits of a passage: each word looked up (through the cache) in both phrase
-    /// tables, then every phrase starting at that word checked against the words that follow.
-    fn keyword_hits(&self, text: &str, cache: &mut WordCache, raw: &mut Vec<RawHit>) {
+    /// What the coder needs of `word` (found by `key`): looked up in the cache, or worked out
+    /// and cached.
+    #[inline]
+    fn entry(&self, tables: &mut WordTables, key: Key, word: &str) -> WordEntry {
+        let found = match key {
+            Key::Short(k) => tables.short.get(&k),
+            Key::Mid(k) => tables.mid.get(&k),
+            Key::Text => {
+                lower_into(word, &mut tables.lower);
+                tables.long.get(tables.lower.as_str())
+            }
+        };
+        match found {
+            Some(&entry) => entry,
+            None => self.new_entry(tables, key, word),
+        }
+    }
+
+    #[cold]
+    fn new_entry(&self, tables: &mut WordTables, key: Key, word: &str) -> WordEntry {
+        let mut lower = std::mem::take(&mut tables.lower);
+        lower_into(word, &mut lower);
+        let stem_id =
+            if self.stemmed.is_empty() { NO_WORD } else { STEMMER.with(|st| self.stemmed.id(&st.stem(&lower))) };
+        let (gates_from, starts_from) = (tables.gates.len() as u32, tables.starts.len() as u32);
+        self.prefilter.gates_of(&lower, &mut tables.gates);
+        // Offsets in a lower-cased non-ASCII word need not be those of the text: such words
+        // have their literals placed as they are met.
+        if lower.is_ascii() {
+            self.prefilter.starts_in(lower.as_bytes(), &mut tables.starts);
+        }
+        let mask = tables.masks.len();
+        if tables.starts.len() > starts_from as usize {
+            tables.masks.resize(mask + self.prefilter.ungated.len(), 0);
+        }
+        for start in &tables.starts[starts_from as usize..] {
+            let r = start.regex;
+            tables.masks[mask + r as usize / 64] |= 1 << (r % 64);
+        }
+        let extra = WordExtra {
+            gates: (gates_from, tables.gates.len() as u32),
+            starts: (starts_from, tables.starts.len() as u32),
+            mask: mask as u32,
+        };
+        let extra = if extra.gates.0 == extra.gates.1 && extra.starts.0 == extra.starts.1 {
+            0
+        } else {
+            tables.extras.push(extra);
+            (tables.extras.len() - 1) as u32
+        };
+        let entry = WordEntry { ids: (self.exact.id(&lower), stem_id), extra };
+        match key {
+            Key::Short(k) => tables.short.insert(k, entry),
+            Key::Mid(k) => tables.mid.insert(k, entry),
+            Key::Text => tables.long.insert(lower.as_str().into(), entry),
+        };
+        tables.lower = lower;
+        entry
+    }
+
+    /// The keyword hits of a passage, the regexes its words leave open and where the word
+    /// literals of those stand: each word looked up (through the cache) in both phrase tables,
+    /// among the regexes' pieces and the literals, then every phrase starting at that word
+    /// checked against the words that follow.
+    fn scan_words(&self, text: &str, cache: &mut WordCache, raw: &mut Vec<RawHit>) {
+        let WordCache { tables, words, bits, word_ids: ids, keyed, open, candidates, placed, .. } = cache;
+        open.clear();
+        open.extend_from_slice(&self.prefilter.ungated);
+        candidates.clear();
+        let p = &self.prefilter;
+        if self.exact.is_empty() && self.stemmed.is_empty() && p.pieces.is_empty() && p.word_literals.is_empty() {
+            return;
+        }
+        // Cleared only between passages, so the extras of this one stay valid to the end.
+        if tables.short.len() + tables.mid.len() + tables.long.len() >= MAX_CACHED_WORDS {
+            tables.clear();
+        }
+        let bytes = text.as_bytes();
+        if !ascii_words_of(bytes, words, bits) {
+            words_of(text, words);
+        }
+        ids.clear();
+        keyed.clear();
+        placed.clear();
+        for w in words.iter() {
+            let len = w.byte_end - w.byte_start;
+            let word = &text[w.byte_start..w.byte_end];
+            let entry = self.entry(tables, Key::of(bytes, w.byte_start, len, w.ascii), word);
+            if entry.ids != (NO_WORD, NO_WORD) {
+                keyed.push(ids.len() as u32);
+            }
+            ids.push(entry.ids);
+            if entry.extra != 0 {
+                let x = tables.extras[entry.extra as usize];
+                for &r in &tables.gates[x.gates.0 as usize..x.gates.1 as usize] {
+                    open[r as usize / 64] |= 1 << (r % 64);
+                }
+                if x.starts.0 != x.starts.1 {
+                    placed.push((w.byte_start, entry.extra));
+                }
+            }
+            if !w.ascii && !p.word_literals.is_empty() {
+                // Word literals start where a run of ASCII letters and digits starts inside the
+                // word (after an accented letter or a curly apostrophe, as `\b` sees it).
+                let mut at = w.byte_start;
+                while at < w.byte_end {
+                    if !bytes[at].is_ascii_alphanumeric() {
+                        at += 1;
+                        continue;
+                    }
+                    let run = bytes[at..w.byte_end]
+                        .iter()
+                        .position(|b| !b.is_ascii_alphanumeric())
+                        .unwrap_or(w.byte_end - at);
+                    let e = self.entry(tables, Key::of(bytes, at, run, true), &text[at..at + run]);
+                    if e.extra != 0
+                        && tables.extras[e.extra as usize].starts.0 != tables.extras[e.extra as usize].starts.1
+                    {
+                        placed.push((at, e.extra));
+                    }
+                    at += run;
+                }
+            }
+        }
+        // The word literals of the regexes left open, where they stand.
+        for &(at, extra) in placed.iter() {
+            let x = tables.extras[extra as usize];
+            let mask = &tables.masks[x.mask as usize..x.mask as usize + open.len()];
+            if mask.iter().zip(open.iter()).all(|(m, o)| m & o == 0) {
+                continue;
+            }
+            for &start in &tables.starts[x.starts.0 as usize..x.starts.1 as usize] {
+                p.place(start, open, bytes, at + start.offset as usize, candidates);
+            }
+        }
         if self.exact.is_empty() && self.stemmed.is_empty() {
             return;
         }
-        let WordCache { short, ids: cached, words, word_ids: ids, lower, .. } = cache;
-        words_of(text, words);
-        let lookup = |lower: &str| -> (u32, u32) {
-            let stem_id =
-                if self.stemmed.is_empty() { NO_WORD } else { STEMMER.with(|st| self.stemmed.id(&st.stem(lower))) };
-            (self.exact.id(lower), stem_id)
-        };
-        ids.clear();
-        for w in words.iter() {
-            let word = &text[w.byte_start..w.byte_end];
-            let id = if let Some(key) = pack_ascii_lower(word.as_bytes()) {
-                match short.get(&key) {
-                    Some(&id) => id,
-                    None => {
-                        lower_into(word, lower);
-                        let id = lookup(lower);
-                        if short.len() >= MAX_CACHED_WORDS {
-                            short.clear();
-                        }
-                        short.insert(key, id);
-                        id
-                    }
-                }
-            } else {
-                lower_into(word, lower);
-                match cached.get(lower.as_str()) {
-                    Some(&id) => id,
-                    None => {
-                        let id = lookup(lower);
-                        if cached.len() >= MAX_CACHED_WORDS {
-                            cached.clear();
-                        }
-                        cached.insert(lower.as_str().into(), id);
-                        id
-                    }
-                }
-            };
-            ids.push(id);
-        }
-        for i in 0..ids.len() {
-            for (table, pick) in [(&self.exact, 0usize), (&self.stemmed, 1usize)] {
-                let get = |k: usize| if pick == 0 { ids[k].0 } else { ids[k].1 };
-                let first = get(i);
-                if first == NO_WORD {
-                    continue;
-                }
-                for (rest, targets) in &table.by_first[first as usize] {
-                    let last = i + rest.len();
-                    if last < ids.len() && rest.iter().enumerate().all(|(j, &r)| get(i + 1 + j) == r) {
-                        let (bs, be) = (words[i].byte_start, words[last].byte_end);
-                        raw.extend(targets.iter().map(|t| (t.code, t.role, t.rule, bs, be)));
-                    }
-                }
+        for &i in keyed.iter() {
+            let i = i as usize;
+            let (exact, stemmed) = ids[i];
+            if exact != NO_WORD {
+                self.exact.hits_at(i, exact, |k| ids[k].0, ids.len(), words, raw);
+            }
+            if stemmed != NO_WORD {
+                self.stemmed.hits_at(i, stemmed, |k| ids[k].1, ids.len(), words, raw);
             }
         }
     }
@@ -597,25 +1088,32 @@ impl AutoCoder {
         let mut raw: Vec<RawHit> = Vec::new();
         CACHE.with(|c| {
             let mut cache = c.borrow_mut();
-            if cache.owner != self.id {
-                cache.short.clear();
-                cache.ids.clear();
+            if cache.owner != Some(self.id) {
+                cache.tables.clear();
                 cache.regex_caches = self.regexes.iter().map(|r| r.2.create_cache()).collect();
-                cache.owner = self.id;
+                cache.owner = Some(self.id);
             }
-            self.keyword_hits(text, &mut cache, &mut raw);
+            self.scan_words(text, &mut cache, &mut raw);
             if self.regexes.is_empty() {
                 return;
             }
-            let WordCache { candidates, regex_caches: caches, .. } = &mut *cache;
-            if self.prefilter.candidates(text, candidates) {
-                // Each regex tried only where one of its prefixes stands, anchored there.
+            let WordCache { candidates, regex_caches: caches, open, .. } = &mut *cache;
+            // A character whose case folds to ASCII (the Kelvin sign, the long s) is not seen by
+            // the word lookups or the automaton: then every regex the set finds runs.
+            if text.is_ascii() || !(text.contains('\u{212A}') || text.contains('\u{017F}')) {
+                self.prefilter.candidates(text, candidates);
+                // Each regex the words leave open tried only where one of its prefixes stands,
+                // anchored there.
                 let mut i = 0;
                 while i < candidates.len() {
                     let r = candidates[i].0;
                     let mut j = i;
                     while j < candidates.len() && candidates[j].0 == r {
                         j += 1;
+                    }
+                    if open[r as usize / 64] & (1 << (r % 64)) == 0 {
+                        i = j;
+                        continue;
                     }
                     // An anchored search can run to the end of the passage: past a few starts,
                     // one unanchored pass from the first keeps the work linear.
@@ -638,16 +1136,16 @@ impl AutoCoder {
         }
         raw.sort_by_key(|a| (a.0, a.3, a.4));
         // Byte offset -> code-point offset, walking once through the passage.
-        let mut cuts: Vec<usize> = raw.iter().flat_map(|r| [r.3, r.4]).collect();
-        cuts.sort_unstable();
-        cuts.dedup();
-        let mut char_at = FxHashMap::default();
+        let mut char_at: Vec<(usize, usize)> = raw.iter().flat_map(|r| [(r.3, 0), (r.4, 0)]).collect();
+        char_at.sort_unstable();
+        char_at.dedup();
         let (mut cp, mut last) = (0usize, 0usize);
-        for b in cuts {
-            cp += text[last..b].chars().count();
-            last = b;
-            char_at.insert(b, cp);
+        for (b, c) in char_at.iter_mut() {
+            cp += text[last..*b].chars().count();
+            last = *b;
+            *c = cp;
         }
+        let char_at = |b: usize| char_at[char_at.partition_point(|&(x, _)| x < b)].1;
         let mut out: Vec<CodeMatch> = Vec::new();
         let mut i = 0;
         while i < raw.len() {
@@ -665,8 +1163,8 @@ impl AutoCoder {
                 let hit = Hit {
                     rule: self.rules[r.2 as usize].clone(),
                     text: text[r.3..r.4].to_string(),
-                    start: char_start + char_at[&r.3],
-                    end: char_start + char_at[&r.4],
+                    start: char_start + char_at(r.3),
+                    end: char_start + char_at(r.4),
                 };
                 if excl.iter().any(|&(s, e)| s < r.4 && r.3 < e) {
                     excluded.push(hit);
@@ -974,6 +1472,18 @@ regex = ['\b(?:took|time)\b|\btim', '\b[0-9]+ months', 'ti(?:me)?\b', '\b(?:own|
             words_of(&text, &mut got);
             let got: Vec<(usize, usize)> = got.iter().map(|w| (w.byte_start, w.byte_end)).collect();
             proptest::prop_assert_eq!(got, want);
+        }
+
+        #[test]
+        fn ascii_bitmaps_cut_words_as_the_scanner_does(text in "[a-zA-Z0-9 ,.'_\n-]{0,200}", pad in 0usize..70) {
+            let text = format!("{}{text}", "x".repeat(pad));
+            let (mut want, mut got, mut bits) = (Vec::new(), Vec::new(), Vec::new());
+            words_of(&text, &mut want);
+            proptest::prop_assert!(ascii_words_of(text.as_bytes(), &mut got, &mut bits));
+            let span = |w: &Vec<Word>| w.iter().map(|w| (w.byte_start, w.byte_end, w.ascii)).collect::<Vec<_>>();
+            proptest::prop_assert_eq!(span(&got), span(&want));
+            let accented = format!("{text}é");
+            proptest::prop_assert!(!ascii_words_of(accented.as_bytes(), &mut got, &mut bits));
         }
 
         #[test]
