@@ -131,6 +131,37 @@ fn edited_notes_move_or_orphan_codings() {
 }
 
 #[test]
+fn auto_coding_reads_the_notes_in_batches() {
+    let p = TestProject::new();
+    p.write("fieldnotes.toml", "name = \"test\"\ncoder = \"hb\"\n[index]\nbatch_mb = 1\n");
+    // Three notes of about 0.6 MB: batches of 1 MB take the first two, then the third.
+    let filler = "The board met and talked about the budget at length. ".repeat(11_000);
+    for (i, site) in ["aberdeenshire", "fife", "glasgow"].iter().enumerate() {
+        p.write(
+            &format!("notes/{site}/n{i}.md"),
+            format!("---\nsite: {site}\n---\n{filler}\n\nStaff turnover meant starting again from scratch.\n"),
+        );
+    }
+    p.run(&["index"]);
+    let out = stderr(&p.run_expect(&["code", "auto"], 0));
+    assert!(out.contains("added 3 suggestion(s)"), "{out}");
+    // Every batch's suggestions are in the ledger, once, and in the index.
+    let ledger = p.read("codings/rules.jsonl");
+    assert_eq!(ledger.lines().count(), 3, "{ledger}");
+    for i in 0..3 {
+        assert!(ledger.contains(&format!("n{i}.md")), "{ledger}");
+    }
+    let v = p.json(&["search", "code:time", "--json"]);
+    assert_eq!(v["total"], 3, "{v}");
+    // A rerun adds nothing; a rebuilt index agrees with the one updated batch by batch.
+    let out = stderr(&p.run_expect(&["code", "auto"], 0));
+    assert!(out.contains("added 0 suggestion(s)"), "{out}");
+    assert_eq!(p.read("codings/rules.jsonl"), ledger);
+    p.run(&["index", "--rebuild"]);
+    assert_eq!(p.json(&["search", "code:time", "--json"])["total"], 3);
+}
+
+#[test]
 fn review_accepts_and_rejects_with_filters() {
     let p = two_notes();
     p.run(&["code", "auto"]);

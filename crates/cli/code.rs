@@ -10,11 +10,12 @@ use fieldnotes_coding::ledger::{
 };
 use fieldnotes_coding::units::{self, Selection};
 use fieldnotes_coding::{AutoCoder, Codebook};
-use fieldnotes_corpus::{Document, Passage, text_hash};
+use fieldnotes_corpus::{Document, Passage, Project, text_hash};
+use fieldnotes_index::WriterOptions;
 
 use crate::Globals;
 use crate::output::{self, Align};
-use crate::study::Study;
+use crate::study::{self, Study};
 
 /// `fieldnotes code` subcommands.
 #[derive(clap::Subcommand, Debug)]
@@ -92,59 +93,104 @@ pub struct AutoArgs {
 pub struct AutoSummary {
     /// Per code id: passages suggested in this run (new) and in all (new + already there).
     pub per_code: BTreeMap<String, (usize, usize)>,
-    /// Suggestions written.
+    /// New suggestions found.
+    pub fresh: usize,
+    /// Suggestions written (none in a dry run).
     pub written: usize,
 }
 
-/// Runs the auto-coder over the whole study and appends new suggestions to the rules ledger.
-pub fn auto_code(g: &Globals, study: &Study, book: &Codebook, dry_run: bool) -> Result<(AutoSummary, Vec<Coding>)> {
+/// Runs the auto-coder over the whole project and appends new suggestions to the rules ledger.
+/// The notes are read a batch at a time (`[index] batch_mb`), so memory stays flat however
+/// large the project: each batch is coded, its new suggestions shown to `each`, appended to the
+/// ledger (one write and one fsync under the ledger's lock), and, if the project has a search
+/// index, its notes updated in the index with their codes. A rerun adds nothing twice.
+pub fn auto_code(
+    g: &Globals,
+    project: &Project,
+    codings: &Codings,
+    book: &Codebook,
+    dry_run: bool,
+    each: &mut dyn FnMut(&Coding) -> Result<()>,
+) -> Result<AutoSummary> {
     let ac = AutoCoder::new(book)?;
-    let pb = output::progress(study.corpus.passage_count() as u64, "coding", g.quiet);
-    let found = ac.code_corpus(&study.corpus, &|n| pb.inc(n));
-    pb.finish_and_clear();
-    let ledger = Ledger::new(study.project.root(), RULES_CODER)?;
-    let state = study.codings.ledgers.get(RULES_CODER).cloned().unwrap_or_default();
+    let ledger = Ledger::new(project.root(), RULES_CODER)?;
+    let no_state = ledger::LedgerState::default();
+    let seen = &codings.ledgers.get(RULES_CODER).unwrap_or(&no_state).seen;
     let time = now();
-    let mut fresh = Vec::new();
-    let mut per_code: BTreeMap<String, (usize, usize)> = book.codes.iter().map(|c| (c.id.clone(), (0, 0))).collect();
-    for pm in &found {
-        let d = &study.corpus.documents[pm.doc];
-        let p = &d.passages[pm.passage];
-        for m in pm.matches.iter().filter(|m| m.suggested) {
-            let code = &book.codes[m.code].id;
-            let id = coding_id(RULES_CODER, &d.path, p.start, p.end, code);
-            let e = per_code.entry(code.clone()).or_default();
-            e.1 += 1;
-            if state.seen.contains(&id) {
-                continue;
+    let mut summary =
+        AutoSummary { per_code: book.codes.iter().map(|c| (c.id.clone(), (0, 0))).collect(), fresh: 0, written: 0 };
+    // The index, if there is one, takes each batch's notes with their codes, new ones included.
+    let mut index = if dry_run { None } else { study::existing_index(project, g)? };
+    let by_note = study::codings_by_note(codings);
+    let opts = WriterOptions::from_config(&project.config.index);
+    let mut update = index.as_mut().map(|(_, idx)| idx.begin_update(&opts));
+    let files = study::note_files(project)?;
+    let pb = output::progress(files.len() as u64, "coding", g.quiet);
+    study::read_in_batches(project, &files, &|n| pb.inc(n), |corpus| {
+        let found = ac.code_corpus(&corpus, &|_| {});
+        let mut fresh = Vec::new();
+        for pm in &found {
+            let d = &corpus.documents[pm.doc];
+            let p = &d.passages[pm.passage];
+            for m in pm.matches.iter().filter(|m| m.suggested) {
+                let code = &book.codes[m.code].id;
+                let id = coding_id(RULES_CODER, &d.path, p.start, p.end, code);
+                let e = summary.per_code.entry(code.clone()).or_default();
+                e.1 += 1;
+                if seen.contains(&id) {
+                    continue;
+                }
+                e.0 += 1;
+                fresh.push(Coding {
+                    evidence: m.hits.clone(),
+                    time: time.clone(),
+                    ..Coding::whole_passage(d, p, code, RULES_CODER, Origin::Rule, Status::Suggested)
+                });
             }
-            e.0 += 1;
-            fresh.push(Coding {
-                evidence: m.hits.clone(),
-                time: time.clone(),
-                ..Coding::whole_passage(d, p, code, RULES_CODER, Origin::Rule, Status::Suggested)
-            });
         }
+        drop(found);
+        for c in &fresh {
+            each(c)?;
+        }
+        summary.fresh += fresh.len();
+        if dry_run {
+            return Ok(());
+        }
+        let codes = update.as_ref().map(|_| study::batch_codes(&corpus, &by_note, &fresh));
+        if !fresh.is_empty() {
+            let events: Vec<Event> = fresh.into_iter().map(Event::Add).collect();
+            ledger.append(&events)?;
+            summary.written += events.len();
+        }
+        if let (Some(update), Some(codes)) = (update.as_mut(), codes) {
+            update.add(&corpus, &|d, p| study::codes_of(&codes, d, p), &|_| {})?;
+        }
+        Ok(())
+    })?;
+    if let Some(update) = update {
+        update.finish()?;
     }
-    if !dry_run && !fresh.is_empty() {
-        let events: Vec<Event> = fresh.iter().cloned().map(Event::Add).collect();
-        ledger.append(&events)?;
-    }
-    let written = if dry_run { 0 } else { fresh.len() };
-    Ok((AutoSummary { per_code, written }, fresh))
+    pb.finish_and_clear();
+    Ok(summary)
 }
 
 fn auto(g: &Globals, a: AutoArgs) -> Result<ExitCode> {
-    let mut study = Study::load(g)?;
-    let book = study.codebook()?;
-    let (summary, fresh) = auto_code(g, &study, &book, a.dry_run)?;
+    let project = g.project()?;
+    let codings = Codings::load(project.root())?;
+    for bad in codings.bad_lines() {
+        output::warn(&bad.to_string());
+    }
+    let book = study::codebook(&project)?;
     let mut out = output::stdout();
-    if a.json {
-        for c in &fresh {
+    let mut print = |c: &Coding| -> Result<()> {
+        if a.json {
             serde_json::to_writer(&mut out, c)?;
             writeln!(out)?;
         }
-    } else {
+        Ok(())
+    };
+    let summary = auto_code(g, &project, &codings, &book, a.dry_run, &mut print)?;
+    if !a.json {
         let header: Vec<String> =
             ["code", if a.dry_run { "would add" } else { "new" }, "suggested in all"].map(String::from).into();
         let rows: Vec<Vec<String>> = book
@@ -159,7 +205,7 @@ fn auto(g: &Globals, a: AutoArgs) -> Result<ExitCode> {
     }
     out.flush()?;
     if a.dry_run {
-        output::info(g.quiet, &format!("dry run: {} suggestion(s) would be added; nothing was written", fresh.len()));
+        output::info(g.quiet, &format!("dry run: {} suggestion(s) would be added; nothing was written", summary.fresh));
     } else {
         output::info(
             g.quiet,
@@ -168,9 +214,6 @@ fn auto(g: &Globals, a: AutoArgs) -> Result<ExitCode> {
                 summary.written
             ),
         );
-        if summary.written > 0 {
-            refresh_index(g, &mut study)?;
-        }
     }
     Ok(ExitCode::SUCCESS)
 }

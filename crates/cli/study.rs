@@ -1,10 +1,11 @@
 //! Loading a whole study (notes, codebook, codings) and keeping the index in step with it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeSet, HashMap};
+use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use fieldnotes_coding::units::{self, Placement, Selection};
-use fieldnotes_coding::{Codebook, Codings};
+use fieldnotes_coding::{Codebook, Coding, Codings};
 use fieldnotes_corpus::{Corpus, Document, Passage, Project};
 use fieldnotes_index::{SearchIndex, UpdateStats, WriterOptions};
 
@@ -98,58 +99,102 @@ fn index_codes(placement: &Placement<'_>) -> units::PassageCodes {
 }
 
 /// One passage's codes, sorted.
-fn codes_of(codes: &units::PassageCodes, doc: usize, passage: usize) -> Vec<String> {
+pub fn codes_of(codes: &units::PassageCodes, doc: usize, passage: usize) -> Vec<String> {
     codes.get(&(doc, passage)).map(|s: &BTreeSet<String>| s.iter().cloned().collect()).unwrap_or_default()
 }
 
-/// Builds or updates the index reading the notes a batch at a time (`[index] batch_mb`), so that
-/// memory stays flat however large the project: each batch is parsed, its codings placed, its
-/// new and changed notes handed to the writer, and dropped. What `fieldnotes index` runs.
+/// Codings grouped by the note they belong to, to place them a batch of notes at a time.
+pub type ByNote<'a> = HashMap<&'a str, Vec<&'a Coding>>;
+
+/// Groups `codings` by note.
+pub fn codings_by_note(codings: &Codings) -> ByNote<'_> {
+    let mut by_note: ByNote<'_> = HashMap::new();
+    for c in codings.iter() {
+        by_note.entry(c.doc.as_str()).or_default().push(c);
+    }
+    by_note
+}
+
+/// The index's codes for a batch of notes: those of their codings in `by_note`, and of `more`.
+pub fn batch_codes(corpus: &Corpus, by_note: &ByNote<'_>, more: &[Coding]) -> units::PassageCodes {
+    let placement = units::place_codings(
+        corpus,
+        corpus.documents.iter().flat_map(|d| by_note.get(d.path.as_str()).into_iter().flatten().copied()).chain(more),
+    );
+    index_codes(&placement)
+}
+
+/// The project's note files, warning about those that cannot be read.
+pub fn note_files(project: &Project) -> Result<Vec<PathBuf>> {
+    let (files, walk_skipped) = project.note_files()?;
+    for s in &walk_skipped {
+        output::warn(&skip_warning(s));
+    }
+    Ok(files)
+}
+
+/// Reads `files` (the project's notes) a batch at a time (about `[index] batch_mb` each), so
+/// that memory stays flat however large the project, warning about every skipped file, and
+/// hands each batch to `each`, in order. `progress` is told of each file read.
+pub fn read_in_batches(
+    project: &Project,
+    files: &[PathBuf],
+    progress: &(dyn Fn(u64) + Sync),
+    mut each: impl FnMut(Corpus) -> Result<()>,
+) -> Result<()> {
+    let batch_bytes = (project.config.index.batch_mb.max(1) as u64) << 20;
+    let mut rest = files;
+    while !rest.is_empty() {
+        let (mut n, mut bytes) = (0, 0u64);
+        while n < rest.len() && (n == 0 || bytes < batch_bytes) {
+            bytes += std::fs::metadata(&rest[n]).map_or(0, |m| m.len());
+            n += 1;
+        }
+        let (batch, next) = rest.split_at(n);
+        rest = next;
+        let corpus = project.load_files(batch, Vec::new(), progress);
+        for s in &corpus.skipped {
+            output::warn(&skip_warning(s));
+        }
+        each(corpus)?;
+    }
+    Ok(())
+}
+
+/// Builds or updates the index reading the notes a batch at a time ([`read_in_batches`]): each
+/// batch is parsed, its codings placed, its new and changed notes handed to the writer, and
+/// dropped. What `fieldnotes index` runs.
 pub fn index_in_batches(project: &Project, codings: &Codings, g: &Globals) -> Result<UpdateStats> {
     let _lock = lock_index(project, g)?;
     let (mut idx, reason) = SearchIndex::open_or_create(&project.derived_dir().join("index"))?;
     if let Some(r) = &reason {
         output::info(g.quiet, r);
     }
-    let (files, walk_skipped) = project.note_files()?;
-    for s in &walk_skipped {
-        output::warn(&skip_warning(s));
-    }
-    // Each note's codings, to place with its batch.
-    let mut by_note: std::collections::HashMap<&str, Vec<&fieldnotes_coding::Coding>> =
-        std::collections::HashMap::new();
-    for c in codings.iter() {
-        by_note.entry(c.doc.as_str()).or_default().push(c);
-    }
+    let by_note = codings_by_note(codings);
     let opts = WriterOptions::from_config(&project.config.index);
-    let batch_bytes = project.config.index.batch_mb.max(1) << 20;
+    let files = note_files(project)?;
     let pb = output::progress(files.len() as u64, "indexing", g.quiet);
     let mut update = idx.begin_update(&opts);
-    let mut rest = &files[..];
-    while !rest.is_empty() {
-        let (mut n, mut bytes) = (0, 0u64);
-        while n < rest.len() && (n == 0 || bytes < batch_bytes as u64) {
-            bytes += std::fs::metadata(&rest[n]).map_or(0, |m| m.len());
-            n += 1;
-        }
-        let (batch, next) = rest.split_at(n);
-        rest = next;
-        let corpus = project.load_files(batch, Vec::new(), &|_| pb.inc(1));
-        for s in &corpus.skipped {
-            output::warn(&skip_warning(s));
-        }
-        let placement = units::place_codings(
-            &corpus,
-            corpus.documents.iter().flat_map(|d| by_note.get(d.path.as_str()).into_iter().flatten().copied()),
-        );
-        let codes = index_codes(&placement);
-        let lookup = |d: usize, p: usize| codes_of(&codes, d, p);
-        update.add(&corpus, &lookup, &|_| {})?;
-    }
+    read_in_batches(project, &files, &|n| pb.inc(n), |corpus| {
+        let codes = batch_codes(&corpus, &by_note, &[]);
+        update.add(&corpus, &|d, p| codes_of(&codes, d, p), &|_| {})?;
+        Ok(())
+    })?;
     let mut stats = update.finish()?;
     pb.finish_and_clear();
     stats.rebuilt = reason;
     Ok(stats)
+}
+
+/// The project's search index, if it has one, open for updating under its lock (held until the
+/// returned file is dropped).
+pub fn existing_index(project: &Project, g: &Globals) -> Result<Option<(std::fs::File, SearchIndex)>> {
+    let dir = project.derived_dir().join("index");
+    if !dir.exists() {
+        return Ok(None);
+    }
+    let lock = lock_index(project, g)?;
+    Ok(SearchIndex::open(&dir)?.map(|idx| (lock, idx)))
 }
 
 /// Takes the project's index lock (`.fieldnotes/index.lock`), waiting, with a message, while
