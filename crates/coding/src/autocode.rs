@@ -1398,7 +1398,7 @@ regex = ['\btook\w*', 'took', '(?:^|\s)time', '\b(?:a|one) (?:month|year)s?\b', 
 [[code]]
 id = "b"
 [code.rules]
-regex = ['\b(?:took|time)\b|\btim', '\b[0-9]+ months', 'ti(?:me)?\b', '\b(?:own|tak)(?:e|s)?']
+regex = ['\b(?:took|time)\b|\btim', '\b[0-9]+ months', 'ti(?:me)?\b', '\b(?:own|tak)(?:e|s)?', '\b(?:for|with) (?:a )?(?:tea|took)\b', '(?:a|on)e (?:month|time)\b']
 "#,
             )
         })
@@ -1491,7 +1491,8 @@ regex = ['\b(?:took|time)\b|\btim', '\b[0-9]+ months', 'ti(?:me)?\b', '\b(?:own|
             pieces in proptest::collection::vec(proptest::sample::select(vec![
                 "took", "TOOK", "retook", "_took", "took_", "9took", "tooken", "time", "Tim", "tim", "a", "A",
                 "one", "month", "years", "own", "OWN", "_own", "crown", "owner", "take", "takes", "12",
-                "\u{212A}", "caf\u{e9}", "\u{e9}", "—", "’", "'", ",", ".", " ", " ", "  ", "\n", "_",
+                "\u{212A}", "caf\u{e9}", "\u{e9}", "\u{130}", "—", "’", "'", ",", ".", " ", " ", "  ", "\n", "_",
+                "for", "with", "tea", "instead", "steam",
             ]), 0..40)
         ) {
             let text = pieces.concat();

@@ -44,8 +44,8 @@ pub struct IndexConfig {
     pub writer_memory_mb: usize,
     /// Indexing threads (0: one per core, at most 8).
     pub threads: usize,
-    /// `fieldnotes index` reads the notes in batches of about this many MB, so that its memory
-    /// does not grow with the project.
+    /// `fieldnotes index` and `fieldnotes code auto` read the notes in batches of about this
+    /// many MB, so that their memory does not grow with the project.
     pub batch_mb: usize,
 }
 
