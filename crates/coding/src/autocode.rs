@@ -175,6 +175,16 @@ impl PhraseTable {
     }
 }
 
+/// Sets the bit of regex `r` in a bit set of regexes.
+fn set_bit(bits: &mut [u64], r: usize) {
+    bits[r / 64] |= 1 << (r % 64);
+}
+
+/// Whether the bit of regex `r` is set in a bit set of regexes.
+fn has_bit(bits: &[u64], r: usize) -> bool {
+    bits[r / 64] & (1 << (r % 64)) != 0
+}
+
 /// Regexes that need not run on a passage, and where they need run. Every match of a regex
 /// starts with one of its literal prefixes (ASCII case-insensitively); a regex runs only where
 /// one of them stands, and, where every match of the regex starts at a word boundary (`\bthe|
@@ -223,11 +233,13 @@ impl WordLiteral {
     }
 }
 
-/// The literals of `sorted` that begin with no other of them (each of the others begins
-/// with one of these).
-fn minimal(sorted: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
-    let mut kept: Vec<Vec<u8>> = Vec::with_capacity(sorted.len());
-    for l in sorted {
+/// The literals of `lits` that begin with no other of them (each of the others begins with
+/// one of these), sorted and without repeats.
+fn minimal(mut lits: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
+    lits.sort_unstable();
+    lits.dedup();
+    let mut kept: Vec<Vec<u8>> = Vec::with_capacity(lits.len());
+    for l in lits {
         if !kept.iter().any(|k| l.starts_with(k)) {
             kept.push(l);
         }
@@ -303,7 +315,7 @@ impl RegexPrefilter {
                         }
                     }
                 }
-                None => ungated[ri / 64] |= 1 << (ri % 64),
+                None => set_bit(&mut ungated, ri),
             }
             let parsed = hir.and_then(|hir| {
                 let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
@@ -319,14 +331,12 @@ impl RegexPrefilter {
                 if lits.is_empty() || lits.iter().any(|l| ascii_start(l.as_bytes()) == 0) {
                     return None;
                 }
-                let mut lits: Vec<Vec<u8>> =
+                let lits: Vec<Vec<u8>> =
                     lits.iter().map(|l| l.as_bytes()[..ascii_start(l.as_bytes())].to_ascii_lowercase()).collect();
-                lits.sort_unstable();
-                lits.dedup();
                 let mut kept = minimal(lits);
                 // Literals that share their leading letters and digits keep only what their
                 // tails share ("for a ", "for the" -> "for "): fewer to check at each word.
-                let head = |l: &[u8]| l.iter().position(|b| !b.is_ascii_alphanumeric()).unwrap_or(l.len());
+                let head = |l: &[u8]| alnum_run_end(l, 0);
                 let mut merged: Vec<Vec<u8>> = Vec::with_capacity(kept.len());
                 for l in kept {
                     match merged.last_mut() {
@@ -365,8 +375,7 @@ impl RegexPrefilter {
         let mut ac_regexes_of = Vec::new();
         for (l, (regexes, at_word_starts)) in lits.into_iter().zip(regexes_of) {
             if at_word_starts && l[0].is_ascii_alphanumeric() {
-                let head_len = l.iter().position(|b| !b.is_ascii_alphanumeric()).unwrap_or(l.len());
-                let (head, tail) = l.split_at(head_len);
+                let (head, tail) = l.split_at(alnum_run_end(&l, 0));
                 word_literals.push(WordLiteral { head: head.into(), tail: tail.into(), regexes });
             } else {
                 ac_literals.push(l);
@@ -398,7 +407,7 @@ impl RegexPrefilter {
     fn starts_in(&self, word: &[u8], out: &mut Vec<Start>) {
         let mut at = 0;
         while at < word.len() {
-            let len = word[at..].iter().position(|b| !b.is_ascii_alphanumeric()).unwrap_or(word.len() - at);
+            let len = alnum_run_end(word, at) - at;
             let run = &word[at..at + len];
             if !run.is_empty() {
                 for (li, l) in self.word_literals.iter().enumerate() {
@@ -421,7 +430,7 @@ impl RegexPrefilter {
     #[inline]
     fn place(&self, start: Start, open: &[u64], text: &[u8], at: usize, out: &mut Vec<(u32, usize)>) {
         let r = start.regex;
-        if open[r as usize / 64] & (1 << (r % 64)) == 0 {
+        if !has_bit(open, r as usize) {
             return;
         }
         let l = &self.word_literals[start.literal as usize];
@@ -500,6 +509,20 @@ const fn bytes8(b: u8) -> u64 {
     u64::from_ne_bytes([b; 8])
 }
 
+/// The `N` bytes of `text` from `start`, zero-padded past its end.
+#[inline]
+fn load<const N: usize>(text: &[u8], start: usize) -> [u8; N] {
+    match text.get(start..start + N) {
+        Some(b) => b.try_into().expect("N bytes"),
+        None => {
+            let mut buf = [0u8; N];
+            let rest = &text[start.min(text.len())..];
+            buf[..rest.len()].copy_from_slice(rest);
+            buf
+        }
+    }
+}
+
 /// Bit 7 of each byte of `x` (eight bytes of text, little-endian) set where the byte is an
 /// ASCII letter or digit. Each test `lo <= b <= hi` on the low seven bits is two additions
 /// that cannot carry into the next byte.
@@ -554,16 +577,9 @@ fn ascii_words_of(text: &[u8], out: &mut Vec<Word>, bits: &mut Vec<u64>) -> bool
     let n = text.len();
     // Letters and digits, and apostrophes, one bit per byte, interleaved in `bits`.
     let (mut alnum, mut apos) = (0u64, 0u64);
-    for (k, chunk) in text.chunks(8).enumerate() {
-        let x = match <[u8; 8]>::try_from(chunk) {
-            Ok(b) => u64::from_le_bytes(b),
-            Err(_) => {
-                // The last few bytes, padded with zeros (neither letters nor apostrophes).
-                let mut b = [0u8; 8];
-                b[..chunk.len()].copy_from_slice(chunk);
-                u64::from_le_bytes(b)
-            }
-        };
+    for k in 0..n.div_ceil(8) {
+        // The last few bytes are padded with zeros (neither letters nor apostrophes).
+        let x = u64::from_le_bytes(load(text, 8 * k));
         if x & bytes8(0x80) != 0 {
             return false;
         }
@@ -692,25 +708,11 @@ impl Key {
             return Key::Text;
         }
         if len <= 8 {
-            let raw = match text.get(start..start + 8) {
-                Some(b) => u64::from_le_bytes(b.try_into().expect("8 bytes")),
-                None => {
-                    let mut buf = [0u8; 8];
-                    buf[..len].copy_from_slice(&text[start..start + len]);
-                    u64::from_le_bytes(buf)
-                }
-            };
+            let raw = u64::from_le_bytes(load(text, start));
             let mask = if len == 8 { u64::MAX } else { (1u64 << (8 * len)) - 1 };
             return Key::Short((raw | bytes8(0x20)) & mask);
         }
-        let raw = match text.get(start..start + 16) {
-            Some(b) => u128::from_le_bytes(b.try_into().expect("16 bytes")),
-            None => {
-                let mut buf = [0u8; 16];
-                buf[..len].copy_from_slice(&text[start..start + len]);
-                u128::from_le_bytes(buf)
-            }
-        };
+        let raw = u128::from_le_bytes(load(text, start));
         Key::Mid((raw | u128::from_le_bytes([0x20; 16])) & ((1u128 << (8 * len)) - 1))
     }
 }
@@ -797,6 +799,16 @@ struct WordExtra {
     starts: (u32, u32),
     /// Where the bits of the regexes of all those literals start in [`WordTables::masks`].
     mask: u32,
+}
+
+impl WordExtra {
+    fn has_starts(&self) -> bool {
+        self.starts.0 != self.starts.1
+    }
+
+    fn is_empty(&self) -> bool {
+        self.gates.0 == self.gates.1 && !self.has_starts()
+    }
 }
 
 /// Per-thread cache of what the coder needs of each distinct word: fieldnotes reuse a small
@@ -967,15 +979,14 @@ impl AutoCoder {
             tables.masks.resize(mask + self.prefilter.ungated.len(), 0);
         }
         for start in &tables.starts[starts_from as usize..] {
-            let r = start.regex;
-            tables.masks[mask + r as usize / 64] |= 1 << (r % 64);
+            set_bit(&mut tables.masks[mask..], start.regex as usize);
         }
         let extra = WordExtra {
             gates: (gates_from, tables.gates.len() as u32),
             starts: (starts_from, tables.starts.len() as u32),
             mask: mask as u32,
         };
-        let extra = if extra.gates.0 == extra.gates.1 && extra.starts.0 == extra.starts.1 {
+        let extra = if extra.is_empty() {
             0
         } else {
             tables.extras.push(extra);
@@ -1026,9 +1037,9 @@ impl AutoCoder {
             if entry.extra != 0 {
                 let x = tables.extras[entry.extra as usize];
                 for &r in &tables.gates[x.gates.0 as usize..x.gates.1 as usize] {
-                    open[r as usize / 64] |= 1 << (r % 64);
+                    set_bit(open, r as usize);
                 }
-                if x.starts.0 != x.starts.1 {
+                if x.has_starts() {
                     placed.push((w.byte_start, entry.extra));
                 }
             }
@@ -1041,14 +1052,9 @@ impl AutoCoder {
                         at += 1;
                         continue;
                     }
-                    let run = bytes[at..w.byte_end]
-                        .iter()
-                        .position(|b| !b.is_ascii_alphanumeric())
-                        .unwrap_or(w.byte_end - at);
+                    let run = alnum_run_end(&bytes[..w.byte_end], at) - at;
                     let e = self.entry(tables, Key::of(bytes, at, run, true), &text[at..at + run]);
-                    if e.extra != 0
-                        && tables.extras[e.extra as usize].starts.0 != tables.extras[e.extra as usize].starts.1
-                    {
+                    if e.extra != 0 && tables.extras[e.extra as usize].has_starts() {
                         placed.push((at, e.extra));
                     }
                     at += run;
@@ -1111,7 +1117,7 @@ impl AutoCoder {
                     while j < candidates.len() && candidates[j].0 == r {
                         j += 1;
                     }
-                    if open[r as usize / 64] & (1 << (r % 64)) == 0 {
+                    if !has_bit(open, r as usize) {
                         i = j;
                         continue;
                     }
