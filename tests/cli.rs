@@ -114,13 +114,7 @@ fn search_show_and_kwic() {
 
 #[test]
 fn index_reads_the_notes_in_batches() {
-    let p = TestProject::new();
-    p.write("fieldnotes.toml", "name = \"test\"\ncoder = \"hb\"\n[index]\nbatch_mb = 1\n");
-    // Three notes of about 0.6 MB: batches of 1 MB take the first two, then the third.
-    let filler = "The board met and talked about the budget at length. ".repeat(11_000);
-    for (i, site) in ["aberdeenshire", "fife", "glasgow"].iter().enumerate() {
-        p.write(&format!("notes/{site}/n{i}.md"), format!("---\nsite: {site}\n---\n{filler}\n\nA word: zebra{i}.\n"));
-    }
+    let p = TestProject::in_batches(|i| format!("A word: zebra{i}."));
     // A coding on the note of the second batch, placed with that batch.
     p.run(&["code", "add", "notes/glasgow/n2.md#2", "time"]);
     let out = String::from_utf8(p.run_expect(&["index"], 0).stderr).unwrap();

@@ -132,16 +132,7 @@ fn edited_notes_move_or_orphan_codings() {
 
 #[test]
 fn auto_coding_reads_the_notes_in_batches() {
-    let p = TestProject::new();
-    p.write("fieldnotes.toml", "name = \"test\"\ncoder = \"hb\"\n[index]\nbatch_mb = 1\n");
-    // Three notes of about 0.6 MB: batches of 1 MB take the first two, then the third.
-    let filler = "The board met and talked about the budget at length. ".repeat(11_000);
-    for (i, site) in ["aberdeenshire", "fife", "glasgow"].iter().enumerate() {
-        p.write(
-            &format!("notes/{site}/n{i}.md"),
-            format!("---\nsite: {site}\n---\n{filler}\n\nStaff turnover meant starting again from scratch.\n"),
-        );
-    }
+    let p = TestProject::in_batches(|_| "Staff turnover meant starting again from scratch.".into());
     p.run(&["index"]);
     let out = stderr(&p.run_expect(&["code", "auto"], 0));
     assert!(out.contains("added 3 suggestion(s)"), "{out}");

@@ -23,6 +23,19 @@ impl TestProject {
         TestProject { dir }
     }
 
+    /// A project read in batches of 1 MB, with three notes of about 0.6 MB (one per site,
+    /// `notes/<site>/n<i>.md`), so that the first batch takes two notes and the second the
+    /// third; each note ends in the paragraph `last(i)`.
+    pub fn in_batches(last: impl Fn(usize) -> String) -> TestProject {
+        let p = TestProject::new();
+        p.write("fieldnotes.toml", "name = \"test\"\ncoder = \"hb\"\n[index]\nbatch_mb = 1\n");
+        let filler = "The board met and talked about the budget at length. ".repeat(11_000);
+        for (i, site) in ["aberdeenshire", "fife", "glasgow"].iter().enumerate() {
+            p.write(&format!("notes/{site}/n{i}.md"), format!("---\nsite: {site}\n---\n{filler}\n\n{}\n", last(i)));
+        }
+        p
+    }
+
     /// A copy of the sample study.
     pub fn sample() -> TestProject {
         let p = TestProject::new();
