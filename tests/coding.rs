@@ -150,6 +150,15 @@ fn auto_coding_reads_the_notes_in_batches() {
     assert_eq!(p.read("codings/rules.jsonl"), ledger);
     p.run(&["index", "--rebuild"]);
     assert_eq!(p.json(&["search", "code:time", "--json"])["total"], 3);
+    // A coding of a quoted span is placed, indexed and counted note by note like the rest.
+    p.run(&["code", "add", "notes/fife/n1.md#2", "expertise", "--coder", "jm", "--quote", "starting again", "-q"]);
+    p.run(&["index"]);
+    assert_eq!(p.json(&["search", "code:expertise AND site:fife", "--json"])["total"], 1);
+    let t = p.run(&["report", "themes", "--by", "site", "--include-suggested", "--format", "csv"]);
+    let rows = t.lines().map(|l| l.split(',').collect::<Vec<_>>()).collect::<Vec<_>>();
+    let row = |code: &str| rows.iter().find(|r| r[0] == code).unwrap_or_else(|| panic!("{t}"))[1..].to_vec();
+    assert_eq!(row("time"), ["1", "1", "1", "3"], "{t}");
+    assert_eq!(row("expertise"), ["0", "1", "0", "1"], "{t}");
 }
 
 #[test]

@@ -9,7 +9,7 @@ use fieldnotes_coding::ledger::{
     self, Anchor, Coding, Codings, Event, Ledger, Origin, RULES_CODER, Status, coding_id, now,
 };
 use fieldnotes_coding::units::{self, Selection};
-use fieldnotes_coding::{AutoCoder, Codebook};
+use fieldnotes_coding::{AutoCoder, Codebook, CodingTable};
 use fieldnotes_corpus::{Document, Passage, Project, text_hash};
 use fieldnotes_index::WriterOptions;
 
@@ -107,21 +107,18 @@ pub struct AutoSummary {
 pub fn auto_code(
     g: &Globals,
     project: &Project,
-    codings: &Codings,
+    codings: &CodingTable,
     book: &Codebook,
     dry_run: bool,
     each: &mut dyn FnMut(&Coding) -> Result<()>,
 ) -> Result<AutoSummary> {
     let ac = AutoCoder::new(book)?;
     let ledger = Ledger::new(project.root(), RULES_CODER)?;
-    let no_state = ledger::LedgerState::default();
-    let seen = &codings.ledgers.get(RULES_CODER).unwrap_or(&no_state).seen;
     let time = now();
     let mut summary =
         AutoSummary { per_code: book.codes.iter().map(|c| (c.id.clone(), (0, 0))).collect(), fresh: 0, written: 0 };
     // The index, if there is one, takes each batch's notes with their codes, new ones included.
     let mut index = if dry_run { None } else { study::existing_index(project, g)? };
-    let by_note = study::codings_by_note(codings);
     let opts = WriterOptions::from_config(&project.config.index);
     let mut update = index.as_mut().map(|(_, idx)| idx.begin_update(&opts));
     let files = study::note_files(project)?;
@@ -137,7 +134,7 @@ pub fn auto_code(
                 let id = coding_id(RULES_CODER, &d.path, p.start, p.end, code);
                 let e = summary.per_code.entry(code.clone()).or_default();
                 e.1 += 1;
-                if seen.contains(&id) {
+                if codings.was_added(RULES_CODER, &id) {
                     continue;
                 }
                 e.0 += 1;
@@ -156,7 +153,7 @@ pub fn auto_code(
         if dry_run {
             return Ok(());
         }
-        let codes = update.as_ref().map(|_| study::batch_codes(&corpus, &by_note, &fresh));
+        let codes = update.as_ref().map(|_| study::batch_codes(&corpus, codings, &fresh));
         if !fresh.is_empty() {
             let events: Vec<Event> = fresh.into_iter().map(Event::Add).collect();
             ledger.append(&events)?;
@@ -176,10 +173,7 @@ pub fn auto_code(
 
 fn auto(g: &Globals, a: AutoArgs) -> Result<ExitCode> {
     let project = g.project()?;
-    let codings = Codings::load(project.root())?;
-    for bad in codings.bad_lines() {
-        output::warn(&bad.to_string());
-    }
+    let codings = study::coding_table(&project)?;
     let book = study::codebook(&project)?;
     let mut out = output::stdout();
     let mut print = |c: &Coding| -> Result<()> {

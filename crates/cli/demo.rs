@@ -117,7 +117,8 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     writeln!(out, "\n{}", output::bold("3. Auto-coding with the codebook's rules", g.color))?;
     out.flush()?;
     let book = study.codebook()?;
-    let summary = code::auto_code(&g, &study.project, &study.codings, &book, false, &mut |_| Ok(()))?;
+    let table = crate::study::coding_table(&study.project)?;
+    let summary = code::auto_code(&g, &study.project, &table, &book, false, &mut |_| Ok(()))?;
     writeln!(out, "{} suggestions, each with its evidence, in `codings/rules.jsonl`", summary.written)?;
     study.codings = fieldnotes_coding::Codings::load(study.project.root())?;
     let (idx, _) = study.update_index(&g, false)?.context("the search index is missing")?;

@@ -20,10 +20,7 @@ pub struct Args {
 pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     let project = g.project()?;
     let started = std::time::Instant::now();
-    let codings = fieldnotes_coding::Codings::load(project.root())?;
-    for bad in codings.bad_lines() {
-        output::warn(&bad.to_string());
-    }
+    let codings = study::coding_table(&project)?;
     if a.rebuild {
         let dir = project.derived_dir().join("index");
         if dir.exists() {

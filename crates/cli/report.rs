@@ -5,8 +5,8 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use fieldnotes_coding::Codebook;
 use fieldnotes_coding::units::{self, PassageCodes, Selection};
+use fieldnotes_coding::{Codebook, Coding};
 use fieldnotes_report::analysis::{self, CodeTest};
 use fieldnotes_report::render::{self, Table};
 use fieldnotes_report::store::{STORE_FILE, Signature, Store};
@@ -383,15 +383,29 @@ fn report_store(g: &Globals, project: &fieldnotes_corpus::Project) -> Result<Sto
         }
         return Ok(store);
     }
-    let study = Study::load(g)?;
-    let warnings: Vec<String> = study
-        .corpus
-        .skipped
-        .iter()
-        .map(crate::study::skip_warning)
-        .chain(study.codings.bad_lines().map(ToString::to_string))
-        .collect();
-    let store = Store::build(signature, &study.corpus, &study.placement(), warnings);
+    // Built a batch of notes at a time from the compact coding table, so that neither the notes
+    // nor millions of codings need be held whole.
+    let table = crate::study::coding_table(project)?;
+    let mut warnings: Vec<String> = table.bad_lines().iter().map(ToString::to_string).collect();
+    let (files, walk_skipped) = project.note_files()?;
+    for s in &walk_skipped {
+        let w = crate::study::skip_warning(s);
+        output::warn(&w);
+        warnings.push(w);
+    }
+    let pb = output::progress(files.len() as u64, "reading", g.quiet);
+    let mut builder = Store::builder(signature);
+    crate::study::read_in_batches(project, &files, &|n| pb.inc(n), |corpus| {
+        warnings.extend(corpus.skipped.iter().map(crate::study::skip_warning));
+        builder.add_notes(&corpus);
+        for (di, d) in corpus.documents.iter().enumerate() {
+            let codings: Vec<Coding> = table.of_doc(&d.path).collect();
+            builder.add_codings(&units::place_in_doc(di, d, &codings));
+        }
+        Ok(())
+    })?;
+    pb.finish_and_clear();
+    let store = builder.finish(warnings);
     // The store only saves time: a project on a read-only disk still gets its table.
     let saved = std::fs::create_dir_all(project.derived_dir())
         .map_err(anyhow::Error::from)

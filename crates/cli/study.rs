@@ -5,7 +5,7 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use fieldnotes_coding::units::{self, Placement, Selection};
-use fieldnotes_coding::{Codebook, Coding, Codings};
+use fieldnotes_coding::{Codebook, Coding, CodingTable, Codings};
 use fieldnotes_corpus::{Corpus, Document, Passage, Project};
 use fieldnotes_index::{SearchIndex, UpdateStats, WriterOptions};
 
@@ -103,25 +103,30 @@ pub fn codes_of(codes: &units::PassageCodes, doc: usize, passage: usize) -> Vec<
     codes.get(&(doc, passage)).map(|s: &BTreeSet<String>| s.iter().cloned().collect()).unwrap_or_default()
 }
 
-/// Codings grouped by the note they belong to, to place them a batch of notes at a time.
-pub type ByNote<'a> = HashMap<&'a str, Vec<&'a Coding>>;
-
-/// Groups `codings` by note.
-pub fn codings_by_note(codings: &Codings) -> ByNote<'_> {
-    let mut by_note: ByNote<'_> = HashMap::new();
-    for c in codings.iter() {
-        by_note.entry(c.doc.as_str()).or_default().push(c);
+/// The project's codings as a compact table (what `index` and `code auto` need of them), with a
+/// warning for every unreadable ledger line.
+pub fn coding_table(project: &Project) -> Result<CodingTable> {
+    let table = CodingTable::load(project.root())?;
+    for bad in table.bad_lines() {
+        output::warn(&bad.to_string());
     }
-    by_note
+    Ok(table)
 }
 
-/// The index's codes for a batch of notes: those of their codings in `by_note`, and of `more`.
-pub fn batch_codes(corpus: &Corpus, by_note: &ByNote<'_>, more: &[Coding]) -> units::PassageCodes {
-    let placement = units::place_codings(
-        corpus,
-        corpus.documents.iter().flat_map(|d| by_note.get(d.path.as_str()).into_iter().flatten().copied()).chain(more),
-    );
-    index_codes(&placement)
+/// The index's codes for a batch of notes: those of their codings in `table`, and of `more`.
+pub fn batch_codes(corpus: &Corpus, table: &CodingTable, more: &[Coding]) -> units::PassageCodes {
+    // A note at a time: a batch of a densely coded project can hold millions of codings.
+    let mut more_of: HashMap<&str, Vec<&Coding>> = HashMap::new();
+    for c in more {
+        more_of.entry(c.doc.as_str()).or_default().push(c);
+    }
+    let mut codes = units::PassageCodes::new();
+    for (di, d) in corpus.documents.iter().enumerate() {
+        let known: Vec<Coding> = table.of_doc(&d.path).collect();
+        let extra = more_of.get(d.path.as_str()).into_iter().flatten().copied();
+        codes.extend(index_codes(&units::place_in_doc(di, d, known.iter().chain(extra))));
+    }
+    codes
 }
 
 /// The project's note files, warning about those that cannot be read.
@@ -164,19 +169,18 @@ pub fn read_in_batches(
 /// Builds or updates the index reading the notes a batch at a time ([`read_in_batches`]): each
 /// batch is parsed, its codings placed, its new and changed notes handed to the writer, and
 /// dropped. What `fieldnotes index` runs.
-pub fn index_in_batches(project: &Project, codings: &Codings, g: &Globals) -> Result<UpdateStats> {
+pub fn index_in_batches(project: &Project, codings: &CodingTable, g: &Globals) -> Result<UpdateStats> {
     let _lock = lock_index(project, g)?;
     let (mut idx, reason) = SearchIndex::open_or_create(&project.derived_dir().join("index"))?;
     if let Some(r) = &reason {
         output::info(g.quiet, r);
     }
-    let by_note = codings_by_note(codings);
     let opts = WriterOptions::from_config(&project.config.index);
     let files = note_files(project)?;
     let pb = output::progress(files.len() as u64, "indexing", g.quiet);
     let mut update = idx.begin_update(&opts);
     read_in_batches(project, &files, &|n| pb.inc(n), |corpus| {
-        let codes = batch_codes(&corpus, &by_note, &[]);
+        let codes = batch_codes(&corpus, codings, &[]);
         update.add(&corpus, &|d, p| codes_of(&codes, d, p), &|_| {})?;
         Ok(())
     })?;

@@ -17,7 +17,7 @@ use fieldnotes_index::{SearchIndex, SearchOptions};
 fn usage() -> ! {
     let _ = writeln!(
         std::io::stderr(),
-        "usage:\n  fieldnotes-bench gen --mb N [--seed S] [--transcripts DIR] OUT\n  fieldnotes-bench query PROJECT QUERIES [--repeat N]\n  fieldnotes-bench code PROJECT [--truth truth.csv]\n  fieldnotes-bench crosstab [--codings N] [--csv OUT]\n  fieldnotes-bench ledger PROJECT [--codings N] [--coders K]"
+        "usage:\n  fieldnotes-bench gen --mb N [--seed S] [--transcripts DIR] OUT\n  fieldnotes-bench query PROJECT QUERIES [--repeat N]\n  fieldnotes-bench code PROJECT [--truth truth.csv]\n  fieldnotes-bench crosstab [--codings N] [--csv OUT]\n  fieldnotes-bench ledger PROJECT [--codings N] [--coders K]\n  fieldnotes-bench fold PROJECT"
     );
     std::process::exit(2)
 }
@@ -250,7 +250,7 @@ fn main() -> Result<()> {
                 out,
                 "{}",
                 serde_json::json!({"tool": "fieldnotes", "op": "query", "queries": qs.len(), "p50_ms": p50, "p99_ms": p99,
-                    "with_snippets_p50_ms": sp50, "with_snippets_p99_ms": sp99, "hits_total": hits_total, "passages": idx.n_passages()})
+                    "with_snippets_p50_ms": sp50, "with_snippets_p99_ms": sp99, "hits_total": hits_total, "passages": idx.n_passages()?})
             )?;
         }
         Some("crosstab") => {
@@ -296,6 +296,18 @@ fn main() -> Result<()> {
                 out,
                 "{}",
                 serde_json::json!({"codings": written, "coders": coders, "seconds": started.elapsed().as_secs_f64()})
+            )?;
+        }
+        Some("fold") => {
+            // Folds the project's ledgers into the compact table `index` and `code auto` use.
+            let Some(project) = positional.first() else { usage() };
+            let started = Instant::now();
+            let table = fieldnotes_coding::CodingTable::load(Path::new(project.as_str()))?;
+            writeln!(
+                out,
+                "{}",
+                serde_json::json!({"op": "fold", "codings": table.len(), "bad_lines": table.bad_lines().len(),
+                    "seconds": started.elapsed().as_secs_f64()})
             )?;
         }
         Some(other) => bail!("unknown command `{other}`"),

@@ -335,17 +335,18 @@ impl Ledger {
         Ok(out)
     }
 
-    /// Reads and folds the ledger. A missing file is an empty ledger.
+    /// Reads and folds the ledger, a line at a time. A missing file is an empty ledger.
     pub fn read(&self) -> Result<LedgerState> {
-        let mut bytes = Vec::new();
-        match File::open(&self.path) {
-            Ok(mut f) => {
-                f.read_to_end(&mut bytes).map_err(|source| Error::Io { path: self.path.clone(), source })?;
-            }
+        let file = match File::open(&self.path) {
+            Ok(f) => f,
             Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(LedgerState::default()),
             Err(source) => return Err(Error::Io { path: self.path.clone(), source }),
-        }
-        Ok(fold_bytes(&self.path, &bytes))
+        };
+        let mut state = LedgerState::default();
+        let reader = std::io::BufReader::with_capacity(1 << 20, file);
+        state.bad_lines = fold_lines(&self.path, reader, |_, ev| state.apply(ev))
+            .map_err(|source| Error::Io { path: self.path.clone(), source })?;
+        Ok(state)
     }
 
     /// Appends events in one write under an exclusive lock, then fsyncs. Returns once durable.
@@ -418,25 +419,38 @@ impl Ledger {
 /// Folds ledger bytes into state, recording unreadable lines (and a torn last line).
 pub fn fold_bytes(path: &Path, bytes: &[u8]) -> LedgerState {
     let mut state = LedgerState::default();
-    let ends_with_newline = bytes.last().is_none_or(|&b| b == b'\n');
-    let lines: Vec<&[u8]> = bytes.split(|&b| b == b'\n').collect();
-    let n = lines.len();
-    for (i, line) in lines.into_iter().enumerate() {
-        let is_last = i + 1 == n;
-        if line.iter().all(|b| b.is_ascii_whitespace()) {
+    // Reading from memory cannot fail.
+    state.bad_lines = fold_lines(path, bytes, |_, ev| state.apply(ev)).unwrap_or_default();
+    state
+}
+
+/// Reads ledger events a line at a time from `reader` (the ledger at `path`), handing each
+/// readable event to `apply` with its 1-based line number; returns the lines that could not be
+/// read, a last line without its newline marked torn. Blank lines are skipped.
+pub fn fold_lines(
+    path: &Path,
+    mut reader: impl std::io::BufRead,
+    mut apply: impl FnMut(usize, Event),
+) -> std::io::Result<Vec<BadLine>> {
+    let mut bad = Vec::new();
+    let mut line = Vec::new();
+    let mut n = 0;
+    loop {
+        line.clear();
+        if reader.read_until(b'\n', &mut line)? == 0 {
+            return Ok(bad);
+        }
+        n += 1;
+        let complete = line.last() == Some(&b'\n');
+        let text = if complete { &line[..line.len() - 1] } else { &line[..] };
+        if text.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        match serde_json::from_slice::<Event>(line).map_err(|e| e.to_string()).and_then(|ev| ev.check().map(|()| ev)) {
-            Ok(ev) => state.apply(ev),
-            Err(e) => state.bad_lines.push(BadLine {
-                path: path.to_path_buf(),
-                line: i + 1,
-                message: e,
-                torn: is_last && !ends_with_newline,
-            }),
+        match serde_json::from_slice::<Event>(text).map_err(|e| e.to_string()).and_then(|ev| ev.check().map(|()| ev)) {
+            Ok(ev) => apply(n, ev),
+            Err(message) => bad.push(BadLine { path: path.to_path_buf(), line: n, message, torn: !complete }),
         }
     }
-    state
 }
 
 /// All current codings of a project, across ledgers.

@@ -22,9 +22,11 @@ pub mod autocode;
 pub mod codebook;
 mod error;
 pub mod ledger;
+pub mod table;
 pub mod units;
 
 pub use autocode::{AutoCoder, CodeMatch, Hit, PassageMatches};
 pub use codebook::{Code, Codebook, Finding, Rules, Severity};
 pub use error::{Error, Result};
 pub use ledger::{Coding, Codings, Event, Ledger, Origin, Status};
+pub use table::CodingTable;

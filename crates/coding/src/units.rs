@@ -111,25 +111,38 @@ pub fn place_codings<'a>(corpus: &Corpus, codings: impl IntoIterator<Item = &'a 
     let mut out = Placement::default();
     for c in codings {
         let di = index.get(c.doc.as_str()).copied();
-        let doc = di.map(|i| &corpus.documents[i]);
-        let (start, end, moved) = match anchor(c, doc) {
-            Anchor::Exact => (c.start, c.end, false),
-            Anchor::Moved { start, end } => (start, end, true),
-            Anchor::Orphaned { reason } => {
-                out.orphans.push(Orphan { coding: c, reason });
-                continue;
-            }
-        };
-        let (Some(di), Some(doc)) = (di, doc) else { continue };
-        let passages = overlapping(doc, start, end);
-        if passages.is_empty() {
-            out.orphans
-                .push(Orphan { coding: c, reason: "its span holds no passage (a heading or blank lines)".into() });
-            continue;
-        }
-        out.placed.push(Placed { coding: c, doc: di, start, end, passages, moved });
+        place_one(&mut out, c, di.map(|i| (i, &corpus.documents[i])));
     }
     out
+}
+
+/// [`place_codings`] for the codings of one note, `doc`, the `di`-th of its corpus: what a
+/// caller holding millions of codings uses to place them a note at a time. A coding of another
+/// note is an orphan, as if its note were gone.
+pub fn place_in_doc<'a>(di: usize, doc: &Document, codings: impl IntoIterator<Item = &'a Coding>) -> Placement<'a> {
+    let mut out = Placement::default();
+    for c in codings {
+        place_one(&mut out, c, (c.doc == doc.path).then_some((di, doc)));
+    }
+    out
+}
+
+fn place_one<'a>(out: &mut Placement<'a>, c: &'a Coding, doc: Option<(usize, &Document)>) {
+    let (start, end, moved) = match anchor(c, doc.map(|(_, d)| d)) {
+        Anchor::Exact => (c.start, c.end, false),
+        Anchor::Moved { start, end } => (start, end, true),
+        Anchor::Orphaned { reason } => {
+            out.orphans.push(Orphan { coding: c, reason });
+            return;
+        }
+    };
+    let Some((di, doc)) = doc else { return };
+    let passages = overlapping(doc, start, end);
+    if passages.is_empty() {
+        out.orphans.push(Orphan { coding: c, reason: "its span holds no passage (a heading or blank lines)".into() });
+        return;
+    }
+    out.placed.push(Placed { coding: c, doc: di, start, end, passages, moved });
 }
 
 /// Per passage (document index, passage index): the set of codes, under a selection.

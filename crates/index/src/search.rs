@@ -359,7 +359,7 @@ impl SearchIndex {
     /// The query, the searcher it is for, and the words to highlight under `--exact`.
     fn compiled(&self, query: &str, exact: bool) -> Result<(Box<dyn Query>, Searcher, BTreeSet<String>)> {
         let ast = parse(query)?;
-        let c = Compiler { idx: self, searcher: self.reader.searcher(), exact, exact_words: RefCell::default() };
+        let c = Compiler { idx: self, searcher: self.reader()?.searcher(), exact, exact_words: RefCell::default() };
         let q = c.compile(&ast)?;
         Ok((q, c.searcher, c.exact_words.into_inner()))
     }

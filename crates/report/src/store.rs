@@ -5,7 +5,8 @@
 //! It holds one row per passage (document, words, speaker, section), the documents' attributes,
 //! and one row per distinct (passage, code, coder, status) of the placed codings. It is valid
 //! while every note file, ledger and the settings file has the size and modification time it
-//! had when the store was written (the *signature*); otherwise it is rebuilt from the study.
+//! had when the store was written (the *signature*); otherwise it is rebuilt from the notes and
+//! ledgers ([`StoreBuilder`], a batch of notes at a time).
 //! Like the index, it can be deleted at any time.
 //!
 //! Layout: `FNSTORE` and a format byte; a little-endian `u64` length and a JSON header
@@ -121,34 +122,57 @@ impl Interner {
     }
 }
 
-impl Store {
-    /// Builds the store from a loaded study: the corpus and its placed codings.
-    pub fn build(signature: Signature, corpus: &Corpus, placement: &Placement<'_>, warnings: Vec<String>) -> Store {
-        let (mut speakers, mut sections, mut codes, mut coders) =
-            (Interner::default(), Interner::default(), Interner::default(), Interner::default());
-        let mut s = Store::default();
-        let mut first_unit = Vec::with_capacity(corpus.documents.len());
-        let mut docs = Vec::with_capacity(corpus.documents.len());
-        for (di, d) in corpus.documents.iter().enumerate() {
-            first_unit.push(s.passage_doc.len() as u32);
-            docs.push(StoredDoc {
+/// Builds a [`Store`] a batch of notes at a time, so that a project need not be loaded whole.
+pub struct StoreBuilder {
+    store: Store,
+    docs: Vec<StoredDoc>,
+    speakers: Interner,
+    sections: Interner,
+    codes: Interner,
+    coders: Interner,
+    /// The first passage of each note of the last batch.
+    first_unit: Vec<u32>,
+}
+
+impl StoreBuilder {
+    /// Adds a batch of notes and the placement of their codings on them.
+    pub fn add(&mut self, corpus: &Corpus, placement: &Placement<'_>) {
+        self.add_notes(corpus);
+        self.add_codings(placement);
+    }
+
+    /// Adds a batch of notes (`corpus`, after the batches before it); their codings follow with
+    /// [`StoreBuilder::add_codings`].
+    pub fn add_notes(&mut self, corpus: &Corpus) {
+        let s = &mut self.store;
+        self.first_unit.clear();
+        for d in &corpus.documents {
+            self.first_unit.push(s.passage_doc.len() as u32);
+            let di = self.docs.len() as u32;
+            self.docs.push(StoredDoc {
                 path: d.path.clone(),
                 attrs: d.attributes.iter().map(|(k, v)| (k.clone(), v.to_plain())).collect(),
                 year: d.attributes.get("date").and_then(Value::as_date).map(|x| x.year),
             });
             for p in &d.passages {
-                s.passage_doc.push(di as u32);
+                s.passage_doc.push(di);
                 s.passage_words.push(p.words);
-                s.passage_speaker.push(p.speaker.as_deref().map_or(NONE, |x| speakers.get(x)));
-                s.passage_section.push(p.section.as_deref().map_or(NONE, |x| sections.get(x)));
+                s.passage_speaker.push(p.speaker.as_deref().map_or(NONE, |x| self.speakers.get(x)));
+                s.passage_section.push(p.section.as_deref().map_or(NONE, |x| self.sections.get(x)));
             }
         }
+    }
+
+    /// Adds codings placed on the notes of the last batch (all of them at once, or a few notes'
+    /// at a time: a passage belongs to one note, so rows repeat only within a note).
+    pub fn add_codings(&mut self, placement: &Placement<'_>) {
+        let s = &mut self.store;
         let mut seen = std::collections::HashSet::new();
         for placed in &placement.placed {
             let c = placed.coding;
-            let (code, coder, status) = (codes.get(&c.code), coders.get(&c.coder), status_byte(c.status));
+            let (code, coder, status) = (self.codes.get(&c.code), self.coders.get(&c.coder), status_byte(c.status));
             for pi in placed.passages.clone() {
-                let unit = first_unit[placed.doc] + pi as u32;
+                let unit = self.first_unit[placed.doc] + pi as u32;
                 if seen.insert((unit, code, coder, status)) {
                     s.coding_unit.push(unit);
                     s.coding_code.push(code);
@@ -157,16 +181,46 @@ impl Store {
                 }
             }
         }
-        s.header = Header {
+    }
+
+    /// The store, with the warnings loading the study gave.
+    pub fn finish(mut self, warnings: Vec<String>) -> Store {
+        let signature = std::mem::take(&mut self.store.header.signature);
+        self.store.header = Header {
             signature,
-            docs,
-            speakers: speakers.list,
-            sections: sections.list,
-            codes: codes.list,
-            coders: coders.list,
+            docs: self.docs,
+            speakers: self.speakers.list,
+            sections: self.sections.list,
+            codes: self.codes.list,
+            coders: self.coders.list,
             warnings,
         };
-        s
+        self.store
+    }
+}
+
+impl Store {
+    /// Starts a store for a project with this signature ([`StoreBuilder::add`] each batch of
+    /// notes, then [`StoreBuilder::finish`]).
+    pub fn builder(signature: Signature) -> StoreBuilder {
+        let mut store = Store::default();
+        store.header.signature = signature;
+        StoreBuilder {
+            store,
+            docs: Vec::new(),
+            speakers: Interner::default(),
+            sections: Interner::default(),
+            codes: Interner::default(),
+            coders: Interner::default(),
+            first_unit: Vec::new(),
+        }
+    }
+
+    /// Builds the store from a loaded study: the corpus and its placed codings.
+    pub fn build(signature: Signature, corpus: &Corpus, placement: &Placement<'_>, warnings: Vec<String>) -> Store {
+        let mut b = Store::builder(signature);
+        b.add(corpus, placement);
+        b.finish(warnings)
     }
 
     /// The warnings of the study the store was built from.
