@@ -405,6 +405,7 @@ fn report_store(g: &Globals, project: &fieldnotes_corpus::Project) -> Result<Sto
         Ok(())
     })?;
     pb.finish_and_clear();
+    drop(table);
     let store = builder.finish(warnings);
     // The store only saves time: a project on a read-only disk still gets its table.
     let saved = std::fs::create_dir_all(project.derived_dir())

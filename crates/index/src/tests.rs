@@ -312,4 +312,16 @@ fn merges_stay_below_the_bound() {
     // ones go together.
     assert!(merged(&metas(&[1, 60_000, 170_000])).is_empty());
     assert_eq!(merged(&metas(&[1, 3, 2, 60_000, 170_000])), [6]);
+    // Segments left mostly deleted by re-indexed notes are each rewritten alone, not read
+    // together in one merge; one with fewer deletions waits.
+    let thinned: Vec<tantivy::SegmentMeta> = [(216_000, 215_990), (214_000, 213_000), (220_000, 100_000)]
+        .iter()
+        .map(|&(n, deleted)| {
+            index.new_segment_meta(tantivy::index::SegmentId::generate_random(), n).with_delete_meta(deleted, 1)
+        })
+        .collect();
+    let candidates = BoundedMerges.compute_merge_candidates(&thinned);
+    let alone: Vec<usize> = candidates.iter().map(|c| c.0.len()).collect();
+    assert_eq!(alone, [1, 1], "{candidates:?}");
+    assert_eq!(merged(&thinned), [10, 1_000]);
 }

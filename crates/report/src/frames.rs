@@ -104,6 +104,20 @@ impl Frames {
         let groups: Vec<String> = names.iter().cloned().collect::<BTreeSet<String>>().into_iter().collect();
         let group_index: HashMap<&str, u32> = groups.iter().enumerate().map(|(i, g)| (g.as_str(), i as u32)).collect();
         let group: Vec<u32> = names.iter().map(|n| group_index[n.as_str()]).collect();
+        Frames::from_groups(doc, groups, group, words, coded, book, rollup)
+    }
+
+    /// [`Frames::from_parts`] with each passage's group given as an index into `groups` (the
+    /// group names, sorted), so that millions of passages need not each carry their group's name.
+    pub fn from_groups<'a>(
+        doc: Vec<u32>,
+        groups: Vec<String>,
+        group: Vec<u32>,
+        words: Vec<u32>,
+        coded: impl Iterator<Item = (u32, Vec<&'a str>)>,
+        book: &'a Codebook,
+        rollup: bool,
+    ) -> Result<Frames> {
         let unit: Vec<u32> = (0..doc.len() as u32).collect();
         let mut code_ids: Vec<String> = book.codes.iter().map(|c| c.id.clone()).collect();
         let mut code_index: HashMap<String, u32> =

@@ -326,7 +326,28 @@ impl Store {
     /// The frames for a table grouped `by`, counting the codings `sel` admits, each code once
     /// per passage: what [`Frames::build`] gives from the loaded study.
     pub fn frames(&self, book: &Codebook, by: &GroupBy, sel: &Selection, rollup: bool) -> Result<Frames> {
-        let names: Vec<String> = (0..self.passages()).map(|k| self.group(by, k)).collect();
+        // A passage's group depends on its note (attributes, year), speaker or section only:
+        // each distinct one is named once, and the names sorted as the frames want them.
+        let key = |k: usize| match by {
+            GroupBy::Attribute(_) | GroupBy::Year => self.passage_doc[k],
+            GroupBy::Speaker => self.passage_speaker[k],
+            GroupBy::Section => self.passage_section[k],
+        };
+        let (mut seen, mut names) = (HashMap::new(), Interner::default());
+        let mut group: Vec<u32> = (0..self.passages())
+            .map(|k| *seen.entry(key(k)).or_insert_with(|| names.get(&self.group(by, k))))
+            .collect();
+        let names = names.list;
+        let mut order: Vec<u32> = (0..names.len() as u32).collect();
+        order.sort_by(|&a, &b| names[a as usize].cmp(&names[b as usize]));
+        let mut rank = vec![0u32; names.len()];
+        for (r, &i) in order.iter().enumerate() {
+            rank[i as usize] = r as u32;
+        }
+        for g in &mut group {
+            *g = rank[*g as usize];
+        }
+        let groups: Vec<String> = order.iter().map(|&i| names[i as usize].clone()).collect();
         let coder_ok: Vec<bool> =
             self.header.coders.iter().map(|c| sel.coders.is_empty() || sel.coders.contains(c)).collect();
         let status_ok = [sel.include_suggested, true, false];
@@ -354,7 +375,7 @@ impl Store {
                 .collect();
             (!set.is_empty()).then_some((k as u32, set))
         });
-        Frames::from_parts(self.passage_doc.clone(), &names, self.passage_words.clone(), coded, book, rollup)
+        Frames::from_groups(self.passage_doc.clone(), groups, group, self.passage_words.clone(), coded, book, rollup)
     }
 }
 
