@@ -28,13 +28,18 @@ pub const RULES_CODER: &str = "rules";
 #[serde(rename_all = "lowercase")]
 pub enum Origin {
     /// A person.
-    Manual,
+    Manual = 0,
     /// The rule-based auto-coder.
-    Rule,
+    Rule = 1,
     /// A model.
-    Model,
+    Model = 2,
     /// Brought in from another program or file.
-    Import,
+    Import = 3,
+}
+
+impl Origin {
+    /// Every origin, at the index of its byte (`origin as u8`), as compact tables keep it.
+    pub const ALL: [Origin; 4] = [Origin::Manual, Origin::Rule, Origin::Model, Origin::Import];
 }
 
 /// Where a coding stands in review.
@@ -42,11 +47,17 @@ pub enum Origin {
 #[serde(rename_all = "lowercase")]
 pub enum Status {
     /// Proposed, not yet reviewed.
-    Suggested,
+    Suggested = 0,
     /// Accepted by a person (manual codings are accepted).
-    Accepted,
+    Accepted = 1,
     /// Rejected in review.
-    Rejected,
+    Rejected = 2,
+}
+
+impl Status {
+    /// Every status, at the index of its byte (`status as u8`), as compact tables and the report
+    /// store keep it.
+    pub const ALL: [Status; 3] = [Status::Suggested, Status::Accepted, Status::Rejected];
 }
 
 impl std::str::FromStr for Status {

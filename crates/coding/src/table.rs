@@ -100,31 +100,6 @@ fn hex_number(s: &str) -> Option<u64> {
     u64::from_str_radix(s, 16).ok()
 }
 
-fn origin_byte(o: Origin) -> u8 {
-    match o {
-        Origin::Manual => 0,
-        Origin::Rule => 1,
-        Origin::Model => 2,
-        Origin::Import => 3,
-    }
-}
-
-fn origin_of(b: u8) -> Origin {
-    [Origin::Manual, Origin::Rule, Origin::Model, Origin::Import][b as usize]
-}
-
-fn status_byte(s: Status) -> u8 {
-    match s {
-        Status::Suggested => 0,
-        Status::Accepted => 1,
-        Status::Rejected => 2,
-    }
-}
-
-fn status_of(b: u8) -> Status {
-    [Status::Suggested, Status::Accepted, Status::Rejected][b as usize]
-}
-
 /// The current codings of every ledger of a project, compactly (see the module's text).
 #[derive(Default)]
 pub struct CodingTable {
@@ -206,8 +181,8 @@ impl CodingTable {
                         r.flags |= HASH_STRING;
                     }
                 }
-                r.origin = origin_byte(c.origin);
-                r.status = status_byte(c.status);
+                r.origin = c.origin as u8;
+                r.status = c.status as u8;
                 c.id
             }
             Event::Remove { id, .. } => {
@@ -216,7 +191,7 @@ impl CodingTable {
             }
             Event::Status { id, status, .. } => {
                 r.kind = STATUS;
-                r.status = status_byte(status);
+                r.status = status as u8;
                 id
             }
             Event::Move { id, start, end, .. } => {
@@ -346,8 +321,8 @@ impl CodingTable {
             text: if r.text == NONE { String::new() } else { s(r.text) },
             code: s(r.code),
             coder: s(r.coder),
-            origin: origin_of(r.origin),
-            status: status_of(r.status),
+            origin: Origin::ALL[r.origin as usize],
+            status: Status::ALL[r.status as usize],
             memo: None,
             evidence: Vec::new(),
             time: String::new(),

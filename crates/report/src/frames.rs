@@ -101,23 +101,42 @@ impl Frames {
         book: &'a Codebook,
         rollup: bool,
     ) -> Result<Frames> {
-        let groups: Vec<String> = names.iter().cloned().collect::<BTreeSet<String>>().into_iter().collect();
-        let group_index: HashMap<&str, u32> = groups.iter().enumerate().map(|(i, g)| (g.as_str(), i as u32)).collect();
-        let group: Vec<u32> = names.iter().map(|n| group_index[n.as_str()]).collect();
+        let mut groups: Vec<String> = Vec::new();
+        let mut index: HashMap<&str, u32> = HashMap::new();
+        let group: Vec<u32> = names
+            .iter()
+            .map(|n| {
+                *index.entry(n.as_str()).or_insert_with(|| {
+                    groups.push(n.clone());
+                    (groups.len() - 1) as u32
+                })
+            })
+            .collect();
         Frames::from_groups(doc, groups, group, words, coded, book, rollup)
     }
 
     /// [`Frames::from_parts`] with each passage's group given as an index into `groups` (the
-    /// group names, sorted), so that millions of passages need not each carry their group's name.
+    /// distinct group names, in any order), so that millions of passages need not each carry
+    /// their group's name. The frames list the groups sorted by name.
     pub fn from_groups<'a>(
         doc: Vec<u32>,
         groups: Vec<String>,
-        group: Vec<u32>,
+        mut group: Vec<u32>,
         words: Vec<u32>,
         coded: impl Iterator<Item = (u32, Vec<&'a str>)>,
         book: &'a Codebook,
         rollup: bool,
     ) -> Result<Frames> {
+        let mut order: Vec<u32> = (0..groups.len() as u32).collect();
+        order.sort_by(|&a, &b| groups[a as usize].cmp(&groups[b as usize]));
+        let mut rank = vec![0u32; groups.len()];
+        for (r, &i) in order.iter().enumerate() {
+            rank[i as usize] = r as u32;
+        }
+        for g in &mut group {
+            *g = rank[*g as usize];
+        }
+        let groups: Vec<String> = order.iter().map(|&i| groups[i as usize].clone()).collect();
         let unit: Vec<u32> = (0..doc.len() as u32).collect();
         let mut code_ids: Vec<String> = book.codes.iter().map(|c| c.id.clone()).collect();
         let mut code_index: HashMap<String, u32> =

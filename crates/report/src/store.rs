@@ -19,7 +19,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use fieldnotes_coding::units::{Placement, Selection};
-use fieldnotes_coding::{Codebook, Ledger, Status};
+use fieldnotes_coding::{Codebook, Ledger};
 use fieldnotes_corpus::{Corpus, Project, Value};
 use serde::{Deserialize, Serialize};
 
@@ -96,14 +96,6 @@ pub struct Store {
     coding_status: Vec<u8>,
 }
 
-fn status_byte(s: Status) -> u8 {
-    match s {
-        Status::Suggested => 0,
-        Status::Accepted => 1,
-        Status::Rejected => 2,
-    }
-}
-
 /// Interns strings as `u32` indices.
 #[derive(Default)]
 struct Interner {
@@ -135,12 +127,6 @@ pub struct StoreBuilder {
 }
 
 impl StoreBuilder {
-    /// Adds a batch of notes and the placement of their codings on them.
-    pub fn add(&mut self, corpus: &Corpus, placement: &Placement<'_>) {
-        self.add_notes(corpus);
-        self.add_codings(placement);
-    }
-
     /// Adds a batch of notes (`corpus`, after the batches before it); their codings follow with
     /// [`StoreBuilder::add_codings`].
     pub fn add_notes(&mut self, corpus: &Corpus) {
@@ -170,7 +156,7 @@ impl StoreBuilder {
         let mut seen = std::collections::HashSet::new();
         for placed in &placement.placed {
             let c = placed.coding;
-            let (code, coder, status) = (self.codes.get(&c.code), self.coders.get(&c.coder), status_byte(c.status));
+            let (code, coder, status) = (self.codes.get(&c.code), self.coders.get(&c.coder), c.status as u8);
             for pi in placed.passages.clone() {
                 let unit = self.first_unit[placed.doc] + pi as u32;
                 if seen.insert((unit, code, coder, status)) {
@@ -200,8 +186,8 @@ impl StoreBuilder {
 }
 
 impl Store {
-    /// Starts a store for a project with this signature ([`StoreBuilder::add`] each batch of
-    /// notes, then [`StoreBuilder::finish`]).
+    /// Starts a store for a project with this signature ([`StoreBuilder::add_notes`] and
+    /// [`StoreBuilder::add_codings`] for each batch of notes, then [`StoreBuilder::finish`]).
     pub fn builder(signature: Signature) -> StoreBuilder {
         let mut store = Store::default();
         store.header.signature = signature;
@@ -214,13 +200,6 @@ impl Store {
             coders: Interner::default(),
             first_unit: Vec::new(),
         }
-    }
-
-    /// Builds the store from a loaded study: the corpus and its placed codings.
-    pub fn build(signature: Signature, corpus: &Corpus, placement: &Placement<'_>, warnings: Vec<String>) -> Store {
-        let mut b = Store::builder(signature);
-        b.add(corpus, placement);
-        b.finish(warnings)
     }
 
     /// The warnings of the study the store was built from.
@@ -334,20 +313,9 @@ impl Store {
             GroupBy::Section => self.passage_section[k],
         };
         let (mut seen, mut names) = (HashMap::new(), Interner::default());
-        let mut group: Vec<u32> = (0..self.passages())
+        let group: Vec<u32> = (0..self.passages())
             .map(|k| *seen.entry(key(k)).or_insert_with(|| names.get(&self.group(by, k))))
             .collect();
-        let names = names.list;
-        let mut order: Vec<u32> = (0..names.len() as u32).collect();
-        order.sort_by(|&a, &b| names[a as usize].cmp(&names[b as usize]));
-        let mut rank = vec![0u32; names.len()];
-        for (r, &i) in order.iter().enumerate() {
-            rank[i as usize] = r as u32;
-        }
-        for g in &mut group {
-            *g = rank[*g as usize];
-        }
-        let groups: Vec<String> = order.iter().map(|&i| names[i as usize].clone()).collect();
         let coder_ok: Vec<bool> =
             self.header.coders.iter().map(|c| sel.coders.is_empty() || sel.coders.contains(c)).collect();
         let status_ok = [sel.include_suggested, true, false];
@@ -375,7 +343,15 @@ impl Store {
                 .collect();
             (!set.is_empty()).then_some((k as u32, set))
         });
-        Frames::from_groups(self.passage_doc.clone(), groups, group, self.passage_words.clone(), coded, book, rollup)
+        Frames::from_groups(
+            self.passage_doc.clone(),
+            names.list,
+            group,
+            self.passage_words.clone(),
+            coded,
+            book,
+            rollup,
+        )
     }
 }
 
