@@ -10,8 +10,8 @@
 //!
 //! Regexes run only where one of the literal prefixes every match of the regex starts with
 //! stands (looked up through the words, or by an automaton for prefixes that may start inside
-//! a word), and only in passages whose words hold one of the regex's pieces (see
-//! [`required_pieces`]); the rest of the time they would find nothing.
+//! a word), and only in passages whose words hold a piece of each of the regex's clauses (see
+//! [`required_clauses`]); the rest of the time they would find nothing.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
 use regex::{RegexBuilder, RegexSet, RegexSetBuilder};
@@ -152,6 +152,11 @@ impl PhraseTable {
         self.vocab.is_empty()
     }
 
+    /// Whether some phrase starts with the word of id `id`.
+    fn starts_phrase(&self, id: u32) -> bool {
+        self.by_first.get(id as usize).is_some_and(|&(from, to)| from < to)
+    }
+
     /// Adds the hits of the phrases starting at word `i` (whose id in this table is `first`),
     /// given every word's id in this table (`id_of`).
     fn hits_at(
@@ -175,6 +180,21 @@ impl PhraseTable {
     }
 }
 
+/// Whether bits `from..to` are all set.
+fn has_bits(bits: &[u64], from: usize, to: usize) -> bool {
+    let mut i = from;
+    while i < to {
+        let (word, lo) = (i / 64, i % 64);
+        let hi = (to - word * 64).min(64);
+        let mask = (u64::MAX >> (64 - (hi - lo))) << lo;
+        if bits[word] & mask != mask {
+            return false;
+        }
+        i = (word + 1) * 64;
+    }
+    true
+}
+
 /// Sets the bit of regex `r` in a bit set of regexes.
 fn set_bit(bits: &mut [u64], r: usize) {
     bits[r / 64] |= 1 << (r % 64);
@@ -190,8 +210,8 @@ fn has_bit(bits: &[u64], r: usize) -> bool {
 /// one of them stands, and, where every match of the regex starts at a word boundary (`\bthe|
 /// \bthat`, as codebook regexes do), only where the prefix starts a word. Prefixes that start a
 /// word are looked up through the passage's words (their facts cached per distinct word); the
-/// others are found by an Aho-Corasick automaton. A regex also runs only if one of its pieces
-/// (see [`required_pieces`]) stands in one of the words. Regexes without prefixes always run.
+/// others are found by an Aho-Corasick automaton. A regex also runs only if the passage's words
+/// satisfy each of its clauses (see [`required_clauses`]). Regexes without prefixes always run.
 struct RegexPrefilter {
     /// Prefixes that start a word: the word characters they start with, what must follow those
     /// (empty if nothing), and the regexes they stand for.
@@ -201,10 +221,13 @@ struct RegexPrefilter {
     literals: Option<AhoCorasick>,
     regexes_of: Vec<(Vec<u32>, bool)>,
     always: Vec<u32>,
-    /// Pieces of words (lower-cased ASCII letters and digits) of which every match of a regex
-    /// holds one, inside one of the passage's words, and the regexes they stand for.
-    pieces: Vec<(Box<[u8]>, Vec<u32>)>,
-    /// Bits of the regexes without such pieces: they are never ruled out by the words.
+    /// Pieces of words, each with the clauses (bits) it satisfies; each regex's clauses, a
+    /// range of bits (see [`required_clauses`]): a regex runs only in a passage whose words
+    /// satisfy all its clauses.
+    pieces: Vec<(Piece, Vec<u32>)>,
+    clauses_of: Vec<(u32, u32)>,
+    n_clauses: usize,
+    /// Bits of the regexes without clauses: they are never ruled out by the words.
     ungated: Vec<u64>,
 }
 
@@ -247,28 +270,180 @@ fn minimal(mut lits: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
     kept
 }
 
-/// The longest run of ASCII letters and digits in `literal`, lower-cased.
-fn longest_alnum_run(literal: &[u8]) -> Option<Vec<u8>> {
-    literal
-        .split(|b| !b.is_ascii_alphanumeric())
-        .filter(|run| !run.is_empty())
-        .max_by_key(|run| run.len())
-        .map(|run| run.to_ascii_lowercase())
+/// A run of ASCII letters and digits (lower-cased) that every match of a regex, or one of its
+/// other pieces, holds inside a word: at the word's start or after a byte that is no ASCII
+/// letter or digit when `starts_word`, and before such a byte or at the word's end when
+/// `ends_word`.
+#[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
+struct Piece {
+    bytes: Box<[u8]>,
+    starts_word: bool,
+    ends_word: bool,
 }
 
-/// Pieces of which every match of `hir` holds one: every match ends with one of the regex's
-/// suffix literals, and each run of ASCII letters and digits in a literal lies inside one word
-/// of the passage. `None` when some match need hold no such run.
-fn required_pieces(hir: &regex_syntax::hir::Hir) -> Option<Vec<Vec<u8>>> {
-    use regex_syntax::hir::literal::{ExtractKind, Extractor};
-    let seq = Extractor::new().kind(ExtractKind::Suffix).extract(hir);
-    let mut pieces = seq.literals()?.iter().map(|l| longest_alnum_run(l.as_bytes())).collect::<Option<Vec<_>>>()?;
-    if pieces.is_empty() {
-        return None;
+impl Piece {
+    /// Whether `word` (lower-cased) holds the piece. Word bounds are checked in ASCII words
+    /// only: lower-casing some other letters (`İ`) yields an ASCII letter.
+    fn in_word(&self, word: &[u8]) -> bool {
+        let n = self.bytes.len();
+        if word.len() < n {
+            return false;
+        }
+        let bounded = word.is_ascii() && (self.starts_word || self.ends_word);
+        word.windows(n).enumerate().any(|(at, w)| {
+            w == &self.bytes[..]
+                && (!bounded
+                    || ((!self.starts_word || at == 0 || !word[at - 1].is_ascii_alphanumeric())
+                        && (!self.ends_word || word.get(at + n).is_none_or(|b| !b.is_ascii_alphanumeric()))))
+        })
     }
-    pieces.sort_unstable();
-    pieces.dedup();
-    Some(pieces)
+}
+
+/// A set of pieces of which every match of a regex holds one.
+type Clause = Vec<Piece>;
+
+/// Most pieces in a clause: a larger one rules out too little to be worth its lookups.
+const MAX_CLAUSE_PIECES: usize = 256;
+
+/// Whether a byte of a pattern's literal matches only bytes that are no ASCII letter or digit.
+/// Not so for non-ASCII bytes: the Kelvin sign and the long s match `k` and `s` when case is
+/// ignored.
+fn bounds_words(b: u8) -> bool {
+    b.is_ascii() && !b.is_ascii_alphanumeric()
+}
+
+/// The maximal runs of ASCII letters and digits in `literal`, as [`Piece`]s: a run starts a
+/// word if an ASCII byte stands before it in the literal, or if `left` (no ASCII letter or
+/// digit precedes any match of the literal); it ends a word if one follows it, or if `right`.
+fn literal_pieces(literal: &[u8], left: bool, right: bool) -> Vec<Piece> {
+    let mut out = Vec::new();
+    let mut at = 0;
+    while at < literal.len() {
+        let end = alnum_run_end(literal, at);
+        if end > at {
+            out.push(Piece {
+                bytes: literal[at..end].to_ascii_lowercase().into(),
+                starts_word: if at == 0 { left } else { bounds_words(literal[at - 1]) },
+                ends_word: literal.get(end).map_or(right, |&b| bounds_words(b)),
+            });
+        }
+        at = end + 1;
+    }
+    out
+}
+
+/// How much a piece narrows where a regex may match: longer, and bounded by word edges, is
+/// rarer in text.
+fn selectivity(p: &Piece) -> usize {
+    2 * p.bytes.len() + usize::from(p.starts_word) + usize::from(p.ends_word)
+}
+
+/// Whether a range of characters (as `u32`) is ASCII and holds no letter or digit.
+fn no_ascii_alnum(lo: u32, hi: u32) -> bool {
+    hi < 0x80 && [(b'0', b'9'), (b'A', b'Z'), (b'a', b'z')].iter().all(|&(a, z)| hi < u32::from(a) || lo > u32::from(z))
+}
+
+/// Whether every match of `hir` starts (or, with `end`, ends) with a byte that is no ASCII
+/// letter or digit, or at a word boundary: then no ASCII letter or digit stands next to what
+/// comes before (after) it.
+fn bounded_edge(hir: &regex_syntax::hir::Hir, end: bool) -> bool {
+    use regex_syntax::hir::{Class, HirKind, Look};
+    match hir.kind() {
+        HirKind::Look(Look::WordAscii | Look::WordUnicode) => true,
+        HirKind::Literal(l) => {
+            let b = if end { l.0.last() } else { l.0.first() };
+            b.is_some_and(|&b| bounds_words(b))
+        }
+        HirKind::Class(Class::Unicode(c)) => {
+            c.ranges().iter().all(|r| no_ascii_alnum(u32::from(r.start()), u32::from(r.end())))
+        }
+        HirKind::Class(Class::Bytes(c)) => {
+            c.ranges().iter().all(|r| no_ascii_alnum(u32::from(r.start()), u32::from(r.end())))
+        }
+        HirKind::Concat(items) => if end { items.last() } else { items.first() }.is_some_and(|h| bounded_edge(h, end)),
+        HirKind::Alternation(items) => items.iter().all(|h| bounded_edge(h, end)),
+        HirKind::Capture(c) => bounded_edge(&c.sub, end),
+        HirKind::Repetition(r) => r.min > 0 && bounded_edge(&r.sub, end),
+        _ => false,
+    }
+}
+
+/// Whether no ASCII letter or digit stands next to `hir`'s start (or, with `end`, its end),
+/// given whether none stands on its other side (`beyond`), for a part that may match nothing.
+fn next_bound(hir: &regex_syntax::hir::Hir, end: bool, beyond: bool) -> bool {
+    use regex_syntax::hir::HirKind;
+    match hir.kind() {
+        HirKind::Repetition(r) if r.min == 0 => beyond && bounded_edge(&r.sub, end),
+        HirKind::Empty => beyond,
+        _ => bounded_edge(hir, end),
+    }
+}
+
+/// Adds to `out` clauses that every match of `hir` satisfies: for each clause, the match holds
+/// one of its pieces inside one word. `left` (`right`): whether no ASCII letter or digit stands
+/// right before (after) any match. Parts that may match nothing, classes and look-arounds add
+/// none; an alternation adds one clause, the union of a clause from each branch.
+fn clauses(hir: &regex_syntax::hir::Hir, left: bool, right: bool, out: &mut Vec<Clause>) {
+    use regex_syntax::hir::HirKind;
+    match hir.kind() {
+        HirKind::Literal(l) => out.extend(literal_pieces(&l.0, left, right).into_iter().map(|p| vec![p])),
+        HirKind::Capture(c) => clauses(&c.sub, left, right, out),
+        // The first repeat follows what precedes the repetition; only a single one is followed
+        // by what follows it.
+        HirKind::Repetition(r) if r.min > 0 => clauses(&r.sub, left, right && r.max == Some(1), out),
+        HirKind::Concat(items) => {
+            // What stands before (after) an item is the edge of its neighbour, or, where that
+            // may match nothing, what stands before (after) the neighbour as well.
+            let n = items.len();
+            let mut rights = vec![right; n];
+            for i in (0..n.saturating_sub(1)).rev() {
+                rights[i] = next_bound(&items[i + 1], false, rights[i + 1]);
+            }
+            let mut l = left;
+            for (item, r) in items.iter().zip(rights) {
+                clauses(item, l, r, out);
+                l = next_bound(item, true, l);
+            }
+        }
+        HirKind::Alternation(branches) => {
+            let mut union: Clause = Vec::new();
+            for branch in branches {
+                let mut of_branch = Vec::new();
+                clauses(branch, left, right, &mut of_branch);
+                // The branch's clause whose least selective piece is the most selective.
+                let best = of_branch.into_iter().max_by_key(|c| c.iter().map(selectivity).min().unwrap_or(0));
+                match best {
+                    Some(best) => union.extend(best),
+                    None => return,
+                }
+            }
+            union.sort_unstable();
+            union.dedup();
+            if !union.is_empty() {
+                out.push(union);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Whether a piece is too common in words to narrow anything: a whole word of one or two
+/// letters ("a", "in"), a word's end or start of up to three ("s", "ing"), a part of up to
+/// four. Every word that holds it costs a little.
+fn is_weak(p: &Piece) -> bool {
+    let bounds = usize::from(p.starts_word) + usize::from(p.ends_word);
+    p.bytes.len() < 5 - bounds
+}
+
+/// Clauses every match of `hir` satisfies (see [`clauses`]), each of at most
+/// [`MAX_CLAUSE_PIECES`] pieces, none weak (see [`is_weak`]), each once.
+fn required_clauses(hir: &regex_syntax::hir::Hir) -> Vec<Clause> {
+    let mut out = Vec::new();
+    clauses(hir, false, false, &mut out);
+    out.retain(|c| c.len() <= MAX_CLAUSE_PIECES && !c.iter().any(is_weak));
+    out.sort_unstable();
+    out.dedup();
+    out
 }
 
 /// Bytes of ASCII word characters (`[0-9A-Za-z_]`, what `(?-u:\b)` sees as a word).
@@ -282,14 +457,16 @@ const ASCII_WORD: [bool; 256] = {
     t
 };
 
-/// Whether every match of `hir` starts at a word boundary.
-fn starts_at_word_boundary(hir: &regex_syntax::hir::Hir) -> bool {
+/// Whether every match of `hir` starts (or, with `end`, ends) at a word boundary.
+fn at_word_boundary(hir: &regex_syntax::hir::Hir, end: bool) -> bool {
     use regex_syntax::hir::{HirKind, Look};
     match hir.kind() {
         HirKind::Look(Look::WordAscii | Look::WordUnicode) => true,
-        HirKind::Concat(items) => items.first().is_some_and(starts_at_word_boundary),
-        HirKind::Alternation(items) => items.iter().all(starts_at_word_boundary),
-        HirKind::Capture(c) => starts_at_word_boundary(&c.sub),
+        HirKind::Concat(items) => {
+            if end { items.last() } else { items.first() }.is_some_and(|h| at_word_boundary(h, end))
+        }
+        HirKind::Alternation(items) => items.iter().all(|h| at_word_boundary(h, end)),
+        HirKind::Capture(c) => at_word_boundary(&c.sub, end),
         _ => false,
     }
 }
@@ -302,20 +479,26 @@ impl RegexPrefilter {
         // (literal, at word starts only) -> literal index.
         let mut index: FxHashMap<(Vec<u8>, bool), usize> = FxHashMap::default();
         let mut always = Vec::new();
-        let mut pieces: Vec<(Box<[u8]>, Vec<u32>)> = Vec::new();
+        let mut pieces: Vec<(Piece, Vec<u32>)> = Vec::new();
+        let (mut clauses_of, mut n_clauses) = (Vec::with_capacity(patterns.len()), 0u32);
         let mut ungated = vec![0u64; patterns.len().div_ceil(64)];
         for (ri, pattern) in patterns.iter().enumerate() {
             let hir = regex_syntax::ParserBuilder::new().build().parse(pattern).ok();
-            match hir.as_ref().and_then(required_pieces) {
-                Some(required) => {
-                    for piece in required {
-                        match pieces.iter_mut().find(|(p, _)| **p == *piece) {
-                            Some((_, regexes)) => regexes.push(ri as u32),
-                            None => pieces.push((piece.into(), vec![ri as u32])),
-                        }
+            // Each clause of the regex gets a bit, which its pieces set.
+            let from = n_clauses;
+            let cl = hir.as_ref().map(required_clauses).unwrap_or_default();
+            for clause in cl {
+                for piece in clause {
+                    match pieces.iter_mut().find(|(p, _)| *p == piece) {
+                        Some((_, bits)) => bits.push(n_clauses),
+                        None => pieces.push((piece, vec![n_clauses])),
                     }
                 }
-                None => set_bit(&mut ungated, ri),
+                n_clauses += 1;
+            }
+            clauses_of.push((from, n_clauses));
+            if from == n_clauses {
+                set_bit(&mut ungated, ri);
             }
             let parsed = hir.and_then(|hir| {
                 let seq = Extractor::new().kind(ExtractKind::Prefix).extract(&hir);
@@ -350,7 +533,7 @@ impl RegexPrefilter {
                 kept = minimal(merged);
                 // At a boundary before a word character, a match starts a word.
                 let at_word_starts =
-                    starts_at_word_boundary(&hir) && kept.iter().all(|l| ASCII_WORD[usize::from(l[0])]);
+                    at_word_boundary(&hir, false) && kept.iter().all(|l| ASCII_WORD[usize::from(l[0])]);
                 Some((kept, at_word_starts))
             });
             let Some((prefixes, at_word_starts)) = parsed else {
@@ -398,7 +581,16 @@ impl RegexPrefilter {
                 built.ok()
             })
             .flatten();
-        RegexPrefilter { word_literals, literals, regexes_of: ac_regexes_of, always, pieces, ungated }
+        RegexPrefilter {
+            word_literals,
+            literals,
+            regexes_of: ac_regexes_of,
+            always,
+            pieces,
+            clauses_of,
+            n_clauses: n_clauses as usize,
+            ungated,
+        }
     }
 
     /// Where the word literals may stand in a word (lower-cased, ASCII): at its start and after
@@ -440,11 +632,27 @@ impl RegexPrefilter {
         }
     }
 
-    /// The regexes whose pieces `word` (lower-cased) holds.
-    fn gates_of(&self, word: &str, out: &mut Vec<u32>) {
-        for (piece, regexes) in &self.pieces {
-            if word.len() >= piece.len() && word.as_bytes().windows(piece.len()).any(|w| w == &piece[..]) {
-                out.extend_from_slice(regexes);
+    /// Sets in `out` the bits of the clauses that the pieces `word` (lower-cased) holds
+    /// satisfy; whether there are any.
+    fn gates_of(&self, word: &str, out: &mut [u64]) -> bool {
+        let mut any = false;
+        for (piece, bits) in &self.pieces {
+            if piece.in_word(word.as_bytes()) {
+                for &c in bits {
+                    set_bit(out, c as usize);
+                }
+                any = true;
+            }
+        }
+        any
+    }
+
+    /// Sets in `open` (which holds the regexes without clauses) the bits of the regexes whose
+    /// clauses are all `satisfied`.
+    fn open_regexes(&self, satisfied: &[u64], open: &mut [u64]) {
+        for (r, &(from, to)) in self.clauses_of.iter().enumerate() {
+            if from < to && has_bits(satisfied, from as usize, to as usize) {
+                set_bit(open, r);
             }
         }
     }
@@ -784,18 +992,21 @@ pub fn ascii_word_boundaries(pattern: &str) -> String {
 }
 
 /// What the coder needs of one distinct word: its ids in the plain and the stemmed keyword
-/// tables, and its [`WordExtra`] (0: none, as for most words).
+/// tables, whether a phrase of either starts with it, and its [`WordExtra`] (0: none, as for
+/// most words).
 #[derive(Clone, Copy)]
 struct WordEntry {
     ids: (u32, u32),
+    starts_phrase: bool,
     extra: u32,
 }
 
-/// The regexes a word opens (its pieces) and the word literals that may stand in it, as
-/// ranges of [`WordTables::gates`] and [`WordTables::starts`].
-#[derive(Clone, Copy, Default)]
+/// The regex clauses a word satisfies (its pieces), as bits from an offset in
+/// [`WordTables::gates`] ([`NO_GATES`] if none), and the word literals that may stand in it, a
+/// range of [`WordTables::starts`].
+#[derive(Clone, Copy)]
 struct WordExtra {
-    gates: (u32, u32),
+    gates: u32,
     starts: (u32, u32),
     /// Where the bits of the regexes of all those literals start in [`WordTables::masks`].
     mask: u32,
@@ -807,9 +1018,18 @@ impl WordExtra {
     }
 
     fn is_empty(&self) -> bool {
-        self.gates.0 == self.gates.1 && !self.has_starts()
+        self.gates == NO_GATES && !self.has_starts()
     }
 }
+
+impl Default for WordExtra {
+    fn default() -> WordExtra {
+        WordExtra { gates: NO_GATES, starts: (0, 0), mask: 0 }
+    }
+}
+
+/// Marks a word that satisfies no regex clause.
+const NO_GATES: u32 = u32::MAX;
 
 /// Per-thread cache of what the coder needs of each distinct word: fieldnotes reuse a small
 /// vocabulary, and stemming a word costs more than a hash lookup.
@@ -817,21 +1037,55 @@ impl WordExtra {
 struct WordTables {
     /// ASCII words of up to 8 bytes (most words), and of up to [`SHORT_WORD`], by [`Key`].
     short: FxHashMap<u64, WordEntry>,
+    /// The words of `short` and `mid` met last, one per slot by a hash of the key (0: none):
+    /// most words are found there without a probe into the maps.
+    recent: Vec<(u64, WordEntry)>,
+    recent_mid: Vec<(u128, WordEntry)>,
     mid: FxHashMap<u128, WordEntry>,
     /// Other words, lower-cased.
     long: FxHashMap<Box<str>, WordEntry>,
     extras: Vec<WordExtra>,
-    /// Regexes opened, and places where word literals may stand, of the extras; for each extra
-    /// with places, the bits of their regexes.
-    gates: Vec<u32>,
+    /// For each extra with clauses, the bits of the clauses it satisfies; places where word
+    /// literals may stand, of the extras; for each extra with places, the bits of their regexes.
+    gates: Vec<u64>,
     starts: Vec<Start>,
     masks: Vec<u64>,
     lower: String,
 }
 
 impl WordTables {
+    /// The entry of a word met lately.
+    #[inline(always)]
+    fn recent_entry(&self, key: Key) -> Option<WordEntry> {
+        match key {
+            Key::Short(k) => {
+                let (recent, entry) = self.recent[recent_slot(k)];
+                (recent == k).then_some(entry)
+            }
+            Key::Mid(k) => {
+                let (recent, entry) = self.recent_mid[recent_slot(fold128(k))];
+                (recent == k).then_some(entry)
+            }
+            Key::Text => None,
+        }
+    }
+
+    /// Keeps a word's entry among the recent ones.
+    fn remember(&mut self, key: Key, entry: WordEntry) {
+        match key {
+            Key::Short(k) => self.recent[recent_slot(k)] = (k, entry),
+            Key::Mid(k) => self.recent_mid[recent_slot(fold128(k))] = (k, entry),
+            Key::Text => {}
+        }
+    }
+
     fn clear(&mut self) {
         self.short.clear();
+        self.recent.clear();
+        let none = WordEntry { ids: (NO_WORD, NO_WORD), starts_phrase: false, extra: 0 };
+        self.recent.resize(1 << RECENT_BITS, (0, none));
+        self.recent_mid.clear();
+        self.recent_mid.resize(1 << RECENT_BITS, (0, none));
         self.mid.clear();
         self.long.clear();
         self.extras.clear();
@@ -853,16 +1107,36 @@ struct WordCache {
     bits: Vec<u64>,
     /// Each word's ids, in the plain and the stemmed table.
     word_ids: Vec<(u32, u32)>,
-    /// The words with an id in either table.
+    /// The words a phrase of either table starts with.
     keyed: Vec<u32>,
-    /// Bits of the regexes the passage's words do not rule out.
+    /// Bits of the clauses the passage's words satisfy, and of the regexes they do not rule out.
+    satisfied: Vec<u64>,
     open: Vec<u64>,
     /// Where each regex may match: (regex, byte offset).
     candidates: Vec<(u32, usize)>,
     /// Words with word literals in them: (byte offset, extra).
     placed: Vec<(usize, u32)>,
+    /// Scratch space for a passage's hits and their code-point offsets.
+    raw: Vec<RawHit>,
+    char_at: Vec<(usize, usize)>,
     /// One search cache per regex of the owner (the regex's own pool is slower across threads).
     regex_caches: Vec<meta::Cache>,
+}
+
+/// Slots of [`WordTables::recent`] and `recent_mid`, as a power of two (8,192: 192 KB and
+/// 256 KB, within a core's second-level cache).
+const RECENT_BITS: u32 = 13;
+
+/// The slot of a key in [`WordTables::recent`].
+#[inline(always)]
+fn recent_slot(key: u64) -> usize {
+    (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - RECENT_BITS)) as usize
+}
+
+/// The two halves of a key of up to 16 bytes, mixed into one.
+#[inline(always)]
+fn fold128(key: u128) -> u64 {
+    (key as u64) ^ ((key >> 64) as u64).rotate_left(29)
 }
 
 /// Entries kept before the cache starts over (bounded memory on odd corpora).
@@ -955,10 +1229,12 @@ impl AutoCoder {
                 tables.long.get(tables.lower.as_str())
             }
         };
-        match found {
+        let entry = match found {
             Some(&entry) => entry,
             None => self.new_entry(tables, key, word),
-        }
+        };
+        tables.remember(key, entry);
+        entry
     }
 
     #[cold]
@@ -967,8 +1243,15 @@ impl AutoCoder {
         lower_into(word, &mut lower);
         let stem_id =
             if self.stemmed.is_empty() { NO_WORD } else { STEMMER.with(|st| self.stemmed.id(&st.stem(&lower))) };
-        let (gates_from, starts_from) = (tables.gates.len() as u32, tables.starts.len() as u32);
-        self.prefilter.gates_of(&lower, &mut tables.gates);
+        let (gates_from, starts_from) = (tables.gates.len(), tables.starts.len() as u32);
+        let n_words = self.prefilter.n_clauses.div_ceil(64);
+        tables.gates.resize(gates_from + n_words, 0);
+        let gates = if self.prefilter.gates_of(&lower, &mut tables.gates[gates_from..]) {
+            gates_from as u32
+        } else {
+            tables.gates.truncate(gates_from);
+            NO_GATES
+        };
         // Offsets in a lower-cased non-ASCII word need not be those of the text: such words
         // have their literals placed as they are met.
         if lower.is_ascii() {
@@ -981,18 +1264,16 @@ impl AutoCoder {
         for start in &tables.starts[starts_from as usize..] {
             set_bit(&mut tables.masks[mask..], start.regex as usize);
         }
-        let extra = WordExtra {
-            gates: (gates_from, tables.gates.len() as u32),
-            starts: (starts_from, tables.starts.len() as u32),
-            mask: mask as u32,
-        };
+        let extra = WordExtra { gates, starts: (starts_from, tables.starts.len() as u32), mask: mask as u32 };
         let extra = if extra.is_empty() {
             0
         } else {
             tables.extras.push(extra);
             (tables.extras.len() - 1) as u32
         };
-        let entry = WordEntry { ids: (self.exact.id(&lower), stem_id), extra };
+        let ids = (self.exact.id(&lower), stem_id);
+        let starts_phrase = self.exact.starts_phrase(ids.0) || self.stemmed.starts_phrase(ids.1);
+        let entry = WordEntry { ids, starts_phrase, extra };
         match key {
             Key::Short(k) => tables.short.insert(k, entry),
             Key::Mid(k) => tables.mid.insert(k, entry),
@@ -1007,9 +1288,11 @@ impl AutoCoder {
     /// among the regexes' pieces and the literals, then every phrase starting at that word
     /// checked against the words that follow.
     fn scan_words(&self, text: &str, cache: &mut WordCache, raw: &mut Vec<RawHit>) {
-        let WordCache { tables, words, bits, word_ids: ids, keyed, open, candidates, placed, .. } = cache;
+        let WordCache { tables, words, bits, word_ids: ids, keyed, satisfied, open, candidates, placed, .. } = cache;
         open.clear();
         open.extend_from_slice(&self.prefilter.ungated);
+        satisfied.clear();
+        satisfied.resize(self.prefilter.n_clauses.div_ceil(64), 0);
         candidates.clear();
         let p = &self.prefilter;
         if self.exact.is_empty() && self.stemmed.is_empty() && p.pieces.is_empty() && p.word_literals.is_empty() {
@@ -1029,15 +1312,22 @@ impl AutoCoder {
         for w in words.iter() {
             let len = w.byte_end - w.byte_start;
             let word = &text[w.byte_start..w.byte_end];
-            let entry = self.entry(tables, Key::of(bytes, w.byte_start, len, w.ascii), word);
-            if entry.ids != (NO_WORD, NO_WORD) {
+            let key = Key::of(bytes, w.byte_start, len, w.ascii);
+            let entry = match tables.recent_entry(key) {
+                Some(entry) => entry,
+                None => self.entry(tables, key, word),
+            };
+            if entry.starts_phrase {
                 keyed.push(ids.len() as u32);
             }
             ids.push(entry.ids);
             if entry.extra != 0 {
                 let x = tables.extras[entry.extra as usize];
-                for &r in &tables.gates[x.gates.0 as usize..x.gates.1 as usize] {
-                    set_bit(open, r as usize);
+                if x.gates != NO_GATES {
+                    let gates = &tables.gates[x.gates as usize..x.gates as usize + satisfied.len()];
+                    for (s, g) in satisfied.iter_mut().zip(gates) {
+                        *s |= g;
+                    }
                 }
                 if x.has_starts() {
                     placed.push((w.byte_start, entry.extra));
@@ -1061,6 +1351,7 @@ impl AutoCoder {
                 }
             }
         }
+        p.open_regexes(satisfied, open);
         // The word literals of the regexes left open, where they stand.
         for &(at, extra) in placed.iter() {
             let x = tables.extras[extra as usize];
@@ -1091,58 +1382,81 @@ impl AutoCoder {
     /// the document, so evidence offsets are document offsets. Returns one entry per code that
     /// had any hit (suggested or not), in codebook order.
     pub fn code_passage(&self, text: &str, char_start: usize) -> Vec<CodeMatch> {
-        let mut raw: Vec<RawHit> = Vec::new();
-        CACHE.with(|c| {
+        let (mut raw, mut char_at) = CACHE.with(|c| {
             let mut cache = c.borrow_mut();
             if cache.owner != Some(self.id) {
                 cache.tables.clear();
                 cache.regex_caches = self.regexes.iter().map(|r| r.2.create_cache()).collect();
                 cache.owner = Some(self.id);
             }
+            let mut raw = std::mem::take(&mut cache.raw);
             self.scan_words(text, &mut cache, &mut raw);
-            if self.regexes.is_empty() {
-                return;
+            if !self.regexes.is_empty() {
+                self.scan_regexes(text, &mut cache, &mut raw);
             }
-            let WordCache { candidates, regex_caches: caches, open, .. } = &mut *cache;
-            // A character whose case folds to ASCII (the Kelvin sign, the long s) is not seen by
-            // the word lookups or the automaton: then every regex the set finds runs.
-            if text.is_ascii() || !(text.contains('\u{212A}') || text.contains('\u{017F}')) {
-                self.prefilter.candidates(text, candidates);
-                // Each regex the words leave open tried only where one of its prefixes stands,
-                // anchored there.
-                let mut i = 0;
-                while i < candidates.len() {
-                    let r = candidates[i].0;
-                    let mut j = i;
-                    while j < candidates.len() && candidates[j].0 == r {
-                        j += 1;
-                    }
-                    if !has_bit(open, r as usize) {
-                        i = j;
-                        continue;
-                    }
-                    // An anchored search can run to the end of the passage: past a few starts,
-                    // one unanchored pass from the first keeps the work linear.
-                    let (r, c) = (r as usize, &mut caches[r as usize]);
-                    match candidates[i].1 {
-                        usize::MAX => self.regex_hits(r, c, text, 0, &mut raw),
-                        first if j - i > MAX_ANCHORED_STARTS => self.regex_hits(r, c, text, first, &mut raw),
-                        _ => self.anchored_regex_hits(r, c, text, candidates[i..j].iter().map(|c| c.1), &mut raw),
-                    }
-                    i = j;
-                }
-            } else {
-                for i in self.set.matches(text).iter() {
-                    self.regex_hits(i, &mut caches[i], text, 0, &mut raw);
-                }
-            }
+            (raw, std::mem::take(&mut cache.char_at))
         });
+        let out = self.evidence(text, char_start, &mut raw, &mut char_at);
+        CACHE.with(|c| {
+            let mut cache = c.borrow_mut();
+            raw.clear();
+            char_at.clear();
+            (cache.raw, cache.char_at) = (raw, char_at);
+        });
+        out
+    }
+
+    /// The regex hits of a passage, added to `raw`.
+    fn scan_regexes(&self, text: &str, cache: &mut WordCache, raw: &mut Vec<RawHit>) {
+        let WordCache { candidates, regex_caches: caches, open, .. } = cache;
+        // A character whose case folds to ASCII (the Kelvin sign, the long s) is not seen by
+        // the word lookups or the automaton: then every regex the set finds runs.
+        if text.is_ascii() || !(text.contains('\u{212A}') || text.contains('\u{017F}')) {
+            self.prefilter.candidates(text, candidates);
+            // Each regex the words leave open tried only where one of its prefixes stands,
+            // anchored there.
+            let mut i = 0;
+            while i < candidates.len() {
+                let r = candidates[i].0;
+                let mut j = i;
+                while j < candidates.len() && candidates[j].0 == r {
+                    j += 1;
+                }
+                if !has_bit(open, r as usize) {
+                    i = j;
+                    continue;
+                }
+                // An anchored search can run to the end of the passage: past a few starts,
+                // one unanchored pass from the first keeps the work linear.
+                let (r, c) = (r as usize, &mut caches[r as usize]);
+                match candidates[i].1 {
+                    usize::MAX => self.regex_hits(r, c, text, 0, raw),
+                    first if j - i > MAX_ANCHORED_STARTS => self.regex_hits(r, c, text, first, raw),
+                    _ => self.anchored_regex_hits(r, c, text, candidates[i..j].iter().map(|c| c.1), raw),
+                }
+                i = j;
+            }
+        } else {
+            for i in self.set.matches(text).iter() {
+                self.regex_hits(i, &mut caches[i], text, 0, raw);
+            }
+        }
+    }
+
+    /// The hits of a passage (`raw`, in any order) as evidence per code; `char_at` is scratch.
+    fn evidence(
+        &self,
+        text: &str,
+        char_start: usize,
+        raw: &mut [RawHit],
+        char_at: &mut Vec<(usize, usize)>,
+    ) -> Vec<CodeMatch> {
         if raw.is_empty() {
             return Vec::new();
         }
         raw.sort_by_key(|a| (a.0, a.3, a.4));
         // Byte offset -> code-point offset, walking once through the passage.
-        let mut char_at: Vec<(usize, usize)> = raw.iter().flat_map(|r| [(r.3, 0), (r.4, 0)]).collect();
+        char_at.extend(raw.iter().flat_map(|r| [(r.3, 0), (r.4, 0)]));
         char_at.sort_unstable();
         char_at.dedup();
         let (mut cp, mut last) = (0usize, 0usize);
@@ -1161,10 +1475,10 @@ impl AutoCoder {
                 j += 1;
             }
             let group = &raw[i..j];
-            let excl: Vec<(usize, usize)> = group.iter().filter(|r| r.1 == Role::Exclude).map(|r| (r.3, r.4)).collect();
             let mut hits = Vec::new();
             let mut excluded = Vec::new();
-            let mut fired: Vec<u32> = Vec::new();
+            // Different rules that fired: few, so a bit set of the first 128 and a list past it.
+            let (mut fired_bits, mut fired_more, mut fired) = (0u128, Vec::new(), 0);
             for r in group.iter().filter(|r| r.1 == Role::Keyword) {
                 let hit = Hit {
                     rule: self.rules[r.2 as usize].clone(),
@@ -1172,12 +1486,21 @@ impl AutoCoder {
                     start: char_start + char_at(r.3),
                     end: char_start + char_at(r.4),
                 };
-                if excl.iter().any(|&(s, e)| s < r.4 && r.3 < e) {
+                if group.iter().any(|x| x.1 == Role::Exclude && x.3 < r.4 && r.3 < x.4) {
                     excluded.push(hit);
                 } else {
-                    if !fired.contains(&r.2) {
-                        fired.push(r.2);
-                    }
+                    let new = if r.2 < 128 {
+                        let bit = 1u128 << r.2;
+                        let new = fired_bits & bit == 0;
+                        fired_bits |= bit;
+                        new
+                    } else if fired_more.contains(&r.2) {
+                        false
+                    } else {
+                        fired_more.push(r.2);
+                        true
+                    };
+                    fired += usize::from(new);
                     hits.push(hit);
                 }
             }
@@ -1186,8 +1509,8 @@ impl AutoCoder {
                     code,
                     hits,
                     excluded,
-                    rules_fired: fired.len(),
-                    suggested: fired.len() >= self.min_evidence[code],
+                    rules_fired: fired,
+                    suggested: fired >= self.min_evidence[code],
                 });
             }
             i = j;
@@ -1405,6 +1728,10 @@ regex = ['\btook\w*', 'took', '(?:^|\s)time', '\b(?:a|one) (?:month|year)s?\b', 
 id = "b"
 [code.rules]
 regex = ['\b(?:took|time)\b|\btim', '\b[0-9]+ months', 'ti(?:me)?\b', '\b(?:own|tak)(?:e|s)?', '\b(?:for|with) (?:a )?(?:tea|took)\b', '(?:a|on)e (?:month|time)\b']
+[[code]]
+id = "c"
+[code.rules]
+regex = ['\b(?:months?|years?) (?:in|on)[,.;]', 'stea\x{212A}', '\bwith (?:\w+ )?(?:teas?|steam)s?\b', '(?:own|took)_?\w*s\b']
 "#,
             )
         })
@@ -1421,6 +1748,39 @@ regex = ['\b(?:took|time)\b|\btim', '\b[0-9]+ months', 'ti(?:me)?\b', '\b(?:own|
         want.sort();
         want.dedup();
         want
+    }
+
+    fn clause_texts(pattern: &str) -> Vec<String> {
+        let hir = regex_syntax::ParserBuilder::new().build().parse(&ascii_word_boundaries(pattern)).unwrap();
+        let edge = |b: bool, s: &'static str| if b { s } else { "" };
+        required_clauses(&hir)
+            .iter()
+            .map(|c| {
+                let pieces = c.iter().map(|p| {
+                    format!("{}{}{}", edge(p.starts_word, "<"), String::from_utf8_lossy(&p.bytes), edge(p.ends_word, ">"))
+                });
+                pieces.collect::<Vec<_>>().join("|")
+            })
+            .collect()
+    }
+
+    #[test]
+    fn regex_clauses_hold_whole_words_where_the_pattern_says_so() {
+        // "tea" must be a whole word: "team" does not open the regex; "for" and "with" are
+        // whole words too; the optional "a" adds nothing.
+        let clauses = clause_texts(r"\b(?:for|with) (?:a )?(?:coffee|tea)\b");
+        assert_eq!(clauses, ["<coffee>|<tea>", "<for>|<with>"]);
+        let tea = Piece { bytes: b"tea".as_slice().into(), starts_word: true, ends_word: true };
+        assert!(tea.in_word(b"tea") && tea.in_word(b"tea's") && !tea.in_word(b"team") && !tea.in_word(b"steam"));
+        // In a non-ASCII word the bounds are not checked (lower-casing may make ASCII letters).
+        assert!(tea.in_word("teai\u{307}".as_bytes()));
+        // A suffix after a word character, a prefix before `\w*`; short pieces are dropped.
+        assert_eq!(clause_texts(r"\b(?:re)?build(?:ing|s)?\w*"), ["build"]);
+        assert_eq!(clause_texts(r"\bforward(?:ed|ing)\b"), ["<forward"]);
+        // A non-ASCII byte bounds nothing: the Kelvin sign matches `k` when case is ignored.
+        assert_eq!(clause_texts("\\bsteam\u{212A}"), ["<steam"]);
+        // A class of punctuation bounds the word before it; one with letters does not.
+        assert_eq!(clause_texts(r"\bmonths [a-z]\w+ (?:later|after)[,.;]"), ["<after>|<later>", "<months>"]);
     }
 
     #[test]
@@ -1498,7 +1858,8 @@ regex = ['\b(?:took|time)\b|\btim', '\b[0-9]+ months', 'ti(?:me)?\b', '\b(?:own|
                 "took", "TOOK", "retook", "_took", "took_", "9took", "tooken", "time", "Tim", "tim", "a", "A",
                 "one", "month", "years", "own", "OWN", "_own", "crown", "owner", "take", "takes", "12",
                 "\u{212A}", "caf\u{e9}", "\u{e9}", "\u{130}", "—", "’", "'", ",", ".", " ", " ", "  ", "\n", "_",
-                "for", "with", "tea", "instead", "steam",
+                "for", "with", "tea", "instead", "steam", "team", "teas", "TEA", "tea's", "months", "in", "on", "ownings",
+                "st", "ea", "k", "K", ";",
             ]), 0..40)
         ) {
             let text = pieces.concat();
