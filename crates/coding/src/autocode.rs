@@ -1757,7 +1757,12 @@ regex = ['\b(?:months?|years?) (?:in|on)[,.;]', 'stea\x{212A}', '\bwith (?:\w+ )
             .iter()
             .map(|c| {
                 let pieces = c.iter().map(|p| {
-                    format!("{}{}{}", edge(p.starts_word, "<"), String::from_utf8_lossy(&p.bytes), edge(p.ends_word, ">"))
+                    format!(
+                        "{}{}{}",
+                        edge(p.starts_word, "<"),
+                        String::from_utf8_lossy(&p.bytes),
+                        edge(p.ends_word, ">")
+                    )
                 });
                 pieces.collect::<Vec<_>>().join("|")
             })
