@@ -270,10 +270,9 @@ fn minimal(mut lits: Vec<Vec<u8>>) -> Vec<Vec<u8>> {
     kept
 }
 
-/// A run of ASCII letters and digits (lower-cased) that every match of a regex, or one of its
-/// other pieces, holds inside a word: at the word's start or after a byte that is no ASCII
-/// letter or digit when `starts_word`, and before such a byte or at the word's end when
-/// `ends_word`.
+/// A run of ASCII letters and digits (lower-cased) looked for inside the words of a passage:
+/// with `starts_word`, at the word's start or after a byte that is no ASCII letter or digit;
+/// with `ends_word`, before such a byte or at the word's end.
 #[derive(Clone, Debug, PartialEq, Eq, PartialOrd, Ord)]
 struct Piece {
     bytes: Box<[u8]>,
@@ -457,16 +456,14 @@ const ASCII_WORD: [bool; 256] = {
     t
 };
 
-/// Whether every match of `hir` starts (or, with `end`, ends) at a word boundary.
-fn at_word_boundary(hir: &regex_syntax::hir::Hir, end: bool) -> bool {
+/// Whether every match of `hir` starts at a word boundary.
+fn starts_at_word_boundary(hir: &regex_syntax::hir::Hir) -> bool {
     use regex_syntax::hir::{HirKind, Look};
     match hir.kind() {
         HirKind::Look(Look::WordAscii | Look::WordUnicode) => true,
-        HirKind::Concat(items) => {
-            if end { items.last() } else { items.first() }.is_some_and(|h| at_word_boundary(h, end))
-        }
-        HirKind::Alternation(items) => items.iter().all(|h| at_word_boundary(h, end)),
-        HirKind::Capture(c) => at_word_boundary(&c.sub, end),
+        HirKind::Concat(items) => items.first().is_some_and(starts_at_word_boundary),
+        HirKind::Alternation(items) => items.iter().all(starts_at_word_boundary),
+        HirKind::Capture(c) => starts_at_word_boundary(&c.sub),
         _ => false,
     }
 }
@@ -533,7 +530,7 @@ impl RegexPrefilter {
                 kept = minimal(merged);
                 // At a boundary before a word character, a match starts a word.
                 let at_word_starts =
-                    at_word_boundary(&hir, false) && kept.iter().all(|l| ASCII_WORD[usize::from(l[0])]);
+                    starts_at_word_boundary(&hir) && kept.iter().all(|l| ASCII_WORD[usize::from(l[0])]);
                 Some((kept, at_word_starts))
             });
             let Some((prefixes, at_word_starts)) = parsed else {
