@@ -9,6 +9,26 @@ use polars::prelude::*;
 
 use crate::Result;
 
+/// Interns strings as `u32` indices.
+#[derive(Default)]
+pub(crate) struct Interner {
+    /// The strings, at their indices.
+    pub(crate) list: Vec<String>,
+    index: HashMap<String, u32>,
+}
+
+impl Interner {
+    /// The index of `s`, added if new.
+    pub(crate) fn get(&mut self, s: &str) -> u32 {
+        if let Some(&i) = self.index.get(s) {
+            return i;
+        }
+        self.list.push(s.to_string());
+        self.index.insert(s.to_string(), (self.list.len() - 1) as u32);
+        (self.list.len() - 1) as u32
+    }
+}
+
 /// What groups the columns of a table.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum GroupBy {
@@ -101,18 +121,9 @@ impl Frames {
         book: &'a Codebook,
         rollup: bool,
     ) -> Result<Frames> {
-        let mut groups: Vec<String> = Vec::new();
-        let mut index: HashMap<&str, u32> = HashMap::new();
-        let group: Vec<u32> = names
-            .iter()
-            .map(|n| {
-                *index.entry(n.as_str()).or_insert_with(|| {
-                    groups.push(n.clone());
-                    (groups.len() - 1) as u32
-                })
-            })
-            .collect();
-        Frames::from_groups(doc, groups, group, words, coded, book, rollup)
+        let mut groups = Interner::default();
+        let group: Vec<u32> = names.iter().map(|n| groups.get(n)).collect();
+        Frames::from_groups(doc, groups.list, group, words, coded, book, rollup)
     }
 
     /// [`Frames::from_parts`] with each passage's group given as an index into `groups` (the

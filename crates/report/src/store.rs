@@ -23,6 +23,7 @@ use fieldnotes_coding::{Codebook, Ledger};
 use fieldnotes_corpus::{Corpus, Project, Value};
 use serde::{Deserialize, Serialize};
 
+use crate::frames::Interner;
 use crate::{Error, Frames, GroupBy, Result};
 
 /// File name of the store in the project's derived folder.
@@ -94,24 +95,6 @@ pub struct Store {
     coding_code: Vec<u32>,
     coding_coder: Vec<u32>,
     coding_status: Vec<u8>,
-}
-
-/// Interns strings as `u32` indices.
-#[derive(Default)]
-struct Interner {
-    list: Vec<String>,
-    index: HashMap<String, u32>,
-}
-
-impl Interner {
-    fn get(&mut self, s: &str) -> u32 {
-        if let Some(&i) = self.index.get(s) {
-            return i;
-        }
-        self.list.push(s.to_string());
-        self.index.insert(s.to_string(), (self.list.len() - 1) as u32);
-        (self.list.len() - 1) as u32
-    }
 }
 
 /// Builds a [`Store`] a batch of notes at a time, so that a project need not be loaded whole.
