@@ -1379,7 +1379,7 @@ impl AutoCoder {
     /// the document, so evidence offsets are document offsets. Returns one entry per code that
     /// had any hit (suggested or not), in codebook order.
     pub fn code_passage(&self, text: &str, char_start: usize) -> Vec<CodeMatch> {
-        let (mut raw, mut char_at) = CACHE.with(|c| {
+        CACHE.with(|c| {
             let mut cache = c.borrow_mut();
             if cache.owner != Some(self.id) {
                 cache.tables.clear();
@@ -1391,16 +1391,12 @@ impl AutoCoder {
             if !self.regexes.is_empty() {
                 self.scan_regexes(text, &mut cache, &mut raw);
             }
-            (raw, std::mem::take(&mut cache.char_at))
-        });
-        let out = self.evidence(text, char_start, &mut raw, &mut char_at);
-        CACHE.with(|c| {
-            let mut cache = c.borrow_mut();
+            let out = self.evidence(text, char_start, &mut raw, &mut cache.char_at);
             raw.clear();
-            char_at.clear();
-            (cache.raw, cache.char_at) = (raw, char_at);
-        });
-        out
+            cache.char_at.clear();
+            cache.raw = raw;
+            out
+        })
     }
 
     /// The regex hits of a passage, added to `raw`.
@@ -1412,26 +1408,19 @@ impl AutoCoder {
             self.prefilter.candidates(text, candidates);
             // Each regex the words leave open tried only where one of its prefixes stands,
             // anchored there.
-            let mut i = 0;
-            while i < candidates.len() {
-                let r = candidates[i].0;
-                let mut j = i;
-                while j < candidates.len() && candidates[j].0 == r {
-                    j += 1;
-                }
-                if !has_bit(open, r as usize) {
-                    i = j;
+            for starts in candidates.chunk_by(|a, b| a.0 == b.0) {
+                let r = starts[0].0 as usize;
+                if !has_bit(open, r) {
                     continue;
                 }
                 // An anchored search can run to the end of the passage: past a few starts,
                 // one unanchored pass from the first keeps the work linear.
-                let (r, c) = (r as usize, &mut caches[r as usize]);
-                match candidates[i].1 {
+                let c = &mut caches[r];
+                match starts[0].1 {
                     usize::MAX => self.regex_hits(r, c, text, 0, raw),
-                    first if j - i > MAX_ANCHORED_STARTS => self.regex_hits(r, c, text, first, raw),
-                    _ => self.anchored_regex_hits(r, c, text, candidates[i..j].iter().map(|c| c.1), raw),
+                    first if starts.len() > MAX_ANCHORED_STARTS => self.regex_hits(r, c, text, first, raw),
+                    _ => self.anchored_regex_hits(r, c, text, starts.iter().map(|c| c.1), raw),
                 }
-                i = j;
             }
         } else {
             for i in self.set.matches(text).iter() {
@@ -1464,18 +1453,11 @@ impl AutoCoder {
         }
         let char_at = |b: usize| char_at[char_at.partition_point(|&(x, _)| x < b)].1;
         let mut out: Vec<CodeMatch> = Vec::new();
-        let mut i = 0;
-        while i < raw.len() {
-            let code = raw[i].0;
-            let mut j = i;
-            while j < raw.len() && raw[j].0 == code {
-                j += 1;
-            }
-            let group = &raw[i..j];
+        for group in raw.chunk_by(|a, b| a.0 == b.0) {
+            let code = group[0].0;
             let mut hits = Vec::new();
             let mut excluded = Vec::new();
-            // Different rules that fired: few, so a bit set of the first 128 and a list past it.
-            let (mut fired_bits, mut fired_more, mut fired) = (0u128, Vec::new(), 0);
+            let mut fired: Vec<u32> = Vec::new();
             for r in group.iter().filter(|r| r.1 == Role::Keyword) {
                 let hit = Hit {
                     rule: self.rules[r.2 as usize].clone(),
@@ -1486,18 +1468,9 @@ impl AutoCoder {
                 if group.iter().any(|x| x.1 == Role::Exclude && x.3 < r.4 && r.3 < x.4) {
                     excluded.push(hit);
                 } else {
-                    let new = if r.2 < 128 {
-                        let bit = 1u128 << r.2;
-                        let new = fired_bits & bit == 0;
-                        fired_bits |= bit;
-                        new
-                    } else if fired_more.contains(&r.2) {
-                        false
-                    } else {
-                        fired_more.push(r.2);
-                        true
-                    };
-                    fired += usize::from(new);
+                    if !fired.contains(&r.2) {
+                        fired.push(r.2);
+                    }
                     hits.push(hit);
                 }
             }
@@ -1506,11 +1479,10 @@ impl AutoCoder {
                     code,
                     hits,
                     excluded,
-                    rules_fired: fired,
-                    suggested: fired >= self.min_evidence[code],
+                    rules_fired: fired.len(),
+                    suggested: fired.len() >= self.min_evidence[code],
                 });
             }
-            i = j;
         }
         out
     }
