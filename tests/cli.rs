@@ -70,7 +70,7 @@ fn broken_pipe_exits_quietly() {
         .current_dir(p.path())
         .args(["-o", "pipefail", "-c", &format!("'{bin}' notes --list | head -n 1 >/dev/null")])
         .output()
-        .unwrap();
+        .expect("running bash");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(!stderr(&o).contains("error"), "{}", stderr(&o));
 }

@@ -4,26 +4,60 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use fieldnotes_index::{SearchIndex, SearchOptions};
+use fieldnotes_index::{SearchIndex, SearchOptions, Unknown, UnknownKind};
 
 use crate::Globals;
 use crate::output::{self, Align};
 use crate::study::Study;
 
+/// The query language, for `search --help`.
+const QUERY_HELP: &str = "\
+Query language:
+  trust                      a word; stemmed, so `trusted` and `trusts` match too
+  \"staff turnover\"           a phrase: the words in this order
+  \"critical friend\"~3        proximity: each word at most 3 words later than its place
+  partner*                   words starting with `partner`
+  turnvoer~1                 words within 1 edit (letters added, dropped, changed or swapped)
+  trust time                 both (AND is the default; `trust AND time` is the same)
+  trust OR time              either
+  trust NOT budget           trust without budget (also `trust -budget`)
+  (trust OR time) site:fife  parentheses group
+Operators are upper case: a lower-case `and`, `or`, `not` is searched as a word (you get a hint).
+
+Compounds: `well-being` and `wellbeing` find each other, as do `co-operation` and `cooperation`;
+`well` and `being` alone still find `well-being`.
+
+Filters (case does not matter):
+  site:fife  kind:interview  author:hb  section:opening  location:kirkcaldy (any front-matter key)
+  speaker:blair              a word of the value: `Hon. Bill Blair (Minister ...)`
+  speaker:\"bill blair\"       a phrase of the value
+  speaker:=\"Lynne Neagle AM\" the whole value, and only it
+  speaker:neag*              a word of the value starting with `neag` (`speaker:=lyn*`: the value)
+  code:time                  passages with an accepted coding of `time` (by anyone);
+                             with --include-suggested, suggestions not yet reviewed too
+  date:2016  date:2016-03  date:[2016-01-01 TO 2016-06-30]  year:2017  words:[100 TO *]
+A field, value or code that exists nowhere in the project gets a warning naming the closest ones.
+
+Examples:
+  fieldnotes search '\"mental health\" speaker:neagle' --kwic
+  fieldnotes search 'code:time' --count --by site
+  fieldnotes search 'code:time' --count --by site --include-suggested
+  fieldnotes search '\"community plans\"' --exact
+  fieldnotes search 'wellbeing NOT kind:memo' --json
+
+Search reads the index as it stands; when notes changed since it was built it says so (and on a
+small project, under 16 MB of notes, brings it up to date first). --refresh always does.";
+
 /// Arguments of `fieldnotes search`.
-///
-/// Query language: words (stemmed), "phrases", AND (the default), OR, NOT or -word,
-/// parentheses, prefix*, fuzzy~1, "a b"~5 (proximity), and filters: site:fife kind:interview
-/// speaker:"CPP manager" code:time author:HB year:2016 date:[2016-01-01 TO 2016-06-30]
-/// section:... and any other front-matter key (location:Kirkcaldy). Filters ignore case.
 #[derive(clap::Args, Debug)]
+#[command(after_long_help = QUERY_HELP)]
 pub struct Args {
-    /// The query.
+    /// The query (see `fieldnotes search --help` for the language).
     query: String,
     /// At most this many hits.
     #[arg(long, short = 'n', default_value_t = 20)]
     limit: usize,
-    /// Keyword-in-context lines, aligned on the match.
+    /// Keyword-in-context lines, one per match of the query, aligned on it.
     #[arg(long)]
     kwic: bool,
     /// Characters of context on each side for `--kwic`.
@@ -38,6 +72,10 @@ pub struct Args {
     /// Match words exactly: no stemming.
     #[arg(long)]
     exact: bool,
+    /// `code:` finds suggested codings too, and `--by code` counts them (by default only
+    /// accepted codings count, as in `report themes`; rejected ones never do).
+    #[arg(long)]
+    include_suggested: bool,
     /// Print JSON.
     #[arg(long, conflicts_with = "csv")]
     json: bool,
@@ -45,11 +83,14 @@ pub struct Args {
     #[arg(long)]
     csv: bool,
     /// Bring the index up to date with the notes first. Without it an existing index is used
-    /// as it is (`fieldnotes index` and every coding command keep it current), which keeps a
-    /// search to milliseconds on any corpus.
+    /// as it is (`fieldnotes index` and every coding command keep it current; notes changed
+    /// since are reported).
     #[arg(long)]
     refresh: bool,
 }
+
+/// Notes of at most this many bytes in all are re-indexed before a search when some changed.
+const AUTO_REFRESH_BYTES: u64 = 16 << 20;
 
 /// Opens the index, building or updating it first.
 pub fn open_index(g: &Globals, study: &Study) -> Result<SearchIndex> {
@@ -57,23 +98,112 @@ pub fn open_index(g: &Globals, study: &Study) -> Result<SearchIndex> {
     Ok(idx)
 }
 
+/// The existing index, checked against the notes: when notes changed since it was last brought
+/// up to date, it is updated if the project is small and otherwise the change is reported.
+fn checked_index(g: &Globals, project: &fieldnotes_corpus::Project, idx: SearchIndex) -> Result<SearchIndex> {
+    let (files, _) = project.note_files()?;
+    let mut bytes = 0u64;
+    let mut notes = Vec::with_capacity(files.len());
+    for f in &files {
+        let Ok(meta) = std::fs::metadata(f) else { continue };
+        bytes += meta.len();
+        notes.push((project.relative(f), meta.modified().unwrap_or(std::time::UNIX_EPOCH)));
+    }
+    let Some(stale) = idx.staleness(&notes) else { return Ok(idx) };
+    if stale.is_empty() {
+        return Ok(idx);
+    }
+    let paths = stale.paths();
+    let n = paths.len();
+    let mut list: Vec<String> = paths.iter().take(3).map(|p| format!("`{p}`")).collect();
+    if n > 3 {
+        list.push(format!("and {} more", n - 3));
+    }
+    if bytes <= AUTO_REFRESH_BYTES {
+        drop(idx);
+        output::info(
+            g.quiet,
+            &format!("{n} note(s) changed since the index was built ({}); updating it", list.join(", ")),
+        );
+        return open_index(g, &Study::load(g)?);
+    }
+    output::warn(&format!(
+        "{n} note(s) changed since the index was built ({}); results may be out of date: run `fieldnotes index` or search with `--refresh`",
+        list.join(", ")
+    ));
+    Ok(idx)
+}
+
+/// The warning for a name that exists nowhere in the project.
+fn unknown_warning(u: &Unknown) -> String {
+    let what = match u.kind {
+        UnknownKind::Field => format!("no note has a field `{}`", u.field),
+        UnknownKind::Value => format!("no passage has `{}` matching `{}`", u.field, u.value),
+        UnknownKind::Code => format!("no code `{}` in the codebook or the codings", u.value),
+    };
+    let hint = match u.suggestions.as_slice() {
+        [] => String::new(),
+        [one] => format!("; did you mean `{one}`?"),
+        more => format!("; did you mean {}?", more.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(" or ")),
+    };
+    format!("{what}{hint}")
+}
+
+/// Which codings `code:` and `--by code` counted, for captions.
+fn counted(include_suggested: bool) -> &'static str {
+    if include_suggested {
+        "accepted and suggested codings (--include-suggested), by anyone"
+    } else {
+        "accepted codings, by anyone (suggestions not reviewed are left out; --include-suggested counts them)"
+    }
+}
+
 /// Runs `fieldnotes search`.
 pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
-    if let Err(e) = fieldnotes_index::parse(&a.query) {
-        anyhow::bail!("cannot read the query: {}\n{}\n  hint: {}", e.message, e.pointer(&a.query), e.hint);
+    let ast = match fieldnotes_index::parse(&a.query) {
+        Ok(ast) => ast,
+        Err(e) => anyhow::bail!("cannot read the query: {}\n{}\n  hint: {}", e.message, e.pointer(&a.query), e.hint),
+    };
+    for w in fieldnotes_index::lowercase_operators(&a.query) {
+        output::warn(&format!(
+            "`{w}` between terms is searched as a word; write `{}` to combine the terms",
+            w.to_uppercase()
+        ));
     }
     let project = g.project()?;
     let existing = if a.refresh { None } else { SearchIndex::open(&project.derived_dir().join("index"))? };
     let idx = match existing {
-        Some(idx) => idx,
+        Some(idx) => checked_index(g, &project, idx)?,
         None => open_index(g, &Study::load(g)?)?,
     };
+    // No codebook is fine for searching; a broken one is refused, as by every command.
+    let codebook: Vec<String> = if project.codebook_path().exists() {
+        crate::study::codebook(&project)?.codes.iter().map(|c| c.id.clone()).collect()
+    } else {
+        Vec::new()
+    };
+    for u in idx.unknown_names(&a.query, &codebook)? {
+        output::warn(&unknown_warning(&u));
+    }
+    let uses_codes = query_uses_codes(&ast) || matches!(a.by.as_deref(), Some("code" | "codes"));
+    let opts =
+        SearchOptions { exact: a.exact, limit: a.limit, snippet_chars: 160, include_suggested: a.include_suggested };
     let mut out = output::stdout();
     if a.count {
         let group = a.by.as_deref().unwrap_or("");
-        let (total, by) = idx.count_by(&a.query, a.exact, if group.is_empty() { "site" } else { group })?;
+        let (total, by) = match idx.count_by(&a.query, &opts, if group.is_empty() { "site" } else { group }) {
+            Ok(r) => r,
+            Err(e @ fieldnotes_index::Error::UnknownGroup { .. }) => {
+                anyhow::bail!("cannot count by `{group}`: {e}")
+            }
+            Err(e) => return Err(e.into()),
+        };
         if a.json {
-            let v = serde_json::json!({ "query": a.query, "total": total, "by": group, "counts": if group.is_empty() { serde_json::Value::Null } else { serde_json::to_value(&by)? } });
+            let v = serde_json::json!({
+                "query": a.query, "total": total, "by": group,
+                "counts": if group.is_empty() { serde_json::Value::Null } else { serde_json::to_value(&by)? },
+                "codings": if a.include_suggested { "accepted and suggested" } else { "accepted" },
+            });
             serde_json::to_writer_pretty(&mut out, &v)?;
             writeln!(out)?;
         } else if group.is_empty() {
@@ -88,13 +218,20 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
                 output::write_csv(&mut out, &header, &rows)?;
             } else {
                 write!(out, "{}", output::table(&header, &rows, &[Align::Left, Align::Right]))?;
-                writeln!(out, "{total} passages match `{}`", a.query)?;
+                let caption =
+                    if uses_codes { format!("; codes count {}", counted(a.include_suggested)) } else { String::new() };
+                writeln!(out, "{total} passages match `{}`{caption}", a.query)?;
             }
         }
+        if uses_codes && !a.json && (group.is_empty() || a.csv) {
+            output::info(g.quiet, &format!("codes count {}", counted(a.include_suggested)));
+        }
         out.flush()?;
+        if total == 0 {
+            suggest_suggestions(g, &idx, &a, uses_codes);
+        }
         return Ok(ExitCode::SUCCESS);
     }
-    let opts = SearchOptions { exact: a.exact, limit: a.limit, snippet_chars: 160 };
     let res = idx.search(&a.query, &opts)?;
     if a.json {
         let hits: Vec<serde_json::Value> = res
@@ -103,15 +240,17 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
             .map(|h| {
                 serde_json::json!({
                     "id": h.id, "score": h.score, "attributes": h.attributes, "text": h.text,
-                    "matches": h.matches.iter().map(|&(s, e)| &h.text[s..e]).collect::<Vec<_>>(),
+                    "matches": h.units.iter().map(|&(s, e)| &h.text[s..e]).collect::<Vec<_>>(),
+                    "words": h.matches.iter().map(|&(s, e)| &h.text[s..e]).collect::<Vec<_>>(),
                     "snippet": &h.text[h.snippet.0..h.snippet.1],
                 })
             })
             .collect();
-        serde_json::to_writer_pretty(
-            &mut out,
-            &serde_json::json!({"query": a.query, "total": res.total, "hits": hits}),
-        )?;
+        let mut v = serde_json::json!({"query": a.query, "total": res.total, "hits": hits});
+        if uses_codes {
+            v["codings"] = (if a.include_suggested { "accepted and suggested" } else { "accepted" }).into();
+        }
+        serde_json::to_writer_pretty(&mut out, &v)?;
         writeln!(out)?;
     } else if a.csv {
         let header: Vec<String> = ["id", "score", "site", "date", "kind", "speaker", "text"].map(String::from).into();
@@ -132,25 +271,23 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
             .collect();
         output::write_csv(&mut out, &header, &rows)?;
     } else if a.kwic {
+        let mut lines = 0usize;
         for h in &res.hits {
-            for &(s, e) in &h.matches {
+            for &(s, e) in &h.units {
                 let left: String =
                     h.text[..s].chars().rev().take(a.width).collect::<Vec<_>>().into_iter().rev().collect();
                 let right: String = h.text[e..].chars().take(a.width).collect();
                 let left = left.replace(['\n', '\r'], " ");
                 let right = right.replace(['\n', '\r'], " ");
-                writeln!(
-                    out,
-                    "{:>w$} {} {:<w$}  {}",
-                    left,
-                    output::hl(&h.text[s..e], g.color),
-                    right,
-                    output::dim(&h.id, g.color),
-                    w = a.width
-                )?;
+                // Every word of the match marked, the words between (proximity) as they are.
+                let inside: Vec<(usize, usize)> =
+                    h.matches.iter().filter(|m| m.0 >= s && m.1 <= e).map(|m| (m.0 - s, m.1 - s)).collect();
+                let keyword = output::highlight(&h.text[s..e], &inside, g.color).replace(['\n', '\r'], " ");
+                writeln!(out, "{:>w$} {} {:<w$}  {}", left, keyword, right, output::dim(&h.id, g.color), w = a.width)?;
+                lines += 1;
             }
         }
-        output::info(g.quiet, &format!("{} passages match; lines from the best {}", res.total, res.hits.len()));
+        output::info(g.quiet, &format!("{} passages match; {lines} lines from the best {}", res.total, res.hits.len()));
     } else {
         for h in &res.hits {
             let mut meta = vec![h.attr("site").to_string(), h.attr("date").to_string(), h.attr("kind").to_string()];
@@ -159,6 +296,9 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
             }
             if !h.attr("codes").is_empty() {
                 meta.push(format!("codes: {}", h.attr("codes")));
+            }
+            if a.include_suggested && !h.attr("suggested").is_empty() {
+                meta.push(format!("suggested: {}", h.attr("suggested")));
             }
             meta.retain(|m| !m.is_empty());
             writeln!(out, "{}  {}", output::bold(&h.id, g.color), output::dim(&meta.join(" · "), g.color))?;
@@ -170,8 +310,45 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
             let post = if e < h.text.len() { "…" } else { "" };
             writeln!(out, "    {pre}{snippet}{post}")?;
         }
-        output::info(g.quiet, &format!("{} passages match `{}`; showing {}", res.total, a.query, res.hits.len()));
+        let codes = if uses_codes { format!(" (codes: {})", counted(a.include_suggested)) } else { String::new() };
+        output::info(
+            g.quiet,
+            &format!("{} passages match `{}`{codes}; showing {}", res.total, a.query, res.hits.len()),
+        );
     }
     out.flush()?;
+    if res.total == 0 {
+        suggest_suggestions(g, &idx, &a, uses_codes);
+    }
     Ok(if res.total == 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// When a query on codes found nothing among accepted codings but would among suggestions, says so.
+fn suggest_suggestions(g: &Globals, idx: &SearchIndex, a: &Args, uses_codes: bool) {
+    if !uses_codes || a.include_suggested {
+        return;
+    }
+    let with = SearchOptions { exact: a.exact, include_suggested: true, ..SearchOptions::default() };
+    if let Ok(ids) = idx.matching_ids_with(&a.query, &with)
+        && !ids.is_empty()
+    {
+        output::info(
+            g.quiet,
+            &format!(
+                "{} passage(s) match with suggested codings not yet reviewed: add --include-suggested, or review them with `fieldnotes code review`",
+                ids.len()
+            ),
+        );
+    }
+}
+
+/// Whether a query has a `code:` term.
+fn query_uses_codes(ast: &fieldnotes_index::Ast) -> bool {
+    use fieldnotes_index::Ast;
+    match ast {
+        Ast::And(items) | Ast::Or(items) => items.iter().any(query_uses_codes),
+        Ast::Not(inner) => query_uses_codes(inner),
+        Ast::Field { field, .. } => field == "code" || field == "codes",
+        _ => false,
+    }
 }

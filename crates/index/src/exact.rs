@@ -17,7 +17,7 @@ use tantivy::{DocId, DocSet, Score, SegmentReader, TERMINATED, TantivyDocument, 
 use crate::schema;
 
 /// What the words of a passage must hold to match.
-#[derive(Debug)]
+#[derive(Clone, Debug)]
 pub(crate) enum Check {
     /// These words, each at its query position (`(position, word)`); with `slop`, each may come
     /// up to `slop` words later than that after the word before it.

@@ -24,9 +24,12 @@ use tantivy::query::TermSetQuery;
 use tantivy::schema::Field;
 use tantivy::{DateTime, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
-pub use query::{Ast, SyntaxError, parse};
+pub use query::{Ast, SyntaxError, lowercase_operators, parse};
 pub use schema::{Fields, SCHEMA_VERSION};
-pub use search::{Hit, SearchOptions, SearchResults};
+pub use search::{Hit, SearchOptions, SearchResults, Unknown, UnknownKind};
+
+/// The joined words of hyphenated compounds, as the Quickwit export writes them.
+pub use quickwit::compounds;
 
 /// Index errors.
 #[derive(Debug, thiserror::Error)]
@@ -51,6 +54,26 @@ pub enum Error {
     /// An error from tantivy.
     #[error("search index: {0}")]
     Tantivy(#[from] tantivy::TantivyError),
+    /// Counts were asked by a group that no passage has.
+    #[error("no passage has `{name}` to group by{}", did_you_mean(suggestions))]
+    UnknownGroup {
+        /// The group asked for.
+        name: String,
+        /// The closest groups there are.
+        suggestions: Vec<String>,
+    },
+}
+
+/// `; did you mean `a` or `b`?`, or nothing.
+pub(crate) fn did_you_mean(names: &[String]) -> String {
+    match names {
+        [] => String::new(),
+        [one] => format!("; did you mean `{one}`?"),
+        [init @ .., last] => format!(
+            "; did you mean {} or `{last}`?",
+            init.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(", ")
+        ),
+    }
 }
 
 /// Result with this crate's [`Error`].
@@ -64,6 +87,60 @@ pub const MANIFEST: &str = "fieldnotes-manifest.json";
 /// passages stay until the next rebuild; a match is always checked against the passage's text.
 pub const WORDS: &str = "fieldnotes-words.txt";
 
+/// When the index was last brought up to date, and the notes it skipped then (see
+/// [`SearchIndex::staleness`]). Written by every update, even one that changed nothing.
+pub const STATE: &str = "fieldnotes-state.json";
+
+#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+struct State {
+    /// When the last update started reading the notes, in nanoseconds since the epoch: a note
+    /// modified after this may differ from the index.
+    updated_ns: u128,
+    /// Notes the last update could not read (they are not in the manifest).
+    skipped: BTreeSet<String>,
+}
+
+/// What changed in the notes since the index was last brought up to date.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
+pub struct Staleness {
+    /// Indexed notes modified since.
+    pub changed: Vec<String>,
+    /// Notes the index does not have.
+    pub added: Vec<String>,
+    /// Indexed notes that are gone.
+    pub removed: Vec<String>,
+}
+
+impl Staleness {
+    /// Whether anything changed.
+    pub fn is_empty(&self) -> bool {
+        self.changed.is_empty() && self.added.is_empty() && self.removed.is_empty()
+    }
+
+    /// Every note concerned, sorted.
+    pub fn paths(&self) -> Vec<&str> {
+        let mut all: Vec<&str> =
+            self.changed.iter().chain(&self.added).chain(&self.removed).map(String::as_str).collect();
+        all.sort_unstable();
+        all
+    }
+}
+
+/// Which codes a passage carries, for the index.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct PassageCodes {
+    /// Codes of accepted codings (by anyone).
+    pub accepted: Vec<String>,
+    /// Codes suggested there and not accepted.
+    pub suggested: Vec<String>,
+}
+
+impl From<Vec<String>> for PassageCodes {
+    /// Codes that all count as accepted.
+    fn from(accepted: Vec<String>) -> PassageCodes {
+        PassageCodes { accepted, suggested: Vec::new() }
+    }
+}
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 struct Manifest {
     schema_version: u32,
@@ -215,13 +292,14 @@ impl SearchIndex {
 
     /// Brings the index in step with the corpus and the codes of each passage.
     ///
-    /// `codes(doc_index, passage_index)` gives the codes a passage carries. Only notes whose
+    /// `codes(doc_index, passage_index)` gives the codes a passage carries (a `Vec<String>` for
+    /// accepted codes only, or [`PassageCodes`]). Only notes whose
     /// content or codes changed are touched; with nothing changed no writer is opened.
     /// `progress` is called with the number of passages written as they go.
-    pub fn update(
+    pub fn update<C: Into<PassageCodes>>(
         &mut self,
         corpus: &Corpus,
-        codes: &(dyn Fn(usize, usize) -> Vec<String> + Sync),
+        codes: &(dyn Fn(usize, usize) -> C + Sync),
         opts: &WriterOptions,
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<UpdateStats> {
@@ -240,6 +318,8 @@ impl SearchIndex {
             writer: None,
             words: None,
             seen: BTreeSet::new(),
+            skipped: BTreeSet::new(),
+            started_ns: now_ns(),
             signatures: Vec::new(),
             stats: UpdateStats::default(),
         }
@@ -285,6 +365,30 @@ impl SearchIndex {
         Ok(())
     }
 
+    /// What changed among the notes since the index was last brought up to date: `notes` are
+    /// the project's note files now (path relative to the root, as in passage ids, and
+    /// modification time). A note counts as changed when it was modified after the last update
+    /// started; `None` when the index does not know when that was.
+    pub fn staleness(&self, notes: &[(String, std::time::SystemTime)]) -> Option<Staleness> {
+        let text = fs::read_to_string(self.dir.join(STATE)).ok()?;
+        let state: State = serde_json::from_str(&text).ok()?;
+        let mut out = Staleness::default();
+        let mut present = BTreeSet::new();
+        for (path, modified) in notes {
+            present.insert(path.as_str());
+            let ns = modified.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
+            if self.manifest.docs.contains_key(path) {
+                if ns >= state.updated_ns {
+                    out.changed.push(path.clone());
+                }
+            } else if !state.skipped.contains(path) || ns >= state.updated_ns {
+                out.added.push(path.clone());
+            }
+        }
+        out.removed = self.manifest.docs.keys().filter(|p| !present.contains(p.as_str())).cloned().collect();
+        Some(out)
+    }
+
     fn write_manifest(&self) -> Result<()> {
         let path = self.dir.join(MANIFEST);
         let text =
@@ -292,7 +396,7 @@ impl SearchIndex {
         write_atomically(&path, &text)
     }
 
-    fn passage_doc(&self, d: &Document, pi: usize, codes: &[String]) -> TantivyDocument {
+    fn passage_doc(&self, d: &Document, pi: usize, codes: &PassageCodes) -> TantivyDocument {
         let f = &self.fields;
         let p = &d.passages[pi];
         let text = d.passage_text(p);
@@ -321,11 +425,13 @@ impl SearchIndex {
                     Some(field) => doc.add_text(field, &t),
                     None => doc.add_text(f.attr, format!("{key}={t}")),
                 }
+                add_value_words(&mut doc, f.values, key, &t);
             }
             display.insert(key.clone(), serde_json::Value::String(value.to_string()));
         }
         if let Some(s) = &p.speaker {
             doc.add_text(f.speaker, s);
+            add_value_words(&mut doc, f.values, "speaker", s);
             display.insert("speaker".into(), s.clone().into());
         }
         if let Some(t) = &p.time {
@@ -333,17 +439,47 @@ impl SearchIndex {
         }
         if let Some(s) = &p.section {
             doc.add_text(f.section, s);
+            add_value_words(&mut doc, f.values, "section", s);
             display.insert("section".into(), s.clone().into());
         }
-        for c in codes {
+        for c in &codes.accepted {
             doc.add_text(f.code, c);
         }
-        if !codes.is_empty() {
-            display.insert("codes".into(), codes.join(", ").into());
+        for c in &codes.suggested {
+            doc.add_text(f.code_suggested, c);
+        }
+        if !codes.accepted.is_empty() {
+            display.insert("codes".into(), codes.accepted.join(", ").into());
+        }
+        if !codes.suggested.is_empty() {
+            display.insert("suggested".into(), codes.suggested.join(", ").into());
         }
         doc.add_text(f.display, serde_json::Value::Object(display).to_string());
         doc
     }
+}
+
+/// Adds the words of one attribute value to the `values` field, as `key=word` terms.
+fn add_value_words(doc: &mut TantivyDocument, field: Field, key: &str, value: &str) {
+    let terms = schema::value_terms(key, value);
+    if terms.is_empty() {
+        return;
+    }
+    let tokens = terms
+        .into_iter()
+        .map(|(position, text)| tantivy::tokenizer::Token {
+            offset_from: 0,
+            offset_to: 0,
+            position,
+            text,
+            position_length: 1,
+        })
+        .collect();
+    doc.add_pre_tokenized_text(field, tantivy::tokenizer::PreTokenizedString { text: String::new(), tokens });
+}
+
+fn now_ns() -> u128 {
+    std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
 }
 
 /// Writes `path` by way of a synced temporary file renamed over it.
@@ -433,6 +569,10 @@ pub struct Update<'a> {
     words: Option<schema::WordSink>,
     /// Paths of the notes the batches had.
     seen: BTreeSet<String>,
+    /// Paths of the notes the batches could not read.
+    skipped: BTreeSet<String>,
+    /// When the update began (before any note was read).
+    started_ns: u128,
     /// New signatures of the notes indexed.
     signatures: Vec<(String, String)>,
     stats: UpdateStats,
@@ -472,24 +612,28 @@ impl Update<'_> {
 
     /// Indexes the new and changed notes of one batch (`corpus` holds only that batch; `codes`
     /// is indexed by its documents). `progress` is called with passages written.
-    pub fn add(
+    pub fn add<C: Into<PassageCodes>>(
         &mut self,
         corpus: &Corpus,
-        codes: &(dyn Fn(usize, usize) -> Vec<String> + Sync),
+        codes: &(dyn Fn(usize, usize) -> C + Sync),
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<()> {
+        self.skipped.extend(corpus.skipped.iter().map(|s| s.path.clone()));
         // First the notes of the batch that changed, then one delete of the old passages of all
         // of them, then their new passages: a delete per note would keep a scoring weight (over
         // a kilobyte) per note in tantivy's delete queue until the commit, 350 MB when all 324,641
         // notes of a 2 GB project are re-indexed.
-        let mut changed: Vec<(usize, Vec<Vec<String>>)> = Vec::new();
+        let mut changed: Vec<(usize, Vec<PassageCodes>)> = Vec::new();
         let mut replaced: Vec<Term> = Vec::new();
         for (di, d) in corpus.documents.iter().enumerate() {
-            let passage_codes: Vec<Vec<String>> = (0..d.passages.len()).map(|pi| codes(di, pi)).collect();
+            let passage_codes: Vec<PassageCodes> = (0..d.passages.len()).map(|pi| codes(di, pi).into()).collect();
             let mut s = d.hash.clone();
             for (pi, c) in passage_codes.iter().enumerate() {
-                if !c.is_empty() {
-                    s.push_str(&format!("|{pi}:{}", c.join(",")));
+                if !c.accepted.is_empty() {
+                    s.push_str(&format!("|{pi}:{}", c.accepted.join(",")));
+                }
+                if !c.suggested.is_empty() {
+                    s.push_str(&format!("|{pi}?{}", c.suggested.join(",")));
                 }
             }
             let signature = fieldnotes_corpus::text_hash(&s);
@@ -536,7 +680,14 @@ impl Update<'_> {
         let doc_field = self.idx.fields.doc;
         self.delete_notes(gone.iter().map(|path| Term::from_field_text(doc_field, path)).collect())?;
         self.stats.removed += gone.len();
-        let Some(mut writer) = self.writer.take() else { return Ok(std::mem::take(&mut self.stats)) };
+        let state = State { updated_ns: self.started_ns, skipped: std::mem::take(&mut self.skipped) };
+        let state_path = self.idx.dir.join(STATE);
+        let state_json =
+            serde_json::to_vec(&state).map_err(|e| Error::Io { path: state_path.clone(), source: e.into() })?;
+        let Some(mut writer) = self.writer.take() else {
+            write_atomically(&state_path, &state_json)?;
+            return Ok(std::mem::take(&mut self.stats));
+        };
         writer.commit()?;
         writer.wait_merging_threads()?;
         schema::register_tokenizers(self.idx.index.tokenizers(), None);
@@ -550,6 +701,7 @@ impl Update<'_> {
             self.idx.manifest.docs.insert(path, signature);
         }
         self.idx.write_manifest()?;
+        write_atomically(&state_path, &state_json)?;
         self.idx.reader = OnceLock::new();
         Ok(std::mem::take(&mut self.stats))
     }

@@ -3,13 +3,14 @@
 //! ```text
 //! trust "staff turnover" (time OR pace) NOT budget
 //! partner*  turnvoer~1  "critical friend"~3
-//! site:fife kind:interview speaker:"CPP manager" code:time
-//! date:[2016-01-01 TO 2016-06-30]  date:2017  year:2016
+//! site:fife kind:interview speaker:blair speaker:"bill blair" code:time
+//! speaker:="Lynne Neagle AM"  date:[2016-01-01 TO 2016-06-30]  date:2017  year:2016
 //! ```
 //!
 //! Terms next to each other must all match (AND is the default conjunction); `OR` and `NOT`
 //! (or a leading `-`) and parentheses combine them. Operators are upper case; lower-case
-//! `and`/`or`/`not` are ordinary words.
+//! `and`/`or`/`not` are ordinary words ([`lowercase_operators`] finds them, for a hint).
+//! `field:value` matches a word or phrase of the value, `field:=value` the whole value.
 
 use std::fmt;
 
@@ -30,14 +31,18 @@ pub enum Ast {
     Fuzzy(String, u8),
     /// Words in order, with a slop: `"a b"~5`.
     Phrase(String, u32),
-    /// A field compared with a value: `site:fife`, `speaker:"Jane"`, `speaker:Jan*`.
+    /// A field compared with a value: `site:fife`, `speaker:"Jane"`, `speaker:Jan*`,
+    /// `speaker:="Jane Smith"`.
     Field {
         /// The field name, lower-cased.
         field: String,
         /// The value.
         value: String,
-        /// Matches values starting with `value`.
+        /// Matches values with a word starting with `value` (with `whole`, values starting
+        /// with it).
         prefix: bool,
+        /// Matches the whole value (`field:=value`), not any word or phrase of it.
+        whole: bool,
     },
     /// A range on a field: `date:[2016-01-01 TO 2016-06-30]`; `None` is open.
     Range {
@@ -94,8 +99,8 @@ enum Tok {
     Word(String),
     /// A quoted string; the text and optional `~N`.
     Quoted(String, Option<u32>),
-    /// `field:` immediately followed by something.
-    FieldPrefix(String),
+    /// `field:` (or `field:=`, true) immediately followed by something.
+    FieldPrefix(String, bool),
     /// `[a TO b]` or `{a TO b}`: lower, upper, inclusive flags.
     Range(String, String, bool, bool),
 }
@@ -133,7 +138,7 @@ impl Lexer<'_> {
                     self.i += 1;
                     out.push((start, Tok::RParen));
                 }
-                '-' if out.last().is_none_or(|(_, t)| !matches!(t, Tok::FieldPrefix(_))) => {
+                '-' if out.last().is_none_or(|(_, t)| !matches!(t, Tok::FieldPrefix(..))) => {
                     self.i += 1;
                     out.push((start, Tok::Minus));
                 }
@@ -178,6 +183,10 @@ impl Lexer<'_> {
                             ));
                         }
                         self.i = j + 1;
+                        let whole = self.chars.get(self.i).is_some_and(|c| c.1 == '=');
+                        if whole {
+                            self.i += 1;
+                        }
                         if self.i >= self.chars.len() || self.chars[self.i].1.is_whitespace() {
                             return Err(err(
                                 self.col(j),
@@ -185,7 +194,7 @@ impl Lexer<'_> {
                                 format!("write a value straight after the colon, e.g. `{word}:fife`"),
                             ));
                         }
-                        out.push((start, Tok::FieldPrefix(word.to_lowercase())));
+                        out.push((start, Tok::FieldPrefix(word.to_lowercase(), whole)));
                         continue;
                     }
                     self.i = j;
@@ -391,7 +400,7 @@ impl Parser {
             }
             Tok::Range(..) => Err(err(col, "a range needs a field", "write `date:[2016-01-01 TO 2016-06-30]`")),
             Tok::Word(w) => word_ast(&w, col),
-            Tok::FieldPrefix(field) => {
+            Tok::FieldPrefix(field, whole) => {
                 let vcol = self.col();
                 let Some((_, v)) = self.toks.get(self.i).cloned() else {
                     return Err(err(vcol, format!("`{field}:` has no value"), format!("e.g. `{field}:fife`")));
@@ -403,9 +412,9 @@ impl Parser {
                             Some(p) if !p.is_empty() => (p.to_string(), true),
                             _ => (w, false),
                         };
-                        Ok(Ast::Field { field, value, prefix })
+                        Ok(Ast::Field { field, value, prefix, whole })
                     }
-                    Tok::Quoted(s, _) => Ok(Ast::Field { field, value: s, prefix: false }),
+                    Tok::Quoted(s, _) => Ok(Ast::Field { field, value: s, prefix: false, whole }),
                     Tok::Range(lo, hi, il, ih) => {
                         let b = |s: String, inc: bool| (s != "*").then_some((s, inc));
                         Ok(Ast::Range { field, lower: b(lo, il), upper: b(hi, ih) })
@@ -447,6 +456,32 @@ fn word_ast(w: &str, col: usize) -> Result<Ast, SyntaxError> {
         return Err(err(col, "`*` only works at the end of a word", "write a prefix such as `partner*`"));
     }
     Ok(Ast::Word(w.to_string()))
+}
+
+/// The lower-case `and`, `or` and `not` standing between two terms of a query, which are
+/// searched as words (the operators are upper case): for a hint.
+pub fn lowercase_operators(query: &str) -> Vec<String> {
+    let mut lx = Lexer { chars: query.char_indices().collect(), src: query, i: 0 };
+    let Ok(toks) = lx.tokens() else { return Vec::new() };
+    let ends_term = |t: &Tok| matches!(t, Tok::Word(_) | Tok::Quoted(..) | Tok::RParen | Tok::Range(..));
+    let starts_term = |t: &Tok| {
+        matches!(t, Tok::Word(_) | Tok::Quoted(..) | Tok::LParen | Tok::FieldPrefix(..) | Tok::Minus | Tok::Not)
+    };
+    let mut out: Vec<String> = Vec::new();
+    for (i, (_, t)) in toks.iter().enumerate() {
+        let Tok::Word(w) = t else { continue };
+        if !matches!(w.as_str(), "and" | "or" | "not") || i == 0 || i + 1 == toks.len() {
+            continue;
+        }
+        // A field's value (`kind:or`) is not between terms.
+        if matches!(toks[i - 1].1, Tok::FieldPrefix(..)) {
+            continue;
+        }
+        if ends_term(&toks[i - 1].1) && starts_term(&toks[i + 1].1) && !out.contains(w) {
+            out.push(w.clone());
+        }
+    }
+    out
 }
 
 /// Parses a query.
@@ -502,11 +537,15 @@ mod tests {
         assert_eq!(parse("\"critical friend\"~3").unwrap(), Ast::Phrase("critical friend".into(), 3));
         assert_eq!(
             parse("speaker:\"CPP manager\"").unwrap(),
-            Ast::Field { field: "speaker".into(), value: "CPP manager".into(), prefix: false }
+            Ast::Field { field: "speaker".into(), value: "CPP manager".into(), prefix: false, whole: false }
+        );
+        assert_eq!(
+            parse("speaker:=\"Lynne Neagle AM\"").unwrap(),
+            Ast::Field { field: "speaker".into(), value: "Lynne Neagle AM".into(), prefix: false, whole: true }
         );
         assert_eq!(
             parse("Site:Fife*").unwrap(),
-            Ast::Field { field: "site".into(), value: "Fife".into(), prefix: true }
+            Ast::Field { field: "site".into(), value: "Fife".into(), prefix: true, whole: false }
         );
         assert_eq!(
             parse("date:[2016-01-01 TO *}").unwrap(),
@@ -514,8 +553,22 @@ mod tests {
         );
         assert_eq!(
             parse("site:west-dunbartonshire").unwrap(),
-            Ast::Field { field: "site".into(), value: "west-dunbartonshire".into(), prefix: false }
+            Ast::Field { field: "site".into(), value: "west-dunbartonshire".into(), prefix: false, whole: false }
         );
+        assert_eq!(parse("site:=").unwrap_err().message, "`site:` has no value");
+    }
+
+    #[test]
+    fn lowercase_operators_between_terms() {
+        assert_eq!(lowercase_operators("trust or time"), ["or"]);
+        assert_eq!(lowercase_operators("trust and \"staff turnover\" not budget"), ["and", "not"]);
+        assert_eq!(lowercase_operators("(a OR b) and site:fife"), ["and"]);
+        // Inside a phrase, at either end, or as a value, they are words.
+        assert!(lowercase_operators("\"trust or time\"").is_empty());
+        assert!(lowercase_operators("or trust").is_empty());
+        assert!(lowercase_operators("trust and").is_empty());
+        assert!(lowercase_operators("kind:or time").is_empty());
+        assert!(lowercase_operators("trust OR time").is_empty());
     }
 
     #[test]

@@ -7,6 +7,13 @@
 //! tokenizer does at indexing time), with the original spelling kept in `display`. One field is
 //! added: `text_exact`, the words unstemmed (Quickwit's `default` tokenizer), because a Quickwit
 //! query cannot check candidates against the stored text as the local index does for `--exact`.
+//!
+//! Quickwit's tokenizers cannot join the words of a hyphenated compound as ours do (see
+//! [`crate::schema::WordTokenizer`]), so each document also carries `compounds`: the joined
+//! word of every hyphenated compound of its text (`well-being` -> `wellbeing`), stemmed, and a
+//! default search field with `text`. So `wellbeing` finds both spellings there too; a query
+//! written hyphenated (`well-being`) finds the hyphenated spelling only, as in Quickwit it is
+//! the phrase `well being`: search compounds closed.
 
 use fieldnotes_corpus::{Document, Value};
 use serde_json::{Map, Value as Json, json};
@@ -47,6 +54,7 @@ pub const FIELDS: &[FieldSpec] = &[
     field("end", "u64", None, true, None, false),
     field("text", "text", Some("en_stem"), true, Some("position"), false),
     field("text_exact", "text", Some("default"), false, Some("position"), false),
+    field("compounds", "array<text>", Some("en_stem"), false, None, false),
     field("site", "array<text>", Some("raw"), false, None, true),
     field("kind", "array<text>", Some("raw"), false, None, true),
     field("author", "array<text>", Some("raw"), false, None, true),
@@ -87,7 +95,7 @@ pub fn index_config(index_id: &str) -> String {
         }
     }
     y.push_str("  tag_fields: [site]\n");
-    y.push_str("search_settings:\n  default_search_fields: [text]\n");
+    y.push_str("search_settings:\n  default_search_fields: [text, compounds]\n");
     y
 }
 
@@ -118,6 +126,10 @@ pub fn passage_json(d: &Document, pi: usize, codes: &[String]) -> Json {
     o.insert("end".into(), p.end.into());
     o.insert("text".into(), text.into());
     o.insert("text_exact".into(), text.into());
+    let joined = compounds(text);
+    if !joined.is_empty() {
+        o.insert("compounds".into(), joined.into());
+    }
     let mut display = Map::new();
     let mut attrs = Vec::new();
     for (key, value) in &d.attributes {
@@ -156,6 +168,22 @@ pub fn passage_json(d: &Document, pi: usize, codes: &[String]) -> Json {
     json!(o)
 }
 
+/// The joined word of each hyphenated compound of `text` (`well-being` -> `wellbeing`), as the
+/// local index has them, lower-cased, in order.
+pub fn compounds(text: &str) -> Vec<String> {
+    let mut analyzer = crate::schema::exact_analyzer();
+    let mut stream = analyzer.token_stream(text);
+    let mut out = Vec::new();
+    while let Some(t) = stream.next() {
+        if !t.text.contains(['-', '\u{2010}', '\u{2011}'])
+            && text[t.offset_from..t.offset_to].contains(['-', '\u{2010}', '\u{2011}'])
+        {
+            out.push(t.text.clone());
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -171,6 +199,7 @@ mod tests {
         )
         .unwrap();
         let j = passage_json(&d, 0, &["time".to_string()]);
+        assert!(j.get("compounds").is_none());
         let names: Vec<&str> = FIELDS.iter().map(|f| f.name).collect();
         for key in j.as_object().unwrap().keys() {
             assert!(names.contains(&key.as_str()), "{key} is not in the config");
@@ -183,5 +212,21 @@ mod tests {
         let config = index_config(&index_id("2016 study"));
         assert!(config.contains("index_id: fieldnotes-2016-study\n"), "{config}");
         assert_eq!(config.matches("    - name: ").count(), FIELDS.len());
+        assert!(config.contains("default_search_fields: [text, compounds]"), "{config}");
+    }
+
+    #[test]
+    fn compounds_are_joined() {
+        assert_eq!(
+            compounds("Well-being and co-operation, face-to-face; not - this, 2016-03-02"),
+            ["wellbeing", "cooperation", "facetoface", "20160302"]
+        );
+        let d = fieldnotes_corpus::parse_document(
+            "notes/a.md".into(),
+            "Co-production matters.\n".into(),
+            &fieldnotes_corpus::SplitOptions { speaker_turns: false },
+        )
+        .unwrap();
+        assert_eq!(passage_json(&d, 0, &[])["compounds"], json!(["coproduction"]));
     }
 }

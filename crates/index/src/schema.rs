@@ -7,12 +7,12 @@ use tantivy::schema::{
     FAST, Field, INDEXED, IndexRecordOption, STORED, STRING, Schema, TextFieldIndexing, TextOptions,
 };
 use tantivy::tokenizer::{
-    LowerCaser, RawTokenizer, RemoveLongFilter, SimpleTokenizer, TextAnalyzer, Token, TokenFilter, TokenStream,
-    Tokenizer, TokenizerManager,
+    LowerCaser, RawTokenizer, RemoveLongFilter, TextAnalyzer, Token, TokenFilter, TokenStream, Tokenizer,
+    TokenizerManager,
 };
 
 /// Bumped whenever the schema or the tokenisation changes; an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 2;
+pub const SCHEMA_VERSION: u32 = 3;
 
 /// Tokeniser for keyword fields: the whole value as one lower-cased term.
 pub const KEYWORD_TOKENIZER: &str = "keyword_lc";
@@ -50,8 +50,14 @@ pub struct Fields {
     pub year: Field,
     /// Other attributes as `key=value` keywords.
     pub attr: Field,
-    /// Codes the passage carries (accepted or suggested).
+    /// Every word of every attribute value (speaker and section included) as `key=word`, with
+    /// positions: `speaker:blair` and `speaker:"bill blair"` search these.
+    pub values: Field,
+    /// Codes of accepted codings on the passage (by anyone).
     pub code: Field,
+    /// Codes only suggested on the passage (no accepted coding of that code there): searched by
+    /// `code:` only with `include_suggested`.
+    pub code_suggested: Field,
     /// Word count.
     pub words: Field,
     /// Original-case site, kind, speaker, date for display (stored only).
@@ -90,7 +96,9 @@ pub fn build() -> (Schema, Fields) {
         date: b.add_date_field("date", INDEXED | FAST),
         year: b.add_u64_field("year", INDEXED | FAST),
         attr: b.add_text_field("attr", keyword(false)),
+        values: b.add_text_field("values", text(KEYWORD_TOKENIZER, false)),
         code: b.add_text_field("code", keyword(false)),
+        code_suggested: b.add_text_field("code_suggested", keyword(false)),
         words: b.add_u64_field("words", STORED | FAST),
         display: b.add_text_field("display", STORED),
     };
@@ -98,9 +106,11 @@ pub fn build() -> (Schema, Fields) {
 }
 
 /// Registers the project's tokenisers on an index: the keyword tokeniser, and `en_stem` made
-/// again from the same parts as tantivy's (simple tokeniser, tokens of 40 bytes or more dropped,
-/// lower-cased, English Snowball stemmer) with each distinct word stemmed once per indexing
-/// thread. The terms are the same; stemming was a fifth of the indexing time. With `words`, every
+/// again from the same parts as tantivy's (words cut as tantivy's simple tokeniser cuts them,
+/// tokens of 40 bytes or more dropped, lower-cased, English Snowball stemmer) with each distinct
+/// word stemmed once per indexing thread; stemming was a fifth of the indexing time. One
+/// departure from tantivy's terms: a hyphenated compound (`well-being`) also gives its joined
+/// word (`wellbeing`), at the same position as its parts (see [`WordTokenizer`]). With `words`, every
 /// word the stemmer sees (lower-cased, unstemmed) is also added there: that is how the index's
 /// word list, which prefix and fuzzy terms expand over, is gathered without a second pass.
 pub fn register_tokenizers(tm: &TokenizerManager, words: Option<WordSink>) {
@@ -117,7 +127,137 @@ pub fn stem_analyzer(words: Option<WordSink>) -> TextAnalyzer {
 }
 
 fn exact_builder() -> tantivy::tokenizer::TextAnalyzerBuilder<impl Tokenizer> {
-    TextAnalyzer::builder(SimpleTokenizer::default()).filter(RemoveLongFilter::limit(40)).filter(LowerCaser)
+    TextAnalyzer::builder(WordTokenizer::default()).filter(RemoveLongFilter::limit(40)).filter(LowerCaser)
+}
+
+/// Longest token kept, in bytes (as tantivy's `en_stem`: tokens of 40 bytes or more are dropped).
+pub const MAX_TOKEN_BYTES: usize = 40;
+
+/// Whether `c` joins the words of a compound when it stands between two of them.
+fn is_hyphen(c: char) -> bool {
+    matches!(c, '-' | '\u{2010}' | '\u{2011}')
+}
+
+/// Cuts text into words as tantivy's `SimpleTokenizer` does (runs of alphanumeric characters,
+/// one position each), except that the words of a hyphenated compound (`well-being`,
+/// `co-operation`, `face-to-face`: words joined by single hyphens, with nothing else between)
+/// share one position and are followed there by their joined word (`wellbeing`), whose offsets
+/// span the compound. So `wellbeing` and `well-being` find each other, each part is still found
+/// alone, and phrases over the closed and the hyphenated spelling have the same positions.
+#[derive(Clone, Debug, Default)]
+pub struct WordTokenizer {
+    token: Token,
+    parts: Vec<(usize, usize)>,
+}
+
+/// The token stream of [`WordTokenizer`].
+pub struct WordTokenStream<'a> {
+    text: &'a str,
+    at: usize,
+    token: &'a mut Token,
+    /// The byte ranges of the words of the compound being given out.
+    parts: &'a mut Vec<(usize, usize)>,
+    /// The next of `parts` to give out; `parts.len()` is the joined word.
+    next: usize,
+}
+
+impl Tokenizer for WordTokenizer {
+    type TokenStream<'a> = WordTokenStream<'a>;
+
+    fn token_stream<'a>(&'a mut self, text: &'a str) -> WordTokenStream<'a> {
+        self.token.reset();
+        self.parts.clear();
+        WordTokenStream { text, at: 0, token: &mut self.token, parts: &mut self.parts, next: 0 }
+    }
+}
+
+impl WordTokenStream<'_> {
+    /// The end of the word starting at `from`.
+    fn word_end(&self, from: usize) -> usize {
+        self.text[from..].char_indices().find(|(_, c)| !c.is_alphanumeric()).map_or(self.text.len(), |(i, _)| from + i)
+    }
+
+    fn emit(&mut self, from: usize, to: usize) {
+        self.token.offset_from = from;
+        self.token.offset_to = to;
+        self.token.text.push_str(&self.text[from..to]);
+    }
+}
+
+impl TokenStream for WordTokenStream<'_> {
+    fn advance(&mut self) -> bool {
+        self.token.text.clear();
+        if !self.parts.is_empty() {
+            // The rest of a compound, at the position of its first word.
+            if self.next < self.parts.len() {
+                let (from, to) = self.parts[self.next];
+                self.next += 1;
+                self.emit(from, to);
+                return true;
+            }
+            let (from, to) = (self.parts[0].0, self.parts[self.parts.len() - 1].1);
+            let joined: usize = self.parts.iter().map(|(f, t)| t - f).sum();
+            if self.next == self.parts.len() && joined < MAX_TOKEN_BYTES {
+                self.next += 1;
+                for i in 0..self.parts.len() {
+                    let (f, t) = self.parts[i];
+                    self.token.text.push_str(&self.text[f..t]);
+                }
+                self.token.offset_from = from;
+                self.token.offset_to = to;
+                return true;
+            }
+            self.parts.clear();
+        }
+        self.token.position = self.token.position.wrapping_add(1);
+        let Some((start, _)) = self.text[self.at..].char_indices().find(|(_, c)| c.is_alphanumeric()) else {
+            self.at = self.text.len();
+            return false;
+        };
+        let from = self.at + start;
+        let to = self.word_end(from);
+        self.at = to;
+        // A hyphen with a word straight after it makes a compound.
+        let mut end = to;
+        loop {
+            let mut rest = self.text[end..].chars();
+            match (rest.next(), rest.next()) {
+                (Some(h), Some(c)) if is_hyphen(h) && c.is_alphanumeric() => {
+                    let next_from = end + h.len_utf8();
+                    if self.parts.is_empty() {
+                        self.parts.push((from, to));
+                    }
+                    end = self.word_end(next_from);
+                    self.parts.push((next_from, end));
+                }
+                _ => break,
+            }
+        }
+        self.at = end;
+        self.next = 1;
+        self.emit(from, to);
+        true
+    }
+
+    fn token(&self) -> &Token {
+        self.token
+    }
+
+    fn token_mut(&mut self) -> &mut Token {
+        self.token
+    }
+}
+
+/// The words of an attribute value as the `values` field holds them: `key=word`, lower-cased,
+/// compounds as in the text (see [`WordTokenizer`]), with their positions.
+pub fn value_terms(key: &str, value: &str) -> Vec<(usize, String)> {
+    let mut analyzer = exact_analyzer();
+    let mut stream = analyzer.token_stream(value);
+    let mut out = Vec::new();
+    while let Some(t) = stream.next() {
+        out.push((t.position, format!("{key}={}", t.text)));
+    }
+    out
 }
 
 /// The words of a text as `--exact` sees them: the stemmed field's tokens before stemming, so

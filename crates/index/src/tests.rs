@@ -74,7 +74,7 @@ fn filters_in_combination() {
     assert_eq!(ids(&idx, "section:board").len(), 2);
     // Stemming: "trusted" found by "trust"; --exact does not stem.
     assert_eq!(idx.matching_ids("trusted", true).unwrap(), ["notes/fife/a.md#2"]);
-    let (total, by) = idx.count_by("trust", false, "site").unwrap();
+    let (total, by) = idx.count_by("trust", &SearchOptions::default(), "site").unwrap();
     assert_eq!(total, 3);
     assert_eq!(by["Fife"], 2);
     assert_eq!(by["Glasgow"], 1);
@@ -152,6 +152,248 @@ fn syntax_errors_surface() {
     assert!(matches!(idx.search("trust AND", &SearchOptions::default()), Err(Error::Syntax(_))));
     let e = idx.search("kind:[a TO b]", &SearchOptions::default()).err().unwrap();
     assert!(e.to_string().contains("ranges work on"), "{e}");
+}
+
+fn texts(h: &Hit, ranges: &[(usize, usize)]) -> Vec<String> {
+    ranges.iter().map(|&(s, e)| h.text[s..e].to_string()).collect()
+}
+
+fn one_note(body: &str) -> (tempfile::TempDir, SearchIndex) {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "notes/n.md", &format!("---\nsite: Fife\n---\n{body}\n"));
+    let (_, idx) = build(dir.path());
+    (dir, idx)
+}
+
+#[test]
+fn matches_are_those_of_the_query() {
+    let (_dir, idx) = one_note(
+        "In the first months the board met. The months passed; first of all, the staff left.\n\n\
+         Well-being may well be the point.",
+    );
+    let opts = SearchOptions::default();
+    let r = idx.search("\"the first months\"", &opts).unwrap();
+    assert_eq!(r.total, 1);
+    let h = &r.hits[0];
+    // One match, as one unit, every word of it marked; no other `the`, `first` or `months`.
+    assert_eq!(texts(h, &h.units), ["the first months"]);
+    assert_eq!(texts(h, &h.matches), ["the", "first", "months"]);
+    let r = idx.search("\"well-being\"", &opts).unwrap();
+    let h = &r.hits[0];
+    assert_eq!(texts(h, &h.units), ["Well-being"]);
+    assert_eq!(texts(h, &h.matches), ["Well-being"]);
+    // A proximity match is one unit from its first word to its last.
+    let r = idx.search("\"board staff\"~10", &opts).unwrap();
+    assert_eq!(texts(&r.hits[0], &r.hits[0].units), ["board met. The months passed; first of all, the staff"]);
+    assert_eq!(texts(&r.hits[0], &r.hits[0].matches), ["board", "staff"]);
+    // Words under NOT are not marked; words ANDed are marked wherever they are.
+    let r = idx.search("months NOT budget", &opts).unwrap();
+    assert_eq!(texts(&r.hits[0], &r.hits[0].matches), ["months", "months"]);
+    // Exact, prefix and fuzzy terms mark only the words that satisfy them.
+    let exact = SearchOptions { exact: true, ..SearchOptions::default() };
+    let r = idx.search("month", &opts).unwrap();
+    assert_eq!(texts(&r.hits[0], &r.hits[0].matches), ["months", "months"]);
+    assert_eq!(idx.search("month", &exact).unwrap().total, 0);
+    let r = idx.search("\"first months\"", &exact).unwrap();
+    assert_eq!(texts(&r.hits[0], &r.hits[0].units), ["first months"]);
+    let r = idx.search("mon*", &opts).unwrap();
+    assert_eq!(texts(&r.hits[0], &r.hits[0].matches), ["months", "months"]);
+    let r = idx.search("bord~1", &opts).unwrap();
+    assert_eq!(texts(&r.hits[0], &r.hits[0].matches), ["board"]);
+    // The snippet holds the match.
+    let r = idx.search("point", &SearchOptions { snippet_chars: 30, ..SearchOptions::default() }).unwrap();
+    let h = &r.hits[0];
+    let (s, e) = h.snippet;
+    assert!(h.text[s..e].contains("point") && e - s <= 31, "{:?}", &h.text[s..e]);
+}
+
+#[test]
+fn compounds_find_each_other() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        "notes/a.md",
+        "---\nsite: Fife\n---\nTheir well-being matters.\n\nCo-operation grew.\n\nMental well-being services opened.",
+    );
+    write(
+        root,
+        "notes/b.md",
+        "---\nsite: Fife\n---\nTheir wellbeing matters.\n\nCooperation grew.\n\nIt may well be, being honest.",
+    );
+    write(root, "notes/c.md", "---\nsite: Fife\n---\nCo-production and coproduction.\n\nMental wellbeing services.");
+    let (_, idx) = build(root);
+    for exact in [false, true] {
+        let ids = |q: &str| idx.matching_ids(q, exact).unwrap();
+        assert_eq!(ids("well-being"), ["notes/a.md#1", "notes/a.md#3", "notes/b.md#1", "notes/c.md#2"], "{exact}");
+        assert_eq!(ids("wellbeing"), ids("well-being"), "{exact}");
+        assert_eq!(ids("\"well-being\""), ids("well-being"), "{exact}");
+        assert_eq!(ids("co-operation"), ["notes/a.md#2", "notes/b.md#2"], "{exact}");
+        assert_eq!(ids("cooperation"), ids("co-operation"), "{exact}");
+        assert_eq!(ids("coproduction"), ["notes/c.md#1"], "{exact}");
+        assert_eq!(ids("co-production"), ["notes/c.md#1"], "{exact}");
+        // Phrases over either spelling.
+        let services = ["notes/a.md#3", "notes/c.md#2"];
+        assert_eq!(ids("\"mental wellbeing services\""), services, "{exact}");
+        assert_eq!(ids("\"mental well-being services\""), services, "{exact}");
+        // The parts of a compound are still words of their own.
+        assert!(ids("operation").contains(&"notes/a.md#2".to_string()), "{exact}");
+    }
+    assert_eq!(idx.matching_ids("being", true).unwrap(), ["notes/a.md#1", "notes/a.md#3", "notes/b.md#3"]);
+    // "may well be" is not `well-being`.
+    assert!(!ids(&idx, "well-being").contains(&"notes/b.md#3".to_string()));
+    let r = idx.search("wellbeing", &SearchOptions::default()).unwrap();
+    let marked: BTreeSet<String> = r.hits.iter().flat_map(|h| texts(h, &h.matches)).collect();
+    assert_eq!(marked, ["well-being", "wellbeing"].map(String::from).into());
+}
+
+#[test]
+fn words_tokeniser_joins_compounds_at_one_position() {
+    let mut a = schema::exact_analyzer();
+    let toks = tokens(&mut a, "A well-being co\u{2010}op - x--y, end-");
+    let got: Vec<(&str, usize)> = toks.iter().map(|t| (t.0.as_str(), t.1)).collect();
+    assert_eq!(
+        got,
+        [
+            ("a", 0),
+            ("well", 1),
+            ("being", 1),
+            ("wellbeing", 1),
+            ("co", 2),
+            ("op", 2),
+            ("coop", 2),
+            ("x", 3),
+            ("y", 4),
+            ("end", 5)
+        ]
+    );
+    // The joined word spans the compound.
+    assert_eq!((toks[3].2, toks[3].3), (2, 12));
+    // A compound of 40 bytes or more keeps its parts only.
+    let long = format!("{}-{}", "a".repeat(20), "b".repeat(20));
+    assert_eq!(tokens(&mut a, &long).len(), 2);
+}
+
+#[test]
+fn attribute_words_and_whole_values() {
+    let dir = tempfile::tempdir().unwrap();
+    let root = dir.path();
+    write(
+        root,
+        "notes/a.md",
+        "---\nsite: Glasgow\nkind: interview\ntitle: Mental Health in Schools\n---\n\
+         Hon. Bill Blair (Minister of Public Safety): We act.\n\nLynne Neagle AM: Thank you.\n\nThe Chair: Next.\n",
+    );
+    let (_, idx) = build(root);
+    assert_eq!(ids(&idx, "speaker:blair"), ["notes/a.md#1"]);
+    assert_eq!(ids(&idx, "speaker:BLAIR"), ["notes/a.md#1"]);
+    assert_eq!(ids(&idx, "speaker:\"bill blair\""), ["notes/a.md#1"]);
+    assert!(ids(&idx, "speaker:\"blair bill\"").is_empty());
+    assert_eq!(ids(&idx, "speaker:neagle"), ["notes/a.md#2"]);
+    assert_eq!(ids(&idx, "speaker:chair"), ["notes/a.md#3"]);
+    assert_eq!(ids(&idx, "speaker:neag*"), ["notes/a.md#2"]);
+    assert_eq!(ids(&idx, "speaker:safety"), ["notes/a.md#1"]);
+    // The whole value, and only it.
+    assert_eq!(ids(&idx, "speaker:=\"lynne neagle am\""), ["notes/a.md#2"]);
+    assert!(ids(&idx, "speaker:=neagle").is_empty());
+    assert_eq!(ids(&idx, "speaker:=lynne*"), ["notes/a.md#2"]);
+    // Free-text attributes of the note.
+    assert_eq!(ids(&idx, "title:health").len(), 3);
+    assert_eq!(ids(&idx, "title:\"mental health\"").len(), 3);
+    assert!(ids(&idx, "title:=health").is_empty());
+    assert_eq!(ids(&idx, "title:=\"mental health in schools\"").len(), 3);
+}
+
+#[test]
+fn unknown_names_are_named_with_the_closest() {
+    let dir = tempfile::tempdir().unwrap();
+    sample(dir.path());
+    let root = dir.path();
+    let corpus = Project::open(root).unwrap().load().unwrap();
+    let (mut idx, _) = SearchIndex::open_or_create(&root.join(".fieldnotes/index")).unwrap();
+    let codes = |d: usize, p: usize| -> PassageCodes {
+        match (d, p) {
+            (0, 0) => PassageCodes { accepted: vec!["time".into()], suggested: vec![] },
+            (0, 1) => PassageCodes { accepted: vec![], suggested: vec!["trust".into()] },
+            _ => PassageCodes::default(),
+        }
+    };
+    idx.update(&corpus, &codes, &WriterOptions { memory_bytes: 32 << 20, threads: 1 }, &|_| {}).unwrap();
+    let unknown = |q: &str| idx.unknown_names(q, &["expertise".to_string()]).unwrap();
+    let u = unknown("trust AND sitee:fife");
+    assert_eq!(u.len(), 1);
+    assert_eq!((u[0].kind, u[0].field.as_str()), (UnknownKind::Field, "sitee"));
+    assert_eq!(u[0].suggestions[0], "site:fife");
+    let u = unknown("site:glasgw");
+    assert_eq!((u[0].kind, u[0].suggestions[0].as_str()), (UnknownKind::Value, "site:glasgow"));
+    let u = unknown("code:tiem");
+    assert_eq!((u[0].kind, u[0].suggestions[0].as_str()), (UnknownKind::Code, "code:time"));
+    let u = unknown("location:clydebnk");
+    assert_eq!(u[0].suggestions[0], "location:clydebank");
+    let u = unknown("site:=fif");
+    assert_eq!(u[0].suggestions[0], "site:=fife");
+    // Names that exist somewhere are fine, even when the query matches nothing.
+    for q in [
+        "site:fife kind:interview",
+        "code:time",
+        "code:trust",
+        "code:expertise",
+        "location:clydebank",
+        "site:\"west dunbartonshire\"",
+        "site:west",
+        "speaker:\"manager cpp\"",
+        "date:2016",
+        "speaker:cpp*",
+        "nothing here",
+    ] {
+        assert!(unknown(q).is_empty(), "{q}: {:?}", unknown(q));
+    }
+    // Accepted codings count; suggestions only when asked.
+    assert_eq!(ids(&idx, "code:time"), ["notes/fife/a.md#1"]);
+    assert!(ids(&idx, "code:trust").is_empty());
+    let with = SearchOptions { include_suggested: true, ..SearchOptions::default() };
+    assert_eq!(idx.matching_ids_with("code:trust", &with).unwrap(), ["notes/fife/a.md#2"]);
+    assert_eq!(idx.matching_ids_with("code:t*", &with).unwrap().len(), 2);
+    let (_, by) = idx.count_by("site:fife", &SearchOptions::default(), "code").unwrap();
+    assert_eq!((by["time"], by[""], by.get("trust")), (1, 1, None));
+    let (_, by) = idx.count_by("site:fife", &with, "code").unwrap();
+    assert_eq!((by["time"], by["trust"], by.get("")), (1, 1, None));
+    // An unknown group is an error naming the closest.
+    let e = idx.count_by("trust", &SearchOptions::default(), "sitee").unwrap_err();
+    assert!(matches!(&e, Error::UnknownGroup { suggestions, .. } if suggestions[0] == "site"), "{e}");
+    assert!(e.to_string().contains("did you mean `site`"), "{e}");
+    assert!(idx.count_by("trust", &SearchOptions::default(), "location").is_ok());
+    assert!(idx.count_by("trust", &SearchOptions::default(), "year").is_ok());
+}
+
+#[test]
+fn staleness_sees_changed_added_and_removed_notes() {
+    let dir = tempfile::tempdir().unwrap();
+    sample(dir.path());
+    let root = dir.path();
+    write(root, "notes/empty.md", "");
+    let (_, idx) = build(root);
+    let listing = || -> Vec<(String, std::time::SystemTime)> {
+        let project = Project::open(root).unwrap();
+        let (files, _) = project.note_files().unwrap();
+        files.iter().map(|f| (project.relative(f), fs::metadata(f).unwrap().modified().unwrap())).collect()
+    };
+    // The skipped empty note is not news.
+    assert!(idx.staleness(&listing()).unwrap().is_empty());
+    let later = std::time::SystemTime::now() + std::time::Duration::from_secs(5);
+    let mut notes = listing();
+    for (path, modified) in &mut notes {
+        if path == "notes/fife/a.md" {
+            *modified = later;
+        }
+    }
+    notes.retain(|(p, _)| p != "notes/glasgow/b.md");
+    notes.push(("notes/new.md".into(), std::time::UNIX_EPOCH));
+    let s = idx.staleness(&notes).unwrap();
+    assert_eq!(s.changed, ["notes/fife/a.md"]);
+    assert_eq!(s.added, ["notes/new.md"]);
+    assert_eq!(s.removed, ["notes/glasgow/b.md"]);
+    assert_eq!(s.paths(), ["notes/fife/a.md", "notes/glasgow/b.md", "notes/new.md"]);
 }
 
 const VOCAB: &[&str] = &[

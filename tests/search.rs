@@ -1,0 +1,119 @@
+//! Search says exactly what it found (issue #20): matches from the query, compounds, attribute
+//! words, unknown names, the stale index, and which codings `code:` counts.
+
+use crate::util::{TestProject, stderr};
+
+fn project() -> TestProject {
+    let p = TestProject::new();
+    p.write(
+        "notes/glasgow/a.md",
+        "---\nsite: Glasgow\nkind: interview\ntitle: Mental Health in Schools\n---\n\
+         Hon. Bill Blair (Minister of Public Safety): In the first months the board met. The months \
+         passed and first of all the staff left.\n\n\
+         Lynne Neagle AM: Their well-being may well be the point; co-operation matters.\n",
+    );
+    p.write(
+        "notes/fife/b.md",
+        "---\nsite: Fife\nkind: meeting\n---\nTheir wellbeing grew with cooperation and staff turnover.\n",
+    );
+    p
+}
+
+fn total(p: &TestProject, args: &[&str]) -> u64 {
+    let mut all = vec!["search"];
+    all.extend(args);
+    all.extend(["--count", "--json"]);
+    p.json(&all)["total"].as_u64().unwrap()
+}
+
+#[test]
+fn kwic_and_snippets_show_the_query_s_matches() {
+    let p = project();
+    let kwic = p.run(&["search", "\"the first months\"", "--kwic", "--width", "12"]);
+    // One line for the one match, every word of it marked, and no other `the`, `first`, `months`.
+    assert_eq!(kwic.lines().count(), 1, "{kwic}");
+    assert!(kwic.contains("[the] [first] [months]"), "{kwic}");
+    let snippet = p.run(&["search", "\"the first months\""]);
+    assert_eq!(snippet.matches('[').count(), 3, "{snippet}");
+    let kwic = p.run(&["search", "well-being", "--kwic", "--width", "10"]);
+    assert!(kwic.contains("[well-being]") && !kwic.contains("[be]") && !kwic.contains("[well]"), "{kwic}");
+    // A proximity match is one line.
+    let kwic = p.run(&["search", "\"board staff\"~12", "--kwic"]);
+    assert_eq!(kwic.lines().count(), 1, "{kwic}");
+    let v = p.json(&["search", "\"the first months\"", "--json"]);
+    assert_eq!(v["hits"][0]["matches"], serde_json::json!(["the first months"]));
+}
+
+#[test]
+fn compounds_and_attribute_words() {
+    let p = project();
+    for exact in [&[][..], &["--exact"][..]] {
+        let n = |q: &str| total(&p, &[&[q][..], exact].concat());
+        assert_eq!(n("wellbeing"), 2);
+        assert_eq!(n("well-being"), 2);
+        assert_eq!(n("cooperation"), 2);
+        assert_eq!(n("co-operation"), 2);
+    }
+    assert_eq!(total(&p, &["speaker:blair"]), 1);
+    assert_eq!(total(&p, &["speaker:\"bill blair\""]), 1);
+    assert_eq!(total(&p, &["speaker:neagle"]), 1);
+    assert_eq!(total(&p, &["speaker:=\"Lynne Neagle AM\""]), 1);
+    assert_eq!(total(&p, &["title:health"]), 2);
+    let o = p.run_expect(&["search", "speaker:=neagle"], 1);
+    assert!(stderr(&o).contains("speaker:=\"lynne neagle am\""), "{}", stderr(&o));
+    let help = p.run(&["search", "--help"]);
+    assert!(help.contains("speaker:=") && help.contains("wellbeing") && help.contains("Examples"), "{help}");
+}
+
+#[test]
+fn unknown_names_warn_and_unknown_groups_fail() {
+    let p = project();
+    let o = p.run_expect(&["search", "staff AND sitee:glasgow"], 1);
+    assert!(stderr(&o).contains("`sitee`") && stderr(&o).contains("`site:glasgow`"), "{}", stderr(&o));
+    let o = p.run_expect(&["search", "site:glasgw"], 1);
+    assert!(stderr(&o).contains("did you mean `site:glasgow`?"), "{}", stderr(&o));
+    let o = p.run_expect(&["search", "code:tiem"], 1);
+    assert!(stderr(&o).contains("no code `tiem`") && stderr(&o).contains("`code:time`"), "{}", stderr(&o));
+    // Fine names that match nothing stay quiet.
+    let o = p.run_expect(&["search", "site:fife speaker:blair"], 1);
+    assert!(o.stdout.is_empty());
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+    let o = p.run_expect(&["search", "staff", "--count", "--by", "month"], 2);
+    assert!(stderr(&o).contains("`month`"), "{}", stderr(&o));
+    let o = p.run_expect(&["report", "themes", "--by", "sitee"], 2);
+    assert!(stderr(&o).contains("`sitee`"), "{}", stderr(&o));
+    let o = p.run_expect(&["search", "staff or turnover"], 1);
+    assert!(stderr(&o).contains("`or`") && stderr(&o).contains("`OR`"), "{}", stderr(&o));
+}
+
+#[test]
+fn edited_notes_are_noticed() {
+    let p = project();
+    p.run(&["index", "-q"]);
+    assert_eq!(total(&p, &["zebra"]), 0);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    p.write("notes/fife/c.md", "---\nsite: Fife\n---\nA zebra crossing.\n");
+    // A small project is brought up to date first, and says so.
+    let o = p.run_expect(&["search", "zebra"], 0);
+    assert!(stderr(&o).contains("notes/fife/c.md") && stderr(&o).contains("changed"), "{}", stderr(&o));
+    let o = p.run_expect(&["search", "zebra"], 0);
+    assert!(!stderr(&o).contains("changed"), "{}", stderr(&o));
+}
+
+#[test]
+fn code_counts_accepted_codings_unless_told() {
+    let p = project();
+    p.run(&["code", "auto", "-q"]);
+    let suggested = p.json(&["search", "code:time", "--count", "--json", "--include-suggested"]);
+    assert_eq!(suggested["codings"], "accepted and suggested");
+    assert!(suggested["total"].as_u64().unwrap() >= 1, "{suggested}");
+    // Not accepted yet: nothing, with a hint; as `report themes` counts.
+    let o = p.run_expect(&["search", "code:time", "--count", "--json"], 0);
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!((v["total"].as_u64(), v["codings"].as_str()), (Some(0), Some("accepted")));
+    assert!(stderr(&o).contains("--include-suggested"), "{}", stderr(&o));
+    p.run(&["code", "add", "notes/fife/b.md#1", "time", "-q"]);
+    assert_eq!(total(&p, &["code:time"]), 1);
+    let by = p.run(&["search", "code:time", "--count", "--by", "site"]);
+    assert!(by.contains("accepted codings"), "{by}");
+}
