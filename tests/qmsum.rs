@@ -81,12 +81,25 @@ fn committee_transcripts_load_index_and_search() {
     let speaker = "The Chair";
     let want_chair =
         ms.iter().flat_map(|m| &m.turns).filter(|t| t.0.eq_ignore_ascii_case(speaker) && !t.1.is_empty()).count();
-    let v = p.json(&["search", &format!("speaker:\"{speaker}\""), "--count", "--json"]);
+    let v = p.json(&["search", &format!("speaker:=\"{speaker}\""), "--count", "--json"]);
     assert_eq!(v["total"].as_u64().unwrap() as usize, want_chair);
     assert!(want_chair > 0);
     let words = |s: &str| {
         s.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect::<Vec<_>>()
     };
+    // The words of a label find its turns, long name-and-office labels included: `speaker:"the
+    // chair"` also finds `The Chair (Hon. Anthony Rota (Nipissing—Timiskaming, Lib.))`, and
+    // `speaker:minister` every minister's turns, whose labels never stay in the text.
+    for (q, w) in [("\"the chair\"", &["the", "chair"][..]), ("minister", &["minister"][..])] {
+        let want = ms
+            .iter()
+            .flat_map(|m| &m.turns)
+            .filter(|t| !t.1.is_empty() && words(&t.0).windows(w.len()).any(|x| x == w))
+            .count();
+        let v = p.json(&["search", &format!("speaker:{q}"), "--count", "--json"]);
+        assert_eq!(v["total"].as_u64().unwrap() as usize, want, "speaker:{q}");
+        assert!(want > want_chair / 10, "{q}: {want}");
+    }
     let mut want: BTreeMap<&str, u64> = BTreeMap::new();
     for m in &ms {
         for t in &m.turns {

@@ -2,10 +2,12 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
+use std::io::Write;
 use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
+use fieldnotes_coding::Versions;
 use fieldnotes_coding::ledger::{self, Coding, Event, Ledger, Origin, Status, coding_id, now};
 use fieldnotes_corpus::{Project, SplitOptions, parse_document, text_hash};
 use fieldnotes_import::{fm_text, fm_value, note_text, slug, survey, transcript};
@@ -105,9 +107,15 @@ pub struct SurveyArgs {
     /// Attribute columns.
     #[arg(long, num_args = 1..)]
     attr: Vec<String>,
-    /// Code columns (one code per cell, or several separated by `;`; `parent->child` paths).
+    /// Code columns: several codes in a cell separated by `;`, `,`, `|` or line breaks, each a
+    /// code or a `parent->child` path, matched to the codebook's codes by place and by id or
+    /// name (ignoring case).
     #[arg(long, num_args = 1.., requires = "coder")]
     codes: Vec<String>,
+    /// The characters that separate codes in a code cell, instead of `;,|` (line breaks always
+    /// do): `--code-sep ';'` keeps `time, context` one code.
+    #[arg(long, value_name = "CHARS")]
+    code_sep: Option<String>,
     /// The coder whose codes the code columns hold.
     #[arg(long)]
     coder: Option<String>,
@@ -195,6 +203,8 @@ fn transcripts(g: &Globals, project: &Project, a: TranscriptArgs) -> Result<Exit
     }
     let mut outcomes = Vec::new();
     let mut failed = 0;
+    let folder = format!("notes/{}", slug(&a.site));
+    let mut known = recordings(project, &folder);
     for file in &a.files {
         let ext = file.extension().map(|e| e.to_string_lossy().to_lowercase()).unwrap_or_default();
         let bytes = fs::read(file).with_context(|| format!("cannot read `{}`", file.display()))?;
@@ -226,7 +236,7 @@ fn transcripts(g: &Globals, project: &Project, a: TranscriptArgs) -> Result<Exit
             }
         };
         for p in &t.problems {
-            output::warn(&format!("`{}` line {}: {}; that cue was skipped", file.display(), p.line, p.message));
+            output::warn(&format!("`{}` line {}: {}", file.display(), p.line, p.message));
         }
         let stem = file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
         let mut front = vec![("title".to_string(), fm_text(&stem)), ("site".into(), fm_text(&a.site))];
@@ -239,47 +249,86 @@ fn transcripts(g: &Globals, project: &Project, a: TranscriptArgs) -> Result<Exit
             fm_text(&file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default()),
         ));
         front.push(("transcript".into(), "true".into()));
-        let text = note_text(&front, &transcript::note_body(&t));
-        let rel = format!("notes/{}/{}.md", slug(&a.site), slug(&stem));
+        let body = transcript::note_body(&t);
+        let hash = text_hash(&body);
+        front.push(("source_hash".into(), fm_text(&hash)));
+        let text = note_text(&front, &body);
+        // A recording is known by its content: the same one again is a no-op (or, with
+        // --force, rewrites its note); another one whose name is taken arrives beside it.
+        if let Some((rel, _)) = known.iter().find(|(_, h)| *h == hash) {
+            let rel = rel.clone();
+            if a.common.force {
+                outcomes.push(put_note(g, project, &rel, &text, &a.common)?);
+            } else {
+                output::info(g.quiet, &format!("`{}` is in the project already, as `{rel}`", file.display()));
+                outcomes.push(Outcome::Unchanged);
+            }
+            continue;
+        }
+        let first = format!("{folder}/{}.md", slug(&stem));
+        let mut rel = first.clone();
+        if !a.common.force {
+            let taken = |r: &str| project.root().join(r).exists() || known.iter().any(|(k, _)| k == r);
+            let mut k = 2;
+            while taken(&rel) {
+                rel = format!("{folder}/{}-{k}.md", slug(&stem));
+                k += 1;
+            }
+            if rel != first {
+                output::info(
+                    g.quiet,
+                    &format!(
+                        "`{}`: `{first}` holds another recording of that name; this one goes to `{rel}` (--force replaces it instead)",
+                        file.display()
+                    ),
+                );
+            }
+        }
+        known.push((rel.clone(), hash));
         outcomes.push(put_note(g, project, &rel, &text, &a.common)?);
     }
     report(g, "transcripts", &outcomes, a.common.dry_run);
     Ok(if failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
-fn attr_key(col: &str) -> String {
-    slug(col).replace('-', "_")
+/// The notes of a folder with the hash that identifies their recording: the `source_hash` of
+/// their front matter, or the hash of their body (notes imported before there was one).
+fn recordings(project: &Project, folder: &str) -> Vec<(String, String)> {
+    let mut out = Vec::new();
+    let Ok(entries) = fs::read_dir(project.root().join(folder)) else { return out };
+    let mut names: Vec<String> = entries
+        .filter_map(|e| e.ok())
+        .map(|e| e.file_name().to_string_lossy().to_string())
+        .filter(|n| n.ends_with(".md"))
+        .collect();
+    names.sort();
+    for name in names {
+        let rel = format!("{folder}/{name}");
+        let Ok(text) = fs::read_to_string(project.root().join(&rel)) else { continue };
+        let Ok(fm) = fieldnotes_corpus::frontmatter::parse(&text) else { continue };
+        let hash = match fm.attributes.get("source_hash") {
+            Some(v) => v.to_string(),
+            None => text_hash(&text[fm.body_start..]),
+        };
+        out.push((rel, hash));
+    }
+    out
 }
 
-/// Finds or makes the codes of a path; returns the leaf's id and the TOML of new codes.
-fn resolve_path(
-    book: &fieldnotes_coding::Codebook,
-    added: &mut BTreeMap<String, (String, Option<String>)>,
-    path: &[String],
-) -> String {
-    let mut parent: Option<String> = None;
-    let mut id = String::new();
-    for name in path {
-        let existing = book
-            .codes
-            .iter()
-            .find(|c| c.id == *name || c.name.eq_ignore_ascii_case(name) || c.id == slug(name))
-            .map(|c| c.id.clone());
-        id = existing.unwrap_or_else(|| {
-            let id = slug(name);
-            added.entry(id.clone()).or_insert_with(|| (name.clone(), parent.clone()));
-            id
-        });
-        parent = Some(id.clone());
-    }
-    id
+fn attr_key(col: &str) -> String {
+    slug(col).replace('-', "_")
 }
 
 fn surveys(g: &Globals, project: &Project, a: SurveyArgs) -> Result<ExitCode> {
     let bytes = fs::read(&a.file).with_context(|| format!("cannot read `{}`", a.file.display()))?;
     let sheet = survey::read_sheet(&a.file, &bytes).with_context(|| format!("`{}`", a.file.display()))?;
-    let spec =
-        survey::SurveySpec { id: a.id.clone(), text: a.text.clone(), attrs: a.attr.clone(), codes: a.codes.clone() };
+    let spec = survey::SurveySpec {
+        id: a.id.clone(),
+        text: a.text.clone(),
+        attrs: a.attr.clone(),
+        codes: a.codes.clone(),
+        code_separators: a.code_sep.clone().unwrap_or_default(),
+    };
     let (people, problems) = survey::respondents(&sheet, &spec).with_context(|| format!("`{}`", a.file.display()))?;
     for p in &problems {
         output::warn(&format!("`{}` row {}: {}", a.file.display(), p.line, p.message));
@@ -306,7 +355,12 @@ fn surveys(g: &Globals, project: &Project, a: SurveyArgs) -> Result<ExitCode> {
             .clone()
             .unwrap_or_else(|| a.file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default()),
     );
-    let mut added: BTreeMap<String, (String, Option<String>)> = BTreeMap::new();
+    let mut tree = survey::CodeTree::new(
+        book.codes
+            .iter()
+            .map(|c| survey::TreeCode { id: c.id.clone(), name: c.name.clone(), parent: c.parent.clone() })
+            .collect(),
+    );
     let mut events = Vec::new();
     let mut outcomes = Vec::new();
     let time = now();
@@ -361,9 +415,13 @@ fn surveys(g: &Globals, project: &Project, a: SurveyArgs) -> Result<ExitCode> {
                 parse_document(rel.clone(), text.clone(), &SplitOptions { speaker_turns: false }).map_err(|e| {
                     anyhow::anyhow!("internal: the note written for `{}` does not parse: {}", r.id, e.message)
                 })?;
+            // The codings count in this version of the note, kept so that they follow its edits.
+            if !a.common.dry_run {
+                Versions::new(&project.derived_dir()).keep(&doc)?;
+            }
             for (ans, p) in answers.iter().zip(&doc.passages) {
                 for path in &ans.codes {
-                    let code = resolve_path(&book, &mut added, path);
+                    let code = tree.resolve(path);
                     let id = coding_id(coder, &rel, p.start, p.end, &code);
                     if existing.seen.contains(&id) {
                         continue;
@@ -383,16 +441,20 @@ fn surveys(g: &Globals, project: &Project, a: SurveyArgs) -> Result<ExitCode> {
                         memo: None,
                         evidence: vec![],
                         time: time.clone(),
+                        base: Some(doc.hash.clone()),
+                        reviewer: None,
                     }));
                 }
             }
         }
     }
     let source = a.file.display().to_string();
-    let codes: Vec<(String, String, Option<String>, String)> = added
-        .into_iter()
-        .map(|(id, (name, parent))| {
-            (id, name, parent, format!("Added by `fieldnotes import survey` from `{source}`; describe it."))
+    let codes: Vec<(String, String, Option<String>, String)> = tree
+        .added()
+        .iter()
+        .map(|c| {
+            let description = format!("Added by `fieldnotes import survey` from `{source}`; describe it.");
+            (c.id.clone(), c.name.clone(), c.parent.clone(), description)
         })
         .collect();
     add_codes(g, project, &codes, a.common.dry_run)?;
@@ -420,6 +482,15 @@ fn add_codes(
     }
     let book_path = project.codebook_path();
     if dry_run {
+        // The codes themselves, one a line as `import qdc` lists them, on stdout.
+        let mut out = output::stdout();
+        for (id, name, parent, _) in codes {
+            match parent {
+                Some(p) => writeln!(out, "+ {id} ({name}, under {p})")?,
+                None => writeln!(out, "+ {id} ({name})")?,
+            }
+        }
+        out.flush()?;
         output::info(g.quiet, &format!("would add {} code(s) to the codebook", codes.len()));
         return Ok(());
     }
@@ -502,6 +573,10 @@ fn qmsum(g: &Globals, project: &Project, a: QmsumArgs) -> Result<ExitCode> {
         let doc = parse_document(rel.clone(), text, &SplitOptions { speaker_turns: true }).map_err(|e| {
             anyhow::anyhow!("internal: the note for `{}` does not parse: {}", file.display(), e.message)
         })?;
+        // The codings count in this version of the note, kept so that they follow its edits.
+        if !a.common.dry_run {
+            Versions::new(&project.derived_dir()).keep(&doc)?;
+        }
         if doc.passages.len() != n {
             bail!("internal: `{}` has {n} turns but its note {} passages", file.display(), doc.passages.len());
         }
@@ -547,6 +622,8 @@ fn qmsum(g: &Globals, project: &Project, a: QmsumArgs) -> Result<ExitCode> {
                         memo: None,
                         evidence: vec![],
                         time: time.clone(),
+                        base: Some(doc.hash.clone()),
+                        reviewer: None,
                     }));
                 }
             }
@@ -666,6 +743,19 @@ fn notes(g: &Globals, project: &Project, a: NotesArgs) -> Result<ExitCode> {
             }
         };
         let rel = format!("notes/{base}/{rel_str}");
+        if let Ok(fm) = fieldnotes_corpus::frontmatter::parse(&out_text) {
+            let opts = project.split_options(&fm.attributes);
+            let doc = fieldnotes_corpus::build_document(rel.clone(), out_text.clone(), fm, &opts);
+            if doc.looks_like_transcript()
+                && !matches!(doc.attributes.get("transcript"), Some(fieldnotes_corpus::Value::Bool(false)))
+            {
+                let (labelled, all) = doc.labelled_paragraphs();
+                output::warn(&format!(
+                    "`{}`: {labelled} of its {all} paragraphs open with a speaker label, but it is not read as a transcript; add `transcript: true` to its front matter to cut it into turns (or `transcript: false` to say it is not one)",
+                    f.display()
+                ));
+            }
+        }
         outcomes.push(put_note(g, project, &rel, &out_text, &a.common)?);
     }
     for k in attrs.keys().filter(|k| !used_attrs.contains(*k)) {

@@ -42,6 +42,16 @@ struct Summary {
     by: String,
     groups: BTreeMap<String, Group>,
     skipped: Vec<fieldnotes_corpus::Skipped>,
+    /// Notes read as paragraphs of which most open with a speaker label.
+    unmarked_transcripts: Vec<Unmarked>,
+}
+
+/// A note that looks like a transcript but is not marked as one.
+#[derive(Serialize)]
+struct Unmarked {
+    path: String,
+    labelled: usize,
+    paragraphs: usize,
 }
 
 /// Runs `fieldnotes notes`.
@@ -109,6 +119,18 @@ fn summarise(project: &fieldnotes_corpus::Project, corpus: &fieldnotes_corpus::C
         by: by.to_string(),
         groups,
         skipped: corpus.skipped.clone(),
+        unmarked_transcripts: corpus
+            .documents
+            .iter()
+            .filter(|d| {
+                d.looks_like_transcript()
+                    && !matches!(d.attributes.get("transcript"), Some(fieldnotes_corpus::Value::Bool(false)))
+            })
+            .map(|d| {
+                let (labelled, paragraphs) = d.labelled_paragraphs();
+                Unmarked { path: d.path.clone(), labelled, paragraphs }
+            })
+            .collect(),
     }
 }
 
@@ -159,6 +181,23 @@ fn print_summary(out: &mut impl Write, s: &Summary, color: bool) -> Result<()> {
     write!(out, "{}", output::table(&header, &rows, &align))?;
     if !s.skipped.is_empty() {
         writeln!(out, "skipped {} file(s) that could not be read (see the warnings above)", s.skipped.len())?;
+    }
+    if !s.unmarked_transcripts.is_empty() {
+        writeln!(
+            out,
+            "{} note(s) read as paragraphs look like transcripts (most paragraphs open with `Speaker:`); add `transcript: true` to their front matter to cut them into speaker turns, or `transcript: false` to say they are not:",
+            s.unmarked_transcripts.len()
+        )?;
+        for u in s.unmarked_transcripts.iter().take(10) {
+            writeln!(out, "  {} ({} of {} paragraphs)", u.path, u.labelled, u.paragraphs)?;
+        }
+        if s.unmarked_transcripts.len() > 10 {
+            writeln!(
+                out,
+                "  and {} more (`fieldnotes notes --json` lists them all)",
+                s.unmarked_transcripts.len() - 10
+            )?;
+        }
     }
     Ok(())
 }

@@ -1,5 +1,7 @@
 //! A note as a document of passages: paragraphs, speaker turns and sections, with exact offsets.
 
+use std::collections::HashSet;
+
 use serde::Serialize;
 
 use crate::frontmatter::{self, Attributes};
@@ -85,6 +87,25 @@ impl Document {
     pub fn words(&self) -> u64 {
         self.passages.iter().map(|p| u64::from(p.words)).sum()
     }
+
+    /// (passages that open with a speaker label or a timestamp, passages): how much a note read
+    /// as paragraphs looks like a transcript.
+    pub fn labelled_paragraphs(&self) -> (usize, usize) {
+        let labelled = self
+            .passages
+            .iter()
+            .filter(|p| p.speaker.is_none() && turn_prefix(self.passage_text(p).lines().next().unwrap_or("")).is_some())
+            .count();
+        (labelled, self.passages.len())
+    }
+
+    /// Whether a note read as paragraphs is a transcript by the look of it: at least three of
+    /// its paragraphs, and more than half, open with a speaker label or a timestamp. Such a
+    /// note is not cut into turns unless marked (`transcript: true`); `fieldnotes notes` says so.
+    pub fn looks_like_transcript(&self) -> bool {
+        let (labelled, all) = self.labelled_paragraphs();
+        self.passages.iter().all(|p| p.speaker.is_none() && p.time.is_none()) && labelled >= 3 && labelled * 2 > all
+    }
 }
 
 /// `<path>#<ordinal>`.
@@ -133,41 +154,138 @@ pub struct SplitOptions {
     pub speaker_turns: bool,
 }
 
+/// Longest speaker label, in characters.
+const MAX_LABEL_CHARS: usize = 200;
+/// Most words a label may have outside brackets.
+const MAX_LABEL_WORDS: usize = 20;
+
+/// Words that open a line with a colon without naming a speaker (`Note:`, `Action:`).
+const NOT_LABELS: &str = concat!(
+    "action|action point|action points|actions|agenda|apologies|attendees|author|background|caution|",
+    "comment|comments|context|correction|date|decision|decisions|duration|e.g|edit|eg|email|e-mail|",
+    "example|examples|follow-up|fyi|hint|i.e|ie|keywords|link|links|location|memo|minutes|n.b|nb|",
+    "next steps|note|notes|observation|outcome|outcomes|p.s|phone|place|present|ps|re|recording|",
+    "reference|references|reflection|see|see also|source|sources|subject|summary|tags|tel|time|tip|title|",
+    "to do|todo|update|url|venue|warning|web|website",
+);
+
+/// Lower-case words that make a phrase a sentence rather than a name: pronouns, auxiliaries,
+/// demonstratives (`My question is this:`, `Mr. Chair, I want to be clear:`).
+const SENTENCE_WORDS: &str = concat!(
+    "added am answered are argued asked be because been being but can concluded could did does don't ",
+    "explained following follows had has have he her here his how if including is it it's its just let ",
+    "let's may me might must my namely no not noted our please replied said says shall she should so ",
+    "stated thank thanks that their them there these they this those told us very was we were what when ",
+    "where which who why will would wrote yes you your",
+);
+
+/// Lower-case words that join the parts of a name or an office (`Minister of Finance`).
+const JOINING_WORDS: &str = concat!(
+    "a an and at da de del della den der des di do dos du e el et for from in la le les of on the to van ",
+    "von with y &",
+);
+
+/// A word ending in `.` that abbreviates (`Hon.`, `Mr.`, `Dr.`, `A.`, `U.S.`) rather than ends a
+/// sentence (`Chair.`).
+fn is_abbreviation(word: &str) -> bool {
+    let core = word.trim_end_matches('.');
+    // Words run together where a dash was lost (`Shore—St.` as `ShoreSt.`): the last one counts.
+    let mut last_start = 0;
+    let mut prev_lower = false;
+    for (i, c) in core.char_indices() {
+        if c.is_uppercase() && prev_lower {
+            last_start = i;
+        }
+        prev_lower = c.is_lowercase();
+    }
+    let core = &core[last_start..];
+    let letters = core.chars().filter(|c| c.is_alphabetic()).count();
+    let capital = core.starts_with(char::is_uppercase);
+    (capital && letters <= 4) || (letters > 0 && core.split('.').all(|p| p.chars().count() == 1))
+}
+
 /// Recognises a speaker label at the start of a line: returns the speaker and the byte length
 /// of the label including the colon and following spaces.
 ///
-/// A label is at most 100 characters, starts with a letter, holds no colon, and has at most
-/// eight words outside parentheses (so `The Chair (Hon. A. Member (Riding, Party))` is one).
+/// A label is the text before the first colon outside brackets, followed by white space or the
+/// end of the line. It starts with a letter, is at most 200 characters, keeps its brackets
+/// balanced (`The Chair (Hon. A. Member (Riding, Party))`) and reads as a name or an office, not
+/// as a sentence. Outside brackets it has at most 20 words, no `?`, `!` or `;`, no full stop
+/// other than after an abbreviation (`Hon.`, `Mr.`, `A.`), and, when it has two words or more, no
+/// pronoun or auxiliary (`I`, `is`, `this`, `we`, written in lower case except `I`). A label of five
+/// words or more is mostly capitalised: at most half its words (a third past eight) are lower-case
+/// words other than joining words such as `of`, `and`, `the` (so `Hon. Mona Fortier Minister of
+/// Middle Class Prosperity and Associate Minister of Finance` is one, and `The answer I would
+/// have liked is simple` is not). Common headings of notes (`Note`, `Action`, `Date`, `Re`, ...)
+/// are not labels.
 pub fn speaker_label(line: &str) -> Option<(&str, usize)> {
-    let colon = line.find(':')?;
+    let mut depth = 0usize;
+    let mut colon = None;
+    let mut outside = String::new();
+    for (i, c) in line.char_indices() {
+        if i > MAX_LABEL_CHARS * 4 || c == '\n' {
+            return None;
+        }
+        match c {
+            '(' | '[' => depth += 1,
+            ')' | ']' => depth = depth.checked_sub(1)?,
+            ':' if depth == 0 => {
+                colon = Some(i);
+                break;
+            }
+            _ if depth == 0 => outside.push(c),
+            _ => {}
+        }
+        if matches!(c, '(' | '[' | ')' | ']') {
+            outside.push(' ');
+        }
+    }
+    let colon = colon?;
     let label = &line[..colon];
     let after = &line[colon + 1..];
     if !(after.is_empty() || after.starts_with([' ', '\t', '\r', '\n'])) {
         return None;
     }
-    let trimmed = label.trim();
-    if trimmed.is_empty() || trimmed.chars().count() > 100 || trimmed.len() != label.trim_end().len() {
+    let trimmed = label.trim_end();
+    if trimmed.is_empty() || !trimmed.starts_with(char::is_alphabetic) || trimmed.chars().count() > MAX_LABEL_CHARS {
         return None;
     }
-    if !trimmed.starts_with(char::is_alphabetic) {
+    let words: Vec<&str> = outside.split_whitespace().collect();
+    if words.is_empty() || words.len() > MAX_LABEL_WORDS {
         return None;
     }
-    let mut depth = 0i32;
-    let mut words = 0;
-    let mut in_word = false;
-    for c in trimmed.chars() {
-        match c {
-            '(' | '[' => depth += 1,
-            ')' | ']' => depth -= 1,
-            _ => {}
-        }
-        let w = !c.is_whitespace();
-        if w && !in_word && depth == 0 {
-            words += 1;
-        }
-        in_word = w;
+    let head = words.join(" ").to_lowercase();
+    let head = head.trim_end_matches('.');
+    let first = words[0].to_lowercase();
+    if NOT_LABELS.split('|').any(|x| x == head)
+        || (words.len() > 1 && matches!(first.trim_end_matches('.'), "note" | "notes" | "nb" | "n.b" | "ps" | "p.s"))
+    {
+        return None;
     }
-    if depth != 0 || words > 8 {
+    let mut plain = 0;
+    for (k, w) in words.iter().enumerate() {
+        if w.contains(['?', '!', ';']) {
+            return None;
+        }
+        if k + 1 < words.len() && w.ends_with('.') && !is_abbreviation(w) {
+            return None;
+        }
+        let bare = w.trim_matches(|c: char| matches!(c, ',' | '.' | '"' | '\'' | '“' | '”' | '‘' | '’'));
+        let lower = bare.starts_with(char::is_lowercase);
+        if words.len() > 1
+            && (bare == "I"
+                || bare.starts_with("I'")
+                || bare.starts_with("I’")
+                || (lower && SENTENCE_WORDS.split(' ').any(|x| x == bare)))
+        {
+            return None;
+        }
+        if lower && !JOINING_WORDS.split(' ').any(|x| x == bare) {
+            plain += 1;
+        }
+    }
+    let n = words.len();
+    if (n > 4 && plain * 2 > n) || (n > 8 && plain * 3 > n) {
         return None;
     }
     let spaces = after.len() - after.trim_start_matches([' ', '\t']).len();
@@ -186,11 +304,16 @@ fn is_clock(s: &str) -> bool {
         && frac.is_none_or(|f| !f.is_empty() && f.len() <= 3 && f.bytes().all(|b| b.is_ascii_digit()))
 }
 
+/// The mark of a turn whose time is not known (a caption cue whose timing could not be read).
+pub const UNKNOWN_TIME: &str = "[??:??:??]";
+
 /// Recognises the start of a transcript turn: an optional timestamp in brackets
-/// (`[00:01:02]` or `[00:01:02.500 --> 00:01:05.000]`) and an optional speaker label.
+/// (`[00:01:02]` or `[00:01:02.500 --> 00:01:05.000]`, or [`UNKNOWN_TIME`] for a turn with no
+/// time) and an optional speaker label.
 /// Returns (time, speaker, byte length of the prefix) when the line has at least one of them.
 pub fn turn_prefix(line: &str) -> Option<(Option<&str>, Option<&str>, usize)> {
     let mut time = None;
+    let mut stamped = false;
     let mut offset = 0;
     if let Some(rest) = line.strip_prefix('[')
         && let Some(close) = rest.find(']')
@@ -200,15 +323,16 @@ pub fn turn_prefix(line: &str) -> Option<(Option<&str>, Option<&str>, usize)> {
             Some((a, b)) => is_clock(a.trim()) && is_clock(b.trim()),
             None => is_clock(inner),
         };
-        if ok {
-            time = Some(inner);
+        if ok || inner == &UNKNOWN_TIME[1..UNKNOWN_TIME.len() - 1] {
+            time = ok.then_some(inner);
+            stamped = true;
             offset = 1 + close + 1;
             offset += line[offset..].len() - line[offset..].trim_start_matches([' ', '\t']).len();
         }
     }
     match speaker_label(&line[offset..]) {
         Some((name, len)) => Some((time, Some(name), offset + len)),
-        None => time.map(|t| (Some(t), None, offset)),
+        None => stamped.then_some((time, None, offset)),
     }
 }
 
@@ -283,11 +407,25 @@ impl Builder<'_> {
     }
 }
 
+/// Whether a line inside a paragraph that opens with a timestamp or a label starts a new turn.
+/// Hard-wrapped speech puts any words at the start of a line (`question: who pays?`), so there
+/// a label must be a speaker met before in the note, or be capitalised and followed by words
+/// that do not begin in lower case (`CPP manager: Months.`); a timestamp always starts a turn.
+fn opens_turn_inside_paragraph(line: &str, name: Option<&str>, prefix_len: usize, speakers: &HashSet<String>) -> bool {
+    let Some(name) = name else { return true };
+    if line.starts_with('[') || speakers.contains(name) {
+        return true;
+    }
+    name.starts_with(char::is_uppercase) && !line[prefix_len..].starts_with(char::is_lowercase)
+}
+
 /// Cuts the body of `text` (from byte `body_start`, which is at line `first_line`) into passages.
 pub fn split_passages(text: &str, body_start: usize, first_line: usize, opts: &SplitOptions) -> Vec<Passage> {
     let mut b = Builder { text, passages: Vec::new(), cp: 0, cp_byte: 0 };
     let mut section: Option<String> = None;
     let mut turn = Turn::default();
+    // The speakers met so far, to know a label that opens a line inside a paragraph.
+    let mut speakers: HashSet<String> = HashSet::new();
     // The passage under way: byte start, line, end of its last line.
     let mut open: Option<(usize, usize, usize)> = None;
     let mut pos = body_start;
@@ -311,7 +449,11 @@ pub fn split_passages(text: &str, body_start: usize, first_line: usize, opts: &S
         }
         if opts.speaker_turns
             && let Some((time, name, prefix_len)) = turn_prefix(content)
+            && (open.is_none() || opens_turn_inside_paragraph(content, name, prefix_len, &speakers))
         {
+            if let Some(n) = name {
+                speakers.insert(n.to_string());
+            }
             if let Some((s, l, e)) = open.take() {
                 b.push(&turn, s, e, l, section.as_deref());
             }
@@ -419,6 +561,99 @@ mod tests {
         assert!(speaker_label("One two three four five six seven eight nine: x").is_none());
         assert_eq!(speaker_label("Moira: yes"), Some(("Moira", 7)));
         assert_eq!(speaker_label("Moira:"), Some(("Moira", 6)));
+        let refused = [
+            "Note: the room was cold.",
+            "NB: ask about funding.",
+            "Note to self: ask again.",
+            "Action: HB to draft the letter.",
+            "Re: the budget",
+            "Time: 10:30",
+            "See https://example.org/x: there",
+            "Mr. Chair, I want to be very clear: we did.",
+            "The answer I would have liked is simple: yes.",
+            "Thank you, Madam Chair. My first question is this: why?",
+            "A number of people do. Some hon. members: Oh, oh!",
+            "Let me ask this question: when?",
+            "Yes or no: did it happen?",
+            "Why did it take so long?: nobody knew",
+            "  Indented: text",
+            "Moira (laughing: yes",
+            "[inaudible]: words",
+            "We met at the community centre on Tuesday morning with everyone: fine",
+        ];
+        for l in refused {
+            assert!(speaker_label(l).is_none(), "{l}");
+        }
+        let accepted = [
+            ("Interviewer: How long?", "Interviewer"),
+            ("CPP manager: Months.", "CPP manager"),
+            ("community learning worker: yes", "community learning worker"),
+            ("r: x", "r"),
+            ("Q: First?", "Q"),
+            (
+                "Hon. Bill Blair (Minister of Public Safety and Emergency Preparedness): Mr. Chair, I want: this.",
+                "Hon. Bill Blair (Minister of Public Safety and Emergency Preparedness)",
+            ),
+            (
+                "Hon. Mona Fortier Minister of Middle Class Prosperity and Associate Minister of Finance: Thank you.",
+                "Hon. Mona Fortier Minister of Middle Class Prosperity and Associate Minister of Finance",
+            ),
+            (
+                "The Acting Chair (Mrs. Carol Hughes (Algoma—Manitoulin—Kapuskasing, NDP)): Order.",
+                "The Acting Chair (Mrs. Carol Hughes (Algoma—Manitoulin—Kapuskasing, NDP))",
+            ),
+            (
+                "The Chair Hon. Anthony Rota Nipissing—Timiskaming, Lib.: Order.",
+                "The Chair Hon. Anthony Rota Nipissing—Timiskaming, Lib.",
+            ),
+            (
+                "Ms. Jane Doe, senior policy adviser, Department of Health: We did.",
+                "Ms. Jane Doe, senior policy adviser, Department of Health",
+            ),
+            ("Dr. A. N. Other (10:30): Hello.", "Dr. A. N. Other (10:30)"),
+            ("Theresa May: Strong and stable.", "Theresa May"),
+            ("Young person from Ferguslie Park: aye", "Young person from Ferguslie Park"),
+            ("Participant 3 [teacher, U.S.]: Sure.", "Participant 3 [teacher, U.S.]"),
+            ("Noted Speaker: Hi.", "Noted Speaker"),
+            (
+                "Hon. Bernadette Jordan South ShoreSt. Margarets, Lib.: Yes.",
+                "Hon. Bernadette Jordan South ShoreSt. Margarets, Lib.",
+            ),
+        ];
+        for (l, want) in accepted {
+            assert_eq!(speaker_label(l).map(|x| x.0), Some(want), "{l}");
+        }
+    }
+
+    #[test]
+    fn turns_with_an_unknown_time() {
+        let t =
+            "[00:00:01.000 --> 00:00:02.000] Moira: Hello.\n\n[??:??:??] Lost timing.\n\n[??:??:??] Jim: Mine too.\n";
+        let doc = parse_document("n.md".into(), t.into(), &SplitOptions { speaker_turns: true }).unwrap();
+        let got: Vec<(&str, Option<&str>, Option<&str>)> =
+            doc.passages.iter().map(|p| (doc.passage_text(p), p.speaker.as_deref(), p.time.as_deref())).collect();
+        assert_eq!(
+            got,
+            [
+                ("Hello.", Some("Moira"), Some("00:00:01.000 --> 00:00:02.000")),
+                ("Lost timing.", None, None),
+                ("Mine too.", Some("Jim"), None),
+            ]
+        );
+    }
+
+    #[test]
+    fn notes_that_look_like_transcripts() {
+        let meeting = "---\nkind: meeting\n---\nChair: Welcome.\n\nHB: Thanks.\n\nNote: late start.\n\nJM: Agreed.\n";
+        let doc = parse_document("n.md".into(), meeting.into(), &SplitOptions { speaker_turns: false }).unwrap();
+        assert_eq!(doc.labelled_paragraphs(), (3, 4));
+        assert!(doc.looks_like_transcript());
+        let prose = "---\nkind: meeting\n---\nChair: Welcome.\n\nWe talked.\n\nNote: late.\n\nThen left.\n";
+        let doc = parse_document("n.md".into(), prose.into(), &SplitOptions { speaker_turns: false }).unwrap();
+        assert!(!doc.looks_like_transcript());
+        // Read as a transcript, it is one already.
+        let doc = parse_document("n.md".into(), meeting.into(), &SplitOptions { speaker_turns: true }).unwrap();
+        assert!(!doc.looks_like_transcript());
     }
 
     #[test]

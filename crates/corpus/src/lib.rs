@@ -28,10 +28,30 @@ mod project;
 mod value;
 
 pub use document::{
-    Document, Passage, SplitOptions, build_document, char_to_byte, count_words, parse_document, passage_id,
-    speaker_label, split_passage_id, split_passages, text_hash, turn_prefix,
+    Document, Passage, SplitOptions, UNKNOWN_TIME, build_document, char_to_byte, count_words, parse_document,
+    passage_id, speaker_label, split_passage_id, split_passages, text_hash, turn_prefix,
 };
 pub use error::{Error, Result, SkipReason};
 pub use frontmatter::Attributes;
 pub use project::{CONFIG_FILE, Config, Corpus, DERIVED_DIR, IndexConfig, MAX_FILE_BYTES, Project, Skipped, decode};
 pub use value::{Date, Value};
+
+/// A name made safe as an id (a code id, a file name, a key): lower-case letters and digits of
+/// any script and `_` kept as written, every run of anything else one `-`, no `-` at either end
+/// (`possible_exam_method` stays, `Local knowledge` is `local-knowledge`). May be empty.
+pub fn slug_id(s: &str) -> String {
+    let mut out = String::with_capacity(s.len());
+    let mut dash = false;
+    for c in s.chars().flat_map(char::to_lowercase) {
+        if c.is_alphanumeric() || c == '_' {
+            if dash && !out.is_empty() {
+                out.push('-');
+            }
+            dash = false;
+            out.push(c);
+        } else {
+            dash = true;
+        }
+    }
+    out
+}

@@ -212,9 +212,11 @@ impl Project {
     /// The passage-splitting options for a document with these attributes.
     pub fn split_options(&self, attrs: &crate::Attributes) -> SplitOptions {
         let kind = attrs.get("kind").and_then(|v| v.as_str()).map(str::to_lowercase);
-        let flagged = matches!(attrs.get("transcript"), Some(crate::Value::Bool(true)));
-        let speaker_turns =
-            flagged || kind.is_some_and(|k| self.config.transcript_kinds.iter().any(|t| t.eq_ignore_ascii_case(&k)));
+        // `transcript: true` or `false` says it outright; otherwise the kind decides.
+        let speaker_turns = match attrs.get("transcript") {
+            Some(crate::Value::Bool(flag)) => *flag,
+            _ => kind.is_some_and(|k| self.config.transcript_kinds.iter().any(|t| t.eq_ignore_ascii_case(&k))),
+        };
         SplitOptions { speaker_turns }
     }
 

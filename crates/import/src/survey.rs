@@ -84,6 +84,9 @@ fn read_xlsx(bytes: &[u8]) -> Result<Sheet> {
     Ok(sheet)
 }
 
+/// The characters that separate codes in a code cell unless told otherwise; line breaks always do.
+pub const DEFAULT_CODE_SEPARATORS: &str = ";,|";
+
 /// How to read a survey.
 #[derive(Clone, Debug, Default)]
 pub struct SurveySpec {
@@ -95,6 +98,8 @@ pub struct SurveySpec {
     pub attrs: Vec<String>,
     /// Code columns.
     pub codes: Vec<String>,
+    /// Characters that separate codes in a cell (empty: [`DEFAULT_CODE_SEPARATORS`]).
+    pub code_separators: String,
 }
 
 /// One answer of one respondent, with the code paths coders gave it.
@@ -128,12 +133,126 @@ fn col(sheet: &Sheet, name: &str) -> Result<usize> {
     })
 }
 
-/// Splits a code cell: several codes separated by `;`, each a path `parent->child`.
-pub fn code_paths(cell: &str) -> Vec<Vec<String>> {
-    cell.split(';')
-        .map(|c| c.split("->").map(|p| p.trim().to_string()).filter(|p| !p.is_empty()).collect::<Vec<_>>())
-        .filter(|p: &Vec<String>| !p.is_empty())
-        .collect()
+/// Splits a code cell into code paths: codes are separated by any of `separators` or a line
+/// break, and a path `parent->child` is split into its parts. Returns the paths and, for each
+/// code that cannot be read (an empty part, as in `->child` or `parent->`, or a part with no
+/// letter or digit), what is wrong with it.
+pub fn code_paths(cell: &str, separators: &str) -> (Vec<Vec<String>>, Vec<String>) {
+    let mut paths = Vec::new();
+    let mut bad = Vec::new();
+    for code in cell.split(|c: char| c == '\n' || c == '\r' || separators.contains(c)) {
+        let code = code.trim();
+        if code.is_empty() {
+            continue;
+        }
+        let parts: Vec<String> = code.split("->").map(|p| p.trim().to_string()).collect();
+        if parts.iter().any(String::is_empty) {
+            bad.push(format!("`{code}` has an empty part; write a path as `parent->child`"));
+        } else if let Some(p) = parts.iter().find(|p| !p.chars().any(char::is_alphanumeric)) {
+            bad.push(format!("`{code}`: `{p}` has no letter or digit to name a code"));
+        } else {
+            paths.push(parts);
+        }
+    }
+    (paths, bad)
+}
+
+/// A spreadsheet column's letters: 0 is `A`, 26 is `AA`.
+pub fn column_letters(index: usize) -> String {
+    let mut n = index + 1;
+    let mut out = Vec::new();
+    while n > 0 {
+        let r = (n - 1) % 26;
+        out.push(b'A' + r as u8);
+        n = (n - 1) / 26;
+    }
+    out.reverse();
+    String::from_utf8(out).unwrap_or_default()
+}
+
+/// The id part of a code name: lower case, letters, digits and `_` kept as written, every run of
+/// other characters one `-` (`possible_exam_method` stays, `Local knowledge` is
+/// `local-knowledge`). A sub-code's id is its parent's id, `/` and its own part.
+pub fn code_id_part(name: &str) -> String {
+    let out = fieldnotes_corpus::slug_id(name);
+    if out.is_empty() { "code".into() } else { out }
+}
+
+/// A code of a codebook, as far as finding codes by their place goes.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct TreeCode {
+    /// Its id.
+    pub id: String,
+    /// Its name as written.
+    pub name: String,
+    /// Its parent's id.
+    pub parent: Option<String>,
+}
+
+/// Finds the codes of code paths in a codebook by their place in the tree and their name, and
+/// makes the ones it lacks.
+///
+/// A code is its place and its name: `open_book` and `blackboard->open_book` are two codes, and
+/// so are `student_privacy->monitoring` and `student_discomfort->monitoring`. Each part of a path
+/// is looked for among the children of the code before it (the top-level codes for the first
+/// part) by name or id, ignoring case; a code's id also matches by its last `/` part. A path of
+/// one part holding `/` (`blackboard/open_book`) is a code's full id.
+#[derive(Clone, Debug, Default)]
+pub struct CodeTree {
+    codes: Vec<TreeCode>,
+    added: Vec<TreeCode>,
+}
+
+impl CodeTree {
+    /// A tree over the codes of a codebook.
+    pub fn new(codes: Vec<TreeCode>) -> Self {
+        CodeTree { codes, added: Vec::new() }
+    }
+
+    /// The id of the code of a path, made (with the codes above it) when missing.
+    pub fn resolve(&mut self, path: &[String]) -> String {
+        if let [one] = path
+            && one.contains('/')
+            && let Some(c) = self.codes.iter().find(|c| c.id.eq_ignore_ascii_case(one))
+        {
+            return c.id.clone();
+        }
+        let mut parent: Option<String> = None;
+        for part in path {
+            let found = self.codes.iter().find(|c| {
+                c.parent == parent
+                    && (c.name.eq_ignore_ascii_case(part)
+                        || c.id.eq_ignore_ascii_case(part)
+                        || c.id.rsplit('/').next().is_some_and(|last| last.eq_ignore_ascii_case(part)))
+            });
+            let id = match found {
+                Some(c) => c.id.clone(),
+                None => {
+                    let base = match &parent {
+                        Some(p) => format!("{p}/{}", code_id_part(part)),
+                        None => code_id_part(part),
+                    };
+                    let mut id = base.clone();
+                    let mut k = 2;
+                    while self.codes.iter().any(|c| c.id.eq_ignore_ascii_case(&id)) {
+                        id = format!("{base}-{k}");
+                        k += 1;
+                    }
+                    let code = TreeCode { id: id.clone(), name: part.clone(), parent: parent.clone() };
+                    self.codes.push(code.clone());
+                    self.added.push(code);
+                    id
+                }
+            };
+            parent = Some(id);
+        }
+        parent.unwrap_or_default()
+    }
+
+    /// The codes made so far, parents before their children.
+    pub fn added(&self) -> &[TreeCode] {
+        &self.added
+    }
 }
 
 /// Reads respondents. With as many code columns as text columns, code column i codes text
@@ -144,6 +263,8 @@ pub fn respondents(sheet: &Sheet, spec: &SurveySpec) -> Result<(Vec<Respondent>,
     let attrs: Vec<usize> = spec.attrs.iter().map(|c| col(sheet, c)).collect::<Result<_>>()?;
     let codes: Vec<usize> = spec.codes.iter().map(|c| col(sheet, c)).collect::<Result<_>>()?;
     let paired = codes.len() == text.len();
+    let separators =
+        if spec.code_separators.is_empty() { DEFAULT_CODE_SEPARATORS } else { spec.code_separators.as_str() };
     let mut out = Vec::new();
     let mut problems = sheet.problems.clone();
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
@@ -170,7 +291,21 @@ pub fn respondents(sheet: &Sheet, spec: &SurveySpec) -> Result<(Vec<Respondent>,
                 continue;
             }
             let code_cols: Vec<usize> = if paired { vec![codes[k]] } else { codes.clone() };
-            let paths = code_cols.iter().flat_map(|&c| code_paths(&cells[c])).collect();
+            let mut paths = Vec::new();
+            for &c in &code_cols {
+                let (ok, bad) = code_paths(&cells[c], separators);
+                paths.extend(ok);
+                for why in bad {
+                    problems.push(Problem {
+                        line: *line,
+                        message: format!(
+                            "column `{}` ({}): {why}; that code was left out",
+                            sheet.header[c],
+                            column_letters(c)
+                        ),
+                    });
+                }
+            }
             answers.push(Answer { question: sheet.header[t].clone(), text: words.to_string(), codes: paths });
         }
         let attrs = attrs
@@ -189,23 +324,103 @@ mod tests {
 
     #[test]
     fn csv_respondents_with_codes() {
-        let csv = "\u{feff}id,site,q1,q1_codes,q2,q2_codes\nr1,Fife,\"It took years, honestly.\",time;context,We owned it.,accountability->ownership\nr2,Glasgow,,,\"Nothing, really\",\n,,,,,\nr1,Fife,dup,,,\n";
+        let csv = "\u{feff}id,site,q1,q1_codes,q2,q2_codes\nr1,Fife,\"It took years, honestly.\",time;context,We owned it.,accountability->ownership\nr2,Glasgow,,,\"Nothing, really\",->ownership\n,,,,,\nr1,Fife,dup,,,\n";
         let sheet = read_sheet(Path::new("s.csv"), csv.as_bytes()).unwrap();
         let spec = SurveySpec {
             id: "id".into(),
             text: vec!["q1".into(), "q2".into()],
             attrs: vec!["site".into()],
             codes: vec!["q1_codes".into(), "q2_codes".into()],
+            code_separators: String::new(),
         };
         let (rs, problems) = respondents(&sheet, &spec).unwrap();
         assert_eq!(rs.len(), 2);
         assert_eq!(rs[0].answers[0].codes, [vec!["time".to_string()], vec!["context".to_string()]]);
         assert_eq!(rs[0].answers[1].codes, [vec!["accountability".to_string(), "ownership".to_string()]]);
         assert_eq!(rs[1].answers.len(), 1);
+        assert!(rs[1].answers[0].codes.is_empty());
         assert_eq!(rs[1].attrs, [("site".to_string(), "Glasgow".to_string())]);
-        assert_eq!(problems.len(), 1);
-        assert_eq!(problems[0].line, 5);
+        assert_eq!(problems.len(), 2);
+        assert_eq!(problems[0].line, 3);
+        assert!(
+            problems[0].message.starts_with("column `q2_codes` (F): `->ownership` has an empty part"),
+            "{problems:?}"
+        );
+        assert_eq!(problems[1].line, 5);
         let e = respondents(&sheet, &SurveySpec { id: "nope".into(), ..spec }).unwrap_err();
         assert!(e.to_string().contains("no column `nope`"));
+    }
+
+    fn strings(v: &[&str]) -> Vec<String> {
+        v.iter().map(|s| s.to_string()).collect()
+    }
+
+    #[test]
+    fn cells_hold_several_codes() {
+        let (paths, bad) =
+            code_paths("time, context; Local knowledge->Housing | trust\nownership\r\n;;", DEFAULT_CODE_SEPARATORS);
+        assert_eq!(
+            paths,
+            [
+                strings(&["time"]),
+                strings(&["context"]),
+                strings(&["Local knowledge", "Housing"]),
+                strings(&["trust"]),
+                strings(&["ownership"])
+            ]
+        );
+        assert!(bad.is_empty());
+        // With `--code-sep ';'` a comma belongs to the code's name; line breaks still separate.
+        let (paths, _) = code_paths("time, context;trust\nx", ";");
+        assert_eq!(paths, [strings(&["time, context"]), strings(&["trust"]), strings(&["x"])]);
+        let (paths, bad) = code_paths("a->;->b;c->->d;?->e;ok", ";");
+        assert_eq!(paths, [strings(&["ok"])]);
+        assert_eq!(bad.len(), 4, "{bad:?}");
+        assert!(bad[3].contains("`?` has no letter or digit"), "{bad:?}");
+        assert_eq!(column_letters(0), "A");
+        assert_eq!(column_letters(25), "Z");
+        assert_eq!(column_letters(26), "AA");
+        assert_eq!(column_letters(52), "BA");
+    }
+
+    #[test]
+    fn codes_keep_their_place_and_name() {
+        let existing = vec![
+            TreeCode { id: "time".into(), name: "Time".into(), parent: None },
+            TreeCode { id: "blackboard".into(), name: "blackboard".into(), parent: None },
+            // An older codebook whose sub-code ids are not paths.
+            TreeCode { id: "diet".into(), name: "Diet".into(), parent: Some("blackboard".into()) },
+        ];
+        let mut t = CodeTree::new(existing);
+        let r = |t: &mut CodeTree, p: &[&str]| t.resolve(&strings(p));
+        assert_eq!(r(&mut t, &["TIME"]), "time");
+        assert_eq!(r(&mut t, &["open_book"]), "open_book");
+        assert_eq!(r(&mut t, &["blackboard", "open_book"]), "blackboard/open_book");
+        assert_eq!(r(&mut t, &["Blackboard", "Open_Book"]), "blackboard/open_book");
+        assert_eq!(r(&mut t, &["blackboard/open_book"]), "blackboard/open_book");
+        assert_eq!(r(&mut t, &["student_privacy", "monitoring"]), "student_privacy/monitoring");
+        assert_eq!(r(&mut t, &["student_discomfort", "monitoring"]), "student_discomfort/monitoring");
+        assert_eq!(r(&mut t, &["possible_exam_method"]), "possible_exam_method");
+        assert_eq!(r(&mut t, &["Local knowledge", "Housing"]), "local-knowledge/housing");
+        // `diet` at the top is not the sub-code `blackboard->diet`, whose id is `diet`.
+        assert_eq!(r(&mut t, &["blackboard", "diet"]), "diet");
+        assert_eq!(r(&mut t, &["diet"]), "diet-2");
+        let added: Vec<(&str, &str, Option<&str>)> =
+            t.added().iter().map(|c| (c.id.as_str(), c.name.as_str(), c.parent.as_deref())).collect();
+        assert_eq!(
+            added,
+            [
+                ("open_book", "open_book", None),
+                ("blackboard/open_book", "open_book", Some("blackboard")),
+                ("student_privacy", "student_privacy", None),
+                ("student_privacy/monitoring", "monitoring", Some("student_privacy")),
+                ("student_discomfort", "student_discomfort", None),
+                ("student_discomfort/monitoring", "monitoring", Some("student_discomfort")),
+                ("possible_exam_method", "possible_exam_method", None),
+                ("local-knowledge", "Local knowledge", None),
+                ("local-knowledge/housing", "Housing", Some("local-knowledge")),
+                ("diet-2", "diet", None),
+            ]
+        );
     }
 }

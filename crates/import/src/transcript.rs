@@ -90,37 +90,63 @@ fn prefixed(text: &str) -> (Option<String>, String) {
 }
 
 struct Cue {
-    start: u64,
-    end: u64,
+    /// Start and end in milliseconds; `None` when the timing line could not be read.
+    times: Option<(u64, u64)>,
     speaker: Option<String>,
     text: String,
 }
 
-/// Merges consecutive cues of one speaker into turns (cues without a speaker join the turn
-/// before them only when it has no speaker either).
+/// Merges consecutive timed cues of one speaker into turns (cues without a speaker join the
+/// turn before them only when it has no speaker either). A cue without a time stays a turn of
+/// its own.
 fn merge(cues: Vec<Cue>) -> Vec<Turn> {
-    let mut out: Vec<(Option<String>, u64, u64, String)> = Vec::new();
+    let mut out: Vec<Cue> = Vec::new();
     for c in cues {
         if c.text.is_empty() {
             continue;
         }
-        match out.last_mut() {
-            Some(last) if last.0 == c.speaker => {
-                last.2 = c.end;
-                last.3.push(' ');
-                last.3.push_str(&c.text);
+        match (out.last_mut(), c.times) {
+            (Some(Cue { speaker, times: Some((_, end)), text }), Some((_, e))) if *speaker == c.speaker => {
+                *end = e;
+                text.push(' ');
+                text.push_str(&c.text);
             }
-            _ => out.push((c.speaker, c.start, c.end, c.text)),
+            _ => out.push(c),
         }
     }
     out.into_iter()
-        .map(|(speaker, s, e, text)| Turn {
-            speaker,
-            time: Some((format_timestamp(s), format_timestamp(e))),
-            text,
+        .map(|c| Turn {
+            speaker: c.speaker,
+            time: c.times.map(|(s, e)| (format_timestamp(s), format_timestamp(e))),
+            text: c.text,
             heading: None,
         })
         .collect()
+}
+
+/// Whether a line is meant as a cue timing (`00:00:05.000 --> 00:0x:07.000`, `1:02 -> 1:05`).
+fn looks_like_timing(line: &str) -> bool {
+    let l = line.trim();
+    l.contains("->")
+        || (l.starts_with(|c: char| c.is_ascii_digit()) && l.contains(':') && !l.contains(char::is_alphabetic))
+}
+
+/// A cue whose timing could not be read: its words (the lines after its timing line, or after
+/// its cue number, or the whole block) and the problem, naming the timing line.
+fn untimed(line: usize, block: &[&str], what: &str) -> (Problem, String) {
+    let timing = block.iter().take(2).position(|l| looks_like_timing(l));
+    let numbered = block.len() > 1 && block[0].trim().bytes().all(|b| b.is_ascii_digit());
+    let (problem, words) = match timing {
+        Some(i) => (format!("cannot read the {what} timing `{}`", block[i].trim()), &block[i + 1..]),
+        None if numbered => (format!("no {what} timing after `{}`", block[0].trim()), &block[1..]),
+        None => (format!("no {what} timing before `{}`", block[0].trim()), block),
+    };
+    let message = if words.is_empty() {
+        format!("{problem}, and no words to keep")
+    } else {
+        format!("{problem}; its words were kept, without a time")
+    };
+    (Problem { line: line + timing.unwrap_or(0), message }, words.join(" "))
 }
 
 fn blocks(text: &str) -> Vec<(usize, Vec<&str>)> {
@@ -173,19 +199,20 @@ pub fn parse_vtt(text: &str) -> Result<Transcript> {
         if first.starts_with("NOTE") || first.starts_with("STYLE") || first.starts_with("REGION") {
             continue;
         }
-        let Some((tline, times)) = cue_timing(&block) else {
-            t.problems
-                .push(Problem { line, message: format!("no valid cue timing in the cue starting `{}`", block[0]) });
-            continue;
+        let (times, payload) = match cue_timing(&block) {
+            Some((tline, times)) => (Some(times), block[(tline + 1).min(block.len())..].join(" ")),
+            None => {
+                let (problem, words) = untimed(line, &block, "cue");
+                t.problems.push(problem);
+                (None, words)
+            }
         };
-        let payload_at = tline + 1;
-        let payload = block[payload_at.min(block.len())..].join(" ");
         let (voice, words) = strip_tags(&payload);
         let (speaker, words) = match voice {
             Some(v) => (Some(v), words),
             None => prefixed(&words),
         };
-        cues.push(Cue { start: times.0, end: times.1, speaker, text: words });
+        cues.push(Cue { times, speaker, text: words });
     }
     t.turns = merge(cues);
     Ok(t)
@@ -197,20 +224,19 @@ pub fn parse_srt(text: &str) -> Result<Transcript> {
     let mut t = Transcript::default();
     let mut cues = Vec::new();
     for (line, block) in blocks(text) {
-        let Some((tline, times)) = cue_timing(&block) else {
-            t.problems.push(Problem {
-                line,
-                message: format!("no valid subtitle timing in the block starting `{}`", block[0]),
-            });
-            continue;
+        let (times, payload) = match cue_timing(&block) {
+            Some((tline, times)) => (Some(times), block[(tline + 1).min(block.len())..].join(" ")),
+            None => {
+                let (problem, words) = untimed(line, &block, "subtitle");
+                t.problems.push(problem);
+                (None, words)
+            }
         };
-        let payload_at = tline + 1;
-        let payload = block[payload_at.min(block.len())..].join(" ");
         let (_, words) = strip_tags(&payload);
         let (speaker, words) = prefixed(&words);
-        cues.push(Cue { start: times.0, end: times.1, speaker, text: words });
+        cues.push(Cue { times, speaker, text: words });
     }
-    if cues.is_empty() && !t.problems.is_empty() {
+    if cues.iter().all(|c| c.times.is_none()) && !t.problems.is_empty() {
         return Err(Error::Format { line: t.problems[0].line, message: "no readable subtitles".into() });
     }
     t.turns = merge(cues);
@@ -322,15 +348,23 @@ pub fn parse_docx(bytes: &[u8]) -> Result<Transcript> {
 }
 
 /// The body of a note for a transcript: headings, then one paragraph per turn, each
-/// `[start --> end] Speaker: words` (parts present as known).
+/// `[start --> end] Speaker: words` (parts present as known). In captions, a turn whose time
+/// could not be read opens with [`fieldnotes_corpus::UNKNOWN_TIME`], so that it is a turn of its
+/// own, without a time, rather than more words of the turn before.
 pub fn note_body(t: &Transcript) -> String {
+    let timed = t.turns.iter().any(|turn| turn.time.is_some());
     let mut out = String::new();
     for turn in &t.turns {
         if let Some(h) = &turn.heading {
             out.push_str(&format!("# {h}\n\n"));
         }
-        if let Some((s, e)) = &turn.time {
-            out.push_str(&format!("[{s} --> {e}] "));
+        match &turn.time {
+            Some((s, e)) => out.push_str(&format!("[{s} --> {e}] ")),
+            None if timed => {
+                out.push_str(fieldnotes_corpus::UNKNOWN_TIME);
+                out.push(' ');
+            }
+            None => {}
         }
         if let Some(sp) = &turn.speaker {
             out.push_str(&format!("{sp}: "));
@@ -358,15 +392,59 @@ mod tests {
     fn vtt_voices_merges_and_bad_cues() {
         let vtt = "WEBVTT\n\nNOTE a comment\n\n1\n00:00:01.000 --> 00:00:02.000\n<v Moira>Hello there.</v>\n\n00:00:02.000 --> 00:00:03.500 align:start\n<v Moira>Still me.\n\nbroken --> timing\nLost words.\n\n00:00:04.000 --> 00:00:05.000\nInterviewer: And <i>then</i>?\n";
         let t = parse_vtt(vtt).unwrap();
-        assert_eq!(t.turns.len(), 2);
+        assert_eq!(t.turns.len(), 3);
         assert_eq!(t.turns[0].speaker.as_deref(), Some("Moira"));
         assert_eq!(t.turns[0].text, "Hello there. Still me.");
         assert_eq!(t.turns[0].time, Some(("00:00:01.000".into(), "00:00:03.500".into())));
-        assert_eq!(t.turns[1].speaker.as_deref(), Some("Interviewer"));
-        assert_eq!(t.turns[1].text, "And then?");
+        // The cue with a broken timing keeps its words, without a time.
+        assert_eq!(t.turns[1], Turn { speaker: None, time: None, text: "Lost words.".into(), heading: None });
+        assert_eq!(t.turns[2].speaker.as_deref(), Some("Interviewer"));
+        assert_eq!(t.turns[2].text, "And then?");
         assert_eq!(t.problems.len(), 1);
         assert_eq!(t.problems[0].line, 12);
+        assert!(t.problems[0].message.contains("`broken --> timing`; its words were kept"), "{:?}", t.problems);
         assert!(parse_vtt("not vtt").is_err());
+    }
+
+    #[test]
+    fn cues_with_unreadable_timings_keep_their_words() {
+        let vtt = "WEBVTT\n\n1\n00:00:01.000 --> 00:00:02.000\n<v Moira>Before.\n\n2\n00:00:05.000 --> 00:0x:07.000\n<v Moira>The lost words.\n\n3\n00:00:08.000 --> 00:00:09.000\n<v Moira>After.\n";
+        let t = parse_vtt(vtt).unwrap();
+        let got: Vec<(Option<&str>, bool, &str)> =
+            t.turns.iter().map(|t| (t.speaker.as_deref(), t.time.is_some(), t.text.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                (Some("Moira"), true, "Before."),
+                (Some("Moira"), false, "The lost words."),
+                (Some("Moira"), true, "After.")
+            ]
+        );
+        assert_eq!(t.problems[0].line, 8);
+        assert!(t.problems[0].message.contains("`00:00:05.000 --> 00:0x:07.000`"), "{:?}", t.problems);
+        // Written as a note, the untimed cue is a turn of its own without a time.
+        let body = note_body(&t);
+        assert!(body.contains("\n\n[??:??:??] Moira: The lost words.\n\n"), "{body}");
+        let doc = fieldnotes_corpus::parse_document(
+            "n.md".into(),
+            body,
+            &fieldnotes_corpus::SplitOptions { speaker_turns: true },
+        )
+        .unwrap();
+        let times: Vec<Option<&str>> = doc.passages.iter().map(|p| p.time.as_deref()).collect();
+        assert_eq!(times, [Some("00:00:01.000 --> 00:00:02.000"), None, Some("00:00:08.000 --> 00:00:09.000")]);
+        // SRT: the same, and a block with no timing line at all keeps its words too.
+        let srt = "1\n00:00:01,000 --> 00:00:02,000\nChair: Order.\n\n2\n00:00:02,000 -> 00:00:03,000\nChair: Order, please.\n\n3\nMember: Thank you.\n";
+        let t = parse_srt(srt).unwrap();
+        let texts: Vec<&str> = t.turns.iter().map(|t| t.text.as_str()).collect();
+        assert_eq!(texts, ["Order.", "Order, please.", "Thank you."]);
+        assert_eq!(t.problems.iter().map(|p| p.line).collect::<Vec<_>>(), [6, 9]);
+        assert!(
+            t.problems[1].message.starts_with("no subtitle timing after `3`; its words were kept"),
+            "{:?}",
+            t.problems
+        );
+        assert!(parse_srt("not subtitles\n").is_err());
     }
 
     #[test]

@@ -859,6 +859,8 @@ impl<'a, 'x> Importer<'a, 'x> {
                     memo: (!memo.is_empty()).then(|| memo.join("\n\n")),
                     evidence: Vec::new(),
                     time,
+                    base: None,
+                    reviewer: None,
                 });
             }
             // A memo whose codings could not be imported is kept with the uncoded selections'.

@@ -49,10 +49,10 @@ mod tests;
 
 use std::fmt;
 
-pub use export::{ExportInput, export_qdpx};
+pub use export::{ExportInput, Exported, export_qdpx, export_user};
 pub use guid::code_guid;
 pub use import::{Counts, Imported, import_qdpx};
-pub use qdc::{export_qdc, import_qdc};
+pub use qdc::{export_qdc, import_qdc, new_codes};
 
 /// The largest total size an archive may unpack to: 1 GiB.
 pub const MAX_TOTAL_BYTES: u64 = 1 << 30;

@@ -55,8 +55,10 @@ struct Walk {
     unnamed: usize,
 }
 
-/// Reads the `<Code>` tree under `codes` (a `<Codes>` element) into a codebook: ids are slugs of
-/// the names made unique, parents are the enclosing codes, listing order is document order.
+/// Reads the `<Code>` tree under `codes` (a `<Codes>` element) into a codebook: a code's id is the
+/// slug of its name (lower case, `_` kept: `possible_exam_method`), a sub-code's id its parent's
+/// id, `/` and its own (`blackboard/open_book`), made unique (`-2`) only between codes of the same
+/// place and name; parents are the enclosing codes, listing order is document order.
 pub(crate) fn read_codes(codes: Option<&Element>, file: &str, warnings: &mut Vec<Warning>) -> BookRead {
     let mut w = Walk::default();
     if let Some(codes) = codes {
@@ -83,6 +85,11 @@ fn walk(parent_el: &Element, parent: Option<&str>, w: &mut Walk, file: &str, war
         let raw_guid = el.attr("guid").unwrap_or("").trim();
         let given = el.attr("name").map(str::trim).filter(|n| !n.is_empty());
         let base = given.map(slug).filter(|s| !s.is_empty()).unwrap_or_else(|| "code".to_string());
+        // A code is its place and its name: a sub-code's id is its parent's, `/`, and its own.
+        let base = match parent {
+            Some(p) => format!("{p}/{base}"),
+            None => base,
+        };
         let id = w.ids.make(&base);
         let name = match given {
             Some(n) => n.to_string(),
@@ -316,9 +323,99 @@ pub fn import_qdc(xml: &str) -> Result<(Codebook, Vec<Warning>)> {
     Ok((read.book, warnings))
 }
 
+/// The codes of `incoming` that `current` lacks, to add to it: a code is already there when a
+/// code of `current` stands at the same place (under the code matched to its parent, or at the
+/// top) with the same name or the same last part of its id, ignoring case. So `open_book` and
+/// `blackboard > open_book` are two codes, and two `monitoring`s under different parents stay
+/// two. The new codes' parents are the matched codes' ids; a new code's id is its parent's id,
+/// `/` and its own last part (`-2`, `-3` where that is taken). In `incoming`'s order.
+pub fn new_codes(current: &Codebook, incoming: &Codebook) -> Vec<Code> {
+    fn last(id: &str) -> &str {
+        id.rsplit('/').next().unwrap_or(id)
+    }
+    let mut all: Vec<(String, String, Option<String>)> =
+        current.codes.iter().map(|c| (c.id.clone(), c.name.clone(), c.parent.clone())).collect();
+    let mut mapped: HashMap<&str, String> = HashMap::new();
+    let mut out = Vec::new();
+    // Parents before children, whatever the listing order; codes in a cycle of parents (or
+    // under an unknown parent) are taken as top-level codes.
+    let mut pending: Vec<&Code> = incoming.codes.iter().collect();
+    while !pending.is_empty() {
+        let ready =
+            |c: &&Code| c.parent.as_deref().is_none_or(|p| mapped.contains_key(p) || incoming.code(p).is_none());
+        let mut batch: Vec<&Code> = pending.iter().copied().filter(ready).collect();
+        if batch.is_empty() {
+            batch.push(pending[0]);
+        }
+        pending.retain(|c| !batch.iter().any(|b| std::ptr::eq(*b, *c)));
+        for c in batch {
+            let parent = c.parent.as_deref().and_then(|p| mapped.get(p).cloned());
+            let found = all.iter().find(|(id, name, p)| {
+                *p == parent
+                    && ((!c.name.is_empty() && name.eq_ignore_ascii_case(&c.name))
+                        || last(id).eq_ignore_ascii_case(last(&c.id)))
+            });
+            let id = match found {
+                Some((id, _, _)) => id.clone(),
+                None => {
+                    let base = match &parent {
+                        Some(p) => format!("{p}/{}", last(&c.id)),
+                        None => last(&c.id).to_string(),
+                    };
+                    let mut id = base.clone();
+                    let mut k = 2;
+                    while all.iter().any(|(x, _, _)| x.eq_ignore_ascii_case(&id)) {
+                        id = format!("{base}-{k}");
+                        k += 1;
+                    }
+                    all.push((id.clone(), c.name.clone(), parent.clone()));
+                    let at = incoming.codes.iter().position(|x| std::ptr::eq(x, c)).unwrap_or(0);
+                    out.push((at, Code { id: id.clone(), parent: parent.clone(), ..c.clone() }));
+                    id
+                }
+            };
+            mapped.insert(&c.id, id);
+        }
+    }
+    out.sort_by_key(|(at, _)| *at);
+    out.into_iter().map(|(_, c)| c).collect()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn merged_codes_keep_their_place_and_name() {
+        let book = |codes: &[(&str, &str, Option<&str>)]| Codebook {
+            codebook: Default::default(),
+            codes: codes.iter().map(|(id, name, parent)| code(id, name, *parent)).collect(),
+        };
+        let current = book(&[
+            ("open_book", "open_book", None),
+            ("monitoring", "Monitoring", None),
+            ("student_privacy", "student_privacy", None),
+            ("student_privacy/monitoring", "monitoring", Some("student_privacy")),
+        ]);
+        let incoming = book(&[
+            ("blackboard/open_book", "open_book", Some("blackboard")),
+            ("blackboard", "blackboard", None),
+            ("open_book", "Open_Book", None),
+            ("student_privacy", "Student_Privacy", None),
+            ("student_privacy/monitoring", "monitoring", Some("student_privacy")),
+            ("student_discomfort", "student_discomfort", None),
+            ("student_discomfort/monitoring", "monitoring", Some("student_discomfort")),
+        ]);
+        let new: Vec<(String, Option<String>)> =
+            new_codes(&current, &incoming).into_iter().map(|c| (c.id, c.parent)).collect();
+        let want = [
+            ("blackboard/open_book", Some("blackboard")),
+            ("blackboard", None),
+            ("student_discomfort", None),
+            ("student_discomfort/monitoring", Some("student_discomfort")),
+        ];
+        assert_eq!(new, want.map(|(a, b)| (a.to_string(), b.map(str::to_string))));
+    }
 
     fn code(id: &str, name: &str, parent: Option<&str>) -> Code {
         Code {
@@ -378,7 +475,7 @@ mod tests {
             </Codes><Sets/></CodeBook>";
         let (book, w) = import_qdc(xml).unwrap();
         let ids: Vec<&str> = book.codes.iter().map(|c| c.id.as_str()).collect();
-        assert_eq!(ids, ["joy", "joy-2", "code"]);
+        assert_eq!(ids, ["joy", "joy/joy", "code"]);
         assert_eq!(book.codes[1].parent.as_deref(), Some("joy"));
         assert_eq!(book.codes[0].colour.as_deref(), Some("#010203"));
         assert_eq!(book.codes[1].colour.as_deref(), Some("#008080"));

@@ -5,20 +5,7 @@ use std::collections::HashSet;
 /// Lower-case letters and digits (any script) and `_` kept; runs of anything else become one
 /// `-`; no `-` at either end. May be empty.
 pub(crate) fn slug(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    let mut dash = false;
-    for c in s.chars().flat_map(char::to_lowercase) {
-        if c.is_alphanumeric() || c == '_' {
-            if dash && !out.is_empty() {
-                out.push('-');
-            }
-            dash = false;
-            out.push(c);
-        } else {
-            dash = true;
-        }
-    }
-    out
+    fieldnotes_corpus::slug_id(s)
 }
 
 /// Makes names unique: the first `x` stays `x`, the next become `x-2`, `x-3`, ...
