@@ -1,4 +1,8 @@
 # fieldnotes: common tasks. `just --list` shows them.
+#
+# `just` is not on a fresh machine (nor in Debian 12): `cargo install just`, or run the command a
+# recipe shows, which is all it does. Each script installs or checks what it needs itself and
+# says how to get what it cannot install.
 
 # Run the whole pipeline on the sample study.
 demo:
@@ -18,6 +22,7 @@ ci:
     bash .ci/run
 
 # Execute every notebook headlessly against a fresh Parquet export of the sample study.
+# Needs Python 3 with venv and pip (the packages go into notebooks/.venv on first use).
 notebooks:
     cargo build --release
     bash notebooks/run.sh target/release/fieldnotes
@@ -27,6 +32,7 @@ micro:
     cargo bench -p fieldnotes-bench --bench micro
 
 # End-to-end benchmark against the peers (MB=100 by default); results go to stdout.
+# Installs ripgrep and GNU time with apt (as root) and the Python peers into crates/bench/.venv.
 bench:
     bash crates/bench/run.sh
 
@@ -35,10 +41,12 @@ stress:
     FIELDNOTES_CRASH_TRIALS=200 cargo test --test integration safety -- --nocapture
 
 # Fuzz every parser for SECONDS each (default 600), keeping new interesting inputs in
-# fuzz/corpus/; cargo-fuzz needs nightly features, which RUSTC_BOOTSTRAP=1 enables on stable.
+# fuzz/corpus/; cargo-fuzz needs nightly features, which RUSTC_BOOTSTRAP=1 enables on stable
+# (no nightly toolchain needed); the script installs cargo-fuzz if it is missing.
 fuzz SECONDS="600":
     bash fuzz/run.sh {{SECONDS}}
 
 # Check that Spark, reading the Parquet export, computes the same theme table as the command line.
+# Needs Java 17 (`apt-get install -y openjdk-17-jre-headless`); pyspark goes into a venv.
 spark:
     bash notebooks/spark/run.sh

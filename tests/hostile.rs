@@ -61,7 +61,7 @@ fn unreadable_notes_are_reported_and_the_rest_loads() {
         c.current_dir(p.path()).env("NO_COLOR", "1");
         c
     };
-    let o = cmd.args(["notes", "--json"]).output().unwrap();
+    let o = cmd.args(["notes", "--json"]).output().expect("running fieldnotes (through setpriv, util-linux, as root)");
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
     assert_eq!(v["documents"], 1, "{v}");
@@ -120,8 +120,11 @@ fn a_second_index_waits_for_the_first() {
     let p = TestProject::sample();
     std::fs::create_dir_all(p.path().join(".fieldnotes")).unwrap();
     // Another process holds the index lock for a second, as a running `fieldnotes index` would.
-    let mut holder =
-        Command::new("flock").current_dir(p.path()).args([".fieldnotes/index.lock", "sleep", "1"]).spawn().unwrap();
+    let mut holder = Command::new("flock")
+        .current_dir(p.path())
+        .args([".fieldnotes/index.lock", "sleep", "1"])
+        .spawn()
+        .expect("running flock (util-linux)");
     std::thread::sleep(std::time::Duration::from_millis(200));
     let o = p.run_expect(&["index"], 0);
     assert!(stderr(&o).contains("waiting for it to finish"), "{}", stderr(&o));
