@@ -21,7 +21,7 @@ python_venv "$venv" notebooks/requirements.txt
 
 # The data: the demo study, its Parquet export and the command line's theme table.
 "$bin" -q demo --out target/notebook-demo >/dev/null
-"$bin" -q --project target/notebook-demo export parquet target/notebook-export
+"$bin" -q --project target/notebook-demo export parquet --include-suggested target/notebook-export
 "$bin" -q --project target/notebook-demo report themes --include-suggested --format csv \
   -o target/notebook-themes.csv
 

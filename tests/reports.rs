@@ -147,13 +147,10 @@ fn refi_qda_round_trip_through_the_cli() {
     p.run(&["export", "qdc", "book.qdc"]);
     p.run(&["export", "qdpx", "study.qdpx"]);
     let xsd = crate::util::repo().join("crates/refi/testdata/Codebook.xsd");
-    let o = std::process::Command::new("xmllint")
-        .args(["--noout", "--schema"])
-        .arg(&xsd)
-        .arg(p.path().join("book.qdc"))
-        .output()
-        .unwrap();
-    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    if fieldnotes_testkit::xsd::usable("refi_qda_round_trip_through_the_cli") {
+        let checked = fieldnotes_testkit::xsd::validate(&xsd, &p.path().join("book.qdc"));
+        assert!(checked.is_ok(), "{}", checked.unwrap_err());
+    }
     // A new project from the export: same notes, codes and codings.
     p.run(&["import", "qdpx", "study.qdpx", "copy"]);
     let copy = p.path().join("copy");
@@ -191,7 +188,7 @@ fn refi_qda_round_trip_through_the_cli() {
 fn quickwit_export_matches_its_configuration() {
     let p = TestProject::sample();
     p.run(&["code", "auto", "-q"]);
-    p.run(&["export", "quickwit", "qw", "-q"]);
+    p.run(&["export", "quickwit", "qw", "--include-suggested", "-q"]);
     let config = p.read("qw/index-config.yaml");
     // Field names and types, as the YAML lists them.
     let mut fields = std::collections::BTreeMap::new();
@@ -203,7 +200,10 @@ fn quickwit_export_matches_its_configuration() {
         }
     }
     assert!(fields.len() >= 15 && fields["text"] == "text", "{config}");
-    assert!(config.contains("index_id: test\n") && config.contains("default_search_fields: [text]"), "{config}");
+    assert!(
+        config.contains("index_id: test\n") && config.contains("default_search_fields: [text, compounds]"),
+        "{config}"
+    );
     let ndjson = p.read("qw/passages.ndjson");
     let mut n = 0;
     let mut coded = 0;

@@ -13,3 +13,5 @@ mod qmsum;
 mod reports;
 mod safety;
 mod sample;
+mod search;
+mod trust;

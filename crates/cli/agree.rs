@@ -152,8 +152,10 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
             if coders.is_empty() { "none".to_string() } else { coders.join(", ") }
         );
     }
+    let reviewers: HashSet<&str> = study.codings.iter().filter_map(|c| c.reviewer.as_deref()).collect();
     for c in &coders {
-        if !study.codings.ledgers.contains_key(c) {
+        // A coder is known by a ledger of their own, or by suggestions they reviewed.
+        if !study.codings.ledgers.contains_key(c) && !reviewers.contains(c.as_str()) {
             bail!(
                 "no ledger `codings/{c}.jsonl`; coders with ledgers: {}",
                 study.codings.ledgers.keys().cloned().collect::<Vec<_>>().join(", ")
@@ -172,10 +174,14 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     let placement = study.placement();
     let sel = Selection { coders: coders.clone(), include_suggested: a.include_suggested };
     let by_coder = units::passage_codes_by_coder(&placement, &sel);
-    // Notes each coder has touched (any coding, whatever its status: they read that note).
+    // Notes each coder has touched (any coding, whatever its status, or a review of one: they
+    // read that note).
     let mut touched: BTreeMap<&str, HashSet<usize>> = BTreeMap::new();
     for p in &placement.placed {
         touched.entry(p.coding.coder.as_str()).or_default().insert(p.doc);
+        if let Some(r) = p.coding.reviewer.as_deref() {
+            touched.entry(r).or_default().insert(p.doc);
+        }
     }
     let shared: Vec<usize> = (0..study.corpus.documents.len())
         .filter(|d| coders.iter().all(|c| touched.get(c.as_str()).is_some_and(|s| s.contains(d))))

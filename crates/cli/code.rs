@@ -1,15 +1,13 @@
 //! `fieldnotes code ...`: auto-coding with evidence, manual coding, review, checks and evaluation.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use fieldnotes_coding::ledger::{
-    self, Anchor, Coding, Codings, Event, Ledger, Origin, RULES_CODER, Status, coding_id, now,
-};
+use fieldnotes_coding::ledger::{self, Coding, Codings, Event, Ledger, Origin, RULES_CODER, Status, coding_id, now};
 use fieldnotes_coding::units::{self, Selection};
-use fieldnotes_coding::{AutoCoder, Codebook, CodingTable};
+use fieldnotes_coding::{AutoCoder, Codebook, CodingTable, Versions};
 use fieldnotes_corpus::{Document, Passage, Project, text_hash};
 use fieldnotes_index::WriterOptions;
 
@@ -34,6 +32,8 @@ pub enum Command {
     Review(ReviewArgs),
     /// Check codings against the notes (moved or orphaned text) and the codebook.
     Check(CheckArgs),
+    /// Put a coding on another place of its note (an orphan re-attached, a span corrected).
+    Move(MoveArgs),
     /// Precision, recall and F1 of one coder (default: the rules) against another.
     Eval(EvalArgs),
 }
@@ -48,6 +48,7 @@ pub fn run(g: &Globals, c: Command) -> Result<ExitCode> {
         Command::List(a) => list(g, a),
         Command::Review(a) => review(g, a),
         Command::Check(a) => check(g, a),
+        Command::Move(a) => move_coding(g, a),
         Command::Eval(a) => eval(g, a),
     }
 }
@@ -114,6 +115,7 @@ pub fn auto_code(
 ) -> Result<AutoSummary> {
     let ac = AutoCoder::new(book)?;
     let ledger = Ledger::new(project.root(), RULES_CODER)?;
+    let versions = Versions::new(&project.derived_dir());
     let time = now();
     let mut summary =
         AutoSummary { per_code: book.codes.iter().map(|c| (c.id.clone(), (0, 0))).collect(), fresh: 0, written: 0 };
@@ -126,6 +128,11 @@ pub fn auto_code(
     study::read_in_batches(project, &files, &|n| pb.inc(n), |corpus| {
         let found = ac.code_corpus(&corpus, &|_| {});
         let mut fresh = Vec::new();
+        // Per note, the (passage, code) pairs the rules' earlier suggestions stand on now, after
+        // any edits: a passage edited since keeps its suggestion (and its review: one rejected
+        // stays rejected) instead of getting a second one under a new id.
+        let mut standing: HashMap<usize, HashSet<(usize, String)>> = HashMap::new();
+        let mut anchorer = study::anchorer(project);
         for pm in &found {
             let d = &corpus.documents[pm.doc];
             let p = &d.passages[pm.passage];
@@ -135,6 +142,18 @@ pub fn auto_code(
                 let e = summary.per_code.entry(code.clone()).or_default();
                 e.1 += 1;
                 if codings.was_added(RULES_CODER, &id) {
+                    continue;
+                }
+                let here = standing.entry(pm.doc).or_insert_with(|| {
+                    let earlier: Vec<Coding> = codings.of_doc(&d.path).filter(|c| c.coder == RULES_CODER).collect();
+                    let placed = units::place_in_doc(pm.doc, d, &earlier, &mut anchorer);
+                    placed
+                        .placed
+                        .iter()
+                        .flat_map(|x| x.passages.clone().map(move |pi| (pi, x.coding.code.clone())))
+                        .collect()
+                });
+                if here.contains(&(pm.passage, code.clone())) {
                     continue;
                 }
                 e.0 += 1;
@@ -153,8 +172,18 @@ pub fn auto_code(
         if dry_run {
             return Ok(());
         }
-        let codes = update.as_ref().map(|_| study::batch_codes(&corpus, codings, &fresh));
+        let codes =
+            update.as_ref().map(|_| study::batch_codes(&corpus, codings, &fresh, &mut study::anchorer(project)));
         if !fresh.is_empty() {
+            // The versions the new suggestions count in are kept before the ledger names them.
+            let mut kept = std::collections::HashSet::new();
+            for c in &fresh {
+                if kept.insert(c.doc.as_str())
+                    && let Some(d) = corpus.document(&c.doc)
+                {
+                    versions.keep(d)?;
+                }
+            }
             let events: Vec<Event> = fresh.into_iter().map(Event::Add).collect();
             ledger.append(&events)?;
             summary.written += events.len();
@@ -210,6 +239,49 @@ fn auto(g: &Globals, a: AutoArgs) -> Result<ExitCode> {
         );
     }
     Ok(ExitCode::SUCCESS)
+}
+
+/// Records where the codings of `corpus`'s notes stand now, for those whose note changed since
+/// the version they count in: a `move` event each (new place, new words where the edit touched
+/// them, the note's current version), appended to each coder's ledger in one write, after the
+/// note's current version is kept. Hand and imported codings from ledgers written before
+/// versions were recorded get one too where they sit on their text, so that they follow later
+/// edits. Orphans are left as they are (`code check` shows them). Returns the moves recorded.
+pub fn record_moves(project: &Project, corpus: &fieldnotes_corpus::Corpus, table: &CodingTable) -> Result<usize> {
+    let versions = Versions::new(&project.derived_dir());
+    let mut anchorer = study::anchorer(project);
+    let mut by_ledger: BTreeMap<String, Vec<Event>> = BTreeMap::new();
+    for (di, d) in corpus.documents.iter().enumerate() {
+        let stale: Vec<Coding> = table.of_doc_not_at(&d.path, &d.hash).collect();
+        if stale.is_empty() {
+            continue;
+        }
+        let placed = units::place_in_doc(di, d, &stale, &mut anchorer);
+        if placed.placed.is_empty() {
+            continue;
+        }
+        versions.keep(d)?;
+        for x in &placed.placed {
+            let c = x.coding;
+            let now_text = x.text(corpus);
+            let changed = if c.text.is_empty() { text_hash(now_text) != c.hash } else { now_text != c.text };
+            by_ledger.entry(c.coder.clone()).or_default().push(Event::Move {
+                id: c.id.clone(),
+                start: x.start,
+                end: x.end,
+                base: Some(d.hash.clone()),
+                text: changed.then(|| now_text.to_string()),
+                by: String::new(),
+                time: now(),
+            });
+        }
+    }
+    let mut n = 0;
+    for (coder, events) in &by_ledger {
+        Ledger::new(project.root(), coder)?.append(events)?;
+        n += events.len();
+    }
+    Ok(n)
 }
 
 /// Arguments of `fieldnotes code explain`.
@@ -306,6 +378,38 @@ fn char_to_passage_byte(doc: &Document, p: &Passage, offset: usize) -> Option<us
     Some(doc.byte_offset(offset)?.checked_sub(p.byte_start)?.min(p.byte_end - p.byte_start))
 }
 
+/// A span within passage `p` (characters from its start): `start..end`, the one place of the
+/// quoted words, or the whole passage.
+fn span_in_passage(doc: &Document, p: &Passage, id: &str, span: &SpanArgs) -> Result<(usize, usize)> {
+    let ptext = doc.passage_text(p);
+    let plen = ptext.chars().count();
+    Ok(match (span.start, span.end, span.quote.as_deref()) {
+        (Some(s), Some(e), _) => {
+            if s >= e || e > plen {
+                bail!(
+                    "span {s}..{e} does not fit passage `{id}`, which is {plen} characters long; give 0 <= start < end <= {plen}"
+                );
+            }
+            (s, e)
+        }
+        (_, _, Some(q)) => {
+            let found: Vec<usize> = ptext.match_indices(q).map(|(b, _)| b).collect();
+            match found.as_slice() {
+                [] => bail!("the words \"{q}\" are not in passage `{id}`; quote them exactly as in the note"),
+                [b] => {
+                    let s = ptext[..*b].chars().count();
+                    (s, s + q.chars().count())
+                }
+                _ => bail!(
+                    "the words \"{q}\" occur {} times in passage `{id}`; give a longer quote or use --start/--end",
+                    found.len()
+                ),
+            }
+        }
+        _ => (0, plen),
+    })
+}
+
 /// Arguments of `fieldnotes code add`.
 #[derive(clap::Args, Debug)]
 pub struct AddArgs {
@@ -319,13 +423,20 @@ pub struct AddArgs {
     /// A memo on the coding.
     #[arg(long)]
     memo: Option<String>,
+    #[command(flatten)]
+    span: SpanArgs,
+}
+
+/// Where in a passage a coding goes (default: the whole passage).
+#[derive(clap::Args, Debug)]
+pub struct SpanArgs {
     /// Start of a span within the passage (characters from the passage's start).
     #[arg(long, requires = "end", conflicts_with = "quote")]
     start: Option<usize>,
     /// End of the span (exclusive).
     #[arg(long, requires = "start")]
     end: Option<usize>,
-    /// Code the span holding exactly these words.
+    /// The span holding exactly these words.
     #[arg(long)]
     quote: Option<String>,
 }
@@ -336,35 +447,7 @@ fn add(g: &Globals, a: AddArgs) -> Result<ExitCode> {
     require_code(&book, &a.code)?;
     let coder = coder_name(&study, a.coder)?;
     let (_, doc, p) = study.passage(&a.id)?;
-    let ptext = doc.passage_text(p);
-    let plen = ptext.chars().count();
-    let (rs, re) = match (a.start, a.end, &a.quote) {
-        (Some(s), Some(e), _) => {
-            if s >= e || e > plen {
-                bail!(
-                    "span {s}..{e} does not fit passage `{}`, which is {plen} characters long; give 0 <= start < end <= {plen}",
-                    a.id
-                );
-            }
-            (s, e)
-        }
-        (_, _, Some(q)) => {
-            let found: Vec<usize> = ptext.match_indices(q.as_str()).map(|(b, _)| b).collect();
-            match found.as_slice() {
-                [] => bail!("the words \"{q}\" are not in passage `{}`; quote them exactly as in the note", a.id),
-                [b] => {
-                    let s = ptext[..*b].chars().count();
-                    (s, s + q.chars().count())
-                }
-                _ => bail!(
-                    "the words \"{q}\" occur {} times in passage `{}`; give a longer quote or use --start/--end",
-                    found.len(),
-                    a.id
-                ),
-            }
-        }
-        _ => (0, plen),
-    };
+    let (rs, re) = span_in_passage(doc, p, &a.id, &a.span)?;
     let (start, end) = (p.start + rs, p.start + re);
     let (bs, be) = (doc.byte_offset(start).unwrap_or(p.byte_start), doc.byte_offset(end).unwrap_or(p.byte_end));
     let text = &doc.text[bs..be];
@@ -388,7 +471,10 @@ fn add(g: &Globals, a: AddArgs) -> Result<ExitCode> {
         memo: a.memo,
         evidence: vec![],
         time: now(),
+        base: Some(doc.hash.clone()),
+        reviewer: None,
     };
+    Versions::new(&study.project.derived_dir()).keep(doc)?;
     Ledger::new(study.project.root(), &coder)?.append(&[Event::Add(coding)])?;
     output::info(g.quiet, &format!("coded `{}` as `{}` ({coder}, {id})", a.id, a.code));
     refresh_index(g, &mut study)?;
@@ -481,6 +567,7 @@ fn list(g: &Globals, a: ListArgs) -> Result<ExitCode> {
             && a.status.is_none_or(|s| c.status == s)
             && a.site.as_ref().is_none_or(|s| site_of(&c.doc).eq_ignore_ascii_case(s))
     };
+    let memo = |c: &Coding| c.memo.as_deref().map(|m| output::clip(m, 40)).unwrap_or_default();
     let mut rows = Vec::new();
     let mut json = Vec::new();
     for x in placement.placed.iter().filter(|x| keep(x.coding)) {
@@ -496,25 +583,44 @@ fn list(g: &Globals, a: ListArgs) -> Result<ExitCode> {
             format!("{:?}", c.origin).to_lowercase(),
             site_of(&c.doc),
             output::clip(x.text(&study.corpus), 60),
+            memo(c),
         ]);
         if a.json {
-            json.push(serde_json::json!({"coding": c, "passages": ids, "site": site_of(&c.doc), "moved": x.moved}));
+            json.push(serde_json::json!({"coding": c, "passages": ids, "site": site_of(&c.doc), "moved": x.moved, "text": x.text(&study.corpus)}));
         }
     }
-    let orphans: Vec<&Coding> = placement.orphans.iter().map(|o| o.coding).filter(|c| keep(c)).collect();
+    // Orphans are listed too, marked, with what they held: nothing is dropped from view.
+    let orphans: Vec<&units::Orphan> = placement.orphans.iter().filter(|o| keep(o.coding)).collect();
+    for o in &orphans {
+        let c = o.coding;
+        rows.push(vec![
+            c.id.clone(),
+            format!("(orphaned: {})", c.doc),
+            c.code.clone(),
+            c.coder.clone(),
+            c.status.to_string(),
+            format!("{:?}", c.origin).to_lowercase(),
+            site_of(&c.doc),
+            output::clip(&c.text, 60),
+            memo(c),
+        ]);
+    }
     let mut out = output::stdout();
     if a.json {
         for v in json {
             serde_json::to_writer(&mut out, &v)?;
             writeln!(out)?;
         }
-        for c in &orphans {
-            serde_json::to_writer(&mut out, &serde_json::json!({"coding": c, "passages": [], "orphaned": true}))?;
+        for o in &orphans {
+            serde_json::to_writer(
+                &mut out,
+                &serde_json::json!({"coding": o.coding, "passages": [], "orphaned": true, "reason": o.reason}),
+            )?;
             writeln!(out)?;
         }
     } else {
         let header: Vec<String> =
-            ["id", "passage", "code", "coder", "status", "origin", "site", "text"].map(String::from).into();
+            ["id", "passage", "code", "coder", "status", "origin", "site", "text", "memo"].map(String::from).into();
         if a.csv {
             output::write_csv(&mut out, &header, &rows)?;
         } else {
@@ -525,7 +631,7 @@ fn list(g: &Globals, a: ListArgs) -> Result<ExitCode> {
     out.flush()?;
     if !orphans.is_empty() {
         output::warn(&format!(
-            "{} coding(s) are orphaned (their text is gone); `fieldnotes code check` lists them",
+            "{} coding(s) are orphaned (their words are gone from their note); `fieldnotes code check` shows the candidate places, `fieldnotes code move ID PASSAGE` re-attaches one",
             orphans.len()
         ));
     }
@@ -563,7 +669,8 @@ pub struct ReviewArgs {
 
 fn review(g: &Globals, a: ReviewArgs) -> Result<ExitCode> {
     let mut study = Study::load(g)?;
-    let reviewer = coder_name(&study, a.coder.clone()).unwrap_or_else(|_| "reviewer".into());
+    // Who decides is recorded with each decision, and accepted codings count as theirs too.
+    let reviewer = coder_name(&study, a.coder.clone())?;
     let site_of = |doc: &str| study.corpus.document(doc).and_then(|d| d.attr_str("site")).unwrap_or("").to_string();
     let placement = study.placement();
     let pending: Vec<(Coding, String)> = placement
@@ -641,7 +748,9 @@ fn review(g: &Globals, a: ReviewArgs) -> Result<ExitCode> {
 /// Arguments of `fieldnotes code check`.
 #[derive(clap::Args, Debug)]
 pub struct CheckArgs {
-    /// Record the new position of codings whose text moved (appends `move` events).
+    /// Record where codings stand now: moved ones at their new place (a `move` event each, in
+    /// the note's current version), and orphans re-attached to a candidate passage that holds at
+    /// least half of their words.
     #[arg(long)]
     fix: bool,
     /// Print JSON.
@@ -649,28 +758,74 @@ pub struct CheckArgs {
     json: bool,
 }
 
+/// Words (lower-cased runs of letters and digits) of a text.
+fn word_set(text: &str) -> HashSet<String> {
+    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
+}
+
+/// The share of `old`'s words that `candidate` holds.
+fn words_kept(old: &str, candidate: &str) -> f64 {
+    let (a, b) = (word_set(old), word_set(candidate));
+    if a.is_empty() { 0.0 } else { a.intersection(&b).count() as f64 / a.len() as f64 }
+}
+
+/// The passage an orphaned coding most likely belongs to now: the one where its words stood
+/// (`near`), else the one holding most of its old words; with the share of its old words it
+/// holds.
+fn candidate<'d>(doc: &'d Document, c: &Coding, near: Option<usize>) -> Option<(&'d Passage, f64)> {
+    if let Some(n) = near {
+        let r = units::overlapping(doc, n, n + 1);
+        let p = doc.passages.get(r.start).or_else(|| doc.passages.get(r.start.saturating_sub(1)))?;
+        return Some((p, if c.text.is_empty() { 0.0 } else { words_kept(&c.text, doc.passage_text(p)) }));
+    }
+    if c.text.is_empty() {
+        return None;
+    }
+    doc.passages
+        .iter()
+        .map(|p| (p, words_kept(&c.text, doc.passage_text(p))))
+        .filter(|(_, k)| *k > 0.0)
+        .max_by(|x, y| x.1.total_cmp(&y.1))
+}
+
 fn check(g: &Globals, a: CheckArgs) -> Result<ExitCode> {
     let study = Study::load(g)?;
     let book = study.codebook().ok();
-    let mut moved: Vec<(&Coding, usize, usize)> = Vec::new();
-    let mut orphaned: Vec<(&Coding, String)> = Vec::new();
-    for c in study.codings.iter() {
-        match ledger::anchor(c, study.corpus.document(&c.doc)) {
-            Anchor::Exact => {}
-            Anchor::Moved { start, end } => moved.push((c, start, end)),
-            Anchor::Orphaned { reason } => orphaned.push((c, reason)),
+    let placement = study.placement();
+    // Moved: their words are elsewhere, or the note changed under them (a new version to record).
+    let mut moved: Vec<(&Coding, &Document, usize, usize)> = Vec::new();
+    for x in &placement.placed {
+        let d = &study.corpus.documents[x.doc];
+        if x.moved || x.coding.base.as_deref() != Some(d.hash.as_str()) {
+            moved.push((x.coding, d, x.start, x.end));
         }
     }
+    // Each orphan, why, and its candidate place (note, passage, share of its old words there).
+    type Candidate<'a> = Option<(&'a Document, &'a Passage, f64)>;
+    let orphaned: Vec<(&Coding, &str, Candidate)> = placement
+        .orphans
+        .iter()
+        .map(|o| {
+            let doc = study.corpus.document(&o.coding.doc);
+            let cand = doc.and_then(|d| candidate(d, o.coding, o.near).map(|(p, k)| (d, p, k)));
+            (o.coding, o.reason.as_str(), cand)
+        })
+        .collect();
     let unknown: Vec<&Coding> = match &book {
         Some(b) => study.codings.iter().filter(|c| b.code(&c.code).is_none()).collect(),
         None => vec![],
     };
     let bad: Vec<String> = study.codings.bad_lines().map(|b| b.to_string()).collect();
+    let relocated: Vec<_> = moved.iter().filter(|(c, _, s, e)| (c.start, c.end) != (*s, *e)).collect();
     let mut out = output::stdout();
     if a.json {
         let v = serde_json::json!({
-            "moved": moved.iter().map(|(c, s, e)| serde_json::json!({"id": c.id, "coder": c.coder, "doc": c.doc, "from": [c.start, c.end], "to": [s, e]})).collect::<Vec<_>>(),
-            "orphaned": orphaned.iter().map(|(c, r)| serde_json::json!({"id": c.id, "coder": c.coder, "doc": c.doc, "code": c.code, "text": c.text, "reason": r})).collect::<Vec<_>>(),
+            "moved": relocated.iter().map(|(c, _, s, e)| serde_json::json!({"id": c.id, "coder": c.coder, "doc": c.doc, "from": [c.start, c.end], "to": [s, e]})).collect::<Vec<_>>(),
+            "orphaned": orphaned.iter().map(|(c, r, cand)| serde_json::json!({
+                "id": c.id, "coder": c.coder, "doc": c.doc, "code": c.code, "status": c.status, "memo": c.memo,
+                "text": c.text, "reason": r,
+                "candidate": cand.map(|(d, p, k)| serde_json::json!({"passage": d.passage_id(p), "words_kept": k})),
+            })).collect::<Vec<_>>(),
             "unknown_codes": unknown.iter().map(|c| serde_json::json!({"id": c.id, "coder": c.coder, "code": c.code})).collect::<Vec<_>>(),
             "bad_lines": bad,
         });
@@ -678,23 +833,41 @@ fn check(g: &Globals, a: CheckArgs) -> Result<ExitCode> {
         writeln!(out)?;
     } else {
         writeln!(out, "{} coding(s) checked", study.codings.iter().count())?;
-        for (c, s, e) in &moved {
+        for (c, _, s, e) in &relocated {
             writeln!(
                 out,
                 "moved     {} ({}, {}) in `{}`: {}..{} -> {s}..{e}",
                 c.id, c.code, c.coder, c.doc, c.start, c.end
             )?;
         }
-        for (c, r) in &orphaned {
+        for (c, r, cand) in &orphaned {
+            let old = if c.text.is_empty() {
+                "(a whole passage, kept by its hash)".to_string()
+            } else {
+                format!("\"{}\"", output::clip(&c.text, 60))
+            };
             writeln!(
                 out,
-                "orphaned  {} ({}, {}) in `{}`: {r}; its text was \"{}\"",
-                c.id,
-                c.code,
-                c.coder,
-                c.doc,
-                output::clip(&c.text, 60)
+                "orphaned  {} ({}, {}, {}) in `{}`: {r}; its text was {old}",
+                c.id, c.code, c.coder, c.status, c.doc
             )?;
+            if let Some(m) = c.memo.as_deref() {
+                writeln!(out, "          memo: {}", output::clip(m, 60))?;
+            }
+            match cand {
+                Some((d, p, k)) => writeln!(
+                    out,
+                    "          candidate: `{}` ({:.0}% of its words): \"{}\"\n          re-attach: fieldnotes code move {} {}",
+                    d.passage_id(p),
+                    k * 100.0,
+                    output::clip(d.passage_text(p), 60),
+                    c.id,
+                    d.passage_id(p)
+                )?,
+                None => {
+                    writeln!(out, "          no candidate; re-attach by hand: fieldnotes code move {} PASSAGE", c.id)?
+                }
+            }
         }
         for c in &unknown {
             writeln!(out, "unknown   {} uses code `{}`, which is not in the codebook ({})", c.id, c.code, c.coder)?;
@@ -702,28 +875,112 @@ fn check(g: &Globals, a: CheckArgs) -> Result<ExitCode> {
         for b in &bad {
             writeln!(out, "unreadable {b}")?;
         }
-        if moved.is_empty() && orphaned.is_empty() && unknown.is_empty() && bad.is_empty() {
+        if relocated.is_empty() && orphaned.is_empty() && unknown.is_empty() && bad.is_empty() {
             writeln!(out, "all codings sit on their text and use codes of the codebook")?;
         }
     }
     out.flush()?;
-    if a.fix && !moved.is_empty() {
-        let mut by_ledger: BTreeMap<&str, Vec<Event>> = BTreeMap::new();
-        for (c, s, e) in &moved {
-            by_ledger.entry(&c.coder).or_default().push(Event::Move {
+    let mut reattached = 0;
+    if a.fix {
+        let versions = Versions::new(&study.project.derived_dir());
+        let mut by_ledger: BTreeMap<String, Vec<Event>> = BTreeMap::new();
+        let mut move_to = |c: &Coding, d: &Document, s: usize, e: usize| -> Result<()> {
+            versions.keep(d)?;
+            let now_text = match (d.byte_offset(s), d.byte_offset(e)) {
+                (Some(bs), Some(be)) if bs <= be => &d.text[bs..be],
+                _ => "",
+            };
+            let changed = if c.text.is_empty() { text_hash(now_text) != c.hash } else { now_text != c.text };
+            by_ledger.entry(c.coder.clone()).or_default().push(Event::Move {
                 id: c.id.clone(),
-                start: *s,
-                end: *e,
+                start: s,
+                end: e,
+                base: Some(d.hash.clone()),
+                text: changed.then(|| now_text.to_string()),
+                by: String::new(),
                 time: now(),
             });
+            Ok(())
+        };
+        for (c, d, s, e) in &moved {
+            move_to(c, d, *s, *e)?;
+        }
+        for (c, _, cand) in &orphaned {
+            if let Some((d, p, k)) = cand
+                && *k >= 0.5
+            {
+                move_to(c, d, p.start, p.end)?;
+                reattached += 1;
+            }
         }
         for (coder, events) in &by_ledger {
             Ledger::new(study.project.root(), coder)?.append(events)?;
         }
-        output::info(g.quiet, &format!("recorded the new position of {} moved coding(s)", moved.len()));
+        output::info(
+            g.quiet,
+            &format!(
+                "recorded the current place of {} coding(s) ({} moved), re-attached {reattached} orphan(s)",
+                moved.len(),
+                relocated.len()
+            ),
+        );
     }
-    let failing = !orphaned.is_empty() || !unknown.is_empty() || !bad.is_empty() || (!a.fix && !moved.is_empty());
+    let orphans_left = orphaned.len() - reattached;
+    let failing = orphans_left > 0 || !unknown.is_empty() || !bad.is_empty() || (!a.fix && !relocated.is_empty());
     Ok(if failing { ExitCode::from(1) } else { ExitCode::SUCCESS })
+}
+
+/// Arguments of `fieldnotes code move`.
+#[derive(clap::Args, Debug)]
+pub struct MoveArgs {
+    /// The coding id (as `code list` and `code check` show it).
+    coding: String,
+    /// The passage to put it on, e.g. `notes/fife/2016-03-02-board.md#3`.
+    passage: String,
+    #[command(flatten)]
+    span: SpanArgs,
+    /// Who moves it (recorded; default: `coder` in fieldnotes.toml, or FIELDNOTES_CODER).
+    #[arg(long)]
+    coder: Option<String>,
+}
+
+fn move_coding(g: &Globals, a: MoveArgs) -> Result<ExitCode> {
+    let mut study = Study::load(g)?;
+    let by = coder_name(&study, a.coder.clone()).unwrap_or_default();
+    let c = study
+        .codings
+        .iter()
+        .find(|c| c.id == a.coding)
+        .cloned()
+        .with_context(|| format!("no coding with id `{}`; `fieldnotes code list` shows the ids", a.coding))?;
+    let (_, doc, p) = study.passage(&a.passage)?;
+    if doc.path != c.doc {
+        bail!(
+            "coding `{}` is in `{}`, not in `{}`; a coding stays in its note (remove it and code the other note)",
+            c.id,
+            c.doc,
+            doc.path
+        );
+    }
+    let (rs, re) = span_in_passage(doc, p, &a.passage, &a.span)?;
+    let (start, end) = (p.start + rs, p.start + re);
+    let text = &doc.text[doc.byte_offset(start).unwrap_or(p.byte_start)..doc.byte_offset(end).unwrap_or(p.byte_end)];
+    Versions::new(&study.project.derived_dir()).keep(doc)?;
+    Ledger::new(study.project.root(), &c.coder)?.append(&[Event::Move {
+        id: c.id.clone(),
+        start,
+        end,
+        base: Some(doc.hash.clone()),
+        text: Some(text.to_string()),
+        by,
+        time: now(),
+    }])?;
+    output::info(
+        g.quiet,
+        &format!("moved `{}` ({}, {}) to `{}`: \"{}\"", c.id, c.code, c.coder, a.passage, output::clip(text, 60)),
+    );
+    refresh_index(g, &mut study)?;
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Arguments of `fieldnotes code eval`.
@@ -746,8 +1003,10 @@ pub struct EvalArgs {
 fn eval(g: &Globals, a: EvalArgs) -> Result<ExitCode> {
     let study = Study::load(g)?;
     let book = study.codebook()?;
-    if !study.codings.ledgers.contains_key(&a.against) {
-        bail!("no ledger for coder `{}` in `codings/`", a.against);
+    // A coder is known by a ledger of their own, or by suggestions they reviewed.
+    let reviewed = |who: &str| study.codings.iter().any(|c| c.reviewer.as_deref() == Some(who));
+    if !study.codings.ledgers.contains_key(&a.against) && !reviewed(&a.against) {
+        bail!("no ledger for coder `{}` in `codings/`, and no suggestion reviewed by them", a.against);
     }
     let placement = study.placement();
     let truth =

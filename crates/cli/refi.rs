@@ -38,18 +38,26 @@ pub fn export_qdc(g: &Globals, file: &Path) -> Result<ExitCode> {
 }
 
 /// `fieldnotes export qdpx FILE`.
-pub fn export_qdpx(g: &Globals, file: &Path) -> Result<ExitCode> {
+pub fn export_qdpx(g: &Globals, file: &Path, include_suggested: bool) -> Result<ExitCode> {
     let study = Study::load(g)?;
     let book = study.codebook()?;
     let placement = study.placement();
-    // Codings on the current text: moved ones at their new place; orphans cannot be exported.
+    // Codings on the current text: moved ones at their new place and words, counting in the
+    // note's current version; orphans cannot be exported.
     let codings: Vec<Coding> = placement
         .placed
         .iter()
         .map(|x| {
             let mut c = x.coding.clone();
+            let d = &study.corpus.documents[x.doc];
             c.start = x.start;
             c.end = x.end;
+            let now = x.text(&study.corpus);
+            c.hash = fieldnotes_corpus::text_hash(now);
+            if !c.text.is_empty() {
+                c.text = now.to_string();
+            }
+            c.base = Some(d.hash.clone());
             c
         })
         .collect();
@@ -66,20 +74,42 @@ pub fn export_qdpx(g: &Globals, file: &Path) -> Result<ExitCode> {
         corpus: &study.corpus,
         book: &book,
         codings: &codings,
+        include_suggested,
     };
     let mut buf = std::io::Cursor::new(Vec::new());
-    for w in fieldnotes_refi::export_qdpx(&input, &mut buf)? {
+    let summary = fieldnotes_refi::export_qdpx(&input, &mut buf)?;
+    for w in &summary.warnings {
         output::warn(&format!("`{}`: {}", file.display(), w.message));
     }
     write_atomic(file, buf.get_ref())?;
+    let what = if summary.suggested > 0 {
+        format!(
+            "{} accepted, {} suggested and marked as such (user `<coder> (suggested, not reviewed)`)",
+            summary.codings - summary.suggested,
+            summary.suggested
+        )
+    } else {
+        format!("accepted only; {} suggestion(s) not yet reviewed left out", summary.suggestions_left_out)
+    };
+    let mut left: Vec<String> = Vec::new();
+    if !study.corpus.skipped.is_empty() {
+        left.push(format!("{} note(s) that could not be read", study.corpus.skipped.len()));
+    }
+    if !placement.orphans.is_empty() {
+        left.push(format!("{} orphaned coding(s)", placement.orphans.len()));
+    }
+    if summary.rejected > 0 {
+        left.push(format!("{} rejected coding(s)", summary.rejected));
+    }
     output::info(
         g.quiet,
         &format!(
-            "wrote {} notes, {} codes and {} codings to `{}`",
+            "wrote {} notes, {} codes and {} codings ({what}) to `{}`{}",
             study.corpus.documents.len(),
             book.codes.len(),
-            codings.len(),
-            file.display()
+            summary.codings,
+            file.display(),
+            if left.is_empty() { String::new() } else { format!("; left out: {}", left.join(", ")) }
         ),
     );
     Ok(ExitCode::SUCCESS)
@@ -112,18 +142,15 @@ pub fn import_qdc(g: &Globals, file: &Path, replace: bool, dry_run: bool) -> Res
             write_atomic(&path, incoming.to_toml().as_bytes())?;
         }
     } else {
-        // A code is already there when its id or its name (ignoring case) is.
-        let known = |c: &fieldnotes_coding::Code| {
-            current.codes.iter().any(|x| x.id == c.id || (!c.name.is_empty() && x.name.eq_ignore_ascii_case(&c.name)))
-        };
-        let new: Vec<&fieldnotes_coding::Code> = incoming.codes.iter().filter(|c| !known(c)).collect();
+        // A code is already there when one stands at the same place with the same name.
+        let new = fieldnotes_refi::new_codes(&current, &incoming);
         for c in &new {
             writeln!(out, "+ {} ({})", c.id, c.name)?;
         }
         out.flush()?;
         if !dry_run && !new.is_empty() {
             // Append the new codes as TOML, so the existing file keeps its comments and order.
-            let only_new = Codebook { codebook: Default::default(), codes: new.into_iter().cloned().collect() };
+            let only_new = Codebook { codebook: Default::default(), codes: new };
             let mut text = fs::read_to_string(&path).unwrap_or_default();
             let toml = only_new.to_toml();
             let codes_part = toml.find("[[code]]").map_or("", |i| &toml[i..]);
@@ -164,12 +191,27 @@ pub fn import_qdpx(g: &Globals, file: &Path, dir: Option<PathBuf>) -> Result<Exi
     let name = if imported.name.is_empty() { dir.display().to_string() } else { imported.name.clone() };
     write_atomic(&dir.join(fieldnotes_corpus::CONFIG_FILE), format!("name = {}\n", toml_string(&name)).as_bytes())?;
     write_atomic(&dir.join("codebook.toml"), imported.book.to_toml().as_bytes())?;
+    // Each note's version is kept, and its codings count in it, so that they follow its edits.
+    let project = fieldnotes_corpus::Project::open(&dir)?;
+    let versions = fieldnotes_coding::Versions::new(&project.derived_dir());
+    let mut version_of = std::collections::HashMap::new();
     for (rel, text) in &imported.notes {
         write_atomic(&dir.join(rel), text.as_bytes())?;
+        let body = text.strip_prefix('\u{feff}').unwrap_or(text);
+        let hash = fieldnotes_corpus::text_hash(body);
+        versions.keep_text(&hash, body)?;
+        version_of.insert(rel.as_str(), hash);
     }
     let mut n = 0;
     for (coder, codings) in &imported.codings {
-        let events: Vec<Event> = codings.iter().cloned().map(Event::Add).collect();
+        let events: Vec<Event> = codings
+            .iter()
+            .cloned()
+            .map(|mut c| {
+                c.base = version_of.get(c.doc.as_str()).cloned();
+                Event::Add(c)
+            })
+            .collect();
         n += events.len();
         Ledger::new(&dir, coder)?.append(&events)?;
     }

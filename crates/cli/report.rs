@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use fieldnotes_coding::units::{self, PassageCodes, Selection};
+use fieldnotes_coding::units::{self, Selection};
 use fieldnotes_coding::{Codebook, Coding};
 use fieldnotes_report::analysis::{self, CodeTest};
 use fieldnotes_report::render::{self, Table};
-use fieldnotes_report::store::{STORE_FILE, Signature, Store};
+use fieldnotes_report::store::{LeftOut, STORE_FILE, Signature, Store};
 use fieldnotes_report::{Frames, GroupBy, Measure, ThemeTable, UnitKind};
 
 use crate::Globals;
@@ -103,14 +103,23 @@ pub enum ExportCommand {
         file: PathBuf,
     },
     /// The whole study as a REFI-QDA project (.qdpx) for NVivo, ATLAS.ti, MAXQDA, QualCoder...
+    ///
+    /// Accepted codings only, unless --include-suggested: then suggestions not yet reviewed go out
+    /// too, each under a user of its own named `<coder> (suggested, not reviewed)`.
     Qdpx {
         /// The file to write.
         file: PathBuf,
+        /// Export suggestions not yet reviewed too, marked as suggestions.
+        #[arg(long)]
+        include_suggested: bool,
     },
     /// Passages as NDJSON with a Quickwit index configuration, to search them on a cluster.
     Quickwit {
         /// The folder to write `index-config.yaml` and `passages.ndjson` into.
         dir: PathBuf,
+        /// Give passages the codes of suggestions not yet reviewed too.
+        #[arg(long)]
+        include_suggested: bool,
     },
 }
 
@@ -222,6 +231,9 @@ pub struct HtmlArgs {
 pub struct ParquetArgs {
     /// The folder to write into.
     dir: PathBuf,
+    /// Which codings go into `codings.parquet` (accepted only, unless --include-suggested).
+    #[command(flatten)]
+    counting: Counting,
 }
 
 /// Runs a `fieldnotes report` subcommand.
@@ -251,23 +263,39 @@ pub fn run_export(g: &Globals, c: ExportCommand) -> Result<ExitCode> {
     let a = match c {
         ExportCommand::Parquet(a) => a,
         ExportCommand::Qdc { file } => return crate::refi::export_qdc(g, &file),
-        ExportCommand::Qdpx { file } => return crate::refi::export_qdpx(g, &file),
-        ExportCommand::Quickwit { dir } => return export_quickwit(g, &dir),
+        ExportCommand::Qdpx { file, include_suggested } => {
+            return crate::refi::export_qdpx(g, &file, include_suggested);
+        }
+        ExportCommand::Quickwit { dir, include_suggested } => return export_quickwit(g, &dir, include_suggested),
     };
     let study = Study::load(g)?;
     let book = study.codebook()?;
     let placement = study.placement();
-    let files = fieldnotes_report::export::export_parquet(&a.dir, &study.corpus, &placement, &book)?;
-    output::info(g.quiet, &format!("wrote {} Parquet file(s) to `{}`", files.len(), a.dir.display()));
+    let sel = a.counting.selection();
+    let files = fieldnotes_report::export::export_parquet(&a.dir, &study.corpus, &placement, &book, &sel)?;
+    let written = placement.placed.iter().filter(|x| sel.admits(x.coding)).count();
+    output::info(
+        g.quiet,
+        format!(
+            "wrote {} Parquet file(s) to `{}`: {} notes, {written} codings ({}). {}",
+            files.len(),
+            a.dir.display(),
+            study.corpus.documents.len(),
+            sel.describe(),
+            left_out_of(&study, &placement).describe()
+        )
+        .trim_end(),
+    );
     Ok(ExitCode::SUCCESS)
 }
 
 /// Writes `index-config.yaml` and `passages.ndjson` (every passage with its codes) into `dir`.
-fn export_quickwit(g: &Globals, dir: &std::path::Path) -> Result<ExitCode> {
+fn export_quickwit(g: &Globals, dir: &std::path::Path, include_suggested: bool) -> Result<ExitCode> {
     use fieldnotes_index::quickwit;
     let study = Study::load(g)?;
-    let sel = Selection { coders: vec![], include_suggested: true };
-    let codes = codes_for(&study, &sel);
+    let sel = Selection { coders: vec![], include_suggested };
+    let placement = study.placement();
+    let codes = units::passage_codes(&placement, &sel);
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
     let id = quickwit::index_id(&study.project.config.name);
     let mut ndjson = Vec::new();
@@ -285,16 +313,30 @@ fn export_quickwit(g: &Globals, dir: &std::path::Path) -> Result<ExitCode> {
     output::info(
         g.quiet,
         &format!(
-            "wrote {n} passages and the configuration of index `{id}` to `{}`; on a Quickwit cluster:\n  quickwit index create --index-config {0}/index-config.yaml\n  quickwit index ingest --index {id} --input-path {0}/passages.ndjson",
-            dir.display()
+            "wrote {n} passages and the configuration of index `{id}` to `{}` (codes from {}{}); on a Quickwit cluster:\n  quickwit index create --index-config {0}/index-config.yaml\n  quickwit index ingest --index {id} --input-path {0}/passages.ndjson",
+            dir.display(),
+            sel.describe(),
+            {
+                let left = left_out_of(&study, &placement).describe();
+                if left.is_empty() { String::new() } else { format!(". {left}") }
+            }
         ),
     );
     Ok(ExitCode::SUCCESS)
 }
 
-fn codes_for(study: &Study, sel: &Selection) -> PassageCodes {
-    let placement = study.placement();
-    units::passage_codes(&placement, sel)
+/// What a table over the loaded study leaves out: notes that could not be read, orphans.
+fn left_out_of(study: &Study, placement: &units::Placement<'_>) -> LeftOut {
+    LeftOut {
+        notes: study.corpus.skipped.iter().map(|s| format!("`{}`: {}", s.path, s.reason)).collect(),
+        orphans: placement.orphans.len(),
+    }
+}
+
+/// The counting rule and what was left out, for a caption.
+fn counted(sel: &Selection, left_out: &LeftOut) -> String {
+    let left = left_out.describe();
+    if left.is_empty() { sel.describe() } else { format!("{} {left}", sel.describe()) }
 }
 
 /// Computes the theme table.
@@ -307,10 +349,13 @@ pub fn theme_table(
     sel: &Selection,
     rollup: bool,
 ) -> Result<ThemeTable> {
-    let codes = codes_for(study, sel);
+    let placement = study.placement();
+    let codes = units::passage_codes(&placement, sel);
     let group = GroupBy::parse(by);
     let frames = Frames::build(&study.corpus, &codes, book, &group, rollup)?;
-    Ok(fieldnotes_report::theme_table(&frames, book, by, unit, measure, &sel.describe(), rollup)?)
+    let mut t = fieldnotes_report::theme_table(&frames, book, by, unit, measure, &sel.describe(), rollup)?;
+    t.left_out = left_out_of(study, &placement).describe();
+    Ok(t)
 }
 
 fn emit(out_path: Option<&Path>, content: &str) -> Result<()> {
@@ -387,26 +432,30 @@ fn report_store(g: &Globals, project: &fieldnotes_corpus::Project) -> Result<Sto
     // nor millions of codings need be held whole.
     let table = crate::study::coding_table(project)?;
     let mut warnings: Vec<String> = table.bad_lines().iter().map(ToString::to_string).collect();
+    let mut left_out: Vec<String> = Vec::new();
     let (files, walk_skipped) = project.note_files()?;
     for s in &walk_skipped {
         let w = crate::study::skip_warning(s);
         output::warn(&w);
         warnings.push(w);
+        left_out.push(format!("`{}`: {}", s.path, s.reason));
     }
     let pb = output::progress(files.len() as u64, "reading", g.quiet);
     let mut builder = Store::builder(signature);
     crate::study::read_in_batches(project, &files, &|n| pb.inc(n), |corpus| {
         warnings.extend(corpus.skipped.iter().map(crate::study::skip_warning));
+        left_out.extend(corpus.skipped.iter().map(|s| format!("`{}`: {}", s.path, s.reason)));
         builder.add_notes(&corpus);
+        let mut anchorer = crate::study::anchorer(project);
         for (di, d) in corpus.documents.iter().enumerate() {
             let codings: Vec<Coding> = table.of_doc(&d.path).collect();
-            builder.add_codings(&units::place_in_doc(di, d, &codings));
+            builder.add_codings(&units::place_in_doc(di, d, &codings, &mut anchorer));
         }
         Ok(())
     })?;
     pb.finish_and_clear();
     drop(table);
-    let store = builder.finish(warnings);
+    let store = builder.finish(warnings, left_out);
     // The store only saves time: a project on a read-only disk still gets its table.
     let saved = std::fs::create_dir_all(project.derived_dir())
         .map_err(anyhow::Error::from)
@@ -434,7 +483,17 @@ fn themes(g: &Globals, a: ThemesArgs) -> Result<ExitCode> {
     };
     let sel = a.counting.selection();
     let frames = store.frames(&book, &GroupBy::parse(&a.by), &sel, a.rollup)?;
-    let t = fieldnotes_report::theme_table(&frames, &book, &a.by, unit, measure, &sel.describe(), a.rollup)?;
+    // A key no note has would give one `(none)` column: an error instead (issue #20).
+    if let GroupBy::Attribute(name) = GroupBy::parse(&a.by)
+        && frames.passages.height() > 0
+        && frames.groups.iter().all(|g| g == "(none)")
+    {
+        anyhow::bail!(
+            "no note has `{name}` to group by; group by `site`, `kind`, `author`, `year`, `speaker`, `section` or another front-matter key"
+        );
+    }
+    let mut t = fieldnotes_report::theme_table(&frames, &book, &a.by, unit, measure, &sel.describe(), a.rollup)?;
+    t.left_out = store.left_out().describe();
     if a.out.format == Format::Png {
         let path = a.out.output.context("PNG output needs a file: `-o themes.png`")?;
         let svg = match a.chart {
@@ -461,9 +520,10 @@ fn themes(g: &Globals, a: ThemesArgs) -> Result<ExitCode> {
 
 fn cooccur(study: &Study, book: &Codebook, a: CooccurArgs) -> Result<ExitCode> {
     let sel = a.counting.selection();
-    let codes = codes_for(study, &sel);
+    let placement = study.placement();
+    let codes = units::passage_codes(&placement, &sel);
     let co = analysis::cooccurrence(&study.corpus, &codes, book, a.window);
-    let caption = cooccur_caption(&sel, a.window, book);
+    let caption = cooccur_caption(&counted(&sel, &left_out_of(study, &placement)), a.window, book);
     let text = if a.out.format == Format::Json {
         serde_json::to_string_pretty(&serde_json::json!({"caption": caption, "cooccurrence": co}))? + "\n"
     } else {
@@ -473,7 +533,7 @@ fn cooccur(study: &Study, book: &Codebook, a: CooccurArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn cooccur_caption(sel: &Selection, window: usize, book: &Codebook) -> String {
+fn cooccur_caption(counted: &str, window: usize, book: &Codebook) -> String {
     let together = if window == 0 {
         "in the same passage".to_string()
     } else {
@@ -481,12 +541,11 @@ fn cooccur_caption(sel: &Selection, window: usize, book: &Codebook) -> String {
     };
     format!(
         "Passages where both codes occur {together} (diagonal: passages with the code); Jaccard over single passages in brackets. Counted: {}; codebook version {}.",
-        sel.describe(),
-        book.codebook.version
+        counted, book.codebook.version
     )
 }
 
-fn stats_table(groups: &[String], tests: &[CodeTest], by: &str, sel: &Selection) -> Table {
+fn stats_table(groups: &[String], tests: &[CodeTest], by: &str, counted: &str) -> Table {
     let mut header: Vec<String> = vec!["code".into(), "χ²".into(), "df".into(), "p".into()];
     header.extend(groups.iter().map(|g| format!("{g} (r)")));
     let mut warn = false;
@@ -525,16 +584,17 @@ fn stats_table(groups: &[String], tests: &[CodeTest], by: &str, sel: &Selection)
         } else {
             ""
         },
-        sel.describe()
+        counted
     );
     Table { header, rows, numeric, caption }
 }
 
 fn stats(study: &Study, book: &Codebook, a: StatsArgs) -> Result<ExitCode> {
     let sel = a.counting.selection();
-    let codes = codes_for(study, &sel);
+    let placement = study.placement();
+    let codes = units::passage_codes(&placement, &sel);
     let (groups, tests) = analysis::code_by_group(&study.corpus, &codes, book, &GroupBy::parse(&a.by));
-    let t = stats_table(&groups, &tests, &a.by, &sel);
+    let t = stats_table(&groups, &tests, &a.by, &counted(&sel, &left_out_of(study, &placement)));
     let text = if a.out.format == Format::Json {
         serde_json::to_string_pretty(&serde_json::json!({"caption": t.caption, "groups": groups, "tests": tests}))?
             + "\n"
@@ -547,40 +607,48 @@ fn stats(study: &Study, book: &Codebook, a: StatsArgs) -> Result<ExitCode> {
 
 fn quotes(study: &Study, book: &Codebook, a: QuotesArgs) -> Result<ExitCode> {
     let sel = a.counting.selection();
-    let codes = codes_for(study, &sel);
+    let placement = study.placement();
     let ids: Vec<String> = match &a.code {
         Some(c) => {
             if book.code(c).is_none() {
-                bail!("unknown code `{c}`");
+                bail!("unknown code `{c}`; `fieldnotes codebook show` lists the codes");
             }
             vec![c.clone()]
         }
         None => book.codes.iter().map(|c| c.id.clone()).collect(),
     };
-    let qs = analysis::quotes(&study.corpus, &codes, &ids, &GroupBy::parse(&a.by), a.per_group);
+    let qs = analysis::quotes(&study.corpus, &placement, &sel, &ids, &GroupBy::parse(&a.by), a.per_group);
+    let caption = format!(
+        "Exemplar quotes per code and {}: the coded words (the whole passage where a coding covers it), from passages with the fewest other codes, then closest to 60 words. Counted: {}.",
+        a.by,
+        counted(&sel, &left_out_of(study, &placement))
+    );
     let text = if a.out.format == Format::Json {
-        serde_json::to_string_pretty(&qs)? + "\n"
+        serde_json::to_string_pretty(&serde_json::json!({"caption": caption, "quotes": qs}))? + "\n"
     } else {
         let clip = matches!(a.out.format, Format::Table);
         let t = Table {
-            header: vec!["code".into(), a.by.clone(), "passage".into(), "quote".into()],
+            header: ["code", a.by.as_str(), "passage", "speaker", "site", "kind", "date", "quote"]
+                .map(String::from)
+                .into(),
             rows: qs
                 .iter()
                 .map(|q| {
+                    let quote = if q.whole_passage { q.text.clone() } else { format!("\u{201c}{}\u{201d}", q.text) };
                     vec![
                         q.code.clone(),
                         q.group.clone(),
                         q.passage.clone(),
-                        if clip { output::clip(&q.text, 90) } else { q.text.clone() },
+                        q.speaker.clone().unwrap_or_default(),
+                        q.site.clone().unwrap_or_default(),
+                        q.kind.clone().unwrap_or_default(),
+                        q.date.clone().unwrap_or_default(),
+                        if clip { output::clip(&quote, 90) } else { quote },
                     ]
                 })
                 .collect(),
-            numeric: vec![false; 4],
-            caption: format!(
-                "Exemplar passages per code and {}: fewest other codes, then closest to 60 words. Counted: {}.",
-                a.by,
-                sel.describe()
-            ),
+            numeric: vec![false; 8],
+            caption,
         };
         render_table(&t, a.out.format, "Exemplar quotes")?
     };
@@ -591,17 +659,21 @@ fn quotes(study: &Study, book: &Codebook, a: QuotesArgs) -> Result<ExitCode> {
 /// The whole HTML report as one self-contained page.
 pub fn html_report(study: &Study, book: &Codebook, by: &str, sel: &Selection) -> Result<String> {
     use render::{html_escape, html_table};
-    let codes = codes_for(study, sel);
+    let placement = study.placement();
+    let codes = units::passage_codes(&placement, sel);
+    let left_out = left_out_of(study, &placement);
+    let counted = counted(sel, &left_out);
     let group = GroupBy::parse(by);
     let frames = Frames::build(&study.corpus, &codes, book, &group, false)?;
-    let counts =
+    let mut counts =
         fieldnotes_report::theme_table(&frames, book, by, UnitKind::Passages, Measure::Count, &sel.describe(), false)?;
+    counts.left_out = left_out.describe();
     // The same counts, shown as shares of each group's passages: only the measure differs.
     let shares = ThemeTable { measure: Measure::Share, ..counts.clone() };
     let co = analysis::cooccurrence(&study.corpus, &codes, book, 0);
     let (groups, tests) = analysis::code_by_group(&study.corpus, &codes, book, &group);
     let ids: Vec<String> = book.codes.iter().map(|c| c.id.clone()).collect();
-    let qs = analysis::quotes(&study.corpus, &codes, &ids, &group, 1);
+    let qs = analysis::quotes(&study.corpus, &placement, sel, &ids, &group, 1);
     let name = if study.project.config.name.is_empty() {
         "Fieldnotes report".to_string()
     } else {
@@ -614,7 +686,7 @@ pub fn html_report(study: &Study, book: &Codebook, by: &str, sel: &Selection) ->
         study.corpus.passage_count(),
         html_escape(&book.codebook.name),
         html_escape(&book.codebook.version),
-        html_escape(&sel.describe())
+        html_escape(&counted)
     );
     body.push_str(&format!("<h2>Themes by {}</h2>\n", html_escape(by)));
     body.push_str(&html_table(&counts.to_table()));
@@ -624,9 +696,9 @@ pub fn html_report(study: &Study, book: &Codebook, by: &str, sel: &Selection) ->
         html_escape(&shares.caption())
     ));
     body.push_str("<h2>Co-occurrence</h2>\n");
-    body.push_str(&html_table(&co.to_table(&cooccur_caption(sel, 0, book))));
+    body.push_str(&html_table(&co.to_table(&cooccur_caption(&counted, 0, book))));
     body.push_str(&format!("<h2>Codes by {}: chi-square</h2>\n", html_escape(by)));
-    body.push_str(&html_table(&stats_table(&groups, &tests, by, sel)));
+    body.push_str(&html_table(&stats_table(&groups, &tests, by, &counted)));
     body.push_str("<h2>Exemplar quotes</h2>\n");
     for c in &book.codes {
         let mine: Vec<&analysis::Quote> = qs.iter().filter(|q| q.code == c.id).collect();
@@ -639,11 +711,14 @@ pub fn html_report(study: &Study, book: &Codebook, by: &str, sel: &Selection) ->
             html_escape(&c.id)
         ));
         for q in mine {
+            let mut meta = vec![q.group.clone(), q.passage.clone()];
+            meta.extend(q.speaker.clone());
+            meta.extend(q.kind.clone());
+            meta.extend(q.date.clone());
             body.push_str(&format!(
-                "<blockquote>{}<br><span class=\"meta\">{} · {}</span></blockquote>\n",
+                "<blockquote>{}<br><span class=\"meta\">{}</span></blockquote>\n",
                 html_escape(&q.text),
-                html_escape(&q.group),
-                html_escape(&q.passage)
+                html_escape(&meta.join(" · "))
             ));
         }
     }

@@ -1,13 +1,13 @@
 //! Loading a whole study (notes, codebook, codings) and keeping the index in step with it.
 
-use std::collections::{BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
-use fieldnotes_coding::units::{self, Placement, Selection};
-use fieldnotes_coding::{Codebook, Coding, CodingTable, Codings};
+use fieldnotes_coding::units::{self, Placement};
+use fieldnotes_coding::{Anchorer, Codebook, Coding, CodingTable, Codings, Status, Versions};
 use fieldnotes_corpus::{Corpus, Document, Passage, Project};
-use fieldnotes_index::{SearchIndex, UpdateStats, WriterOptions};
+use fieldnotes_index::{PassageCodes, SearchIndex, UpdateStats, WriterOptions};
 
 use crate::Globals;
 use crate::output;
@@ -57,9 +57,9 @@ impl Study {
         Ok((di, doc, p))
     }
 
-    /// Places the codings on the current text.
+    /// Places the codings on the current text, following the notes' edits.
     pub fn placement(&self) -> Placement<'_> {
-        units::place(&self.corpus, &self.codings)
+        units::place(&self.corpus, &self.codings, &mut anchorer(&self.project))
     }
 
     /// Brings the search index up to date (content and codes) and returns it, open. With
@@ -92,15 +92,41 @@ impl Study {
     }
 }
 
-/// The codes the index's `code` field holds for each passage: accepted and suggested codings by
-/// anyone.
-fn index_codes(placement: &Placement<'_>) -> units::PassageCodes {
-    units::passage_codes(placement, &Selection { coders: vec![], include_suggested: true })
+/// Per passage (document index, passage index): the codes of its accepted codings and the codes
+/// only suggested there.
+pub type IndexCodes = BTreeMap<(usize, usize), (BTreeSet<String>, BTreeSet<String>)>;
+
+/// The codes the index holds for each passage: in its `code` field those of accepted codings by
+/// anyone (what `code:` and `report themes` count), in `code_suggested` those only suggested
+/// (what `search --include-suggested` adds). Rejected codings are in neither.
+fn index_codes(placement: &Placement<'_>) -> IndexCodes {
+    let mut m = IndexCodes::new();
+    for p in &placement.placed {
+        let accepted = match p.coding.status {
+            Status::Accepted => true,
+            Status::Suggested => false,
+            Status::Rejected => continue,
+        };
+        for pi in p.passages.clone() {
+            let (acc, sug) = m.entry((p.doc, pi)).or_default();
+            if accepted { acc } else { sug }.insert(p.coding.code.clone());
+        }
+    }
+    for (acc, sug) in m.values_mut() {
+        sug.retain(|c| !acc.contains(c));
+    }
+    m
 }
 
 /// One passage's codes, sorted.
-pub fn codes_of(codes: &units::PassageCodes, doc: usize, passage: usize) -> Vec<String> {
-    codes.get(&(doc, passage)).map(|s: &BTreeSet<String>| s.iter().cloned().collect()).unwrap_or_default()
+pub fn codes_of(codes: &IndexCodes, doc: usize, passage: usize) -> PassageCodes {
+    codes
+        .get(&(doc, passage))
+        .map(|(acc, sug)| PassageCodes {
+            accepted: acc.iter().cloned().collect(),
+            suggested: sug.iter().cloned().collect(),
+        })
+        .unwrap_or_default()
 }
 
 /// The project's codings as a compact table (what `index` and `code auto` need of them), with a
@@ -114,17 +140,17 @@ pub fn coding_table(project: &Project) -> Result<CodingTable> {
 }
 
 /// The index's codes for a batch of notes: those of their codings in `table`, and of `more`.
-pub fn batch_codes(corpus: &Corpus, table: &CodingTable, more: &[Coding]) -> units::PassageCodes {
+pub fn batch_codes(corpus: &Corpus, table: &CodingTable, more: &[Coding], anchorer: &mut Anchorer) -> IndexCodes {
     // A note at a time: a batch of a densely coded project can hold millions of codings.
     let mut more_of: HashMap<&str, Vec<&Coding>> = HashMap::new();
     for c in more {
         more_of.entry(c.doc.as_str()).or_default().push(c);
     }
-    let mut codes = units::PassageCodes::new();
+    let mut codes = IndexCodes::new();
     for (di, d) in corpus.documents.iter().enumerate() {
         let known: Vec<Coding> = table.of_doc(&d.path).collect();
         let extra = more_of.get(d.path.as_str()).into_iter().flatten().copied();
-        codes.extend(index_codes(&units::place_in_doc(di, d, known.iter().chain(extra))));
+        codes.extend(index_codes(&units::place_in_doc(di, d, known.iter().chain(extra), anchorer)));
     }
     codes
 }
@@ -179,14 +205,20 @@ pub fn index_in_batches(project: &Project, codings: &CodingTable, g: &Globals) -
     let files = note_files(project)?;
     let pb = output::progress(files.len() as u64, "indexing", g.quiet);
     let mut update = idx.begin_update(&opts);
+    let mut moved = 0;
     read_in_batches(project, &files, &|n| pb.inc(n), |corpus| {
-        let codes = batch_codes(&corpus, codings, &[]);
+        let codes = batch_codes(&corpus, codings, &[], &mut anchorer(project));
         update.add(&corpus, &|d, p| codes_of(&codes, d, p), &|_| {})?;
+        // Codings of notes edited since they were made are recorded at their new place.
+        moved += crate::code::record_moves(project, &corpus, codings)?;
         Ok(())
     })?;
     let mut stats = update.finish()?;
     pb.finish_and_clear();
     stats.rebuilt = reason;
+    if moved > 0 {
+        output::info(g.quiet, &format!("recorded the new place of {moved} coding(s) in edited notes"));
+    }
     Ok(stats)
 }
 
@@ -225,6 +257,12 @@ fn lock_index(project: &Project, g: &Globals) -> Result<std::fs::File> {
         }
     }
     Ok(file)
+}
+
+/// What re-anchors codings on the project's notes: with the kept versions of the notes
+/// (`.fieldnotes/texts/`), so codings follow edits.
+pub fn anchorer(project: &Project) -> Anchorer {
+    Anchorer::new(Some(Versions::new(&project.derived_dir())))
 }
 
 /// The project's codebook, or an error that says how to make one.

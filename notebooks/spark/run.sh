@@ -16,7 +16,7 @@ source "$root/notebooks/lib.sh"
 # The binary: resolve a given path before moving to the repo root.
 bin="$(fieldnotes_bin "$root" target/debug/fieldnotes target/release/fieldnotes "$@")"
 if [[ -z "${JAVA_HOME:-}" ]] && ! command -v java >/dev/null; then
-  echo "run.sh: Spark needs Java (17): put \`java\` on PATH or set JAVA_HOME" >&2
+  echo "run.sh: Spark needs Java (17): put \`java\` on PATH or set JAVA_HOME (on Debian: apt-get install -y openjdk-17-jre-headless)" >&2
   exit 2
 fi
 
@@ -46,7 +46,8 @@ study code add "$p#4" context --coder analyst --start 0 --end 20
 study code add "$p#4" context --coder analyst --start 30 --end 60
 study code add "notes/dundee/2016-12-07-interview-regeneration-officer.md#2" expertise --coder analyst
 
-study export parquet "$work/export"
+# Suggestions too: the job filters by status itself, as each run below asks.
+study export parquet --include-suggested "$work/export"
 study report themes --by site --format csv -o "$work/themes-accepted.csv"
 study report themes --by site --include-suggested --format csv -o "$work/themes-suggested.csv"
 

@@ -128,7 +128,12 @@ def spark_table(spark, export, by, statuses, coders):
 
     codings = spark.read.parquet(f"{export}/codings.parquet").where(F.col("status").isin(statuses))
     if coders:
-        codings = codings.where(F.col("coder").isin(coders))
+        # A coding counts for its coder and, once accepted, for whoever accepted it (the
+        # `reviewer` column), as on the command line.
+        codings = codings.where(
+            F.col("coder").isin(coders)
+            | ((F.col("status") == "accepted") & F.col("reviewer").isNotNull() & F.col("reviewer").isin(coders))
+        )
     codes = spark.read.parquet(f"{export}/codes.parquet").select(F.col("id").alias("code"), "position")
     # One row per (passage, code): a code counts once per passage whatever the codings or coders.
     # Codings of codes outside the codebook drop out here, as in the command line's table.

@@ -119,7 +119,7 @@ fn theme_table(b: Bencher) {
     let book = codebook();
     let sel = Selection { coders: vec![], include_suggested: false };
     b.bench(|| {
-        let placement = units::place(&corpus, &codings);
+        let placement = units::place(&corpus, &codings, &mut fieldnotes_coding::Anchorer::new(None));
         let codes = units::passage_codes(&placement, &sel);
         let frames = Frames::build(&corpus, &codes, &book, &GroupBy::parse("site"), false).unwrap();
         fieldnotes_report::theme_table(&frames, &book, "site", UnitKind::Passages, Measure::Count, "", false)

@@ -146,10 +146,34 @@ pub struct Finding {
 }
 
 impl Codebook {
-    /// Reads and parses a codebook file.
+    /// Reads, parses and checks a codebook file. A codebook with an error that
+    /// [`Codebook::check`] finds (a duplicate id, an unknown parent, a cycle, a bad regex, an
+    /// unusable id) is refused with the same message `fieldnotes codebook check` prints, naming
+    /// the line: every command that reads the codebook applies this one check, so none counts
+    /// a duplicated code twice or a code under a parent that does not exist.
     pub fn load(path: &Path) -> Result<Codebook> {
         let text = fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
-        Codebook::parse(&text).map_err(|(line, message)| Error::Codebook { path: path.to_path_buf(), line, message })
+        let book = Codebook::parse(&text).map_err(|(line, message)| Error::Codebook {
+            path: path.to_path_buf(),
+            line,
+            message,
+        })?;
+        let errors: Vec<Finding> =
+            book.check(Some(&text), None).into_iter().filter(|f| f.severity == Severity::Error).collect();
+        if let Some(first) = errors.first() {
+            let mut message = first.message.clone();
+            for f in &errors[1..] {
+                message.push_str(&format!("\n  {}", f.message));
+                if let Some(l) = f.line {
+                    message.push_str(&format!(" (line {l})"));
+                }
+            }
+            message.push_str(
+                "\n  `fieldnotes codebook check` lists every problem; fix the codebook and run the command again",
+            );
+            return Err(Error::Codebook { path: path.to_path_buf(), line: first.line, message });
+        }
+        Ok(book)
     }
 
     /// Parses codebook TOML; an error carries the 1-based line where known.
@@ -430,6 +454,22 @@ description = "e"
         let regex_finding = f.iter().find(|x| x.message.contains("invalid regex")).unwrap();
         assert_eq!(regex_finding.line, Some(17));
         assert!(f.iter().any(|x| x.severity == Severity::Error));
+    }
+
+    #[test]
+    fn load_refuses_what_check_calls_an_error() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("codebook.toml");
+        fs::write(&path, BOOK).unwrap();
+        let e = Codebook::load(&path).unwrap_err().to_string();
+        // The first error names its line; every error is listed; the hint names the check.
+        assert!(e.contains("codebook.toml` line "), "{e}");
+        assert!(e.contains("duplicate code id `a`") && e.contains("unknown parent `nowhere`"), "{e}");
+        assert!(e.contains("cycle of parents") && e.contains("invalid regex"), "{e}");
+        assert!(e.contains("fieldnotes codebook check"), "{e}");
+        // Warnings alone (no description, a colour) do not stop a command.
+        fs::write(&path, "[[code]]\nid = 'a'\ncolour = 'red'\n").unwrap();
+        assert_eq!(Codebook::load(&path).unwrap().codes.len(), 1);
     }
 
     #[test]

@@ -116,6 +116,17 @@ pub struct Coding {
     pub evidence: Vec<Hit>,
     /// When it was made (RFC 3339, UTC).
     pub time: String,
+    /// The version of the note that `start` and `end` count in: the hash of the note's whole text
+    /// (`Document::hash`) when the coding was made or last moved. A coding whose note has
+    /// changed since is carried onto the new text through a diff of the two versions (see
+    /// [`crate::anchor`]). Absent in ledgers written before versions were recorded.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub base: Option<String>,
+    /// Who last accepted or rejected it (the `by` of its latest `status` event); `None` until
+    /// reviewed. Folded from `status` events (an `add` carries it only where a reviewed coding is
+    /// copied, as `redact` does).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reviewer: Option<String>,
 }
 
 impl Coding {
@@ -144,6 +155,8 @@ impl Coding {
             memo: None,
             evidence: Vec::new(),
             time: now(),
+            base: Some(doc.hash.clone()),
+            reviewer: None,
         }
     }
 }
@@ -176,7 +189,8 @@ pub enum Event {
         /// When.
         time: String,
     },
-    /// The coding's text moved within its document (the note was edited).
+    /// The coding's text moved within its document (the note was edited), or a person moved
+    /// the coding (`code move`).
     Move {
         /// The coding's id.
         id: String,
@@ -184,6 +198,16 @@ pub enum Event {
         start: usize,
         /// New end.
         end: usize,
+        /// The version of the note the new offsets count in (see [`Coding::base`]).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        base: Option<String>,
+        /// The words now covered, where the move changed them (an edit inside the span, or a
+        /// coding moved by hand): what re-anchoring and readers of the ledger see from then on.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        text: Option<String>,
+        /// Who moved it (empty: the tool, following an edit).
+        #[serde(default, skip_serializing_if = "String::is_empty")]
+        by: String,
         /// When.
         time: String,
     },
@@ -271,15 +295,24 @@ impl LedgerState {
             Event::Remove { id, .. } => {
                 self.codings.remove(&id);
             }
-            Event::Status { id, status, .. } => {
+            Event::Status { id, status, by, .. } => {
                 if let Some(c) = self.codings.get_mut(&id) {
                     c.status = status;
+                    c.reviewer = (!by.is_empty()).then_some(by);
                 }
             }
-            Event::Move { id, start, end, .. } => {
+            Event::Move { id, start, end, base, text, .. } => {
                 if let Some(c) = self.codings.get_mut(&id) {
                     c.start = start;
                     c.end = end;
+                    c.base = base;
+                    if let Some(t) = text {
+                        c.hash = fieldnotes_corpus::text_hash(&t);
+                        // A whole-passage coding kept by hash stays without its text.
+                        if !c.text.is_empty() {
+                            c.text = t;
+                        }
+                    }
                 }
             }
         }
@@ -543,14 +576,19 @@ pub enum Anchor {
     Orphaned {
         /// Why.
         reason: String,
+        /// Where its words stood in the current text (code points), when known: the candidate
+        /// place to re-attach it (`code move`).
+        #[serde(skip_serializing_if = "Option::is_none")]
+        near: Option<usize>,
     },
 }
 
-/// Re-anchors a coding on (a possibly edited) document: exact, moved (the nearest occurrence of
-/// the same text), or orphaned.
+/// Re-anchors a coding on (a possibly edited) document by its text alone: exact, moved (the
+/// nearest occurrence of the same text), or orphaned. [`crate::versions::Anchorer`] first
+/// follows the edits since the coding's version of the note, and falls back on this.
 pub fn anchor(coding: &Coding, doc: Option<&Document>) -> Anchor {
     let Some(doc) = doc else {
-        return Anchor::Orphaned { reason: format!("document `{}` is gone", coding.doc) };
+        return Anchor::Orphaned { reason: format!("document `{}` is gone", coding.doc), near: None };
     };
     let span = doc.byte_offset(coding.start).zip(doc.byte_offset(coding.end)).filter(|(bs, be)| bs <= be);
     if coding.text.is_empty() {
@@ -563,7 +601,7 @@ pub fn anchor(coding: &Coding, doc: Option<&Document>) -> Anchor {
         let best = doc.passages.iter().filter(|p| p.hash == coding.hash).min_by_key(|p| p.start.abs_diff(coding.start));
         return match best {
             Some(p) => Anchor::Moved { start: p.start, end: p.end },
-            None => Anchor::Orphaned { reason: "no passage of the document has its text any more".into() },
+            None => Anchor::Orphaned { reason: "no passage of the document has its text any more".into(), near: None },
         };
     }
     if let Some((bs, be)) = span
@@ -578,7 +616,7 @@ pub fn anchor(coding: &Coding, doc: Option<&Document>) -> Anchor {
             let start = doc.text[..b].chars().count();
             Anchor::Moved { start, end: start + coding.text.chars().count() }
         }
-        None => Anchor::Orphaned { reason: "its text is no longer in the document".into() },
+        None => Anchor::Orphaned { reason: "its text is no longer in the document".into(), near: None },
     }
 }
 
@@ -601,6 +639,8 @@ mod tests {
             memo: None,
             evidence: vec![],
             time: now(),
+            base: None,
+            reviewer: None,
         }
     }
 

@@ -24,9 +24,11 @@ mod error;
 pub mod ledger;
 pub mod table;
 pub mod units;
+pub mod versions;
 
 pub use autocode::{AutoCoder, CodeMatch, Hit, PassageMatches};
 pub use codebook::{Code, Codebook, Finding, Rules, Severity};
 pub use error::{Error, Result};
 pub use ledger::{Coding, Codings, Event, Ledger, Origin, Status};
 pub use table::CodingTable;
+pub use versions::{Anchorer, Versions};

@@ -3,7 +3,7 @@
 //!
 //! [`Codings`](crate::Codings) keeps each coding whole (memo, evidence, time), and with its
 //! strings a coding takes about a kilobyte there: 4.3 million suggestions of the auto-coder took
-//! 5.6 GB. The table keeps 48 bytes a coding: the id and text hash as numbers when they have the
+//! 5.6 GB. The table keeps 64 bytes a coding: the id and text hash as numbers when they have the
 //! usual form (`c` and 16 hex digits, 16 hex digits), paths, codes, coders and quoted texts as
 //! indices into one list of distinct strings, offsets as `u32`. It folds the events the way
 //! [`LedgerState::apply`](crate::ledger::LedgerState::apply) does (sorting them by coder, id and
@@ -30,6 +30,8 @@ const ID_STRING: u8 = 1;
 const HASH_STRING: u8 = 2;
 /// `flags`: the coding is current (set by the fold).
 const LIVE: u8 = 4;
+/// `flags`: `base` holds the note version the offsets count in.
+const HAS_BASE: u8 = 8;
 
 const NONE: u32 = u32::MAX;
 
@@ -38,6 +40,10 @@ const NONE: u32 = u32::MAX;
 struct Row {
     id: u64,
     hash: u64,
+    /// The note version (`Coding::base`), valid with [`HAS_BASE`].
+    base: u64,
+    /// Who last reviewed it, [`NONE`] if nobody.
+    reviewer: u32,
     coder: u32,
     /// Position of the event among all events read, to apply them in order.
     seq: u32,
@@ -153,6 +159,8 @@ impl CodingTable {
         let mut r = Row {
             id: 0,
             hash: 0,
+            base: 0,
+            reviewer: NONE,
             coder,
             seq,
             doc: NONE,
@@ -183,21 +191,33 @@ impl CodingTable {
                 }
                 r.origin = c.origin as u8;
                 r.status = c.status as u8;
+                self.set_base(&mut r, c.base.as_deref());
+                if let Some(who) = &c.reviewer {
+                    r.reviewer = self.strings.get(who);
+                }
                 c.id
             }
             Event::Remove { id, .. } => {
                 r.kind = REMOVE;
                 id
             }
-            Event::Status { id, status, .. } => {
+            Event::Status { id, status, by, .. } => {
                 r.kind = STATUS;
                 r.status = status as u8;
+                if !by.is_empty() {
+                    r.reviewer = self.strings.get(&by);
+                }
                 id
             }
-            Event::Move { id, start, end, .. } => {
+            Event::Move { id, start, end, base, text, .. } => {
                 r.kind = MOVE;
                 r.start = u32::try_from(start).ok()?;
                 r.end = u32::try_from(end).ok()?;
+                self.set_base(&mut r, base.as_deref());
+                if let Some(t) = text {
+                    r.text = self.strings.get(&t);
+                    r.hash = hex_number(&fieldnotes_corpus::text_hash(&t)).unwrap_or_default();
+                }
                 id
             }
         };
@@ -209,6 +229,15 @@ impl CodingTable {
             }
         }
         Some(r)
+    }
+
+    /// Records a note version in `r` where it has the usual form (16 hex digits, as
+    /// `Document::hash` writes it); any other is treated as unknown.
+    fn set_base(&mut self, r: &mut Row, base: Option<&str>) {
+        if let Some(b) = base.and_then(hex_number) {
+            r.base = b;
+            r.flags |= HAS_BASE;
+        }
     }
 
     /// Applies the events of each (coder, id) in the order they were read, keeping one row per
@@ -233,12 +262,22 @@ impl CodingTable {
                     STATUS => {
                         if let Some(c) = cur.as_mut() {
                             c.status = ev.status;
+                            c.reviewer = ev.reviewer;
                         }
                     }
                     _ => {
                         if let Some(c) = cur.as_mut() {
                             c.start = ev.start;
                             c.end = ev.end;
+                            c.base = ev.base;
+                            c.flags = (c.flags & !HAS_BASE) | (ev.flags & HAS_BASE);
+                            if ev.text != NONE {
+                                c.hash = ev.hash;
+                                c.flags &= !HASH_STRING;
+                                if c.text != NONE {
+                                    c.text = ev.text;
+                                }
+                            }
                         }
                     }
                 }
@@ -291,18 +330,36 @@ impl CodingTable {
         self.rows.binary_search_by_key(&key, Row::key).is_ok() || self.removed.binary_search(&key).is_ok()
     }
 
+    /// The indices of the rows of the note at `doc`, in the order they were added.
+    fn doc_rows(&self, doc: &str) -> &[u32] {
+        let Some(d) = self.strings.find(doc) else { return &[] };
+        let first = self.by_doc.partition_point(|&k| self.rows[k as usize].doc < d);
+        let last = self.by_doc.partition_point(|&k| self.rows[k as usize].doc <= d);
+        &self.by_doc[first..last]
+    }
+
     /// The current codings of the note at `doc` (its path in the project), in the order they
     /// were added, without memo, evidence or time.
     pub fn of_doc(&self, doc: &str) -> impl Iterator<Item = Coding> + '_ {
-        let range = match self.strings.find(doc) {
-            Some(d) => {
-                let first = self.by_doc.partition_point(|&k| self.rows[k as usize].doc < d);
-                let last = self.by_doc.partition_point(|&k| self.rows[k as usize].doc <= d);
-                first..last
-            }
-            None => 0..0,
-        };
-        self.by_doc[range].iter().map(|&k| self.coding(&self.rows[k as usize]))
+        self.doc_rows(doc).iter().map(|&k| self.coding(&self.rows[k as usize]))
+    }
+
+    /// The current codings of the note at `doc` that do not count in its version `version` (the
+    /// note's `Document::hash`): those to carry across an edit, and hand or imported codings
+    /// from before versions were recorded. Only those are made into [`Coding`]s.
+    pub fn of_doc_not_at<'t>(&'t self, doc: &str, version: &str) -> impl Iterator<Item = Coding> + 't {
+        let version = hex_number(version);
+        self.doc_rows(doc)
+            .iter()
+            .map(|&k| &self.rows[k as usize])
+            .filter(move |r| {
+                if r.flags & HAS_BASE != 0 {
+                    Some(r.base) != version
+                } else {
+                    matches!(Origin::ALL[r.origin as usize], Origin::Manual | Origin::Import)
+                }
+            })
+            .map(|r| self.coding(r))
     }
 
     /// Every current coding, note by note.
@@ -326,6 +383,8 @@ impl CodingTable {
             memo: None,
             evidence: Vec::new(),
             time: String::new(),
+            base: (r.flags & HAS_BASE != 0).then(|| format!("{:016x}", r.base)),
+            reviewer: (r.reviewer != NONE).then(|| s(r.reviewer)),
         }
     }
 }
@@ -351,6 +410,8 @@ mod tests {
             memo: Some("a memo".into()),
             evidence: vec![],
             time: now(),
+            base: None,
+            reviewer: None,
         }
     }
 
@@ -367,7 +428,8 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         let hb = Ledger::new(dir.path(), "hb").unwrap();
         let ak = Ledger::new(dir.path(), "ak").unwrap();
-        let a = coding("hb", "notes/a.md", 0, "time", "Some");
+        let mut a = coding("hb", "notes/a.md", 0, "time", "Some");
+        a.base = Some("0123456789abcdef".into());
         let b = coding("hb", "notes/b.md", 10, "power", "");
         let mut odd = coding("hb", "notes/a.md", 20, "time", "odd ids");
         odd.id = "imported-7".into();
@@ -381,7 +443,24 @@ mod tests {
             Event::Add(odd.clone()),
             Event::Add(gone.clone()),
             Event::Status { id: b.id.clone(), status: Status::Rejected, by: "hb".into(), time: t.clone() },
-            Event::Move { id: odd.id.clone(), start: 21, end: 25, time: t.clone() },
+            Event::Move {
+                id: odd.id.clone(),
+                start: 21,
+                end: 25,
+                base: Some("00000000000000ab".into()),
+                text: Some("odd id".into()),
+                by: String::new(),
+                time: t.clone(),
+            },
+            Event::Move {
+                id: b.id.clone(),
+                start: 11,
+                end: 15,
+                base: None,
+                text: Some("moved".into()),
+                by: "hb".into(),
+                time: t.clone(),
+            },
             Event::Remove { id: gone.id.clone(), by: "hb".into(), time: t.clone() },
         ])
         .unwrap();
@@ -401,12 +480,18 @@ mod tests {
         got.sort_by(|x, y| (&x.coder, &x.id).cmp(&(&y.coder, &y.id)));
         assert_eq!(got, want);
         assert_eq!(table.len(), 4);
-        assert!(got.iter().any(|c| c.id == "imported-7" && c.start == 21 && c.hash == "not hex"));
-        assert!(got.iter().any(|c| c.id == b.id && c.status == Status::Rejected));
+        // A move that changed the words takes their hash; a whole-passage coding stays textless.
+        let odd_now = got.iter().find(|c| c.id == "imported-7").unwrap();
+        assert_eq!((odd_now.start, odd_now.text.as_str()), (21, "odd id"));
+        assert_eq!(odd_now.hash, fieldnotes_corpus::text_hash("odd id"));
+        assert_eq!(odd_now.base.as_deref(), Some("00000000000000ab"));
+        let b_now = got.iter().find(|c| c.id == b.id).unwrap();
+        assert_eq!((b_now.status, b_now.reviewer.as_deref(), b_now.text.as_str()), (Status::Rejected, Some("hb"), ""));
+        assert_eq!(got.iter().find(|c| c.id == a.id).unwrap().base.as_deref(), Some("0123456789abcdef"));
 
         let bad: Vec<(usize, bool)> = table.bad_lines().iter().map(|b| (b.line, b.torn)).collect();
         let full_bad: Vec<(usize, bool)> = full.bad_lines().map(|b| (b.line, b.torn)).collect();
-        assert_eq!(bad, vec![(8, false), (9, true)]);
+        assert_eq!(bad, vec![(9, false), (10, true)]);
         assert_eq!(bad, full_bad);
 
         assert!(table.was_added("hb", &gone.id), "a removed coding was still added once");
@@ -414,6 +499,12 @@ mod tests {
         assert!(!table.was_added("ak", &b.id));
         assert!(!table.was_added("nobody", &a.id));
 
+        // Those not in a version: another version, or hand codings from before versions.
+        let mut stale: Vec<String> = table.of_doc_not_at("notes/a.md", "0123456789abcdef").map(|c| c.id).collect();
+        stale.sort();
+        let mut want_stale = vec!["imported-7".to_string(), other.id.clone()];
+        want_stale.sort();
+        assert_eq!(stale, want_stale);
         let of_a: Vec<String> = table.of_doc("notes/a.md").map(|c| c.id).collect();
         assert_eq!(of_a.len(), 3);
         assert!(of_a.contains(&a.id) && of_a.contains(&other.id) && of_a.contains(&odd.id));

@@ -9,7 +9,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap};
 use fieldnotes_corpus::{Corpus, Document};
 use serde::Serialize;
 
-use crate::ledger::{Anchor, Coding, Codings, Origin, RULES_CODER, Status, anchor};
+use crate::ledger::{Anchor, Coding, Codings, Origin, RULES_CODER, Status};
+use crate::versions::Anchorer;
 
 /// Which codings count.
 #[derive(Clone, Debug, Default)]
@@ -21,25 +22,43 @@ pub struct Selection {
 }
 
 impl Selection {
-    /// Whether a coding counts under this selection (rejected codings never do).
-    pub fn admits(&self, c: &Coding) -> bool {
+    /// The coders a coding counts for under this selection: its own coder (the ledger it is
+    /// in) and, for an accepted coding, whoever accepted it. A suggestion of the rules that jm
+    /// accepted is jm's coding as much as the rules'. Rejected codings count for nobody, and
+    /// suggestions only with `include_suggested`. Filtered by `coders` when that is not empty.
+    pub fn credits<'c>(&self, c: &'c Coding) -> impl Iterator<Item = &'c str> + use<'c, '_> {
         let status_ok = match c.status {
             Status::Accepted => true,
             Status::Suggested => self.include_suggested,
             Status::Rejected => false,
         };
-        status_ok && (self.coders.is_empty() || self.coders.iter().any(|x| x == &c.coder))
+        let reviewer = match (c.status, c.reviewer.as_deref()) {
+            (Status::Accepted, Some(r)) if r != c.coder && !r.is_empty() => Some(r),
+            _ => None,
+        };
+        std::iter::once(c.coder.as_str())
+            .chain(reviewer)
+            .filter(move |who| status_ok && (self.coders.is_empty() || self.coders.iter().any(|x| x == who)))
+    }
+
+    /// Whether a coding counts under this selection (for someone; see [`Selection::credits`]).
+    pub fn admits(&self, c: &Coding) -> bool {
+        self.credits(c).next().is_some()
     }
 
     /// A sentence saying what counts, for captions.
     pub fn describe(&self) -> String {
-        let which = if self.include_suggested { "accepted and suggested" } else { "accepted" };
-        let who = if self.coders.is_empty() {
-            "all coders".to_string()
+        let which = if self.include_suggested {
+            "accepted and suggested codings (suggestions included with --include-suggested)"
         } else {
-            format!("coders {}", self.coders.join(", "))
+            "accepted codings only (suggestions not reviewed are left out; --include-suggested counts them)"
         };
-        format!("{which} codings by {who}")
+        let who = if self.coders.is_empty() {
+            "by any coder".to_string()
+        } else {
+            format!("by {} (theirs, and suggestions they accepted)", self.coders.join(", "))
+        };
+        format!("{which}, {who}")
     }
 }
 
@@ -64,7 +83,7 @@ impl Placed<'_> {
     /// The coded text as it stands now in the note.
     pub fn text<'c>(&self, corpus: &'c Corpus) -> &'c str {
         let d = &corpus.documents[self.doc];
-        match (d.byte_offset(self.start), d.byte_offset(self.end)) {
+        match (crate::versions::byte_at(d, self.start), crate::versions::byte_at(d, self.end)) {
             (Some(s), Some(e)) if s <= e => &d.text[s..e],
             _ => "",
         }
@@ -78,6 +97,8 @@ pub struct Orphan<'a> {
     pub coding: &'a Coding,
     /// Why.
     pub reason: String,
+    /// Where its words stood in the current text (code points), when known.
+    pub near: Option<usize>,
 }
 
 /// Codings placed on the corpus.
@@ -99,19 +120,24 @@ pub fn overlapping(doc: &Document, start: usize, end: usize) -> std::ops::Range<
     first..last.max(first)
 }
 
-/// Places every coding of `codings` on the corpus (all codings, whatever their status).
-pub fn place<'a>(corpus: &Corpus, codings: &'a Codings) -> Placement<'a> {
-    place_codings(corpus, codings.iter())
+/// Places every coding of `codings` on the corpus (all codings, whatever their status),
+/// following each note's edits since the version its codings count in (see [`Anchorer`]).
+pub fn place<'a>(corpus: &Corpus, codings: &'a Codings, anchorer: &mut Anchorer) -> Placement<'a> {
+    place_codings(corpus, codings.iter(), anchorer)
 }
 
 /// [`place`] for some of the codings (those of the notes in `corpus`, say, when the notes are
 /// taken a batch at a time).
-pub fn place_codings<'a>(corpus: &Corpus, codings: impl IntoIterator<Item = &'a Coding>) -> Placement<'a> {
+pub fn place_codings<'a>(
+    corpus: &Corpus,
+    codings: impl IntoIterator<Item = &'a Coding>,
+    anchorer: &mut Anchorer,
+) -> Placement<'a> {
     let index: HashMap<&str, usize> = corpus.documents.iter().enumerate().map(|(i, d)| (d.path.as_str(), i)).collect();
     let mut out = Placement::default();
     for c in codings {
         let di = index.get(c.doc.as_str()).copied();
-        place_one(&mut out, c, di.map(|i| (i, &corpus.documents[i])));
+        place_one(&mut out, c, di.map(|i| (i, &corpus.documents[i])), anchorer);
     }
     out
 }
@@ -119,27 +145,36 @@ pub fn place_codings<'a>(corpus: &Corpus, codings: impl IntoIterator<Item = &'a 
 /// [`place_codings`] for the codings of one note, `doc`, the `di`-th of its corpus: what a
 /// caller holding millions of codings uses to place them a note at a time. A coding of another
 /// note is an orphan, as if its note were gone.
-pub fn place_in_doc<'a>(di: usize, doc: &Document, codings: impl IntoIterator<Item = &'a Coding>) -> Placement<'a> {
+pub fn place_in_doc<'a>(
+    di: usize,
+    doc: &Document,
+    codings: impl IntoIterator<Item = &'a Coding>,
+    anchorer: &mut Anchorer,
+) -> Placement<'a> {
     let mut out = Placement::default();
     for c in codings {
-        place_one(&mut out, c, (c.doc == doc.path).then_some((di, doc)));
+        place_one(&mut out, c, (c.doc == doc.path).then_some((di, doc)), anchorer);
     }
     out
 }
 
-fn place_one<'a>(out: &mut Placement<'a>, c: &'a Coding, doc: Option<(usize, &Document)>) {
-    let (start, end, moved) = match anchor(c, doc.map(|(_, d)| d)) {
+fn place_one<'a>(out: &mut Placement<'a>, c: &'a Coding, doc: Option<(usize, &Document)>, anchorer: &mut Anchorer) {
+    let (start, end, moved) = match anchorer.anchor(c, doc.map(|(_, d)| d)) {
         Anchor::Exact => (c.start, c.end, false),
         Anchor::Moved { start, end } => (start, end, true),
-        Anchor::Orphaned { reason } => {
-            out.orphans.push(Orphan { coding: c, reason });
+        Anchor::Orphaned { reason, near } => {
+            out.orphans.push(Orphan { coding: c, reason, near });
             return;
         }
     };
     let Some((di, doc)) = doc else { return };
     let passages = overlapping(doc, start, end);
     if passages.is_empty() {
-        out.orphans.push(Orphan { coding: c, reason: "its span holds no passage (a heading or blank lines)".into() });
+        out.orphans.push(Orphan {
+            coding: c,
+            reason: "its span holds no passage (a heading or blank lines)".into(),
+            near: Some(start),
+        });
         return;
     }
     out.placed.push(Placed { coding: c, doc: di, start, end, passages, moved });
@@ -166,9 +201,11 @@ pub fn passage_codes_by_coder(
     sel: &Selection,
 ) -> BTreeMap<(usize, usize), BTreeMap<String, BTreeSet<String>>> {
     let mut m: BTreeMap<(usize, usize), BTreeMap<String, BTreeSet<String>>> = BTreeMap::new();
-    for p in placement.placed.iter().filter(|p| sel.admits(p.coding)) {
-        for pi in p.passages.clone() {
-            m.entry((p.doc, pi)).or_default().entry(p.coding.coder.clone()).or_default().insert(p.coding.code.clone());
+    for p in &placement.placed {
+        for who in sel.credits(p.coding) {
+            for pi in p.passages.clone() {
+                m.entry((p.doc, pi)).or_default().entry(who.to_string()).or_default().insert(p.coding.code.clone());
+            }
         }
     }
     m

@@ -36,6 +36,36 @@ pub struct ExportInput<'a> {
     pub book: &'a Codebook,
     /// The current codings of all coders.
     pub codings: &'a [Coding],
+    /// Export suggestions not yet reviewed too, each under a user of its own
+    /// (`<coder> (suggested, not reviewed)`), so the receiving program never takes one for a
+    /// researcher's coding. Off: accepted codings only.
+    pub include_suggested: bool,
+}
+
+/// What an export wrote, and what it left out.
+#[derive(Clone, Debug, Default)]
+pub struct Exported {
+    /// Codings written (accepted, plus suggestions where asked for).
+    pub codings: usize,
+    /// Of those, suggestions (marked as such).
+    pub suggested: usize,
+    /// Suggestions left out (not reviewed; `include_suggested` off).
+    pub suggestions_left_out: usize,
+    /// Rejected codings left out.
+    pub rejected: usize,
+    /// Codings that could not be placed (note or words gone, or in the front matter).
+    pub dropped: usize,
+    /// What could not be exported as it was.
+    pub warnings: Vec<Warning>,
+}
+
+/// The user a coding is exported under: its coder, or for a suggestion not yet reviewed, a user
+/// that says so.
+pub fn export_user(c: &Coding) -> String {
+    match c.status {
+        Status::Suggested => format!("{} (suggested, not reviewed)", c.coder),
+        _ => c.coder.clone(),
+    }
 }
 
 /// The parts of an export before zipping.
@@ -43,7 +73,7 @@ pub(crate) struct Built {
     pub xml: String,
     /// (entry name, text) of the source files.
     pub files: Vec<(String, String)>,
-    pub warnings: Vec<Warning>,
+    pub summary: Exported,
 }
 
 /// Writes the project as a REFI-QDA project archive (`.qdpx`, a zip) to `out`. Returns
@@ -69,8 +99,10 @@ pub(crate) struct Built {
 ///
 /// Codings are first re-anchored in their notes (as `fieldnotes` does after edits): moved
 /// ones are exported where their text now is; those whose text or note is gone, rejected ones,
-/// and any lying in the front matter are left out, each with a warning.
-pub fn export_qdpx(input: &ExportInput<'_>, out: impl Write + Seek) -> Result<Vec<Warning>> {
+/// and any lying in the front matter are left out, each with a warning. Suggestions not yet
+/// reviewed are left out unless [`ExportInput::include_suggested`]; then each goes out under a
+/// user of its own that says it is a suggestion ([`export_user`]).
+pub fn export_qdpx(input: &ExportInput<'_>, out: impl Write + Seek) -> Result<Exported> {
     let built = build(input);
     let mut zip = ZipWriter::new(out);
     let opts = SimpleFileOptions::default().compression_method(CompressionMethod::Deflated);
@@ -81,7 +113,7 @@ pub fn export_qdpx(input: &ExportInput<'_>, out: impl Write + Seek) -> Result<Ve
         zip.write_all(text.as_bytes())?;
     }
     zip.finish().map_err(std::io::Error::from)?;
-    Ok(built.warnings)
+    Ok(built.summary)
 }
 
 #[derive(Clone, Copy, PartialEq, Eq, Debug)]
@@ -242,7 +274,12 @@ pub(crate) fn build(input: &ExportInput<'_>) -> Built {
     // Codes used but missing from the codebook are added, so that no CodeRef dangles.
     let mut book = input.book.clone();
     let mut known: HashSet<String> = book.codes.iter().map(|c| c.id.clone()).collect();
-    for c in input.codings.iter().filter(|c| c.status != Status::Rejected) {
+    let exported = |c: &Coding| match c.status {
+        Status::Accepted => true,
+        Status::Suggested => input.include_suggested,
+        Status::Rejected => false,
+    };
+    for c in input.codings.iter().filter(|c| exported(c)) {
         if known.insert(c.code.clone()) {
             warnings.push(Warning::new(format!(
                 "code `{}` is used by codings but not in the codebook; added to the exported codebook",
@@ -262,6 +299,7 @@ pub(crate) fn build(input: &ExportInput<'_>) -> Built {
 
     // Place each coding in its source's LF text.
     let mut rejected = 0;
+    let mut suggestions_left_out = 0;
     let mut moved = 0;
     let mut dropped: Vec<String> = Vec::new();
     let mut wanted: Vec<Vec<(usize, usize, &Coding)>> = vec![Vec::new(); sources.len()];
@@ -269,6 +307,10 @@ pub(crate) fn build(input: &ExportInput<'_>) -> Built {
     for c in input.codings {
         if c.status == Status::Rejected {
             rejected += 1;
+            continue;
+        }
+        if !exported(c) {
+            suggestions_left_out += 1;
             continue;
         }
         match by_path.get(c.doc.as_str()) {
@@ -302,7 +344,7 @@ pub(crate) fn build(input: &ExportInput<'_>) -> Built {
                         moved += 1;
                         (start, end)
                     }
-                    Anchor::Orphaned { reason } => {
+                    Anchor::Orphaned { reason, .. } => {
                         dropped.push(format!("{what}: {reason}; not exported"));
                         continue;
                     }
@@ -338,6 +380,11 @@ pub(crate) fn build(input: &ExportInput<'_>) -> Built {
     if rejected > 0 {
         warnings.push(Warning::new(format!("{rejected} rejected coding(s) not exported")));
     }
+    if suggestions_left_out > 0 {
+        warnings.push(Warning::new(format!(
+            "{suggestions_left_out} suggestion(s) not yet reviewed not exported (export them too, marked as suggestions, with --include-suggested)"
+        )));
+    }
     if moved > 0 {
         warnings.push(Warning::new(format!(
             "{moved} coding(s) had moved in edited notes; exported where their text is now"
@@ -358,8 +405,9 @@ pub(crate) fn build(input: &ExportInput<'_>) -> Built {
     }
     let var_guid = |name: &str| guid::v5(&["variable", key, name]);
 
-    let coders: BTreeSet<&str> =
-        spans.iter().flat_map(|m| m.values().flat_map(|(_, cs)| cs.iter().map(|c| c.coder.as_str()))).collect();
+    let coders: BTreeSet<String> =
+        spans.iter().flat_map(|m| m.values().flat_map(|(_, cs)| cs.iter().map(|c| export_user(c)))).collect();
+    let (mut written, mut suggested) = (0usize, 0usize);
 
     let mut x = String::from("<?xml version=\"1.0\" encoding=\"utf-8\"?>\n");
     let name = if input.name.trim().is_empty() { "fieldnotes project" } else { input.name };
@@ -413,13 +461,15 @@ pub(crate) fn build(input: &ExportInput<'_>) -> Built {
                     "      <PlainTextSelection guid=\"{}\" name=\"{}\" startPosition=\"{a}\" endPosition=\"{b}\" creatingUser=\"{}\">\n",
                     guid::v5(&["selection", key, &s.doc.path, &a.to_string(), &b.to_string()]),
                     esc_attr(&clean(&label)),
-                    guid::user_guid(&cs[0].coder)
+                    guid::user_guid(&export_user(cs[0]))
                 ));
                 for c in cs {
+                    written += 1;
+                    suggested += usize::from(c.status == Status::Suggested);
                     let coding_guid = guid::v5(&["coding", key, &c.coder, &c.id]);
                     x.push_str(&format!(
                         "        <Coding guid=\"{coding_guid}\" creatingUser=\"{}\"",
-                        guid::user_guid(&c.coder)
+                        guid::user_guid(&export_user(c))
                     ));
                     if is_datetime(&c.time) {
                         x.push_str(&format!(" creationDateTime=\"{}\"", c.time));
@@ -453,7 +503,7 @@ pub(crate) fn build(input: &ExportInput<'_>) -> Built {
             x.push_str(&format!(
                 "    <Note guid=\"{note}\" name=\"{}\" creatingUser=\"{}\"",
                 esc_attr(&format!("Memo: {} in {}", c.code, c.doc)),
-                guid::user_guid(&c.coder)
+                guid::user_guid(&export_user(c))
             ));
             if is_datetime(&c.time) {
                 x.push_str(&format!(" creationDateTime=\"{}\"", c.time));
@@ -466,7 +516,9 @@ pub(crate) fn build(input: &ExportInput<'_>) -> Built {
         x.push_str("  </Notes>\n");
     }
     x.push_str("</Project>\n");
-    Built { xml: x, files, warnings }
+    let summary =
+        Exported { codings: written, suggested, suggestions_left_out, rejected, dropped: n_dropped, warnings };
+    Built { xml: x, files, summary }
 }
 
 #[cfg(test)]

@@ -1,10 +1,9 @@
 //! Tests over the real samples in `testdata/`, hostile archives, schema validation with
-//! xmllint, and export/import round trips of generated projects.
+//! libxml2 (in-process, as `xmllint` would), and export/import round trips of generated projects.
 
 use std::collections::HashMap;
 use std::io::{Cursor, Read, Write};
 use std::path::Path;
-use std::process::Command;
 
 use fieldnotes_coding::ledger::{coding_id, now};
 use fieldnotes_coding::{Code, Codebook, Coding, Origin, Rules, Status};
@@ -115,22 +114,10 @@ fn body_of(note: &str) -> &str {
 
 const SCHEMAS: &str = concat!(env!("CARGO_MANIFEST_DIR"), "/testdata");
 
-/// Runs `xmllint --noout --schema <xsd> <file>`; Ok when valid, Err(stderr) when not.
-fn xmllint(xsd: &str, file: &Path) -> std::result::Result<(), String> {
-    let out = match Command::new("xmllint")
-        .arg("--noout")
-        .arg("--schema")
-        .arg(Path::new(SCHEMAS).join(xsd))
-        .arg(file)
-        .output()
-    {
-        Ok(o) => o,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            panic!("xmllint is not installed: install it with `apt-get install -y libxml2-utils` (the CI script does)")
-        }
-        Err(e) => panic!("running xmllint: {e}"),
-    };
-    if out.status.success() { Ok(()) } else { Err(String::from_utf8_lossy(&out.stderr).into_owned()) }
+/// Checks `file` against one of the REFI-QDA schemas, in-process through libxml2; Ok when
+/// valid, Err(libxml2's messages) when not. Callers first ask `fieldnotes_testkit::xsd::usable`.
+fn xsd_check(xsd: &str, file: &Path) -> std::result::Result<(), String> {
+    fieldnotes_testkit::xsd::validate(&Path::new(SCHEMAS).join(xsd), file).map_err(|e| e.to_string())
 }
 
 // ---------------------------------------------------------------- samples
@@ -183,7 +170,7 @@ fn atlas_nested_codebook() {
     let b = &imp.book.codes;
     assert_eq!(b[0].name, "Commits");
     assert_eq!(b[1].name, "2022-05-10T02:05:59Z 19e4dce");
-    assert_eq!(b[1].id, "2022-05-10t02-05-59z-19e4dce");
+    assert_eq!(b[1].id, "commits/2022-05-10t02-05-59z-19e4dce");
     assert_eq!(b[1].parent.as_deref(), Some("commits"));
     assert_eq!(b[2].parent.as_deref(), Some("commits"));
     assert!(imp.warnings.is_empty(), "{}", all_warnings(&imp.warnings));
@@ -336,9 +323,9 @@ fn handauthored_every_element() {
     assert_eq!(
         got,
         [
-            ("notes/interview-1.md", "health", "Diet and health"),
-            ("notes/interview-1.md", "diet", "health are clo"),
-            ("notes/interview.md", "diet", "Diet and health are "),
+            ("notes/interview-1.md", "topics/health", "Diet and health"),
+            ("notes/interview-1.md", "topics/health/diet", "health are clo"),
+            ("notes/interview.md", "topics/health/diet", "Diet and health are "),
         ]
     );
     // The memo linked to the first selection became its coding's memo.
@@ -349,7 +336,12 @@ fn handauthored_every_element() {
     let tree: Vec<(&str, Option<&str>)> = b.codes.iter().map(|c| (c.id.as_str(), c.parent.as_deref())).collect();
     assert_eq!(
         tree,
-        [("topics", None), ("health", Some("topics")), ("diet", Some("health")), ("wellbeing", Some("topics"))]
+        [
+            ("topics", None),
+            ("topics/health", Some("topics")),
+            ("topics/health/diet", Some("topics/health")),
+            ("topics/wellbeing", Some("topics"))
+        ]
     );
     assert_eq!(b.codes[2].colour.as_deref(), Some("#dc0000"));
     assert_eq!(b.codes[1].description, "Anything about physical or mental health");
@@ -375,7 +367,9 @@ fn mastodon_codebook_with_invalid_guids() {
     let dir = tempfile::tempdir().unwrap();
     let f = dir.path().join("m.qdc");
     std::fs::write(&f, export_qdc(&book, "m")).unwrap();
-    xmllint("Codebook.xsd", &f).unwrap();
+    if fieldnotes_testkit::xsd::usable("mastodon_codebook_with_invalid_guids") {
+        xsd_check("Codebook.xsd", &f).unwrap();
+    }
 }
 
 #[test]
@@ -731,6 +725,8 @@ fn generate(seed: u64) -> Generated {
                 memo,
                 evidence: vec![],
                 time: if rng.chance(50) { now() } else { "not a time".into() },
+                base: None,
+                reviewer: None,
             };
             if c.status == Status::Accepted {
                 kept.push(c.clone());
@@ -765,6 +761,8 @@ fn generate(seed: u64) -> Generated {
             memo: None,
             evidence: vec![],
             time: now(),
+            base: None,
+            reviewer: None,
         };
         codings.push(orphan.clone());
         orphan.id = "gone".into();
@@ -813,11 +811,59 @@ fn code_path(book: &Codebook, id: &str) -> Vec<String> {
 }
 
 fn export_bytes(g: &Generated, key: &str) -> (Vec<u8>, Vec<Warning>) {
-    let input =
-        ExportInput { name: "Round & trip", project_key: key, corpus: &g.corpus, book: &g.book, codings: &g.codings };
+    let input = ExportInput {
+        name: "Round & trip",
+        project_key: key,
+        corpus: &g.corpus,
+        book: &g.book,
+        codings: &g.codings,
+        include_suggested: false,
+    };
     let mut out = Cursor::new(Vec::new());
     let w = export_qdpx(&input, &mut out).unwrap();
-    (out.into_inner(), w)
+    (out.into_inner(), w.warnings)
+}
+
+#[test]
+fn suggestions_go_out_only_when_asked_and_marked() {
+    let mut g = generate(5);
+    // Half the accepted codings become suggestions not yet reviewed.
+    let mut turned = 0;
+    for (i, c) in g.codings.iter_mut().enumerate() {
+        if c.status == Status::Accepted && i % 2 == 0 {
+            c.status = Status::Suggested;
+            turned += 1;
+        }
+    }
+    assert!(turned > 0);
+    let export = |include_suggested: bool| {
+        let input = ExportInput {
+            name: "s",
+            project_key: "s",
+            corpus: &g.corpus,
+            book: &g.book,
+            codings: &g.codings,
+            include_suggested,
+        };
+        let mut out = Cursor::new(Vec::new());
+        let summary = export_qdpx(&input, &mut out).unwrap();
+        (unzip(&out.into_inner(), "project.qde"), summary)
+    };
+    let (xml, plain) = export(false);
+    assert_eq!(plain.suggested, 0);
+    assert_eq!(plain.suggestions_left_out, turned);
+    assert!(!xml.contains("(suggested, not reviewed)"), "no suggestion goes out by default");
+    assert_eq!(xml.matches("<Coding ").count(), plain.codings, "the summary counts what was written");
+    let (xml, with) = export(true);
+    assert_eq!(with.suggestions_left_out, 0);
+    assert!(with.suggested > 0 && with.suggested <= turned);
+    assert_eq!(xml.matches("<Coding ").count(), with.codings);
+    assert_eq!(with.codings, plain.codings + with.suggested);
+    // Suggestions go out under a user of their own, which says what they are.
+    let coder = &g.codings.iter().find(|c| c.status == Status::Suggested).unwrap().coder;
+    let name = format!("{coder} (suggested, not reviewed)");
+    assert!(xml.contains(&format!("name=\"{name}\"")), "a user for the suggestions");
+    assert!(xml.contains(&format!("creatingUser=\"{}\"", guid::user_guid(&name))));
 }
 
 #[test]
@@ -902,6 +948,9 @@ fn round_trip_generated_projects() {
 
 #[test]
 fn exports_validate_against_the_schemas() {
+    if !fieldnotes_testkit::xsd::usable("exports_validate_against_the_schemas") {
+        return;
+    }
     let dir = tempfile::tempdir().unwrap();
     let mut checked = 0;
     for seed in [3, 7, 11] {
@@ -909,10 +958,10 @@ fn exports_validate_against_the_schemas() {
         let (bytes, _) = export_bytes(&g, "schema");
         let qde = dir.path().join(format!("p{seed}.qde"));
         std::fs::write(&qde, unzip(&bytes, "project.qde")).unwrap();
-        xmllint("Project.xsd", &qde).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        xsd_check("Project.xsd", &qde).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
         let qdc = dir.path().join(format!("c{seed}.qdc"));
         std::fs::write(&qdc, export_qdc(&g.book, "schema")).unwrap();
-        xmllint("Codebook.xsd", &qdc).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
+        xsd_check("Codebook.xsd", &qdc).unwrap_or_else(|e| panic!("seed {seed}: {e}"));
         checked += 2;
     }
     // Samples imported and exported again are valid too (the qc demo: 262 codes, 205 codings).
@@ -925,23 +974,29 @@ fn exports_validate_against_the_schemas() {
             .collect();
         let corpus = Corpus { documents, skipped: vec![] };
         let codings: Vec<Coding> = imp.codings.values().flatten().cloned().collect();
-        let input =
-            ExportInput { name: &imp.name, project_key: name, corpus: &corpus, book: &imp.book, codings: &codings };
+        let input = ExportInput {
+            name: &imp.name,
+            project_key: name,
+            corpus: &corpus,
+            book: &imp.book,
+            codings: &codings,
+            include_suggested: false,
+        };
         let mut out = Cursor::new(Vec::new());
-        let w = export_qdpx(&input, &mut out).unwrap();
+        let w = export_qdpx(&input, &mut out).unwrap().warnings;
         assert!(w.is_empty(), "{w:?}");
         let bytes = out.into_inner();
         let qde = dir.path().join(format!("{name}.qde"));
         std::fs::write(&qde, unzip(&bytes, "project.qde")).unwrap();
-        xmllint("Project.xsd", &qde).unwrap_or_else(|e| panic!("{name}: {e}"));
+        xsd_check("Project.xsd", &qde).unwrap_or_else(|e| panic!("{name}: {e}"));
         let again = import_qdpx(&bytes).unwrap();
         assert_eq!(again.counts.imported, imp.counts.imported);
         checked += 1;
     }
-    // xmllint really applies the schemas: the sample with `c001` GUIDs fails.
+    // The check really applies the schemas: the sample with `c001` GUIDs fails.
     let bad = dir.path().join("bad.qdc");
     std::fs::write(&bad, MASTODON_QDC).unwrap();
-    let e = xmllint("Codebook.xsd", &bad).unwrap_err();
+    let e = xsd_check("Codebook.xsd", &bad).unwrap_err();
     assert!(e.contains("c001"), "{e}");
     assert_eq!(checked, 8);
 }

@@ -3,8 +3,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use fieldnotes_coding::Codebook;
-use fieldnotes_coding::units::PassageCodes;
-use fieldnotes_corpus::Corpus;
+use fieldnotes_coding::units::{PassageCodes, Placement, Selection, passage_codes};
+use fieldnotes_corpus::{Corpus, Document};
 use serde::Serialize;
 
 use crate::chisq::{ChiSquare, chi_square};
@@ -158,67 +158,124 @@ pub fn code_by_group(
     (groups, tests)
 }
 
-/// One exemplar quote.
+/// One exemplar quote: the words a coding covers (the whole passage for a coding of a whole
+/// passage), with where they come from.
 #[derive(Clone, Debug, Serialize)]
 pub struct Quote {
     /// Code id.
     pub code: String,
     /// Group.
     pub group: String,
-    /// Passage id.
+    /// Passage id (the first passage, where the coded words run over several).
     pub passage: String,
-    /// The passage text.
+    /// The coded words, as they stand in the note now.
     pub text: String,
+    /// True when the coding covers its whole passage (or passages).
+    pub whole_passage: bool,
+    /// The speaker of the passage, in a transcript.
+    pub speaker: Option<String>,
+    /// The note's `site`.
+    pub site: Option<String>,
+    /// The note's `kind`.
+    pub kind: Option<String>,
+    /// The note's `date`.
+    pub date: Option<String>,
+    /// Coders who coded these words with the code (under the counting rule).
+    pub coders: Vec<String>,
     /// Other codes on the passage.
     pub other_codes: Vec<String>,
 }
 
-/// Picks up to `per_group` exemplar passages per code and group: passages carrying the code
-/// and as few other codes as possible, closest to 60 words, then by id (deterministic).
+/// Picks up to `per_group` exemplar quotes per code and group from the codings `sel` admits:
+/// codings on passages carrying as few other codes as possible, quotes closest to 60 words, then
+/// by passage id and place (deterministic). Each quote is the coded words themselves.
 pub fn quotes(
     corpus: &Corpus,
-    codes: &PassageCodes,
+    placement: &Placement<'_>,
+    sel: &Selection,
     code_ids: &[String],
     by: &GroupBy,
     per_group: usize,
 ) -> Vec<Quote> {
+    let codes = passage_codes(placement, sel);
+    let wanted: BTreeSet<&str> = code_ids.iter().map(String::as_str).collect();
+    // (code, doc, start, end) -> the coders of the placed codings with those words, and the
+    // passages they cover.
+    type Spans<'p> = BTreeMap<(&'p str, usize, usize, usize), (Vec<&'p str>, std::ops::Range<usize>)>;
+    let mut spans: Spans = BTreeMap::new();
+    for x in &placement.placed {
+        let code = x.coding.code.as_str();
+        if !wanted.contains(code) || x.passages.is_empty() {
+            continue;
+        }
+        let who: Vec<&str> = sel.credits(x.coding).collect();
+        if who.is_empty() {
+            continue;
+        }
+        let e = spans.entry((code, x.doc, x.start, x.end)).or_insert_with(|| (Vec::new(), x.passages.clone()));
+        e.0.extend(who);
+    }
     let mut out = Vec::new();
     for code in code_ids {
-        // Per group: (number of codes, distance from 60 words, passage id, key), sorted later.
-        type Candidate = (usize, u32, String, (usize, usize));
+        // Per group: (other codes, distance from 60 words, passage id, start, key), sorted later.
+        type Candidate<'s> = (usize, u32, String, usize, (usize, usize, usize), &'s [&'s str]);
         let mut by_group: BTreeMap<String, Vec<Candidate>> = BTreeMap::new();
-        for (&(di, pi), set) in codes {
-            if !set.contains(code) {
+        for (&(c, di, start, end), (coders, passages)) in &spans {
+            if c != code {
                 continue;
             }
             let d = &corpus.documents[di];
-            let p = &d.passages[pi];
+            let p = &d.passages[passages.start];
+            let text = span_text(d, start, end);
+            let others = codes.get(&(di, passages.start)).map_or(0, |s| s.len().saturating_sub(1));
             by_group.entry(by.value(d, p)).or_default().push((
-                set.len(),
-                p.words.abs_diff(60),
+                others,
+                fieldnotes_corpus::count_words(text).abs_diff(60),
                 d.passage_id(p),
-                (di, pi),
+                start,
+                (di, start, end),
+                coders.as_slice(),
             ));
         }
         for (g, mut cands) in by_group {
             cands.sort();
-            for (_, _, id, (di, pi)) in cands.into_iter().take(per_group) {
+            for (_, _, id, _, (di, start, end), coders) in cands.into_iter().take(per_group) {
                 let d = &corpus.documents[di];
+                let r = spans[&(code.as_str(), di, start, end)].1.clone();
+                let (first, last) = (&d.passages[r.start], &d.passages[r.end - 1]);
                 let others: Vec<String> = codes
-                    .get(&(di, pi))
+                    .get(&(di, r.start))
                     .map(|s| s.iter().filter(|c| *c != code).cloned().collect())
                     .unwrap_or_default();
+                let mut coders: Vec<String> = coders.iter().map(|c| c.to_string()).collect();
+                coders.sort();
+                coders.dedup();
+                let attr = |k: &str| d.attributes.get(k).map(fieldnotes_corpus::Value::to_plain);
                 out.push(Quote {
                     code: code.clone(),
                     group: g.clone(),
                     passage: id,
-                    text: d.passage_text(&d.passages[pi]).to_string(),
+                    text: span_text(d, start, end).to_string(),
+                    whole_passage: start <= first.start && end >= last.end,
+                    speaker: first.speaker.clone(),
+                    site: attr("site"),
+                    kind: attr("kind"),
+                    date: attr("date"),
+                    coders,
                     other_codes: others,
                 });
             }
         }
     }
     out
+}
+
+/// The text of a span of code points of a note ("" where the offsets do not fit it).
+fn span_text(d: &Document, start: usize, end: usize) -> &str {
+    match (d.byte_offset(start), d.byte_offset(end)) {
+        (Some(a), Some(b)) if a <= b => d.text[a..b].trim(),
+        _ => "",
+    }
 }
 
 #[cfg(test)]
@@ -272,12 +329,57 @@ mod tests {
     }
 
     #[test]
-    fn quotes_prefer_pure_passages() {
+    fn quotes_are_the_coded_words() {
+        use fieldnotes_coding::{Coding, Origin, Status};
         let c = corpus();
-        let codes = pc(&[((0, 0), &["x", "y"]), ((0, 2), &["x"]), ((1, 1), &["x"])]);
-        let q = quotes(&c, &codes, &["x".to_string()], &GroupBy::Attribute("site".into()), 1);
-        assert_eq!(q.len(), 2);
-        assert_eq!(q[0].passage, "a.md#3");
-        assert_eq!(q[1].passage, "b.md#2");
+        let coding = |doc: usize, start: usize, end: usize, code: &str, status: Status| Coding {
+            id: format!("{doc}-{start}-{end}-{code}"),
+            doc: c.documents[doc].path.clone(),
+            start,
+            end,
+            hash: String::new(),
+            text: String::new(),
+            code: code.into(),
+            coder: "hb".into(),
+            origin: Origin::Manual,
+            status,
+            memo: None,
+            evidence: vec![],
+            time: String::new(),
+            base: Some(c.documents[doc].hash.clone()),
+            reviewer: None,
+        };
+        // a.md passages: "one" [22,25), "two" [27,30), "three" [32,37); b.md: "four", "five".
+        let (a, b) = (&c.documents[0], &c.documents[1]);
+        let p = |d: &Document, i: usize| (d.passages[i].start, d.passages[i].end);
+        let list = vec![
+            coding(0, p(a, 0).0, p(a, 0).1, "x", Status::Accepted),
+            coding(0, p(a, 0).0, p(a, 0).1, "y", Status::Accepted),
+            coding(0, p(a, 2).0 + 1, p(a, 2).0 + 4, "x", Status::Accepted), // "hre" of "three"
+            coding(1, p(b, 1).0, p(b, 1).1, "x", Status::Suggested),
+        ];
+        let codings = fieldnotes_coding::Codings {
+            ledgers: [("hb".to_string(), {
+                let mut s = fieldnotes_coding::ledger::LedgerState::default();
+                for x in list {
+                    s.apply(fieldnotes_coding::Event::Add(x));
+                }
+                s
+            })]
+            .into(),
+        };
+        let placement = fieldnotes_coding::units::place(&c, &codings, &mut fieldnotes_coding::Anchorer::new(None));
+        let sel = Selection::default();
+        let q = quotes(&c, &placement, &sel, &["x".to_string()], &GroupBy::Attribute("site".into()), 1);
+        // Site A: the span coding on a passage with no other code comes first, as its words.
+        assert_eq!(q.len(), 1, "{q:?}");
+        assert_eq!((q[0].passage.as_str(), q[0].text.as_str(), q[0].whole_passage), ("a.md#3", "hre", false));
+        assert_eq!(q[0].site.as_deref(), Some("A"));
+        assert_eq!(q[0].coders, ["hb"]);
+        // Suggestions count only when asked for; a whole-passage coding quotes its passage.
+        let sel = Selection { include_suggested: true, ..Selection::default() };
+        let q = quotes(&c, &placement, &sel, &["x".to_string()], &GroupBy::Attribute("site".into()), 2);
+        let b_quote = q.iter().find(|q| q.group == "B").unwrap();
+        assert_eq!((b_quote.text.as_str(), b_quote.whole_passage), ("five", true));
     }
 }

@@ -6,7 +6,7 @@ use std::fs;
 use std::path::{Path, PathBuf};
 
 use fieldnotes_coding::Codebook;
-use fieldnotes_coding::units::Placement;
+use fieldnotes_coding::units::{Placement, Selection};
 use fieldnotes_corpus::{Corpus, Value};
 use polars::prelude::*;
 use polars_io::parquet::write::ParquetWriter;
@@ -54,8 +54,16 @@ fn partition_value(s: &str) -> String {
     if o.is_empty() { "__HIVE_DEFAULT_PARTITION__".to_string() } else { o }
 }
 
-/// Writes the four tables and the site partitions into `dir`; returns the files written.
-pub fn export_parquet(dir: &Path, corpus: &Corpus, placement: &Placement<'_>, book: &Codebook) -> Result<Vec<PathBuf>> {
+/// Writes the four tables and the site partitions into `dir`; returns the files written. The
+/// codings table holds the codings `sel` admits (by default accepted ones only), each with its
+/// `reviewer`: the counting rule of every report.
+pub fn export_parquet(
+    dir: &Path,
+    corpus: &Corpus,
+    placement: &Placement<'_>,
+    book: &Codebook,
+    sel: &Selection,
+) -> Result<Vec<PathBuf>> {
     fs::create_dir_all(dir).map_err(|e| Error::Invalid(format!("cannot create `{}`: {e}", dir.display())))?;
     let mut written = Vec::new();
 
@@ -140,7 +148,7 @@ pub fn export_parquet(dir: &Path, corpus: &Corpus, placement: &Placement<'_>, bo
     // Codings (placed on the current text; one row per coding and passage it touches).
     let mut c_cols: BTreeMap<&str, Vec<Option<String>>> = BTreeMap::new();
     let (mut cstart, mut cend) = (vec![], vec![]);
-    for x in &placement.placed {
+    for x in placement.placed.iter().filter(|x| sel.admits(x.coding)) {
         let d = &docs[x.doc];
         for pi in x.passages.clone() {
             let c = x.coding;
@@ -152,6 +160,7 @@ pub fn export_parquet(dir: &Path, corpus: &Corpus, placement: &Placement<'_>, bo
             c_cols.entry("coder").or_default().push(Some(c.coder.clone()));
             c_cols.entry("origin").or_default().push(Some(format!("{:?}", c.origin).to_lowercase()));
             c_cols.entry("status").or_default().push(Some(c.status.to_string()));
+            c_cols.entry("reviewer").or_default().push(c.reviewer.clone());
             c_cols.entry("memo").or_default().push(c.memo.clone());
             c_cols.entry("time").or_default().push(Some(c.time.clone()));
             c_cols.entry("text").or_default().push(Some(x.text(corpus).to_string()));
@@ -170,6 +179,7 @@ pub fn export_parquet(dir: &Path, corpus: &Corpus, placement: &Placement<'_>, bo
         "coder" => take(&mut c_cols, "coder"),
         "origin" => take(&mut c_cols, "origin"),
         "status" => take(&mut c_cols, "status"),
+        "reviewer" => take(&mut c_cols, "reviewer"),
         "memo" => take(&mut c_cols, "memo"),
         "time" => take(&mut c_cols, "time"),
         "text" => take(&mut c_cols, "text"),

@@ -19,7 +19,7 @@ use std::io::Write;
 use std::path::{Path, PathBuf};
 
 use fieldnotes_coding::units::{Placement, Selection};
-use fieldnotes_coding::{Codebook, Ledger};
+use fieldnotes_coding::{Codebook, Ledger, Status};
 use fieldnotes_corpus::{Corpus, Project, Value};
 use serde::{Deserialize, Serialize};
 
@@ -28,7 +28,8 @@ use crate::{Error, Frames, GroupBy, Result};
 
 /// File name of the store in the project's derived folder.
 pub const STORE_FILE: &str = "report.store";
-const MAGIC: &[u8; 8] = b"FNSTORE\x01";
+// Version 2: accepted codings also count for their reviewer (a row each); version 1 stores are rebuilt.
+const MAGIC: &[u8; 8] = b"FNSTORE\x02";
 const NONE: u32 = u32::MAX;
 
 /// Size and modification time of every file a table depends on, relative paths sorted.
@@ -81,6 +82,39 @@ struct Header {
     /// The warnings loading the study gave (skipped files, unreadable ledger lines, orphaned
     /// codings), repeated when the store is used instead.
     warnings: Vec<String>,
+    /// What no count includes: notes that could not be read, orphaned codings.
+    #[serde(default)]
+    left_out: LeftOut,
+}
+
+/// What a table built from the study does not count, for its caption: notes that could not be
+/// read (with why) and codings whose words are gone from their notes.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct LeftOut {
+    /// `path: reason` of each note left out.
+    pub notes: Vec<String>,
+    /// Orphaned codings (of any status).
+    pub orphans: usize,
+}
+
+impl LeftOut {
+    /// A sentence for a caption, empty when nothing was left out.
+    pub fn describe(&self) -> String {
+        let mut parts = Vec::new();
+        if !self.notes.is_empty() {
+            let shown: Vec<&str> = self.notes.iter().take(5).map(String::as_str).collect();
+            let more =
+                if self.notes.len() > 5 { format!("; and {} more", self.notes.len() - 5) } else { String::new() };
+            parts.push(format!("{} note(s) that could not be read ({}{more})", self.notes.len(), shown.join("; ")));
+        }
+        if self.orphans > 0 {
+            parts.push(format!(
+                "{} orphaned coding(s), whose words are gone from their notes (`fieldnotes code check`)",
+                self.orphans
+            ));
+        }
+        if parts.is_empty() { String::new() } else { format!("Left out of every count: {}.", parts.join("; ")) }
+    }
 }
 
 /// The store, in memory.
@@ -136,25 +170,39 @@ impl StoreBuilder {
     /// at a time: a passage belongs to one note, so rows repeat only within a note).
     pub fn add_codings(&mut self, placement: &Placement<'_>) {
         let s = &mut self.store;
+        s.header.left_out.orphans += placement.orphans.len();
         let mut seen = std::collections::HashSet::new();
         for placed in &placement.placed {
             let c = placed.coding;
-            let (code, coder, status) = (self.codes.get(&c.code), self.coders.get(&c.coder), c.status as u8);
+            let code = self.codes.get(&c.code);
+            // A coding counts for its coder and, once accepted, for whoever accepted it too
+            // (`Selection::credits`): a row for each.
+            let mut rows = vec![(self.coders.get(&c.coder), c.status as u8)];
+            if let (Status::Accepted, Some(r)) = (c.status, c.reviewer.as_deref())
+                && r != c.coder
+                && !r.is_empty()
+            {
+                rows.push((self.coders.get(r), Status::Accepted as u8));
+            }
             for pi in placed.passages.clone() {
                 let unit = self.first_unit[placed.doc] + pi as u32;
-                if seen.insert((unit, code, coder, status)) {
-                    s.coding_unit.push(unit);
-                    s.coding_code.push(code);
-                    s.coding_coder.push(coder);
-                    s.coding_status.push(status);
+                for &(coder, status) in &rows {
+                    if seen.insert((unit, code, coder, status)) {
+                        s.coding_unit.push(unit);
+                        s.coding_code.push(code);
+                        s.coding_coder.push(coder);
+                        s.coding_status.push(status);
+                    }
                 }
             }
         }
     }
 
-    /// The store, with the warnings loading the study gave.
-    pub fn finish(mut self, warnings: Vec<String>) -> Store {
+    /// The store, with the warnings loading the study gave and the notes (`path: reason`) it
+    /// could not read.
+    pub fn finish(mut self, warnings: Vec<String>, notes_left_out: Vec<String>) -> Store {
         let signature = std::mem::take(&mut self.store.header.signature);
+        let left_out = LeftOut { notes: notes_left_out, orphans: self.store.header.left_out.orphans };
         self.store.header = Header {
             signature,
             docs: self.docs,
@@ -163,6 +211,7 @@ impl StoreBuilder {
             codes: self.codes.list,
             coders: self.coders.list,
             warnings,
+            left_out,
         };
         self.store
     }
@@ -183,6 +232,11 @@ impl Store {
             coders: Interner::default(),
             first_unit: Vec::new(),
         }
+    }
+
+    /// What the store's counts leave out.
+    pub fn left_out(&self) -> &LeftOut {
+        &self.header.left_out
     }
 
     /// The warnings of the study the store was built from.

@@ -91,6 +91,9 @@ pub struct ThemeTable {
     pub codebook: String,
     /// Whether children are rolled up into parents.
     pub rollup: bool,
+    /// What the counts leave out (notes that could not be read, orphaned codings), as a
+    /// sentence for the caption; empty when nothing was.
+    pub left_out: String,
 }
 
 impl ThemeTable {
@@ -135,13 +138,14 @@ impl ThemeTable {
             Measure::Rate => "Coded passages per 1,000 words of each group's text".to_string(),
             Measure::Docs => "Number of notes with at least one passage carrying each code".to_string(),
         };
-        format!(
+        let caption = format!(
             "{what}, by {}. A code counts once per unit however many codings or coders put it there; counted: {}; codebook: {}{}.",
             self.by,
             self.codings,
             self.codebook,
             if self.rollup { "; child codes also count for their parents" } else { "" }
-        )
+        );
+        if self.left_out.is_empty() { caption } else { format!("{caption} {}", self.left_out) }
     }
 }
 
@@ -264,5 +268,6 @@ pub fn theme_table(
         codings: codings.to_string(),
         codebook,
         rollup,
+        left_out: String::new(),
     })
 }

@@ -1,0 +1,603 @@
+//! Carrying codings across edits: the versions of notes that codings count in, and the map from
+//! an old version of a note to its current text.
+//!
+//! Every coding records the version of its note that its offsets count in ([`Coding::base`],
+//! the hash of the note's whole text). The text of each such version is kept under
+//! `.fieldnotes/texts/<hash>` ([`Versions`]), written before the ledger line that names it. When
+//! the note has changed since, the two versions are compared ([`EditMap`]) word by word (runs of
+//! letters and digits; Myers' diff), and what stands between two shared words survives where it
+//! is the same. A diff of lines first was tried and dropped: a paragraph split or merged pairs
+//! blank lines wrongly and loses the words around them. A coding's span is carried onto the words of it that survive: its start onto the
+//! first surviving character (or, where the first words were replaced, onto what replaced
+//! them), its end likewise. A span is gone only when fewer than a third of its words survive
+//! (and always when none do); then the text is looked for elsewhere in the note (a paragraph
+//! moved away is a deletion and an insertion to the diff), and failing that the coding is
+//! orphaned, with the place its words were as the candidate for `code move`.
+//!
+//! Without the old version's text (a ledger written before versions were kept, or a deleted
+//! `.fieldnotes/`) a coding is found by its text (or, for a whole-passage coding, by its
+//! passage's hash), as before.
+
+use std::collections::HashMap;
+use std::fs;
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::{Duration, Instant};
+
+use fieldnotes_corpus::Document;
+use similar::{Algorithm, DiffOp};
+
+use crate::error::{Error, Result};
+use crate::ledger::{Anchor, Coding};
+
+/// The folder of kept versions, under the project's `.fieldnotes/`.
+pub const VERSIONS_DIR: &str = "texts";
+
+/// Code points between two marks of [`EditMap::old_marks`].
+const MARK: usize = 256;
+
+/// How long one diff may take before it settles for a coarser answer.
+const DIFF_DEADLINE: Duration = Duration::from_secs(2);
+
+/// The kept texts of note versions, content-addressed by [`Document::hash`].
+#[derive(Clone, Debug)]
+pub struct Versions {
+    dir: PathBuf,
+}
+
+impl Versions {
+    /// The store under a project's derived folder (`.fieldnotes/`).
+    pub fn new(derived_dir: &Path) -> Versions {
+        Versions { dir: derived_dir.join(VERSIONS_DIR) }
+    }
+
+    fn path(&self, hash: &str) -> Option<PathBuf> {
+        // Hashes are hex; anything else cannot name a file here.
+        (!hash.is_empty() && hash.len() <= 64 && hash.bytes().all(|b| b.is_ascii_hexdigit()))
+            .then(|| self.dir.join(hash))
+    }
+
+    /// Keeps the text of `doc`'s current version, if not kept already: written to a temporary
+    /// file and renamed. Not fsynced: a version lost or cut short by a crash fails its hash check
+    /// in [`Versions::get`], and its codings are then found by their words, as without versions
+    /// (an fsync per note made `code auto` on 16,000 notes wait on 16,000 flushes). Readable by
+    /// the owner only, as the notes are private.
+    pub fn keep(&self, doc: &Document) -> Result<()> {
+        self.keep_text(&doc.hash, &doc.text)
+    }
+
+    /// [`Versions::keep`] for a note's text (as it will be read, without a BOM) and its hash.
+    pub fn keep_text(&self, hash: &str, text: &str) -> Result<()> {
+        let Some(path) = self.path(hash) else { return Ok(()) };
+        if path.exists() {
+            return Ok(());
+        }
+        let io = |source| Error::Io { path: path.clone(), source };
+        fs::create_dir_all(&self.dir).map_err(|source| Error::Io { path: self.dir.clone(), source })?;
+        let tmp = self.dir.join(format!(".{hash}.{}.tmp", std::process::id()));
+        let write = || -> std::io::Result<()> {
+            let mut opts = fs::OpenOptions::new();
+            opts.write(true).create(true).truncate(true);
+            #[cfg(unix)]
+            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
+            let mut f = opts.open(&tmp)?;
+            f.write_all(text.as_bytes())?;
+            fs::rename(&tmp, &path)
+        };
+        write().map_err(|e| {
+            let _ = fs::remove_file(&tmp);
+            io(e)
+        })
+    }
+
+    /// The text of a kept version, if it is here and still has its hash.
+    pub fn get(&self, hash: &str) -> Option<String> {
+        let text = fs::read_to_string(self.path(hash)?).ok()?;
+        (fieldnotes_corpus::text_hash(&text) == hash).then_some(text)
+    }
+}
+
+/// A run of characters the two versions share: `len` code points from `old` in the old text,
+/// at `new` in the new one.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+struct Same {
+    old: usize,
+    new: usize,
+    len: usize,
+}
+
+/// Where an old version's characters stand in the new text.
+#[derive(Clone, Debug)]
+pub struct EditMap {
+    /// The old text.
+    old: String,
+    /// Byte offset of every [`MARK`]-th code point of the old text, to find offsets in it
+    /// without counting from its start each time.
+    old_marks: Vec<usize>,
+    /// The new text.
+    new: String,
+    /// Shared runs, in order of `old` (and of `new`).
+    same: Vec<Same>,
+    /// Length of the new text in code points.
+    new_len: usize,
+}
+
+/// Where a span of the old version lands in the new text.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Mapped {
+    /// On these code points of the new text; `same` when its characters are untouched.
+    Span {
+        /// Start in the new text.
+        start: usize,
+        /// End in the new text.
+        end: usize,
+        /// True when the span's text is the same as before.
+        same: bool,
+    },
+    /// Its words are gone; `near` is where they were, in the new text.
+    Gone {
+        /// The place in the new text where the span's words stood.
+        near: usize,
+    },
+}
+
+/// A token: a run of letters and digits, or one other character. `start` and `chars` in code
+/// points, `byte` the byte offset.
+#[derive(Clone, Copy, Debug)]
+struct Token<'a> {
+    text: &'a str,
+    start: usize,
+    chars: usize,
+    byte: usize,
+}
+
+impl Token<'_> {
+    fn is_word(&self) -> bool {
+        self.text.chars().next().is_some_and(char::is_alphanumeric)
+    }
+}
+
+fn tokens(text: &str, char_base: usize) -> Vec<Token<'_>> {
+    let mut out = Vec::new();
+    let mut chars = text.char_indices().peekable();
+    let mut pos = char_base;
+    while let Some((b, c)) = chars.next() {
+        let mut n = 1;
+        let mut end = b + c.len_utf8();
+        if c.is_alphanumeric() {
+            while let Some(&(b2, c2)) = chars.peek() {
+                if !c2.is_alphanumeric() {
+                    break;
+                }
+                chars.next();
+                n += 1;
+                end = b2 + c2.len_utf8();
+            }
+        }
+        out.push(Token { text: &text[b..end], start: pos, chars: n, byte: b });
+        pos += n;
+    }
+    out
+}
+
+impl EditMap {
+    /// Compares two versions of a note. The words (runs of letters and digits) are interned and
+    /// diffed with Myers' algorithm; each word the two share survives, and so does what stands
+    /// between two shared words that follow each other in both versions, where it is the same
+    /// (spaces, punctuation, a paragraph break). Diffing every character or space as a token of
+    /// its own was tried first: spaces then pair up across words (in "a b c" -> "x a c" the
+    /// space after `a` may take the place of `a`), and a coding could lose its first word.
+    pub fn new(old: &str, new: &str) -> EditMap {
+        let deadline = Some(Instant::now() + DIFF_DEADLINE);
+        let a: Vec<Token> = tokens(old, 0).into_iter().filter(Token::is_word).collect();
+        let b: Vec<Token> = tokens(new, 0).into_iter().filter(Token::is_word).collect();
+        let mut ids: HashMap<&str, u32> = HashMap::new();
+        let mut a_ids = Vec::with_capacity(a.len());
+        let mut b_ids = Vec::with_capacity(b.len());
+        for (toks, out) in [(&a, &mut a_ids), (&b, &mut b_ids)] {
+            for t in toks {
+                let n = ids.len() as u32;
+                out.push(*ids.entry(t.text).or_insert(n));
+            }
+        }
+        let mut same: Vec<Same> = Vec::new();
+        let mut push = |run: Same| match same.last_mut() {
+            Some(l) if l.old + l.len == run.old && l.new + l.len == run.new => l.len += run.len,
+            _ => same.push(run),
+        };
+        for op in similar::capture_diff_slices_deadline(Algorithm::Myers, &a_ids, &b_ids, deadline) {
+            let DiffOp::Equal { old_index, new_index, len } = op else { continue };
+            for k in 0..len {
+                let (x, y) = (a[old_index + k], b[new_index + k]);
+                push(Same { old: x.start, new: y.start, len: x.chars });
+                if k + 1 < len {
+                    // What stands between this word and the next, if the same in both.
+                    let (x2, y2) = (a[old_index + k + 1], b[new_index + k + 1]);
+                    let gap_old = &old[x.byte + x.text.len()..x2.byte];
+                    let gap_new = &new[y.byte + y.text.len()..y2.byte];
+                    if gap_old == gap_new {
+                        push(Same {
+                            old: x.start + x.chars,
+                            new: y.start + y.chars,
+                            len: x2.start - x.start - x.chars,
+                        });
+                    }
+                }
+            }
+        }
+        let old_marks = old.char_indices().step_by(MARK).map(|(b, _)| b).collect();
+        EditMap { old: old.to_string(), old_marks, new: new.to_string(), same, new_len: new.chars().count() }
+    }
+
+    /// The byte offset of code point `c` of the old text (its length for the end).
+    fn old_byte(&self, c: usize) -> Option<usize> {
+        let from = *self.old_marks.get(c / MARK).unwrap_or(&self.old.len());
+        let rest = &self.old[from..];
+        match rest.char_indices().nth(c % MARK) {
+            Some((b, _)) => Some(from + b),
+            None => (rest.chars().count() == c % MARK).then_some(self.old.len()),
+        }
+    }
+
+    /// The new place of the old code point `pos`, if it survives.
+    fn survives(&self, pos: usize) -> Option<usize> {
+        let i = self.same.partition_point(|s| s.old + s.len <= pos);
+        let s = self.same.get(i)?;
+        (s.old <= pos).then(|| s.new + (pos - s.old))
+    }
+
+    /// Where the span `[start, end)` of the old text (code points) lands in the new text.
+    pub fn map_span(&self, start: usize, end: usize) -> Mapped {
+        // The place just after the last shared character before `pos`, in the new text.
+        let after_before = |pos: usize| {
+            let i = self.same.partition_point(|s| s.old + s.len <= pos);
+            if i == 0 { 0 } else { self.same[i - 1].new + self.same[i - 1].len }
+        };
+        // The place of the first shared character at or after `pos`, in the new text.
+        let first_from = |pos: usize| {
+            let i = self.same.partition_point(|s| s.old + s.len <= pos);
+            match self.same.get(i) {
+                Some(s) if s.old <= pos => s.new + (pos - s.old),
+                Some(s) => s.new,
+                None => self.new_len,
+            }
+        };
+        if start >= end {
+            return match self.survives(start) {
+                Some(p) => Mapped::Span { start: p, end: p, same: true },
+                None => Mapped::Gone { near: after_before(start) },
+            };
+        }
+        // Words of the span, and how many of them survive whole.
+        let (mut words, mut kept, mut any) = (0usize, 0usize, false);
+        let bs = self.old_byte(start);
+        let be = self.old_byte(end);
+        let (Some(bs), Some(be)) = (bs, be) else {
+            return Mapped::Gone { near: after_before(start.min(end)) };
+        };
+        for t in tokens(&self.old[bs..be], start) {
+            let survived = self.survives(t.start).is_some() && self.survives(t.start + t.chars - 1).is_some();
+            any |= survived;
+            if t.text.chars().next().is_some_and(char::is_alphanumeric) {
+                words += 1;
+                kept += usize::from(survived);
+            }
+        }
+        let gone = if words > 0 { kept == 0 || kept * 3 < words } else { !any };
+        if gone {
+            return Mapped::Gone { near: after_before(start) };
+        }
+        // Where the span's first or last words were replaced, it takes what replaced them, without
+        // the spaces around.
+        let new_start = self.survives(start).unwrap_or_else(|| {
+            let p = after_before(start);
+            p + self.new.chars().skip(p).take_while(|c| c.is_whitespace()).count()
+        });
+        let new_end = self.survives(end - 1).map(|p| p + 1).unwrap_or_else(|| {
+            let p = first_from(end);
+            let before: Vec<char> = self.new.chars().take(p).collect();
+            p - before.iter().rev().take_while(|c| c.is_whitespace()).count()
+        });
+        let same = match (self.survives(start), self.survives(end - 1)) {
+            (Some(a), Some(b)) => {
+                let i = self.same.partition_point(|s| s.old + s.len <= start);
+                self.same.get(i).is_some_and(|s| s.old <= start && end <= s.old + s.len) && b + 1 - a == end - start
+            }
+            _ => false,
+        };
+        Mapped::Span { start: new_start, end: new_end.max(new_start), same }
+    }
+}
+
+/// Re-anchors codings on the current text of their notes, comparing each note with the
+/// version its codings count in; keeps each comparison for the codings that share it.
+pub struct Anchorer {
+    versions: Option<Versions>,
+    maps: HashMap<(String, String), Option<EditMap>>,
+}
+
+impl Anchorer {
+    /// Anchoring with the kept versions of a project (`None`: by text alone, as ledgers without
+    /// versions are).
+    pub fn new(versions: Option<Versions>) -> Anchorer {
+        Anchorer { versions, maps: HashMap::new() }
+    }
+
+    /// The map from version `base` of `doc` to its current text, if that version is kept.
+    fn map(&mut self, base: &str, doc: &Document) -> Option<&EditMap> {
+        let versions = self.versions.as_ref()?;
+        self.maps
+            .entry((base.to_string(), doc.hash.clone()))
+            .or_insert_with(|| versions.get(base).map(|old| EditMap::new(&old, &doc.text)))
+            .as_ref()
+    }
+
+    /// Where a coding stands on the current text of its note (`None`: the note is gone).
+    pub fn anchor(&mut self, coding: &Coding, doc: Option<&Document>) -> Anchor {
+        let Some(doc) = doc else {
+            return Anchor::Orphaned { reason: format!("note `{}` is gone", coding.doc), near: None };
+        };
+        let base = coding.base.as_deref();
+        if base == Some(doc.hash.as_str()) {
+            // Offsets made on this very text.
+            return Anchor::Exact;
+        }
+        let mut near = None;
+        if let Some(base) = base
+            && let Some(map) = self.map(base, doc)
+        {
+            match map.map_span(coding.start, coding.end) {
+                Mapped::Span { start, end, same } => {
+                    return if same && start == coding.start && end == coding.end {
+                        Anchor::Exact
+                    } else {
+                        Anchor::Moved { start, end }
+                    };
+                }
+                Mapped::Gone { near: n } => near = Some(n),
+            }
+        }
+        // Without the old version, or with its words gone from where they were: the text. First
+        // the cheap case, a coding still exactly on its text (found through the passages, not a
+        // count of every character before it, which made placing a long note's codings
+        // quadratic).
+        if near.is_none()
+            && let (Some(bs), Some(be)) = (byte_at(doc, coding.start), byte_at(doc, coding.end))
+            && bs <= be
+        {
+            let here = &doc.text[bs..be];
+            let exact = if coding.text.is_empty() {
+                fieldnotes_corpus::text_hash(here) == coding.hash
+            } else {
+                here == coding.text
+            };
+            if exact {
+                return Anchor::Exact;
+            }
+        }
+        match crate::ledger::anchor(coding, Some(doc)) {
+            Anchor::Orphaned { reason, .. } if near.is_some() => {
+                Anchor::Orphaned { reason: format!("its words were edited away ({reason})"), near }
+            }
+            other => other,
+        }
+    }
+}
+
+/// The byte offset of code point `c` of `doc`'s text, counted from the start of the passage that
+/// holds it (its passages know their byte and code-point starts); from the start of the text
+/// where no passage holds it.
+pub(crate) fn byte_at(doc: &Document, c: usize) -> Option<usize> {
+    let i = doc.passages.partition_point(|p| p.start <= c);
+    if i > 0 {
+        let p = &doc.passages[i - 1];
+        if c <= p.end {
+            let within = &doc.text[p.byte_start..p.byte_end];
+            return match within.char_indices().nth(c - p.start) {
+                Some((b, _)) => Some(p.byte_start + b),
+                None => (c == p.end).then_some(p.byte_end),
+            };
+        }
+    }
+    doc.byte_offset(c)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn map(old: &str, new: &str, what: &str) -> Option<String> {
+        let m = EditMap::new(old, new);
+        let b = old.find(what).unwrap();
+        let s = old[..b].chars().count();
+        match m.map_span(s, s + what.chars().count()) {
+            Mapped::Span { start, end, .. } => Some(new.chars().skip(start).take(end - start).collect()),
+            Mapped::Gone { .. } => None,
+        }
+    }
+
+    #[test]
+    fn spans_follow_their_words() {
+        let old = "Intro line.\n\nWe said I'll be very happy to help.\n\nEnd.\n";
+        // A paragraph inserted above: the same words.
+        let new = "New para.\n\nIntro line.\n\nWe said I'll be very happy to help.\n\nEnd.\n";
+        assert_eq!(map(old, new, "I'll be very happy").as_deref(), Some("I'll be very happy"));
+        // One word edited inside the span: the span takes the new word.
+        let new = "Intro line.\n\nWe said I would be very happy to help.\n\nEnd.\n";
+        assert_eq!(map(old, new, "I'll be very happy").as_deref(), Some("I would be very happy"));
+        // The first word replaced: the replacement is inside.
+        let new = "Intro line.\n\nWe said You'll be very happy to help.\n\nEnd.\n";
+        assert_eq!(map(old, new, "I'll be very happy").as_deref(), Some("You'll be very happy"));
+        // The paragraph rewritten: gone.
+        let new = "Intro line.\n\nNothing of the sort was agreed at all.\n\nEnd.\n";
+        assert_eq!(map(old, new, "I'll be very happy"), None);
+        // Paragraphs merged: the words still there.
+        let new = "Intro line. We said I'll be very happy to help.\n\nEnd.\n";
+        assert_eq!(
+            map(old, new, "We said I'll be very happy to help.").as_deref(),
+            Some("We said I'll be very happy to help.")
+        );
+    }
+
+    #[test]
+    fn byte_offsets_through_passages() {
+        let text = "---\nsite: é\n---\nÉté one.\n\nTwo ü two.\n\n# H\n\nThree.\n";
+        let doc = fieldnotes_corpus::parse_document(
+            "a.md".into(),
+            text.into(),
+            &fieldnotes_corpus::SplitOptions { speaker_turns: false },
+        )
+        .unwrap();
+        for c in 0..=text.chars().count() + 1 {
+            assert_eq!(byte_at(&doc, c), doc.byte_offset(c), "at {c}");
+        }
+        let long = "añ€😀b ".repeat(130);
+        let m = EditMap::new(&long, "x");
+        for c in 0..=long.chars().count() + 2 {
+            assert_eq!(m.old_byte(c), fieldnotes_corpus::char_to_byte(&long, c), "at {c}");
+        }
+    }
+
+    #[test]
+    fn unchanged_spans_are_the_same() {
+        let old = "a b c\n\nd e f\n";
+        let m = EditMap::new(old, old);
+        assert_eq!(m.map_span(2, 5), Mapped::Span { start: 2, end: 5, same: true });
+        let m = EditMap::new(old, "zz\na b c\n\nd e f\n");
+        assert_eq!(m.map_span(7, 12), Mapped::Span { start: 10, end: 15, same: true });
+    }
+
+    /// A token of a generated note: a word (unique), a space or a paragraph break; and whether
+    /// it lies inside the coded span.
+    #[derive(Clone, Copy, Debug, PartialEq)]
+    enum Tok {
+        Word(u32),
+        Space,
+        Para,
+    }
+
+    fn render(toks: &[(Tok, bool)]) -> (String, Option<(usize, usize)>) {
+        let mut text = String::new();
+        let (mut first, mut last) = (None, None);
+        for (t, inside) in toks {
+            if *inside {
+                first.get_or_insert(text.chars().count());
+            }
+            match t {
+                Tok::Word(n) => text.push_str(&format!("w{n}")),
+                Tok::Space => text.push(' '),
+                Tok::Para => text.push_str("\n\n"),
+            }
+            if *inside {
+                last = Some(text.chars().count());
+            }
+        }
+        (text, first.zip(last))
+    }
+
+    proptest::proptest! {
+        #![proptest_config(proptest::test_runner::Config { cases: 300, ..Default::default() })]
+
+        /// Random edits before, after and inside a coded span (insertions, deletions,
+        /// replacements, paragraphs split and merged) leave the span on exactly its words: the
+        /// same words where the edits were outside it, with the edits where they were inside.
+        #[test]
+        fn codings_stay_on_their_words(
+            paras in proptest::collection::vec(1usize..12, 2..8),
+            span_para in 0usize..8,
+            span_at in 0usize..12,
+            span_len in 3usize..8,
+            edits in proptest::collection::vec((0u8..6, 0usize..1000), 0..12),
+        ) {
+            // The note: paragraphs of unique words; the span: words of one paragraph.
+            let mut toks: Vec<(Tok, bool)> = Vec::new();
+            let mut next = 0u32;
+            let sp = span_para % paras.len();
+            let n_span_para = paras[sp].max(span_len);
+            for (k, &n) in paras.iter().enumerate() {
+                if k > 0 {
+                    toks.push((Tok::Para, false));
+                }
+                let n = if k == sp { n_span_para } else { n };
+                let from = if k == sp { span_at % (n - span_len + 1) } else { 0 };
+                for w in 0..n {
+                    if w > 0 {
+                        let inside = k == sp && w > from && w < from + span_len;
+                        toks.push((Tok::Space, inside));
+                    }
+                    let inside = k == sp && w >= from && w < from + span_len;
+                    toks.push((Tok::Word(next), inside));
+                    next += 1;
+                }
+            }
+            let (old, old_span) = render(&toks);
+            let (s, e) = old_span.unwrap();
+            let mut inside_changes = 0;
+            for (kind, at) in edits {
+                let i = at % toks.len();
+                let inside = toks[i].1;
+                // Inside the span: the first and last words stay, and at most one word changes,
+                // so that most of its words survive.
+                let boundary = inside && (i == 0 || !toks[i - 1].1 || i + 1 == toks.len() || !toks[i + 1].1);
+                let is_word = matches!(toks[i].0, Tok::Word(_));
+                let may_change = !boundary && (!inside || inside_changes == 0);
+                match kind {
+                    0 if is_word => {
+                        // Insert a new word (and a space) before word i.
+                        let within = i > 0 && toks[i - 1].1 && inside;
+                        toks.insert(i, (Tok::Space, within));
+                        toks.insert(i, (Tok::Word(next), within));
+                        next += 1;
+                    }
+                    1 if is_word && may_change && toks.len() > 3 => {
+                        // Delete a word and a separator beside it, on its own side of the span.
+                        inside_changes += usize::from(inside);
+                        toks.remove(i);
+                        if i < toks.len() && !matches!(toks[i].0, Tok::Word(_)) && toks[i].1 == inside {
+                            toks.remove(i);
+                        } else if i > 0 && !matches!(toks[i - 1].0, Tok::Word(_)) && toks[i - 1].1 == inside {
+                            toks.remove(i - 1);
+                        }
+                    }
+                    2 if is_word && may_change => {
+                        inside_changes += usize::from(inside);
+                        toks[i].0 = Tok::Word(next);
+                        next += 1;
+                    }
+                    3 if toks[i].0 == Tok::Space => toks[i].0 = Tok::Para,
+                    4 if toks[i].0 == Tok::Para => toks[i].0 = Tok::Space,
+                    _ => {}
+                }
+            }
+            let (new, new_span) = render(&toks);
+            let (ns, ne) = new_span.unwrap();
+            let want: String = new.chars().skip(ns).take(ne - ns).collect();
+            let m = EditMap::new(&old, &new);
+            match m.map_span(s, e) {
+                Mapped::Span { start, end, .. } => {
+                    let got: String = new.chars().skip(start).take(end - start).collect();
+                    proptest::prop_assert_eq!(got, want, "old {:?} new {:?}", old, new);
+                }
+                Mapped::Gone { .. } => proptest::prop_assert!(false, "gone: old {:?} new {:?}", old, new),
+            }
+        }
+    }
+
+    #[test]
+    fn versions_are_kept_whole_and_checked() {
+        let dir = tempfile::tempdir().unwrap();
+        let v = Versions::new(dir.path());
+        let doc = fieldnotes_corpus::parse_document(
+            "notes/a.md".into(),
+            "Some text é.\n".into(),
+            &fieldnotes_corpus::SplitOptions { speaker_turns: false },
+        )
+        .unwrap();
+        v.keep(&doc).unwrap();
+        assert_eq!(v.get(&doc.hash).as_deref(), Some("Some text é.\n"));
+        // A file that no longer has its hash is not used.
+        fs::write(dir.path().join(VERSIONS_DIR).join(&doc.hash), "tampered").unwrap();
+        assert_eq!(v.get(&doc.hash), None);
+        assert_eq!(v.get("../x"), None);
+    }
+}

@@ -1,0 +1,281 @@
+//! Codings a researcher can trust: they follow their words through edits, every table counts
+//! the same codings, reviews are credited, exports say what a coding is, quotes are quotes,
+//! and nothing is left out without a word.
+
+use crate::util::{TestProject, stderr};
+
+/// The text of passage `id` (as `show --json` gives it).
+fn passage_text(p: &TestProject, id: &str) -> String {
+    let v = p.json(&["show", id, "--json", "-C", "0"]);
+    v["passages"][0]["text"].as_str().unwrap().to_string()
+}
+
+/// Byte ranges of the whitespace-separated words of `text`.
+fn words(text: &str) -> Vec<(usize, usize)> {
+    let mut out = Vec::new();
+    let mut start = None;
+    for (i, c) in text.char_indices() {
+        match (c.is_whitespace(), start) {
+            (true, Some(s)) => {
+                out.push((s, i));
+                start = None;
+            }
+            (false, None) => start = Some(i),
+            _ => {}
+        }
+    }
+    if let Some(s) = start {
+        out.push((s, text.len()));
+    }
+    out
+}
+
+#[test]
+fn hand_codings_follow_their_words_through_edits() {
+    let p = TestProject::sample();
+    p.run(&["index", "-q"]);
+    p.run(&["code", "auto", "-q"]);
+    // Twelve notes, the third passage of each: a span of four words coded by hand, with a memo.
+    let mut notes: Vec<String> = walk(&p.path().join("notes"));
+    notes.sort();
+    let mut cases = Vec::new();
+    for note in notes.iter().step_by(notes.len() / 12).take(12) {
+        let rel = note.strip_prefix(&format!("{}/", p.path().display())).unwrap().to_string();
+        // The first passage from the third on with eight words or more.
+        let (id, text) = (3..40)
+            .map(|n| format!("{rel}#{n}"))
+            .map(|id| {
+                let t = passage_text(&p, &id);
+                (id, t)
+            })
+            .find(|(_, t)| words(t).len() >= 8)
+            .unwrap();
+        let w = words(&text);
+        let quote = &text[w[2].0..w[5].1];
+        let memo = format!("memo on {rel}");
+        p.run(&["code", "add", &id, "expertise", "--quote", quote, "--memo", &memo, "-q"]);
+        // One word inside the coded words is edited, and a paragraph is inserted above.
+        let edited_quote = format!("{}EDITED{}", &text[w[2].0..w[3].0], &text[w[3].1..w[5].1]);
+        let edited = format!("{}{edited_quote}{}", &text[..w[2].0], &text[w[5].1..]);
+        cases.push((rel, text, edited, edited_quote, memo));
+    }
+    for (rel, text, edited, _, _) in &cases {
+        let file = p.read(rel);
+        assert_eq!(file.matches(text.as_str()).count(), 1, "{rel}");
+        p.write(rel, file.replacen(text.as_str(), &format!("A paragraph written later.\n\n{edited}"), 1));
+    }
+    // Every hand coding is on its words, edit included, with its memo: none orphaned.
+    let list = p.run(&["code", "list", "--coder", "hb", "--json"]);
+    let rows: Vec<serde_json::Value> = list.lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(rows.len(), 12, "{list}");
+    for (rel, _, _, edited_quote, memo) in &cases {
+        let row = rows.iter().find(|r| r["coding"]["doc"] == rel.as_str()).unwrap();
+        assert!(row["orphaned"].is_null(), "{rel}: {row}");
+        assert_eq!(row["text"], edited_quote.as_str(), "{rel}");
+        assert_eq!(row["coding"]["memo"], memo.as_str());
+    }
+    // `code check` reports them moved; `--fix` records their new place (a `move` each, in the
+    // notes' new versions), after which all is in order and nothing changed place.
+    let o = p.run_expect(&["code", "check"], 1);
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(!out.contains("orphaned"), "{out}");
+    p.run(&["code", "check", "--fix", "-q"]);
+    let ledger = p.read("codings/hb.jsonl");
+    assert_eq!(ledger.lines().filter(|l| l.contains("\"op\":\"move\"")).count(), 12, "{ledger}");
+    p.run(&["code", "check"]);
+    let again = p.run(&["code", "list", "--coder", "hb", "--json"]);
+    for (rel, _, _, edited_quote, _) in &cases {
+        let row: serde_json::Value = again
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .find(|r| r["coding"]["doc"] == rel.as_str())
+            .unwrap();
+        assert_eq!(row["text"], edited_quote.as_str(), "{rel}");
+    }
+    // The report counts them where they are now.
+    let themes = p.json(&["report", "themes", "--coder", "hb", "--format", "json"]);
+    let total: f64 = themes["values"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|r| r.as_array().unwrap().last().unwrap().as_f64().unwrap_or(0.0))
+        .sum();
+    assert_eq!(total, 12.0, "{themes}");
+}
+
+#[test]
+fn a_rewritten_passage_orphans_its_coding_which_stays_listed_and_can_be_moved() {
+    let p = TestProject::sample();
+    let id = "notes/fife/2016-03-02-locality-planning-group-levenmouth.md#3";
+    let rel = id.split('#').next().unwrap();
+    let text = passage_text(&p, id);
+    p.run(&["code", "add", id, "time", "--memo", "keep me", "-q"]);
+    let file = p.read(rel);
+    p.write(
+        rel,
+        file.replacen(text.as_str(), "Nothing of the kind was said; the group moved on to other business.", 1),
+    );
+    // Orphaned: listed, with memo and coder, and `code check` names a candidate and the command.
+    let o = p.run_expect(&["code", "list", "--csv"], 0);
+    let csv = String::from_utf8_lossy(&o.stdout).to_string();
+    let line = csv.lines().find(|l| l.contains("orphaned")).unwrap_or_else(|| panic!("{csv}"));
+    assert!(line.contains(",time,hb,accepted,") && line.contains("keep me"), "{line}");
+    assert!(stderr(&o).contains("code move"), "{}", stderr(&o));
+    let o = p.run_expect(&["code", "check"], 1);
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(out.contains("orphaned") && out.contains("fieldnotes code move"), "{out}");
+    // Re-attached by hand: no longer orphaned, on the passage given.
+    let o = p.run_expect(&["code", "check", "--json"], 1);
+    let check: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let orphan = &check["orphaned"][0];
+    assert_eq!(orphan["memo"], "keep me");
+    let coding_id = orphan["id"].as_str().unwrap().to_string();
+    p.run(&["code", "move", &coding_id, id, "-q"]);
+    p.run(&["code", "check"]);
+    let list = p.run(&["code", "list", "--csv"]);
+    assert!(list.contains(id) && !list.contains("orphaned"), "{list}");
+}
+
+#[test]
+fn review_credits_the_reviewer_and_eval_does_not_blame_the_rules() {
+    let p = TestProject::sample();
+    p.run(&["code", "auto", "-q"]);
+    // A review must say who decides.
+    let o = p
+        .cmd(&["code", "review", "--accept", "--code", "time", "--site", "highland"])
+        .env_remove("FIELDNOTES_CODER")
+        .output()
+        .unwrap();
+    assert!(o.status.success(), "{}", stderr(&o)); // fieldnotes.toml names coder hb
+    p.run(&["code", "review", "--accept", "--code", "time", "--site", "fife", "--coder", "jm", "-q"]);
+    let accepted_by_jm = p
+        .run(&["code", "list", "--csv", "--coder", "rules", "--code", "time", "--site", "fife", "--status", "accepted"])
+        .lines()
+        .count()
+        - 1;
+    assert!(accepted_by_jm > 0);
+    let ledger = p.read("codings/rules.jsonl");
+    assert!(ledger.contains("\"by\":\"jm\""), "the decision records who made it");
+    // jm's table counts what jm accepted; eval against jm finds no false positive of the rules
+    // among them.
+    let t = p.json(&["report", "themes", "--coder", "jm", "--format", "json", "--by", "site"]);
+    let rows = t["table"]["rows"].as_array().unwrap();
+    let time_row = rows.iter().position(|r| r["id"] == "time").unwrap();
+    let groups: Vec<String> =
+        t["table"]["groups"].as_array().unwrap().iter().map(|g| g.as_str().unwrap().to_string()).collect();
+    let fife = groups.iter().position(|g| g.eq_ignore_ascii_case("fife")).unwrap();
+    assert!(t["values"][time_row][fife].as_f64().unwrap() > 0.0, "{t}");
+    let e = p.json(&["code", "eval", "--against", "jm", "--json"]);
+    let time = e["codes"].as_array().unwrap().iter().find(|c| c["code"] == "time").unwrap();
+    assert!(time["tp"].as_u64().unwrap() > 0, "{e}");
+    assert_eq!(time["fn"], 0, "{e}");
+}
+
+#[test]
+fn quotes_are_the_coded_words_with_where_they_come_from() {
+    let p = TestProject::sample();
+    let id = "notes/fife/2016-03-02-locality-planning-group-levenmouth.md#3";
+    let text = passage_text(&p, id);
+    let w = words(&text);
+    let quote = &text[w[1].0..w[4].1];
+    p.run(&["code", "add", id, "expertise", "--quote", quote, "-q"]);
+    for format in ["table", "csv", "md", "json"] {
+        let out = p.run(&["report", "quotes", "--code", "expertise", "--format", format]);
+        assert!(out.contains(quote), "{format}: {out}");
+        assert!(!out.contains(&text[w[5].0..w[6].1]), "{format}: the rest of the passage is not quoted: {out}");
+        assert!(out.contains("2016-03-02") && out.contains(id), "{format}: date and passage: {out}");
+    }
+}
+
+#[test]
+fn a_codebook_with_a_duplicate_id_is_refused_by_every_command() {
+    let p = TestProject::sample();
+    let book = p.read("codebook.toml");
+    p.write("codebook.toml", format!("{book}\n[[code]]\nid = \"time\"\nname = \"Again\"\ndescription = \"x\"\n"));
+    for args in
+        [vec!["report", "themes"], vec!["export", "qdc", "x.qdc"], vec!["codebook", "show"], vec!["code", "auto"]]
+    {
+        let o = p.cmd(&args).output().unwrap();
+        assert!(!o.status.success(), "{args:?} accepted a codebook with a duplicate id");
+        let e = stderr(&o);
+        assert!(e.contains("duplicate code id `time`") && e.contains("line"), "{args:?}: {e}");
+    }
+}
+
+#[test]
+fn notes_that_cannot_be_read_are_named_in_every_caption() {
+    let p = TestProject::sample();
+    p.write("notes/fife/broken.md", "---\ndate: 2016-13-45\nsite: Fife\n---\nText.\n");
+    p.run(&["code", "auto", "-q"]);
+    for args in [
+        vec!["report", "themes", "--format", "md"],
+        vec!["report", "themes", "--format", "json"],
+        vec!["report", "themes", "--format", "latex"],
+        vec!["report", "cooccur"],
+        vec!["report", "stats"],
+        vec!["report", "quotes", "--format", "json"],
+    ] {
+        let out = p.run(&args);
+        assert!(out.contains("notes/fife/broken.md") && out.contains("could not be read"), "{args:?}: {out}");
+    }
+    // CSV has no caption: the warning says it.
+    let o = p.run_expect(&["report", "themes", "--format", "csv"], 0);
+    assert!(stderr(&o).contains("notes/fife/broken.md"), "{}", stderr(&o));
+    p.run(&["report", "html", "-o", "r.html", "-q"]);
+    assert!(p.read("r.html").contains("notes/fife/broken.md"));
+    let o = p.run_expect(&["export", "qdpx", "s.qdpx"], 0);
+    assert!(stderr(&o).contains("could not be read"), "{}", stderr(&o));
+}
+
+#[test]
+fn exports_carry_accepted_codings_unless_told() {
+    let p = TestProject::sample();
+    p.run(&["code", "auto", "-q"]);
+    p.run(&["code", "review", "--accept", "--code", "time", "--site", "fife", "-q"]);
+    let accepted = p.run(&["code", "list", "--csv", "--status", "accepted"]).lines().count() - 1;
+    let o = p.run_expect(&["export", "qdpx", "a.qdpx"], 0);
+    let said = stderr(&o);
+    assert!(said.contains(&format!("{accepted} codings (accepted only")), "{said}");
+    let o = p.run_expect(&["export", "qdpx", "b.qdpx", "--include-suggested"], 0);
+    assert!(stderr(&o).contains("suggested and marked as such"), "{}", stderr(&o));
+}
+
+fn walk(dir: &std::path::Path) -> Vec<String> {
+    let mut out = Vec::new();
+    for e in std::fs::read_dir(dir).unwrap() {
+        let e = e.unwrap();
+        if e.file_type().unwrap().is_dir() {
+            out.extend(walk(&e.path()));
+        } else {
+            out.push(e.path().display().to_string());
+        }
+    }
+    out
+}
+
+#[test]
+fn search_and_reports_count_the_same_codings() {
+    let p = TestProject::sample();
+    p.run(&["index", "-q"]);
+    p.run(&["code", "auto", "-q"]);
+    p.run(&["code", "review", "--accept", "--code", "time", "--site", "fife", "--coder", "jm", "-q"]);
+    p.run(&["code", "review", "--reject", "--code", "time", "--site", "glasgow", "-q"]);
+    let themes_total = |extra: &[&str]| -> u64 {
+        let mut args = vec!["report", "themes", "--format", "json"];
+        args.extend_from_slice(extra);
+        let t = p.json(&args);
+        let row = t["table"]["rows"].as_array().unwrap().iter().position(|r| r["id"] == "time").unwrap();
+        t["values"][row].as_array().unwrap().last().unwrap().as_f64().unwrap() as u64
+    };
+    let search_total = |extra: &[&str]| -> u64 {
+        let mut args = vec!["search", "code:time", "--count", "--json"];
+        args.extend_from_slice(extra);
+        p.json(&args)["total"].as_u64().unwrap()
+    };
+    let accepted = themes_total(&[]);
+    assert!(accepted > 0);
+    assert_eq!(search_total(&[]), accepted, "search and report count accepted codings alike");
+    let with = themes_total(&["--include-suggested"]);
+    assert!(with > accepted);
+    assert_eq!(search_total(&["--include-suggested"]), with, "and suggestions alike when asked");
+}
