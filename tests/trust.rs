@@ -169,6 +169,22 @@ fn review_credits_the_reviewer_and_eval_does_not_blame_the_rules() {
     let time = e["codes"].as_array().unwrap().iter().find(|c| c["code"] == "time").unwrap();
     assert!(time["tp"].as_u64().unwrap() > 0, "{e}");
     assert_eq!(time["fn"], 0, "{e}");
+    // What jm rejected is the rules' false positive, in eval and in agreement.
+    p.run(&["code", "review", "--reject", "--code", "expertise", "--site", "glasgow", "--coder", "jm", "-q"]);
+    let e = p.json(&["code", "eval", "--against", "jm", "--json"]);
+    let expertise = e["codes"].as_array().unwrap().iter().find(|c| c["code"] == "expertise").unwrap();
+    assert!(expertise["fp"].as_u64().unwrap() > 0, "{e}");
+    assert_eq!(expertise["tp"], 0, "{e}");
+    let a = p.run(&["agree", "--coders", "rules,jm", "--include-suggested", "--csv"]);
+    let row = a.lines().find(|l| l.starts_with("expertise,")).unwrap_or_else(|| panic!("{a}"));
+    assert!(!row.contains(",100.0,"), "rejections are disagreements: {row}");
+    // A REFI-QDA export credits jm with what jm accepted.
+    p.run(&["export", "qdpx", "jm.qdpx", "-q"]);
+    let f = std::fs::File::open(p.path().join("jm.qdpx")).unwrap();
+    let mut zip = zip::ZipArchive::new(f).unwrap();
+    let mut qde = String::new();
+    std::io::Read::read_to_string(&mut zip.by_name("project.qde").unwrap(), &mut qde).unwrap();
+    assert!(qde.contains("name=\"jm\""), "a user jm");
 }
 
 #[test]
@@ -218,9 +234,17 @@ fn notes_that_cannot_be_read_are_named_in_every_caption() {
         let out = p.run(&args);
         assert!(out.contains("notes/fife/broken.md") && out.contains("could not be read"), "{args:?}: {out}");
     }
-    // CSV has no caption: the warning says it.
+    // CSV has no caption: it goes to the terminal.
     let o = p.run_expect(&["report", "themes", "--format", "csv"], 0);
-    assert!(stderr(&o).contains("notes/fife/broken.md"), "{}", stderr(&o));
+    let e = stderr(&o);
+    assert!(
+        e.contains("caption: ") && e.contains("accepted codings only") && e.contains("notes/fife/broken.md"),
+        "{e}"
+    );
+    // A filter naming nothing in the project says so.
+    let o = p.run_expect(&["code", "list", "--site", "fyfe", "--code", "tiem"], 0);
+    let e = stderr(&o);
+    assert!(e.contains("did you mean `Fife`") && e.contains("did you mean `time`"), "{e}");
     p.run(&["report", "html", "-o", "r.html", "-q"]);
     assert!(p.read("r.html").contains("notes/fife/broken.md"));
     let o = p.run_expect(&["export", "qdpx", "s.qdpx"], 0);

@@ -172,7 +172,11 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
         None => book.codes.iter().map(|c| c.id.clone()).collect(),
     };
     let placement = study.placement();
-    let sel = Selection { coders: coders.clone(), include_suggested: a.include_suggested };
+    let sel = Selection {
+        coders: coders.clone(),
+        include_suggested: a.include_suggested,
+        machine_output: a.include_suggested,
+    };
     let by_coder = units::passage_codes_by_coder(&placement, &sel);
     // Notes each coder has touched (any coding, whatever its status, or a review of one: they
     // read that note).

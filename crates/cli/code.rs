@@ -557,9 +557,40 @@ pub struct ListArgs {
     csv: bool,
 }
 
+/// Warns about a name given as a filter that nothing in the project has, with the closest ones.
+fn warn_unknown(what: &str, name: &str, known: &BTreeSet<String>) {
+    if known.iter().any(|k| k.eq_ignore_ascii_case(name)) {
+        return;
+    }
+    let near = fieldnotes_index::closest(name, known);
+    let hint = if near.is_empty() {
+        format!("there are: {}", known.iter().take(12).cloned().collect::<Vec<_>>().join(", "))
+    } else {
+        format!("did you mean {}?", near.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" or "))
+    };
+    output::warn(&format!("no {what} `{name}` in the project; {hint}"));
+}
+
 fn list(g: &Globals, a: ListArgs) -> Result<ExitCode> {
     let study = Study::load(g)?;
     let placement = study.placement();
+    if let Some(code) = &a.code {
+        let mut known: BTreeSet<String> = study.codings.iter().map(|c| c.code.clone()).collect();
+        if let Ok(book) = study.codebook() {
+            known.extend(book.codes.iter().map(|c| c.id.clone()));
+        }
+        warn_unknown("code", code, &known);
+    }
+    if let Some(site) = &a.site {
+        let known: BTreeSet<String> =
+            study.corpus.documents.iter().filter_map(|d| d.attr_str("site")).map(str::to_string).collect();
+        warn_unknown("site", site, &known);
+    }
+    if let Some(coder) = &a.coder {
+        let mut known: BTreeSet<String> = study.codings.ledgers.keys().cloned().collect();
+        known.extend(study.codings.iter().filter_map(|c| c.reviewer.clone()));
+        warn_unknown("coder", coder, &known);
+    }
     let site_of = |doc: &str| study.corpus.document(doc).and_then(|d| d.attr_str("site")).unwrap_or("").to_string();
     let keep = |c: &Coding| {
         a.code.as_ref().is_none_or(|x| &c.code == x)
@@ -769,23 +800,37 @@ fn words_kept(old: &str, candidate: &str) -> f64 {
     if a.is_empty() { 0.0 } else { a.intersection(&b).count() as f64 / a.len() as f64 }
 }
 
-/// The passage an orphaned coding most likely belongs to now: the one where its words stood
-/// (`near`), else the one holding most of its old words; with the share of its old words it
-/// holds.
-fn candidate<'d>(doc: &'d Document, c: &Coding, near: Option<usize>) -> Option<(&'d Passage, f64)> {
-    if let Some(n) = near {
-        let r = units::overlapping(doc, n, n + 1);
-        let p = doc.passages.get(r.start).or_else(|| doc.passages.get(r.start.saturating_sub(1)))?;
-        return Some((p, if c.text.is_empty() { 0.0 } else { words_kept(&c.text, doc.passage_text(p)) }));
-    }
-    if c.text.is_empty() {
+/// The passage an orphaned coding most likely belongs to now, given its old words: the one
+/// where its words stood (`near`), else the one holding most of its old words (none holding any
+/// is no candidate); with the share of its old words it holds.
+fn candidate<'d>(doc: &'d Document, old: &str, near: Option<usize>) -> Option<(&'d Passage, f64)> {
+    if old.trim().is_empty() {
         return None;
     }
-    doc.passages
-        .iter()
-        .map(|p| (p, words_kept(&c.text, doc.passage_text(p))))
-        .filter(|(_, k)| *k > 0.0)
-        .max_by(|x, y| x.1.total_cmp(&y.1))
+    let near_passage = near.and_then(|n| {
+        let r = units::overlapping(doc, n, n + 1);
+        doc.passages.get(r.start).or_else(|| doc.passages.get(r.start.saturating_sub(1)))
+    });
+    match near_passage {
+        // Where its words stood, however few of them are left there.
+        Some(p) => Some((p, words_kept(old, doc.passage_text(p)))),
+        None => doc
+            .passages
+            .iter()
+            .map(|p| (p, words_kept(old, doc.passage_text(p))))
+            .max_by(|x, y| x.1.total_cmp(&y.1))
+            .filter(|(_, k)| *k > 0.0),
+    }
+}
+
+/// The words a coding covered when it was made or last moved: its text, or, for a coding of a
+/// whole passage kept by hash, those offsets of the kept version of its note.
+fn old_words(c: &Coding, versions: &Versions) -> Option<String> {
+    if !c.text.is_empty() {
+        return Some(c.text.clone());
+    }
+    let old = versions.get(c.base.as_deref()?)?;
+    Some(old.chars().skip(c.start).take(c.end.saturating_sub(c.start)).collect())
 }
 
 fn check(g: &Globals, a: CheckArgs) -> Result<ExitCode> {
@@ -802,13 +847,15 @@ fn check(g: &Globals, a: CheckArgs) -> Result<ExitCode> {
     }
     // Each orphan, why, and its candidate place (note, passage, share of its old words there).
     type Candidate<'a> = Option<(&'a Document, &'a Passage, f64)>;
-    let orphaned: Vec<(&Coding, &str, Candidate)> = placement
+    let versions = Versions::new(&study.project.derived_dir());
+    let orphaned: Vec<(&Coding, &str, Candidate, Option<String>)> = placement
         .orphans
         .iter()
         .map(|o| {
             let doc = study.corpus.document(&o.coding.doc);
-            let cand = doc.and_then(|d| candidate(d, o.coding, o.near).map(|(p, k)| (d, p, k)));
-            (o.coding, o.reason.as_str(), cand)
+            let old = old_words(o.coding, &versions);
+            let cand = doc.and_then(|d| candidate(d, old.as_deref()?, o.near).map(|(p, k)| (d, p, k)));
+            (o.coding, o.reason.as_str(), cand, old)
         })
         .collect();
     let unknown: Vec<&Coding> = match &book {
@@ -821,9 +868,9 @@ fn check(g: &Globals, a: CheckArgs) -> Result<ExitCode> {
     if a.json {
         let v = serde_json::json!({
             "moved": relocated.iter().map(|(c, _, s, e)| serde_json::json!({"id": c.id, "coder": c.coder, "doc": c.doc, "from": [c.start, c.end], "to": [s, e]})).collect::<Vec<_>>(),
-            "orphaned": orphaned.iter().map(|(c, r, cand)| serde_json::json!({
+            "orphaned": orphaned.iter().map(|(c, r, cand, old)| serde_json::json!({
                 "id": c.id, "coder": c.coder, "doc": c.doc, "code": c.code, "status": c.status, "memo": c.memo,
-                "text": c.text, "reason": r,
+                "text": old, "reason": r,
                 "candidate": cand.map(|(d, p, k)| serde_json::json!({"passage": d.passage_id(p), "words_kept": k})),
             })).collect::<Vec<_>>(),
             "unknown_codes": unknown.iter().map(|c| serde_json::json!({"id": c.id, "coder": c.coder, "code": c.code})).collect::<Vec<_>>(),
@@ -840,11 +887,10 @@ fn check(g: &Globals, a: CheckArgs) -> Result<ExitCode> {
                 c.id, c.code, c.coder, c.doc, c.start, c.end
             )?;
         }
-        for (c, r, cand) in &orphaned {
-            let old = if c.text.is_empty() {
-                "(a whole passage, kept by its hash)".to_string()
-            } else {
-                format!("\"{}\"", output::clip(&c.text, 60))
+        for (c, r, cand, old) in &orphaned {
+            let old = match old {
+                Some(t) => format!("\"{}\"", output::clip(t, 60)),
+                None => "not known (a whole passage kept by its hash, whose note version is not kept)".to_string(),
             };
             writeln!(
                 out,
@@ -905,7 +951,7 @@ fn check(g: &Globals, a: CheckArgs) -> Result<ExitCode> {
         for (c, d, s, e) in &moved {
             move_to(c, d, *s, *e)?;
         }
-        for (c, _, cand) in &orphaned {
+        for (c, _, cand, _) in &orphaned {
             if let Some((d, p, k)) = cand
                 && *k >= 0.5
             {
@@ -1010,10 +1056,16 @@ fn eval(g: &Globals, a: EvalArgs) -> Result<ExitCode> {
     }
     let placement = study.placement();
     let truth =
-        units::passage_codes(&placement, &Selection { coders: vec![a.against.clone()], include_suggested: false });
-    let pred = units::passage_codes(&placement, &Selection { coders: vec![a.coder.clone()], include_suggested: true });
-    // Only passages the reference coder has seen count: documents they coded at all.
-    let docs: HashSet<usize> = truth.keys().map(|k| k.0).collect();
+        units::passage_codes(&placement, &Selection { coders: vec![a.against.clone()], ..Selection::default() });
+    let pred = units::passage_codes(
+        &placement,
+        &Selection { coders: vec![a.coder.clone()], include_suggested: true, machine_output: true },
+    );
+    // Only passages the reference coder has seen count: documents they coded or reviewed in.
+    let mut docs: HashSet<usize> = truth.keys().map(|k| k.0).collect();
+    docs.extend(
+        placement.placed.iter().filter(|x| x.coding.reviewer.as_deref() == Some(a.against.as_str())).map(|x| x.doc),
+    );
     let mut rows = Vec::new();
     let mut json = Vec::new();
     let (mut ttp, mut tfp, mut tfn) = (0usize, 0usize, 0usize);

@@ -101,7 +101,10 @@ fn show(g: &Globals, a: ShowArgs) -> Result<ExitCode> {
     let study = Study::load(g)?;
     let book = study.codebook()?;
     let placement = study.placement();
-    let pc = units::passage_codes(&placement, &Selection { coders: vec![], include_suggested: a.include_suggested });
+    let pc = units::passage_codes(
+        &placement,
+        &Selection { coders: vec![], include_suggested: a.include_suggested, ..Selection::default() },
+    );
     let mut counts: HashMap<&str, usize> = HashMap::new();
     for codes in pc.values() {
         for c in codes {

@@ -127,7 +127,7 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     writeln!(out, "search `{q}`: {n} passages")?;
 
     writeln!(out, "\n{}", output::bold("4. Themes by site", g.color))?;
-    let sel = Selection { coders: vec![], include_suggested: true };
+    let sel = Selection { coders: vec![], include_suggested: true, ..Selection::default() };
     let t = report::theme_table(&study, &book, "site", UnitKind::Passages, Measure::Share, &sel, false)?;
     write!(out, "{}", report::render_themes(&t, report::Format::Table, report::Chart::Heatmap)?)?;
 

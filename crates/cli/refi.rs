@@ -61,7 +61,10 @@ pub fn export_qdpx(g: &Globals, file: &Path, include_suggested: bool) -> Result<
             c
         })
         .collect();
-    for o in &placement.orphans {
+    let unread: std::collections::HashSet<&str> = study.corpus.skipped.iter().map(|s| s.path.as_str()).collect();
+    let (in_unread, orphans): (Vec<_>, Vec<_>) =
+        placement.orphans.iter().partition(|o| unread.contains(o.coding.doc.as_str()));
+    for o in &orphans {
         output::warn(&format!(
             "coding {} ({}, {}) is orphaned ({}); not exported",
             o.coding.id, o.coding.code, o.coding.coder, o.reason
@@ -93,10 +96,14 @@ pub fn export_qdpx(g: &Globals, file: &Path, include_suggested: bool) -> Result<
     };
     let mut left: Vec<String> = Vec::new();
     if !study.corpus.skipped.is_empty() {
-        left.push(format!("{} note(s) that could not be read", study.corpus.skipped.len()));
+        left.push(format!(
+            "{} note(s) that could not be read, holding {} coding(s)",
+            study.corpus.skipped.len(),
+            in_unread.len()
+        ));
     }
-    if !placement.orphans.is_empty() {
-        left.push(format!("{} orphaned coding(s)", placement.orphans.len()));
+    if !orphans.is_empty() {
+        left.push(format!("{} orphaned coding(s)", orphans.len()));
     }
     if summary.rejected > 0 {
         left.push(format!("{} rejected coding(s)", summary.rejected));

@@ -30,7 +30,7 @@ pub struct Counting {
 
 impl Counting {
     fn selection(&self) -> Selection {
-        Selection { coders: self.coder.clone(), include_suggested: self.include_suggested }
+        Selection { coders: self.coder.clone(), include_suggested: self.include_suggested, ..Selection::default() }
     }
 }
 
@@ -246,9 +246,9 @@ pub fn run(g: &Globals, c: Command) -> Result<ExitCode> {
     let book = study.codebook()?;
     match c {
         Command::Themes(_) => unreachable!("answered from the report store above"),
-        Command::Cooccur(a) => cooccur(&study, &book, a),
-        Command::Stats(a) => stats(&study, &book, a),
-        Command::Quotes(a) => quotes(&study, &book, a),
+        Command::Cooccur(a) => cooccur(g, &study, &book, a),
+        Command::Stats(a) => stats(g, &study, &book, a),
+        Command::Quotes(a) => quotes(g, &study, &book, a),
         Command::Html(a) => {
             let page = html_report(&study, &book, &a.by, &a.counting.selection())?;
             write_atomic(&a.output, page.as_bytes())?;
@@ -282,7 +282,7 @@ pub fn run_export(g: &Globals, c: ExportCommand) -> Result<ExitCode> {
             a.dir.display(),
             study.corpus.documents.len(),
             sel.describe(),
-            left_out_of(&study, &placement).describe()
+            left_out_of(&study, &placement, &sel).describe()
         )
         .trim_end(),
     );
@@ -293,7 +293,7 @@ pub fn run_export(g: &Globals, c: ExportCommand) -> Result<ExitCode> {
 fn export_quickwit(g: &Globals, dir: &std::path::Path, include_suggested: bool) -> Result<ExitCode> {
     use fieldnotes_index::quickwit;
     let study = Study::load(g)?;
-    let sel = Selection { coders: vec![], include_suggested };
+    let sel = Selection { coders: vec![], include_suggested, ..Selection::default() };
     let placement = study.placement();
     let codes = units::passage_codes(&placement, &sel);
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
@@ -317,7 +317,7 @@ fn export_quickwit(g: &Globals, dir: &std::path::Path, include_suggested: bool) 
             dir.display(),
             sel.describe(),
             {
-                let left = left_out_of(&study, &placement).describe();
+                let left = left_out_of(&study, &placement, &sel).describe();
                 if left.is_empty() { String::new() } else { format!(". {left}") }
             }
         ),
@@ -325,18 +325,23 @@ fn export_quickwit(g: &Globals, dir: &std::path::Path, include_suggested: bool) 
     Ok(ExitCode::SUCCESS)
 }
 
-/// What a table over the loaded study leaves out: notes that could not be read, orphans.
-fn left_out_of(study: &Study, placement: &units::Placement<'_>) -> LeftOut {
+/// What a table over the loaded study leaves out under `sel`: notes that could not be read
+/// (and the codings in them), and the orphans it would have counted.
+fn left_out_of(study: &Study, placement: &units::Placement<'_>, sel: &Selection) -> LeftOut {
+    let unread: std::collections::HashSet<&str> = study.corpus.skipped.iter().map(|s| s.path.as_str()).collect();
+    let (in_unread, orphans): (Vec<_>, Vec<_>) =
+        placement.orphans.iter().filter(|o| sel.admits(o.coding)).partition(|o| unread.contains(o.coding.doc.as_str()));
     LeftOut {
         notes: study.corpus.skipped.iter().map(|s| format!("`{}`: {}", s.path, s.reason)).collect(),
-        orphans: placement.orphans.len(),
+        in_unread: in_unread.len(),
+        orphans: orphans.len(),
     }
 }
 
 /// The counting rule and what was left out, for a caption.
 fn counted(sel: &Selection, left_out: &LeftOut) -> String {
-    let left = left_out.describe();
-    if left.is_empty() { sel.describe() } else { format!("{} {left}", sel.describe()) }
+    let left = left_out.clause();
+    if left.is_empty() { sel.describe() } else { format!("{}; {left}", sel.describe()) }
 }
 
 /// Computes the theme table.
@@ -354,7 +359,7 @@ pub fn theme_table(
     let group = GroupBy::parse(by);
     let frames = Frames::build(&study.corpus, &codes, book, &group, rollup)?;
     let mut t = fieldnotes_report::theme_table(&frames, book, by, unit, measure, &sel.describe(), rollup)?;
-    t.left_out = left_out_of(study, &placement).describe();
+    t.left_out = left_out_of(study, &placement, sel).describe();
     Ok(t)
 }
 
@@ -433,7 +438,9 @@ fn report_store(g: &Globals, project: &fieldnotes_corpus::Project) -> Result<Sto
     let table = crate::study::coding_table(project)?;
     let mut warnings: Vec<String> = table.bad_lines().iter().map(ToString::to_string).collect();
     let mut left_out: Vec<String> = Vec::new();
+    let mut unread_codings = 0usize;
     let (files, walk_skipped) = project.note_files()?;
+    let mut seen_notes: Vec<String> = walk_skipped.iter().map(|s| s.path.clone()).collect();
     for s in &walk_skipped {
         let w = crate::study::skip_warning(s);
         output::warn(&w);
@@ -445,6 +452,9 @@ fn report_store(g: &Globals, project: &fieldnotes_corpus::Project) -> Result<Sto
     crate::study::read_in_batches(project, &files, &|n| pb.inc(n), |corpus| {
         warnings.extend(corpus.skipped.iter().map(crate::study::skip_warning));
         left_out.extend(corpus.skipped.iter().map(|s| format!("`{}`: {}", s.path, s.reason)));
+        seen_notes.extend(corpus.documents.iter().map(|d| d.path.clone()));
+        seen_notes.extend(corpus.skipped.iter().map(|s| s.path.clone()));
+        unread_codings += corpus.skipped.iter().map(|s| table.of_doc(&s.path).count()).sum::<usize>();
         builder.add_notes(&corpus);
         let mut anchorer = crate::study::anchorer(project);
         for (di, d) in corpus.documents.iter().enumerate() {
@@ -454,8 +464,17 @@ fn report_store(g: &Globals, project: &fieldnotes_corpus::Project) -> Result<Sto
         Ok(())
     })?;
     pb.finish_and_clear();
+    let in_unread = walk_skipped.iter().map(|s| table.of_doc(&s.path).count()).sum::<usize>() + unread_codings;
+    // Codings whose note is gone altogether are orphans too.
+    let known: std::collections::HashSet<&str> = seen_notes.iter().map(String::as_str).collect();
+    for doc in table.docs() {
+        if !known.contains(doc) {
+            let gone: Vec<Coding> = table.of_doc(doc).collect();
+            builder.add_orphans(&gone);
+        }
+    }
     drop(table);
-    let store = builder.finish(warnings, left_out);
+    let store = builder.finish(warnings, left_out, in_unread);
     // The store only saves time: a project on a read-only disk still gets its table.
     let saved = std::fs::create_dir_all(project.derived_dir())
         .map_err(anyhow::Error::from)
@@ -493,7 +512,7 @@ fn themes(g: &Globals, a: ThemesArgs) -> Result<ExitCode> {
         );
     }
     let mut t = fieldnotes_report::theme_table(&frames, &book, &a.by, unit, measure, &sel.describe(), a.rollup)?;
-    t.left_out = store.left_out().describe();
+    t.left_out = store.left_out(&sel).describe();
     if a.out.format == Format::Png {
         let path = a.out.output.context("PNG output needs a file: `-o themes.png`")?;
         let svg = match a.chart {
@@ -512,24 +531,34 @@ fn themes(g: &Globals, a: ThemesArgs) -> Result<ExitCode> {
     }
     let text = render_themes(&t, a.out.format, a.chart)?;
     emit(a.out.output.as_deref(), &text)?;
+    caption_for_csv(g.quiet, a.out.format, &t.caption());
     if let Some(p) = &a.out.output {
         output::info(g.quiet, &format!("wrote `{}`", p.display()));
     }
     Ok(ExitCode::SUCCESS)
 }
 
-fn cooccur(study: &Study, book: &Codebook, a: CooccurArgs) -> Result<ExitCode> {
+/// CSV holds no caption: the counting rule and what was left out go to the terminal instead, so
+/// that they are not lost on the way to a paper.
+fn caption_for_csv(quiet: bool, format: Format, caption: &str) {
+    if format == Format::Csv {
+        output::info(quiet, &format!("caption: {caption}"));
+    }
+}
+
+fn cooccur(g: &Globals, study: &Study, book: &Codebook, a: CooccurArgs) -> Result<ExitCode> {
     let sel = a.counting.selection();
     let placement = study.placement();
     let codes = units::passage_codes(&placement, &sel);
     let co = analysis::cooccurrence(&study.corpus, &codes, book, a.window);
-    let caption = cooccur_caption(&counted(&sel, &left_out_of(study, &placement)), a.window, book);
+    let caption = cooccur_caption(&counted(&sel, &left_out_of(study, &placement, &sel)), a.window, book);
     let text = if a.out.format == Format::Json {
         serde_json::to_string_pretty(&serde_json::json!({"caption": caption, "cooccurrence": co}))? + "\n"
     } else {
         render_table(&co.to_table(&caption), a.out.format, "Code co-occurrence")?
     };
     emit(a.out.output.as_deref(), &text)?;
+    caption_for_csv(g.quiet, a.out.format, &caption);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -589,12 +618,12 @@ fn stats_table(groups: &[String], tests: &[CodeTest], by: &str, counted: &str) -
     Table { header, rows, numeric, caption }
 }
 
-fn stats(study: &Study, book: &Codebook, a: StatsArgs) -> Result<ExitCode> {
+fn stats(g: &Globals, study: &Study, book: &Codebook, a: StatsArgs) -> Result<ExitCode> {
     let sel = a.counting.selection();
     let placement = study.placement();
     let codes = units::passage_codes(&placement, &sel);
     let (groups, tests) = analysis::code_by_group(&study.corpus, &codes, book, &GroupBy::parse(&a.by));
-    let t = stats_table(&groups, &tests, &a.by, &counted(&sel, &left_out_of(study, &placement)));
+    let t = stats_table(&groups, &tests, &a.by, &counted(&sel, &left_out_of(study, &placement, &sel)));
     let text = if a.out.format == Format::Json {
         serde_json::to_string_pretty(&serde_json::json!({"caption": t.caption, "groups": groups, "tests": tests}))?
             + "\n"
@@ -602,10 +631,11 @@ fn stats(study: &Study, book: &Codebook, a: StatsArgs) -> Result<ExitCode> {
         render_table(&t, a.out.format, "Codes by group: chi-square")?
     };
     emit(a.out.output.as_deref(), &text)?;
+    caption_for_csv(g.quiet, a.out.format, &t.caption);
     Ok(ExitCode::SUCCESS)
 }
 
-fn quotes(study: &Study, book: &Codebook, a: QuotesArgs) -> Result<ExitCode> {
+fn quotes(g: &Globals, study: &Study, book: &Codebook, a: QuotesArgs) -> Result<ExitCode> {
     let sel = a.counting.selection();
     let placement = study.placement();
     let ids: Vec<String> = match &a.code {
@@ -621,38 +651,44 @@ fn quotes(study: &Study, book: &Codebook, a: QuotesArgs) -> Result<ExitCode> {
     let caption = format!(
         "Exemplar quotes per code and {}: the coded words (the whole passage where a coding covers it), from passages with the fewest other codes, then closest to 60 words. Counted: {}.",
         a.by,
-        counted(&sel, &left_out_of(study, &placement))
+        counted(&sel, &left_out_of(study, &placement, &sel))
     );
     let text = if a.out.format == Format::Json {
         serde_json::to_string_pretty(&serde_json::json!({"caption": caption, "quotes": qs}))? + "\n"
     } else {
         let clip = matches!(a.out.format, Format::Table);
+        // Where the quote comes from; the grouping attribute is its own column already.
+        let places: Vec<&str> = ["speaker", "site", "kind", "date"].into_iter().filter(|k| *k != a.by).collect();
+        let mut header: Vec<String> = vec!["code".into(), a.by.clone(), "passage".into()];
+        header.extend(places.iter().map(|k| k.to_string()));
+        header.push("quote".into());
         let t = Table {
-            header: ["code", a.by.as_str(), "passage", "speaker", "site", "kind", "date", "quote"]
-                .map(String::from)
-                .into(),
+            numeric: vec![false; header.len()],
+            header,
             rows: qs
                 .iter()
                 .map(|q| {
                     let quote = if q.whole_passage { q.text.clone() } else { format!("\u{201c}{}\u{201d}", q.text) };
-                    vec![
-                        q.code.clone(),
-                        q.group.clone(),
-                        q.passage.clone(),
-                        q.speaker.clone().unwrap_or_default(),
-                        q.site.clone().unwrap_or_default(),
-                        q.kind.clone().unwrap_or_default(),
-                        q.date.clone().unwrap_or_default(),
-                        if clip { output::clip(&quote, 90) } else { quote },
-                    ]
+                    let mut row = vec![q.code.clone(), q.group.clone(), q.passage.clone()];
+                    row.extend(places.iter().map(|k| {
+                        match *k {
+                            "speaker" => q.speaker.clone(),
+                            "site" => q.site.clone(),
+                            "kind" => q.kind.clone(),
+                            _ => q.date.clone(),
+                        }
+                        .unwrap_or_default()
+                    }));
+                    row.push(if clip { output::clip(&quote, 90) } else { quote });
+                    row
                 })
                 .collect(),
-            numeric: vec![false; 8],
-            caption,
+            caption: caption.clone(),
         };
         render_table(&t, a.out.format, "Exemplar quotes")?
     };
     emit(a.out.output.as_deref(), &text)?;
+    caption_for_csv(g.quiet, a.out.format, &caption);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -661,7 +697,7 @@ pub fn html_report(study: &Study, book: &Codebook, by: &str, sel: &Selection) ->
     use render::{html_escape, html_table};
     let placement = study.placement();
     let codes = units::passage_codes(&placement, sel);
-    let left_out = left_out_of(study, &placement);
+    let left_out = left_out_of(study, &placement, sel);
     let counted = counted(sel, &left_out);
     let group = GroupBy::parse(by);
     let frames = Frames::build(&study.corpus, &codes, book, &group, false)?;

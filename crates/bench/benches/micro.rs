@@ -117,7 +117,7 @@ fn theme_table(b: Bencher) {
     std::fs::write(dir.path().join("codings/rules.jsonl"), &bytes).unwrap();
     let codings = Codings::load(dir.path()).unwrap();
     let book = codebook();
-    let sel = Selection { coders: vec![], include_suggested: false };
+    let sel = Selection::default();
     b.bench(|| {
         let placement = units::place(&corpus, &codings, &mut fieldnotes_coding::Anchorer::new(None));
         let codes = units::passage_codes(&placement, &sel);

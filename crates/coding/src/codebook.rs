@@ -262,15 +262,19 @@ impl Codebook {
                 });
             }
             if let Some(&first) = seen.get(c.id.as_str()) {
+                // The line of this, the repeated, definition; the message names the first one's.
+                let earlier = self.codes[..i].iter().filter(|x| x.id == c.id).count();
+                let again = text.and_then(|t| find_id_line_nth(t, &c.id, earlier)).or(line);
                 out.push(Finding {
                     severity: Severity::Error,
                     code: Some(c.id.clone()),
-                    line,
+                    line: again,
                     message: format!(
-                        "duplicate code id `{}` (code #{} and #{}); give each code its own id",
+                        "duplicate code id `{}` (code #{} and #{}{}); give each code its own id",
                         c.id,
                         first + 1,
-                        i + 1
+                        i + 1,
+                        line.map(|l| format!(", first defined on line {l}")).unwrap_or_default()
                     ),
                 });
             } else {
@@ -381,15 +385,22 @@ fn line_of(text: &str, byte: usize) -> usize {
 }
 
 fn find_id_line(text: &str, id: &str) -> Option<usize> {
+    find_id_line_nth(text, id, 0)
+}
+
+/// The 1-based line of the `n`-th (from 0) `id = "..."` line naming `id`.
+fn find_id_line_nth(text: &str, id: &str, n: usize) -> Option<usize> {
     text.lines()
-        .position(|l| {
+        .enumerate()
+        .filter(|(_, l)| {
             let t = l.trim();
             t.strip_prefix("id").map(str::trim_start).and_then(|r| r.strip_prefix('=')).is_some_and(|r| {
                 let v = r.trim();
                 v.trim_matches(['"', '\'']) == id
             })
         })
-        .map(|i| i + 1)
+        .nth(n)
+        .map(|(i, _)| i + 1)
 }
 
 fn find_text_line(text: &str, needle: &str) -> Option<usize> {
@@ -451,6 +462,10 @@ description = "e"
         assert!(all.contains("code `d` has no description"), "{all}");
         assert!(all.contains("`rgb(1,2,3)`"), "{all}");
         assert!(all.contains("code `e` is never used"), "{all}");
+        // The duplicate is reported where it is repeated, naming the first definition's line.
+        let dup = f.iter().find(|x| x.message.contains("duplicate code id `a`")).unwrap();
+        assert_eq!(dup.line, Some(20), "{}", dup.message);
+        assert!(dup.message.contains("first defined on line 7"), "{}", dup.message);
         let regex_finding = f.iter().find(|x| x.message.contains("invalid regex")).unwrap();
         assert_eq!(regex_finding.line, Some(17));
         assert!(f.iter().any(|x| x.severity == Severity::Error));

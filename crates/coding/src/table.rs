@@ -330,6 +330,18 @@ impl CodingTable {
         self.rows.binary_search_by_key(&key, Row::key).is_ok() || self.removed.binary_search(&key).is_ok()
     }
 
+    /// The notes (paths) that current codings are in, each once.
+    pub fn docs(&self) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        for &k in &self.by_doc {
+            let d = self.strings.at(self.rows[k as usize].doc);
+            if out.last() != Some(&d) {
+                out.push(d);
+            }
+        }
+        out
+    }
+
     /// The indices of the rows of the note at `doc`, in the order they were added.
     fn doc_rows(&self, doc: &str) -> &[u32] {
         let Some(d) = self.strings.find(doc) else { return &[] };
@@ -505,6 +517,7 @@ mod tests {
         let mut want_stale = vec!["imported-7".to_string(), other.id.clone()];
         want_stale.sort();
         assert_eq!(stale, want_stale);
+        assert_eq!(table.docs(), ["notes/a.md", "notes/b.md"]);
         let of_a: Vec<String> = table.of_doc("notes/a.md").map(|c| c.id).collect();
         assert_eq!(of_a.len(), 3);
         assert!(of_a.contains(&a.id) && of_a.contains(&other.id) && of_a.contains(&odd.id));

@@ -19,6 +19,11 @@ pub struct Selection {
     pub coders: Vec<String>,
     /// Count suggestions too (accepted only otherwise).
     pub include_suggested: bool,
+    /// Count every suggestion a machine coder (the rules, a model) made as its own, whatever a
+    /// person decided of it: what `code eval` and `agree` measure of the rules is what they
+    /// suggested, so a suggestion rejected in review is the rules' false positive, not nothing.
+    /// The person's decision still counts for the person (accepted: as theirs too).
+    pub machine_output: bool,
 }
 
 impl Selection {
@@ -27,10 +32,11 @@ impl Selection {
     /// accepted is jm's coding as much as the rules'. Rejected codings count for nobody, and
     /// suggestions only with `include_suggested`. Filtered by `coders` when that is not empty.
     pub fn credits<'c>(&self, c: &'c Coding) -> impl Iterator<Item = &'c str> + use<'c, '_> {
+        let machine = self.machine_output && matches!(c.origin, Origin::Rule | Origin::Model);
         let status_ok = match c.status {
             Status::Accepted => true,
-            Status::Suggested => self.include_suggested,
-            Status::Rejected => false,
+            Status::Suggested => self.include_suggested || machine,
+            Status::Rejected => machine,
         };
         let reviewer = match (c.status, c.reviewer.as_deref()) {
             (Status::Accepted, Some(r)) if r != c.coder && !r.is_empty() => Some(r),

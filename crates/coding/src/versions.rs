@@ -141,6 +141,16 @@ pub enum Mapped {
     },
 }
 
+/// The number of code points two texts share at their start.
+fn common_prefix_chars(a: &str, b: &str) -> usize {
+    a.chars().zip(b.chars()).take_while(|(x, y)| x == y).count()
+}
+
+/// The number of code points two texts share at their end.
+fn common_suffix_chars(a: &str, b: &str) -> usize {
+    a.chars().rev().zip(b.chars().rev()).take_while(|(x, y)| x == y).count()
+}
+
 /// A token: a run of letters and digits, or one other character. `start` and `chars` in code
 /// points, `byte` the byte offset.
 #[derive(Clone, Copy, Debug)]
@@ -205,8 +215,28 @@ impl EditMap {
             Some(l) if l.old + l.len == run.old && l.new + l.len == run.new => l.len += run.len,
             _ => same.push(run),
         };
+        // The text between word `i` (or the start) and the next word (or the end), as a byte range.
+        let gap = |toks: &[Token], text: &str, i: Option<usize>| -> (usize, usize, usize) {
+            let (from, from_char) = match i {
+                Some(i) => (toks[i].byte + toks[i].text.len(), toks[i].start + toks[i].chars),
+                None => (0, 0),
+            };
+            let to = toks.get(i.map_or(0, |i| i + 1)).map_or(text.len(), |t| t.byte);
+            (from, to, from_char)
+        };
         for op in similar::capture_diff_slices_deadline(Algorithm::Myers, &a_ids, &b_ids, deadline) {
             let DiffOp::Equal { old_index, new_index, len } = op else { continue };
+            if len == 0 {
+                continue;
+            }
+            // Before the run: what ends the text in front of its first word, where the same
+            // (the punctuation and blank line before a paragraph whose predecessor changed).
+            let (go, gn) = (gap(&a, old, old_index.checked_sub(1)), gap(&b, new, new_index.checked_sub(1)));
+            let m = common_suffix_chars(&old[go.0..go.1], &new[gn.0..gn.1]);
+            if m > 0 {
+                let (x, y) = (a[old_index], b[new_index]);
+                push(Same { old: x.start - m, new: y.start - m, len: m });
+            }
             for k in 0..len {
                 let (x, y) = (a[old_index + k], b[new_index + k]);
                 push(Same { old: x.start, new: y.start, len: x.chars });
@@ -223,6 +253,17 @@ impl EditMap {
                         });
                     }
                 }
+            }
+            // After the run: what follows its last word, where the same (the full stop ending a
+            // paragraph whose successor changed).
+            let (lo, ln) = (old_index + len - 1, new_index + len - 1);
+            let (go, gn) = (gap(&a, old, Some(lo)), gap(&b, new, Some(ln)));
+            let follows_same = old_index + len < a.len()
+                && new_index + len < b.len()
+                && a_ids[old_index + len] == b_ids[new_index + len];
+            let m = common_prefix_chars(&old[go.0..go.1], &new[gn.0..gn.1]);
+            if m > 0 && !follows_same {
+                push(Same { old: go.2, new: gn.2, len: m });
             }
         }
         let old_marks = old.char_indices().step_by(MARK).map(|(b, _)| b).collect();
@@ -289,14 +330,23 @@ impl EditMap {
         }
         // Where the span's first or last words were replaced, it takes what replaced them, without
         // the spaces around.
+        // It takes nothing past a blank line, though: what replaced its first words may follow a
+        // paragraph that changed too, and what replaced its last words may run into the next.
         let new_start = self.survives(start).unwrap_or_else(|| {
             let p = after_before(start);
-            p + self.new.chars().skip(p).take_while(|c| c.is_whitespace()).count()
+            let first_kept = (start..end).find_map(|c| self.survives(c));
+            let stop = first_kept.unwrap_or(p).max(p);
+            let between: Vec<char> = self.new.chars().skip(p).take(stop - p).collect();
+            let from = last_paragraph_break(&between).map_or(0, |i| i);
+            p + from + between[from..].iter().take_while(|c| c.is_whitespace()).count()
         });
         let new_end = self.survives(end - 1).map(|p| p + 1).unwrap_or_else(|| {
             let p = first_from(end);
-            let before: Vec<char> = self.new.chars().take(p).collect();
-            p - before.iter().rev().take_while(|c| c.is_whitespace()).count()
+            let last_kept = (start..end).rev().find_map(|c| self.survives(c)).map(|p| p + 1);
+            let from = last_kept.unwrap_or(p).min(p);
+            let between: Vec<char> = self.new.chars().skip(from).take(p - from).collect();
+            let to = first_paragraph_break(&between).unwrap_or(between.len());
+            from + to - between[..to].iter().rev().take_while(|c| c.is_whitespace()).count()
         });
         let same = match (self.survives(start), self.survives(end - 1)) {
             (Some(a), Some(b)) => {
@@ -307,6 +357,21 @@ impl EditMap {
         };
         Mapped::Span { start: new_start, end: new_end.max(new_start), same }
     }
+}
+
+/// Where the first blank line (a line break, spaces, a line break) of `chars` starts.
+fn first_paragraph_break(chars: &[char]) -> Option<usize> {
+    (0..chars.len()).find(|&i| chars[i] == '\n' && blank_line_after(chars, i))
+}
+
+/// Just past the last blank line of `chars`.
+fn last_paragraph_break(chars: &[char]) -> Option<usize> {
+    (0..chars.len()).rev().find(|&i| chars[i] == '\n' && blank_line_after(chars, i)).map(|i| i + 1)
+}
+
+/// Whether the line break at `i` is followed by a line holding only spaces and a line break.
+fn blank_line_after(chars: &[char], i: usize) -> bool {
+    chars[i + 1..].iter().take_while(|c| **c != '\n').all(|c| c.is_whitespace()) && chars[i + 1..].contains(&'\n')
 }
 
 /// Re-anchors codings on the current text of their notes, comparing each note with the
@@ -456,6 +521,25 @@ mod tests {
         for c in 0..=long.chars().count() + 2 {
             assert_eq!(m.old_byte(c), fieldnotes_corpus::char_to_byte(&long, c), "at {c}");
         }
+    }
+
+    #[test]
+    fn a_paragraph_keeps_to_itself_when_its_neighbours_are_rewritten() {
+        let old = "Title line.\n\nThe first paragraph talks about partners.\n\nThe second one is about time.\n\nEnd.\n";
+        let first = "The first paragraph talks about partners.";
+        // The next paragraph rewritten: the coding stays on exactly its paragraph.
+        let new = "Title line.\n\nThe first paragraph talks about partners.\n\nMy error deserves noting: April data.\n\nEnd.\n";
+        assert_eq!(map(old, new, first).as_deref(), Some(first));
+        // The one before rewritten too.
+        let new = "Something else entirely.\n\nThe first paragraph talks about partners.\n\nMy error deserves noting.\n\nEnd.\n";
+        assert_eq!(map(old, new, first).as_deref(), Some(first));
+        // Its last word replaced and the next paragraph rewritten: the replacement, not the next.
+        let new = "Title line.\n\nThe first paragraph talks about colleagues.\n\nMy error deserves noting.\n\nEnd.\n";
+        assert_eq!(map(old, new, first).as_deref(), Some("The first paragraph talks about colleagues."));
+        // Its first word replaced and the paragraph before rewritten.
+        let new =
+            "Other words here.\n\nA first paragraph talks about partners.\n\nThe second one is about time.\n\nEnd.\n";
+        assert_eq!(map(old, new, first).as_deref(), Some("A first paragraph talks about partners."));
     }
 
     #[test]

@@ -22,11 +22,12 @@ use fieldnotes_corpus::{Corpus, Document, Value};
 use serde::{Deserialize, Serialize};
 use tantivy::query::TermSetQuery;
 use tantivy::schema::Field;
+use tantivy::tokenizer::PreTokenizedString;
 use tantivy::{DateTime, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 pub use query::{Ast, SyntaxError, lowercase_operators, parse};
 pub use schema::{Fields, SCHEMA_VERSION};
-pub use search::{Hit, SearchOptions, SearchResults, Unknown, UnknownKind};
+pub use search::{Hit, SearchOptions, SearchResults, Unknown, UnknownKind, closest};
 
 /// The joined words of hyphenated compounds, as the Quickwit export writes them.
 pub use quickwit::compounds;
@@ -396,7 +397,25 @@ impl SearchIndex {
         write_atomically(&path, &text)
     }
 
-    fn passage_doc(&self, d: &Document, pi: usize, codes: &PassageCodes) -> TantivyDocument {
+    /// The `values` terms of a note's attributes (one pre-tokenized value each): the same for
+    /// every passage of the note, so made once per note.
+    fn attribute_values(d: &Document) -> Vec<PreTokenizedString> {
+        let mut out = Vec::new();
+        for (key, value) in &d.attributes {
+            for t in value.texts() {
+                out.extend(value_words(key, &t));
+            }
+        }
+        out
+    }
+
+    fn passage_doc(
+        &self,
+        d: &Document,
+        pi: usize,
+        codes: &PassageCodes,
+        attribute_values: &[PreTokenizedString],
+    ) -> TantivyDocument {
         let f = &self.fields;
         let p = &d.passages[pi];
         let text = d.passage_text(p);
@@ -425,9 +444,11 @@ impl SearchIndex {
                     Some(field) => doc.add_text(field, &t),
                     None => doc.add_text(f.attr, format!("{key}={t}")),
                 }
-                add_value_words(&mut doc, f.values, key, &t);
             }
             display.insert(key.clone(), serde_json::Value::String(value.to_string()));
+        }
+        for v in attribute_values {
+            doc.add_pre_tokenized_text(f.values, v.clone());
         }
         if let Some(s) = &p.speaker {
             doc.add_text(f.speaker, s);
@@ -461,9 +482,16 @@ impl SearchIndex {
 
 /// Adds the words of one attribute value to the `values` field, as `key=word` terms.
 fn add_value_words(doc: &mut TantivyDocument, field: Field, key: &str, value: &str) {
+    if let Some(v) = value_words(key, value) {
+        doc.add_pre_tokenized_text(field, v);
+    }
+}
+
+/// The words of one attribute value as `key=word` terms, pre-tokenized; `None` if it has none.
+fn value_words(key: &str, value: &str) -> Option<PreTokenizedString> {
     let terms = schema::value_terms(key, value);
     if terms.is_empty() {
-        return;
+        return None;
     }
     let tokens = terms
         .into_iter()
@@ -475,7 +503,7 @@ fn add_value_words(doc: &mut TantivyDocument, field: Field, key: &str, value: &s
             position_length: 1,
         })
         .collect();
-    doc.add_pre_tokenized_text(field, tantivy::tokenizer::PreTokenizedString { text: String::new(), tokens });
+    Some(PreTokenizedString { text: String::new(), tokens })
 }
 
 fn now_ns() -> u128 {
@@ -657,8 +685,9 @@ impl Update<'_> {
         let mut written = 0u64;
         for (di, passage_codes) in changed {
             let d = &corpus.documents[di];
+            let values = SearchIndex::attribute_values(d);
             let docs: Vec<TantivyDocument> =
-                passage_codes.iter().enumerate().map(|(pi, c)| self.idx.passage_doc(d, pi, c)).collect();
+                passage_codes.iter().enumerate().map(|(pi, c)| self.idx.passage_doc(d, pi, c, &values)).collect();
             let writer = self.writer()?;
             for doc in docs {
                 writer.add_document(doc)?;

@@ -251,13 +251,19 @@ impl TokenStream for WordTokenStream<'_> {
 /// The words of an attribute value as the `values` field holds them: `key=word`, lower-cased,
 /// compounds as in the text (see [`WordTokenizer`]), with their positions.
 pub fn value_terms(key: &str, value: &str) -> Vec<(usize, String)> {
-    let mut analyzer = exact_analyzer();
-    let mut stream = analyzer.token_stream(value);
-    let mut out = Vec::new();
-    while let Some(t) = stream.next() {
-        out.push((t.position, format!("{key}={}", t.text)));
+    // One analyzer per thread: making one for each value of each passage was a tenth of the
+    // time to index.
+    thread_local! {
+        static ANALYZER: std::cell::RefCell<TextAnalyzer> = std::cell::RefCell::new(exact_analyzer());
     }
-    out
+    ANALYZER.with_borrow_mut(|analyzer| {
+        let mut stream = analyzer.token_stream(value);
+        let mut out = Vec::new();
+        while let Some(t) = stream.next() {
+            out.push((t.position, format!("{key}={}", t.text)));
+        }
+        out
+    })
 }
 
 /// The words of a text as `--exact` sees them: the stemmed field's tokens before stemming, so

@@ -446,8 +446,8 @@ fn keys_of(searcher: &Searcher, field: Field, into: &mut BTreeSet<String>) -> Re
 }
 
 /// Up to three of `candidates` near `name` (case-insensitive edit distance at most half its
-/// length, or 2), nearest first.
-fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a String>) -> Vec<String> {
+/// length, or 2), nearest first: what "did you mean" offers.
+pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a String>) -> Vec<String> {
     let name = name.to_lowercase();
     let limit = (name.chars().count() / 2).max(2);
     let mut scored: Vec<(usize, &String)> = candidates

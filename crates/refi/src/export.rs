@@ -4,7 +4,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::{Seek, Write};
 
 use fieldnotes_coding::ledger::{Anchor, anchor};
-use fieldnotes_coding::{Code, Codebook, Coding, Rules, Status};
+use fieldnotes_coding::{Code, Codebook, Coding, Origin, Rules, Status};
 use fieldnotes_corpus::{Corpus, Document, Value, frontmatter};
 use zip::write::SimpleFileOptions;
 use zip::{CompressionMethod, ZipWriter};
@@ -59,11 +59,15 @@ pub struct Exported {
     pub warnings: Vec<Warning>,
 }
 
-/// The user a coding is exported under: its coder, or for a suggestion not yet reviewed, a user
-/// that says so.
+/// The user a coding is exported under: its coder; for a suggestion of the rules (or a model)
+/// that a person accepted, that person, as every count of fieldnotes credits them; for a
+/// suggestion not yet reviewed, a user that says so.
 pub fn export_user(c: &Coding) -> String {
-    match c.status {
-        Status::Suggested => format!("{} (suggested, not reviewed)", c.coder),
+    match (c.status, c.reviewer.as_deref()) {
+        (Status::Suggested, _) => format!("{} (suggested, not reviewed)", c.coder),
+        (Status::Accepted, Some(r)) if !r.is_empty() && matches!(c.origin, Origin::Rule | Origin::Model) => {
+            r.to_string()
+        }
         _ => c.coder.clone(),
     }
 }

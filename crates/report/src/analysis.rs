@@ -166,7 +166,7 @@ pub struct Quote {
     pub code: String,
     /// Group.
     pub group: String,
-    /// Passage id (the first passage, where the coded words run over several).
+    /// Passage id (`first-#last` where the coded words run over several passages).
     pub passage: String,
     /// The coded words, as they stand in the note now.
     pub text: String,
@@ -251,10 +251,12 @@ pub fn quotes(
                 coders.sort();
                 coders.dedup();
                 let attr = |k: &str| d.attributes.get(k).map(fieldnotes_corpus::Value::to_plain);
+                // A quote over several passages names the first and the last.
+                let passage = if r.len() > 1 { format!("{id}-#{}", last.ordinal) } else { id };
                 out.push(Quote {
                     code: code.clone(),
                     group: g.clone(),
-                    passage: id,
+                    passage,
                     text: span_text(d, start, end).to_string(),
                     whole_passage: start <= first.start && end >= last.end,
                     speaker: first.speaker.clone(),

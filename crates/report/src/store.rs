@@ -82,9 +82,12 @@ struct Header {
     /// The warnings loading the study gave (skipped files, unreadable ledger lines, orphaned
     /// codings), repeated when the store is used instead.
     warnings: Vec<String>,
-    /// What no count includes: notes that could not be read, orphaned codings.
+    /// Notes that could not be read (`path: reason`), and codings in them.
     #[serde(default)]
-    left_out: LeftOut,
+    unread: (Vec<String>, usize),
+    /// Orphaned codings: (coder, status as a byte), to count those a selection would have.
+    #[serde(default)]
+    orphans: Vec<(u32, u8)>,
 }
 
 /// What a table built from the study does not count, for its caption: notes that could not be
@@ -93,7 +96,9 @@ struct Header {
 pub struct LeftOut {
     /// `path: reason` of each note left out.
     pub notes: Vec<String>,
-    /// Orphaned codings (of any status).
+    /// Codings in those notes.
+    pub in_unread: usize,
+    /// Orphaned codings (in notes that were read) that the counting rule would have counted.
     pub orphans: usize,
 }
 
@@ -105,7 +110,13 @@ impl LeftOut {
             let shown: Vec<&str> = self.notes.iter().take(5).map(String::as_str).collect();
             let more =
                 if self.notes.len() > 5 { format!("; and {} more", self.notes.len() - 5) } else { String::new() };
-            parts.push(format!("{} note(s) that could not be read ({}{more})", self.notes.len(), shown.join("; ")));
+            let codings =
+                if self.in_unread > 0 { format!(", holding {} coding(s)", self.in_unread) } else { String::new() };
+            parts.push(format!(
+                "{} note(s) that could not be read ({}{more}){codings}",
+                self.notes.len(),
+                shown.join("; ")
+            ));
         }
         if self.orphans > 0 {
             parts.push(format!(
@@ -113,7 +124,22 @@ impl LeftOut {
                 self.orphans
             ));
         }
-        if parts.is_empty() { String::new() } else { format!("Left out of every count: {}.", parts.join("; ")) }
+        if parts.is_empty() {
+            String::new()
+        } else {
+            // The reasons end in a full stop of their own at times: one is enough.
+            format!("Left out of every count: {}.", parts.join("; ").trim_end_matches('.'))
+        }
+    }
+
+    /// The same as a clause to go inside a sentence ("left out of every count: ..."), empty when
+    /// nothing was left out.
+    pub fn clause(&self) -> String {
+        let d = self.describe();
+        match d.strip_prefix("Left") {
+            Some(rest) => format!("left{}", rest.trim_end_matches('.')),
+            None => d,
+        }
     }
 }
 
@@ -170,7 +196,10 @@ impl StoreBuilder {
     /// at a time: a passage belongs to one note, so rows repeat only within a note).
     pub fn add_codings(&mut self, placement: &Placement<'_>) {
         let s = &mut self.store;
-        s.header.left_out.orphans += placement.orphans.len();
+        for o in &placement.orphans {
+            let coder = self.coders.get(&o.coding.coder);
+            s.header.orphans.push((coder, o.coding.status as u8));
+        }
         let mut seen = std::collections::HashSet::new();
         for placed in &placement.placed {
             let c = placed.coding;
@@ -198,11 +227,21 @@ impl StoreBuilder {
         }
     }
 
+    /// Counts codings whose note is gone (neither read nor unreadable) as orphans: no table
+    /// counts them, and the caption says so.
+    pub fn add_orphans<'c>(&mut self, codings: impl IntoIterator<Item = &'c fieldnotes_coding::Coding>) {
+        for c in codings {
+            let coder = self.coders.get(&c.coder);
+            self.store.header.orphans.push((coder, c.status as u8));
+        }
+    }
+
     /// The store, with the warnings loading the study gave and the notes (`path: reason`) it
     /// could not read.
-    pub fn finish(mut self, warnings: Vec<String>, notes_left_out: Vec<String>) -> Store {
+    /// `in_unread` counts the codings in those notes.
+    pub fn finish(mut self, warnings: Vec<String>, notes_left_out: Vec<String>, in_unread: usize) -> Store {
         let signature = std::mem::take(&mut self.store.header.signature);
-        let left_out = LeftOut { notes: notes_left_out, orphans: self.store.header.left_out.orphans };
+        let orphans = std::mem::take(&mut self.store.header.orphans);
         self.store.header = Header {
             signature,
             docs: self.docs,
@@ -211,7 +250,8 @@ impl StoreBuilder {
             codes: self.codes.list,
             coders: self.coders.list,
             warnings,
-            left_out,
+            unread: (notes_left_out, in_unread),
+            orphans,
         };
         self.store
     }
@@ -234,9 +274,20 @@ impl Store {
         }
     }
 
-    /// What the store's counts leave out.
-    pub fn left_out(&self) -> &LeftOut {
-        &self.header.left_out
+    /// What the store's counts leave out, for a selection.
+    pub fn left_out(&self, sel: &Selection) -> LeftOut {
+        let status_ok = [sel.include_suggested, true, false];
+        let orphans = self
+            .header
+            .orphans
+            .iter()
+            .filter(|&&(coder, status)| {
+                status_ok.get(status as usize).copied().unwrap_or(false)
+                    && (sel.coders.is_empty()
+                        || sel.coders.iter().any(|c| Some(c) == self.header.coders.get(coder as usize)))
+            })
+            .count();
+        LeftOut { notes: self.header.unread.0.clone(), in_unread: self.header.unread.1, orphans }
     }
 
     /// The warnings of the study the store was built from.
