@@ -32,6 +32,10 @@ fieldnotes_bin() {
 python_venv() {
   local venv=$1 reqs=$2
   if [[ ! -x "$venv/bin/python" ]]; then
+    if ! "${PYTHON:-python3}" -c 'import venv, ensurepip' 2>/dev/null; then
+      echo "run.sh: needs Python 3 with venv and pip (on Debian: apt-get install -y python3-venv python3-pip), or PYTHON=/path/to/python3" >&2
+      exit 2
+    fi
     "${PYTHON:-python3}" -m venv "$venv"
   fi
   if ! cmp -s "$reqs" "$venv/.requirements.txt"; then

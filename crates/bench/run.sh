@@ -17,6 +17,10 @@ need rg ripgrep
 need /usr/bin/time time
 
 VENV=crates/bench/.venv
+python3 -c 'import venv, ensurepip' 2>/dev/null || {
+  echo "run.sh: the peers need Python 3 with venv and pip (on Debian: apt-get install -y python3-venv python3-pip)" >&2
+  exit 2
+}
 if [ ! -x "$VENV/bin/python" ] || ! cmp -s crates/bench/requirements.txt "$VENV/requirements.txt"; then
   python3 -m venv "$VENV"
   "$VENV/bin/pip" install -q --only-binary :all: -r crates/bench/requirements.txt
