@@ -145,15 +145,15 @@ pub fn print_corpus_summary(
 }
 
 fn print_summary(out: &mut impl Write, s: &Summary, color: bool) -> Result<()> {
+    let n = |count: u64, word: &str| if count == 1 { format!("1 {word}") } else { format!("{count} {word}s") };
     writeln!(
         out,
-        "{}: {} notes, {} passages, {} words, {} {}s",
+        "{}: {}, {}, {}, {}",
         output::bold(&s.project, color),
-        s.documents,
-        s.passages,
-        s.words,
-        s.groups.len(),
-        s.by
+        n(s.documents as u64, "note"),
+        n(s.passages as u64, "passage"),
+        n(s.words, "word"),
+        n(s.groups.len() as u64, &s.by)
     )?;
     let mut kinds: Vec<String> = s.groups.values().flat_map(|g| g.kinds.keys().cloned()).collect();
     kinds.sort();

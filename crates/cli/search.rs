@@ -220,7 +220,7 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
                 write!(out, "{}", output::table(&header, &rows, &[Align::Left, Align::Right]))?;
                 let caption =
                     if uses_codes { format!("; codes count {}", counted(a.include_suggested)) } else { String::new() };
-                writeln!(out, "{total} passages match `{}`{caption}", a.query)?;
+                writeln!(out, "{total} {} match `{}`{caption}", passages(total), a.query)?;
             }
         }
         if uses_codes && !a.json && (group.is_empty() || a.csv) {
@@ -287,7 +287,10 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
                 lines += 1;
             }
         }
-        output::info(g.quiet, &format!("{} passages match; {lines} lines from the best {}", res.total, res.hits.len()));
+        output::info(
+            g.quiet,
+            &format!("{} {} match; {lines} lines from the best {}", res.total, passages(res.total), res.hits.len()),
+        );
     } else {
         for h in &res.hits {
             let mut meta = vec![h.attr("site").to_string(), h.attr("date").to_string(), h.attr("kind").to_string()];
@@ -313,7 +316,7 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
         let codes = if uses_codes { format!(" (codes: {})", counted(a.include_suggested)) } else { String::new() };
         output::info(
             g.quiet,
-            &format!("{} passages match `{}`{codes}; showing {}", res.total, a.query, res.hits.len()),
+            &format!("{} {} match `{}`{codes}; showing {}", res.total, passages(res.total), a.query, res.hits.len()),
         );
     }
     out.flush()?;
@@ -351,4 +354,9 @@ fn query_uses_codes(ast: &fieldnotes_index::Ast) -> bool {
         Ast::Field { field, .. } => field == "code" || field == "codes",
         _ => false,
     }
+}
+
+/// "passage" or "passages", for a count.
+fn passages(n: usize) -> &'static str {
+    if n == 1 { "passage" } else { "passages" }
 }
