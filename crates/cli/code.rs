@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use fieldnotes_coding::ledger::{self, Coding, Codings, Event, Ledger, Origin, RULES_CODER, Status, coding_id, now};
 use fieldnotes_coding::units::{self, Selection};
-use fieldnotes_coding::{AutoCoder, Codebook, CodingTable, Versions};
+use fieldnotes_coding::{Anchorer, AutoCoder, Codebook, CodingTable, Versions};
 use fieldnotes_corpus::{Document, Passage, Project, text_hash};
 use fieldnotes_index::WriterOptions;
 
@@ -132,6 +132,7 @@ pub fn auto_code(
         // any edits: a passage edited since keeps its suggestion (and its review: one rejected
         // stays rejected) instead of getting a second one under a new id.
         let mut standing: HashMap<usize, HashSet<(usize, String)>> = HashMap::new();
+        // One anchorer for the batch: each edited note is compared with its old version once.
         let mut anchorer = study::anchorer(project);
         for pm in &found {
             let d = &corpus.documents[pm.doc];
@@ -172,8 +173,7 @@ pub fn auto_code(
         if dry_run {
             return Ok(());
         }
-        let codes =
-            update.as_ref().map(|_| study::batch_codes(&corpus, codings, &fresh, &mut study::anchorer(project)));
+        let codes = update.as_ref().map(|_| study::batch_codes(&corpus, codings, &fresh, &mut anchorer));
         if !fresh.is_empty() {
             // The versions the new suggestions count in are kept before the ledger names them.
             let mut kept = std::collections::HashSet::new();
@@ -247,33 +247,34 @@ fn auto(g: &Globals, a: AutoArgs) -> Result<ExitCode> {
 /// note's current version is kept. Hand and imported codings from ledgers written before
 /// versions were recorded get one too where they sit on their text, so that they follow later
 /// edits. Orphans are left as they are (`code check` shows them). Returns the moves recorded.
-pub fn record_moves(project: &Project, corpus: &fieldnotes_corpus::Corpus, table: &CodingTable) -> Result<usize> {
+/// `anchorer` is the one the caller placed the batch's codings with, so that each edited note is
+/// compared with its old version once.
+pub fn record_moves(
+    project: &Project,
+    corpus: &fieldnotes_corpus::Corpus,
+    table: &CodingTable,
+    anchorer: &mut Anchorer,
+) -> Result<usize> {
     let versions = Versions::new(&project.derived_dir());
-    let mut anchorer = study::anchorer(project);
     let mut by_ledger: BTreeMap<String, Vec<Event>> = BTreeMap::new();
     for (di, d) in corpus.documents.iter().enumerate() {
         let stale: Vec<Coding> = table.of_doc_not_at(&d.path, &d.hash).collect();
         if stale.is_empty() {
             continue;
         }
-        let placed = units::place_in_doc(di, d, &stale, &mut anchorer);
+        let placed = units::place_in_doc(di, d, &stale, anchorer);
         if placed.placed.is_empty() {
             continue;
         }
         versions.keep(d)?;
         for x in &placed.placed {
-            let c = x.coding;
-            let now_text = x.text(corpus);
-            let changed = if c.text.is_empty() { text_hash(now_text) != c.hash } else { now_text != c.text };
-            by_ledger.entry(c.coder.clone()).or_default().push(Event::Move {
-                id: c.id.clone(),
-                start: x.start,
-                end: x.end,
-                base: Some(d.hash.clone()),
-                text: changed.then(|| now_text.to_string()),
-                by: String::new(),
-                time: now(),
-            });
+            by_ledger.entry(x.coding.coder.clone()).or_default().push(follow(
+                x.coding,
+                d,
+                x.start,
+                x.end,
+                x.text(corpus),
+            ));
         }
     }
     let mut n = 0;
@@ -282,6 +283,21 @@ pub fn record_moves(project: &Project, corpus: &fieldnotes_corpus::Corpus, table
         n += events.len();
     }
     Ok(n)
+}
+
+/// The `move` event that records where coding `c` stands now in note `d`, which covers
+/// `words` at `start..end`: in the note's current version, with the words where they changed.
+fn follow(c: &Coding, d: &Document, start: usize, end: usize, words: &str) -> Event {
+    let changed = if c.text.is_empty() { text_hash(words) != c.hash } else { words != c.text };
+    Event::Move {
+        id: c.id.clone(),
+        start,
+        end,
+        base: Some(d.hash.clone()),
+        text: changed.then(|| words.to_string()),
+        by: String::new(),
+        time: now(),
+    }
 }
 
 /// Arguments of `fieldnotes code explain`.
@@ -928,7 +944,6 @@ fn check(g: &Globals, a: CheckArgs) -> Result<ExitCode> {
     out.flush()?;
     let mut reattached = 0;
     if a.fix {
-        let versions = Versions::new(&study.project.derived_dir());
         let mut by_ledger: BTreeMap<String, Vec<Event>> = BTreeMap::new();
         let mut move_to = |c: &Coding, d: &Document, s: usize, e: usize| -> Result<()> {
             versions.keep(d)?;
@@ -936,16 +951,7 @@ fn check(g: &Globals, a: CheckArgs) -> Result<ExitCode> {
                 (Some(bs), Some(be)) if bs <= be => &d.text[bs..be],
                 _ => "",
             };
-            let changed = if c.text.is_empty() { text_hash(now_text) != c.hash } else { now_text != c.text };
-            by_ledger.entry(c.coder.clone()).or_default().push(Event::Move {
-                id: c.id.clone(),
-                start: s,
-                end: e,
-                base: Some(d.hash.clone()),
-                text: changed.then(|| now_text.to_string()),
-                by: String::new(),
-                time: now(),
-            });
+            by_ledger.entry(c.coder.clone()).or_default().push(follow(c, d, s, e, now_text));
             Ok(())
         };
         for (c, d, s, e) in &moved {

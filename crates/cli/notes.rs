@@ -145,15 +145,14 @@ pub fn print_corpus_summary(
 }
 
 fn print_summary(out: &mut impl Write, s: &Summary, color: bool) -> Result<()> {
-    let n = |count: u64, word: &str| if count == 1 { format!("1 {word}") } else { format!("{count} {word}s") };
     writeln!(
         out,
         "{}: {}, {}, {}, {}",
         output::bold(&s.project, color),
-        n(s.documents as u64, "note"),
-        n(s.passages as u64, "passage"),
-        n(s.words, "word"),
-        n(s.groups.len() as u64, &s.by)
+        output::count(s.documents as u64, "note"),
+        output::count(s.passages as u64, "passage"),
+        output::count(s.words, "word"),
+        output::count(s.groups.len() as u64, &s.by)
     )?;
     let mut kinds: Vec<String> = s.groups.values().flat_map(|g| g.kinds.keys().cloned()).collect();
     kinds.sort();

@@ -169,3 +169,8 @@ pub fn clip(s: &str, n: usize) -> String {
         t
     }
 }
+
+/// A count with its noun, singular for one: `1 passage`, `3 passages`.
+pub fn count(n: u64, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+}

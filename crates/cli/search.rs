@@ -220,7 +220,7 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
                 write!(out, "{}", output::table(&header, &rows, &[Align::Left, Align::Right]))?;
                 let caption =
                     if uses_codes { format!("; codes count {}", counted(a.include_suggested)) } else { String::new() };
-                writeln!(out, "{total} {} match `{}`{caption}", passages(total), a.query)?;
+                writeln!(out, "{} match `{}`{caption}", output::count(total as u64, "passage"), a.query)?;
             }
         }
         if uses_codes && !a.json && (group.is_empty() || a.csv) {
@@ -289,7 +289,11 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
         }
         output::info(
             g.quiet,
-            &format!("{} {} match; {lines} lines from the best {}", res.total, passages(res.total), res.hits.len()),
+            &format!(
+                "{} match; {lines} lines from the best {}",
+                output::count(res.total as u64, "passage"),
+                res.hits.len()
+            ),
         );
     } else {
         for h in &res.hits {
@@ -316,7 +320,12 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
         let codes = if uses_codes { format!(" (codes: {})", counted(a.include_suggested)) } else { String::new() };
         output::info(
             g.quiet,
-            &format!("{} {} match `{}`{codes}; showing {}", res.total, passages(res.total), a.query, res.hits.len()),
+            &format!(
+                "{} match `{}`{codes}; showing {}",
+                output::count(res.total as u64, "passage"),
+                a.query,
+                res.hits.len()
+            ),
         );
     }
     out.flush()?;
@@ -354,9 +363,4 @@ fn query_uses_codes(ast: &fieldnotes_index::Ast) -> bool {
         Ast::Field { field, .. } => field == "code" || field == "codes",
         _ => false,
     }
-}
-
-/// "passage" or "passages", for a count.
-fn passages(n: usize) -> &'static str {
-    if n == 1 { "passage" } else { "passages" }
 }

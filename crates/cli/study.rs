@@ -207,10 +207,12 @@ pub fn index_in_batches(project: &Project, codings: &CodingTable, g: &Globals) -
     let mut update = idx.begin_update(&opts);
     let mut moved = 0;
     read_in_batches(project, &files, &|n| pb.inc(n), |corpus| {
-        let codes = batch_codes(&corpus, codings, &[], &mut anchorer(project));
+        // One anchorer for the batch: each edited note is compared with its old version once.
+        let mut anchoring = anchorer(project);
+        let codes = batch_codes(&corpus, codings, &[], &mut anchoring);
         update.add(&corpus, &|d, p| codes_of(&codes, d, p), &|_| {})?;
         // Codings of notes edited since they were made are recorded at their new place.
-        moved += crate::code::record_moves(project, &corpus, codings)?;
+        moved += crate::code::record_moves(project, &corpus, codings, &mut anchoring)?;
         Ok(())
     })?;
     let mut stats = update.finish()?;

@@ -119,7 +119,7 @@ pub struct Coding {
     /// The version of the note that `start` and `end` count in: the hash of the note's whole text
     /// (`Document::hash`) when the coding was made or last moved. A coding whose note has
     /// changed since is carried onto the new text through a diff of the two versions (see
-    /// [`crate::anchor`]). Absent in ledgers written before versions were recorded.
+    /// [`crate::versions`]). Absent in ledgers written before versions were recorded.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub base: Option<String>,
     /// Who last accepted or rejected it (the `by` of its latest `status` event); `None` until
@@ -590,7 +590,11 @@ pub fn anchor(coding: &Coding, doc: Option<&Document>) -> Anchor {
     let Some(doc) = doc else {
         return Anchor::Orphaned { reason: format!("document `{}` is gone", coding.doc), near: None };
     };
-    let span = doc.byte_offset(coding.start).zip(doc.byte_offset(coding.end)).filter(|(bs, be)| bs <= be);
+    // Offsets found through the passages, not by counting every character before them, which
+    // made placing a long note's codings quadratic.
+    let span = crate::versions::byte_at(doc, coding.start)
+        .zip(crate::versions::byte_at(doc, coding.end))
+        .filter(|(bs, be)| bs <= be);
     if coding.text.is_empty() {
         // A whole-passage coding kept by hash: the same span, or the passage with that hash.
         if let Some((bs, be)) = span

@@ -7,9 +7,9 @@
 //! the note has changed since, the two versions are compared ([`EditMap`]) word by word (runs of
 //! letters and digits; Myers' diff), and what stands between two shared words survives where it
 //! is the same. A diff of lines first was tried and dropped: a paragraph split or merged pairs
-//! blank lines wrongly and loses the words around them. A coding's span is carried onto the words of it that survive: its start onto the
-//! first surviving character (or, where the first words were replaced, onto what replaced
-//! them), its end likewise. A span is gone only when fewer than a third of its words survive
+//! blank lines wrongly and loses the words around them. A coding's span is carried onto the
+//! words of it that survive: its start onto the first surviving character (or, where the first
+//! words were replaced, onto what replaced them, up to a blank line), its end likewise. A span is gone only when fewer than a third of its words survive
 //! (and always when none do); then the text is looked for elsewhere in the note (a paragraph
 //! moved away is a deletion and an insertion to the diff), and failing that the coding is
 //! orphaned, with the place its words were as the candidate for `code move`.
@@ -242,15 +242,9 @@ impl EditMap {
                 push(Same { old: x.start, new: y.start, len: x.chars });
                 if k + 1 < len {
                     // What stands between this word and the next, if the same in both.
-                    let (x2, y2) = (a[old_index + k + 1], b[new_index + k + 1]);
-                    let gap_old = &old[x.byte + x.text.len()..x2.byte];
-                    let gap_new = &new[y.byte + y.text.len()..y2.byte];
-                    if gap_old == gap_new {
-                        push(Same {
-                            old: x.start + x.chars,
-                            new: y.start + y.chars,
-                            len: x2.start - x.start - x.chars,
-                        });
+                    let (go, gn) = (gap(&a, old, Some(old_index + k)), gap(&b, new, Some(new_index + k)));
+                    if old[go.0..go.1] == new[gn.0..gn.1] {
+                        push(Same { old: go.2, new: gn.2, len: a[old_index + k + 1].start - go.2 });
                     }
                 }
             }
@@ -319,7 +313,7 @@ impl EditMap {
         for t in tokens(&self.old[bs..be], start) {
             let survived = self.survives(t.start).is_some() && self.survives(t.start + t.chars - 1).is_some();
             any |= survived;
-            if t.text.chars().next().is_some_and(char::is_alphanumeric) {
+            if t.is_word() {
                 words += 1;
                 kept += usize::from(survived);
             }
@@ -422,24 +416,7 @@ impl Anchorer {
                 Mapped::Gone { near: n } => near = Some(n),
             }
         }
-        // Without the old version, or with its words gone from where they were: the text. First
-        // the cheap case, a coding still exactly on its text (found through the passages, not a
-        // count of every character before it, which made placing a long note's codings
-        // quadratic).
-        if near.is_none()
-            && let (Some(bs), Some(be)) = (byte_at(doc, coding.start), byte_at(doc, coding.end))
-            && bs <= be
-        {
-            let here = &doc.text[bs..be];
-            let exact = if coding.text.is_empty() {
-                fieldnotes_corpus::text_hash(here) == coding.hash
-            } else {
-                here == coding.text
-            };
-            if exact {
-                return Anchor::Exact;
-            }
-        }
+        // Without the old version, or with its words gone from where they were: the text.
         match crate::ledger::anchor(coding, Some(doc)) {
             Anchor::Orphaned { reason, .. } if near.is_some() => {
                 Anchor::Orphaned { reason: format!("its words were edited away ({reason})"), near }

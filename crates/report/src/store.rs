@@ -276,18 +276,22 @@ impl Store {
 
     /// What the store's counts leave out, for a selection.
     pub fn left_out(&self, sel: &Selection) -> LeftOut {
-        let status_ok = [sel.include_suggested, true, false];
-        let orphans = self
-            .header
-            .orphans
-            .iter()
-            .filter(|&&(coder, status)| {
-                status_ok.get(status as usize).copied().unwrap_or(false)
-                    && (sel.coders.is_empty()
-                        || sel.coders.iter().any(|c| Some(c) == self.header.coders.get(coder as usize)))
-            })
-            .count();
+        let admits = self.admits(sel);
+        let orphans = self.header.orphans.iter().filter(|&&(coder, status)| admits(coder, status)).count();
         LeftOut { notes: self.header.unread.0.clone(), in_unread: self.header.unread.1, orphans }
+    }
+
+    /// Whether a row of coder `coder` (an index into the coders) and status `status` (its byte)
+    /// counts under `sel`: the rule `Selection::credits` applies, reviewers having rows of their
+    /// own here.
+    fn admits(&self, sel: &Selection) -> impl Fn(u32, u8) -> bool {
+        let coder_ok: Vec<bool> =
+            self.header.coders.iter().map(|c| sel.coders.is_empty() || sel.coders.contains(c)).collect();
+        let status_ok = [sel.include_suggested, true, false];
+        move |coder, status| {
+            status_ok.get(status as usize).copied().unwrap_or(false)
+                && coder_ok.get(coder as usize).copied().unwrap_or(false)
+        }
     }
 
     /// The warnings of the study the store was built from.
@@ -404,14 +408,12 @@ impl Store {
         let group: Vec<u32> = (0..self.passages())
             .map(|k| *seen.entry(key(k)).or_insert_with(|| names.get(&self.group(by, k))))
             .collect();
-        let coder_ok: Vec<bool> =
-            self.header.coders.iter().map(|c| sel.coders.is_empty() || sel.coders.contains(c)).collect();
-        let status_ok = [sel.include_suggested, true, false];
+        let admits = self.admits(sel);
         // Which codes each passage carries: a bit per (passage, code).
         let n_codes = self.header.codes.len();
         let mut bits = vec![0u64; (self.passages() * n_codes).div_ceil(64)];
         for i in 0..self.coded_rows() {
-            if status_ok[self.coding_status[i] as usize] && coder_ok[self.coding_coder[i] as usize] {
+            if admits(self.coding_coder[i], self.coding_status[i]) {
                 let b = self.coding_unit[i] as usize * n_codes + self.coding_code[i] as usize;
                 bits[b / 64] |= 1 << (b % 64);
             }
