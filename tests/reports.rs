@@ -118,7 +118,7 @@ fn every_format_renders() {
     let stats = p.run(&["report", "stats", "--format", "csv"]);
     assert!(stats.starts_with("code,χ²,df,p,"), "{stats}");
     let quotes = p.run(&["report", "quotes", "--code", "context", "--format", "csv"]);
-    assert!(quotes.contains("notes/glasgow/b.md#1") && quotes.contains("Eight nine ten."), "{quotes}");
+    assert!(quotes.contains(&p.key_id("notes/glasgow/b.md#1")) && quotes.contains("Eight nine ten."), "{quotes}");
 }
 
 #[test]

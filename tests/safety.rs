@@ -58,6 +58,9 @@ fn killed_coders_lose_no_reported_coding() {
     let trials: usize = std::env::var("FIELDNOTES_CRASH_TRIALS").ok().and_then(|s| s.parse().ok()).unwrap_or(6);
     let p = TestProject::new();
     note(&p);
+    // Lists print passages by key; the script names them by position.
+    let by_key: std::collections::HashMap<String, String> =
+        (1..=12).map(|i| format!("notes/n.md#{i}")).map(|id| (p.key_id(&id), id)).collect();
     for t in 0..trials {
         let coder = format!("k{t}");
         let _ = std::fs::remove_file(p.path().join("ok.log"));
@@ -71,7 +74,7 @@ fn killed_coders_lose_no_reported_coding() {
             .lines()
             .map(|l| {
                 let v: serde_json::Value = serde_json::from_str(l).unwrap();
-                format!("{} {}", v["passages"][0].as_str().unwrap(), v["coding"]["code"].as_str().unwrap())
+                format!("{} {}", by_key[v["passages"][0].as_str().unwrap()], v["coding"]["code"].as_str().unwrap())
             })
             .collect();
         let lost: Vec<&String> = reported.difference(&listed).collect();

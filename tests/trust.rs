@@ -104,6 +104,76 @@ fn hand_codings_follow_their_words_through_edits() {
 }
 
 #[test]
+fn passage_ids_name_the_same_passage_through_edits() {
+    let p = TestProject::sample();
+    let mut notes: Vec<String> = walk(&p.path().join("notes"));
+    notes.sort();
+    // Six notes: the ids of their third and fourth passages, noted before any edit; the third is
+    // coded, with its id in the memo.
+    let mut cases = Vec::new();
+    for note in notes.iter().step_by(notes.len() / 6).take(6) {
+        let rel = note.strip_prefix(&format!("{}/", p.path().display())).unwrap().to_string();
+        let (third, fourth) = (p.key_id(&format!("{rel}#3")), p.key_id(&format!("{rel}#4")));
+        assert!(third.starts_with(&format!("{rel}#k")), "{third}");
+        let (t3, t4) = (passage_text(&p, &third), passage_text(&p, &fourth));
+        p.run(&["code", "add", &third, "time", "--memo", &format!("see {third}"), "-q"]);
+        cases.push((rel, third, fourth, t3, t4));
+    }
+    // A paragraph inserted at the top of each, and one word of the third passage edited.
+    for (rel, _, _, t3, _) in &cases {
+        let file = p.read(rel);
+        let first = passage_text(&p, &format!("{rel}#1"));
+        let w = words(t3);
+        let edited_third = format!("{}EDITED{}", &t3[..w[1].0], &t3[w[1].1..]);
+        let file = file.replacen(first.as_str(), &format!("Written later, above it all.\n\n{first}"), 1);
+        p.write(rel, file.replacen(t3.as_str(), &edited_third, 1));
+    }
+    for (rel, third, fourth, t3, t4) in &cases {
+        // The untouched passage keeps its id; ordinals have moved on.
+        assert_eq!(&passage_text(&p, fourth), t4, "{fourth}");
+        assert_eq!(&passage_text(&p, &format!("{rel}#5")), t4);
+        // The edited one is found under its old id, said aloud with its id now.
+        let o = p.run_expect(&["show", third, "--json", "-C", "0"], 0);
+        let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+        let now = v["passages"][0]["id"].as_str().unwrap().to_string();
+        assert_ne!(&now, third);
+        assert!(v["passages"][0]["text"].as_str().unwrap().contains("EDITED"), "{v}");
+        assert!(stderr(&o).contains(&format!("its id is now `{now}`")), "{}", stderr(&o));
+        assert_eq!(p.key_id(&format!("{rel}#4")), now);
+        let _ = t3;
+    }
+    // After `index` records the new versions, old ids still trace; a coding by old id lands on
+    // the passage it named.
+    p.run(&["index", "-q"]);
+    let (rel, third, _, _, _) = &cases[0];
+    p.run(&["code", "add", third, "expertise", "-q"]);
+    let list = p.run(&["code", "list", "--csv", "--code", "expertise"]);
+    assert!(list.contains(&p.key_id(&format!("{rel}#4"))), "{list}");
+    // A passage split in two: its old id names neither half, and says where its words went.
+    let (rel, _, fourth, _, t4) = &cases[1];
+    let w = words(t4);
+    let cut = w[w.len() / 2].0;
+    p.write(rel, p.read(rel).replacen(t4.as_str(), &format!("{}\n\n{}", &t4[..cut], &t4[cut..]), 1));
+    // (the fourth passage was not coded: its note's kept version, from the third's coding, has it)
+    let o = p.run_expect(&["show", fourth], 2);
+    let e = stderr(&o);
+    assert!(e.contains("split") && e.contains(&p.key_id(&format!("{rel}#5"))), "{e}");
+    assert!(e.contains(&p.key_id(&format!("{rel}#6"))), "{e}");
+    // A passage of a note never coded, rewritten: no kept version knows it, and it says so.
+    let uncoded = notes
+        .iter()
+        .map(|n| n.strip_prefix(&format!("{}/", p.path().display())).unwrap().to_string())
+        .find(|n| !cases.iter().any(|c| &c.0 == n))
+        .unwrap();
+    let id = p.key_id(&format!("{uncoded}#2"));
+    let text = passage_text(&p, &id);
+    p.write(&uncoded, p.read(&uncoded).replacen(text.as_str(), "Something else entirely.", 1));
+    let o = p.run_expect(&["code", "add", &id, "time"], 2);
+    assert!(stderr(&o).contains("names no passage"), "{}", stderr(&o));
+    assert!(!p.run(&["code", "list", "--csv"]).contains(&uncoded), "nothing was coded");
+}
+
+#[test]
 fn a_rewritten_passage_orphans_its_coding_which_stays_listed_and_can_be_moved() {
     let p = TestProject::sample();
     let id = "notes/fife/2016-03-02-locality-planning-group-levenmouth.md#3";
@@ -133,7 +203,7 @@ fn a_rewritten_passage_orphans_its_coding_which_stays_listed_and_can_be_moved() 
     p.run(&["code", "move", &coding_id, id, "-q"]);
     p.run(&["code", "check"]);
     let list = p.run(&["code", "list", "--csv"]);
-    assert!(list.contains(id) && !list.contains("orphaned"), "{list}");
+    assert!(list.contains(&p.key_id(id)) && !list.contains("orphaned"), "{list}");
 }
 
 #[test]
@@ -195,11 +265,12 @@ fn quotes_are_the_coded_words_with_where_they_come_from() {
     let w = words(&text);
     let quote = &text[w[1].0..w[4].1];
     p.run(&["code", "add", id, "expertise", "--quote", quote, "-q"]);
+    let key = p.key_id(id);
     for format in ["table", "csv", "md", "json"] {
         let out = p.run(&["report", "quotes", "--code", "expertise", "--format", format]);
         assert!(out.contains(quote), "{format}: {out}");
         assert!(!out.contains(&text[w[5].0..w[6].1]), "{format}: the rest of the passage is not quoted: {out}");
-        assert!(out.contains("2016-03-02") && out.contains(id), "{format}: date and passage: {out}");
+        assert!(out.contains("2016-03-02") && out.contains(&key), "{format}: date and passage: {out}");
     }
 }
 

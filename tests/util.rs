@@ -87,6 +87,12 @@ impl TestProject {
         let s = self.run(args);
         serde_json::from_str(&s).unwrap_or_else(|e| panic!("not JSON ({e}):\n{s}"))
     }
+
+    /// The id printed for a passage given by position (`notes/a.md#2` gives `notes/a.md#k…`).
+    pub fn key_id(&self, id: &str) -> String {
+        let v = self.json(&["show", id, "--json", "-C", "0"]);
+        v["passages"][0]["id"].as_str().unwrap().to_string()
+    }
 }
 
 pub fn copy_dir(from: &Path, to: &Path) {

@@ -17,7 +17,8 @@ CORPUS is a generated project: CORPUS/notes/<site>/<name>.md, each with `---` fr
 blank lines, `# heading` lines and horizontal rules end a passage; in transcripts (front matter
 `kind` interview, transcript or focus-group, or `transcript: true`) a line that starts with a
 speaker label (`Name: `) starts a passage whose text is what follows the label. A passage id is
-`<path relative to CORPUS>#<1-based ordinal>`, e.g. `notes/fife/000012.md#3`, as in fieldnotes.
+`<path relative to CORPUS>#<1-based ordinal>`, e.g. `notes/fife/000012.md#3` (fieldnotes prints
+keys, and takes this form as input; the truth files use it too).
 
 MB means 10^6 bytes throughout (as the corpus generator counts). Peak RSS is
 getrusage(RUSAGE_SELF).ru_maxrss (KiB on Linux) / 1024. Percentiles over per-query medians use

@@ -206,7 +206,7 @@ pub fn import_qdpx(g: &Globals, file: &Path, dir: Option<PathBuf>) -> Result<Exi
         write_atomic(&dir.join(rel), text.as_bytes())?;
         let body = text.strip_prefix('\u{feff}').unwrap_or(text);
         let hash = fieldnotes_corpus::text_hash(body);
-        versions.keep_text(&hash, body)?;
+        versions.keep_text(rel, &hash, body)?;
         version_of.insert(rel.as_str(), hash);
     }
     let mut n = 0;

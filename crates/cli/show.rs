@@ -61,7 +61,7 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     for i in lo..hi {
         let q = &doc.passages[i];
         let focus = i == pi;
-        let mut head = format!("#{} (line {})", q.ordinal, q.line);
+        let mut head = format!("#{} (line {}, passage {})", q.key, q.line, q.ordinal);
         if let Some(s) = &q.section {
             head.push_str(&format!(" · {s}"));
         }

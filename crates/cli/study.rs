@@ -5,8 +5,9 @@ use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use fieldnotes_coding::units::{self, Placement};
+use fieldnotes_coding::versions::{self, Traced};
 use fieldnotes_coding::{Anchorer, Codebook, Coding, CodingTable, Codings, Status, Versions};
-use fieldnotes_corpus::{Corpus, Document, Passage, Project};
+use fieldnotes_corpus::{Corpus, Document, Passage, PassageRef, Project};
 use fieldnotes_index::{PassageCodes, SearchIndex, UpdateStats, WriterOptions};
 
 use crate::Globals;
@@ -40,10 +41,14 @@ impl Study {
         codebook(&self.project)
     }
 
-    /// Finds a passage by id (`path#ordinal`), with a hint when it is not there.
+    /// Finds a passage by id (`path#key`, or `path#ordinal` as typed by hand), with a hint when
+    /// it is not there. A key of an earlier version of the note is traced through the kept
+    /// versions: to the same passage, edited (said on stderr, with its id now), or to an error
+    /// that says where its words went. It never names another passage.
     pub fn passage(&self, id: &str) -> Result<(usize, &Document, &Passage)> {
-        let (path, ord) = fieldnotes_corpus::split_passage_id(id)
-            .with_context(|| format!("`{id}` is not a passage id; ids look like `notes/fife/2016-03-02-board.md#3`"))?;
+        let (path, r) = fieldnotes_corpus::split_passage_id(id).with_context(|| {
+            format!("`{id}` is not a passage id; ids look like `notes/fife/2016-03-02-board.md#kq3x7fa2` (or `…md#3` for the third passage)")
+        })?;
         let di = self
             .corpus
             .documents
@@ -51,10 +56,49 @@ impl Study {
             .ok()
             .with_context(|| format!("no note `{path}` in the project; `fieldnotes notes --list` lists them"))?;
         let doc = &self.corpus.documents[di];
-        let p = doc
-            .passage(ord)
-            .with_context(|| format!("`{path}` has {} passages; there is no #{ord}", doc.passages.len()))?;
-        Ok((di, doc, p))
+        if let Some(p) = doc.find_passage(r) {
+            return Ok((di, doc, p));
+        }
+        let key = match r {
+            PassageRef::Ordinal(n) => bail!("`{path}` has {} passages; there is no #{n}", doc.passages.len()),
+            PassageRef::Key(k) => k,
+        };
+        let versions = Versions::new(&self.project.derived_dir());
+        let mut of = versions.history(path);
+        of.extend(self.codings.iter().filter(|c| c.doc == path).filter_map(|c| c.base.clone()));
+        let Some(trace) = versions::trace_key(key, doc, &versions, &of, &self.project) else {
+            bail!(
+                "`{id}` names no passage of `{path}` as it is now: its words were edited or removed since the id \
+                 was printed, and no kept version of the note has them (versions are kept of notes with codings); \
+                 `fieldnotes show {path}#1` shows the note's first passage and its id"
+            )
+        };
+        let old = output::clip(&trace.old, 80);
+        match trace.to {
+            Traced::Now(i) => {
+                let p = &doc.passages[i];
+                output::warn(&format!(
+                    "`{id}` named this passage before it was edited; its id is now `{}` (line {})",
+                    doc.passage_id(p),
+                    p.line
+                ));
+                Ok((di, doc, p))
+            }
+            Traced::Spread(is) => {
+                let ids: Vec<String> = is.iter().map(|&i| format!("`{}`", doc.passage_id(&doc.passages[i]))).collect();
+                bail!(
+                    "`{id}` named a passage that has since been split or joined to another (it read \"{old}\"); \
+                     its words are now in {}: use the id you mean",
+                    ids.join(", ")
+                )
+            }
+            Traced::Gone { near } => {
+                let at = near
+                    .map(|i| format!("; they stood where `{}` is now", doc.passage_id(&doc.passages[i])))
+                    .unwrap_or_default();
+                bail!("`{id}` named a passage whose words are gone from the note (it read \"{old}\"){at}")
+            }
+        }
     }
 
     /// Places the codings on the current text, following the notes' edits.

@@ -43,7 +43,7 @@ fn scores(
     let mut got: HashSet<(String, String)> = HashSet::new();
     for pm in found {
         let d = &corpus.documents[pm.doc];
-        let id = d.passage_id(&d.passages[pm.passage]);
+        let id = fieldnotes_corpus::ordinal_id(&d.path, d.passages[pm.passage].ordinal);
         for m in pm.matches.iter().filter(|m| m.suggested) {
             got.insert((id.clone(), book.codes[m.code].id.clone()));
         }

@@ -33,6 +33,9 @@ use crate::ledger::{Anchor, Coding};
 /// The folder of kept versions, under the project's `.fieldnotes/`.
 pub const VERSIONS_DIR: &str = "texts";
 
+/// The history of the store: a line `<hash>\t<path>` for each version, in the order kept.
+pub const HISTORY: &str = "history.tsv";
+
 /// Code points between two marks of [`EditMap::old_marks`].
 const MARK: usize = 256;
 
@@ -63,17 +66,28 @@ impl Versions {
     /// (an fsync per note made `code auto` on 16,000 notes wait on 16,000 flushes). Readable by
     /// the owner only, as the notes are private.
     pub fn keep(&self, doc: &Document) -> Result<()> {
-        self.keep_text(&doc.hash, &doc.text)
+        self.keep_text(&doc.path, &doc.hash, &doc.text)
     }
 
-    /// [`Versions::keep`] for a note's text (as it will be read, without a BOM) and its hash.
-    pub fn keep_text(&self, hash: &str, text: &str) -> Result<()> {
-        let Some(path) = self.path(hash) else { return Ok(()) };
-        if path.exists() {
+    /// [`Versions::keep`] for note `path`'s text (as it will be read, without a BOM) and its
+    /// hash. A version new to the store is first written down in its history ([`HISTORY`]).
+    pub fn keep_text(&self, path: &str, hash: &str, text: &str) -> Result<()> {
+        let Some(file) = self.path(hash) else { return Ok(()) };
+        if file.exists() {
             return Ok(());
         }
-        let io = |source| Error::Io { path: path.clone(), source };
-        fs::create_dir_all(&self.dir).map_err(|source| Error::Io { path: self.dir.clone(), source })?;
+        let io = |p: &Path, source| Error::Io { path: p.to_path_buf(), source };
+        fs::create_dir_all(&self.dir).map_err(|source| io(&self.dir, source))?;
+        // One short line, appended whole (O_APPEND), so writers at once do not mix lines; a
+        // line whose version was then lost names nothing [`Versions::get`] finds.
+        let log = self.dir.join(HISTORY);
+        let line = format!("{hash}\t{}\n", path.replace(['\t', '\n'], " "));
+        fs::OpenOptions::new()
+            .create(true)
+            .append(true)
+            .open(&log)
+            .and_then(|mut f| f.write_all(line.as_bytes()))
+            .map_err(|e| io(&log, e))?;
         let tmp = self.dir.join(format!(".{hash}.{}.tmp", std::process::id()));
         let write = || -> std::io::Result<()> {
             let mut opts = fs::OpenOptions::new();
@@ -82,12 +96,25 @@ impl Versions {
             std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
             let mut f = opts.open(&tmp)?;
             f.write_all(text.as_bytes())?;
-            fs::rename(&tmp, &path)
+            fs::rename(&tmp, &file)
         };
         write().map_err(|e| {
             let _ = fs::remove_file(&tmp);
-            io(e)
+            io(&file, e)
         })
+    }
+
+    /// The kept versions of note `path`, newest first, as its history lists them.
+    pub fn history(&self, path: &str) -> Vec<String> {
+        let Ok(log) = fs::read_to_string(self.dir.join(HISTORY)) else { return Vec::new() };
+        let mut out: Vec<String> = log
+            .lines()
+            .filter_map(|l| l.split_once('\t'))
+            .filter(|(_, p)| *p == path)
+            .map(|(h, _)| h.to_string())
+            .collect();
+        out.reverse();
+        out
     }
 
     /// The text of a kept version, if it is here and still has its hash.
@@ -424,6 +451,82 @@ impl Anchorer {
             other => other,
         }
     }
+}
+
+/// Where the words of a passage of an earlier version of a note stand now.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Trace {
+    /// The version the key was found in (its hash).
+    pub version: String,
+    /// The passage's words in that version.
+    pub old: String,
+    /// Where they are in the current text.
+    pub to: Traced,
+}
+
+/// Where a traced passage's words are now, as indices into the current note's passages.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Traced {
+    /// In this passage, which is mostly made of them: the same passage, edited.
+    Now(usize),
+    /// Over several passages (split), or as a small part of a larger one (merged).
+    Spread(Vec<usize>),
+    /// Gone; `near` is the passage where they stood.
+    Gone {
+        /// The passage at or after the place they stood, if any.
+        near: Option<usize>,
+    },
+}
+
+/// Looks for a passage key in the kept versions of `current`'s note (`versions_of`, newest
+/// first, as [`Versions::history`] gives them, with the versions its codings name after them)
+/// and carries the passage onto the current text. `None` when no kept version has it.
+pub fn trace_key(
+    key: fieldnotes_corpus::PassageKey,
+    current: &Document,
+    versions: &Versions,
+    versions_of: &[String],
+    project: &fieldnotes_corpus::Project,
+) -> Option<Trace> {
+    let mut tried = std::collections::HashSet::new();
+    for hash in versions_of {
+        if hash == &current.hash || !tried.insert(hash.as_str()) {
+            continue;
+        }
+        let Some(text) = versions.get(hash) else { continue };
+        let Ok(old) = project.parse_note(current.path.clone(), text) else { continue };
+        let Some(p) = old.passage_by_key(key) else { continue };
+        let map = EditMap::new(&old.text, &current.text);
+        let to = match map.map_span(p.start, p.end) {
+            Mapped::Span { start, end, .. } => {
+                let over: Vec<usize> = current
+                    .passages
+                    .iter()
+                    .enumerate()
+                    .filter(|(_, q)| q.start < end && q.end > start)
+                    .map(|(i, _)| i)
+                    .collect();
+                match over.as_slice() {
+                    [] => Traced::Gone { near: nearest(current, start) },
+                    [i] if 2 * (end.min(current.passages[*i].end) - start.max(current.passages[*i].start))
+                        >= current.passages[*i].end - current.passages[*i].start =>
+                    {
+                        Traced::Now(*i)
+                    }
+                    _ => Traced::Spread(over),
+                }
+            }
+            Mapped::Gone { near } => Traced::Gone { near: nearest(current, near) },
+        };
+        return Some(Trace { version: hash.clone(), old: old.passage_text(p).to_string(), to });
+    }
+    None
+}
+
+/// The passage that holds code point `c`, or the first after it.
+fn nearest(doc: &Document, c: usize) -> Option<usize> {
+    let i = doc.passages.partition_point(|p| p.end <= c);
+    (i < doc.passages.len()).then_some(i).or_else(|| doc.passages.len().checked_sub(1))
 }
 
 /// The byte offset of code point `c` of `doc`'s text, counted from the start of the passage that

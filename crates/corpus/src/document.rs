@@ -5,6 +5,7 @@ use std::collections::HashSet;
 use serde::Serialize;
 
 use crate::frontmatter::{self, Attributes};
+use crate::key::{PassageKey, PassageRef};
 use crate::value::Value;
 
 /// One passage: a paragraph, or a speaker turn in a transcript.
@@ -38,6 +39,8 @@ pub struct Passage {
     pub words: u32,
     /// Hash of the passage text (hex), for re-anchoring codings when notes change.
     pub hash: String,
+    /// The passage's name within its note, made from its words (see [`PassageKey`]).
+    pub key: PassageKey,
 }
 
 /// A parsed note.
@@ -62,9 +65,22 @@ impl Document {
         &self.text[p.byte_start..p.byte_end]
     }
 
-    /// The id of a passage: `<path>#<ordinal>`.
+    /// The id of a passage: `<path>#<key>`, which names it through edits elsewhere in the note.
     pub fn passage_id(&self, p: &Passage) -> String {
-        passage_id(&self.path, p.ordinal)
+        format!("{}#{}", self.path, p.key)
+    }
+
+    /// The passage with this key.
+    pub fn passage_by_key(&self, key: PassageKey) -> Option<&Passage> {
+        self.passages.iter().find(|p| p.key == key)
+    }
+
+    /// The passage a reference names in the note as it is now.
+    pub fn find_passage(&self, r: PassageRef) -> Option<&Passage> {
+        match r {
+            PassageRef::Key(k) => self.passage_by_key(k),
+            PassageRef::Ordinal(n) => self.passage(n),
+        }
     }
 
     /// A string attribute (e.g. `site`), if set.
@@ -108,16 +124,10 @@ impl Document {
     }
 }
 
-/// `<path>#<ordinal>`.
-pub fn passage_id(path: &str, ordinal: u32) -> String {
+/// `<path>#<ordinal>`: a passage by its position, as ids were once printed (still accepted as
+/// input, and used where a list of passages is numbered in order, as in benchmark truth files).
+pub fn ordinal_id(path: &str, ordinal: u32) -> String {
     format!("{path}#{ordinal}")
-}
-
-/// Splits a passage id into path and ordinal.
-pub fn split_passage_id(id: &str) -> Option<(&str, u32)> {
-    let (path, ord) = id.rsplit_once('#')?;
-    let ord: u32 = ord.parse().ok()?;
-    (ord > 0 && !path.is_empty()).then_some((path, ord))
 }
 
 /// Converts a code-point offset to a byte offset (`text.len()` for the end).
@@ -403,6 +413,7 @@ impl Builder<'_> {
             line,
             words: count_words(s),
             hash: text_hash(s),
+            key: PassageKey::default(),
         });
     }
 }
@@ -472,7 +483,9 @@ pub fn split_passages(text: &str, body_start: usize, first_line: usize, opts: &S
     if let Some((s, l, e)) = open.take() {
         b.push(&turn, s, e, l, section.as_deref());
     }
-    b.passages
+    let mut passages = b.passages;
+    crate::key::assign_keys(text, &mut passages);
+    passages
 }
 
 /// Parses a note's text (BOM already removed) into a document.
@@ -671,9 +684,7 @@ mod tests {
     }
 
     #[test]
-    fn ids_and_words() {
-        assert_eq!(split_passage_id("notes/a#b.md#12"), Some(("notes/a#b.md", 12)));
-        assert_eq!(split_passage_id("notes/a.md#0"), None);
+    fn words() {
         assert_eq!(count_words("It's the CPP's 2nd away-day, isn't it?"), 8);
     }
 

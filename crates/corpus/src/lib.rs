@@ -15,7 +15,8 @@
 //! assert_eq!(doc.passage_text(p), "Slowly.");
 //! assert_eq!(p.speaker.as_deref(), Some("Manager"));
 //! assert_eq!(p.section.as_deref(), Some("Opening"));
-//! assert_eq!(doc.passage_id(p), "notes/fife/i.md#2");
+//! assert_eq!(doc.passage_id(p), format!("notes/fife/i.md#{}", p.key));
+//! assert!(doc.passage_id(p).starts_with("notes/fife/i.md#k"));
 //! let chars: Vec<char> = doc.text.chars().collect();
 //! assert_eq!(chars[p.start..p.end].iter().collect::<String>(), "Slowly.");
 //! ```
@@ -24,15 +25,17 @@
 mod document;
 mod error;
 pub mod frontmatter;
+mod key;
 mod project;
 mod value;
 
 pub use document::{
-    Document, Passage, SplitOptions, UNKNOWN_TIME, build_document, char_to_byte, count_words, parse_document,
-    passage_id, speaker_label, split_passage_id, split_passages, text_hash, turn_prefix,
+    Document, Passage, SplitOptions, UNKNOWN_TIME, build_document, char_to_byte, count_words, ordinal_id,
+    parse_document, speaker_label, split_passages, text_hash, turn_prefix,
 };
 pub use error::{Error, Result, SkipReason};
 pub use frontmatter::Attributes;
+pub use key::{PassageKey, PassageRef, split_passage_id};
 pub use project::{CONFIG_FILE, Config, Corpus, DERIVED_DIR, IndexConfig, MAX_FILE_BYTES, Project, Skipped, decode};
 pub use value::{Date, Value};
 

@@ -226,15 +226,25 @@ impl Project {
         let skip = |reason| Skipped { path: rel.clone(), reason };
         let bytes = read_capped(path).map_err(|e| skip(SkipReason::Unreadable { message: e.to_string() }))?;
         let text = decode(&bytes, self.config.max_line_bytes).map_err(skip)?;
-        // Parse front matter first to know the kind, then split with the right options.
-        let fm = crate::frontmatter::parse(&text).map_err(|e| {
+        self.parse_note(rel.clone(), text).map_err(|e| {
             skip(SkipReason::FrontMatter {
                 line: e.line,
                 column: e.column,
                 message: e.message,
                 hint: e.hint.to_string(),
             })
-        })?;
+        })
+    }
+
+    /// Parses a note's text (without a BOM) as this project reads its notes: the front matter
+    /// first, to know the kind, then the body split with the right options. Used for the files
+    /// and for kept versions of them.
+    pub fn parse_note(
+        &self,
+        rel: String,
+        text: String,
+    ) -> std::result::Result<Document, crate::frontmatter::FrontMatterError> {
+        let fm = crate::frontmatter::parse(&text)?;
         let opts = self.split_options(&fm.attributes);
         Ok(build_document(rel, text, fm, &opts))
     }

@@ -12,7 +12,7 @@ use tantivy::tokenizer::{
 };
 
 /// Bumped whenever the schema or the tokenisation changes; an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 3;
+pub const SCHEMA_VERSION: u32 = 4;
 
 /// Tokeniser for keyword fields: the whole value as one lower-cased term.
 pub const KEYWORD_TOKENIZER: &str = "keyword_lc";
@@ -22,7 +22,7 @@ pub const STEM_TOKENIZER: &str = "en_stem";
 /// Handles to every field.
 #[derive(Clone, Debug)]
 pub struct Fields {
-    /// `path#ordinal`, raw.
+    /// `path#key` (see `fieldnotes_corpus::PassageKey`), raw.
     pub id: Field,
     /// Document path, raw (to delete a document's passages).
     pub doc: Field,

@@ -723,24 +723,32 @@ impl SearchIndex {
         Ok(ids)
     }
 
-    /// Ids of every passage matching the query (unranked, sorted); `code:` counts accepted
+    /// Ids of every passage matching the query (unranked, in order); `code:` counts accepted
     /// codings only.
     pub fn matching_ids(&self, query: &str, exact: bool) -> Result<Vec<String>> {
         self.matching_ids_with(query, &SearchOptions { exact, ..SearchOptions::default() })
     }
 
-    /// Ids of every passage matching the query under `opts` (unranked, sorted).
+    /// Ids of every passage matching the query under `opts` (unranked, in order of note and of
+    /// passage in the note).
     pub fn matching_ids_with(&self, query: &str, opts: &SearchOptions) -> Result<Vec<String>> {
+        Ok(self.matching_passages(query, opts)?.into_iter().map(|(id, _)| id).collect())
+    }
+
+    /// [`SearchIndex::matching_ids_with`], each id with its passage's ordinal.
+    pub(crate) fn matching_passages(&self, query: &str, opts: &SearchOptions) -> Result<Vec<(String, u64)>> {
         let (q, searcher, _) = self.compiled(query, opts)?;
         let docs = searcher.search(&q, &DocSetCollector)?;
         let mut ids = Vec::with_capacity(docs.len());
         for addr in docs {
             let doc: TantivyDocument = searcher.doc(addr)?;
             if let Some(id) = doc.get_first(self.fields.id).and_then(|v| v.as_str()) {
-                ids.push(id.to_string());
+                let ordinal = doc.get_first(self.fields.ordinal).and_then(|v| v.as_u64()).unwrap_or(0);
+                ids.push((id.to_string(), ordinal));
             }
         }
-        ids.sort();
+        let path = |id: &str| id.rsplit_once('#').map_or(id, |(p, _)| p).to_string();
+        ids.sort_by_cached_key(|(id, ordinal)| (path(id), *ordinal));
         Ok(ids)
     }
 

@@ -252,7 +252,7 @@ pub fn quotes(
                 coders.dedup();
                 let attr = |k: &str| d.attributes.get(k).map(fieldnotes_corpus::Value::to_plain);
                 // A quote over several passages names the first and the last.
-                let passage = if r.len() > 1 { format!("{id}-#{}", last.ordinal) } else { id };
+                let passage = if r.len() > 1 { format!("{id}-#{}", last.key) } else { id };
                 out.push(Quote {
                     code: code.clone(),
                     group: g.clone(),
@@ -375,7 +375,8 @@ mod tests {
         let q = quotes(&c, &placement, &sel, &["x".to_string()], &GroupBy::Attribute("site".into()), 1);
         // Site A: the span coding on a passage with no other code comes first, as its words.
         assert_eq!(q.len(), 1, "{q:?}");
-        assert_eq!((q[0].passage.as_str(), q[0].text.as_str(), q[0].whole_passage), ("a.md#3", "hre", false));
+        let third = c.documents[0].passage_id(&c.documents[0].passages[2]);
+        assert_eq!((q[0].passage.as_str(), q[0].text.as_str(), q[0].whole_passage), (third.as_str(), "hre", false));
         assert_eq!(q[0].site.as_deref(), Some("A"));
         assert_eq!(q[0].coders, ["hb"]);
         // Suggestions count only when asked for; a whole-passage coding quotes its passage.
