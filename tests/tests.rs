@@ -14,4 +14,5 @@ mod reports;
 mod safety;
 mod sample;
 mod search;
+mod state;
 mod trust;

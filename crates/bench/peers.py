@@ -664,6 +664,40 @@ def cmd_crosstab_polars(a: argparse.Namespace) -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# 7. A point update: one coding written, as a database would keep codings
+
+
+def cmd_sqlite_point_update(a: argparse.Namespace) -> None:
+    """One coding inserted into a SQLite table of codings (indexed by note and by code) in one
+    transaction, committed (rollback journal, synchronous=FULL: the commit is on disk, as a
+    ledger append is). The table is filled with --rows codings first if the database is new."""
+    import sqlite3
+
+    new = not os.path.exists(a.db)
+    con = sqlite3.connect(a.db)
+    if new:
+        con.execute(
+            "CREATE TABLE codings (id TEXT PRIMARY KEY, doc TEXT, start INTEGER, end INTEGER, code TEXT,"
+            " coder TEXT, status TEXT, memo TEXT)"
+        )
+        con.execute("CREATE INDEX codings_doc ON codings (doc)")
+        con.execute("CREATE INDEX codings_code ON codings (code)")
+        con.executemany(
+            "INSERT INTO codings VALUES (?, ?, ?, ?, ?, 'rules', 'suggested', NULL)",
+            ((f"r{i}", f"notes/site{i % 12}/{i // 12:06}.md", i % 1000, i % 1000 + 200, f"code{i % 8}") for i in range(a.rows)),
+        )
+        con.commit()
+    con.execute("PRAGMA synchronous = FULL")
+    t0 = time.perf_counter()
+    with con:
+        con.execute(
+            "INSERT OR REPLACE INTO codings VALUES (?, ?, ?, ?, ?, 'hb', 'accepted', ?)",
+            (a.id, "notes/site1/000001.md", 10, 80, "time", "bench"),
+        )
+    emit({"tool": "sqlite", "op": "point-update", "insert_s": round(time.perf_counter() - t0, 6), "rows": a.rows})
+
+
+# --------------------------------------------------------------------------------------------
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -711,6 +745,12 @@ def main(argv: list[str] | None = None) -> None:
         p = sub.add_parser(name, help="distinct passages per (code, site) from a passage,site,code CSV")
         p.add_argument("csv")
         p.set_defaults(func=func)
+
+    p = sub.add_parser("sqlite-point-update", help="one coding inserted and committed into a SQLite table of codings")
+    p.add_argument("db")
+    p.add_argument("--rows", type=int, default=190_000, help="codings in the table when it is made (default 190,000)")
+    p.add_argument("--id", default="hb-1", help="the coding's id")
+    p.set_defaults(func=cmd_sqlite_point_update)
 
     a = ap.parse_args(argv)
     a.func(a)

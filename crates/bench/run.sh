@@ -69,6 +69,21 @@ echo "fieldnotes: auto-coding (in process, and the whole command)" >&2
 record "$($FB code "$CORPUS" --truth "$CORPUS/truth.csv")"
 timed fieldnotes-code-auto "$FN" --project "$CORPUS" -q code auto
 
+echo "fieldnotes: interactive commands on the coded project, 5 rounds; SQLite's point update beside them" >&2
+ID=$("$FN" --project "$CORPUS" -q search partnership -n 1 --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["hits"][0]["id"])')
+rm -f "$OUT/codings.db"
+for i in 1 2 3 4 5; do
+  timed fieldnotes-code-add "$FN" --project "$CORPUS" -q code add "$ID" time --coder hb --memo "round $i"
+  timed fieldnotes-show "$FN" --project "$CORPUS" -q show "$ID"
+  timed fieldnotes-code-list-one-coder "$FN" --project "$CORPUS" -q code list --coder hb --csv
+  timed fieldnotes-themes-after-coding "$FN" --project "$CORPUS" -q report themes --by site
+  timed fieldnotes-agree "$FN" --project "$CORPUS" -q agree --coders rules,hb --include-suggested
+  timed fieldnotes-code-rm "$FN" --project "$CORPUS" -q code rm "$ID" time --coder hb
+  $PY sqlite-point-update "$OUT/codings.db" --id "hb-$i" > /dev/null  # made (190,000 codings) the first time
+  timed sqlite-point-update $PY sqlite-point-update "$OUT/codings.db" --id "hb-$i"
+  record "$(cat "$OUT/last.out")"
+done
+
 echo "ripgrep: one word at a time" >&2
 for w in $(sed -n 1,10p "$CORPUS/queries.txt"); do timed rg-word rg -c -w -i "$w" "$CORPUS/notes"; done
 

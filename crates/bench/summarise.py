@@ -53,6 +53,23 @@ def main(path: str, mb: str) -> None:
     ca, ca_rss = proc("fieldnotes-code-auto")
     if ca is not None:
         out.append(f"| `fieldnotes code auto` whole command (read, code, write ledger), s | {ca:.2f} | | |")
+    sq, sq_rss = proc("sqlite-point-update")
+    sq_in = [r["insert_s"] for r in rows if r.get("op") == "point-update"]
+    for name, label, goal in [
+        ("fieldnotes-code-add", "`code add ID CODE`", 0.05),
+        ("fieldnotes-show", "`show ID`", 0.05),
+        ("fieldnotes-code-rm", "`code rm ID CODE`", 0.05),
+        ("fieldnotes-code-list-one-coder", "`code list --coder hb`", 0.1),
+        ("fieldnotes-themes-after-coding", "`report themes` right after a coding", 0.5),
+        ("fieldnotes-agree", "`agree --coders rules,hb --include-suggested`", 1.0),
+    ]:
+        t, rss = proc(name)
+        if t is None:
+            continue
+        peer = ""
+        if name == "fieldnotes-code-add" and sq is not None:
+            peer = f"SQLite INSERT + commit: {sq * 1000:.0f} as a Python process, {statistics.median(sq_in) * 1000:.1f} in it"
+        out.append(f"| {label}, ms (goal {goal * 1000:.0f}), peak RSS {rss} MB | {t * 1000:.0f} | {peer} | |")
     th, th_rss = proc("fieldnotes-themes-from-store")
     first, first_rss = proc("fieldnotes-themes-building-store")
     ct = other.get(("fieldnotes", "crosstab"))

@@ -74,7 +74,12 @@ fn require_code(book: &Codebook, code: &str) -> Result<()> {
 
 /// Re-reads the codings and updates the index, if one exists, so `code:` searches stay right.
 fn refresh_index(g: &Globals, study: &mut Study) -> Result<()> {
-    study.codings = Codings::load(study.project.root())?;
+    study.reload_codings()?;
+    if study.scope == study::Scope::Whole {
+        // A command over the whole study may have written many events: the coding states are
+        // brought up to date now, not by the next command about one note.
+        Codings::refresh_states(study.project.root(), &study.project.derived_dir())?;
+    }
     study.update_index(g, false)?;
     Ok(())
 }
@@ -213,6 +218,9 @@ fn auto(g: &Globals, a: AutoArgs) -> Result<ExitCode> {
         Ok(())
     };
     let summary = auto_code(g, &project, &codings, &book, a.dry_run, &mut print)?;
+    if !a.dry_run {
+        Codings::refresh_states(project.root(), &project.derived_dir())?;
+    }
     if !a.json {
         let header: Vec<String> =
             ["code", if a.dry_run { "would add" } else { "new" }, "suggested in all"].map(String::from).into();
@@ -311,7 +319,7 @@ pub struct ExplainArgs {
 }
 
 fn explain(g: &Globals, a: ExplainArgs) -> Result<ExitCode> {
-    let study = Study::load(g)?;
+    let study = Study::load_note(g, &a.id)?;
     let book = study.codebook()?;
     let (_, doc, p) = study.passage(&a.id)?;
     let ac = AutoCoder::new(&book)?;
@@ -429,7 +437,7 @@ fn span_in_passage(doc: &Document, p: &Passage, id: &str, span: &SpanArgs) -> Re
 /// Arguments of `fieldnotes code add`.
 #[derive(clap::Args, Debug)]
 pub struct AddArgs {
-    /// The passage id, e.g. `notes/fife/2016-03-02-board.md#3`.
+    /// The passage id, e.g. `notes/fife/2016-03-02-board.md#kq3x7fa2` (or `…#3`, the third passage).
     id: String,
     /// The code id.
     code: String,
@@ -458,7 +466,7 @@ pub struct SpanArgs {
 }
 
 fn add(g: &Globals, a: AddArgs) -> Result<ExitCode> {
-    let mut study = Study::load(g)?;
+    let mut study = Study::load_note(g, &a.id)?;
     let book = study.codebook()?;
     require_code(&book, &a.code)?;
     let coder = coder_name(&study, a.coder)?;
@@ -513,7 +521,7 @@ pub struct RmArgs {
 }
 
 fn rm(g: &Globals, a: RmArgs) -> Result<ExitCode> {
-    let mut study = Study::load(g)?;
+    let mut study = if a.id { Study::load(g)? } else { Study::load_note(g, &a.target)? };
     let mut by_ledger: BTreeMap<String, Vec<String>> = BTreeMap::new();
     if a.id {
         for c in study.codings.iter().filter(|c| c.id == a.target) {
@@ -573,8 +581,9 @@ pub struct ListArgs {
     csv: bool,
 }
 
-/// Warns about a name given as a filter that nothing in the project has, with the closest ones.
-fn warn_unknown(what: &str, name: &str, known: &BTreeSet<String>) {
+/// Warns about a name given as a filter that nothing `among` (`in the project`) has, with the
+/// closest ones.
+fn warn_unknown(what: &str, name: &str, known: &BTreeSet<String>, among: &str) {
     if known.iter().any(|k| k.eq_ignore_ascii_case(name)) {
         return;
     }
@@ -584,28 +593,42 @@ fn warn_unknown(what: &str, name: &str, known: &BTreeSet<String>) {
     } else {
         format!("did you mean {}?", near.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" or "))
     };
-    output::warn(&format!("no {what} `{name}` in the project; {hint}"));
+    output::warn(&format!("no {what} `{name}` {among}; {hint}"));
 }
 
 fn list(g: &Globals, a: ListArgs) -> Result<ExitCode> {
-    let study = Study::load(g)?;
+    // One coder's codings need only that coder's ledger and the notes it codes; a coder without
+    // a ledger (one who only reviewed, or a name mistyped) is looked for in the whole study.
+    let project = g.project()?;
+    let one_coder = a
+        .coder
+        .as_ref()
+        .filter(|c| Ledger::all(project.root()).is_ok_and(|ls| ls.iter().any(|l| l.coder() == c.as_str())));
+    let study = match one_coder {
+        Some(c) => Study::load_coders(g, std::slice::from_ref(c))?,
+        None => Study::load(g)?,
+    };
+    let among = match one_coder {
+        Some(c) => format!("among {c}'s codings and their notes"),
+        None => "in the project".to_string(),
+    };
     let placement = study.placement();
     if let Some(code) = &a.code {
         let mut known: BTreeSet<String> = study.codings.iter().map(|c| c.code.clone()).collect();
         if let Ok(book) = study.codebook() {
             known.extend(book.codes.iter().map(|c| c.id.clone()));
         }
-        warn_unknown("code", code, &known);
+        warn_unknown("code", code, &known, &among);
     }
     if let Some(site) = &a.site {
         let known: BTreeSet<String> =
             study.corpus.documents.iter().filter_map(|d| d.attr_str("site")).map(str::to_string).collect();
-        warn_unknown("site", site, &known);
+        warn_unknown("site", site, &known, &among);
     }
     if let Some(coder) = &a.coder {
         let mut known: BTreeSet<String> = study.codings.ledgers.keys().cloned().collect();
         known.extend(study.codings.iter().filter_map(|c| c.reviewer.clone()));
-        warn_unknown("coder", coder, &known);
+        warn_unknown("coder", coder, &known, "in the project");
     }
     let site_of = |doc: &str| study.corpus.document(doc).and_then(|d| d.attr_str("site")).unwrap_or("").to_string();
     let keep = |c: &Coding| {
@@ -987,7 +1010,7 @@ fn check(g: &Globals, a: CheckArgs) -> Result<ExitCode> {
 pub struct MoveArgs {
     /// The coding id (as `code list` and `code check` show it).
     coding: String,
-    /// The passage to put it on, e.g. `notes/fife/2016-03-02-board.md#3`.
+    /// The passage to put it on, e.g. `notes/fife/2016-03-02-board.md#kq3x7fa2`.
     passage: String,
     #[command(flatten)]
     span: SpanArgs,
@@ -997,15 +1020,20 @@ pub struct MoveArgs {
 }
 
 fn move_coding(g: &Globals, a: MoveArgs) -> Result<ExitCode> {
-    let mut study = Study::load(g)?;
+    let mut study = Study::load_note(g, &a.passage)?;
     let by = coder_name(&study, a.coder.clone()).unwrap_or_default();
-    let c = study
-        .codings
-        .iter()
-        .find(|c| c.id == a.coding)
-        .cloned()
-        .with_context(|| format!("no coding with id `{}`; `fieldnotes code list` shows the ids", a.coding))?;
     let (_, doc, p) = study.passage(&a.passage)?;
+    // The note's codings are loaded; a coding of another note is looked for among them all, to
+    // say where it is.
+    let found = study.codings.iter().find(|c| c.id == a.coding).cloned();
+    let c = match found {
+        Some(c) => c,
+        None => Codings::load(study.project.root())?
+            .iter()
+            .find(|c| c.id == a.coding)
+            .cloned()
+            .with_context(|| format!("no coding with id `{}`; `fieldnotes code list` shows the ids", a.coding))?,
+    };
     if doc.path != c.doc {
         bail!(
             "coding `{}` is in `{}`, not in `{}`; a coding stays in its note (remove it and code the other note)",

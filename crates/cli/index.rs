@@ -28,6 +28,8 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
         }
     }
     let stats = study::index_in_batches(&project, &codings, g)?;
+    // Indexing records moves of codings whose notes changed: the coding states follow.
+    fieldnotes_coding::Codings::refresh_states(project.root(), &project.derived_dir())?;
     output::info(
         g.quiet,
         &format!(

@@ -12,7 +12,7 @@ use crate::study::Study;
 /// Arguments of `fieldnotes show`.
 #[derive(clap::Args, Debug)]
 pub struct Args {
-    /// The passage id, e.g. `notes/fife/2016-03-02-board.md#3`.
+    /// The passage id, e.g. `notes/fife/2016-03-02-board.md#kq3x7fa2` (or `…#3`, the third passage).
     id: String,
     /// Neighbouring passages to show on each side.
     #[arg(long, short = 'C', default_value_t = 1)]
@@ -24,7 +24,7 @@ pub struct Args {
 
 /// Runs `fieldnotes show`.
 pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
-    let study = Study::load(g)?;
+    let study = Study::load_note(g, &a.id)?;
     let (di, doc, p) = study.passage(&a.id)?;
     let placement = study.placement();
     let pi = (p.ordinal - 1) as usize;

@@ -21,6 +21,19 @@ pub struct Study {
     pub corpus: Corpus,
     /// Its codings.
     pub codings: Codings,
+    /// What was loaded: the whole study, or a part of it for a command that needs no more.
+    pub scope: Scope,
+}
+
+/// What part of a study was loaded.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Scope {
+    /// Every note and every ledger.
+    Whole,
+    /// One note and the codings on it ([`Study::load_note`]).
+    Note(String),
+    /// These coders' ledgers and the notes their codings are on ([`Study::load_coders`]).
+    Coders(Vec<String>),
 }
 
 impl Study {
@@ -33,7 +46,67 @@ impl Study {
         for bad in codings.bad_lines() {
             output::warn(&bad.to_string());
         }
-        Ok(Study { project, corpus, codings })
+        Ok(Study { project, corpus, codings, scope: Scope::Whole })
+    }
+
+    /// Loads the note of passage `id` and the codings on it (read through the coding state, not
+    /// the whole ledgers), for a command about one passage: it answers in milliseconds however
+    /// large the project. An id that names no note of the project loads the whole study, so
+    /// that [`Study::passage`] can say what is wrong.
+    pub fn load_note(g: &Globals, id: &str) -> Result<Study> {
+        let project = g.project()?;
+        let Some(file) = fieldnotes_corpus::split_passage_id(id).and_then(|(path, _)| project.note_file(path)) else {
+            return Study::load(g);
+        };
+        let mut corpus = Corpus::default();
+        match project.load_file(&file) {
+            Ok(doc) => corpus.documents.push(doc),
+            Err(skipped) => {
+                output::warn(&skip_warning(&skipped));
+                corpus.skipped.push(skipped);
+            }
+        }
+        let path = project.relative(&file);
+        let codings = Codings::load_doc(project.root(), &project.derived_dir(), &path)?;
+        for bad in codings.bad_lines() {
+            output::warn(&bad.to_string());
+        }
+        Ok(Study { project, corpus, codings, scope: Scope::Note(path) })
+    }
+
+    /// Loads the ledgers of `coders` only and the notes their codings are on, for a command that
+    /// looks at those coders' codings alone (`code list --coder hb`). A note named by a coding but
+    /// gone is left out, and its codings are orphans, as in the whole study.
+    pub fn load_coders(g: &Globals, coders: &[String]) -> Result<Study> {
+        let project = g.project()?;
+        let codings = Codings::load_coders(project.root(), coders)?;
+        for bad in codings.bad_lines() {
+            output::warn(&bad.to_string());
+        }
+        let notes: BTreeSet<&str> = codings.iter().map(|c| c.doc.as_str()).collect();
+        let mut corpus = Corpus::default();
+        for path in notes {
+            let Some(file) = project.note_file(path) else { continue };
+            match project.load_file(&file) {
+                Ok(doc) => corpus.documents.push(doc),
+                Err(skipped) => {
+                    output::warn(&skip_warning(&skipped));
+                    corpus.skipped.push(skipped);
+                }
+            }
+        }
+        Ok(Study { project, corpus, codings, scope: Scope::Coders(coders.to_vec()) })
+    }
+
+    /// The codings again, after a command wrote to the ledgers, as much of them as was loaded.
+    pub fn reload_codings(&mut self) -> Result<()> {
+        let (root, derived) = (self.project.root(), self.project.derived_dir());
+        self.codings = match &self.scope {
+            Scope::Whole => Codings::load(root)?,
+            Scope::Note(path) => Codings::load_doc(root, &derived, path)?,
+            Scope::Coders(coders) => Codings::load_coders(root, coders)?,
+        };
+        Ok(())
     }
 
     /// The codebook, or an error that says how to make one.
@@ -127,8 +200,14 @@ impl Study {
         }
         let codes = index_codes(&self.placement());
         let lookup = |d: usize, p: usize| codes_of(&codes, d, p);
-        let pb = output::progress(self.corpus.passage_count() as u64, "indexing", g.quiet || !create);
         let opts = WriterOptions::from_config(&self.project.config.index);
+        if self.scope != Scope::Whole {
+            // Some notes: re-indexed on their own, the others left as they are.
+            let mut stats = idx.update_notes(&self.corpus, &lookup, &opts)?;
+            stats.rebuilt = reason;
+            return Ok(Some((idx, stats)));
+        }
+        let pb = output::progress(self.corpus.passage_count() as u64, "indexing", g.quiet || !create);
         let mut stats = idx.update(&self.corpus, &lookup, &opts, &|n| pb.inc(n))?;
         pb.finish_and_clear();
         stats.rebuilt = reason;

@@ -473,12 +473,22 @@ pub fn fold_bytes(path: &Path, bytes: &[u8]) -> LedgerState {
 /// read, a last line without its newline marked torn. Blank lines are skipped.
 pub fn fold_lines(
     path: &Path,
+    reader: impl std::io::BufRead,
+    apply: impl FnMut(usize, Event),
+) -> std::io::Result<Vec<BadLine>> {
+    fold_lines_from(path, reader, 1, apply)
+}
+
+/// [`fold_lines`] of a ledger's bytes from line `first` on (the lines before it read already).
+pub fn fold_lines_from(
+    path: &Path,
     mut reader: impl std::io::BufRead,
+    first: usize,
     mut apply: impl FnMut(usize, Event),
 ) -> std::io::Result<Vec<BadLine>> {
     let mut bad = Vec::new();
     let mut line = Vec::new();
-    let mut n = 0;
+    let mut n = first - 1;
     loop {
         line.clear();
         if reader.read_until(b'\n', &mut line)? == 0 {
@@ -512,6 +522,35 @@ impl Codings {
             ledgers.insert(l.coder.clone(), l.read()?);
         }
         Ok(Codings { ledgers })
+    }
+
+    /// The codings of note `doc` only, as [`Codings::load`] has them, read through each ledger's
+    /// coding state ([`crate::state`]) instead of the whole ledgers.
+    pub fn load_doc(root: &Path, derived_dir: &Path, doc: &str) -> Result<Codings> {
+        let states = crate::state::States::new(derived_dir);
+        let mut ledgers = BTreeMap::new();
+        for l in Ledger::all(root)? {
+            ledgers.insert(l.coder.clone(), states.doc_view(&l, doc)?);
+        }
+        Ok(Codings { ledgers })
+    }
+
+    /// The ledgers of `coders` only (a coder without a ledger has none).
+    pub fn load_coders(root: &Path, coders: &[String]) -> Result<Codings> {
+        let mut ledgers = BTreeMap::new();
+        for l in Ledger::all(root)?.into_iter().filter(|l| coders.iter().any(|c| c == &l.coder)) {
+            ledgers.insert(l.coder.clone(), l.read()?);
+        }
+        Ok(Codings { ledgers })
+    }
+
+    /// Brings every ledger's coding state up to date (after a command that wrote many events).
+    pub fn refresh_states(root: &Path, derived_dir: &Path) -> Result<()> {
+        let states = crate::state::States::new(derived_dir);
+        for l in Ledger::all(root)? {
+            states.refresh(&l)?;
+        }
+        Ok(())
     }
 
     /// Every current coding, coder by coder.

@@ -22,6 +22,7 @@ pub mod autocode;
 pub mod codebook;
 mod error;
 pub mod ledger;
+pub mod state;
 pub mod table;
 pub mod units;
 pub mod versions;

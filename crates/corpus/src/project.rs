@@ -180,15 +180,7 @@ impl Project {
         let globs = self.globs()?;
         let mut files = Vec::new();
         let mut skipped = Vec::new();
-        let walker = ignore::WalkBuilder::new(&self.root)
-            .hidden(true)
-            .git_ignore(true)
-            .git_exclude(true)
-            .require_git(false)
-            .follow_links(true)
-            .filter_entry(|e| e.file_name() != DERIVED_DIR)
-            .build();
-        for entry in walker {
+        for entry in self.walker(&self.root).build() {
             match entry {
                 Ok(e) => {
                     if !e.file_type().is_some_and(|t| t.is_file()) {
@@ -207,6 +199,38 @@ impl Project {
         }
         files.sort();
         Ok((files, skipped))
+    }
+
+    /// The walk over the notes from `dir` (the root, or a folder in it), as every listing of
+    /// notes makes it: hidden files and `.fieldnotes/` left out, `.gitignore` honoured.
+    fn walker(&self, dir: &Path) -> ignore::WalkBuilder {
+        let mut b = ignore::WalkBuilder::new(dir);
+        b.hidden(true)
+            .git_ignore(true)
+            .git_exclude(true)
+            .require_git(false)
+            .follow_links(true)
+            .filter_entry(|e| e.file_name() != DERIVED_DIR);
+        b
+    }
+
+    /// The file of note `rel` (a path relative to the root, as in passage ids), if it is one of
+    /// the project's notes, as [`Project::note_files`] would list it; found without walking the
+    /// whole project (its folder is listed, with the ignore files above it).
+    pub fn note_file(&self, rel: &str) -> Option<PathBuf> {
+        let parts: Vec<&str> = rel.split('/').collect();
+        let plain = |p: &&str| !p.is_empty() && *p != "." && *p != ".." && !p.starts_with('.') && !p.contains('\\');
+        if !parts.iter().all(plain) || parts.first() == Some(&DERIVED_DIR) || !self.globs().ok()?.is_match(rel) {
+            return None;
+        }
+        let file = self.root.join(rel);
+        let dir = file.parent()?;
+        for entry in self.walker(dir).max_depth(Some(1)).build().flatten() {
+            if entry.depth() == 1 && entry.file_type().is_some_and(|t| t.is_file()) && entry.path() == file {
+                return Some(file);
+            }
+        }
+        None
     }
 
     /// The passage-splitting options for a document with these attributes.
@@ -379,6 +403,20 @@ mod tests {
         let paths: Vec<&str> = corpus.documents.iter().map(|d| d.path.as_str()).collect();
         assert_eq!(paths, ["notes/fife/a.md", "notes/fife/b.txt", "notes/glasgow/i.md"]);
         assert_eq!(corpus.passage_count(), 5);
+        // One note found as the listing finds it, without the walk.
+        for p in paths.iter().chain(["notes/bad/fm.md"].iter()) {
+            assert_eq!(project.note_file(p), Some(root.join(p)), "{p}");
+        }
+        for p in [
+            "notes/ignored.md",
+            "other/x.md",
+            "notes/../other/x.md",
+            "notes/fife/none.md",
+            "/notes/fife/a.md",
+            "notes//fife/a.md",
+        ] {
+            assert_eq!(project.note_file(p), None, "{p}");
+        }
         let interview = corpus.document("notes/glasgow/i.md").unwrap();
         assert_eq!(interview.passages[1].speaker.as_deref(), Some("A"));
         let skipped: Vec<(&str, &str)> = corpus.skipped.iter().map(|s| (s.path.as_str(), s.reason.kind())).collect();

@@ -309,6 +309,23 @@ impl SearchIndex {
         update.finish()
     }
 
+    /// Brings the notes of `corpus`, some of the project's notes, in step with their content and
+    /// codes, leaving every other note in the index as it is (a coding command on one note).
+    /// The time of the last whole update, which tells which notes changed since, is kept.
+    pub fn update_notes<C: Into<PassageCodes>>(
+        &mut self,
+        corpus: &Corpus,
+        codes: &(dyn Fn(usize, usize) -> C + Sync),
+        opts: &WriterOptions,
+    ) -> Result<UpdateStats> {
+        // One thread: a tiny update split between threads makes a segment per thread.
+        let opts = WriterOptions { threads: 1, memory_bytes: opts.memory_bytes.min(64 << 20) };
+        let mut update = self.begin_update(&opts);
+        update.partial = true;
+        update.add(corpus, codes, &|_| {})?;
+        update.finish()
+    }
+
     /// Starts an update that takes the notes a batch at a time ([`Update::add`]), so that a
     /// large project need not be held in memory at once; [`Update::finish`] removes the notes
     /// no batch had and commits.
@@ -323,6 +340,7 @@ impl SearchIndex {
             started_ns: now_ns(),
             signatures: Vec::new(),
             stats: UpdateStats::default(),
+            partial: false,
         }
     }
 
@@ -604,6 +622,9 @@ pub struct Update<'a> {
     /// New signatures of the notes indexed.
     signatures: Vec<(String, String)>,
     stats: UpdateStats,
+    /// Only some of the notes: none is removed for want of being seen, and the time of the
+    /// last whole update is kept.
+    partial: bool,
 }
 
 impl Update<'_> {
@@ -705,7 +726,11 @@ impl Update<'_> {
 
     /// Removes the notes that no batch had, commits, and records the new state.
     pub fn finish(mut self) -> Result<UpdateStats> {
-        let gone: Vec<String> = self.idx.manifest.docs.keys().filter(|p| !self.seen.contains(*p)).cloned().collect();
+        let gone: Vec<String> = if self.partial {
+            Vec::new()
+        } else {
+            self.idx.manifest.docs.keys().filter(|p| !self.seen.contains(*p)).cloned().collect()
+        };
         let doc_field = self.idx.fields.doc;
         self.delete_notes(gone.iter().map(|path| Term::from_field_text(doc_field, path)).collect())?;
         self.stats.removed += gone.len();
@@ -713,8 +738,9 @@ impl Update<'_> {
         let state_path = self.idx.dir.join(STATE);
         let state_json =
             serde_json::to_vec(&state).map_err(|e| Error::Io { path: state_path.clone(), source: e.into() })?;
+        let write_state = |partial: bool| if partial { Ok(()) } else { write_atomically(&state_path, &state_json) };
         let Some(mut writer) = self.writer.take() else {
-            write_atomically(&state_path, &state_json)?;
+            write_state(self.partial)?;
             return Ok(std::mem::take(&mut self.stats));
         };
         writer.commit()?;
@@ -730,7 +756,7 @@ impl Update<'_> {
             self.idx.manifest.docs.insert(path, signature);
         }
         self.idx.write_manifest()?;
-        write_atomically(&state_path, &state_json)?;
+        write_state(self.partial)?;
         self.idx.reader = OnceLock::new();
         Ok(std::mem::take(&mut self.stats))
     }

@@ -133,6 +133,17 @@ fn incremental_updates_touch_only_changes() {
     let s = idx.update(&corpus, &codes, &opts, &|_| {}).unwrap();
     assert_eq!(s.indexed, 1);
     assert_eq!(ids(&idx, "code:time site:fife"), ["notes/fife/a.md#1"]);
+    // One note re-indexed on its own (a coding command): the others stay, and so does the time
+    // of the last whole update.
+    let state_before = fs::read(root.join(".fieldnotes/index").join(STATE)).unwrap();
+    let one = Corpus { documents: vec![corpus.documents[1].clone()], skipped: vec![] };
+    let codes = |_: usize, _: usize| vec!["context".to_string()];
+    let s = idx.update_notes(&one, &codes, &opts).unwrap();
+    assert_eq!((s.indexed, s.removed), (1, 1));
+    assert_eq!(ids(&idx, "code:context"), ["notes/west-dunbartonshire/c.md#1"]);
+    assert_eq!(ids(&idx, "code:time"), ["notes/fife/a.md#1"]);
+    assert_eq!(idx.n_documents(), 2);
+    assert_eq!(fs::read(root.join(".fieldnotes/index").join(STATE)).unwrap(), state_before);
 }
 
 #[test]

@@ -1,0 +1,89 @@
+//! The coding state: commands about one passage read one note and its codings through the
+//! derived state, and what they see, write and index is what the whole ledgers say.
+
+use std::collections::BTreeSet;
+
+use crate::util::{TestProject, stderr};
+
+/// (passage id, code) of every accepted coding, as `code list` (which reads the whole ledgers)
+/// places them.
+fn accepted(p: &TestProject) -> BTreeSet<(String, String)> {
+    let out = p.run(&["code", "list", "--json", "--status", "accepted"]);
+    out.lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .flat_map(|v| {
+            let code = v["coding"]["code"].as_str().unwrap().to_string();
+            v["passages"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(move |id| (id.as_str().unwrap().to_string(), code.clone()))
+                .collect::<Vec<_>>()
+        })
+        .collect()
+}
+
+/// (passage id, code) of every coding `show` gives for the passages of `ids`, with `status`.
+fn shown(p: &TestProject, ids: &[String], status: &str) -> BTreeSet<(String, String)> {
+    let mut out = BTreeSet::new();
+    for id in ids {
+        let v = p.json(&["show", id, "--json", "-C", "0"]);
+        for c in v["passages"][0]["codings"].as_array().unwrap() {
+            if c["status"] == status {
+                out.insert((id.clone(), c["code"].as_str().unwrap().to_string()));
+            }
+        }
+    }
+    out
+}
+
+/// Ids of the passages `search` finds with `code:CODE`.
+fn searched(p: &TestProject, code: &str) -> BTreeSet<String> {
+    let o = p.cmd(&["search", &format!("code:{code}"), "--json", "-n", "10000"]).output().unwrap();
+    if o.stdout.is_empty() {
+        return BTreeSet::new();
+    }
+    let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&o)));
+    v["hits"].as_array().unwrap().iter().map(|h| h["id"].as_str().unwrap().to_string()).collect()
+}
+
+#[test]
+fn one_passage_commands_see_and_index_what_the_ledgers_say() {
+    let p = TestProject::sample();
+    p.run(&["index", "-q"]);
+    p.run(&["code", "auto", "-q"]);
+    // Twenty passages over the study, each coded, some removed, one moved, one reviewed.
+    let ids: Vec<String> = p.json(&["search", "partnership", "--json", "-n", "20"])["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_str().unwrap().to_string())
+        .collect();
+    assert_eq!(ids.len(), 20);
+    for (i, id) in ids.iter().enumerate() {
+        p.run(&["code", "add", id, if i % 2 == 0 { "time" } else { "expertise" }, "--memo", &format!("m{i}"), "-q"]);
+        if i % 3 == 0 {
+            p.run(&["code", "add", id, "context", "--coder", "jm", "-q"]);
+        }
+    }
+    for id in ids.iter().step_by(4) {
+        p.run(&["code", "rm", id, "time", "-q"]);
+    }
+    let want = accepted(&p);
+    assert_eq!(shown(&p, &ids, "accepted"), want.iter().filter(|(i, _)| ids.contains(i)).cloned().collect());
+    // Search's code filter, kept up to date one note at a time, has the same passages.
+    for code in ["time", "expertise", "context"] {
+        let from_ledgers: BTreeSet<String> = want.iter().filter(|(_, c)| c == code).map(|(i, _)| i.clone()).collect();
+        assert_eq!(searched(&p, code), from_ledgers, "code:{code}");
+    }
+    // A ledger rewritten behind the state's back (a checkout of an older version): the state
+    // notices and reads the ledger as it is now.
+    let ledger = p.read("codings/hb.jsonl");
+    let half: String = ledger.lines().take(ledger.lines().count() / 2).map(|l| format!("{l}\n")).collect();
+    p.write("codings/hb.jsonl", &half);
+    assert_eq!(shown(&p, &ids, "accepted"), accepted(&p).into_iter().filter(|(i, _)| ids.contains(i)).collect());
+    // A line of the ledger that cannot be read is reported by a one-passage command too.
+    p.write("codings/hb.jsonl", format!("{half}{{\"op\":\"what\"}}\n"));
+    let o = p.run_expect(&["show", &ids[0]], 0);
+    assert!(stderr(&o).contains("hb.jsonl` line") && stderr(&o).contains("unreadable"), "{}", stderr(&o));
+}
