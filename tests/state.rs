@@ -87,3 +87,84 @@ fn one_passage_commands_see_and_index_what_the_ledgers_say() {
     let o = p.run_expect(&["show", &ids[0]], 0);
     assert!(stderr(&o).contains("hb.jsonl` line") && stderr(&o).contains("unreadable"), "{}", stderr(&o));
 }
+
+/// Every theme table `report themes` gives for a few selections, as JSON.
+fn tables(p: &TestProject) -> Vec<serde_json::Value> {
+    [
+        vec!["report", "themes", "--format", "json", "-q"],
+        vec!["report", "themes", "--format", "json", "--include-suggested", "--by", "speaker", "-q"],
+        vec!["report", "themes", "--format", "json", "--coder", "jm", "--unit", "documents", "-q"],
+        vec!["report", "themes", "--format", "json", "--coder", "rules", "--include-suggested", "-q"],
+    ]
+    .iter()
+    .map(|args| p.json(args))
+    .collect()
+}
+
+#[test]
+fn a_coding_changes_the_report_store_in_place_as_a_rebuild_would() {
+    let p = TestProject::sample();
+    p.run(&["index", "-q"]);
+    p.run(&["code", "auto", "-q"]);
+    tables(&p);
+    let ids: Vec<String> = p.json(&["search", "trust", "--json", "-n", "6"])["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_str().unwrap().to_string())
+        .collect();
+    let text =
+        |id: &str| p.json(&["show", id, "--json", "-C", "0"])["passages"][0]["text"].as_str().unwrap().to_string();
+    let quote: String = text(&ids[1]).split_whitespace().take(3).collect::<Vec<_>>().join(" ");
+    let ops: Vec<Vec<String>> = vec![
+        vec!["code".into(), "add".into(), ids[0].clone(), "time".into()],
+        vec![
+            "code".into(),
+            "add".into(),
+            ids[1].clone(),
+            "expertise".into(),
+            "--quote".into(),
+            quote,
+            "--coder".into(),
+            "jm".into(),
+        ],
+        vec!["code".into(), "add".into(), ids[2].clone(), "context".into(), "--coder".into(), "jm".into()],
+        vec!["code".into(), "rm".into(), ids[0].clone(), "time".into()],
+        vec!["code".into(), "add".into(), ids[3].clone(), "authenticity".into(), "--coder".into(), "ak".into()],
+        vec![
+            "code".into(),
+            "review".into(),
+            "--accept".into(),
+            "--code".into(),
+            "time".into(),
+            "--site".into(),
+            "fife".into(),
+            "--coder".into(),
+            "jm".into(),
+        ],
+        vec![
+            "code".into(),
+            "review".into(),
+            "--reject".into(),
+            "--code".into(),
+            "expertise".into(),
+            "--site".into(),
+            "dundee".into(),
+        ],
+        vec!["code".into(), "rm".into(), ids[2].clone(), "context".into(), "--coder".into(), "jm".into()],
+    ];
+    for op in &ops {
+        let args: Vec<&str> = op.iter().map(String::as_str).collect();
+        p.run(&[args.as_slice(), &["-q"]].concat());
+        let o = p.run_expect(&["report", "themes", "--format", "csv"], 0);
+        let in_place = stderr(&o).contains("report store: the codings of");
+        let kept = tables(&p);
+        std::fs::remove_file(p.path().join(".fieldnotes/report.store")).unwrap();
+        let rebuilt = tables(&p);
+        assert_eq!(kept, rebuilt, "after {op:?} (in place: {in_place})");
+        // One-note commands change the store in place; a review of many may rebuild it.
+        if op[1] != "review" {
+            assert!(in_place, "after {op:?}: {}", stderr(&o));
+        }
+    }
+}

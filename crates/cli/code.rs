@@ -299,6 +299,7 @@ fn follow(c: &Coding, d: &Document, start: usize, end: usize, words: &str) -> Ev
     let changed = if c.text.is_empty() { text_hash(words) != c.hash } else { words != c.text };
     Event::Move {
         id: c.id.clone(),
+        doc: Some(c.doc.clone()),
         start,
         end,
         base: Some(d.hash.clone()),
@@ -522,10 +523,11 @@ pub struct RmArgs {
 
 fn rm(g: &Globals, a: RmArgs) -> Result<ExitCode> {
     let mut study = if a.id { Study::load(g)? } else { Study::load_note(g, &a.target)? };
-    let mut by_ledger: BTreeMap<String, Vec<String>> = BTreeMap::new();
+    // Per ledger, the (id, note) of each coding to remove.
+    let mut by_ledger: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     if a.id {
         for c in study.codings.iter().filter(|c| c.id == a.target) {
-            by_ledger.entry(c.coder.clone()).or_default().push(c.id.clone());
+            by_ledger.entry(c.coder.clone()).or_default().push((c.id.clone(), c.doc.clone()));
         }
         if by_ledger.is_empty() {
             bail!("no coding with id `{}`; `fieldnotes code list` shows the ids", a.target);
@@ -538,7 +540,7 @@ fn rm(g: &Globals, a: RmArgs) -> Result<ExitCode> {
         let placement = study.placement();
         for x in placement.placed.iter().filter(|x| x.doc == di && x.passages.contains(&pi)) {
             if x.coding.code == code && x.coding.coder == coder {
-                by_ledger.entry(coder.clone()).or_default().push(x.coding.id.clone());
+                by_ledger.entry(coder.clone()).or_default().push((x.coding.id.clone(), x.coding.doc.clone()));
             }
         }
         if by_ledger.is_empty() {
@@ -548,8 +550,10 @@ fn rm(g: &Globals, a: RmArgs) -> Result<ExitCode> {
     let by = a.coder.clone().unwrap_or_default();
     let mut n = 0;
     for (coder, ids) in &by_ledger {
-        let events: Vec<Event> =
-            ids.iter().map(|id| Event::Remove { id: id.clone(), by: by.clone(), time: now() }).collect();
+        let events: Vec<Event> = ids
+            .iter()
+            .map(|(id, doc)| Event::Remove { id: id.clone(), doc: Some(doc.clone()), by: by.clone(), time: now() })
+            .collect();
         n += events.len();
         Ledger::new(study.project.root(), coder)?.append(&events)?;
     }
@@ -759,6 +763,7 @@ fn review(g: &Globals, a: ReviewArgs) -> Result<ExitCode> {
         for (c, _) in &pending {
             by_ledger.entry(&c.coder).or_default().push(Event::Status {
                 id: c.id.clone(),
+                doc: Some(c.doc.clone()),
                 status,
                 by: reviewer.clone(),
                 time: now(),
@@ -804,6 +809,7 @@ fn review(g: &Globals, a: ReviewArgs) -> Result<ExitCode> {
         };
         Ledger::new(study.project.root(), &c.coder)?.append(&[Event::Status {
             id: c.id.clone(),
+            doc: Some(c.doc.clone()),
             status,
             by: reviewer.clone(),
             time: now(),
@@ -1048,6 +1054,7 @@ fn move_coding(g: &Globals, a: MoveArgs) -> Result<ExitCode> {
     Versions::new(&study.project.derived_dir()).keep(doc)?;
     Ledger::new(study.project.root(), &c.coder)?.append(&[Event::Move {
         id: c.id.clone(),
+        doc: Some(c.doc.clone()),
         start,
         end,
         base: Some(doc.hash.clone()),

@@ -427,12 +427,32 @@ pub fn render_themes(t: &ThemeTable, format: Format, chart: Chart) -> Result<Str
 fn report_store(g: &Globals, project: &fieldnotes_corpus::Project) -> Result<Store> {
     let signature = Signature::of(project)?;
     let path = project.derived_dir().join(STORE_FILE);
-    if let Some(store) = Store::load_if_fresh(&path, &signature) {
+    let old = Store::load(&path);
+    if let Some(store) = old.as_ref().filter(|s| s.signature() == &signature) {
         for w in store.warnings() {
             output::warn(w);
         }
+        return Ok(old.unwrap_or_default());
+    }
+    let ledgers = fieldnotes_coding::Ledger::all(project.root())?;
+    if let Some(store) = old
+        && let Some((store, notes)) = update_in_place(project, store, &signature, &ledgers)?
+    {
+        for w in store.warnings() {
+            output::warn(w);
+        }
+        output::info(
+            g.quiet,
+            &format!("report store: the codings of {} brought up to date", output::count(notes as u64, "note")),
+        );
+        if let Err(e) = store.save(&path) {
+            output::warn(&format!("could not save the report store: {e:#}"));
+        }
         return Ok(store);
     }
+    // Where the ledgers stand, taken before they are read: lines appended meanwhile are read
+    // again next time, which changes nothing (a note's rows are made anew from all its codings).
+    let marks = ledgers.iter().map(fieldnotes_coding::state::mark).collect::<fieldnotes_coding::Result<Vec<_>>>()?;
     // Built a batch of notes at a time from the compact coding table, so that neither the notes
     // nor millions of codings need be held whole.
     let table = crate::study::coding_table(project)?;
@@ -449,6 +469,7 @@ fn report_store(g: &Globals, project: &fieldnotes_corpus::Project) -> Result<Sto
     }
     let pb = output::progress(files.len() as u64, "reading", g.quiet);
     let mut builder = Store::builder(signature);
+    builder.set_marks(marks);
     crate::study::read_in_batches(project, &files, &|n| pb.inc(n), |corpus| {
         warnings.extend(corpus.skipped.iter().map(crate::study::skip_warning));
         left_out.extend(corpus.skipped.iter().map(|s| format!("`{}`: {}", s.path, s.reason)));
@@ -483,6 +504,70 @@ fn report_store(g: &Globals, project: &fieldnotes_corpus::Project) -> Result<Sto
         output::warn(&format!("could not save the report store: {e:#}"));
     }
     Ok(store)
+}
+
+/// The store brought up to date in place when only ledgers grew since it was made (a coding
+/// added, removed, reviewed or moved): the rows of each note those new lines name are made
+/// again from that note and its codings (read through the coding state). `None` when anything
+/// else changed (a note, the settings, a ledger rewritten or gone, an unreadable line, a line
+/// that does not name its note, many lines at once): the store is then built from scratch.
+fn update_in_place(
+    project: &fieldnotes_corpus::Project,
+    mut store: Store,
+    signature: &Signature,
+    ledgers: &[fieldnotes_coding::Ledger],
+) -> Result<Option<(Store, usize)>> {
+    use fieldnotes_coding::state::{self, Mark};
+    use fieldnotes_coding::{Codings, Event};
+    const MOST_EVENTS: usize = 1_000;
+    if store.signature().without_ledgers() != signature.without_ledgers()
+        || store.marks().iter().any(|m| !ledgers.iter().any(|l| l.coder() == m.coder))
+    {
+        return Ok(None);
+    }
+    let mut notes = std::collections::BTreeSet::new();
+    let mut marks = Vec::new();
+    let mut events_seen = 0;
+    for l in ledgers {
+        let since = store
+            .marks()
+            .iter()
+            .find(|m| m.coder == l.coder())
+            .cloned()
+            .unwrap_or_else(|| Mark { coder: l.coder().to_string(), ..Mark::default() });
+        let Some((events, now)) = state::events_since(l, &since)? else { return Ok(None) };
+        events_seen += events.len();
+        if events_seen > MOST_EVENTS {
+            return Ok(None);
+        }
+        for ev in events {
+            let doc = match ev {
+                Event::Add(c) => Some(c.doc),
+                Event::Remove { doc, .. } | Event::Status { doc, .. } | Event::Move { doc, .. } => doc,
+            };
+            let Some(doc) = doc else { return Ok(None) };
+            notes.insert(doc);
+        }
+        marks.push(now);
+    }
+    let mut anchorer = crate::study::anchorer(project);
+    for path in &notes {
+        let Some(doc) =
+            store.has_note(path).then(|| project.note_file(path)).flatten().and_then(|f| project.load_file(&f).ok())
+        else {
+            return Ok(None);
+        };
+        let codings = Codings::load_doc(project.root(), &project.derived_dir(), path)?;
+        if codings.bad_lines().next().is_some() {
+            return Ok(None);
+        }
+        let placement = units::place_in_doc(0, &doc, codings.iter(), &mut anchorer);
+        if store.replace_note(path, doc.passages.len(), &placement).is_none() {
+            return Ok(None);
+        }
+    }
+    store.restamp(signature.clone(), marks);
+    Ok(Some((store, notes.len())))
 }
 
 fn themes(g: &Globals, a: ThemesArgs) -> Result<ExitCode> {

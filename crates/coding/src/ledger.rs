@@ -171,6 +171,10 @@ pub enum Event {
     Remove {
         /// The coding's id.
         id: String,
+        /// The coding's note, so that a reader of the ledger's last lines knows which note they
+        /// change without the rest (absent in ledgers written before it was recorded).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        doc: Option<String>,
         /// Who removed it.
         #[serde(default)]
         by: String,
@@ -181,6 +185,10 @@ pub enum Event {
     Status {
         /// The coding's id.
         id: String,
+        /// The coding's note, so that a reader of the ledger's last lines knows which note they
+        /// change without the rest (absent in ledgers written before it was recorded).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        doc: Option<String>,
         /// The new status.
         status: Status,
         /// Who decided.
@@ -194,6 +202,10 @@ pub enum Event {
     Move {
         /// The coding's id.
         id: String,
+        /// The coding's note, so that a reader of the ledger's last lines knows which note they
+        /// change without the rest (absent in ledgers written before it was recorded).
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        doc: Option<String>,
         /// New start.
         start: usize,
         /// New end.
@@ -693,8 +705,8 @@ mod tests {
         let l = Ledger::new(dir.path(), "hb").unwrap();
         l.append(&[Event::Add(coding("1", "time")), Event::Add(coding("2", "context"))]).unwrap();
         l.append(&[
-            Event::Remove { id: "1".into(), by: "hb".into(), time: now() },
-            Event::Status { id: "2".into(), status: Status::Rejected, by: "hb".into(), time: now() },
+            Event::Remove { id: "1".into(), doc: None, by: "hb".into(), time: now() },
+            Event::Status { id: "2".into(), doc: None, status: Status::Rejected, by: "hb".into(), time: now() },
         ])
         .unwrap();
         let s = l.read().unwrap();

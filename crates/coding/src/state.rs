@@ -339,6 +339,62 @@ impl States {
     }
 }
 
+/// Where a ledger stood: the length of its whole lines and the hashes of its first 4 KiB and of
+/// the 4 KiB before that length, which tell a later reader whether the ledger only grew since.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Mark {
+    /// The coder.
+    pub coder: String,
+    /// Bytes of whole lines.
+    pub len: u64,
+    /// xxh3 of the first `min(len, 4096)` bytes.
+    pub head: u64,
+    /// xxh3 of the `min(len, 4096)` bytes before `len`.
+    pub before: u64,
+}
+
+/// Where `ledger` stands now (an empty mark for a ledger with no file).
+pub fn mark(ledger: &Ledger) -> Result<Mark> {
+    let io = |source| Error::Io { path: ledger.path().to_path_buf(), source };
+    let mut file = match File::open(ledger.path()) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
+            return Ok(Mark { coder: ledger.coder().to_string(), ..Mark::default() });
+        }
+        Err(source) => return Err(io(source)),
+    };
+    let len = whole_lines(&mut file).map_err(io)?;
+    let (head, before) = check_hashes(&mut file, len).map_err(io)?;
+    Ok(Mark { coder: ledger.coder().to_string(), len, head, before })
+}
+
+/// The events `ledger` gained since `since` (a [`mark`] of it): `None` when it was rewritten
+/// since, or when a line after the mark cannot be read (the caller then reads the whole ledger,
+/// which reports it). Whole lines only; the mark it now stands at comes with them.
+pub fn events_since(ledger: &Ledger, since: &Mark) -> Result<Option<(Vec<Event>, Mark)>> {
+    let now = mark(ledger)?;
+    if now.len < since.len {
+        return Ok(None);
+    }
+    let io = |source| Error::Io { path: ledger.path().to_path_buf(), source };
+    let mut file = match File::open(ledger.path()) {
+        Ok(f) => f,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Some((Vec::new(), now))),
+        Err(source) => return Err(io(source)),
+    };
+    // A mark at 0 (a ledger not there before) holds nothing to compare.
+    if since.len > 0 && check_hashes(&mut file, since.len).map_err(io)? != (since.head, since.before) {
+        return Ok(None);
+    }
+    file.seek(SeekFrom::Start(since.len)).map_err(io)?;
+    let mut events = Vec::new();
+    let bad = fold_lines_from(ledger.path(), BufReader::new(file.take(now.len - since.len)), 1, |_, ev| {
+        events.push(ev);
+    })
+    .map_err(io)?;
+    Ok(bad.is_empty().then_some((events, now)))
+}
+
 /// A block as written: the codings borrowed from the fold.
 #[derive(Default, Serialize)]
 struct BlockRef<'a> {
@@ -480,15 +536,22 @@ mod tests {
         let id = (0..DOCS.len(), 0..4usize);
         prop_oneof![
             4 => (id.clone(), 0..50usize).prop_map(|((d, k), s)| Event::Add(coding(d, k, s))),
-            1 => id.clone().prop_map(|(d, k)| Event::Remove { id: format!("c{d}-{k}"), by: String::new(), time: String::new() }),
+            1 => id.clone().prop_map(|(d, k)| Event::Remove {
+                id: format!("c{d}-{k}"),
+                doc: Some(DOCS[d].to_string()),
+                by: String::new(),
+                time: String::new(),
+            }),
             2 => (id.clone(), 0..3usize).prop_map(|((d, k), st)| Event::Status {
                 id: format!("c{d}-{k}"),
+                doc: None,
                 status: Status::ALL[st],
                 by: "jm".into(),
                 time: String::new(),
             }),
             1 => (id, 0..50usize).prop_map(|((d, k), s)| Event::Move {
                 id: format!("c{d}-{k}"),
+                doc: Some(DOCS[d].to_string()),
                 start: s,
                 end: s + 2,
                 base: Some("v2".into()),

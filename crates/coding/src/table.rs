@@ -454,9 +454,16 @@ mod tests {
             Event::Add(b.clone()),
             Event::Add(odd.clone()),
             Event::Add(gone.clone()),
-            Event::Status { id: b.id.clone(), status: Status::Rejected, by: "hb".into(), time: t.clone() },
+            Event::Status {
+                id: b.id.clone(),
+                doc: Some(b.doc.clone()),
+                status: Status::Rejected,
+                by: "hb".into(),
+                time: t.clone(),
+            },
             Event::Move {
                 id: odd.id.clone(),
+                doc: None,
                 start: 21,
                 end: 25,
                 base: Some("00000000000000ab".into()),
@@ -466,6 +473,7 @@ mod tests {
             },
             Event::Move {
                 id: b.id.clone(),
+                doc: Some(b.doc.clone()),
                 start: 11,
                 end: 15,
                 base: None,
@@ -473,7 +481,7 @@ mod tests {
                 by: "hb".into(),
                 time: t.clone(),
             },
-            Event::Remove { id: gone.id.clone(), by: "hb".into(), time: t.clone() },
+            Event::Remove { id: gone.id.clone(), doc: Some(gone.doc.clone()), by: "hb".into(), time: t.clone() },
         ])
         .unwrap();
         ak.append(&[Event::Add(other.clone())]).unwrap();

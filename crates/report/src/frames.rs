@@ -18,6 +18,12 @@ pub(crate) struct Interner {
 }
 
 impl Interner {
+    /// An interner holding `list` already, at its indices.
+    pub(crate) fn from_list(list: Vec<String>) -> Interner {
+        let index = list.iter().enumerate().map(|(i, s)| (s.clone(), i as u32)).collect();
+        Interner { list, index }
+    }
+
     /// The index of `s`, added if new.
     pub(crate) fn get(&mut self, s: &str) -> u32 {
         if let Some(&i) = self.index.get(s) {

@@ -28,8 +28,10 @@ use crate::{Error, Frames, GroupBy, Result};
 
 /// File name of the store in the project's derived folder.
 pub const STORE_FILE: &str = "report.store";
-// Version 2: accepted codings also count for their reviewer (a row each); version 1 stores are rebuilt.
-const MAGIC: &[u8; 8] = b"FNSTORE\x02";
+// Version 2: accepted codings also count for their reviewer (a row each). Version 3: each orphan
+// knows its note, and the ledgers' marks are kept, so that a coding changes the store in place.
+// Stores of other versions are rebuilt.
+const MAGIC: &[u8; 8] = b"FNSTORE\x03";
 const NONE: u32 = u32::MAX;
 
 /// Size and modification time of every file a table depends on, relative paths sorted.
@@ -63,6 +65,16 @@ impl Signature {
     }
 }
 
+impl Signature {
+    /// The entries of the files other than the ledgers (`codings/*.jsonl`): the notes and the
+    /// settings. Two signatures equal here differ in their ledgers at most.
+    pub fn without_ledgers(&self) -> Vec<&(String, u64, i128)> {
+        let ledger =
+            |p: &str| p.starts_with(&format!("{}/", fieldnotes_coding::ledger::CODINGS_DIR)) && p.ends_with(".jsonl");
+        self.0.iter().filter(|e| !ledger(&e.0)).collect()
+    }
+}
+
 /// A document as the store keeps it: its attributes as table cells, and the year of its date.
 #[derive(Clone, Debug, Serialize, Deserialize)]
 struct StoredDoc {
@@ -88,6 +100,12 @@ struct Header {
     /// Orphaned codings: (coder, status as a byte), to count those a selection would have.
     #[serde(default)]
     orphans: Vec<(u32, u8)>,
+    /// The note of each orphan (an index into `docs`; `NONE` for a note gone).
+    #[serde(default)]
+    orphan_docs: Vec<u32>,
+    /// Where each ledger stood when the store was made (or last changed in place).
+    #[serde(default)]
+    marks: Vec<fieldnotes_coding::state::Mark>,
 }
 
 /// What a table built from the study does not count, for its caption: notes that could not be
@@ -167,6 +185,9 @@ pub struct StoreBuilder {
     coders: Interner,
     /// The first passage of each note of the last batch.
     first_unit: Vec<u32>,
+    /// The store's index of each note of the last batch, in order and by path.
+    batch_docs: Vec<u32>,
+    batch_paths: HashMap<String, u32>,
 }
 
 impl StoreBuilder {
@@ -175,9 +196,13 @@ impl StoreBuilder {
     pub fn add_notes(&mut self, corpus: &Corpus) {
         let s = &mut self.store;
         self.first_unit.clear();
+        self.batch_docs.clear();
+        self.batch_paths.clear();
         for d in &corpus.documents {
             self.first_unit.push(s.passage_doc.len() as u32);
             let di = self.docs.len() as u32;
+            self.batch_docs.push(di);
+            self.batch_paths.insert(d.path.clone(), di);
             self.docs.push(StoredDoc {
                 path: d.path.clone(),
                 attrs: d.attributes.iter().map(|(k, v)| (k.clone(), v.to_plain())).collect(),
@@ -195,36 +220,15 @@ impl StoreBuilder {
     /// Adds codings placed on the notes of the last batch (all of them at once, or a few notes'
     /// at a time: a passage belongs to one note, so rows repeat only within a note).
     pub fn add_codings(&mut self, placement: &Placement<'_>) {
-        let s = &mut self.store;
-        for o in &placement.orphans {
-            let coder = self.coders.get(&o.coding.coder);
-            s.header.orphans.push((coder, o.coding.status as u8));
-        }
-        let mut seen = std::collections::HashSet::new();
-        for placed in &placement.placed {
-            let c = placed.coding;
-            let code = self.codes.get(&c.code);
-            // A coding counts for its coder and, once accepted, for whoever accepted it too
-            // (`Selection::credits`): a row for each.
-            let mut rows = vec![(self.coders.get(&c.coder), c.status as u8)];
-            if let (Status::Accepted, Some(r)) = (c.status, c.reviewer.as_deref())
-                && r != c.coder
-                && !r.is_empty()
-            {
-                rows.push((self.coders.get(r), Status::Accepted as u8));
-            }
-            for pi in placed.passages.clone() {
-                let unit = self.first_unit[placed.doc] + pi as u32;
-                for &(coder, status) in &rows {
-                    if seen.insert((unit, code, coder, status)) {
-                        s.coding_unit.push(unit);
-                        s.coding_code.push(code);
-                        s.coding_coder.push(coder);
-                        s.coding_status.push(status);
-                    }
-                }
-            }
-        }
+        let (first_unit, paths) = (&self.first_unit, &self.batch_paths);
+        push_rows(
+            &mut self.store,
+            &mut self.codes,
+            &mut self.coders,
+            placement,
+            |doc, pi| first_unit[doc] + pi as u32,
+            |path| paths.get(path).copied().unwrap_or(NONE),
+        );
     }
 
     /// Counts codings whose note is gone (neither read nor unreadable) as orphans: no table
@@ -233,7 +237,13 @@ impl StoreBuilder {
         for c in codings {
             let coder = self.coders.get(&c.coder);
             self.store.header.orphans.push((coder, c.status as u8));
+            self.store.header.orphan_docs.push(NONE);
         }
+    }
+
+    /// Records where the ledgers stood before the store was built from them ([`Store::marks`]).
+    pub fn set_marks(&mut self, marks: Vec<fieldnotes_coding::state::Mark>) {
+        self.store.header.marks = marks;
     }
 
     /// The store, with the warnings loading the study gave and the notes (`path: reason`) it
@@ -242,6 +252,8 @@ impl StoreBuilder {
     pub fn finish(mut self, warnings: Vec<String>, notes_left_out: Vec<String>, in_unread: usize) -> Store {
         let signature = std::mem::take(&mut self.store.header.signature);
         let orphans = std::mem::take(&mut self.store.header.orphans);
+        let orphan_docs = std::mem::take(&mut self.store.header.orphan_docs);
+        let marks = std::mem::take(&mut self.store.header.marks);
         self.store.header = Header {
             signature,
             docs: self.docs,
@@ -252,8 +264,52 @@ impl StoreBuilder {
             warnings,
             unread: (notes_left_out, in_unread),
             orphans,
+            orphan_docs,
+            marks,
         };
         self.store
+    }
+}
+
+/// Adds the rows of placed codings to `s`: a row per passage each coding overlaps, for its
+/// coder and, once accepted, for whoever accepted it (`Selection::credits`), each distinct row
+/// once; and each orphan with its note. `unit(doc, pi)` is the store's passage for passage `pi`
+/// of the placement's note `doc`, `note(path)` the store's note of that path.
+fn push_rows(
+    s: &mut Store,
+    codes: &mut Interner,
+    coders: &mut Interner,
+    placement: &Placement<'_>,
+    unit: impl Fn(usize, usize) -> u32,
+    note: impl Fn(&str) -> u32,
+) {
+    for o in &placement.orphans {
+        let coder = coders.get(&o.coding.coder);
+        s.header.orphans.push((coder, o.coding.status as u8));
+        s.header.orphan_docs.push(note(&o.coding.doc));
+    }
+    let mut seen = std::collections::HashSet::new();
+    for placed in &placement.placed {
+        let c = placed.coding;
+        let code = codes.get(&c.code);
+        let mut rows = vec![(coders.get(&c.coder), c.status as u8)];
+        if let (Status::Accepted, Some(r)) = (c.status, c.reviewer.as_deref())
+            && r != c.coder
+            && !r.is_empty()
+        {
+            rows.push((coders.get(r), Status::Accepted as u8));
+        }
+        for pi in placed.passages.clone() {
+            let unit = unit(placed.doc, pi);
+            for &(coder, status) in &rows {
+                if seen.insert((unit, code, coder, status)) {
+                    s.coding_unit.push(unit);
+                    s.coding_code.push(code);
+                    s.coding_coder.push(coder);
+                    s.coding_status.push(status);
+                }
+            }
+        }
     }
 }
 
@@ -271,6 +327,8 @@ impl Store {
             codes: Interner::default(),
             coders: Interner::default(),
             first_unit: Vec::new(),
+            batch_docs: Vec::new(),
+            batch_paths: HashMap::new(),
         }
     }
 
@@ -292,6 +350,62 @@ impl Store {
             status_ok.get(status as usize).copied().unwrap_or(false)
                 && coder_ok.get(coder as usize).copied().unwrap_or(false)
         }
+    }
+
+    /// The signature of the project the store was made for.
+    pub fn signature(&self) -> &Signature {
+        &self.header.signature
+    }
+
+    /// Where the ledgers stood when the store was made or last changed in place.
+    pub fn marks(&self) -> &[fieldnotes_coding::state::Mark] {
+        &self.header.marks
+    }
+
+    /// Says the store is now that of a project with `signature`, its ledgers at `marks`.
+    pub fn restamp(&mut self, signature: Signature, marks: Vec<fieldnotes_coding::state::Mark>) {
+        self.header.signature = signature;
+        self.header.marks = marks;
+    }
+
+    /// Whether note `path` is one the store counts (read, not left out).
+    pub fn has_note(&self, path: &str) -> bool {
+        self.header.docs.iter().any(|d| d.path == path)
+    }
+
+    /// Replaces the coding rows and orphans of one note with those of `placement` (the note's
+    /// codings placed on it, as [`units::place_in_doc`] gives them with the note at index 0).
+    /// `None`, and the store unchanged, if the store does not have the note with `passages`
+    /// passages: the caller then builds the store again.
+    ///
+    /// [`units::place_in_doc`]: fieldnotes_coding::units::place_in_doc
+    pub fn replace_note(&mut self, path: &str, passages: usize, placement: &Placement<'_>) -> Option<()> {
+        let di = self.header.docs.iter().position(|d| d.path == path)? as u32;
+        let first = self.passage_doc.iter().position(|&d| d == di)?;
+        let n = self.passage_doc[first..].iter().take_while(|&&d| d == di).count();
+        if n != passages {
+            return None;
+        }
+        let units = first as u32..(first + n) as u32;
+        let keep: Vec<bool> = self.coding_unit.iter().map(|u| !units.contains(u)).collect();
+        let mut k = keep.iter();
+        self.coding_unit.retain(|_| *k.next().unwrap_or(&true));
+        for col in [&mut self.coding_code, &mut self.coding_coder] {
+            let mut k = keep.iter();
+            col.retain(|_| *k.next().unwrap_or(&true));
+        }
+        let mut k = keep.iter();
+        self.coding_status.retain(|_| *k.next().unwrap_or(&true));
+        let keep_orphan: Vec<bool> = self.header.orphan_docs.iter().map(|&d| d != di).collect();
+        let mut k = keep_orphan.iter();
+        self.header.orphans.retain(|_| *k.next().unwrap_or(&true));
+        self.header.orphan_docs.retain(|&d| d != di);
+        let mut codes = Interner::from_list(std::mem::take(&mut self.header.codes));
+        let mut coders = Interner::from_list(std::mem::take(&mut self.header.coders));
+        push_rows(self, &mut codes, &mut coders, placement, |_, pi| first as u32 + pi as u32, |_| di);
+        self.header.codes = codes.list;
+        self.header.coders = coders.list;
+        Some(())
     }
 
     /// The warnings of the study the store was built from.
@@ -349,6 +463,12 @@ impl Store {
     /// Reads the store at `path` if it exists, is readable and has this signature; `None`
     /// otherwise (a missing, stale or damaged store is simply rebuilt).
     pub fn load_if_fresh(path: &Path, signature: &Signature) -> Option<Store> {
+        Store::load(path).filter(|s| &s.header.signature == signature)
+    }
+
+    /// Reads the store at `path` whatever project it was made for; `None` if it is missing or
+    /// damaged.
+    pub fn load(path: &Path) -> Option<Store> {
         let bytes = fs::read(path).ok()?;
         let mut r = Reader { bytes: &bytes, at: 0 };
         if r.take(8)? != MAGIC {
@@ -356,9 +476,6 @@ impl Store {
         }
         let n = usize::try_from(r.u64()?).ok()?;
         let header: Header = serde_json::from_slice(r.take(n)?).ok()?;
-        if &header.signature != signature {
-            return None;
-        }
         let mut s = Store { header, ..Store::default() };
         s.passage_doc = r.u32s()?;
         s.passage_words = r.u32s()?;
@@ -377,7 +494,8 @@ impl Store {
             && s.passage_doc.iter().all(|&d| (d as usize) < s.header.docs.len())
             && s.coding_unit.iter().all(|&u| (u as usize) < np)
             && s.coding_code.iter().all(|&c| (c as usize) < s.header.codes.len())
-            && s.coding_coder.iter().all(|&c| (c as usize) < s.header.coders.len());
+            && s.coding_coder.iter().all(|&c| (c as usize) < s.header.coders.len())
+            && s.header.orphans.len() == s.header.orphan_docs.len();
         whole.then_some(s)
     }
 
