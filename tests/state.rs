@@ -168,3 +168,37 @@ fn a_coding_changes_the_report_store_in_place_as_a_rebuild_would() {
         }
     }
 }
+
+#[test]
+fn agreement_between_named_coders_reads_their_shared_notes_and_agrees_with_the_whole_study() {
+    let p = TestProject::sample();
+    p.run(&["code", "auto", "-q"]);
+    let ids: Vec<String> = p.json(&["search", "trust OR time", "--json", "-n", "12"])["hits"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|h| h["id"].as_str().unwrap().to_string())
+        .collect();
+    for (i, id) in ids.iter().enumerate() {
+        p.run(&["code", "add", id, if i % 3 == 0 { "expertise" } else { "time" }, "--coder", "hb", "-q"]);
+        if i % 2 == 0 {
+            p.run(&["code", "add", id, "time", "--coder", "jm", "-q"]);
+        }
+    }
+    // jm reviews some of the rules' suggestions: they count as jm's where jm accepted them.
+    p.run(&["code", "review", "--accept", "--code", "context", "--site", "fife", "--coder", "jm", "-q"]);
+    // With no coders named, `agree` reads the whole study (its human coders: hb and jm).
+    for extra in [vec![], vec!["--unit", "document"], vec!["--exclude-uncoded"], vec!["--disagreements", "--csv"]] {
+        let whole = p.run(&[["agree", "--json"].as_slice(), &extra].concat());
+        let named = p.run(&[["agree", "--json", "--coders", "hb,jm"].as_slice(), &extra].concat());
+        assert_eq!(named, whole, "{extra:?}");
+    }
+    // The rules against jm, suggestions included: the same as from a study read whole (the
+    // coding states deleted first and made again from the ledgers give the same answer).
+    let named = p.run(&["agree", "--json", "--coders", "rules,jm", "--include-suggested"]);
+    std::fs::remove_dir_all(p.path().join(".fieldnotes/state")).unwrap();
+    assert_eq!(p.run(&["agree", "--json", "--coders", "rules,jm", "--include-suggested"]), named);
+    // A coder known nowhere gets the whole study's message.
+    let o = p.run_expect(&["agree", "--coders", "hb,nobody"], 2);
+    assert!(stderr(&o).contains("no ledger `codings/nobody.jsonl`"), "{}", stderr(&o));
+}

@@ -142,7 +142,13 @@ fn f3(c: &Coef) -> String {
 
 /// Runs `fieldnotes agree`.
 pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
-    let study = Study::load(g)?;
+    // Named coders: only the notes they may all have coded are read (the coding states know
+    // them); otherwise, or when the states cannot tell, the whole study.
+    let shared = if a.coders.is_empty() { None } else { Study::load_shared(g, &a.coders)? };
+    let study = match shared {
+        Some(s) => s,
+        None => Study::load(g)?,
+    };
     let book = study.codebook()?;
     let coders: Vec<String> = if a.coders.is_empty() { units::human_coders(&study.codings) } else { a.coders.clone() };
     if coders.len() < 2 {

@@ -30,6 +30,9 @@ pub struct Study {
 pub enum Scope {
     /// Every note and every ledger.
     Whole,
+    /// The notes some coders may all have coded or reviewed in, and every coding on them
+    /// ([`Study::load_shared`]).
+    Notes(Vec<String>),
     /// One note and the codings on it ([`Study::load_note`]).
     Note(String),
     /// These coders' ledgers and the notes their codings are on ([`Study::load_coders`]).
@@ -98,6 +101,69 @@ impl Study {
         Ok(Study { project, corpus, codings, scope: Scope::Coders(coders.to_vec()) })
     }
 
+    /// Loads only the notes that every one of `coders` may have coded or reviewed codings in
+    /// (from the coding states' tables of notes), with all the codings on them: what agreement
+    /// between those coders is computed from. `None` when the states cannot tell (a ledger line
+    /// that names no note), when a coder is known nowhere, or when no note is shared: the whole
+    /// study is then loaded, which gives the exact answer or message.
+    pub fn load_shared(g: &Globals, coders: &[String]) -> Result<Option<Study>> {
+        let project = g.project()?;
+        let ledgers = fieldnotes_coding::Ledger::all(project.root())?;
+        let states = fieldnotes_coding::state::States::new(&project.derived_dir());
+        let mut tables = Vec::new();
+        for l in &ledgers {
+            match states.notes(l)? {
+                Some(notes) => tables.push((l.coder().to_string(), notes)),
+                None => return Ok(None),
+            }
+        }
+        // The notes a coder may have touched: those of their ledger, and those where they
+        // reviewed a coding of another's.
+        let touched = |c: &str| -> BTreeSet<&str> {
+            tables
+                .iter()
+                .flat_map(|(coder, notes)| {
+                    notes.iter().filter(move |(_, who)| coder == c || who.contains(c)).map(|(p, _)| p.as_str())
+                })
+                .collect()
+        };
+        let mut shared: Option<BTreeSet<&str>> = None;
+        for c in coders {
+            let t = touched(c);
+            if t.is_empty() {
+                return Ok(None);
+            }
+            shared = Some(match shared {
+                None => t,
+                Some(s) => s.intersection(&t).copied().collect(),
+            });
+        }
+        let shared: Vec<&str> = shared.unwrap_or_default().into_iter().collect();
+        if shared.is_empty() {
+            return Ok(None);
+        }
+        let mut corpus = Corpus::default();
+        for path in &shared {
+            let Some(file) = project.note_file(path) else { continue };
+            match project.load_file(&file) {
+                Ok(doc) => corpus.documents.push(doc),
+                Err(skipped) => {
+                    output::warn(&skip_warning(&skipped));
+                    corpus.skipped.push(skipped);
+                }
+            }
+        }
+        let mut codings = Codings::default();
+        for l in &ledgers {
+            codings.ledgers.insert(l.coder().to_string(), states.docs_view(l, &shared)?);
+        }
+        for bad in codings.bad_lines() {
+            output::warn(&bad.to_string());
+        }
+        let scope = Scope::Notes(shared.iter().map(|s| s.to_string()).collect());
+        Ok(Some(Study { project, corpus, codings, scope }))
+    }
+
     /// The codings again, after a command wrote to the ledgers, as much of them as was loaded.
     pub fn reload_codings(&mut self) -> Result<()> {
         let (root, derived) = (self.project.root(), self.project.derived_dir());
@@ -105,6 +171,15 @@ impl Study {
             Scope::Whole => Codings::load(root)?,
             Scope::Note(path) => Codings::load_doc(root, &derived, path)?,
             Scope::Coders(coders) => Codings::load_coders(root, coders)?,
+            Scope::Notes(notes) => {
+                let states = fieldnotes_coding::state::States::new(&derived);
+                let docs: Vec<&str> = notes.iter().map(String::as_str).collect();
+                let mut codings = Codings::default();
+                for l in fieldnotes_coding::Ledger::all(root)? {
+                    codings.ledgers.insert(l.coder().to_string(), states.docs_view(&l, &docs)?);
+                }
+                codings
+            }
         };
         Ok(())
     }
