@@ -185,6 +185,9 @@ fn agreement_between_named_coders_reads_their_shared_notes_and_agrees_with_the_w
             p.run(&["code", "add", id, "time", "--coder", "jm", "-q"]);
         }
     }
+    // The rules have only suggestions: compared without them, they are said to have coded nothing.
+    let o = p.run_expect(&["agree", "--coders", "rules,hb"], 0);
+    assert!(stderr(&o).contains("`rules` has only suggestions"), "{}", stderr(&o));
     // jm reviews some of the rules' suggestions: they count as jm's where jm accepted them.
     p.run(&["code", "review", "--accept", "--code", "context", "--site", "fife", "--coder", "jm", "-q"]);
     // With no coders named, `agree` reads the whole study (its human coders: hb and jm).

@@ -177,6 +177,18 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
         }
         None => book.codes.iter().map(|c| c.id.clone()).collect(),
     };
+    if !a.include_suggested {
+        // A coder whose codings are all suggestions (the rules) has nothing counted without
+        // them: the coefficients would compare the others with nobody.
+        for c in &coders {
+            let mine = || study.codings.iter().filter(|x| &x.coder == c);
+            if mine().next().is_some() && mine().all(|x| x.status == fieldnotes_coding::Status::Suggested) {
+                output::warn(&format!(
+                    "`{c}` has only suggestions, which count only with --include-suggested; without it `{c}` coded nothing here"
+                ));
+            }
+        }
+    }
     let placement = study.placement();
     let sel = Selection {
         coders: coders.clone(),

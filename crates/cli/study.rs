@@ -226,7 +226,7 @@ impl Study {
             Traced::Now(i) => {
                 let p = &doc.passages[i];
                 output::warn(&format!(
-                    "`{id}` named this passage before it was edited; its id is now `{}` (line {})",
+                    "`{id}` named this passage in an earlier version of the note; its id is now `{}` (line {})",
                     doc.passage_id(p),
                     p.line
                 ));

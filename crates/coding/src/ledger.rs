@@ -638,6 +638,11 @@ pub enum Anchor {
 /// nearest occurrence of the same text), or orphaned. [`crate::versions::Anchorer`] first
 /// follows the edits since the coding's version of the note, and falls back on this.
 pub fn anchor(coding: &Coding, doc: Option<&Document>) -> Anchor {
+    anchor_where(coding, doc, |_, _| true)
+}
+
+/// [`anchor`], taking only a span `[start, end)` (code points) that `accept` allows.
+pub fn anchor_where(coding: &Coding, doc: Option<&Document>, accept: impl Fn(usize, usize) -> bool) -> Anchor {
     let Some(doc) = doc else {
         return Anchor::Orphaned { reason: format!("document `{}` is gone", coding.doc), near: None };
     };
@@ -650,10 +655,15 @@ pub fn anchor(coding: &Coding, doc: Option<&Document>) -> Anchor {
         // A whole-passage coding kept by hash: the same span, or the passage with that hash.
         if let Some((bs, be)) = span
             && fieldnotes_corpus::text_hash(&doc.text[bs..be]) == coding.hash
+            && accept(coding.start, coding.end)
         {
             return Anchor::Exact;
         }
-        let best = doc.passages.iter().filter(|p| p.hash == coding.hash).min_by_key(|p| p.start.abs_diff(coding.start));
+        let best = doc
+            .passages
+            .iter()
+            .filter(|p| p.hash == coding.hash && accept(p.start, p.end))
+            .min_by_key(|p| p.start.abs_diff(coding.start));
         return match best {
             Some(p) => Anchor::Moved { start: p.start, end: p.end },
             None => Anchor::Orphaned { reason: "no passage of the document has its text any more".into(), near: None },
@@ -661,16 +671,20 @@ pub fn anchor(coding: &Coding, doc: Option<&Document>) -> Anchor {
     }
     if let Some((bs, be)) = span
         && doc.text[bs..be] == coding.text
+        && accept(coding.start, coding.end)
     {
         return Anchor::Exact;
     }
     let old_byte = span.map_or(0, |s| s.0);
-    let best = doc.text.match_indices(coding.text.as_str()).map(|(b, _)| b).min_by_key(|&b| b.abs_diff(old_byte));
+    let chars = coding.text.chars().count();
+    let best = doc
+        .text
+        .match_indices(coding.text.as_str())
+        .map(|(b, _)| (b, doc.text[..b].chars().count()))
+        .filter(|&(_, start)| accept(start, start + chars))
+        .min_by_key(|&(b, _)| b.abs_diff(old_byte));
     match best {
-        Some(b) => {
-            let start = doc.text[..b].chars().count();
-            Anchor::Moved { start, end: start + coding.text.chars().count() }
-        }
+        Some((_, start)) => Anchor::Moved { start, end: start + chars },
         None => Anchor::Orphaned { reason: "its text is no longer in the document".into(), near: None },
     }
 }

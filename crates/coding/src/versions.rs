@@ -308,6 +308,18 @@ impl EditMap {
         (s.old <= pos).then(|| s.new + (pos - s.old))
     }
 
+    /// Whether most of the span `[start, end)` of the new text (code points) is new to it: not
+    /// carried over from the old text.
+    pub fn is_new(&self, start: usize, end: usize) -> bool {
+        let from = self.same.partition_point(|s| s.new + s.len <= start);
+        let carried: usize = self.same[from..]
+            .iter()
+            .take_while(|s| s.new < end)
+            .map(|s| (s.new + s.len).min(end).saturating_sub(s.new.max(start)))
+            .sum();
+        2 * carried <= end.saturating_sub(start)
+    }
+
     /// Where the span `[start, end)` of the old text (code points) lands in the new text.
     pub fn map_span(&self, start: usize, end: usize) -> Mapped {
         // The place just after the last shared character before `pos`, in the new text.
@@ -443,8 +455,19 @@ impl Anchorer {
                 Mapped::Gone { near: n } => near = Some(n),
             }
         }
-        // Without the old version, or with its words gone from where they were: the text.
-        match crate::ledger::anchor(coding, Some(doc)) {
+        // Without the old version, or with its words gone from where they were: the text. With
+        // the old version, words found elsewhere are the coding's only where they are new to
+        // this version (a paragraph moved: deleted here, inserted there); words the old version
+        // had already are another passage's, a copy of the same words, which must not take the
+        // coding of the one deleted.
+        let found = match (near, base) {
+            (Some(_), Some(base)) => match self.map(base, doc) {
+                Some(map) => crate::ledger::anchor_where(coding, Some(doc), |s, e| map.is_new(s, e)),
+                None => crate::ledger::anchor(coding, Some(doc)),
+            },
+            _ => crate::ledger::anchor(coding, Some(doc)),
+        };
+        match found {
             Anchor::Orphaned { reason, .. } if near.is_some() => {
                 Anchor::Orphaned { reason: format!("its words were edited away ({reason})"), near }
             }
@@ -550,6 +573,55 @@ pub(crate) fn byte_at(doc: &Document, c: usize) -> Option<usize> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_deleted_copy_does_not_give_its_coding_to_the_other_copy() {
+        let dir = tempfile::tempdir().unwrap();
+        let versions = Versions::new(dir.path());
+        let parse = |t: &str| {
+            fieldnotes_corpus::parse_document(
+                "n.md".into(),
+                t.into(),
+                &fieldnotes_corpus::SplitOptions { speaker_turns: false },
+            )
+            .unwrap()
+        };
+        let old = parse("Opening.\n\nWe broke for lunch.\n\nThe board met again.\n\nWe broke for lunch.\n\nEnd.\n");
+        versions.keep(&old).unwrap();
+        let p = &old.passages[1];
+        let coding = Coding {
+            id: "c".into(),
+            doc: "n.md".into(),
+            start: p.start,
+            end: p.end,
+            hash: fieldnotes_corpus::text_hash(old.passage_text(p)),
+            text: old.passage_text(p).into(),
+            code: "x".into(),
+            coder: "hb".into(),
+            origin: crate::ledger::Origin::Manual,
+            status: crate::ledger::Status::Accepted,
+            memo: None,
+            evidence: vec![],
+            time: String::new(),
+            base: Some(old.hash.clone()),
+            reviewer: None,
+        };
+        // The first copy deleted: the coding is an orphan, not on the second copy.
+        let new = parse("Opening.\n\nThe board met again.\n\nWe broke for lunch.\n\nEnd.\n");
+        let mut a = Anchorer::new(Some(versions.clone()));
+        assert!(
+            matches!(a.anchor(&coding, Some(&new)), Anchor::Orphaned { .. }),
+            "{:?}",
+            a.anchor(&coding, Some(&new))
+        );
+        // The first copy moved to the end: it follows.
+        let moved = parse("Opening.\n\nThe board met again.\n\nWe broke for lunch.\n\nEnd.\n\nWe broke for lunch.\n");
+        let mut a = Anchorer::new(Some(versions));
+        match a.anchor(&coding, Some(&moved)) {
+            Anchor::Moved { start, .. } => assert!(start > moved.text.find("End.").unwrap(), "{start}"),
+            other => panic!("{other:?}"),
+        }
+    }
 
     fn map(old: &str, new: &str, what: &str) -> Option<String> {
         let m = EditMap::new(old, new);
