@@ -946,6 +946,17 @@ fn check(g: &Globals, a: CheckArgs) -> Result<ExitCode> {
                 writeln!(out, "          memo: {}", output::clip(m, 60))?;
             }
             match cand {
+                // A candidate holding few of its words is only where the words stood: no command
+                // to paste, lest a coding be moved onto words it never had.
+                Some((d, p, k)) if *k < 0.5 => writeln!(
+                    out,
+                    "          where its words stood: `{}` ({:.0}% of its words): \"{}\"\n          re-attach by hand if it belongs there, or remove it: fieldnotes code move {} PASSAGE, fieldnotes code rm --id {}",
+                    d.passage_id(p),
+                    k * 100.0,
+                    output::clip(d.passage_text(p), 60),
+                    c.id,
+                    c.id
+                )?,
                 Some((d, p, k)) => writeln!(
                     out,
                     "          candidate: `{}` ({:.0}% of its words): \"{}\"\n          re-attach: fieldnotes code move {} {}",

@@ -467,6 +467,15 @@ impl Anchorer {
             },
             _ => crate::ledger::anchor(coding, Some(doc)),
         };
+        if let Anchor::Orphaned { .. } = found
+            && near.is_some()
+            && !matches!(crate::ledger::anchor(coding, Some(doc)), Anchor::Orphaned { .. })
+        {
+            return Anchor::Orphaned {
+                reason: "its words were deleted (the same words stand elsewhere in the note, but they were there before: another passage's)".into(),
+                near,
+            };
+        }
         match found {
             Anchor::Orphaned { reason, .. } if near.is_some() => {
                 Anchor::Orphaned { reason: format!("its words were edited away ({reason})"), near }
