@@ -37,6 +37,16 @@ fn shown(p: &TestProject, ids: &[String], status: &str) -> BTreeSet<(String, Str
     out
 }
 
+/// Ids of the first `n` passages `search` finds for `query`.
+fn hit_ids(p: &TestProject, query: &str, n: &str) -> Vec<String> {
+    hit_list(&p.json(&["search", query, "--json", "-n", n]))
+}
+
+/// The ids of a `search --json` answer's hits.
+fn hit_list(v: &serde_json::Value) -> Vec<String> {
+    v["hits"].as_array().unwrap().iter().map(|h| h["id"].as_str().unwrap().to_string()).collect()
+}
+
 /// Ids of the passages `search` finds with `code:CODE`.
 fn searched(p: &TestProject, code: &str) -> BTreeSet<String> {
     let o = p.cmd(&["search", &format!("code:{code}"), "--json", "-n", "10000"]).output().unwrap();
@@ -44,7 +54,7 @@ fn searched(p: &TestProject, code: &str) -> BTreeSet<String> {
         return BTreeSet::new();
     }
     let v: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {}", stderr(&o)));
-    v["hits"].as_array().unwrap().iter().map(|h| h["id"].as_str().unwrap().to_string()).collect()
+    hit_list(&v).into_iter().collect()
 }
 
 #[test]
@@ -53,12 +63,7 @@ fn one_passage_commands_see_and_index_what_the_ledgers_say() {
     p.run(&["index", "-q"]);
     p.run(&["code", "auto", "-q"]);
     // Twenty passages over the study, each coded, some removed, one moved, one reviewed.
-    let ids: Vec<String> = p.json(&["search", "partnership", "--json", "-n", "20"])["hits"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["id"].as_str().unwrap().to_string())
-        .collect();
+    let ids = hit_ids(&p, "partnership", "20");
     assert_eq!(ids.len(), 20);
     for (i, id) in ids.iter().enumerate() {
         p.run(&["code", "add", id, if i % 2 == 0 { "time" } else { "expertise" }, "--memo", &format!("m{i}"), "-q"]);
@@ -107,12 +112,7 @@ fn a_coding_changes_the_report_store_in_place_as_a_rebuild_would() {
     p.run(&["index", "-q"]);
     p.run(&["code", "auto", "-q"]);
     tables(&p);
-    let ids: Vec<String> = p.json(&["search", "trust", "--json", "-n", "6"])["hits"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["id"].as_str().unwrap().to_string())
-        .collect();
+    let ids = hit_ids(&p, "trust", "6");
     let text =
         |id: &str| p.json(&["show", id, "--json", "-C", "0"])["passages"][0]["text"].as_str().unwrap().to_string();
     let quote: String = text(&ids[1]).split_whitespace().take(3).collect::<Vec<_>>().join(" ");
@@ -173,12 +173,7 @@ fn a_coding_changes_the_report_store_in_place_as_a_rebuild_would() {
 fn agreement_between_named_coders_reads_their_shared_notes_and_agrees_with_the_whole_study() {
     let p = TestProject::sample();
     p.run(&["code", "auto", "-q"]);
-    let ids: Vec<String> = p.json(&["search", "trust OR time", "--json", "-n", "12"])["hits"]
-        .as_array()
-        .unwrap()
-        .iter()
-        .map(|h| h["id"].as_str().unwrap().to_string())
-        .collect();
+    let ids = hit_ids(&p, "trust OR time", "12");
     for (i, id) in ids.iter().enumerate() {
         p.run(&["code", "add", id, if i % 3 == 0 { "expertise" } else { "time" }, "--coder", "hb", "-q"]);
         if i % 2 == 0 {

@@ -45,10 +45,7 @@ impl Study {
     pub fn load(g: &Globals) -> Result<Study> {
         let project = g.project()?;
         let corpus = load_corpus(&project, g.quiet)?;
-        let codings = Codings::load(project.root())?;
-        for bad in codings.bad_lines() {
-            output::warn(&bad.to_string());
-        }
+        let codings = warn_bad_lines(Codings::load(project.root())?);
         Ok(Study { project, corpus, codings, scope: Scope::Whole })
     }
 
@@ -61,19 +58,9 @@ impl Study {
         let Some(file) = fieldnotes_corpus::split_passage_id(id).and_then(|(path, _)| project.note_file(path)) else {
             return Study::load(g);
         };
-        let mut corpus = Corpus::default();
-        match project.load_file(&file) {
-            Ok(doc) => corpus.documents.push(doc),
-            Err(skipped) => {
-                output::warn(&skip_warning(&skipped));
-                corpus.skipped.push(skipped);
-            }
-        }
         let path = project.relative(&file);
-        let codings = Codings::load_doc(project.root(), &project.derived_dir(), &path)?;
-        for bad in codings.bad_lines() {
-            output::warn(&bad.to_string());
-        }
+        let corpus = read_notes(&project, vec![file]);
+        let codings = warn_bad_lines(Codings::load_doc(project.root(), &project.derived_dir(), &path)?);
         Ok(Study { project, corpus, codings, scope: Scope::Note(path) })
     }
 
@@ -82,22 +69,9 @@ impl Study {
     /// gone is left out, and its codings are orphans, as in the whole study.
     pub fn load_coders(g: &Globals, coders: &[String]) -> Result<Study> {
         let project = g.project()?;
-        let codings = Codings::load_coders(project.root(), coders)?;
-        for bad in codings.bad_lines() {
-            output::warn(&bad.to_string());
-        }
+        let codings = warn_bad_lines(Codings::load_coders(project.root(), coders)?);
         let notes: BTreeSet<&str> = codings.iter().map(|c| c.doc.as_str()).collect();
-        let mut corpus = Corpus::default();
-        for path in notes {
-            let Some(file) = project.note_file(path) else { continue };
-            match project.load_file(&file) {
-                Ok(doc) => corpus.documents.push(doc),
-                Err(skipped) => {
-                    output::warn(&skip_warning(&skipped));
-                    corpus.skipped.push(skipped);
-                }
-            }
-        }
+        let corpus = read_notes(&project, project.note_files_of(notes));
         Ok(Study { project, corpus, codings, scope: Scope::Coders(coders.to_vec()) })
     }
 
@@ -142,24 +116,8 @@ impl Study {
         if shared.is_empty() {
             return Ok(None);
         }
-        let mut corpus = Corpus::default();
-        for path in &shared {
-            let Some(file) = project.note_file(path) else { continue };
-            match project.load_file(&file) {
-                Ok(doc) => corpus.documents.push(doc),
-                Err(skipped) => {
-                    output::warn(&skip_warning(&skipped));
-                    corpus.skipped.push(skipped);
-                }
-            }
-        }
-        let mut codings = Codings::default();
-        for l in &ledgers {
-            codings.ledgers.insert(l.coder().to_string(), states.docs_view(l, &shared)?);
-        }
-        for bad in codings.bad_lines() {
-            output::warn(&bad.to_string());
-        }
+        let corpus = read_notes(&project, project.note_files_of(shared.iter().copied()));
+        let codings = warn_bad_lines(Codings::load_docs(project.root(), &project.derived_dir(), &shared)?);
         let scope = Scope::Notes(shared.iter().map(|s| s.to_string()).collect());
         Ok(Some(Study { project, corpus, codings, scope }))
     }
@@ -172,13 +130,7 @@ impl Study {
             Scope::Note(path) => Codings::load_doc(root, &derived, path)?,
             Scope::Coders(coders) => Codings::load_coders(root, coders)?,
             Scope::Notes(notes) => {
-                let states = fieldnotes_coding::state::States::new(&derived);
-                let docs: Vec<&str> = notes.iter().map(String::as_str).collect();
-                let mut codings = Codings::default();
-                for l in fieldnotes_coding::Ledger::all(root)? {
-                    codings.ledgers.insert(l.coder().to_string(), states.docs_view(&l, &docs)?);
-                }
-                codings
+                Codings::load_docs(root, &derived, &notes.iter().map(String::as_str).collect::<Vec<_>>())?
             }
         };
         Ok(())
@@ -288,6 +240,24 @@ impl Study {
         stats.rebuilt = reason;
         Ok(Some((idx, stats)))
     }
+}
+
+/// Warns of each ledger line that could not be read, and hands the codings back.
+fn warn_bad_lines(codings: Codings) -> Codings {
+    for bad in codings.bad_lines() {
+        output::warn(&bad.to_string());
+    }
+    codings
+}
+
+/// Reads some of the project's note files into a corpus (sorted by path, as the whole
+/// project's is), warning of each that cannot be read.
+fn read_notes(project: &Project, files: Vec<PathBuf>) -> Corpus {
+    let corpus = project.load_files(&files, Vec::new(), &|_| {});
+    for s in &corpus.skipped {
+        output::warn(&skip_warning(s));
+    }
+    corpus
 }
 
 /// Per passage (document index, passage index): the codes of its accepted codings and the codes

@@ -539,10 +539,15 @@ impl Codings {
     /// The codings of note `doc` only, as [`Codings::load`] has them, read through each ledger's
     /// coding state ([`crate::state`]) instead of the whole ledgers.
     pub fn load_doc(root: &Path, derived_dir: &Path, doc: &str) -> Result<Codings> {
+        Codings::load_docs(root, derived_dir, &[doc])
+    }
+
+    /// [`Codings::load_doc`] for several notes at once.
+    pub fn load_docs(root: &Path, derived_dir: &Path, docs: &[&str]) -> Result<Codings> {
         let states = crate::state::States::new(derived_dir);
         let mut ledgers = BTreeMap::new();
         for l in Ledger::all(root)? {
-            ledgers.insert(l.coder.clone(), states.doc_view(&l, doc)?);
+            ledgers.insert(l.coder.clone(), states.docs_view(&l, docs)?);
         }
         Ok(Codings { ledgers })
     }

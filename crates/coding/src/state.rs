@@ -61,8 +61,6 @@ struct Header {
     before: u64,
     /// Unreadable lines among them.
     bad: Vec<Bad>,
-    /// Next place in the order of first addition.
-    next_seq: u64,
     /// Notes, sorted by path.
     notes: usize,
     /// Bytes of the note table and of the blocks, to check the file is whole.
@@ -140,6 +138,15 @@ fn decode_table(mut b: &[u8]) -> Option<Vec<Entry>> {
     Some(out)
 }
 
+/// Opens a ledger's file for reading; `None` when it does not exist (an empty ledger).
+fn open_ledger(ledger: &Ledger) -> Result<Option<File>> {
+    match File::open(ledger.path()) {
+        Ok(f) => Ok(Some(f)),
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => Ok(None),
+        Err(source) => Err(Error::Io { path: ledger.path().to_path_buf(), source }),
+    }
+}
+
 /// The coding states of a project.
 #[derive(Clone, Debug)]
 pub struct States {
@@ -183,31 +190,8 @@ impl States {
     /// all of them (the state's table and the new lines read once).
     pub fn docs_view(&self, ledger: &Ledger, docs: &[&str]) -> Result<LedgerState> {
         let io = |source| Error::Io { path: ledger.path().to_path_buf(), source };
-        let mut file = match File::open(ledger.path()) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(LedgerState::default()),
-            Err(source) => return Err(io(source)),
-        };
-        // Made again at most once: a ledger rewritten again meanwhile is an error, not a loop.
-        let mut made = false;
-        let (opened, len) = loop {
-            let len = file.metadata().map_err(io)?.len();
-            match self.open_checked(ledger, &mut file, len) {
-                // Just made, what stands after it (a line not yet finished, or lines appended
-                // meanwhile) is read as the tail whatever its length.
-                Some(o) if made || len - o.header.len <= self.tail_limit => break (o, len),
-                _ if !made => {
-                    self.rebuild(ledger)?;
-                    made = true;
-                }
-                _ => {
-                    return Err(Error::Io {
-                        path: self.path(ledger),
-                        source: std::io::Error::other("the coding state just made does not fit the ledger"),
-                    });
-                }
-            }
-        };
+        let Some(mut file) = open_ledger(ledger)? else { return Ok(LedgerState::default()) };
+        let (opened, len) = self.open_fresh(ledger, &mut file, &mut false)?;
         let mut view = LedgerState::default();
         for (i, doc) in docs.iter().enumerate() {
             let one = opened.block_view(ledger.path(), doc).ok_or_else(|| Error::Io {
@@ -249,28 +233,10 @@ impl States {
     /// made again: the caller then reads the whole ledger.
     pub fn notes(&self, ledger: &Ledger) -> Result<Option<BTreeMap<String, BTreeSet<String>>>> {
         let io = |source| Error::Io { path: ledger.path().to_path_buf(), source };
-        let mut file = match File::open(ledger.path()) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Some(BTreeMap::new())),
-            Err(source) => return Err(io(source)),
-        };
+        let Some(mut file) = open_ledger(ledger)? else { return Ok(Some(BTreeMap::new())) };
         let mut made = false;
         loop {
-            let len = file.metadata().map_err(io)?.len();
-            let opened = match self.open_checked(ledger, &mut file, len) {
-                Some(o) if made || len - o.header.len <= self.tail_limit => o,
-                _ if !made => {
-                    self.rebuild(ledger)?;
-                    made = true;
-                    continue;
-                }
-                _ => {
-                    return Err(Error::Io {
-                        path: self.path(ledger),
-                        source: std::io::Error::other("the coding state just made does not fit the ledger"),
-                    });
-                }
-            };
+            let (opened, len) = self.open_fresh(ledger, &mut file, &mut made)?;
             let mut out: BTreeMap<String, BTreeSet<String>> =
                 opened.table.into_iter().map(|e| (e.path, e.reviewers.into_iter().collect())).collect();
             // The lines since: each names its note; one that does not (written before events
@@ -312,15 +278,35 @@ impl States {
     /// [`TAIL_LIMIT`] behind; returns whether it was made again.
     pub fn refresh(&self, ledger: &Ledger) -> Result<bool> {
         let io = |source| Error::Io { path: ledger.path().to_path_buf(), source };
-        let mut file = match File::open(ledger.path()) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(false),
-            Err(source) => return Err(io(source)),
-        };
+        let Some(mut file) = open_ledger(ledger)? else { return Ok(false) };
         let len = file.metadata().map_err(io)?.len();
         match self.open_checked(ledger, &mut file, len) {
             Some(o) if len - o.header.len <= self.tail_limit => Ok(false),
             _ => self.rebuild(ledger).map(|()| true),
+        }
+    }
+
+    /// The state of `ledger` (open as `file`), checked against it and made again first when it is
+    /// missing, stale or more than the tail limit behind, with the ledger's length then. Made
+    /// again at most once (`made` says whether it was, before or here): a ledger rewritten again
+    /// meanwhile is an error, not a loop. Once made, what stands after it (a line not yet
+    /// finished, or lines appended meanwhile) is read as the tail whatever its length.
+    fn open_fresh(&self, ledger: &Ledger, file: &mut File, made: &mut bool) -> Result<(Opened, u64)> {
+        loop {
+            let len = file.metadata().map_err(|source| Error::Io { path: ledger.path().to_path_buf(), source })?.len();
+            match self.open_checked(ledger, file, len) {
+                Some(o) if *made || len - o.header.len <= self.tail_limit => return Ok((o, len)),
+                _ if !*made => {
+                    self.rebuild(ledger)?;
+                    *made = true;
+                }
+                _ => {
+                    return Err(Error::Io {
+                        path: self.path(ledger),
+                        source: std::io::Error::other("the coding state just made does not fit the ledger"),
+                    });
+                }
+            }
         }
     }
 
@@ -365,11 +351,7 @@ impl States {
     /// suggestions of 2 GB of notes); this holds about 60 bytes a coding.
     fn rebuild(&self, ledger: &Ledger) -> Result<()> {
         let io = |source| Error::Io { path: ledger.path().to_path_buf(), source };
-        let mut file = match File::open(ledger.path()) {
-            Ok(f) => f,
-            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
-            Err(source) => return Err(io(source)),
-        };
+        let Some(mut file) = open_ledger(ledger)? else { return Ok(()) };
         // Whole lines only: a last line without its newline is read again each time, as the
         // tail, until it is finished or set aside.
         let len = whole_lines(&mut file).map_err(io)?;
@@ -426,7 +408,6 @@ impl States {
                 head,
                 before,
                 bad: index.bad.iter().map(|b| Bad { line: b.line, message: b.message.clone(), torn: b.torn }).collect(),
-                next_seq: index.ids.len() as u64,
                 notes: table.len(),
                 table_bytes: table_buf.len() as u64,
                 blocks_bytes: at,
@@ -595,12 +576,8 @@ pub struct Mark {
 /// Where `ledger` stands now (an empty mark for a ledger with no file).
 pub fn mark(ledger: &Ledger) -> Result<Mark> {
     let io = |source| Error::Io { path: ledger.path().to_path_buf(), source };
-    let mut file = match File::open(ledger.path()) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => {
-            return Ok(Mark { coder: ledger.coder().to_string(), ..Mark::default() });
-        }
-        Err(source) => return Err(io(source)),
+    let Some(mut file) = open_ledger(ledger)? else {
+        return Ok(Mark { coder: ledger.coder().to_string(), ..Mark::default() });
     };
     let len = whole_lines(&mut file).map_err(io)?;
     let (head, before) = check_hashes(&mut file, len).map_err(io)?;
@@ -616,11 +593,7 @@ pub fn events_since(ledger: &Ledger, since: &Mark) -> Result<Option<(Vec<Event>,
         return Ok(None);
     }
     let io = |source| Error::Io { path: ledger.path().to_path_buf(), source };
-    let mut file = match File::open(ledger.path()) {
-        Ok(f) => f,
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(Some((Vec::new(), now))),
-        Err(source) => return Err(io(source)),
-    };
+    let Some(mut file) = open_ledger(ledger)? else { return Ok(Some((Vec::new(), now))) };
     // A mark at 0 (a ledger not there before) holds nothing to compare.
     if since.len > 0 && check_hashes(&mut file, since.len).map_err(io)? != (since.head, since.before) {
         return Ok(None);

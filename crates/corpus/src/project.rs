@@ -218,19 +218,37 @@ impl Project {
     /// the project's notes, as [`Project::note_files`] would list it; found without walking the
     /// whole project (its folder is listed, with the ignore files above it).
     pub fn note_file(&self, rel: &str) -> Option<PathBuf> {
-        let parts: Vec<&str> = rel.split('/').collect();
-        let plain = |p: &&str| !p.is_empty() && *p != "." && *p != ".." && !p.starts_with('.') && !p.contains('\\');
-        if !parts.iter().all(plain) || parts.first() == Some(&DERIVED_DIR) || !self.globs().ok()?.is_match(rel) {
-            return None;
-        }
-        let file = self.root.join(rel);
-        let dir = file.parent()?;
-        for entry in self.walker(dir).max_depth(Some(1)).build().flatten() {
-            if entry.depth() == 1 && entry.file_type().is_some_and(|t| t.is_file()) && entry.path() == file {
-                return Some(file);
+        self.note_files_of([rel]).pop()
+    }
+
+    /// [`Project::note_file`] of several notes, sorted: each folder holding some of them is
+    /// listed once, and the note globs are made once.
+    pub fn note_files_of<'a>(&self, rels: impl IntoIterator<Item = &'a str>) -> Vec<PathBuf> {
+        let Ok(globs) = self.globs() else { return Vec::new() };
+        let plain = |p: &str| !p.is_empty() && p != "." && p != ".." && !p.starts_with('.') && !p.contains('\\');
+        let mut by_dir: std::collections::BTreeMap<PathBuf, std::collections::BTreeSet<PathBuf>> =
+            std::collections::BTreeMap::new();
+        for rel in rels {
+            let parts: Vec<&str> = rel.split('/').collect();
+            if !parts.iter().all(|p| plain(p)) || parts.first() == Some(&DERIVED_DIR) || !globs.is_match(rel) {
+                continue;
+            }
+            let file = self.root.join(rel);
+            if let Some(dir) = file.parent() {
+                by_dir.entry(dir.to_path_buf()).or_default().insert(file);
             }
         }
-        None
+        let mut out = Vec::new();
+        for (dir, wanted) in &by_dir {
+            for entry in self.walker(dir).max_depth(Some(1)).build().flatten() {
+                if entry.depth() == 1 && entry.file_type().is_some_and(|t| t.is_file()) && wanted.contains(entry.path())
+                {
+                    out.push(entry.into_path());
+                }
+            }
+        }
+        out.sort();
+        out
     }
 
     /// The passage-splitting options for a document with these attributes.
@@ -417,6 +435,11 @@ mod tests {
         ] {
             assert_eq!(project.note_file(p), None, "{p}");
         }
+        // Many at once: the notes among them, sorted, each once.
+        let many = ["notes/glasgow/i.md", "notes/ignored.md", "notes/fife/a.md", "notes/fife/b.txt", "other/x.md"];
+        let found: Vec<PathBuf> =
+            ["notes/fife/a.md", "notes/fife/b.txt", "notes/glasgow/i.md"].iter().map(|p| root.join(p)).collect();
+        assert_eq!(project.note_files_of(many), found);
         let interview = corpus.document("notes/glasgow/i.md").unwrap();
         assert_eq!(interview.passages[1].speaker.as_deref(), Some("A"));
         let skipped: Vec<(&str, &str)> = corpus.skipped.iter().map(|s| (s.path.as_str(), s.reason.kind())).collect();

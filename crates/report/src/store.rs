@@ -271,6 +271,12 @@ impl StoreBuilder {
     }
 }
 
+/// Keeps the rows of a column whose `keep` is true (one flag per row).
+fn retain_rows<T>(col: &mut Vec<T>, keep: &[bool]) {
+    let mut k = keep.iter();
+    col.retain(|_| *k.next().unwrap_or(&true));
+}
+
 /// Adds the rows of placed codings to `s`: a row per passage each coding overlaps, for its
 /// coder and, once accepted, for whoever accepted it (`Selection::credits`), each distinct row
 /// once; and each orphan with its note. `unit(doc, pi)` is the store's passage for passage `pi`
@@ -388,18 +394,13 @@ impl Store {
         }
         let units = first as u32..(first + n) as u32;
         let keep: Vec<bool> = self.coding_unit.iter().map(|u| !units.contains(u)).collect();
-        let mut k = keep.iter();
-        self.coding_unit.retain(|_| *k.next().unwrap_or(&true));
-        for col in [&mut self.coding_code, &mut self.coding_coder] {
-            let mut k = keep.iter();
-            col.retain(|_| *k.next().unwrap_or(&true));
-        }
-        let mut k = keep.iter();
-        self.coding_status.retain(|_| *k.next().unwrap_or(&true));
-        let keep_orphan: Vec<bool> = self.header.orphan_docs.iter().map(|&d| d != di).collect();
-        let mut k = keep_orphan.iter();
-        self.header.orphans.retain(|_| *k.next().unwrap_or(&true));
-        self.header.orphan_docs.retain(|&d| d != di);
+        retain_rows(&mut self.coding_unit, &keep);
+        retain_rows(&mut self.coding_code, &keep);
+        retain_rows(&mut self.coding_coder, &keep);
+        retain_rows(&mut self.coding_status, &keep);
+        let keep: Vec<bool> = self.header.orphan_docs.iter().map(|&d| d != di).collect();
+        retain_rows(&mut self.header.orphans, &keep);
+        retain_rows(&mut self.header.orphan_docs, &keep);
         let mut codes = Interner::from_list(std::mem::take(&mut self.header.codes));
         let mut coders = Interner::from_list(std::mem::take(&mut self.header.coders));
         push_rows(self, &mut codes, &mut coders, placement, |_, pi| first as u32 + pi as u32, |_| di);
