@@ -61,6 +61,7 @@ fn searched(p: &TestProject, code: &str) -> BTreeSet<String> {
 fn one_passage_commands_see_and_index_what_the_ledgers_say() {
     let p = TestProject::sample();
     p.run(&["index", "-q"]);
+    let manifest = p.read(".fieldnotes/index/fieldnotes-manifest.json");
     p.run(&["code", "auto", "-q"]);
     // Twenty passages over the study, each coded, some removed, one moved, one reviewed.
     let ids = hit_ids(&p, "partnership", "20");
@@ -74,6 +75,8 @@ fn one_passage_commands_see_and_index_what_the_ledgers_say() {
     for id in ids.iter().step_by(4) {
         p.run(&["code", "rm", id, "time", "-q"]);
     }
+    // Codes are not in the index: coding, by hand or by the rules, never wrote to it.
+    assert_eq!(p.read(".fieldnotes/index/fieldnotes-manifest.json"), manifest);
     let want = accepted(&p);
     assert_eq!(shown(&p, &ids, "accepted"), want.iter().filter(|(i, _)| ids.contains(i)).cloned().collect());
     // Search's code filter, kept up to date one note at a time, has the same passages.

@@ -78,6 +78,7 @@ ID=$("$FN" --project "$CORPUS" -q search partnership -n 1 --json | python3 -c 'i
 rm -f "$OUT/codings.db"
 for i in 1 2 3 4 5; do
   timed fieldnotes-code-add "$FN" --project "$CORPUS" -q code add "$ID" time --coder hb --memo "round $i"
+  timed fieldnotes-search-code-after-coding "$FN" --project "$CORPUS" -q search 'code:time' -n 10
   timed fieldnotes-show "$FN" --project "$CORPUS" -q show "$ID"
   timed fieldnotes-code-list-one-coder "$FN" --project "$CORPUS" -q code list --coder hb --csv
   timed fieldnotes-themes-after-coding "$FN" --project "$CORPUS" -q report themes --by site
@@ -86,6 +87,36 @@ for i in 1 2 3 4 5; do
   $PY sqlite-point-update "$OUT/codings.db" --id "hb-$i" > /dev/null  # made (190,000 codings) the first time
   timed sqlite-point-update $PY sqlite-point-update "$OUT/codings.db" --id "hb-$i"
   record "$(cat "$OUT/last.out")"
+done
+
+echo "fieldnotes: one long note (the first 8 MB of notes as one), and the same notes apart" >&2
+LONG=$OUT/long-note
+SPLIT=$OUT/long-split
+rm -rf "$LONG" "$SPLIT" && mkdir -p "$LONG/notes" "$SPLIT/notes" "$LONG/codings" "$SPLIT/codings"
+for d in "$LONG" "$SPLIT"; do cp "$CORPUS/codebook.toml" "$CORPUS/fieldnotes.toml" "$d/"; done
+python3 - "$CORPUS/notes" "$LONG/notes/journal.md" "$SPLIT/notes" <<'PY'
+import pathlib, shutil, sys
+src, long_note, split = pathlib.Path(sys.argv[1]), pathlib.Path(sys.argv[2]), pathlib.Path(sys.argv[3])
+parts, size = [], 0
+for f in sorted(src.rglob("*.md")):
+    text = f.read_text(encoding="utf-8")
+    body = text.split("\n---\n", 1)[1] if text.startswith("---\n") else text
+    shutil.copy(f, split / f"{len(parts):06d}.md")
+    parts.append(body.strip())
+    size += len(body.encode())
+    if size >= 8 << 20:
+        break
+long_note.write_text("---\nsite: Fife\nkind: journal\n---\n" + "\n\n".join(parts) + "\n", encoding="utf-8")
+PY
+"$FN" --project "$LONG" -q index
+"$FN" --project "$SPLIT" -q index
+timed fieldnotes-long-code-auto "$FN" --project "$LONG" -q code auto
+timed fieldnotes-split-code-auto "$FN" --project "$SPLIT" -q code auto
+LID=$("$FN" --project "$LONG" -q search partnership -n 1 --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["hits"][0]["id"])')
+for i in 1 2 3 4 5; do
+  timed fieldnotes-long-code-add "$FN" --project "$LONG" -q code add "$LID" time --coder hb --memo "round $i"
+  timed fieldnotes-long-show "$FN" --project "$LONG" -q show "$LID"
+  timed fieldnotes-long-code-rm "$FN" --project "$LONG" -q code rm "$LID" time --coder hb
 done
 
 echo "ripgrep: one word at a time" >&2

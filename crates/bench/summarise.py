@@ -62,6 +62,10 @@ def main(path: str, mb: str) -> None:
         ("fieldnotes-code-list-one-coder", "`code list --coder hb`", 0.1),
         ("fieldnotes-themes-after-coding", "`report themes` right after a coding", 0.5),
         ("fieldnotes-agree", "`agree --coders rules,hb --include-suggested`", 1.0),
+        ("fieldnotes-search-code-after-coding", "`search code:time` right after a coding", None),
+        ("fieldnotes-long-code-add", "one 8 MB note: `code add`", 0.1),
+        ("fieldnotes-long-show", "one 8 MB note: `show`", 0.1),
+        ("fieldnotes-long-code-rm", "one 8 MB note: `code rm`", 0.1),
     ]:
         t, rss = proc(name)
         if t is None:
@@ -69,7 +73,12 @@ def main(path: str, mb: str) -> None:
         peer = ""
         if name == "fieldnotes-code-add" and sq is not None:
             peer = f"SQLite INSERT + commit: {sq * 1000:.0f} as a Python process, {statistics.median(sq_in) * 1000:.1f} in it"
-        out.append(f"| {label}, ms (goal {goal * 1000:.0f}), peak RSS {rss} MB | {t * 1000:.0f} | {peer} | |")
+        goal_text = f" (goal {goal * 1000:.0f})" if goal else ""
+        out.append(f"| {label}, ms{goal_text}, peak RSS {rss} MB | {t * 1000:.0f} | {peer} | |")
+    lo, lo_rss = proc("fieldnotes-long-code-auto")
+    sp, _ = proc("fieldnotes-split-code-auto")
+    if lo is not None and sp is not None:
+        out.append(f"| `code auto` on one 8 MB note vs the same notes apart, s (goal: within 2x), peak RSS {lo_rss} MB | {lo:.2f} | {sp:.2f} | {lo / sp:.2f}x |")
     th, th_rss = proc("fieldnotes-themes-from-store")
     first, first_rss = proc("fieldnotes-themes-building-store")
     ct = other.get(("fieldnotes", "crosstab"))

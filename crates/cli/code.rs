@@ -9,7 +9,6 @@ use fieldnotes_coding::ledger::{self, Coding, Codings, Event, Ledger, Origin, RU
 use fieldnotes_coding::units::{self, Selection};
 use fieldnotes_coding::{Anchorer, AutoCoder, Codebook, CodingTable, Versions};
 use fieldnotes_corpus::{Document, Passage, Project, text_hash};
-use fieldnotes_index::WriterOptions;
 
 use crate::Globals;
 use crate::output::{self, Align};
@@ -108,14 +107,17 @@ pub struct AutoSummary {
 /// Runs the auto-coder over the whole project and appends new suggestions to the rules ledger.
 /// The notes are read a batch at a time (`[index] batch_mb`), so memory stays flat however
 /// large the project: each batch is coded, its new suggestions shown to `each`, appended to the
-/// ledger (one write and one fsync under the ledger's lock), and, if the project has a search
-/// index, its notes updated in the index with their codes. A rerun adds nothing twice.
+/// ledger (one write and one fsync under the ledger's lock), and its notes, with all their
+/// codings, given to the report store made again in the same pass. The search index is not
+/// touched: codes are not in it. A rerun adds nothing twice. `before` is where the project stood
+/// before `codings` was read.
 pub fn auto_code(
-    g: &Globals,
     project: &Project,
     codings: &CodingTable,
+    before: crate::store::Before,
     book: &Codebook,
     dry_run: bool,
+    g: &Globals,
     each: &mut dyn FnMut(&Coding) -> Result<()>,
 ) -> Result<AutoSummary> {
     let ac = AutoCoder::new(book)?;
@@ -124,11 +126,16 @@ pub fn auto_code(
     let time = now();
     let mut summary =
         AutoSummary { per_code: book.codes.iter().map(|c| (c.id.clone(), (0, 0))).collect(), fresh: 0, written: 0 };
-    // The index, if there is one, takes each batch's notes with their codes, new ones included.
-    let mut index = if dry_run { None } else { study::existing_index(project, g)? };
-    let opts = WriterOptions::from_config(&project.config.index);
-    let mut update = index.as_mut().map(|(_, idx)| idx.begin_update(&opts));
-    let files = study::note_files(project)?;
+    let (files, walk_skipped) = project.note_files()?;
+    for s in &walk_skipped {
+        output::warn(&study::skip_warning(s));
+    }
+    let from = before.ledger_len(RULES_CODER);
+    let mut store = (!dry_run).then(|| crate::store::StoreBuild::start(before, codings, &walk_skipped));
+    // Where the ledger's lines written here begin and end: when each write follows the last, no
+    // other line came between, and the store counts the ledger up to the end.
+    let mut written: Option<(u64, u64)> = None;
+    let mut contiguous = true;
     let pb = output::progress(files.len() as u64, "coding", g.quiet);
     study::read_in_batches(project, &files, &|n| pb.inc(n), |corpus| {
         let found = ac.code_corpus(&corpus, &|_| {});
@@ -175,10 +182,7 @@ pub fn auto_code(
             each(c)?;
         }
         summary.fresh += fresh.len();
-        if dry_run {
-            return Ok(());
-        }
-        let codes = update.as_ref().map(|_| study::batch_codes(&corpus, codings, &fresh, &mut anchorer));
+        let Some(store) = store.as_mut() else { return Ok(()) };
         if !fresh.is_empty() {
             // The versions the new suggestions count in are kept before the ledger names them.
             let mut kept = std::collections::HashSet::new();
@@ -189,24 +193,31 @@ pub fn auto_code(
                     versions.keep(d)?;
                 }
             }
-            let events: Vec<Event> = fresh.into_iter().map(Event::Add).collect();
-            ledger.append(&events)?;
+            let events: Vec<Event> = fresh.iter().cloned().map(Event::Add).collect();
+            let (start, end) = ledger.append_at(&events)?;
+            contiguous &= written.is_none_or(|(_, last)| last == start);
+            written = Some((written.map_or(start, |(first, _)| first), end));
             summary.written += events.len();
         }
-        if let (Some(update), Some(codes)) = (update.as_mut(), codes) {
-            update.add(&corpus, &|d, p| study::codes_of(&codes, d, p), &|_| {})?;
-        }
+        store.add(&corpus, codings, &fresh, &mut anchorer);
         Ok(())
     })?;
-    if let Some(update) = update {
-        update.finish()?;
-    }
     pb.finish_and_clear();
+    if let Some(mut store) = store {
+        if let Some((first, last)) = written {
+            let now = fieldnotes_coding::state::mark(&ledger)?;
+            if contiguous && first == from && now.len == last {
+                store.advance_ledger(project, &ledger, now);
+            }
+        }
+        store.finish(project, codings);
+    }
     Ok(summary)
 }
 
 fn auto(g: &Globals, a: AutoArgs) -> Result<ExitCode> {
     let project = g.project()?;
+    let before = crate::store::before(&project)?;
     let codings = study::coding_table(&project)?;
     let book = study::codebook(&project)?;
     let mut out = output::stdout();
@@ -217,7 +228,7 @@ fn auto(g: &Globals, a: AutoArgs) -> Result<ExitCode> {
         }
         Ok(())
     };
-    let summary = auto_code(g, &project, &codings, &book, a.dry_run, &mut print)?;
+    let summary = auto_code(&project, &codings, before, &book, a.dry_run, g, &mut print)?;
     if !a.dry_run {
         Codings::refresh_states(project.root(), &project.derived_dir())?;
     }

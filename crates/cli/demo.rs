@@ -117,11 +117,13 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     writeln!(out, "\n{}", output::bold("3. Auto-coding with the codebook's rules", g.color))?;
     out.flush()?;
     let book = study.codebook()?;
+    let before = crate::store::before(&study.project)?;
     let table = crate::study::coding_table(&study.project)?;
-    let summary = code::auto_code(&g, &study.project, &table, &book, false, &mut |_| Ok(()))?;
+    let summary = code::auto_code(&study.project, &table, before, &book, false, &g, &mut |_| Ok(()))?;
     writeln!(out, "{} suggestions, each with its evidence, in `codings/rules.jsonl`", summary.written)?;
     study.codings = fieldnotes_coding::Codings::load(study.project.root())?;
-    let (idx, _) = study.update_index(&g, false)?.context("the search index is missing")?;
+    let (mut idx, _) = study.update_index(&g, false)?.context("the search index is missing")?;
+    idx.set_codes(crate::store::search_codes(&g, &study.project)?);
     let q = "code:time AND site:glasgow";
     let n = idx.search(q, &SearchOptions { limit: 1, ..Default::default() })?.total;
     writeln!(out, "search `{q}`: {n} passages")?;

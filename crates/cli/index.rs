@@ -20,6 +20,8 @@ pub struct Args {
 pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     let project = g.project()?;
     let started = std::time::Instant::now();
+    // Where the project stands before its codings are read (for the report store made alongside).
+    let before = crate::store::before(&project)?;
     let codings = study::coding_table(&project)?;
     if a.rebuild {
         let dir = project.derived_dir().join("index");
@@ -27,7 +29,7 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
             std::fs::remove_dir_all(&dir)?;
         }
     }
-    let stats = study::index_in_batches(&project, &codings, g)?;
+    let stats = study::index_in_batches(&project, &codings, before, g)?;
     // Indexing records moves of codings whose notes changed: the coding states follow.
     fieldnotes_coding::Codings::refresh_states(project.root(), &project.derived_dir())?;
     output::info(

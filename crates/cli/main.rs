@@ -14,6 +14,7 @@ mod refi;
 mod report;
 mod search;
 mod show;
+mod store;
 mod study;
 
 use std::path::PathBuf;

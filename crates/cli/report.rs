@@ -5,11 +5,11 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
+use fieldnotes_coding::Codebook;
 use fieldnotes_coding::units::{self, Selection};
-use fieldnotes_coding::{Codebook, Coding};
 use fieldnotes_report::analysis::{self, CodeTest};
 use fieldnotes_report::render::{self, Table};
-use fieldnotes_report::store::{LeftOut, STORE_FILE, Signature, Store};
+use fieldnotes_report::store::LeftOut;
 use fieldnotes_report::{Frames, GroupBy, Measure, ThemeTable, UnitKind};
 
 use crate::Globals;
@@ -421,159 +421,10 @@ pub fn render_themes(t: &ThemeTable, format: Format, chart: Chart) -> Result<Str
     })
 }
 
-/// The report store of the project, fresh: read from `.fieldnotes/report.store` when no note,
-/// ledger or setting changed since it was written (repeating the warnings of that load), else
-/// built from the loaded study and saved.
-fn report_store(g: &Globals, project: &fieldnotes_corpus::Project) -> Result<Store> {
-    let signature = Signature::of(project)?;
-    let path = project.derived_dir().join(STORE_FILE);
-    let old = Store::load(&path);
-    if let Some(store) = old.as_ref().filter(|s| s.signature() == &signature) {
-        for w in store.warnings() {
-            output::warn(w);
-        }
-        return Ok(old.unwrap_or_default());
-    }
-    let ledgers = fieldnotes_coding::Ledger::all(project.root())?;
-    if let Some(store) = old
-        && let Some((store, notes)) = update_in_place(project, store, &signature, &ledgers)?
-    {
-        for w in store.warnings() {
-            output::warn(w);
-        }
-        output::info(
-            g.quiet,
-            &format!("report store: the codings of {} brought up to date", output::count(notes as u64, "note")),
-        );
-        if let Err(e) = store.save(&path) {
-            output::warn(&format!("could not save the report store: {e:#}"));
-        }
-        return Ok(store);
-    }
-    // Where the ledgers stand, taken before they are read: lines appended meanwhile are read
-    // again next time, which changes nothing (a note's rows are made anew from all its codings).
-    let marks = ledgers.iter().map(fieldnotes_coding::state::mark).collect::<fieldnotes_coding::Result<Vec<_>>>()?;
-    // Built a batch of notes at a time from the compact coding table, so that neither the notes
-    // nor millions of codings need be held whole.
-    let table = crate::study::coding_table(project)?;
-    let mut warnings: Vec<String> = table.bad_lines().iter().map(ToString::to_string).collect();
-    let mut left_out: Vec<String> = Vec::new();
-    let mut unread_codings = 0usize;
-    let (files, walk_skipped) = project.note_files()?;
-    let mut seen_notes: Vec<String> = walk_skipped.iter().map(|s| s.path.clone()).collect();
-    for s in &walk_skipped {
-        let w = crate::study::skip_warning(s);
-        output::warn(&w);
-        warnings.push(w);
-        left_out.push(format!("`{}`: {}", s.path, s.reason));
-    }
-    let pb = output::progress(files.len() as u64, "reading", g.quiet);
-    let mut builder = Store::builder(signature);
-    builder.set_marks(marks);
-    crate::study::read_in_batches(project, &files, &|n| pb.inc(n), |corpus| {
-        warnings.extend(corpus.skipped.iter().map(crate::study::skip_warning));
-        left_out.extend(corpus.skipped.iter().map(|s| format!("`{}`: {}", s.path, s.reason)));
-        seen_notes.extend(corpus.documents.iter().map(|d| d.path.clone()));
-        seen_notes.extend(corpus.skipped.iter().map(|s| s.path.clone()));
-        unread_codings += corpus.skipped.iter().map(|s| table.of_doc(&s.path).count()).sum::<usize>();
-        builder.add_notes(&corpus);
-        let mut anchorer = crate::study::anchorer(project);
-        for (di, d) in corpus.documents.iter().enumerate() {
-            let codings: Vec<Coding> = table.of_doc(&d.path).collect();
-            builder.add_codings(&units::place_in_doc(di, d, &codings, &mut anchorer));
-        }
-        Ok(())
-    })?;
-    pb.finish_and_clear();
-    let in_unread = walk_skipped.iter().map(|s| table.of_doc(&s.path).count()).sum::<usize>() + unread_codings;
-    // Codings whose note is gone altogether are orphans too.
-    let known: std::collections::HashSet<&str> = seen_notes.iter().map(String::as_str).collect();
-    for doc in table.docs() {
-        if !known.contains(doc) {
-            let gone: Vec<Coding> = table.of_doc(doc).collect();
-            builder.add_orphans(&gone);
-        }
-    }
-    drop(table);
-    let store = builder.finish(warnings, left_out, in_unread);
-    // The store only saves time: a project on a read-only disk still gets its table.
-    let saved = std::fs::create_dir_all(project.derived_dir())
-        .map_err(anyhow::Error::from)
-        .and_then(|()| Ok(store.save(&path)?));
-    if let Err(e) = saved {
-        output::warn(&format!("could not save the report store: {e:#}"));
-    }
-    Ok(store)
-}
-
-/// The store brought up to date in place when only ledgers grew since it was made (a coding
-/// added, removed, reviewed or moved): the rows of each note those new lines name are made
-/// again from that note and its codings (read through the coding state). `None` when anything
-/// else changed (a note, the settings, a ledger rewritten or gone, an unreadable line, a line
-/// that does not name its note, many lines at once): the store is then built from scratch.
-fn update_in_place(
-    project: &fieldnotes_corpus::Project,
-    mut store: Store,
-    signature: &Signature,
-    ledgers: &[fieldnotes_coding::Ledger],
-) -> Result<Option<(Store, usize)>> {
-    use fieldnotes_coding::state::{self, Mark};
-    use fieldnotes_coding::{Codings, Event};
-    const MOST_EVENTS: usize = 1_000;
-    if store.signature().without_ledgers() != signature.without_ledgers()
-        || store.marks().iter().any(|m| !ledgers.iter().any(|l| l.coder() == m.coder))
-    {
-        return Ok(None);
-    }
-    let mut notes = std::collections::BTreeSet::new();
-    let mut marks = Vec::new();
-    let mut events_seen = 0;
-    for l in ledgers {
-        let since = store
-            .marks()
-            .iter()
-            .find(|m| m.coder == l.coder())
-            .cloned()
-            .unwrap_or_else(|| Mark { coder: l.coder().to_string(), ..Mark::default() });
-        let Some((events, now)) = state::events_since(l, &since)? else { return Ok(None) };
-        events_seen += events.len();
-        if events_seen > MOST_EVENTS {
-            return Ok(None);
-        }
-        for ev in events {
-            let doc = match ev {
-                Event::Add(c) => Some(c.doc),
-                Event::Remove { doc, .. } | Event::Status { doc, .. } | Event::Move { doc, .. } => doc,
-            };
-            let Some(doc) = doc else { return Ok(None) };
-            notes.insert(doc);
-        }
-        marks.push(now);
-    }
-    let mut anchorer = crate::study::anchorer(project);
-    for path in &notes {
-        let Some(doc) =
-            store.has_note(path).then(|| project.note_file(path)).flatten().and_then(|f| project.load_file(&f).ok())
-        else {
-            return Ok(None);
-        };
-        let codings = Codings::load_doc(project.root(), &project.derived_dir(), path)?;
-        if codings.bad_lines().next().is_some() {
-            return Ok(None);
-        }
-        let placement = units::place_in_doc(0, &doc, codings.iter(), &mut anchorer);
-        if store.replace_note(path, doc.passages.len(), &placement).is_none() {
-            return Ok(None);
-        }
-    }
-    store.restamp(signature.clone(), marks);
-    Ok(Some((store, notes.len())))
-}
-
 fn themes(g: &Globals, a: ThemesArgs) -> Result<ExitCode> {
     let project = g.project()?;
     let book = crate::study::codebook(&project)?;
-    let store = report_store(g, &project)?;
+    let store = crate::store::report_store(g, &project)?;
     let unit = match a.unit {
         UnitArg::Passages => UnitKind::Passages,
         UnitArg::Documents => UnitKind::Documents,

@@ -172,10 +172,12 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     }
     let project = g.project()?;
     let existing = if a.refresh { None } else { SearchIndex::open(&project.derived_dir().join("index"))? };
-    let idx = match existing {
+    let mut idx = match existing {
         Some(idx) => checked_index(g, &project, idx)?,
         None => open_index(g, &Study::load(g)?)?,
     };
+    // Codes are not in the index: they come from the report store, as every table counts them.
+    idx.set_codes(crate::store::search_codes(g, &project)?);
     // No codebook is fine for searching; a broken one is refused, as by every command.
     let codebook: Vec<String> = if project.codebook_path().exists() {
         crate::study::codebook(&project)?.codes.iter().map(|c| c.id.clone()).collect()

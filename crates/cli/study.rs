@@ -1,14 +1,14 @@
 //! Loading a whole study (notes, codebook, codings) and keeping the index in step with it.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::BTreeSet;
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
 use fieldnotes_coding::units::{self, Placement};
 use fieldnotes_coding::versions::{self, Traced};
-use fieldnotes_coding::{Anchorer, Codebook, Coding, CodingTable, Codings, Status, Versions};
+use fieldnotes_coding::{Anchorer, Codebook, CodingTable, Codings, Versions};
 use fieldnotes_corpus::{Corpus, Document, Passage, PassageRef, Project};
-use fieldnotes_index::{PassageCodes, SearchIndex, UpdateStats, WriterOptions};
+use fieldnotes_index::{SearchIndex, UpdateStats, WriterOptions};
 
 use crate::Globals;
 use crate::output;
@@ -206,8 +206,9 @@ impl Study {
         units::place(&self.corpus, &self.codings, &mut anchorer(&self.project))
     }
 
-    /// Brings the search index up to date (content and codes) and returns it, open. With
-    /// `create` false, does nothing when there is no index yet.
+    /// Brings the search index up to date with the notes and returns it, open. With `create`
+    /// false, does nothing when there is no index yet. Codes are not in the index: search hands
+    /// them over from the report store.
     pub fn update_index(&self, g: &Globals, create: bool) -> Result<Option<(SearchIndex, UpdateStats)>> {
         let dir = self.project.derived_dir().join("index");
         if !create && !dir.exists() {
@@ -225,17 +226,15 @@ impl Study {
         if let Some(r) = &reason {
             output::info(g.quiet, r);
         }
-        let codes = index_codes(&self.placement());
-        let lookup = |d: usize, p: usize| codes_of(&codes, d, p);
         let opts = WriterOptions::from_config(&self.project.config.index);
         if self.scope != Scope::Whole {
-            // Some notes: re-indexed on their own, the others left as they are.
-            let mut stats = idx.update_notes(&self.corpus, &lookup, &opts)?;
+            // Some notes: re-indexed on their own if they changed, the others left as they are.
+            let mut stats = idx.update_notes(&self.corpus, &opts)?;
             stats.rebuilt = reason;
             return Ok(Some((idx, stats)));
         }
         let pb = output::progress(self.corpus.passage_count() as u64, "indexing", g.quiet || !create);
-        let mut stats = idx.update(&self.corpus, &lookup, &opts, &|n| pb.inc(n))?;
+        let mut stats = idx.update(&self.corpus, &opts, &|n| pb.inc(n))?;
         pb.finish_and_clear();
         stats.rebuilt = reason;
         Ok(Some((idx, stats)))
@@ -260,43 +259,6 @@ fn read_notes(project: &Project, files: Vec<PathBuf>) -> Corpus {
     corpus
 }
 
-/// Per passage (document index, passage index): the codes of its accepted codings and the codes
-/// only suggested there.
-pub type IndexCodes = BTreeMap<(usize, usize), (BTreeSet<String>, BTreeSet<String>)>;
-
-/// The codes the index holds for each passage: in its `code` field those of accepted codings by
-/// anyone (what `code:` and `report themes` count), in `code_suggested` those only suggested
-/// (what `search --include-suggested` adds). Rejected codings are in neither.
-fn index_codes(placement: &Placement<'_>) -> IndexCodes {
-    let mut m = IndexCodes::new();
-    for p in &placement.placed {
-        let accepted = match p.coding.status {
-            Status::Accepted => true,
-            Status::Suggested => false,
-            Status::Rejected => continue,
-        };
-        for pi in p.passages.clone() {
-            let (acc, sug) = m.entry((p.doc, pi)).or_default();
-            if accepted { acc } else { sug }.insert(p.coding.code.clone());
-        }
-    }
-    for (acc, sug) in m.values_mut() {
-        sug.retain(|c| !acc.contains(c));
-    }
-    m
-}
-
-/// One passage's codes, sorted.
-pub fn codes_of(codes: &IndexCodes, doc: usize, passage: usize) -> PassageCodes {
-    codes
-        .get(&(doc, passage))
-        .map(|(acc, sug)| PassageCodes {
-            accepted: acc.iter().cloned().collect(),
-            suggested: sug.iter().cloned().collect(),
-        })
-        .unwrap_or_default()
-}
-
 /// The project's codings as a compact table (what `index` and `code auto` need of them), with a
 /// warning for every unreadable ledger line.
 pub fn coding_table(project: &Project) -> Result<CodingTable> {
@@ -305,31 +267,6 @@ pub fn coding_table(project: &Project) -> Result<CodingTable> {
         output::warn(&bad.to_string());
     }
     Ok(table)
-}
-
-/// The index's codes for a batch of notes: those of their codings in `table`, and of `more`.
-pub fn batch_codes(corpus: &Corpus, table: &CodingTable, more: &[Coding], anchorer: &mut Anchorer) -> IndexCodes {
-    // A note at a time: a batch of a densely coded project can hold millions of codings.
-    let mut more_of: HashMap<&str, Vec<&Coding>> = HashMap::new();
-    for c in more {
-        more_of.entry(c.doc.as_str()).or_default().push(c);
-    }
-    let mut codes = IndexCodes::new();
-    for (di, d) in corpus.documents.iter().enumerate() {
-        let known: Vec<Coding> = table.of_doc(&d.path).collect();
-        let extra = more_of.get(d.path.as_str()).into_iter().flatten().copied();
-        codes.extend(index_codes(&units::place_in_doc(di, d, known.iter().chain(extra), anchorer)));
-    }
-    codes
-}
-
-/// The project's note files, warning about those that cannot be read.
-pub fn note_files(project: &Project) -> Result<Vec<PathBuf>> {
-    let (files, walk_skipped) = project.note_files()?;
-    for s in &walk_skipped {
-        output::warn(&skip_warning(s));
-    }
-    Ok(files)
 }
 
 /// Reads `files` (the project's notes) a batch at a time (about `[index] batch_mb` each), so
@@ -361,46 +298,46 @@ pub fn read_in_batches(
 }
 
 /// Builds or updates the index reading the notes a batch at a time ([`read_in_batches`]): each
-/// batch is parsed, its codings placed, its new and changed notes handed to the writer, and
-/// dropped. What `fieldnotes index` runs.
-pub fn index_in_batches(project: &Project, codings: &CodingTable, g: &Globals) -> Result<UpdateStats> {
+/// batch is parsed, its new and changed notes handed to the writer, its codings placed for the
+/// report store (made again in the same pass), and dropped. What `fieldnotes index` runs;
+/// `before` is where the project stood before `codings` was read.
+pub fn index_in_batches(
+    project: &Project,
+    codings: &CodingTable,
+    before: crate::store::Before,
+    g: &Globals,
+) -> Result<UpdateStats> {
     let _lock = lock_index(project, g)?;
     let (mut idx, reason) = SearchIndex::open_or_create(&project.derived_dir().join("index"))?;
     if let Some(r) = &reason {
         output::info(g.quiet, r);
     }
     let opts = WriterOptions::from_config(&project.config.index);
-    let files = note_files(project)?;
+    let (files, walk_skipped) = project.note_files()?;
+    for s in &walk_skipped {
+        output::warn(&skip_warning(s));
+    }
+    let mut store = crate::store::StoreBuild::start(before, codings, &walk_skipped);
     let pb = output::progress(files.len() as u64, "indexing", g.quiet);
     let mut update = idx.begin_update(&opts);
     let mut moved = 0;
     read_in_batches(project, &files, &|n| pb.inc(n), |corpus| {
+        update.add(&corpus, &|_| {})?;
         // One anchorer for the batch: each edited note is compared with its old version once.
         let mut anchoring = anchorer(project);
-        let codes = batch_codes(&corpus, codings, &[], &mut anchoring);
-        update.add(&corpus, &|d, p| codes_of(&codes, d, p), &|_| {})?;
+        store.add(&corpus, codings, &[], &mut anchoring);
         // Codings of notes edited since they were made are recorded at their new place.
         moved += crate::code::record_moves(project, &corpus, codings, &mut anchoring)?;
         Ok(())
     })?;
     let mut stats = update.finish()?;
+    store.finish(project, codings);
     pb.finish_and_clear();
     stats.rebuilt = reason;
     if moved > 0 {
         output::info(g.quiet, &format!("recorded the new place of {moved} coding(s) in edited notes"));
     }
     Ok(stats)
-}
-
-/// The project's search index, if it has one, open for updating under its lock (held until the
-/// returned file is dropped).
-pub fn existing_index(project: &Project, g: &Globals) -> Result<Option<(std::fs::File, SearchIndex)>> {
-    let dir = project.derived_dir().join("index");
-    if !dir.exists() {
-        return Ok(None);
-    }
-    let lock = lock_index(project, g)?;
-    Ok(SearchIndex::open(&dir)?.map(|idx| (lock, idx)))
 }
 
 /// Takes the project's index lock (`.fieldnotes/index.lock`), waiting, with a message, while

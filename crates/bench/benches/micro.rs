@@ -95,7 +95,7 @@ fn index_from_scratch(b: Bencher) {
     b.bench(|| {
         let dir = tempfile::tempdir().unwrap();
         let (mut idx, _) = SearchIndex::open_or_create(&dir.path().join("index")).unwrap();
-        idx.update(&corpus, &|_, _| Vec::new(), &WriterOptions::default(), &|_| {}).unwrap().passages
+        idx.update(&corpus, &WriterOptions::default(), &|_| {}).unwrap().passages
     });
 }
 
@@ -104,7 +104,7 @@ fn query(b: Bencher, q: &str) {
     let corpus = corpus();
     let dir = tempfile::tempdir().unwrap();
     let (mut idx, _) = SearchIndex::open_or_create(&dir.path().join("index")).unwrap();
-    idx.update(&corpus, &|_, _| Vec::new(), &WriterOptions::default(), &|_| {}).unwrap();
+    idx.update(&corpus, &WriterOptions::default(), &|_| {}).unwrap();
     let opts = SearchOptions { limit: 20, ..Default::default() };
     b.bench(|| idx.search(q, &opts).unwrap().total);
 }

@@ -410,14 +410,25 @@ impl Ledger {
         if events.is_empty() {
             return Ok(());
         }
+        self.append_at(events).map(|_| ())
+    }
+
+    /// [`Ledger::append`], returning the ledger's length before and after the write (taken
+    /// under the lock): a caller that sees its writes follow each other knows no other line
+    /// came between them.
+    pub fn append_at(&self, events: &[Event]) -> Result<(u64, u64)> {
         let mut buf = Vec::with_capacity(events.len() * 256);
         for ev in events {
             serde_json::to_writer(&mut buf, ev).map_err(|e| Error::Rules { message: e.to_string() })?;
             buf.push(b'\n');
         }
         self.with_lock(|f| {
-            f.write_all(&buf)?;
-            f.sync_data()
+            let start = f.metadata()?.len();
+            if !buf.is_empty() {
+                f.write_all(&buf)?;
+                f.sync_data()?;
+            }
+            Ok((start, start + buf.len() as u64))
         })
     }
 

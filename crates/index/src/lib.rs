@@ -2,11 +2,12 @@
 //! language, ranked hits with highlighted snippets, keyword-in-context lines and group counts.
 //!
 //! The index is derived data in `.fieldnotes/index/`: it can be deleted at any time and is
-//! rebuilt from the notes. Updates are incremental: a manifest records a signature (content
-//! hash plus the codes) of every indexed note, and only notes whose signature changed are
-//! re-indexed.
+//! rebuilt from the notes. Updates are incremental: a manifest records the content hash of every
+//! indexed note, and only notes whose content changed are re-indexed. Codes are not in the index:
+//! the caller hands them over ([`SearchIndex::set_codes`]), so that coding never rewrites it.
 #![warn(missing_docs)]
 
+mod codes;
 mod exact;
 pub mod query;
 pub mod quickwit;
@@ -25,6 +26,7 @@ use tantivy::schema::Field;
 use tantivy::tokenizer::PreTokenizedString;
 use tantivy::{DateTime, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
+pub use codes::{Codes, PassageCodes};
 pub use query::{Ast, SyntaxError, lowercase_operators, parse};
 pub use schema::{Fields, SCHEMA_VERSION};
 pub use search::{Hit, SearchOptions, SearchResults, Unknown, UnknownKind, closest};
@@ -127,21 +129,6 @@ impl Staleness {
     }
 }
 
-/// Which codes a passage carries, for the index.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
-pub struct PassageCodes {
-    /// Codes of accepted codings (by anyone).
-    pub accepted: Vec<String>,
-    /// Codes suggested there and not accepted.
-    pub suggested: Vec<String>,
-}
-
-impl From<Vec<String>> for PassageCodes {
-    /// Codes that all count as accepted.
-    fn from(accepted: Vec<String>) -> PassageCodes {
-        PassageCodes { accepted, suggested: Vec::new() }
-    }
-}
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
 struct Manifest {
     schema_version: u32,
@@ -163,6 +150,8 @@ pub struct SearchIndex {
     words: OnceLock<Vec<String>>,
     /// Each stem of the word list, with the words that have it; made on first use.
     stems: OnceLock<BTreeMap<String, Vec<String>>>,
+    /// The codes of the passages, what `code:` finds ([`SearchIndex::set_codes`]).
+    pub(crate) codes: Codes,
 }
 
 /// What an update did.
@@ -264,7 +253,8 @@ impl SearchIndex {
         schema::register_tokenizers(index.tokenizers(), None);
         let (_, fields) = schema::build();
         let (reader, words, stems) = (OnceLock::new(), OnceLock::new(), OnceLock::new());
-        Ok(SearchIndex { dir: dir.to_path_buf(), index, reader, fields, manifest, words, stems })
+        let codes = Codes::new();
+        Ok(SearchIndex { dir: dir.to_path_buf(), index, reader, fields, manifest, words, stems, codes })
     }
 
     /// Number of indexed notes.
@@ -291,38 +281,35 @@ impl SearchIndex {
         &self.fields
     }
 
-    /// Brings the index in step with the corpus and the codes of each passage.
-    ///
-    /// `codes(doc_index, passage_index)` gives the codes a passage carries (a `Vec<String>` for
-    /// accepted codes only, or [`PassageCodes`]). Only notes whose
-    /// content or codes changed are touched; with nothing changed no writer is opened.
-    /// `progress` is called with the number of passages written as they go.
-    pub fn update<C: Into<PassageCodes>>(
+    /// Hands the index the codes of the passages of the notes as indexed: what `code:` finds,
+    /// grouping by `code` counts and hits show. Without them no passage has a code.
+    pub fn set_codes(&mut self, codes: Codes) {
+        self.codes = codes;
+    }
+
+    /// Brings the index in step with the corpus. Only notes whose content changed are touched;
+    /// with nothing changed no writer is opened. `progress` is called with the number of
+    /// passages written as they go.
+    pub fn update(
         &mut self,
         corpus: &Corpus,
-        codes: &(dyn Fn(usize, usize) -> C + Sync),
         opts: &WriterOptions,
         progress: &(dyn Fn(u64) + Sync),
     ) -> Result<UpdateStats> {
         let mut update = self.begin_update(opts);
-        update.add(corpus, codes, progress)?;
+        update.add(corpus, progress)?;
         update.finish()
     }
 
-    /// Brings the notes of `corpus`, some of the project's notes, in step with their content and
-    /// codes, leaving every other note in the index as it is (a coding command on one note).
-    /// The time of the last whole update, which tells which notes changed since, is kept.
-    pub fn update_notes<C: Into<PassageCodes>>(
-        &mut self,
-        corpus: &Corpus,
-        codes: &(dyn Fn(usize, usize) -> C + Sync),
-        opts: &WriterOptions,
-    ) -> Result<UpdateStats> {
+    /// Brings the notes of `corpus`, some of the project's notes, in step with their content,
+    /// leaving every other note in the index as it is. The time of the last whole update, which
+    /// tells which notes changed since, is kept.
+    pub fn update_notes(&mut self, corpus: &Corpus, opts: &WriterOptions) -> Result<UpdateStats> {
         // One thread: a tiny update split between threads makes a segment per thread.
         let opts = WriterOptions { threads: 1, memory_bytes: opts.memory_bytes.min(64 << 20) };
         let mut update = self.begin_update(&opts);
         update.partial = true;
-        update.add(corpus, codes, &|_| {})?;
+        update.add(corpus, &|_| {})?;
         update.finish()
     }
 
@@ -427,19 +414,14 @@ impl SearchIndex {
         out
     }
 
-    fn passage_doc(
-        &self,
-        d: &Document,
-        pi: usize,
-        codes: &PassageCodes,
-        attribute_values: &[PreTokenizedString],
-    ) -> TantivyDocument {
+    fn passage_doc(&self, d: &Document, pi: usize, attribute_values: &[PreTokenizedString]) -> TantivyDocument {
         let f = &self.fields;
         let p = &d.passages[pi];
         let text = d.passage_text(p);
         let mut doc = TantivyDocument::new();
         doc.add_text(f.id, d.passage_id(p));
         doc.add_text(f.doc, &d.path);
+        doc.add_text(f.at, codes::at_text(&d.path, u64::from(p.ordinal)));
         doc.add_u64(f.ordinal, u64::from(p.ordinal));
         doc.add_u64(f.start, p.start as u64);
         doc.add_u64(f.end, p.end as u64);
@@ -480,18 +462,6 @@ impl SearchIndex {
             doc.add_text(f.section, s);
             add_value_words(&mut doc, f.values, "section", s);
             display.insert("section".into(), s.clone().into());
-        }
-        for c in &codes.accepted {
-            doc.add_text(f.code, c);
-        }
-        for c in &codes.suggested {
-            doc.add_text(f.code_suggested, c);
-        }
-        if !codes.accepted.is_empty() {
-            display.insert("codes".into(), codes.accepted.join(", ").into());
-        }
-        if !codes.suggested.is_empty() {
-            display.insert("suggested".into(), codes.suggested.join(", ").into());
         }
         doc.add_text(f.display, serde_json::Value::Object(display).to_string());
         doc
@@ -659,33 +629,18 @@ impl Update<'_> {
         Ok(())
     }
 
-    /// Indexes the new and changed notes of one batch (`corpus` holds only that batch; `codes`
-    /// is indexed by its documents). `progress` is called with passages written.
-    pub fn add<C: Into<PassageCodes>>(
-        &mut self,
-        corpus: &Corpus,
-        codes: &(dyn Fn(usize, usize) -> C + Sync),
-        progress: &(dyn Fn(u64) + Sync),
-    ) -> Result<()> {
+    /// Indexes the new and changed notes of one batch (`corpus` holds only that batch).
+    /// `progress` is called with passages written.
+    pub fn add(&mut self, corpus: &Corpus, progress: &(dyn Fn(u64) + Sync)) -> Result<()> {
         self.skipped.extend(corpus.skipped.iter().map(|s| s.path.clone()));
         // First the notes of the batch that changed, then one delete of the old passages of all
         // of them, then their new passages: a delete per note would keep a scoring weight (over
         // a kilobyte) per note in tantivy's delete queue until the commit, 350 MB when all 324,641
         // notes of a 2 GB project are re-indexed.
-        let mut changed: Vec<(usize, Vec<PassageCodes>)> = Vec::new();
+        let mut changed: Vec<usize> = Vec::new();
         let mut replaced: Vec<Term> = Vec::new();
         for (di, d) in corpus.documents.iter().enumerate() {
-            let passage_codes: Vec<PassageCodes> = (0..d.passages.len()).map(|pi| codes(di, pi).into()).collect();
-            let mut s = d.hash.clone();
-            for (pi, c) in passage_codes.iter().enumerate() {
-                if !c.accepted.is_empty() {
-                    s.push_str(&format!("|{pi}:{}", c.accepted.join(",")));
-                }
-                if !c.suggested.is_empty() {
-                    s.push_str(&format!("|{pi}?{}", c.suggested.join(",")));
-                }
-            }
-            let signature = fieldnotes_corpus::text_hash(&s);
+            let signature = d.hash.clone();
             self.seen.insert(d.path.clone());
             let before = self.idx.manifest.docs.get(&d.path);
             if before == Some(&signature) {
@@ -696,7 +651,7 @@ impl Update<'_> {
                 replaced.push(Term::from_field_text(self.idx.fields.doc, &d.path));
             }
             self.signatures.push((d.path.clone(), signature));
-            changed.push((di, passage_codes));
+            changed.push(di);
         }
         if changed.is_empty() {
             return Ok(());
@@ -704,11 +659,11 @@ impl Update<'_> {
         self.stats.removed += replaced.len();
         self.delete_notes(replaced)?;
         let mut written = 0u64;
-        for (di, passage_codes) in changed {
+        for di in changed {
             let d = &corpus.documents[di];
             let values = SearchIndex::attribute_values(d);
             let docs: Vec<TantivyDocument> =
-                passage_codes.iter().enumerate().map(|(pi, c)| self.idx.passage_doc(d, pi, c, &values)).collect();
+                (0..d.passages.len()).map(|pi| self.idx.passage_doc(d, pi, &values)).collect();
             let writer = self.writer()?;
             for doc in docs {
                 writer.add_document(doc)?;

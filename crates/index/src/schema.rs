@@ -12,7 +12,7 @@ use tantivy::tokenizer::{
 };
 
 /// Bumped whenever the schema or the tokenisation changes; an index of another version is rebuilt.
-pub const SCHEMA_VERSION: u32 = 4;
+pub const SCHEMA_VERSION: u32 = 5;
 
 /// Tokeniser for keyword fields: the whole value as one lower-cased term.
 pub const KEYWORD_TOKENIZER: &str = "keyword_lc";
@@ -26,6 +26,9 @@ pub struct Fields {
     pub id: Field,
     /// Document path, raw (to delete a document's passages).
     pub doc: Field,
+    /// The passage by note and position, `ordinal:path`, raw: what `code:` finds passages by
+    /// (codes are not in the index: see [`crate::Codes`]).
+    pub at: Field,
     /// Passage ordinal.
     pub ordinal: Field,
     /// Code-point start and end in the document.
@@ -53,11 +56,6 @@ pub struct Fields {
     /// Every word of every attribute value (speaker and section included) as `key=word`, with
     /// positions: `speaker:blair` and `speaker:"bill blair"` search these.
     pub values: Field,
-    /// Codes of accepted codings on the passage (by anyone).
-    pub code: Field,
-    /// Codes only suggested on the passage (no accepted coding of that code there): searched by
-    /// `code:` only with `include_suggested`.
-    pub code_suggested: Field,
     /// Word count.
     pub words: Field,
     /// Original-case site, kind, speaker, date for display (stored only).
@@ -84,6 +82,7 @@ pub fn build() -> (Schema, Fields) {
     let fields = Fields {
         id: b.add_text_field("id", STRING | STORED),
         doc: b.add_text_field("doc", STRING | STORED),
+        at: b.add_text_field("at", STRING),
         ordinal: b.add_u64_field("ordinal", STORED),
         start: b.add_u64_field("start", STORED),
         end: b.add_u64_field("end", STORED),
@@ -97,8 +96,6 @@ pub fn build() -> (Schema, Fields) {
         year: b.add_u64_field("year", INDEXED | FAST),
         attr: b.add_text_field("attr", keyword(false)),
         values: b.add_text_field("values", text(KEYWORD_TOKENIZER, false)),
-        code: b.add_text_field("code", keyword(false)),
-        code_suggested: b.add_text_field("code_suggested", keyword(false)),
         words: b.add_u64_field("words", STORED | FAST),
         display: b.add_text_field("display", STORED),
     };

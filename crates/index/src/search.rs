@@ -308,9 +308,13 @@ impl Compiler<'_> {
             return self.compile(&if prefix { Ast::Prefix(value.into()) } else { Ast::Phrase(value.into(), 0) });
         }
         let lower = value.to_lowercase();
+        if name == "code" || name == "codes" {
+            // The passages the code stands on, by note and position (codes are not in the index).
+            let wanted = |c: &str| if prefix { c.starts_with(&lower) } else { c == lower };
+            let terms = self.idx.codes.at_terms(f.at, self.include_suggested, &wanted);
+            return Ok(if terms.is_empty() { Box::new(EmptyQuery) } else { Box::new(TermSetQuery::new(terms)) });
+        }
         let exact_fields: &[Field] = match name {
-            "code" | "codes" if self.include_suggested => &[f.code, f.code_suggested],
-            "code" | "codes" => &[f.code],
             "doc" | "path" => &[f.doc],
             "id" => &[f.id],
             _ => &[],
@@ -691,12 +695,22 @@ impl SearchIndex {
             let text = get_str(self.fields.text);
             let (matches, units) = find_matches(&text, &leaves);
             let snippet = best_snippet(&text, &units, opts.snippet_chars);
-            let attributes: BTreeMap<String, String> =
+            let mut attributes: BTreeMap<String, String> =
                 serde_json::from_str(&get_str(self.fields.display)).unwrap_or_default();
+            let path = get_str(self.fields.doc);
+            let ordinal = doc.get_first(self.fields.ordinal).and_then(|v| v.as_u64()).unwrap_or(0);
+            if let Some(codes) = self.codes.of(&path, ordinal) {
+                if !codes.accepted.is_empty() {
+                    attributes.insert("codes".into(), codes.accepted.join(", "));
+                }
+                if !codes.suggested.is_empty() {
+                    attributes.insert("suggested".into(), codes.suggested.join(", "));
+                }
+            }
             hits.push(Hit {
                 id: get_str(self.fields.id),
-                doc: get_str(self.fields.doc),
-                ordinal: doc.get_first(self.fields.ordinal).and_then(|v| v.as_u64()).unwrap_or(0),
+                doc: path,
+                ordinal,
                 score,
                 attributes,
                 text,
@@ -784,11 +798,13 @@ impl SearchIndex {
             let items: Vec<String> = match key {
                 "year" => vec![attrs.get("date").map(|d| d.chars().take(4).collect()).unwrap_or_default()],
                 "code" => {
+                    let path = doc.get_first(self.fields.doc).and_then(|v| v.as_str()).unwrap_or("");
+                    let ordinal = doc.get_first(self.fields.ordinal).and_then(|v| v.as_u64()).unwrap_or(0);
                     let mut codes: Vec<String> = Vec::new();
-                    let lists: &[&str] = if opts.include_suggested { &["codes", "suggested"] } else { &["codes"] };
-                    for list in lists {
-                        if let Some(v) = attrs.get(*list) {
-                            codes.extend(v.split(", ").map(str::to_string));
+                    if let Some(p) = self.codes.of(path, ordinal) {
+                        codes.extend(p.accepted.iter().cloned());
+                        if opts.include_suggested {
+                            codes.extend(p.suggested.iter().cloned());
                         }
                     }
                     if codes.is_empty() { vec![String::new()] } else { codes }
@@ -835,19 +851,11 @@ impl SearchIndex {
             match field.as_str() {
                 "date" | "year" | "words" | "text" | "doc" | "path" | "id" => {}
                 "code" | "codes" => {
-                    let found = if prefix {
-                        any_with(f.code, &lower)?
-                            || any_with(f.code_suggested, &lower)?
-                            || codebook.iter().any(|c| c.to_lowercase().starts_with(&lower))
-                    } else {
-                        exists(f.code, &lower)?
-                            || exists(f.code_suggested, &lower)?
-                            || codebook.iter().any(|c| c.to_lowercase() == lower)
-                    };
+                    let mut known = self.codes.names(true);
+                    known.extend(codebook.iter().map(|c| c.to_lowercase()));
+                    let found =
+                        if prefix { known.iter().any(|c| c.starts_with(&lower)) } else { known.contains(&lower) };
                     if !found {
-                        let mut known = terms_from(&searcher, f.code, "", 100_000)?;
-                        known.extend(terms_from(&searcher, f.code_suggested, "", 100_000)?);
-                        known.extend(codebook.iter().map(|c| c.to_lowercase()));
                         let suggestions = closest(&lower, &known).iter().map(|c| term_text("code", c)).collect();
                         out.push(Unknown { kind: UnknownKind::Code, field: "code".into(), value, suggestions });
                     }

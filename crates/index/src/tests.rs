@@ -15,14 +15,10 @@ fn write(root: &Path, rel: &str, content: &str) {
     fs::write(p, content).unwrap();
 }
 
-fn no_codes(_: usize, _: usize) -> Vec<String> {
-    Vec::new()
-}
-
 fn build(root: &Path) -> (Corpus, SearchIndex) {
     let corpus = Project::open(root).unwrap().load().unwrap();
     let (mut idx, _) = SearchIndex::open_or_create(&root.join(".fieldnotes/index")).unwrap();
-    idx.update(&corpus, &no_codes, &WriterOptions { memory_bytes: 32 << 20, threads: 1 }, &|_| {}).unwrap();
+    idx.update(&corpus, &WriterOptions { memory_bytes: 32 << 20, threads: 1 }, &|_| {}).unwrap();
     (corpus, idx)
 }
 
@@ -114,12 +110,12 @@ fn incremental_updates_touch_only_changes() {
     let root = dir.path();
     let (corpus, mut idx) = build(root);
     let opts = WriterOptions { memory_bytes: 32 << 20, threads: 1 };
-    let again = idx.update(&corpus, &no_codes, &opts, &|_| {}).unwrap();
+    let again = idx.update(&corpus, &opts, &|_| {}).unwrap();
     assert_eq!((again.indexed, again.removed, again.unchanged), (0, 0, 3));
     write(root, "notes/fife/a.md", "---\nsite: Fife\n---\nRewritten entirely.\n");
     fs::remove_file(root.join("notes/glasgow/b.md")).unwrap();
     let corpus = Project::open(root).unwrap().load().unwrap();
-    let s = idx.update(&corpus, &no_codes, &opts, &|_| {}).unwrap();
+    let s = idx.update(&corpus, &opts, &|_| {}).unwrap();
     assert_eq!((s.indexed, s.removed, s.unchanged), (1, 2, 1));
     assert_eq!(idx.n_passages().unwrap(), 2);
     assert!(ids(&idx, "trust").is_empty());
@@ -128,20 +124,26 @@ fn incremental_updates_touch_only_changes() {
     assert_eq!(ids(&idx, "rewriten~1"), ["notes/fife/a.md#1"]);
     assert!(ids(&idx, "trus*").is_empty());
     assert!(fs::read_to_string(root.join(".fieldnotes/index").join(WORDS)).unwrap().lines().any(|w| w == "rewritten"));
-    // Codes change the signature, and become searchable.
-    let codes = |d: usize, p: usize| if d == 0 && p == 0 { vec!["time".to_string()] } else { vec![] };
-    let s = idx.update(&corpus, &codes, &opts, &|_| {}).unwrap();
-    assert_eq!(s.indexed, 1);
+    // Codes come from outside: handing them over re-indexes nothing, and they are searchable.
+    let mut rows = vec![("notes/fife/a.md", 1, "time", true)];
+    idx.set_codes(Codes::from_rows(rows.clone()));
+    let s = idx.update(&corpus, &opts, &|_| {}).unwrap();
+    assert_eq!((s.indexed, s.unchanged), (0, 2));
     assert_eq!(ids(&idx, "code:time site:fife"), ["notes/fife/a.md#1"]);
-    // One note re-indexed on its own (a coding command): the others stay, and so does the time
+    assert_eq!(ids(&idx, "code:time NOT site:fife"), Vec::<String>::new());
+    // One note re-indexed on its own (its text changed): the others stay, and so does the time
     // of the last whole update.
     let state_before = fs::read(root.join(".fieldnotes/index").join(STATE)).unwrap();
+    write(root, "notes/west-dunbartonshire/c.md", "---\nsite: West Dunbartonshire\n---\nA critical friend.\n");
+    let corpus = Project::open(root).unwrap().load().unwrap();
     let one = Corpus { documents: vec![corpus.documents[1].clone()], skipped: vec![] };
-    let codes = |_: usize, _: usize| vec!["context".to_string()];
-    let s = idx.update_notes(&one, &codes, &opts).unwrap();
+    let s = idx.update_notes(&one, &opts).unwrap();
     assert_eq!((s.indexed, s.removed), (1, 1));
+    rows.push(("notes/west-dunbartonshire/c.md", 1, "context", true));
+    idx.set_codes(Codes::from_rows(rows));
     assert_eq!(ids(&idx, "code:context"), ["notes/west-dunbartonshire/c.md#1"]);
     assert_eq!(ids(&idx, "code:time"), ["notes/fife/a.md#1"]);
+    assert_eq!(ids(&idx, "code:context OR code:time").len(), 2);
     assert_eq!(idx.n_documents(), 2);
     assert_eq!(fs::read(root.join(".fieldnotes/index").join(STATE)).unwrap(), state_before);
 }
@@ -335,14 +337,8 @@ fn unknown_names_are_named_with_the_closest() {
     let root = dir.path();
     let corpus = Project::open(root).unwrap().load().unwrap();
     let (mut idx, _) = SearchIndex::open_or_create(&root.join(".fieldnotes/index")).unwrap();
-    let codes = |d: usize, p: usize| -> PassageCodes {
-        match (d, p) {
-            (0, 0) => PassageCodes { accepted: vec!["time".into()], suggested: vec![] },
-            (0, 1) => PassageCodes { accepted: vec![], suggested: vec!["trust".into()] },
-            _ => PassageCodes::default(),
-        }
-    };
-    idx.update(&corpus, &codes, &WriterOptions { memory_bytes: 32 << 20, threads: 1 }, &|_| {}).unwrap();
+    idx.set_codes(Codes::from_rows([("notes/fife/a.md", 1, "time", true), ("notes/fife/a.md", 2, "trust", false)]));
+    idx.update(&corpus, &WriterOptions { memory_bytes: 32 << 20, threads: 1 }, &|_| {}).unwrap();
     let unknown = |q: &str| idx.unknown_names(q, &["expertise".to_string()]).unwrap();
     let u = unknown("trust AND sitee:fife");
     assert_eq!(u.len(), 1);
@@ -527,12 +523,7 @@ fn batches_give_the_index_one_update_gives() {
     let mut update = idx.begin_update(&opts);
     for d in &corpus.documents {
         let one = Corpus { documents: vec![d.clone()], skipped: vec![] };
-        // Codes are indexed by the batch's own documents.
-        let codes = |di: usize, pi: usize| {
-            assert_eq!(di, 0);
-            if d.path.ends_with("b.md") && pi == 0 { vec!["time".to_string()] } else { vec![] }
-        };
-        update.add(&one, &codes, &|_| {}).unwrap();
+        update.add(&one, &|_| {}).unwrap();
     }
     let s = update.finish().unwrap();
     assert_eq!((s.indexed, s.removed, s.unchanged), (3, 0, 0));
@@ -542,13 +533,12 @@ fn batches_give_the_index_one_update_gives() {
     for q in ["trust", "\"staff turnover\"", "site:fife", "tru*"] {
         assert_eq!(ids(&idx, q), ids(&whole, q), "{q}");
     }
-    assert_eq!(ids(&idx, "code:time").len(), 1);
     // Batches without one of the notes remove it.
     let mut update = idx.begin_update(&opts);
     let two = Corpus { documents: corpus.documents[1..].to_vec(), skipped: vec![] };
-    update.add(&two, &no_codes, &|_| {}).unwrap();
+    update.add(&two, &|_| {}).unwrap();
     let s = update.finish().unwrap();
-    assert_eq!((s.removed, s.unchanged), (2, 1));
+    assert_eq!((s.removed, s.unchanged), (1, 2));
     assert_eq!(idx.n_documents(), 2);
 }
 

@@ -47,21 +47,30 @@ impl Signature {
         paths.extend(skipped.iter().map(|s| project.root().join(&s.path)));
         paths.extend(ledgers.iter().map(|l| l.path().to_path_buf()));
         paths.push(project.root().join(fieldnotes_corpus::CONFIG_FILE));
-        let mut sig: Vec<(String, u64, i128)> = paths
-            .iter()
-            .map(|p| {
-                let rel = p.strip_prefix(project.root()).unwrap_or(p).to_string_lossy().replace('\\', "/");
-                let (len, mtime) = fs::metadata(p)
-                    .map(|m| {
-                        let t = m.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
-                        (m.len(), t.map_or(-1, |d| d.as_nanos() as i128))
-                    })
-                    .unwrap_or((0, -2));
-                (rel, len, mtime)
-            })
-            .collect();
+        let mut sig: Vec<(String, u64, i128)> = paths.iter().map(|p| Signature::entry(project, p)).collect();
         sig.sort();
         Ok(Signature(sig))
+    }
+
+    /// A file's entry: its path relative to the project, size and modification time.
+    fn entry(project: &Project, p: &Path) -> (String, u64, i128) {
+        let rel = p.strip_prefix(project.root()).unwrap_or(p).to_string_lossy().replace('\\', "/");
+        let (len, mtime) = fs::metadata(p)
+            .map(|m| {
+                let t = m.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+                (m.len(), t.map_or(-1, |d| d.as_nanos() as i128))
+            })
+            .unwrap_or((0, -2));
+        (rel, len, mtime)
+    }
+
+    /// The entry of file `p` taken again now (added if the signature had none).
+    fn retake(&mut self, project: &Project, p: &Path) {
+        let e = Signature::entry(project, p);
+        match self.0.binary_search_by(|x| x.0.cmp(&e.0)) {
+            Ok(i) => self.0[i] = e,
+            Err(i) => self.0.insert(i, e),
+        }
     }
 }
 
@@ -246,6 +255,18 @@ impl StoreBuilder {
         self.store.header.marks = marks;
     }
 
+    /// Moves `ledger`'s entry in the signature and its mark to where it stands now (`mark`): for
+    /// a command that appended lines to it whose codings it gave the store itself, and knows no
+    /// other line came between.
+    pub fn advance_ledger(&mut self, project: &Project, ledger: &Ledger, mark: fieldnotes_coding::state::Mark) {
+        self.store.header.signature.retake(project, ledger.path());
+        let marks = &mut self.store.header.marks;
+        match marks.iter_mut().find(|m| m.coder == mark.coder) {
+            Some(m) => *m = mark,
+            None => marks.push(mark),
+        }
+    }
+
     /// The store, with the warnings loading the study gave and the notes (`path: reason`) it
     /// could not read.
     /// `in_unread` counts the codings in those notes.
@@ -407,6 +428,36 @@ impl Store {
         self.header.codes = codes.list;
         self.header.coders = coders.list;
         Some(())
+    }
+
+    /// Each passage's codes, by anyone: `(note path, passage ordinal, code, accepted)` for every
+    /// accepted or suggested coding row (rejected ones are left out), in no particular order. What
+    /// search's `code:` finds passages by.
+    pub fn coded_passages(&self) -> Vec<(&str, u32, &str, bool)> {
+        let mut first = vec![u32::MAX; self.header.docs.len()];
+        for (unit, &d) in self.passage_doc.iter().enumerate() {
+            if let Some(f) = first.get_mut(d as usize)
+                && *f == u32::MAX
+            {
+                *f = unit as u32;
+            }
+        }
+        let mut out = Vec::with_capacity(self.coding_unit.len());
+        for (row, &unit) in self.coding_unit.iter().enumerate() {
+            let accepted = match self.coding_status[row] {
+                0 => false,
+                1 => true,
+                _ => continue,
+            };
+            let Some(&d) = self.passage_doc.get(unit as usize) else { continue };
+            let (Some(doc), Some(code)) =
+                (self.header.docs.get(d as usize), self.header.codes.get(self.coding_code[row] as usize))
+            else {
+                continue;
+            };
+            out.push((doc.path.as_str(), unit - first[d as usize] + 1, code.as_str(), accepted));
+        }
+        out
     }
 
     /// The warnings of the study the store was built from.

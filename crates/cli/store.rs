@@ -1,0 +1,243 @@
+//! The report store, kept fresh: the placed codings every table counts and search's `code:`
+//! finds. Read when nothing changed since it was written, changed in place when only a few
+//! ledger lines were appended, built again otherwise, and built alongside `index` and
+//! `code auto`, which read every note anyway.
+
+use anyhow::Result;
+use fieldnotes_coding::state::{self, Mark};
+use fieldnotes_coding::units;
+use fieldnotes_coding::{Anchorer, Coding, CodingTable, Ledger};
+use fieldnotes_corpus::{Corpus, Project, Skipped};
+use fieldnotes_index::Codes;
+use fieldnotes_report::store::{STORE_FILE, Signature, Store, StoreBuilder};
+
+use crate::Globals;
+use crate::output;
+use crate::study;
+
+/// The report store of the project, fresh: read from `.fieldnotes/report.store` when no note,
+/// ledger or setting changed since it was written (repeating the warnings of that load), changed
+/// in place when only ledgers grew a little, else built from the notes and ledgers and saved.
+pub fn report_store(g: &Globals, project: &Project) -> Result<Store> {
+    let signature = Signature::of(project)?;
+    let path = project.derived_dir().join(STORE_FILE);
+    let old = Store::load(&path);
+    if let Some(store) = old.as_ref().filter(|s| s.signature() == &signature) {
+        for w in store.warnings() {
+            output::warn(w);
+        }
+        return Ok(old.unwrap_or_default());
+    }
+    let ledgers = Ledger::all(project.root())?;
+    if let Some(store) = old
+        && let Some((store, notes)) = update_in_place(project, store, &signature, &ledgers)?
+    {
+        for w in store.warnings() {
+            output::warn(w);
+        }
+        output::info(
+            g.quiet,
+            &format!("report store: the codings of {} brought up to date", output::count(notes as u64, "note")),
+        );
+        save(project, &store);
+        return Ok(store);
+    }
+    let before = Before { signature, marks: marks_now(project)? };
+    // Built a batch of notes at a time from the compact coding table, so that neither the notes
+    // nor millions of codings need be held whole.
+    let table = study::coding_table(project)?;
+    let (files, walk_skipped) = project.note_files()?;
+    for s in &walk_skipped {
+        output::warn(&study::skip_warning(s));
+    }
+    let mut build = StoreBuild::start(before, &table, &walk_skipped);
+    let pb = output::progress(files.len() as u64, "reading", g.quiet);
+    study::read_in_batches(project, &files, &|n| pb.inc(n), |corpus| {
+        build.add(&corpus, &table, &[], &mut study::anchorer(project));
+        Ok(())
+    })?;
+    pb.finish_and_clear();
+    Ok(build.finish(project, &table))
+}
+
+/// Where the project stands before a command reads its codings: what a store it builds from
+/// them counts. Taken before the ledgers are read, so that lines appended meanwhile count as
+/// new next time (which changes nothing: a note's rows are made anew from all its codings).
+pub struct Before {
+    signature: Signature,
+    marks: Vec<Mark>,
+}
+
+impl Before {
+    /// The length of `coder`'s ledger then (0 if it had none).
+    pub fn ledger_len(&self, coder: &str) -> u64 {
+        self.marks.iter().find(|m| m.coder == coder).map_or(0, |m| m.len)
+    }
+}
+
+/// Where the project stands now ([`Before`]).
+pub fn before(project: &Project) -> Result<Before> {
+    Ok(Before { signature: Signature::of(project)?, marks: marks_now(project)? })
+}
+
+/// Where every ledger stands now.
+fn marks_now(project: &Project) -> Result<Vec<Mark>> {
+    Ok(Ledger::all(project.root())?.iter().map(state::mark).collect::<fieldnotes_coding::Result<Vec<_>>>()?)
+}
+
+/// Saves the store; it only saves time, so a project on a read-only disk still gets its
+/// tables, with a warning.
+fn save(project: &Project, store: &Store) {
+    let saved = std::fs::create_dir_all(project.derived_dir())
+        .map_err(anyhow::Error::from)
+        .and_then(|()| Ok(store.save(&project.derived_dir().join(STORE_FILE))?));
+    if let Err(e) = saved {
+        output::warn(&format!("could not save the report store: {e:#}"));
+    }
+}
+
+/// A store being built a batch of notes at a time, by whatever command reads them.
+pub struct StoreBuild {
+    builder: StoreBuilder,
+    warnings: Vec<String>,
+    left_out: Vec<String>,
+    /// Every note read or found unreadable.
+    seen: std::collections::HashSet<String>,
+    /// Codings in notes that could not be read.
+    in_unread: usize,
+}
+
+impl StoreBuild {
+    /// Starts a store for the project as it stood `before` `table` was read, the walk having
+    /// skipped `walk_skipped` (already warned of).
+    pub fn start(before: Before, table: &CodingTable, walk_skipped: &[Skipped]) -> StoreBuild {
+        let mut builder = Store::builder(before.signature);
+        builder.set_marks(before.marks);
+        let mut warnings: Vec<String> = table.bad_lines().iter().map(ToString::to_string).collect();
+        warnings.extend(walk_skipped.iter().map(study::skip_warning));
+        StoreBuild {
+            builder,
+            warnings,
+            left_out: walk_skipped.iter().map(|s| format!("`{}`: {}", s.path, s.reason)).collect(),
+            seen: walk_skipped.iter().map(|s| s.path.clone()).collect(),
+            in_unread: walk_skipped.iter().map(|s| table.of_doc(&s.path).count()).sum(),
+        }
+    }
+
+    /// Adds a batch of notes with their codings in `table` and in `more` (new ones, not yet in
+    /// the table), placed by `anchorer` (the batch's: each edited note is compared with its old
+    /// version once).
+    pub fn add(&mut self, corpus: &Corpus, table: &CodingTable, more: &[Coding], anchorer: &mut Anchorer) {
+        self.warnings.extend(corpus.skipped.iter().map(study::skip_warning));
+        self.left_out.extend(corpus.skipped.iter().map(|s| format!("`{}`: {}", s.path, s.reason)));
+        self.seen.extend(corpus.documents.iter().map(|d| d.path.clone()));
+        self.seen.extend(corpus.skipped.iter().map(|s| s.path.clone()));
+        self.in_unread += corpus.skipped.iter().map(|s| table.of_doc(&s.path).count()).sum::<usize>();
+        self.builder.add_notes(corpus);
+        let mut more_of: std::collections::HashMap<&str, Vec<&Coding>> = std::collections::HashMap::new();
+        for c in more {
+            more_of.entry(c.doc.as_str()).or_default().push(c);
+        }
+        for (di, d) in corpus.documents.iter().enumerate() {
+            let known: Vec<Coding> = table.of_doc(&d.path).collect();
+            let extra = more_of.get(d.path.as_str()).into_iter().flatten().copied();
+            self.builder.add_codings(&units::place_in_doc(di, d, known.iter().chain(extra), anchorer));
+        }
+    }
+
+    /// Says the store counts every line of `ledger` up to where it stands now, `mark` (the caller
+    /// appended them, gave the store their codings, and knows no other line came between).
+    pub fn advance_ledger(&mut self, project: &Project, ledger: &Ledger, mark: Mark) {
+        self.builder.advance_ledger(project, ledger, mark);
+    }
+
+    /// Counts the codings of notes gone as orphans, saves the store and returns it.
+    pub fn finish(mut self, project: &Project, table: &CodingTable) -> Store {
+        for doc in table.docs() {
+            if !self.seen.contains(doc) {
+                let gone: Vec<Coding> = table.of_doc(doc).collect();
+                self.builder.add_orphans(&gone);
+            }
+        }
+        let store = self.builder.finish(self.warnings, self.left_out, self.in_unread);
+        save(project, &store);
+        store
+    }
+}
+
+/// The store brought up to date in place when only ledgers grew since it was made (a coding
+/// added, removed, reviewed or moved): the rows of each note those new lines name are made
+/// again from that note and its codings (read through the coding state). `None` when anything
+/// else changed (a note, the settings, a ledger rewritten or gone, an unreadable line, a line
+/// that does not name its note, many lines at once): the store is then built from scratch.
+fn update_in_place(
+    project: &Project,
+    mut store: Store,
+    signature: &Signature,
+    ledgers: &[Ledger],
+) -> Result<Option<(Store, usize)>> {
+    use fieldnotes_coding::{Codings, Event};
+    const MOST_EVENTS: usize = 1_000;
+    if store.signature().without_ledgers() != signature.without_ledgers()
+        || store.marks().iter().any(|m| !ledgers.iter().any(|l| l.coder() == m.coder))
+    {
+        return Ok(None);
+    }
+    let mut notes = std::collections::BTreeSet::new();
+    let mut marks = Vec::new();
+    let mut events_seen = 0;
+    for l in ledgers {
+        let since = store
+            .marks()
+            .iter()
+            .find(|m| m.coder == l.coder())
+            .cloned()
+            .unwrap_or_else(|| Mark { coder: l.coder().to_string(), ..Mark::default() });
+        let Some((events, now)) = state::events_since(l, &since)? else { return Ok(None) };
+        events_seen += events.len();
+        if events_seen > MOST_EVENTS {
+            return Ok(None);
+        }
+        for ev in events {
+            let doc = match ev {
+                Event::Add(c) => Some(c.doc),
+                Event::Remove { doc, .. } | Event::Status { doc, .. } | Event::Move { doc, .. } => doc,
+            };
+            let Some(doc) = doc else { return Ok(None) };
+            notes.insert(doc);
+        }
+        marks.push(now);
+    }
+    let mut anchorer = study::anchorer(project);
+    for path in &notes {
+        let Some(doc) =
+            store.has_note(path).then(|| project.note_file(path)).flatten().and_then(|f| project.load_file(&f).ok())
+        else {
+            return Ok(None);
+        };
+        let codings = Codings::load_doc(project.root(), &project.derived_dir(), path)?;
+        if codings.bad_lines().next().is_some() {
+            return Ok(None);
+        }
+        let placement = units::place_in_doc(0, &doc, codings.iter(), &mut anchorer);
+        if store.replace_note(path, doc.passages.len(), &placement).is_none() {
+            return Ok(None);
+        }
+    }
+    store.restamp(signature.clone(), marks);
+    Ok(Some((store, notes.len())))
+}
+
+/// The codes of each passage in the store, for search.
+pub fn codes_of(store: &Store) -> Codes {
+    Codes::from_rows(store.coded_passages())
+}
+
+/// The codes search needs: none when the project has no ledger (no store is built for it),
+/// else those of the fresh report store.
+pub fn search_codes(g: &Globals, project: &Project) -> Result<Codes> {
+    if Ledger::all(project.root())?.is_empty() {
+        return Ok(Codes::new());
+    }
+    Ok(codes_of(&report_store(g, project)?))
+}
