@@ -2,6 +2,8 @@
 # End-to-end benchmark: fieldnotes against the tools a researcher would otherwise use, on one
 # generated corpus, in one run. Usage: bash crates/bench/run.sh   (MB=100 SEED=1 by default)
 # Prints a Markdown table of results and ratios; writes JSON lines to target/bench/results-<MB>mb.jsonl.
+# ONLY=scale runs just what the coding state's goals are about (index, code auto and the
+# interactive commands on the coded project), for a large MB: MB=2048 ONLY=scale just bench.
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 MB=${MB:-100}
@@ -55,6 +57,8 @@ echo "fieldnotes: index from scratch, then unchanged, then after editing one not
 rm -rf "$CORPUS/.fieldnotes" "$CORPUS/codings"
 sync
 timed fieldnotes-index "$FN" --project "$CORPUS" -q index
+SCALE=$([ "${ONLY:-}" = scale ] && echo 1 || echo 0)
+if [ "$SCALE" = 0 ]; then
 timed fieldnotes-reindex-unchanged "$FN" --project "$CORPUS" -q index
 one=$(find "$CORPUS/notes" -name '*.md' | sort | sed -n 1p)
 printf '\nAn added paragraph about slow progress.\n' >> "$one"
@@ -71,6 +75,7 @@ done
 
 echo "fieldnotes: auto-coding (in process, and the whole command)" >&2
 record "$($FB code "$CORPUS" --truth "$CORPUS/truth.csv")"
+fi
 timed fieldnotes-code-auto "$FN" --project "$CORPUS" -q code auto
 
 echo "fieldnotes: interactive commands on the coded project, 5 rounds; SQLite's point update beside them" >&2
@@ -89,6 +94,7 @@ for i in 1 2 3 4 5; do
   record "$(cat "$OUT/last.out")"
 done
 
+if [ "$SCALE" = 0 ]; then
 echo "fieldnotes: one long note (the first 8 MB of notes as one), and the same notes apart" >&2
 LONG=$OUT/long-note
 SPLIT=$OUT/long-split
@@ -149,5 +155,6 @@ record "$($FB crosstab --codings "$CODINGS" --csv "$OUT/codings.csv")"
 record "$($PY crosstab-pandas "$OUT/codings.csv")"
 record "$($PY crosstab-polars "$OUT/codings.csv")"
 rm -f "$OUT/codings.csv"
+fi
 
 python3 crates/bench/summarise.py "$RESULTS" "$MB"

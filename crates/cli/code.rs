@@ -71,15 +71,13 @@ fn require_code(book: &Codebook, code: &str) -> Result<()> {
     bail!("unknown code `{code}`; the codebook has: {}", ids.join(", "))
 }
 
-/// Re-reads the codings and updates the index, if one exists, so `code:` searches stay right.
-fn refresh_index(g: &Globals, study: &mut Study) -> Result<()> {
-    study.reload_codings()?;
+/// After a coding command: one over the whole study may have written many events, so the coding
+/// states are brought up to date now, not by the next command about one note. The search index
+/// holds no codes and is left alone: the next search finds the codings through the report store.
+fn after_coding(study: &Study) -> Result<()> {
     if study.scope == study::Scope::Whole {
-        // A command over the whole study may have written many events: the coding states are
-        // brought up to date now, not by the next command about one note.
         Codings::refresh_states(study.project.root(), &study.project.derived_dir())?;
     }
-    study.update_index(g, false)?;
     Ok(())
 }
 
@@ -478,7 +476,7 @@ pub struct SpanArgs {
 }
 
 fn add(g: &Globals, a: AddArgs) -> Result<ExitCode> {
-    let mut study = Study::load_note(g, &a.id)?;
+    let study = Study::load_note(g, &a.id)?;
     let book = study.codebook()?;
     require_code(&book, &a.code)?;
     let coder = coder_name(&study, a.coder)?;
@@ -513,7 +511,7 @@ fn add(g: &Globals, a: AddArgs) -> Result<ExitCode> {
     Versions::new(&study.project.derived_dir()).keep(doc)?;
     Ledger::new(study.project.root(), &coder)?.append(&[Event::Add(coding)])?;
     output::info(g.quiet, &format!("coded `{}` as `{}` ({coder}, {id})", a.id, a.code));
-    refresh_index(g, &mut study)?;
+    after_coding(&study)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -533,7 +531,7 @@ pub struct RmArgs {
 }
 
 fn rm(g: &Globals, a: RmArgs) -> Result<ExitCode> {
-    let mut study = if a.id { Study::load(g)? } else { Study::load_note(g, &a.target)? };
+    let study = if a.id { Study::load(g)? } else { Study::load_note(g, &a.target)? };
     // Per ledger, the (id, note) of each coding to remove.
     let mut by_ledger: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     if a.id {
@@ -569,7 +567,7 @@ fn rm(g: &Globals, a: RmArgs) -> Result<ExitCode> {
         Ledger::new(study.project.root(), coder)?.append(&events)?;
     }
     output::info(g.quiet, &format!("removed {n} coding(s)"));
-    refresh_index(g, &mut study)?;
+    after_coding(&study)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -753,7 +751,7 @@ pub struct ReviewArgs {
 }
 
 fn review(g: &Globals, a: ReviewArgs) -> Result<ExitCode> {
-    let mut study = Study::load(g)?;
+    let study = Study::load(g)?;
     // Who decides is recorded with each decision, and accepted codings count as theirs too.
     let reviewer = coder_name(&study, a.coder.clone())?;
     let site_of = |doc: &str| study.corpus.document(doc).and_then(|d| d.attr_str("site")).unwrap_or("").to_string();
@@ -784,7 +782,7 @@ fn review(g: &Globals, a: ReviewArgs) -> Result<ExitCode> {
             Ledger::new(study.project.root(), coder)?.append(events)?;
         }
         output::info(g.quiet, &format!("{status} {} suggestion(s)", pending.len()));
-        refresh_index(g, &mut study)?;
+        after_coding(&study)?;
         return Ok(ExitCode::SUCCESS);
     }
     if !std::io::stdin().is_terminal() && !a.prompt {
@@ -828,7 +826,7 @@ fn review(g: &Globals, a: ReviewArgs) -> Result<ExitCode> {
         decided += 1;
     }
     output::info(g.quiet, &format!("\n{decided} decision(s) saved; {} suggestion(s) left to review", total - decided));
-    refresh_index(g, &mut study)?;
+    after_coding(&study)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -1048,7 +1046,7 @@ pub struct MoveArgs {
 }
 
 fn move_coding(g: &Globals, a: MoveArgs) -> Result<ExitCode> {
-    let mut study = Study::load_note(g, &a.passage)?;
+    let study = Study::load_note(g, &a.passage)?;
     let by = coder_name(&study, a.coder.clone()).unwrap_or_default();
     let (_, doc, p) = study.passage(&a.passage)?;
     // The note's codings are loaded; a coding of another note is looked for among them all, to
@@ -1088,7 +1086,7 @@ fn move_coding(g: &Globals, a: MoveArgs) -> Result<ExitCode> {
         g.quiet,
         &format!("moved `{}` ({}, {}) to `{}`: \"{}\"", c.id, c.code, c.coder, a.passage, output::clip(text, 60)),
     );
-    refresh_index(g, &mut study)?;
+    after_coding(&study)?;
     Ok(ExitCode::SUCCESS)
 }
 

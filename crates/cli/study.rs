@@ -122,20 +122,6 @@ impl Study {
         Ok(Some(Study { project, corpus, codings, scope }))
     }
 
-    /// The codings again, after a command wrote to the ledgers, as much of them as was loaded.
-    pub fn reload_codings(&mut self) -> Result<()> {
-        let (root, derived) = (self.project.root(), self.project.derived_dir());
-        self.codings = match &self.scope {
-            Scope::Whole => Codings::load(root)?,
-            Scope::Note(path) => Codings::load_doc(root, &derived, path)?,
-            Scope::Coders(coders) => Codings::load_coders(root, coders)?,
-            Scope::Notes(notes) => {
-                Codings::load_docs(root, &derived, &notes.iter().map(String::as_str).collect::<Vec<_>>())?
-            }
-        };
-        Ok(())
-    }
-
     /// The codebook, or an error that says how to make one.
     pub fn codebook(&self) -> Result<Codebook> {
         codebook(&self.project)
