@@ -664,9 +664,7 @@ pub fn anchor_where(coding: &Coding, doc: Option<&Document>, accept: impl Fn(usi
     };
     // Offsets found through the passages, not by counting every character before them, which
     // made placing a long note's codings quadratic.
-    let span = crate::versions::byte_at(doc, coding.start)
-        .zip(crate::versions::byte_at(doc, coding.end))
-        .filter(|(bs, be)| bs <= be);
+    let span = doc.byte_offset(coding.start).zip(doc.byte_offset(coding.end)).filter(|(bs, be)| bs <= be);
     if coding.text.is_empty() {
         // A whole-passage coding kept by hash: the same span, or the passage with that hash.
         if let Some((bs, be)) = span

@@ -16,8 +16,8 @@
 //! note, and any other event applies only to ids added before. The property test in this module
 //! checks that over random ledgers, rewrites and torn writes.
 //!
-//! A state file is `FNCODST4`, the blocks (one JSON object per note: its codings and removed
-//! ids, each with its place), the table of notes (binary: path, offset, length, reviewers), the header
+//! A state file is `FNCODST5`, the blocks (one per note, binary: its codings and removed ids,
+//! each with its place; see [`encode_block`]), the table of notes (binary: path, offset, length, reviewers), the header
 //! (JSON), and the lengths of the table and of the header (u64 each, little endian) at the very
 //! end, so the blocks go to the file as they are made. A note's codings are one binary search of
 //! the table and one read of its block.
@@ -44,7 +44,7 @@ pub const TAIL_LIMIT: u64 = 1 << 20;
 /// Bytes hashed at the ledger's head and before the folded length.
 const CHECK_BYTES: u64 = 4096;
 
-const MAGIC: &[u8; 8] = b"FNCODST4";
+const MAGIC: &[u8; 8] = b"FNCODST5";
 
 /// What a state file says of the ledger it was made from.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -76,7 +76,7 @@ struct Bad {
 }
 
 /// One note's part of the fold.
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
+#[derive(Clone, Debug, Default)]
 struct Block {
     /// Current codings, with their place in the order of first addition.
     codings: Vec<(u64, Coding)>,
@@ -97,45 +97,188 @@ struct Entry {
 }
 
 fn encode_table(table: &[Entry]) -> Vec<u8> {
-    let mut out = Vec::with_capacity(table.iter().map(|e| 24 + e.path.len()).sum());
-    let string = |out: &mut Vec<u8>, s: &str| {
-        out.extend_from_slice(&(s.len() as u32).to_le_bytes());
-        out.extend_from_slice(s.as_bytes());
-    };
+    let mut out = Out(Vec::with_capacity(table.iter().map(|e| 24 + e.path.len()).sum()));
     for e in table {
-        string(&mut out, &e.path);
-        out.extend_from_slice(&e.offset.to_le_bytes());
-        out.extend_from_slice(&e.len.to_le_bytes());
-        out.extend_from_slice(&(e.reviewers.len() as u32).to_le_bytes());
+        out.str(&e.path);
+        out.u64(e.offset);
+        out.u64(e.len);
+        out.u32(e.reviewers.len() as u32);
         for r in &e.reviewers {
-            string(&mut out, r);
+            out.str(r);
         }
     }
-    out
+    out.0
 }
 
-fn decode_table(mut b: &[u8]) -> Option<Vec<Entry>> {
+fn decode_table(b: &[u8]) -> Option<Vec<Entry>> {
     let mut out = Vec::new();
-    let mut take = |n: usize| -> Option<&[u8]> {
-        let (head, rest) = (b.get(..n)?, b.get(n..)?);
-        b = rest;
-        Some(head)
-    };
-    let u32_of = |b: &[u8]| -> Option<usize> { Some(u32::from_le_bytes(b.try_into().ok()?) as usize) };
-    while let Some(len) = take(4) {
-        let len = u32_of(len)?;
-        let path = String::from_utf8(take(len)?.to_vec()).ok()?;
-        let offset = u64::from_le_bytes(take(8)?.try_into().ok()?);
-        let len = u64::from_le_bytes(take(8)?.try_into().ok()?);
-        let n = u32_of(take(4)?)?;
+    let mut b = In(b);
+    while !b.0.is_empty() {
+        let path = b.string()?;
+        let (offset, len) = (b.u64()?, b.u64()?);
+        let n = b.u32()? as usize;
         let mut reviewers = Vec::with_capacity(n.min(64));
         for _ in 0..n {
-            let l = u32_of(take(4)?)?;
-            reviewers.push(String::from_utf8(take(l)?.to_vec()).ok()?);
+            reviewers.push(b.string()?);
         }
         out.push(Entry { path, offset, len, reviewers });
     }
     Some(out)
+}
+
+/// A note's block in binary (little endian; strings as a u32 length and their bytes, an option
+/// as a flag byte and its value): the number of codings, then each with its place (u64) and its
+/// fields in the order `Coding` declares them (origin and status as their bytes, the evidence as
+/// a count and each hit's rule, words, start and end), then the removed ids with their places.
+/// As JSON a note of 17,000 suggestions took 70 ms to read.
+fn encode_block(block: &Block) -> Vec<u8> {
+    let mut out = Out(Vec::with_capacity(block.codings.len() * 160 + 8));
+    out.u32(block.codings.len() as u32);
+    for (seq, c) in &block.codings {
+        out.u64(*seq);
+        for s in [&c.id, &c.doc] {
+            out.str(s);
+        }
+        out.u64(c.start as u64);
+        out.u64(c.end as u64);
+        for s in [&c.hash, &c.text, &c.code, &c.coder] {
+            out.str(s);
+        }
+        out.u8(c.origin as u8);
+        out.u8(c.status as u8);
+        out.opt(c.memo.as_deref());
+        out.u32(c.evidence.len() as u32);
+        for h in &c.evidence {
+            out.str(&h.rule);
+            out.str(&h.text);
+            out.u64(h.start as u64);
+            out.u64(h.end as u64);
+        }
+        out.str(&c.time);
+        out.opt(c.base.as_deref());
+        out.opt(c.reviewer.as_deref());
+    }
+    out.u32(block.removed.len() as u32);
+    for (seq, id) in &block.removed {
+        out.u64(*seq);
+        out.str(id);
+    }
+    out.0
+}
+
+fn decode_block(b: &[u8]) -> Option<Block> {
+    let mut b = In(b);
+    let n = b.u32()? as usize;
+    let mut codings = Vec::with_capacity(n.min(1 << 20));
+    for _ in 0..n {
+        let seq = b.u64()?;
+        let (id, doc) = (b.string()?, b.string()?);
+        let (start, end) = (usize::try_from(b.u64()?).ok()?, usize::try_from(b.u64()?).ok()?);
+        let (hash, text, code, coder) = (b.string()?, b.string()?, b.string()?, b.string()?);
+        let origin = *crate::ledger::Origin::ALL.get(usize::from(b.u8()?))?;
+        let status = *crate::ledger::Status::ALL.get(usize::from(b.u8()?))?;
+        let memo = b.opt()?;
+        let hits = b.u32()? as usize;
+        let mut evidence = Vec::with_capacity(hits.min(1 << 10));
+        for _ in 0..hits {
+            let (rule, text) = (b.string()?, b.string()?);
+            let (start, end) = (usize::try_from(b.u64()?).ok()?, usize::try_from(b.u64()?).ok()?);
+            evidence.push(crate::autocode::Hit { rule, text, start, end });
+        }
+        let (time, base, reviewer) = (b.string()?, b.opt()?, b.opt()?);
+        let c = Coding {
+            id,
+            doc,
+            start,
+            end,
+            hash,
+            text,
+            code,
+            coder,
+            origin,
+            status,
+            memo,
+            evidence,
+            time,
+            base,
+            reviewer,
+        };
+        codings.push((seq, c));
+    }
+    let n = b.u32()? as usize;
+    let mut removed = Vec::with_capacity(n.min(1 << 20));
+    for _ in 0..n {
+        removed.push((b.u64()?, b.string()?));
+    }
+    b.0.is_empty().then_some(Block { codings, removed })
+}
+
+/// Little-endian writes of the state's binary parts.
+struct Out(Vec<u8>);
+
+impl Out {
+    fn u8(&mut self, v: u8) {
+        self.0.push(v);
+    }
+
+    fn u32(&mut self, v: u32) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+
+    fn u64(&mut self, v: u64) {
+        self.0.extend_from_slice(&v.to_le_bytes());
+    }
+
+    fn str(&mut self, s: &str) {
+        self.u32(s.len() as u32);
+        self.0.extend_from_slice(s.as_bytes());
+    }
+
+    fn opt(&mut self, s: Option<&str>) {
+        match s {
+            Some(s) => {
+                self.u8(1);
+                self.str(s);
+            }
+            None => self.u8(0),
+        }
+    }
+}
+
+/// Reads what [`Out`] wrote; `None` when the bytes run short or a string is not UTF-8.
+struct In<'a>(&'a [u8]);
+
+impl In<'_> {
+    fn take(&mut self, n: usize) -> Option<&[u8]> {
+        let (head, rest) = (self.0.get(..n)?, self.0.get(n..)?);
+        self.0 = rest;
+        Some(head)
+    }
+
+    fn u8(&mut self) -> Option<u8> {
+        Some(self.take(1)?[0])
+    }
+
+    fn u32(&mut self) -> Option<u32> {
+        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
+    }
+
+    fn u64(&mut self) -> Option<u64> {
+        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+    }
+
+    fn string(&mut self) -> Option<String> {
+        let n = self.u32()? as usize;
+        std::str::from_utf8(self.take(n)?).ok().map(str::to_string)
+    }
+
+    fn opt(&mut self) -> Option<Option<String>> {
+        match self.u8()? {
+            0 => Some(None),
+            1 => Some(Some(self.string()?)),
+            _ => None,
+        }
+    }
 }
 
 /// Opens a ledger's file for reading; `None` when it does not exist (an empty ledger).
@@ -395,10 +538,10 @@ impl States {
                     block.codings.iter().filter_map(|(_, c)| c.reviewer.clone()).filter(|r| !r.is_empty()).collect();
                 reviewers.sort();
                 reviewers.dedup();
-                let mut counted = Counting { inner: &mut f, n: 0 };
-                serde_json::to_writer(&mut counted, &block)?;
-                table.push(Entry { path: index.notes[doc].clone(), offset: at, len: counted.n, reviewers });
-                at += counted.n;
+                let bytes = encode_block(&block);
+                f.write_all(&bytes)?;
+                table.push(Entry { path: index.notes[doc].clone(), offset: at, len: bytes.len() as u64, reviewers });
+                at += bytes.len() as u64;
             }
             let table_buf = encode_table(&table);
             let header = Header {
@@ -607,24 +750,6 @@ pub fn events_since(ledger: &Ledger, since: &Mark) -> Result<Option<(Vec<Event>,
     Ok(bad.is_empty().then_some((events, now)))
 }
 
-/// A writer that counts what passes through it.
-struct Counting<W> {
-    inner: W,
-    n: u64,
-}
-
-impl<W: Write> Write for Counting<W> {
-    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
-        let n = self.inner.write(buf)?;
-        self.n += n as u64;
-        Ok(n)
-    }
-
-    fn flush(&mut self) -> std::io::Result<()> {
-        self.inner.flush()
-    }
-}
-
 /// The length of a ledger's whole lines: up to and with its last newline.
 fn whole_lines(file: &mut File) -> std::io::Result<u64> {
     let mut end = file.metadata()?.len();
@@ -659,7 +784,7 @@ impl Opened {
         let mut file = &self.file;
         file.seek(SeekFrom::Start(self.blocks_at + e.offset)).ok()?;
         file.read_exact(&mut buf).ok()?;
-        let block: Block = serde_json::from_slice(&buf).ok()?;
+        let block = decode_block(&buf)?;
         let mut order: Vec<(u64, String)> = block.removed;
         for (seq, c) in block.codings {
             order.push((seq, c.id.clone()));
@@ -719,6 +844,36 @@ mod tests {
             base: None,
             reviewer: None,
         }
+    }
+
+    #[test]
+    fn a_block_reads_back_as_written() {
+        let plain = coding(0, 1, 4);
+        let full = Coding {
+            text: String::new(),
+            hash: "6983f7d6a67cf735".into(),
+            origin: Origin::Rule,
+            status: Status::Rejected,
+            memo: Some("métier — ✓".into()),
+            evidence: vec![crate::autocode::Hit {
+                rule: "keyword:slow".into(),
+                text: "slow".into(),
+                start: 9,
+                end: 13,
+            }],
+            time: "2026-12-06T09:47:16Z".into(),
+            base: Some("df40ef4bdc33de81".into()),
+            reviewer: Some("jm".into()),
+            ..coding(0, 2, 7)
+        };
+        let block = Block { codings: vec![(3, plain), (7, full)], removed: vec![(5, "c0-9".into())] };
+        let bytes = encode_block(&block);
+        let back = decode_block(&bytes).unwrap();
+        assert_eq!(back.codings, block.codings);
+        assert_eq!(back.removed, block.removed);
+        // Cut short or with bytes to spare, it is unreadable, not misread.
+        assert!(decode_block(&bytes[..bytes.len() - 1]).is_none());
+        assert!(decode_block(&[bytes.as_slice(), &[0]].concat()).is_none());
     }
 
     fn event() -> impl Strategy<Value = Event> {

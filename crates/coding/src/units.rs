@@ -89,7 +89,7 @@ impl Placed<'_> {
     /// The coded text as it stands now in the note.
     pub fn text<'c>(&self, corpus: &'c Corpus) -> &'c str {
         let d = &corpus.documents[self.doc];
-        match (crate::versions::byte_at(d, self.start), crate::versions::byte_at(d, self.end)) {
+        match (d.byte_offset(self.start), d.byte_offset(self.end)) {
             (Some(s), Some(e)) if s <= e => &d.text[s..e],
             _ => "",
         }

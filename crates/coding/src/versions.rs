@@ -561,24 +561,6 @@ fn nearest(doc: &Document, c: usize) -> Option<usize> {
     (i < doc.passages.len()).then_some(i).or_else(|| doc.passages.len().checked_sub(1))
 }
 
-/// The byte offset of code point `c` of `doc`'s text, counted from the start of the passage that
-/// holds it (its passages know their byte and code-point starts); from the start of the text
-/// where no passage holds it.
-pub(crate) fn byte_at(doc: &Document, c: usize) -> Option<usize> {
-    let i = doc.passages.partition_point(|p| p.start <= c);
-    if i > 0 {
-        let p = &doc.passages[i - 1];
-        if c <= p.end {
-            let within = &doc.text[p.byte_start..p.byte_end];
-            return match within.char_indices().nth(c - p.start) {
-                Some((b, _)) => Some(p.byte_start + b),
-                None => (c == p.end).then_some(p.byte_end),
-            };
-        }
-    }
-    doc.byte_offset(c)
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -675,7 +657,7 @@ mod tests {
         )
         .unwrap();
         for c in 0..=text.chars().count() + 1 {
-            assert_eq!(byte_at(&doc, c), doc.byte_offset(c), "at {c}");
+            assert_eq!(doc.byte_offset(c), fieldnotes_corpus::char_to_byte(text, c), "at {c}");
         }
         let long = "añ€😀b ".repeat(130);
         let m = EditMap::new(&long, "x");

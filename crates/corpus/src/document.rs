@@ -94,8 +94,17 @@ impl Document {
         self.passages.get(i).filter(|p| p.ordinal == ordinal)
     }
 
-    /// Converts a code-point offset into a byte offset of [`Document::text`].
+    /// Converts a code-point offset into a byte offset of [`Document::text`]: counted from the
+    /// start of the passage that holds it (passages know their byte and code-point starts), from
+    /// the start of the text where no passage holds it.
     pub fn byte_offset(&self, char_offset: usize) -> Option<usize> {
+        let i = self.passages.partition_point(|p| p.start <= char_offset);
+        if i > 0 {
+            let p = &self.passages[i - 1];
+            if char_offset <= p.end {
+                return Some(p.byte_start + char_to_byte(&self.text[p.byte_start..p.byte_end], char_offset - p.start)?);
+            }
+        }
         char_to_byte(&self.text, char_offset)
     }
 
@@ -135,6 +144,9 @@ pub fn char_to_byte(text: &str, char_offset: usize) -> Option<usize> {
     if char_offset == 0 {
         return Some(0);
     }
+    if text.is_ascii() {
+        return (char_offset <= text.len()).then_some(char_offset);
+    }
     text.char_indices().map(|(b, _)| b).chain(std::iter::once(text.len())).nth(char_offset)
 }
 
@@ -145,14 +157,22 @@ pub fn text_hash(text: &str) -> String {
 
 /// Counts words: maximal runs of letters, digits and apostrophes inside words.
 pub fn count_words(text: &str) -> u32 {
+    let (bytes, mut i) = (text.as_bytes(), 0);
     let mut n = 0u32;
     let mut in_word = false;
-    for c in text.chars() {
-        let w = c.is_alphanumeric();
-        if w && !in_word {
-            n += 1;
-        }
-        in_word = w || (in_word && (c == '\'' || c == '’'));
+    while i < bytes.len() {
+        // ASCII on bytes, without branches on the words (most of an English note: a branch per
+        // word start cost more than the rest of reading a note), anything else as its character.
+        let b = bytes[i];
+        let (w, apostrophe, len) = if b < 0x80 {
+            (b.is_ascii_alphanumeric(), b == b'\'', 1)
+        } else {
+            let c = text[i..].chars().next().unwrap_or(' ');
+            (c.is_alphanumeric(), c == '’', c.len_utf8())
+        };
+        n += u32::from(w & !in_word);
+        in_word = w | (in_word & apostrophe);
+        i += len;
     }
     n
 }
@@ -686,6 +706,11 @@ mod tests {
     #[test]
     fn words() {
         assert_eq!(count_words("It's the CPP's 2nd away-day, isn't it?"), 8);
+        // A dash that is not a word changes nothing.
+        for t in ["It's the CPP's 2nd away-day, isn't it?", "'quoted' words'' and 3 4-5", "", "  x'y'z  "] {
+            assert_eq!(count_words(t), count_words(&format!("{t} —")), "{t}");
+        }
+        assert_eq!(count_words("Été à l’école’s"), 3);
     }
 
     mod prop {
