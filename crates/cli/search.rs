@@ -176,8 +176,12 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
         Some(idx) => checked_index(g, &project, idx)?,
         None => open_index(g, &Study::load(g)?)?,
     };
-    // Codes are not in the index: they come from the report store, as every table counts them.
-    idx.set_codes(crate::store::search_codes(g, &project)?);
+    let uses_codes = query_uses_codes(&ast) || matches!(a.by.as_deref(), Some("code" | "codes"));
+    // Codes are not in the index. A query or count on codes takes every passage's codes from the
+    // report store, as every table counts them; otherwise the hits' notes are enough.
+    if uses_codes {
+        idx.set_codes(crate::store::search_codes(g, &project)?);
+    }
     // No codebook is fine for searching; a broken one is refused, as by every command.
     let codebook: Vec<String> = if project.codebook_path().exists() {
         crate::study::codebook(&project)?.codes.iter().map(|c| c.id.clone()).collect()
@@ -187,7 +191,6 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     for u in idx.unknown_names(&a.query, &codebook)? {
         output::warn(&unknown_warning(&u));
     }
-    let uses_codes = query_uses_codes(&ast) || matches!(a.by.as_deref(), Some("code" | "codes"));
     let opts =
         SearchOptions { exact: a.exact, limit: a.limit, snippet_chars: 160, include_suggested: a.include_suggested };
     let mut out = output::stdout();
@@ -234,7 +237,10 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
         }
         return Ok(ExitCode::SUCCESS);
     }
-    let res = idx.search(&a.query, &opts)?;
+    let mut res = idx.search(&a.query, &opts)?;
+    if !uses_codes {
+        crate::store::hit_codes(&project, &mut res.hits)?;
+    }
     if a.json {
         let hits: Vec<serde_json::Value> = res
             .hits
@@ -342,15 +348,16 @@ fn suggest_suggestions(g: &Globals, idx: &SearchIndex, a: &Args, uses_codes: boo
     if !uses_codes || a.include_suggested {
         return;
     }
-    let with = SearchOptions { exact: a.exact, include_suggested: true, ..SearchOptions::default() };
-    if let Ok(ids) = idx.matching_ids_with(&a.query, &with)
-        && !ids.is_empty()
+    // Counted, not listed: at 2 GB of notes a code's suggestions stand on half a million passages.
+    let with = SearchOptions { exact: a.exact, include_suggested: true, limit: 1, ..SearchOptions::default() };
+    if let Ok(res) = idx.search(&a.query, &with)
+        && res.total > 0
     {
         output::info(
             g.quiet,
             &format!(
                 "{} passage(s) match with suggested codings not yet reviewed: add --include-suggested, or review them with `fieldnotes code review`",
-                ids.len()
+                res.total
             ),
         );
     }

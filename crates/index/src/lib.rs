@@ -26,7 +26,7 @@ use tantivy::schema::Field;
 use tantivy::tokenizer::PreTokenizedString;
 use tantivy::{DateTime, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
-pub use codes::{Codes, PassageCodes};
+pub use codes::{Codes, PassageCodes, at_key};
 pub use query::{Ast, SyntaxError, lowercase_operators, parse};
 pub use schema::{Fields, SCHEMA_VERSION};
 pub use search::{Hit, SearchOptions, SearchResults, Unknown, UnknownKind, closest};
@@ -421,7 +421,7 @@ impl SearchIndex {
         let mut doc = TantivyDocument::new();
         doc.add_text(f.id, d.passage_id(p));
         doc.add_text(f.doc, &d.path);
-        doc.add_text(f.at, codes::at_text(&d.path, u64::from(p.ordinal)));
+        doc.add_u64(f.at, codes::at_key(&d.path, u64::from(p.ordinal)));
         doc.add_u64(f.ordinal, u64::from(p.ordinal));
         doc.add_u64(f.start, p.start as u64);
         doc.add_u64(f.end, p.end as u64);

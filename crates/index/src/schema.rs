@@ -26,8 +26,8 @@ pub struct Fields {
     pub id: Field,
     /// Document path, raw (to delete a document's passages).
     pub doc: Field,
-    /// The passage by note and position, `ordinal:path`, raw: what `code:` finds passages by
-    /// (codes are not in the index: see [`crate::Codes`]).
+    /// The passage by note and position ([`crate::codes::at_key`]), a fast field: what `code:`
+    /// finds passages by (codes are not in the index: see [`crate::Codes`]).
     pub at: Field,
     /// Passage ordinal.
     pub ordinal: Field,
@@ -82,7 +82,7 @@ pub fn build() -> (Schema, Fields) {
     let fields = Fields {
         id: b.add_text_field("id", STRING | STORED),
         doc: b.add_text_field("doc", STRING | STORED),
-        at: b.add_text_field("at", STRING),
+        at: b.add_u64_field("at", FAST),
         ordinal: b.add_u64_field("ordinal", STORED),
         start: b.add_u64_field("start", STORED),
         end: b.add_u64_field("end", STORED),

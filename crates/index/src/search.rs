@@ -63,6 +63,16 @@ pub struct Hit {
 }
 
 impl Hit {
+    /// Shows a passage's codes with the hit: accepted ones under `codes`, those only suggested
+    /// under `suggested` (each list joined with commas).
+    pub fn set_codes(&mut self, codes: &crate::PassageCodes) {
+        for (key, list) in [("codes", &codes.accepted), ("suggested", &codes.suggested)] {
+            if !list.is_empty() {
+                self.attributes.insert(key.into(), list.join(", "));
+            }
+        }
+    }
+
     /// An attribute, or `""`.
     pub fn attr(&self, key: &str) -> &str {
         self.attributes.get(key).map_or("", String::as_str)
@@ -311,8 +321,12 @@ impl Compiler<'_> {
         if name == "code" || name == "codes" {
             // The passages the code stands on, by note and position (codes are not in the index).
             let wanted = |c: &str| if prefix { c.starts_with(&lower) } else { c == lower };
-            let terms = self.idx.codes.at_terms(f.at, self.include_suggested, &wanted);
-            return Ok(if terms.is_empty() { Box::new(EmptyQuery) } else { Box::new(TermSetQuery::new(terms)) });
+            let keys = self.idx.codes.keys(self.include_suggested, &wanted);
+            return Ok(if keys.is_empty() {
+                Box::new(EmptyQuery)
+            } else {
+                Box::new(crate::codes::PassageSetQuery::new("at", keys))
+            });
         }
         let exact_fields: &[Field] = match name {
             "doc" | "path" => &[f.doc],
@@ -695,22 +709,12 @@ impl SearchIndex {
             let text = get_str(self.fields.text);
             let (matches, units) = find_matches(&text, &leaves);
             let snippet = best_snippet(&text, &units, opts.snippet_chars);
-            let mut attributes: BTreeMap<String, String> =
+            let attributes: BTreeMap<String, String> =
                 serde_json::from_str(&get_str(self.fields.display)).unwrap_or_default();
-            let path = get_str(self.fields.doc);
-            let ordinal = doc.get_first(self.fields.ordinal).and_then(|v| v.as_u64()).unwrap_or(0);
-            if let Some(codes) = self.codes.of(&path, ordinal) {
-                if !codes.accepted.is_empty() {
-                    attributes.insert("codes".into(), codes.accepted.join(", "));
-                }
-                if !codes.suggested.is_empty() {
-                    attributes.insert("suggested".into(), codes.suggested.join(", "));
-                }
-            }
             hits.push(Hit {
                 id: get_str(self.fields.id),
-                doc: path,
-                ordinal,
+                doc: get_str(self.fields.doc),
+                ordinal: doc.get_first(self.fields.ordinal).and_then(|v| v.as_u64()).unwrap_or(0),
                 score,
                 attributes,
                 text,
@@ -718,6 +722,15 @@ impl SearchIndex {
                 units,
                 snippet,
             });
+        }
+        if !self.codes.is_empty() {
+            let at: Vec<(&str, u64)> = hits.iter().map(|h| (h.doc.as_str(), h.ordinal)).collect();
+            let codes = self.codes.of_many(&at);
+            for (h, c) in hits.iter_mut().zip(codes) {
+                if let Some(c) = c {
+                    h.set_codes(&c);
+                }
+            }
         }
         Ok(SearchResults { total, hits })
     }
@@ -791,24 +804,38 @@ impl SearchIndex {
         }
         let docs = searcher.search(&q, &DocSetCollector)?;
         let mut counts = BTreeMap::new();
+        if key == "code" {
+            // The passages' codes, looked up all at once.
+            let mut at: Vec<(String, u64)> = Vec::with_capacity(docs.len());
+            for addr in &docs {
+                let doc: TantivyDocument = searcher.doc(*addr)?;
+                let path = doc.get_first(self.fields.doc).and_then(|v| v.as_str()).unwrap_or("").to_string();
+                at.push((path, doc.get_first(self.fields.ordinal).and_then(|v| v.as_u64()).unwrap_or(0)));
+            }
+            let at: Vec<(&str, u64)> = at.iter().map(|(p, o)| (p.as_str(), *o)).collect();
+            for codes in self.codes.of_many(&at) {
+                let mut items: Vec<&str> = Vec::new();
+                if let Some(p) = &codes {
+                    items.extend(p.accepted.iter().map(String::as_str));
+                    if opts.include_suggested {
+                        items.extend(p.suggested.iter().map(String::as_str));
+                    }
+                }
+                if items.is_empty() {
+                    items.push("");
+                }
+                for it in items {
+                    *counts.entry(it.to_string()).or_insert(0) += 1;
+                }
+            }
+            return Ok((docs.len(), counts));
+        }
         for addr in &docs {
             let doc: TantivyDocument = searcher.doc(*addr)?;
             let display = doc.get_first(self.fields.display).and_then(|v| v.as_str()).unwrap_or("{}");
             let attrs: BTreeMap<String, String> = serde_json::from_str(display).unwrap_or_default();
             let items: Vec<String> = match key {
                 "year" => vec![attrs.get("date").map(|d| d.chars().take(4).collect()).unwrap_or_default()],
-                "code" => {
-                    let path = doc.get_first(self.fields.doc).and_then(|v| v.as_str()).unwrap_or("");
-                    let ordinal = doc.get_first(self.fields.ordinal).and_then(|v| v.as_u64()).unwrap_or(0);
-                    let mut codes: Vec<String> = Vec::new();
-                    if let Some(p) = self.codes.of(path, ordinal) {
-                        codes.extend(p.accepted.iter().cloned());
-                        if opts.include_suggested {
-                            codes.extend(p.suggested.iter().cloned());
-                        }
-                    }
-                    if codes.is_empty() { vec![String::new()] } else { codes }
-                }
                 _ => {
                     let value = attrs.get(key).cloned().unwrap_or_default();
                     if value.starts_with('[') {

@@ -170,6 +170,17 @@ impl LeftOut {
     }
 }
 
+/// Every passage's codes, as [`Store::coded_passages`] gives them.
+#[derive(Clone, Debug, Default)]
+pub struct CodedPassages {
+    /// The notes' paths.
+    pub paths: Vec<String>,
+    /// The codes' names.
+    pub codes: Vec<String>,
+    /// (note, passage ordinal, code, accepted): note and code as indices into the lists above.
+    pub rows: Vec<(u32, u32, u32, bool)>,
+}
+
 /// The store, in memory.
 #[derive(Debug, Default)]
 pub struct Store {
@@ -430,10 +441,11 @@ impl Store {
         Some(())
     }
 
-    /// Each passage's codes, by anyone: `(note path, passage ordinal, code, accepted)` for every
-    /// accepted or suggested coding row (rejected ones are left out), in no particular order. What
+    /// Each passage's codes, by anyone: the notes' paths, the codes' names, and for every
+    /// accepted or suggested coding row (rejected ones are left out) `(note, passage ordinal,
+    /// code, accepted)`, note and code as indices into those lists, in no particular order. What
     /// search's `code:` finds passages by.
-    pub fn coded_passages(&self) -> Vec<(&str, u32, &str, bool)> {
+    pub fn coded_passages(&self) -> CodedPassages {
         let mut first = vec![u32::MAX; self.header.docs.len()];
         for (unit, &d) in self.passage_doc.iter().enumerate() {
             if let Some(f) = first.get_mut(d as usize)
@@ -442,7 +454,7 @@ impl Store {
                 *f = unit as u32;
             }
         }
-        let mut out = Vec::with_capacity(self.coding_unit.len());
+        let mut rows = Vec::with_capacity(self.coding_unit.len());
         for (row, &unit) in self.coding_unit.iter().enumerate() {
             let accepted = match self.coding_status[row] {
                 0 => false,
@@ -450,14 +462,10 @@ impl Store {
                 _ => continue,
             };
             let Some(&d) = self.passage_doc.get(unit as usize) else { continue };
-            let (Some(doc), Some(code)) =
-                (self.header.docs.get(d as usize), self.header.codes.get(self.coding_code[row] as usize))
-            else {
-                continue;
-            };
-            out.push((doc.path.as_str(), unit - first[d as usize] + 1, code.as_str(), accepted));
+            rows.push((d, unit - first[d as usize] + 1, self.coding_code[row], accepted));
         }
-        out
+        let paths = self.header.docs.iter().map(|d| d.path.clone()).collect();
+        CodedPassages { paths, codes: self.header.codes.clone(), rows }
     }
 
     /// The warnings of the study the store was built from.
