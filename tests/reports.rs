@@ -252,7 +252,11 @@ fn the_report_store_is_reused_until_a_note_or_ledger_changes() {
     p.write("notes/glasgow/b.md", "---\nsite: Glasgow\nkind: memo\n---\nEight nine ten.\n\nEleven.\n\nTwelve.\n");
     let t = csv_rows(&p.run(&args));
     assert_eq!(t[1][1..], ["3", "3", "1", "7"]);
-    // A damaged store is rebuilt, not trusted.
-    std::fs::write(&store, b"FNSTORE\x01garbage").unwrap();
-    assert_eq!(csv_rows(&p.run(&args)), t);
+    // A damaged store is rebuilt, not trusted: garbage, cut short by a byte, or a byte too long.
+    let good = std::fs::read(&store).unwrap();
+    for bad in [b"FNSTORE\x01garbage".to_vec(), good[..good.len() - 1].to_vec(), [good.as_slice(), b"x"].concat()] {
+        std::fs::write(&store, bad).unwrap();
+        assert_eq!(csv_rows(&p.run(&args)), t);
+        assert_eq!(std::fs::read(&store).unwrap(), good);
+    }
 }
