@@ -125,8 +125,8 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     let (mut idx, _) = study.update_index(&g, false)?.context("the search index is missing")?;
     idx.set_codes(crate::store::search_codes(&g, &study.project)?);
     let q = "code:time AND site:glasgow";
-    let n = idx.search(q, &SearchOptions { limit: 1, ..Default::default() })?.total;
-    writeln!(out, "search `{q}`: {n} passages")?;
+    let n = idx.search(q, &SearchOptions { limit: 1, include_suggested: true, ..Default::default() })?.total;
+    writeln!(out, "search `{q}` --include-suggested: {n} passages (none reviewed yet, so none counts without it)")?;
 
     writeln!(out, "\n{}", output::bold("4. Themes by site", g.color))?;
     let sel = Selection { coders: vec![], include_suggested: true, ..Selection::default() };
