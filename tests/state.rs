@@ -84,6 +84,13 @@ fn one_passage_commands_see_and_index_what_the_ledgers_say() {
         let from_ledgers: BTreeSet<String> = want.iter().filter(|(_, c)| c == code).map(|(i, _)| i.clone()).collect();
         assert_eq!(searched(&p, code), from_ledgers, "code:{code}");
     }
+    // A search not about codes shows each hit's codes, read from its note's codings.
+    for h in p.json(&["search", "partnership", "--json", "-n", "20"])["hits"].as_array().unwrap() {
+        let id = h["id"].as_str().unwrap();
+        let codes: BTreeSet<&str> = want.iter().filter(|(i, _)| i == id).map(|(_, c)| c.as_str()).collect();
+        let shown = h["attributes"]["codes"].as_str().unwrap_or("");
+        assert_eq!(shown, codes.into_iter().collect::<Vec<_>>().join(", "), "{id}");
+    }
     // A ledger rewritten behind the state's back (a checkout of an older version): the state
     // notices and reads the ledger as it is now.
     let ledger = p.read("codings/hb.jsonl");

@@ -260,8 +260,15 @@ pub fn hit_codes(project: &Project, hits: &mut [fieldnotes_index::Hit]) -> Resul
     let list: Vec<&str> = notes.iter().copied().collect();
     let codings = Codings::load_docs(project.root(), &project.derived_dir(), &list)?;
     let mut anchorer = study::anchorer(project);
+    // A hit whose passage reads otherwise now (its note edited since it was indexed, which search
+    // warns of) shows no codes rather than another passage's.
+    let mut current = vec![false; hits.len()];
     for path in list {
         let Ok(doc) = project.load_file(&project.root().join(path)) else { continue };
+        for (i, h) in hits.iter().enumerate().filter(|(_, h)| h.doc == path) {
+            let now = u32::try_from(h.ordinal).ok().and_then(|o| doc.passage(o)).map(|p| doc.passage_text(p));
+            current[i] = now == Some(h.text.as_str());
+        }
         let placement = units::place_in_doc(0, &doc, codings.iter().filter(|c| c.doc == path), &mut anchorer);
         for p in &placement.placed {
             let accepted = match p.coding.status {
@@ -275,8 +282,10 @@ pub fn hit_codes(project: &Project, hits: &mut [fieldnotes_index::Hit]) -> Resul
         }
     }
     let codes = Codes::from_rows(rows.iter().map(|(p, o, c, a)| (p.as_str(), *o, c.as_str(), *a)));
-    for h in hits {
-        if let Some(c) = codes.of(&h.doc, h.ordinal) {
+    let at: Vec<(&str, u64)> = hits.iter().map(|h| (h.doc.as_str(), h.ordinal)).collect();
+    let found = codes.of_many(&at);
+    for ((h, c), current) in hits.iter_mut().zip(found).zip(current) {
+        if let Some(c) = c.filter(|_| current) {
             h.set_codes(&c);
         }
     }
