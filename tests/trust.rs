@@ -171,6 +171,12 @@ fn passage_ids_name_the_same_passage_through_edits() {
     let o = p.run_expect(&["code", "add", &id, "time"], 2);
     assert!(stderr(&o).contains("names no passage"), "{}", stderr(&o));
     assert!(!p.run(&["code", "list", "--csv"]).contains(&uncoded), "nothing was coded");
+    // An id mistyped by a character: the passage it most likely means is named.
+    let right = p.key_id(&format!("{uncoded}#3"));
+    let last = right.chars().last().unwrap();
+    let typo = format!("{}{}", &right[..right.len() - 1], if last == 'a' { 'b' } else { 'a' });
+    let o = p.run_expect(&["show", &typo], 2);
+    assert!(stderr(&o).contains(&format!("did you mean `{right}`?")), "{}", stderr(&o));
 }
 
 #[test]
