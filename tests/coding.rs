@@ -27,7 +27,11 @@ fn add_list_remove_and_search_codes() {
     assert!(stderr(&o).contains("unknown code `tiem`"), "{}", stderr(&o));
     let o = p.run_expect(&["code", "add", "notes/fife/a.md#2", "time", "--quote", "not there"], 2);
     assert!(stderr(&o).contains("not in passage"), "{}", stderr(&o));
-    // The index knows the codes at once.
+    // The same words in another case are named, and nothing is coded with them.
+    let o = p.run_expect(&["code", "add", "notes/fife/a.md#2", "time", "--quote", "OVER COFFEE"], 2);
+    assert!(stderr(&o).contains("but \"over coffee\" is"), "{}", stderr(&o));
+    assert_eq!(p.read("codings/hb.jsonl").lines().count(), 2);
+    // Search knows the codes at once.
     let v = p.json(&["search", "code:time AND site:fife", "--json"]);
     assert_eq!(v["total"], 1);
     let csv = p.run(&["code", "list", "--csv"]);

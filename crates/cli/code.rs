@@ -429,7 +429,25 @@ fn span_in_passage(doc: &Document, p: &Passage, id: &str, span: &SpanArgs) -> Re
         (_, _, Some(q)) => {
             let found: Vec<usize> = ptext.match_indices(q).map(|(b, _)| b).collect();
             match found.as_slice() {
-                [] => bail!("the words \"{q}\" are not in passage `{id}`; quote them exactly as in the note"),
+                [] => {
+                    // The same words in another case (or spacing) are named, not taken: a quote
+                    // says exactly which words are coded.
+                    let (lower, ql) = (ptext.to_lowercase(), q.to_lowercase());
+                    let squeeze = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
+                    let near = (lower.len() == ptext.len())
+                        .then(|| lower.find(&ql).map(|b| &ptext[b..b + ql.len()]))
+                        .flatten()
+                        .filter(|_| ql.len() == q.len());
+                    match near {
+                        Some(n) => bail!(
+                            "the words \"{q}\" are not in passage `{id}`, but \"{n}\" is; quote the words as the note has them"
+                        ),
+                        None if squeeze(ptext).contains(&squeeze(q)) => bail!(
+                            "the words \"{q}\" are in passage `{id}` with other spacing or line breaks; quote them as the note has them, or use --start/--end"
+                        ),
+                        None => bail!("the words \"{q}\" are not in passage `{id}`; quote them exactly as in the note"),
+                    }
+                }
                 [b] => {
                     let s = ptext[..*b].chars().count();
                     (s, s + q.chars().count())
