@@ -230,6 +230,15 @@ fn agreement_and_eval_between_coders() {
     assert!(time["tp"].as_u64().unwrap() >= 1, "{time}");
     let v = p.json(&["agree", "--coders", "rules,hb", "--include-suggested", "--json"]);
     assert!(v["rows"].as_array().unwrap().len() == 9, "{v}");
+    // Codings whose words are gone count in no unit, and the caption says so.
+    p.write(
+        "notes/glasgow/b.md",
+        "---\nsite: Glasgow\nkind: memo\n---\nAn entirely new memo.\n\nPartners wanted to own the change.\n",
+    );
+    let v = p.json(&["agree", "--json", "--code", "time"]);
+    assert!(v["caption"].as_str().unwrap().contains("2 orphaned coding(s)"), "{v}");
+    // (the Glasgow note, where they were, holds no coding of either now: a.md's 3 passages remain)
+    assert_eq!(v["rows"][0]["units"], 3);
 }
 
 #[test]

@@ -287,14 +287,17 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
         }
     }
     let unit_name = if a.unit == Unit::Passage { "passages" } else { "notes" };
+    // Codings that count nowhere (orphaned, or in notes that could not be read) are said.
+    let left = crate::report::left_out_of(&study, &placement, &sel).clause();
     let caption = format!(
-        "Agreement of {} over {} {unit_name} of {} note(s){}; {}; nominal presence/absence per code{}.",
+        "Agreement of {} over {} {unit_name} of {} note(s){}; {}; nominal presence/absence per code{}{}.",
         coders.join(", "),
         keep.len(),
         shared.len(),
         a.site.as_ref().map(|s| format!(" in {s}")).unwrap_or_default(),
         sel.describe(),
-        if a.exclude_uncoded { ", units no coder coded left out" } else { "" }
+        if a.exclude_uncoded { ", units no coder coded left out" } else { "" },
+        if left.is_empty() { String::new() } else { format!("; {left}") }
     );
     match format {
         Format::Json => {

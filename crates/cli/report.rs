@@ -327,7 +327,7 @@ fn export_quickwit(g: &Globals, dir: &std::path::Path, include_suggested: bool) 
 
 /// What a table over the loaded study leaves out under `sel`: notes that could not be read
 /// (and the codings in them), and the orphans it would have counted.
-fn left_out_of(study: &Study, placement: &units::Placement<'_>, sel: &Selection) -> LeftOut {
+pub(crate) fn left_out_of(study: &Study, placement: &units::Placement<'_>, sel: &Selection) -> LeftOut {
     let unread: std::collections::HashSet<&str> = study.corpus.skipped.iter().map(|s| s.path.as_str()).collect();
     let (in_unread, orphans): (Vec<_>, Vec<_>) =
         placement.orphans.iter().filter(|o| sel.admits(o.coding)).partition(|o| unread.contains(o.coding.doc.as_str()));
