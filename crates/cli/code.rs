@@ -124,10 +124,7 @@ pub fn auto_code(
     let time = now();
     let mut summary =
         AutoSummary { per_code: book.codes.iter().map(|c| (c.id.clone(), (0, 0))).collect(), fresh: 0, written: 0 };
-    let (files, walk_skipped) = project.note_files()?;
-    for s in &walk_skipped {
-        output::warn(&study::skip_warning(s));
-    }
+    let (files, walk_skipped) = study::note_files(project)?;
     let from = before.ledger_len(RULES_CODER);
     let mut store = (!dry_run).then(|| crate::store::StoreBuild::start(before, codings, &walk_skipped));
     // Where the ledger's lines written here begin and end: when each write follows the last, no
@@ -181,6 +178,7 @@ pub fn auto_code(
         }
         summary.fresh += fresh.len();
         let Some(store) = store.as_mut() else { return Ok(()) };
+        store.add(&corpus, codings, &fresh, &mut anchorer);
         if !fresh.is_empty() {
             // The versions the new suggestions count in are kept before the ledger names them.
             let mut kept = std::collections::HashSet::new();
@@ -191,13 +189,12 @@ pub fn auto_code(
                     versions.keep(d)?;
                 }
             }
-            let events: Vec<Event> = fresh.iter().cloned().map(Event::Add).collect();
+            let events: Vec<Event> = fresh.into_iter().map(Event::Add).collect();
             let (start, end) = ledger.append_at(&events)?;
             contiguous &= written.is_none_or(|(_, last)| last == start);
             written = Some((written.map_or(start, |(first, _)| first), end));
             summary.written += events.len();
         }
-        store.add(&corpus, codings, &fresh, &mut anchorer);
         Ok(())
     })?;
     pb.finish_and_clear();

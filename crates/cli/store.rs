@@ -46,10 +46,7 @@ pub fn report_store(g: &Globals, project: &Project) -> Result<Store> {
     // Built a batch of notes at a time from the compact coding table, so that neither the notes
     // nor millions of codings need be held whole.
     let table = study::coding_table(project)?;
-    let (files, walk_skipped) = project.note_files()?;
-    for s in &walk_skipped {
-        output::warn(&study::skip_warning(s));
-    }
+    let (files, walk_skipped) = study::note_files(project)?;
     let mut build = StoreBuild::start(before, &table, &walk_skipped);
     let pb = output::progress(files.len() as u64, "reading", g.quiet);
     study::read_in_batches(project, &files, &|n| pb.inc(n), |corpus| {
@@ -113,26 +110,32 @@ impl StoreBuild {
     pub fn start(before: Before, table: &CodingTable, walk_skipped: &[Skipped]) -> StoreBuild {
         let mut builder = Store::builder(before.signature);
         builder.set_marks(before.marks);
-        let mut warnings: Vec<String> = table.bad_lines().iter().map(ToString::to_string).collect();
-        warnings.extend(walk_skipped.iter().map(study::skip_warning));
-        StoreBuild {
+        let mut build = StoreBuild {
             builder,
-            warnings,
-            left_out: walk_skipped.iter().map(|s| format!("`{}`: {}", s.path, s.reason)).collect(),
-            seen: walk_skipped.iter().map(|s| s.path.clone()).collect(),
-            in_unread: walk_skipped.iter().map(|s| table.of_doc(&s.path).count()).sum(),
-        }
+            warnings: table.bad_lines().iter().map(ToString::to_string).collect(),
+            left_out: Vec::new(),
+            seen: std::collections::HashSet::new(),
+            in_unread: 0,
+        };
+        build.skipped(table, walk_skipped);
+        build
+    }
+
+    /// Records notes that could not be read: warned of again when the store is used, named in
+    /// captions, their codings counted as left out.
+    fn skipped(&mut self, table: &CodingTable, skipped: &[Skipped]) {
+        self.warnings.extend(skipped.iter().map(study::skip_warning));
+        self.left_out.extend(skipped.iter().map(|s| format!("`{}`: {}", s.path, s.reason)));
+        self.seen.extend(skipped.iter().map(|s| s.path.clone()));
+        self.in_unread += skipped.iter().map(|s| table.of_doc(&s.path).count()).sum::<usize>();
     }
 
     /// Adds a batch of notes with their codings in `table` and in `more` (new ones, not yet in
     /// the table), placed by `anchorer` (the batch's: each edited note is compared with its old
     /// version once).
     pub fn add(&mut self, corpus: &Corpus, table: &CodingTable, more: &[Coding], anchorer: &mut Anchorer) {
-        self.warnings.extend(corpus.skipped.iter().map(study::skip_warning));
-        self.left_out.extend(corpus.skipped.iter().map(|s| format!("`{}`: {}", s.path, s.reason)));
+        self.skipped(table, &corpus.skipped);
         self.seen.extend(corpus.documents.iter().map(|d| d.path.clone()));
-        self.seen.extend(corpus.skipped.iter().map(|s| s.path.clone()));
-        self.in_unread += corpus.skipped.iter().map(|s| table.of_doc(&s.path).count()).sum::<usize>();
         self.builder.add_notes(corpus);
         let mut more_of: std::collections::HashMap<&str, Vec<&Coding>> = std::collections::HashMap::new();
         for c in more {

@@ -26,17 +26,17 @@ pub struct Study {
 }
 
 /// What part of a study was loaded.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Scope {
     /// Every note and every ledger.
     Whole,
     /// The notes some coders may all have coded or reviewed in, and every coding on them
     /// ([`Study::load_shared`]).
-    Notes(Vec<String>),
+    Notes,
     /// One note and the codings on it ([`Study::load_note`]).
-    Note(String),
-    /// These coders' ledgers and the notes their codings are on ([`Study::load_coders`]).
-    Coders(Vec<String>),
+    Note,
+    /// Some coders' ledgers and the notes their codings are on ([`Study::load_coders`]).
+    Coders,
 }
 
 impl Study {
@@ -61,7 +61,7 @@ impl Study {
         let path = project.relative(&file);
         let corpus = read_notes(&project, vec![file]);
         let codings = warn_bad_lines(Codings::load_doc(project.root(), &project.derived_dir(), &path)?);
-        Ok(Study { project, corpus, codings, scope: Scope::Note(path) })
+        Ok(Study { project, corpus, codings, scope: Scope::Note })
     }
 
     /// Loads the ledgers of `coders` only and the notes their codings are on, for a command that
@@ -72,7 +72,7 @@ impl Study {
         let codings = warn_bad_lines(Codings::load_coders(project.root(), coders)?);
         let notes: BTreeSet<&str> = codings.iter().map(|c| c.doc.as_str()).collect();
         let corpus = read_notes(&project, project.note_files_of(notes));
-        Ok(Study { project, corpus, codings, scope: Scope::Coders(coders.to_vec()) })
+        Ok(Study { project, corpus, codings, scope: Scope::Coders })
     }
 
     /// Loads only the notes that every one of `coders` may have coded or reviewed codings in
@@ -118,8 +118,7 @@ impl Study {
         }
         let corpus = read_notes(&project, project.note_files_of(shared.iter().copied()));
         let codings = warn_bad_lines(Codings::load_docs(project.root(), &project.derived_dir(), &shared)?);
-        let scope = Scope::Notes(shared.iter().map(|s| s.to_string()).collect());
-        Ok(Some(Study { project, corpus, codings, scope }))
+        Ok(Some(Study { project, corpus, codings, scope: Scope::Notes }))
     }
 
     /// The codebook, or an error that says how to make one.
@@ -278,6 +277,15 @@ pub fn coding_table(project: &Project) -> Result<CodingTable> {
     Ok(table)
 }
 
+/// The project's note files, and those the walk could not read, each warned of.
+pub fn note_files(project: &Project) -> Result<(Vec<PathBuf>, Vec<fieldnotes_corpus::Skipped>)> {
+    let (files, walk_skipped) = project.note_files()?;
+    for s in &walk_skipped {
+        output::warn(&skip_warning(s));
+    }
+    Ok((files, walk_skipped))
+}
+
 /// Reads `files` (the project's notes) a batch at a time (about `[index] batch_mb` each), so
 /// that memory stays flat however large the project, warning about every skipped file, and
 /// hands each batch to `each`, in order. `progress` is told of each file read.
@@ -322,10 +330,7 @@ pub fn index_in_batches(
         output::info(g.quiet, r);
     }
     let opts = WriterOptions::from_config(&project.config.index);
-    let (files, walk_skipped) = project.note_files()?;
-    for s in &walk_skipped {
-        output::warn(&skip_warning(s));
-    }
+    let (files, walk_skipped) = note_files(project)?;
     let mut store = crate::store::StoreBuild::start(before, codings, &walk_skipped);
     let pb = output::progress(files.len() as u64, "indexing", g.quiet);
     let mut update = idx.begin_update(&opts);

@@ -691,10 +691,16 @@ pub fn anchor_where(coding: &Coding, doc: Option<&Document>, accept: impl Fn(usi
     }
     let old_byte = span.map_or(0, |s| s.0);
     let chars = coding.text.chars().count();
+    // Each match's code-point start, counted on from the match before (the matches come in
+    // order): counting from the note's start for every match was quadratic in a long note.
+    let mut at = (0, 0);
     let best = doc
         .text
         .match_indices(coding.text.as_str())
-        .map(|(b, _)| (b, doc.text[..b].chars().count()))
+        .map(|(b, _)| {
+            at = (b, at.1 + doc.text[at.0..b].chars().count());
+            at
+        })
         .filter(|&(_, start)| accept(start, start + chars))
         .min_by_key(|&(b, _)| b.abs_diff(old_byte));
     match best {

@@ -247,7 +247,7 @@ impl Project {
                 }
             }
         }
-        out.sort();
+        sort_paths(&mut out);
         out
     }
 

@@ -79,8 +79,8 @@ impl Signature {
     /// The entries of the files other than the ledgers (`codings/*.jsonl`): the notes and the
     /// settings. Two signatures equal here differ in their ledgers at most.
     pub fn without_ledgers(&self) -> Vec<&(String, u64, i128)> {
-        let ledger =
-            |p: &str| p.starts_with(&format!("{}/", fieldnotes_coding::ledger::CODINGS_DIR)) && p.ends_with(".jsonl");
+        let dir = format!("{}/", fieldnotes_coding::ledger::CODINGS_DIR);
+        let ledger = |p: &str| p.starts_with(&dir) && p.ends_with(".jsonl");
         self.0.iter().filter(|e| !ledger(&e.0)).collect()
     }
 }
@@ -211,8 +211,7 @@ pub struct StoreBuilder {
     coders: Interner,
     /// The first passage of each note of the last batch.
     first_unit: Vec<u32>,
-    /// The store's index of each note of the last batch, in order and by path.
-    batch_docs: Vec<u32>,
+    /// The store's index of each note of the last batch, by path.
     batch_paths: HashMap<String, u32>,
 }
 
@@ -222,12 +221,10 @@ impl StoreBuilder {
     pub fn add_notes(&mut self, corpus: &Corpus) {
         let s = &mut self.store;
         self.first_unit.clear();
-        self.batch_docs.clear();
         self.batch_paths.clear();
         for d in &corpus.documents {
             self.first_unit.push(s.passage_doc.len() as u32);
             let di = self.docs.len() as u32;
-            self.batch_docs.push(di);
             self.batch_paths.insert(d.path.clone(), di);
             self.docs.push(StoredDoc {
                 path: d.path.clone(),
@@ -379,7 +376,6 @@ impl Store {
             codes: Interner::default(),
             coders: Interner::default(),
             first_unit: Vec::new(),
-            batch_docs: Vec::new(),
             batch_paths: HashMap::new(),
         }
     }
@@ -470,9 +466,9 @@ impl Store {
         }
         let mut rows = Vec::with_capacity(self.coding_unit.len());
         for (row, &unit) in self.coding_unit.iter().enumerate() {
-            let accepted = match self.coding_status[row] {
-                0 => false,
-                1 => true,
+            let accepted = match Status::ALL.get(usize::from(self.coding_status[row])) {
+                Some(Status::Accepted) => true,
+                Some(Status::Suggested) => false,
                 _ => continue,
             };
             let Some(&d) = self.passage_doc.get(unit as usize) else { continue };
