@@ -6,6 +6,7 @@ use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
 use fieldnotes_coding::ledger::{self, Coding, Codings, Event, Ledger, Origin, RULES_CODER, Status, coding_id, now};
+use fieldnotes_coding::state::States;
 use fieldnotes_coding::units::{self, Selection};
 use fieldnotes_coding::{Anchorer, AutoCoder, Codebook, CodingTable, Versions};
 use fieldnotes_corpus::{Document, Passage, Project, text_hash};
@@ -105,8 +106,8 @@ pub struct AutoSummary {
 /// Runs the auto-coder over the whole project and appends new suggestions to the rules ledger.
 /// The notes are read a batch at a time (`[index] batch_mb`), so memory stays flat however
 /// large the project: each batch is coded, its new suggestions shown to `each`, appended to the
-/// ledger (one write and one fsync under the ledger's lock), and its notes, with all their
-/// codings, given to the report store made again in the same pass. The search index is not
+/// ledger (one fsync under the ledger's lock) while the coding state takes them, and its notes,
+/// with all their codings, given to the report store made again in the same pass. The search index is not
 /// touched: codes are not in it. A rerun adds nothing twice. `before` is where the project stood
 /// before `codings` was read.
 pub fn auto_code(
@@ -125,7 +126,10 @@ pub fn auto_code(
     let mut summary =
         AutoSummary { per_code: book.codes.iter().map(|c| (c.id.clone(), (0, 0))).collect(), fresh: 0, written: 0 };
     let (files, walk_skipped) = study::note_files(project)?;
-    let from = before.ledger_len(RULES_CODER);
+    let from = before.mark(RULES_CODER);
+    // The coding state of the rules ledger, brought forward by the suggestions as they are
+    // written rather than read back after.
+    let mut state = if dry_run { None } else { States::new(&project.derived_dir()).extend(&ledger, &from)? };
     let mut store = (!dry_run).then(|| crate::store::StoreBuild::start(before, codings, &walk_skipped));
     // Where the ledger's lines written here begin and end: when each write follows the last, no
     // other line came between, and the store counts the ledger up to the end.
@@ -141,13 +145,13 @@ pub fn auto_code(
         let mut standing: HashMap<usize, HashSet<(usize, String)>> = HashMap::new();
         // One anchorer for the batch: each edited note is compared with its old version once.
         let mut anchorer = study::anchorer(project);
-        for pm in &found {
+        for pm in found {
             let d = &corpus.documents[pm.doc];
             let p = &d.passages[pm.passage];
-            for m in pm.matches.iter().filter(|m| m.suggested) {
+            for m in pm.matches.into_iter().filter(|m| m.suggested) {
                 let code = &book.codes[m.code].id;
                 let id = coding_id(RULES_CODER, &d.path, p.start, p.end, code);
-                let e = summary.per_code.entry(code.clone()).or_default();
+                let e = summary.per_code.get_mut(code).expect("every code of the book is counted");
                 e.1 += 1;
                 if codings.was_added(RULES_CODER, &id) {
                     continue;
@@ -161,18 +165,31 @@ pub fn auto_code(
                         .flat_map(|x| x.passages.clone().map(move |pi| (pi, x.coding.code.clone())))
                         .collect()
                 });
-                if here.contains(&(pm.passage, code.clone())) {
+                if !here.is_empty() && here.contains(&(pm.passage, code.clone())) {
                     continue;
                 }
                 e.0 += 1;
+                // A whole-passage coding (`Coding::whole_passage`), made here from what is in
+                // hand: its id, the run's time, the hits moved rather than copied.
                 fresh.push(Coding {
-                    evidence: m.hits.clone(),
+                    id,
+                    doc: d.path.clone(),
+                    start: p.start,
+                    end: p.end,
+                    hash: p.hash.clone(),
+                    text: String::new(),
+                    code: code.clone(),
+                    coder: RULES_CODER.to_string(),
+                    origin: Origin::Rule,
+                    status: Status::Suggested,
+                    memo: None,
+                    evidence: m.hits,
                     time: time.clone(),
-                    ..Coding::whole_passage(d, p, code, RULES_CODER, Origin::Rule, Status::Suggested)
+                    base: Some(d.hash.clone()),
+                    reviewer: None,
                 });
             }
         }
-        drop(found);
         for c in &fresh {
             each(c)?;
         }
@@ -182,18 +199,22 @@ pub fn auto_code(
         if !fresh.is_empty() {
             // The versions the new suggestions count in are kept before the ledger names them.
             let mut kept = std::collections::HashSet::new();
-            for c in &fresh {
-                if kept.insert(c.doc.as_str())
-                    && let Some(d) = corpus.document(&c.doc)
-                {
-                    versions.keep(d)?;
-                }
-            }
-            let events: Vec<Event> = fresh.into_iter().map(Event::Add).collect();
-            let (start, end) = ledger.append_at(&events)?;
+            let docs: Vec<&Document> =
+                fresh.iter().filter(|c| kept.insert(c.doc.as_str())).filter_map(|c| corpus.document(&c.doc)).collect();
+            versions.keep_all(&docs)?;
+            // The coding state is brought forward while the ledger lines are made and written.
+            let (_, appended) = rayon::join(
+                || {
+                    if let Some(state) = state.as_mut() {
+                        state.add(&fresh);
+                    }
+                },
+                || ledger.append_adds(&fresh),
+            );
+            let (start, end) = appended?;
             contiguous &= written.is_none_or(|(_, last)| last == start);
             written = Some((written.map_or(start, |(first, _)| first), end));
-            summary.written += events.len();
+            summary.written += fresh.len();
         }
         Ok(())
     })?;
@@ -201,7 +222,10 @@ pub fn auto_code(
     if let Some(mut store) = store {
         if let Some((first, last)) = written {
             let now = fieldnotes_coding::state::mark(&ledger)?;
-            if contiguous && first == from && now.len == last {
+            if contiguous && first == from.len && now.len == last {
+                if let Some(state) = state.take() {
+                    state.finish(&now)?;
+                }
                 store.advance_ledger(project, &ledger, now);
             }
         }

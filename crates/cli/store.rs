@@ -66,9 +66,13 @@ pub struct Before {
 }
 
 impl Before {
-    /// The length of `coder`'s ledger then (0 if it had none).
-    pub fn ledger_len(&self, coder: &str) -> u64 {
-        self.marks.iter().find(|m| m.coder == coder).map_or(0, |m| m.len)
+    /// Where `coder`'s ledger stood then (an empty mark if it had none).
+    pub fn mark(&self, coder: &str) -> Mark {
+        self.marks
+            .iter()
+            .find(|m| m.coder == coder)
+            .cloned()
+            .unwrap_or_else(|| Mark { coder: coder.to_string(), ..Mark::default() })
     }
 }
 

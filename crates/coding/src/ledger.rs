@@ -417,18 +417,49 @@ impl Ledger {
     /// under the lock): a caller that sees its writes follow each other knows no other line
     /// came between them.
     pub fn append_at(&self, events: &[Event]) -> Result<(u64, u64)> {
-        let mut buf = Vec::with_capacity(events.len() * 256);
-        for ev in events {
-            serde_json::to_writer(&mut buf, ev).map_err(|e| Error::Rules { message: e.to_string() })?;
-            buf.push(b'\n');
+        self.write_lines(events)
+    }
+
+    /// [`Ledger::append_at`] of an `add` event for each of `codings`, without making the events:
+    /// the lines are the same.
+    pub fn append_adds(&self, codings: &[Coding]) -> Result<(u64, u64)> {
+        /// An `add` event of a borrowed coding: written as [`Event::Add`] is.
+        #[derive(Serialize)]
+        #[serde(tag = "op", rename_all = "lowercase")]
+        enum AddRef<'a> {
+            Add(&'a Coding),
         }
+        let adds: Vec<AddRef<'_>> = codings.iter().map(AddRef::Add).collect();
+        self.write_lines(&adds)
+    }
+
+    /// Writes each of `items` as a JSON line under the lock, then one fsync: the lines are made
+    /// in parallel a chunk at a time (190,000 suggestions are 80 MB of JSON), and written in
+    /// order. A write cut short leaves whole lines and a torn one, set aside by the next writer.
+    /// Returns the ledger's length before and after.
+    fn write_lines<T: Serialize + Sync>(&self, items: &[T]) -> Result<(u64, u64)> {
+        use rayon::prelude::*;
+        let chunks: Vec<Vec<u8>> = items
+            .par_chunks(2048)
+            .map(|chunk| {
+                let mut buf = Vec::with_capacity(chunk.len() * 256);
+                for item in chunk {
+                    serde_json::to_writer(&mut buf, item).map_err(|e| Error::Rules { message: e.to_string() })?;
+                    buf.push(b'\n');
+                }
+                Ok(buf)
+            })
+            .collect::<Result<_>>()?;
+        let len: u64 = chunks.iter().map(|c| c.len() as u64).sum();
         self.with_lock(|f| {
             let start = f.metadata()?.len();
-            if !buf.is_empty() {
-                f.write_all(&buf)?;
+            if len > 0 {
+                for c in &chunks {
+                    f.write_all(c)?;
+                }
                 f.sync_data()?;
             }
-            Ok((start, start + buf.len() as u64))
+            Ok((start, start + len))
         })
     }
 
@@ -731,6 +762,26 @@ mod tests {
             base: None,
             reviewer: None,
         }
+    }
+
+    #[test]
+    fn adds_written_from_borrowed_codings_are_the_lines_of_their_events() {
+        let dir = tempfile::tempdir().unwrap();
+        // More than one chunk of lines, made in parallel, written in order.
+        let codings: Vec<Coding> = (0..5000)
+            .map(|i| Coding {
+                memo: (i % 7 == 0).then(|| format!("memo \"{i}\"\n")),
+                ..coding(&format!("c{i}"), if i % 2 == 0 { "time" } else { "context" })
+            })
+            .collect();
+        let (a, b) = (Ledger::new(dir.path(), "a").unwrap(), Ledger::new(dir.path(), "b").unwrap());
+        let (start, end) = a.append_adds(&codings).unwrap();
+        let events: Vec<Event> = codings.iter().cloned().map(Event::Add).collect();
+        b.append_at(&events).unwrap();
+        let (left, right) = (fs::read(a.path()).unwrap(), fs::read(b.path()).unwrap());
+        assert_eq!(left, right);
+        assert_eq!((start, end), (0, left.len() as u64));
+        assert_eq!(a.read().unwrap().current().count(), 5000);
     }
 
     #[test]
