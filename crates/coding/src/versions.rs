@@ -676,6 +676,54 @@ mod tests {
     use super::*;
 
     #[test]
+    fn versions_kept_in_a_pack_read_back_and_a_damaged_one_reads_as_none() {
+        let dir = tempfile::tempdir().unwrap();
+        let parse = |path: &str, t: &str| {
+            fieldnotes_corpus::parse_document(
+                path.into(),
+                t.into(),
+                &fieldnotes_corpus::SplitOptions { speaker_turns: false },
+            )
+            .unwrap()
+        };
+        let a = parse("notes/a.md", "Première réunion.\n\nOn parle du temps.\n");
+        let b = parse("notes/b.md", "Second note.\n");
+        let c = parse("notes/c.md", "Third.\n");
+        let versions = Versions::new(dir.path());
+        versions.keep(&c).unwrap();
+        // c kept alone already; a twice in the list: one pack of a and b.
+        versions.keep_all(&[&a, &b, &a, &c]).unwrap();
+        let packs = || {
+            fs::read_dir(dir.path().join(VERSIONS_DIR))
+                .unwrap()
+                .filter(|e| e.as_ref().unwrap().path().extension().is_some_and(|x| x == "pack"))
+                .count()
+        };
+        assert_eq!(packs(), 1);
+        // Read by a store that has not seen them written, as the next command would.
+        let fresh = Versions::new(dir.path());
+        for d in [&a, &b, &c] {
+            assert_eq!(fresh.get(&d.hash).as_deref(), Some(d.text.as_str()), "{}", d.path);
+            assert_eq!(fresh.history(&d.path), vec![d.hash.clone()]);
+        }
+        // Kept again: nothing new is written.
+        fresh.keep_all(&[&a, &b]).unwrap();
+        assert_eq!(packs(), 1);
+        assert_eq!(fs::read_to_string(dir.path().join(VERSIONS_DIR).join(HISTORY)).unwrap().lines().count(), 3);
+        // A pack cut short: its versions fail their hash check rather than read wrong.
+        let pack = fs::read_dir(dir.path().join(VERSIONS_DIR))
+            .unwrap()
+            .map(|e| e.unwrap().path())
+            .find(|p| p.extension().is_some_and(|x| x == "pack"))
+            .unwrap();
+        let bytes = fs::read(&pack).unwrap();
+        fs::write(&pack, &bytes[..bytes.len() - 2]).unwrap();
+        let damaged = Versions::new(dir.path());
+        assert_eq!(damaged.get(&a.hash).as_deref(), Some(a.text.as_str()));
+        assert_eq!(damaged.get(&b.hash), None);
+    }
+
+    #[test]
     fn a_deleted_copy_does_not_give_its_coding_to_the_other_copy() {
         let dir = tempfile::tempdir().unwrap();
         let versions = Versions::new(dir.path());
