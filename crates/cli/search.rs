@@ -100,14 +100,14 @@ pub fn open_index(g: &Globals, study: &Study) -> Result<SearchIndex> {
 
 /// The existing index, checked against the notes: when notes changed since it was last brought
 /// up to date, it is updated if the project is small and otherwise the change is reported.
-fn checked_index(g: &Globals, project: &fieldnotes_corpus::Project, idx: SearchIndex) -> Result<SearchIndex> {
-    let (files, _) = project.note_files()?;
+fn checked_index(g: &Globals, stats: &fieldnotes_corpus::NoteStats, idx: SearchIndex) -> Result<SearchIndex> {
     let mut bytes = 0u64;
-    let mut notes = Vec::with_capacity(files.len());
-    for f in &files {
-        let Ok(meta) = std::fs::metadata(f) else { continue };
-        bytes += meta.len();
-        notes.push((project.relative(f), meta.modified().unwrap_or(std::time::UNIX_EPOCH)));
+    let mut notes = Vec::with_capacity(stats.notes.len());
+    for n in stats.notes.iter().filter(|n| n.modified_ns != -2) {
+        bytes += n.len;
+        let modified =
+            std::time::UNIX_EPOCH + std::time::Duration::from_nanos(u64::try_from(n.modified_ns).unwrap_or(0));
+        notes.push((n.rel.clone(), modified));
     }
     let Some(stale) = idx.staleness(&notes) else { return Ok(idx) };
     if stale.is_empty() {
@@ -171,16 +171,19 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
         ));
     }
     let project = g.project()?;
+    // One walk of the notes tells both whether the index is behind and whether the report store
+    // is.
+    let stats = project.note_stats()?;
     let existing = if a.refresh { None } else { SearchIndex::open(&project.derived_dir().join("index"))? };
     let mut idx = match existing {
-        Some(idx) => checked_index(g, &project, idx)?,
+        Some(idx) => checked_index(g, &stats, idx)?,
         None => open_index(g, &Study::load(g)?)?,
     };
     let uses_codes = query_uses_codes(&ast) || matches!(a.by.as_deref(), Some("code" | "codes"));
     // Codes are not in the index. A query or count on codes takes every passage's codes from the
     // report store, as every table counts them; otherwise the hits' notes are enough.
     if uses_codes {
-        idx.set_codes(crate::store::search_codes(g, &project)?);
+        idx.set_codes(crate::store::search_codes(g, &project, &stats)?);
     }
     // No codebook is fine for searching; a broken one is refused, as by every command.
     let codebook: Vec<String> = if project.codebook_path().exists() {

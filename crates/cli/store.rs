@@ -7,7 +7,7 @@ use anyhow::Result;
 use fieldnotes_coding::state::{self, Mark};
 use fieldnotes_coding::units;
 use fieldnotes_coding::{Anchorer, Coding, CodingTable, Ledger};
-use fieldnotes_corpus::{Corpus, Project, Skipped};
+use fieldnotes_corpus::{Corpus, NoteStats, Project, Skipped};
 use fieldnotes_index::Codes;
 use fieldnotes_report::store::{STORE_FILE, Signature, Store, StoreBuilder};
 
@@ -19,7 +19,12 @@ use crate::study;
 /// ledger or setting changed since it was written (repeating the warnings of that load), changed
 /// in place when only ledgers grew a little, else built from the notes and ledgers and saved.
 pub fn report_store(g: &Globals, project: &Project) -> Result<Store> {
-    let signature = Signature::of(project)?;
+    report_store_with(g, project, &project.note_stats()?)
+}
+
+/// [`report_store`] with the notes as `stats` found them (a walk the caller made anyway).
+pub fn report_store_with(g: &Globals, project: &Project, stats: &NoteStats) -> Result<Store> {
+    let signature = Signature::with_notes(project, stats)?;
     let path = project.derived_dir().join(STORE_FILE);
     let old = Store::load(&path);
     if let Some(store) = old.as_ref().filter(|s| s.signature() == &signature) {
@@ -243,11 +248,11 @@ pub fn codes_of(store: &Store) -> Codes {
 
 /// The codes search needs: none when the project has no ledger (no store is built for it),
 /// else those of the fresh report store.
-pub fn search_codes(g: &Globals, project: &Project) -> Result<Codes> {
+pub fn search_codes(g: &Globals, project: &Project, stats: &NoteStats) -> Result<Codes> {
     if Ledger::all(project.root())?.is_empty() {
         return Ok(Codes::new());
     }
-    Ok(codes_of(&report_store(g, project)?))
+    Ok(codes_of(&report_store_with(g, project, stats)?))
 }
 
 /// Gives each hit the codes of its passage, as the report store would (accepted codings by

@@ -36,7 +36,10 @@ pub use document::{
 pub use error::{Error, Result, SkipReason};
 pub use frontmatter::Attributes;
 pub use key::{PassageKey, PassageRef, split_passage_id};
-pub use project::{CONFIG_FILE, Config, Corpus, DERIVED_DIR, IndexConfig, MAX_FILE_BYTES, Project, Skipped, decode};
+pub use project::{
+    CONFIG_FILE, Config, Corpus, DERIVED_DIR, IndexConfig, MAX_FILE_BYTES, NoteStat, NoteStats, Project, Skipped,
+    decode,
+};
 pub use value::{Date, Value};
 
 /// A name made safe as an id (a code id, a file name, a key): lower-case letters and digits of

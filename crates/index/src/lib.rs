@@ -133,7 +133,28 @@ impl Staleness {
 struct Manifest {
     schema_version: u32,
     /// Document path -> signature.
+    #[serde(deserialize_with = "sorted_map")]
     docs: BTreeMap<String, String>,
+}
+
+/// A map read as its pairs and built in one go: written sorted, it is built without the string
+/// comparisons of inserting 324,641 paths one at a time.
+fn sorted_map<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<BTreeMap<String, String>, D::Error> {
+    struct Pairs;
+    impl<'de> serde::de::Visitor<'de> for Pairs {
+        type Value = Vec<(String, String)>;
+        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+            f.write_str("a map of paths to signatures")
+        }
+        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<Self::Value, A::Error> {
+            let mut out = Vec::with_capacity(map.size_hint().unwrap_or(0));
+            while let Some(pair) = map.next_entry()? {
+                out.push(pair);
+            }
+            Ok(out)
+        }
+    }
+    Ok(d.deserialize_map(Pairs)?.into_iter().collect())
 }
 
 /// An open search index.
@@ -379,11 +400,13 @@ impl SearchIndex {
         let text = fs::read_to_string(self.dir.join(STATE)).ok()?;
         let state: State = serde_json::from_str(&text).ok()?;
         let mut out = Staleness::default();
-        let mut present = BTreeSet::new();
+        // Hashed, not searched in the sorted manifest: at 324,641 notes the string comparisons
+        // of two tree searches a note took a quarter of a second.
+        let indexed: rustc_hash::FxHashSet<&str> = self.manifest.docs.keys().map(String::as_str).collect();
+        let present: rustc_hash::FxHashSet<&str> = notes.iter().map(|(p, _)| p.as_str()).collect();
         for (path, modified) in notes {
-            present.insert(path.as_str());
             let ns = modified.duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos());
-            if self.manifest.docs.contains_key(path) {
+            if indexed.contains(path.as_str()) {
                 if ns >= state.updated_ns {
                     out.changed.push(path.clone());
                 }
