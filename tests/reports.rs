@@ -252,9 +252,17 @@ fn the_report_store_is_reused_until_a_note_or_ledger_changes() {
     p.write("notes/glasgow/b.md", "---\nsite: Glasgow\nkind: memo\n---\nEight nine ten.\n\nEleven.\n\nTwelve.\n");
     let t = csv_rows(&p.run(&args));
     assert_eq!(t[1][1..], ["3", "3", "1", "7"]);
-    // A damaged store is rebuilt, not trusted: garbage, cut short by a byte, or a byte too long.
+    // A damaged store is rebuilt, not trusted: garbage, cut short by a byte, a byte too long, or
+    // bytes of its columns zeroed as a crash before they reached the disk would leave them (the
+    // store is not fsynced; its checksum tells).
     let good = std::fs::read(&store).unwrap();
-    for bad in [b"FNSTORE\x01garbage".to_vec(), good[..good.len() - 1].to_vec(), [good.as_slice(), b"x"].concat()] {
+    let mut zeroed = good.clone();
+    let n = zeroed.len();
+    zeroed[n - 40..n - 24].fill(0);
+    assert_ne!(zeroed, good);
+    for bad in
+        [b"FNSTORE\x01garbage".to_vec(), good[..good.len() - 1].to_vec(), [good.as_slice(), b"x"].concat(), zeroed]
+    {
         std::fs::write(&store, bad).unwrap();
         assert_eq!(csv_rows(&p.run(&args)), t);
         assert_eq!(std::fs::read(&store).unwrap(), good);

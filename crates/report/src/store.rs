@@ -10,8 +10,10 @@
 //! Like the index, it can be deleted at any time.
 //!
 //! Layout: `FNSTORE` and a format byte; a little-endian `u64` length and a JSON header
-//! (signature, documents, string tables, warnings); then each column as a `u64` count and its
-//! values, little-endian (`u32`, or `u8` for statuses).
+//! (signature, string tables, warnings); the documents (a `u64` count, then each one's path,
+//! attributes and year, binary); then each column as a `u64` count and its values,
+//! little-endian (`u32`, or `u8` for statuses); last, the xxh3 of everything after the header's
+//! length, which a load checks.
 
 use std::collections::HashMap;
 use std::fs;
@@ -31,9 +33,10 @@ pub const STORE_FILE: &str = "report.store";
 // Version 2: accepted codings also count for their reviewer (a row each). Version 3: each orphan
 // knows its note, and the ledgers' marks are kept, so that a coding changes the store in place.
 // Version 4: the notes' attributes as indices into one list of strings.
-// Version 5: the notes in the signature as one fingerprint. Stores of other versions are
+// Version 5: the notes in the signature as one fingerprint. Version 6: the documents in binary
+// after the header, and a checksum at the end instead of an fsync. Stores of other versions are
 // rebuilt.
-const MAGIC: &[u8; 8] = b"FNSTORE\x05";
+const MAGIC: &[u8; 8] = b"FNSTORE\x06";
 const NONE: u32 = u32::MAX;
 
 /// What every table depends on: the note files, as [`fieldnotes_corpus::NoteStats::fingerprint`] sums them up
@@ -109,6 +112,9 @@ struct StoredDoc {
 #[derive(Debug, Default, Serialize, Deserialize)]
 struct Header {
     signature: Signature,
+    /// Written apart, in binary, after the header ([`Store::save`]): as JSON they were 29 MB at
+    /// 324,641 notes.
+    #[serde(skip)]
     docs: Vec<StoredDoc>,
     /// The attributes' keys and values, each once.
     attr_strings: Vec<String>,
@@ -504,7 +510,10 @@ impl Store {
         self.coding_unit.len()
     }
 
-    /// Writes the store (a temporary file, fsynced, renamed over the old one; owner only).
+    /// Writes the store (a temporary file renamed over the old one; owner only). Not fsynced: the
+    /// xxh3 of everything after the header's length ends the file, and a store whose bytes do
+    /// not give it back (cut short, or pages lost to a crash) is built again, never read (an
+    /// fsync of the 176 MB of a 2 GB study took longer than writing it).
     pub fn save(&self, path: &Path) -> Result<()> {
         let io = |e: std::io::Error| Error::Invalid(format!("cannot write `{}`: {e}", path.display()));
         let tmp = path.with_extension("store.tmp");
@@ -517,13 +526,36 @@ impl Store {
         }
         let file = opts.open(&tmp).map_err(io)?;
         let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
-        // The header goes straight to the file (at 2 GB of notes it is tens of megabytes of
-        // JSON); its length is written over the placeholder before it once known.
+        // The header goes straight to the file; its length is written over the placeholder before
+        // it once known.
         w.write_all(MAGIC).map_err(io)?;
         w.write_all(&0u64.to_le_bytes()).map_err(io)?;
-        let mut counted = Counted { inner: &mut w, n: 0 };
-        serde_json::to_writer(&mut counted, &self.header).map_err(|e| io(e.into()))?;
-        let header_len = counted.n;
+        let mut body = Hashed { inner: &mut w, n: 0, hash: xxhash_rust::xxh3::Xxh3::new() };
+        serde_json::to_writer(&mut body, &self.header).map_err(|e| io(e.into()))?;
+        let header_len = body.n;
+        let mut docs = Vec::with_capacity(1 << 16);
+        docs.extend_from_slice(&(self.header.docs.len() as u64).to_le_bytes());
+        for d in &self.header.docs {
+            docs.extend_from_slice(&(d.path.len() as u32).to_le_bytes());
+            docs.extend_from_slice(d.path.as_bytes());
+            docs.extend_from_slice(&(d.attrs.len() as u32).to_le_bytes());
+            for &(k, v) in &d.attrs {
+                docs.extend_from_slice(&k.to_le_bytes());
+                docs.extend_from_slice(&v.to_le_bytes());
+            }
+            match d.year {
+                Some(y) => {
+                    docs.push(1);
+                    docs.extend_from_slice(&y.to_le_bytes());
+                }
+                None => docs.push(0),
+            }
+            if docs.len() >= 1 << 20 {
+                body.write_all(&docs).map_err(io)?;
+                docs.clear();
+            }
+        }
+        body.write_all(&docs).map_err(io)?;
         for col in [
             &self.passage_doc,
             &self.passage_words,
@@ -533,19 +565,21 @@ impl Store {
             &self.coding_code,
             &self.coding_coder,
         ] {
-            w.write_all(&(col.len() as u64).to_le_bytes()).map_err(io)?;
+            body.write_all(&(col.len() as u64).to_le_bytes()).map_err(io)?;
             for chunk in col.chunks(1 << 16) {
                 let bytes: Vec<u8> = chunk.iter().flat_map(|v| v.to_le_bytes()).collect();
-                w.write_all(&bytes).map_err(io)?;
+                body.write_all(&bytes).map_err(io)?;
             }
         }
-        w.write_all(&(self.coding_status.len() as u64).to_le_bytes()).map_err(io)?;
-        w.write_all(&self.coding_status).map_err(io)?;
+        body.write_all(&(self.coding_status.len() as u64).to_le_bytes()).map_err(io)?;
+        body.write_all(&self.coding_status).map_err(io)?;
+        let sum = body.hash.digest();
+        w.write_all(&sum.to_le_bytes()).map_err(io)?;
         let mut file = w.into_inner().map_err(|e| io(e.into_error()))?;
         use std::io::{Seek, SeekFrom};
         file.seek(SeekFrom::Start(MAGIC.len() as u64)).map_err(io)?;
         file.write_all(&header_len.to_le_bytes()).map_err(io)?;
-        file.sync_all().map_err(io)?;
+        drop(file);
         fs::rename(&tmp, path).map_err(io)
     }
 
@@ -558,15 +592,34 @@ impl Store {
     /// Reads the store at `path` whatever project it was made for; `None` if it is missing or
     /// damaged.
     pub fn load(path: &Path) -> Option<Store> {
-        // Read as it goes, a column at a time, not the whole file first (190 MB at 2 GB of notes).
+        // Read as it goes, a column at a time, not the whole file first (176 MB at 2 GB of notes),
+        // hashing what it reads to compare with the checksum at the end.
         let file = fs::File::open(path).ok()?;
-        let mut r = Reader { inner: std::io::BufReader::with_capacity(1 << 20, file) };
+        let mut r = Reader { inner: std::io::BufReader::with_capacity(1 << 20, file), hash: None };
         if r.take(8)? != MAGIC {
             return None;
         }
         let n = usize::try_from(r.u64()?).ok()?;
+        r.hash = Some(xxhash_rust::xxh3::Xxh3::new());
         let header: Header = serde_json::from_slice(&r.take(n)?).ok()?;
         let mut s = Store { header, ..Store::default() };
+        let docs = usize::try_from(r.u64()?).ok()?;
+        s.header.docs.reserve(docs.min(1 << 20));
+        for _ in 0..docs {
+            let len = r.u32()? as usize;
+            let path = String::from_utf8(r.take(len)?).ok()?;
+            let n = r.u32()? as usize;
+            let mut attrs = Vec::with_capacity(n.min(1 << 10));
+            for _ in 0..n {
+                attrs.push((r.u32()?, r.u32()?));
+            }
+            let year = match r.take(1)?[0] {
+                0 => None,
+                1 => Some(i32::from_le_bytes(r.take(4)?.try_into().ok()?)),
+                _ => return None,
+            };
+            s.header.docs.push(StoredDoc { path, attrs, year });
+        }
         s.passage_doc = r.u32s()?;
         s.passage_words = r.u32s()?;
         s.passage_speaker = r.u32s()?;
@@ -576,6 +629,10 @@ impl Store {
         s.coding_coder = r.u32s()?;
         let n = usize::try_from(r.u64()?).ok()?;
         s.coding_status = r.take(n)?;
+        let sum = r.hash.take()?.digest();
+        if r.u64()? != sum {
+            return None;
+        }
         let np = s.passage_doc.len();
         let nc = s.coding_unit.len();
         let whole = r.at_end()
@@ -661,18 +718,39 @@ impl Store {
 
 struct Reader<R> {
     inner: R,
+    /// The hash of the bytes read, while one is kept.
+    hash: Option<xxhash_rust::xxh3::Xxh3>,
 }
 
 impl<R: std::io::Read> Reader<R> {
+    fn exact(&mut self, buf: &mut [u8]) -> Option<()> {
+        self.inner.read_exact(buf).ok()?;
+        if let Some(h) = self.hash.as_mut() {
+            h.update(buf);
+        }
+        Some(())
+    }
+
     fn take(&mut self, n: usize) -> Option<Vec<u8>> {
         // Grown as bytes arrive: a corrupt length does not allocate what the file does not hold.
         let mut out = Vec::with_capacity(n.min(1 << 24));
         (&mut self.inner).take(n as u64).read_to_end(&mut out).ok()?;
+        if let Some(h) = self.hash.as_mut() {
+            h.update(&out);
+        }
         (out.len() == n).then_some(out)
     }
 
+    fn u32(&mut self) -> Option<u32> {
+        let mut b = [0u8; 4];
+        self.exact(&mut b)?;
+        Some(u32::from_le_bytes(b))
+    }
+
     fn u64(&mut self) -> Option<u64> {
-        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
+        let mut b = [0u8; 8];
+        self.exact(&mut b)?;
+        Some(u64::from_le_bytes(b))
     }
 
     fn u32s(&mut self) -> Option<Vec<u32>> {
@@ -682,7 +760,7 @@ impl<R: std::io::Read> Reader<R> {
         let mut left = n.checked_mul(4)?;
         while left > 0 {
             let chunk = &mut buf[..left.min(1 << 18)];
-            self.inner.read_exact(chunk).ok()?;
+            self.exact(chunk)?;
             out.extend(chunk.chunks_exact(4).map(|c| u32::from_le_bytes([c[0], c[1], c[2], c[3]])));
             left -= chunk.len();
         }
@@ -694,16 +772,18 @@ impl<R: std::io::Read> Reader<R> {
     }
 }
 
-/// A writer that counts the bytes that pass through it.
-struct Counted<W> {
+/// A writer that counts and hashes the bytes that pass through it.
+struct Hashed<W> {
     inner: W,
     n: u64,
+    hash: xxhash_rust::xxh3::Xxh3,
 }
 
-impl<W: Write> Write for Counted<W> {
+impl<W: Write> Write for Hashed<W> {
     fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
         let n = self.inner.write(buf)?;
         self.n += n as u64;
+        self.hash.update(&buf[..n]);
         Ok(n)
     }
 
