@@ -274,7 +274,7 @@ pub struct LedgerState {
     pub events: usize,
     /// Every id ever added, including removed ones (so re-running the auto-coder does not
     /// bring back what a person removed).
-    pub seen: std::collections::HashSet<String>,
+    pub seen: rustc_hash::FxHashSet<String>,
 }
 
 impl Event {

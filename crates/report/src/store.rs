@@ -46,8 +46,11 @@ const NONE: u32 = u32::MAX;
 #[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Signature {
     notes: (u64, u64),
-    files: Vec<(String, u64, i128)>,
+    files: Vec<FileEntry>,
 }
+
+/// A file's path relative to the project, size and modification time.
+type FileEntry = (String, u64, i128);
 
 impl Signature {
     /// Reads the signature of a project: its note files, ledgers and settings file.
@@ -62,13 +65,13 @@ impl Signature {
         let ledgers = Ledger::all(project.root()).map_err(|e| Error::Invalid(e.to_string()))?;
         let mut paths: Vec<PathBuf> = ledgers.iter().map(|l| l.path().to_path_buf()).collect();
         paths.push(project.root().join(fieldnotes_corpus::CONFIG_FILE));
-        let mut files: Vec<(String, u64, i128)> = paths.iter().map(|p| Signature::entry(project, p)).collect();
+        let mut files: Vec<FileEntry> = paths.iter().map(|p| Signature::entry(project, p)).collect();
         files.sort();
         Ok(Signature { notes, files })
     }
 
     /// A file's entry: its path relative to the project, size and modification time.
-    fn entry(project: &Project, p: &Path) -> (String, u64, i128) {
+    fn entry(project: &Project, p: &Path) -> FileEntry {
         let rel = p.strip_prefix(project.root()).unwrap_or(p).to_string_lossy().replace('\\', "/");
         let (len, mtime) = fs::metadata(p)
             .map(|m| {
@@ -92,7 +95,7 @@ impl Signature {
 impl Signature {
     /// What it says of the files other than the ledgers (`codings/*.jsonl`): the notes and the
     /// settings. Two signatures equal here differ in their ledgers at most.
-    pub fn without_ledgers(&self) -> ((u64, u64), Vec<&(String, u64, i128)>) {
+    pub fn without_ledgers(&self) -> ((u64, u64), Vec<&FileEntry>) {
         let dir = format!("{}/", fieldnotes_coding::ledger::CODINGS_DIR);
         let ledger = |p: &str| p.starts_with(&dir) && p.ends_with(".jsonl");
         (self.notes, self.files.iter().filter(|e| !ledger(&e.0)).collect())
