@@ -288,7 +288,9 @@ pub fn note_files(project: &Project) -> Result<(Vec<PathBuf>, Vec<fieldnotes_cor
 
 /// Reads `files` (the project's notes) a batch at a time (about `[index] batch_mb` each), so
 /// that memory stays flat however large the project, warning about every skipped file, and
-/// hands each batch to `each`, in order. `progress` is told of each file read.
+/// hands each batch to `each`, in order. The next batch is read while `each` works on one (two
+/// batches at most are held), so that reading fills the time `each` spends on one core, writing
+/// or waiting on the disk. `progress` is told of each file read.
 pub fn read_in_batches(
     project: &Project,
     files: &[PathBuf],
@@ -296,6 +298,7 @@ pub fn read_in_batches(
     mut each: impl FnMut(Corpus) -> Result<()>,
 ) -> Result<()> {
     let batch_bytes = (project.config.index.batch_mb.max(1) as u64) << 20;
+    let mut batches = Vec::new();
     let mut rest = files;
     while !rest.is_empty() {
         let (mut n, mut bytes) = (0, 0u64);
@@ -304,14 +307,23 @@ pub fn read_in_batches(
             n += 1;
         }
         let (batch, next) = rest.split_at(n);
+        batches.push(batch);
         rest = next;
-        let corpus = project.load_files(batch, Vec::new(), progress);
-        for s in &corpus.skipped {
-            output::warn(&skip_warning(s));
-        }
-        each(corpus)?;
     }
-    Ok(())
+    let load = |batch: &[PathBuf]| project.load_files(batch, Vec::new(), progress);
+    std::thread::scope(|scope| {
+        let mut batches = batches.into_iter();
+        let mut reading = batches.next().map(|b| scope.spawn(move || load(b)));
+        while let Some(handle) = reading.take() {
+            let corpus = handle.join().map_err(|_| anyhow::anyhow!("internal: reading a batch of notes failed"))?;
+            reading = batches.next().map(|b| scope.spawn(move || load(b)));
+            for s in &corpus.skipped {
+                output::warn(&skip_warning(s));
+            }
+            each(corpus)?;
+        }
+        Ok(())
+    })
 }
 
 /// Builds or updates the index reading the notes a batch at a time ([`read_in_batches`]): each
