@@ -97,19 +97,29 @@ impl Block {
         out
     }
 
-    /// Folds an `add` of `c` onto the note's part, as the whole fold does: an id added before
-    /// (standing or removed) keeps its place and takes the new coding; a new id takes place
-    /// `next`, which is then moved on.
-    fn add(&mut self, c: Coding, next: &mut u64) {
-        if let Some(slot) = self.codings.iter_mut().find(|(_, x)| x.id == c.id) {
-            slot.1 = c;
-        } else if let Some(i) = self.removed.iter().position(|(_, id)| *id == c.id) {
-            let (seq, _) = self.removed.remove(i);
-            self.codings.push((seq, c));
-        } else {
-            self.codings.push((*next, c));
-            *next += 1;
+    /// Folds `add`s of `adds`, in order, onto the note's part, as the whole fold does: an id
+    /// added before (standing or removed) keeps its place and takes the new coding; a new id
+    /// takes place `next`, which is then moved on. The ids are looked up in a map made once (one
+    /// search of the codings per add made 17,000 suggestions on one note quadratic).
+    fn add_all<'a>(&mut self, adds: impl IntoIterator<Item = &'a Coding>, next: &mut u64) {
+        let mut standing: rustc_hash::FxHashMap<String, usize> =
+            self.codings.iter().enumerate().map(|(i, (_, c))| (c.id.clone(), i)).collect();
+        let mut removed: rustc_hash::FxHashMap<String, u64> =
+            std::mem::take(&mut self.removed).into_iter().map(|(seq, id)| (id, seq)).collect();
+        for c in adds {
+            if let Some(&i) = standing.get(&c.id) {
+                self.codings[i].1 = c.clone();
+            } else {
+                let seq = removed.remove(&c.id).unwrap_or_else(|| {
+                    *next += 1;
+                    *next - 1
+                });
+                standing.insert(c.id.clone(), self.codings.len());
+                self.codings.push((seq, c.clone()));
+            }
         }
+        self.removed = removed.into_iter().map(|(id, seq)| (seq, id)).collect();
+        self.removed.sort_unstable();
     }
 }
 
@@ -689,10 +699,8 @@ impl Extender {
                 self.broken = true;
                 return;
             };
-            for c in codings {
-                block.add(c.clone(), &mut self.next);
-                self.events += 1;
-            }
+            self.events += codings.len();
+            block.add_all(codings, &mut self.next);
             let bytes = encode_block(&block);
             let Some(out) = self.out.as_mut() else { return };
             if out.write_all(&bytes).is_err() {
