@@ -105,9 +105,36 @@ impl Versions {
         f(map)
     }
 
+    /// Where version `hash` is in a pack, if it is in one. Before the map of packed versions is
+    /// made, the history's text is searched for the one line (a `code add` asks about one version,
+    /// and making the map of 16,000 took longer than the rest of it).
+    fn packed_one(&self, hash: &str) -> Option<Packed> {
+        {
+            let guard = self.packed.lock().unwrap_or_else(|e| e.into_inner());
+            if let Some(map) = guard.as_ref() {
+                return map.get(hash).cloned();
+            }
+        }
+        let log = fs::read_to_string(self.dir.join(HISTORY)).ok()?;
+        let key = format!("{hash}\t");
+        let mut from = 0;
+        while let Some(at) = log[from..].find(&key) {
+            let start = from + at;
+            let end = log[start..].find('\n').map_or(log.len(), |n| start + n);
+            if (start == 0 || log.as_bytes()[start - 1] == b'\n')
+                && let Some((_, _, Some(p))) = history_line(&log[start..end])
+                && is_name(&p.pack)
+            {
+                return Some(p);
+            }
+            from = end;
+        }
+        None
+    }
+
     /// Whether version `hash` is kept (its text is not read: [`Versions::get`] checks it).
     fn has(&self, hash: &str) -> bool {
-        self.path(hash).is_some_and(|f| f.exists()) || self.packed(|m| m.contains_key(hash))
+        self.path(hash).is_some_and(|f| f.exists()) || self.packed_one(hash).is_some()
     }
 
     fn io(p: &Path, source: std::io::Error) -> Error {
@@ -172,6 +199,10 @@ impl Versions {
     /// Keeps the current versions of `docs` not kept already, in one pack: one file written
     /// (then renamed), then one write to the history naming where each version is in it.
     pub fn keep_all(&self, docs: &[&Document]) -> Result<()> {
+        // Many versions are asked about: the map of the packed ones is made once.
+        if docs.len() > 1 {
+            self.packed(|_| ());
+        }
         let mut seen = std::collections::HashSet::new();
         let new: Vec<&Document> = docs
             .iter()
@@ -222,7 +253,7 @@ impl Versions {
             Ok(text) => text,
             Err(_) => {
                 use std::io::{Read, Seek};
-                let p = self.packed(|m| m.get(hash).cloned())?;
+                let p = self.packed_one(hash)?;
                 let mut f = fs::File::open(self.dir.join(format!("{}.pack", p.pack))).ok()?;
                 f.seek(std::io::SeekFrom::Start(p.offset)).ok()?;
                 let mut buf = Vec::with_capacity(usize::try_from(p.len).ok()?);
