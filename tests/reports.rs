@@ -1,6 +1,7 @@
 //! Theme tables against direct counts, every output format, and the Parquet export.
 
 use std::collections::{BTreeMap, BTreeSet};
+use std::io::Write;
 
 use crate::util::TestProject;
 
@@ -229,6 +230,44 @@ fn quickwit_export_matches_its_configuration() {
     }
     assert_eq!(n, 904);
     assert!(coded > 300, "{coded} passages with codes");
+}
+
+#[test]
+fn a_store_brought_up_to_date_in_memory_is_saved_once_many_lines_are_new() {
+    let p = fixture();
+    let args = ["report", "themes", "--by", "site", "--include-suggested", "--format", "csv"];
+    p.run(&args);
+    let store = p.path().join(".fieldnotes/report.store");
+    let written = std::fs::read(&store).unwrap();
+    // One coding: the next tables count it, from the store brought up to date in memory; the
+    // file stays as it was.
+    p.run(&["code", "add", "notes/glasgow/b.md#2", "expertise", "--coder", "jm", "-q"]);
+    let one = p.run(&args);
+    assert_eq!(p.run(&args), one);
+    assert_eq!(std::fs::read(&store).unwrap(), written);
+    // Many lines (here 150 more codings of other codes on the same passage, written as a
+    // ledger would have them): the store is saved, and the table is the one a rebuild gives.
+    let ledger = p.path().join("codings/jm.jsonl");
+    let line = std::fs::read_to_string(&ledger).unwrap().lines().last().unwrap().to_string();
+    let mut more = String::new();
+    for i in 0..150 {
+        let code = ["time", "context", "authenticity"][i % 3];
+        more.push_str(&line.replacen("\"expertise\"", &format!("\"{code}\""), 1).replacen(
+            "\"id\":\"",
+            &format!("\"id\":\"x{i}"),
+            1,
+        ));
+        more.push('\n');
+    }
+    std::fs::OpenOptions::new().append(true).open(&ledger).unwrap().write_all(more.as_bytes()).unwrap();
+    let many = p.run(&args);
+    assert_ne!(many, one);
+    assert_ne!(std::fs::read(&store).unwrap(), written);
+    let saved = std::fs::read(&store).unwrap();
+    assert_eq!(p.run(&args), many);
+    assert_eq!(std::fs::read(&store).unwrap(), saved, "a saved store up to date is read, not written");
+    std::fs::remove_file(&store).unwrap();
+    assert_eq!(p.run(&args), many);
 }
 
 #[test]

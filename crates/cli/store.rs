@@ -1,7 +1,7 @@
 //! The report store, kept fresh: the placed codings every table counts and search's `code:`
 //! finds. Read when nothing changed since it was written, changed in place when only a few
-//! ledger lines were appended, built again otherwise, and built alongside `index` and
-//! `code auto`, which read every note anyway.
+//! ledger lines were appended (saved once they pass a hundred), built again otherwise, and built
+//! alongside `index` and `code auto`, which read every note anyway.
 
 use anyhow::Result;
 use fieldnotes_coding::state::{self, Mark};
@@ -17,7 +17,8 @@ use crate::study;
 
 /// The report store of the project, fresh: read from `.fieldnotes/report.store` when no note,
 /// ledger or setting changed since it was written (repeating the warnings of that load), changed
-/// in place when only ledgers grew a little, else built from the notes and ledgers and saved.
+/// in place when only ledgers grew a little (saved when by over [`SAVE_AFTER_EVENTS`] lines),
+/// else built from the notes and ledgers and saved.
 pub fn report_store(g: &Globals, project: &Project) -> Result<Store> {
     report_store_with(g, project, &project.note_stats()?)
 }
@@ -35,7 +36,7 @@ pub fn report_store_with(g: &Globals, project: &Project, stats: &NoteStats) -> R
     }
     let ledgers = Ledger::all(project.root())?;
     if let Some(store) = old
-        && let Some((store, notes)) = update_in_place(project, store, &signature, &ledgers)?
+        && let Some((store, notes, events)) = update_in_place(project, store, &signature, &ledgers)?
     {
         for w in store.warnings() {
             output::warn(w);
@@ -44,7 +45,12 @@ pub fn report_store_with(g: &Globals, project: &Project, stats: &NoteStats) -> R
             g.quiet,
             &format!("report store: the codings of {} brought up to date", output::count(notes as u64, "note")),
         );
-        save(project, &store);
+        // A few codings are brought up to date again by the next command more cheaply than the
+        // whole store is written now (176 MB at 2 GB of notes, whose pages the next fsync of a
+        // ledger then waited for); once they are many, it is saved.
+        if events > SAVE_AFTER_EVENTS {
+            save(project, &store);
+        }
         return Ok(store);
     }
     let before = Before { signature, marks: marks_now(project)? };
@@ -177,9 +183,14 @@ impl StoreBuild {
     }
 }
 
+/// Ledger events since the saved store that a command brings it up to date with in memory,
+/// without saving it.
+const SAVE_AFTER_EVENTS: usize = 100;
+
 /// The store brought up to date in place when only ledgers grew since it was made (a coding
 /// added, removed, reviewed or moved): the rows of each note those new lines name are made
-/// again from that note and its codings (read through the coding state). `None` when anything
+/// again from that note and its codings (read through the coding state); with how many notes
+/// and events that took. `None` when anything
 /// else changed (a note, the settings, a ledger rewritten or gone, an unreadable line, a line
 /// that does not name its note, many lines at once): the store is then built from scratch.
 fn update_in_place(
@@ -187,7 +198,7 @@ fn update_in_place(
     mut store: Store,
     signature: &Signature,
     ledgers: &[Ledger],
-) -> Result<Option<(Store, usize)>> {
+) -> Result<Option<(Store, usize, usize)>> {
     use fieldnotes_coding::{Codings, Event};
     const MOST_EVENTS: usize = 1_000;
     if store.signature().without_ledgers() != signature.without_ledgers()
@@ -237,7 +248,7 @@ fn update_in_place(
         }
     }
     store.restamp(signature.clone(), marks);
-    Ok(Some((store, notes.len())))
+    Ok(Some((store, notes.len(), events_seen)))
 }
 
 /// The codes of each passage in the store, for search.
