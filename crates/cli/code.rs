@@ -136,7 +136,7 @@ pub fn auto_code(
     let mut written: Option<(u64, u64)> = None;
     let mut contiguous = true;
     let pb = output::progress(files.len() as u64, "coding", g.quiet);
-    study::read_in_batches(project, &files, &|n| pb.inc(n), |corpus| {
+    study::read_in_batches(project, &files, &|n| pb.inc(n), true, |corpus| {
         let found = ac.code_corpus(&corpus, &|_| {});
         let mut fresh = Vec::new();
         // Per note, the (passage, code) pairs the rules' earlier suggestions stand on now, after

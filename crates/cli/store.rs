@@ -60,7 +60,7 @@ pub fn report_store_with(g: &Globals, project: &Project, stats: &NoteStats) -> R
     let (files, walk_skipped) = study::note_files(project)?;
     let mut build = StoreBuild::start(before, &table, &walk_skipped);
     let pb = output::progress(files.len() as u64, "reading", g.quiet);
-    study::read_in_batches(project, &files, &|n| pb.inc(n), |corpus| {
+    study::read_in_batches(project, &files, &|n| pb.inc(n), true, |corpus| {
         build.add(&corpus, &table, &[], &mut study::anchorer(project));
         Ok(())
     })?;
