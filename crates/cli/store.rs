@@ -17,8 +17,8 @@ use crate::study;
 
 /// The report store of the project, fresh: read from `.fieldnotes/report.store` when no note,
 /// ledger or setting changed since it was written (repeating the warnings of that load), changed
-/// in place when only ledgers grew a little (saved when by over [`SAVE_AFTER_EVENTS`] lines),
-/// else built from the notes and ledgers and saved.
+/// in place when only ledgers grew a little (and saved once more than [`SAVE_AFTER_EVENTS`]
+/// ledger lines are new), else built from the notes and ledgers and saved.
 pub fn report_store(g: &Globals, project: &Project) -> Result<Store> {
     report_store_with(g, project, &project.note_stats()?)
 }
@@ -189,10 +189,10 @@ const SAVE_AFTER_EVENTS: usize = 100;
 
 /// The store brought up to date in place when only ledgers grew since it was made (a coding
 /// added, removed, reviewed or moved): the rows of each note those new lines name are made
-/// again from that note and its codings (read through the coding state); with how many notes
-/// and events that took. `None` when anything
-/// else changed (a note, the settings, a ledger rewritten or gone, an unreadable line, a line
-/// that does not name its note, many lines at once): the store is then built from scratch.
+/// again from that note and its codings (read through the coding state); returned with the
+/// numbers of notes and of lines that took. `None` when anything else changed (a note, the
+/// settings, a ledger rewritten or gone, an unreadable line, a line that does not name its note,
+/// many lines at once): the store is then built from scratch.
 fn update_in_place(
     project: &Project,
     mut store: Store,
