@@ -91,15 +91,22 @@ impl Versions {
         is_name(hash).then(|| self.dir.join(hash))
     }
 
+    fn pack_path(&self, pack: &str) -> PathBuf {
+        self.dir.join(format!("{pack}.pack"))
+    }
+
     /// Runs `f` on the map of packed versions, read from the history the first time.
     fn packed<T>(&self, f: impl FnOnce(&mut HashMap<String, Packed>) -> T) -> T {
         let mut guard = self.packed.lock().unwrap_or_else(|e| e.into_inner());
         let map = guard.get_or_insert_with(|| {
             let Ok(log) = fs::read_to_string(self.dir.join(HISTORY)) else { return HashMap::new() };
+            // A pack deleted by hand keeps nothing: its versions are kept again when asked for.
+            let mut there: HashMap<String, bool> = HashMap::new();
             log.lines()
                 .filter_map(history_line)
                 .filter_map(|(h, _, p)| Some((h.to_string(), p?)))
                 .filter(|(h, p)| is_name(h) && is_name(&p.pack))
+                .filter(|(_, p)| *there.entry(p.pack.clone()).or_insert_with(|| self.pack_path(&p.pack).exists()))
                 .collect()
         });
         f(map)
@@ -124,6 +131,7 @@ impl Versions {
             if (start == 0 || log.as_bytes()[start - 1] == b'\n')
                 && let Some((_, _, Some(p))) = history_line(&log[start..end])
                 && is_name(&p.pack)
+                && self.pack_path(&p.pack).exists()
             {
                 return Some(p);
             }
@@ -228,7 +236,7 @@ impl Versions {
             offset += len;
         }
         let parts: Vec<&[u8]> = new.iter().map(|d| d.text.as_bytes()).collect();
-        self.write(&self.dir.join(format!("{pack}.pack")), &parts)?;
+        self.write(&self.pack_path(&pack), &parts)?;
         self.log(&lines)?;
         self.packed(|m| m.extend(at));
         Ok(())
@@ -254,7 +262,7 @@ impl Versions {
             Err(_) => {
                 use std::io::{Read, Seek};
                 let p = self.packed_one(hash)?;
-                let mut f = fs::File::open(self.dir.join(format!("{}.pack", p.pack))).ok()?;
+                let mut f = fs::File::open(self.pack_path(&p.pack)).ok()?;
                 f.seek(std::io::SeekFrom::Start(p.offset)).ok()?;
                 let mut buf = Vec::with_capacity(usize::try_from(p.len).ok()?);
                 f.take(p.len).read_to_end(&mut buf).ok()?;
@@ -741,6 +749,20 @@ mod tests {
         fresh.keep_all(&[&a, &b]).unwrap();
         assert_eq!(packs(), 1);
         assert_eq!(fs::read_to_string(dir.path().join(VERSIONS_DIR).join(HISTORY)).unwrap().lines().count(), 3);
+        // A pack deleted by hand: its versions are kept again.
+        let pack = || {
+            fs::read_dir(dir.path().join(VERSIONS_DIR))
+                .unwrap()
+                .map(|e| e.unwrap().path())
+                .find(|p| p.extension().is_some_and(|x| x == "pack"))
+        };
+        let first = pack().unwrap();
+        fs::remove_file(&first).unwrap();
+        let after = Versions::new(dir.path());
+        assert_eq!(after.get(&a.hash), None);
+        after.keep_all(&[&a, &b]).unwrap();
+        assert_eq!(Versions::new(dir.path()).get(&a.hash).as_deref(), Some(a.text.as_str()));
+        assert_eq!(packs(), 1);
         // A pack cut short: its versions fail their hash check rather than read wrong.
         let pack = fs::read_dir(dir.path().join(VERSIONS_DIR))
             .unwrap()
