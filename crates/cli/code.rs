@@ -107,9 +107,9 @@ pub struct AutoSummary {
 /// The notes are read a batch at a time (`[index] batch_mb`), so memory stays flat however
 /// large the project: each batch is coded, its new suggestions shown to `each`, appended to the
 /// ledger (one fsync under the ledger's lock) while the coding state takes them, and its notes,
-/// with all their codings, given to the report store made again in the same pass. The search index is not
-/// touched: codes are not in it. A rerun adds nothing twice. `before` is where the project stood
-/// before `codings` was read.
+/// with all their codings, given to the report store made again in the same pass. The search
+/// index is not touched: codes are not in it. A rerun adds nothing twice. `before` is where the
+/// project stood before `codings` was read.
 pub fn auto_code(
     project: &Project,
     codings: &CodingTable,

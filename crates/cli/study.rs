@@ -314,21 +314,21 @@ pub fn read_in_batches(
         rest = next;
     }
     let load = |batch: &[PathBuf]| project.load_files(batch, Vec::new(), progress);
+    let mut batches = batches.into_iter();
     std::thread::scope(|scope| {
-        let mut batches = batches.into_iter();
-        let mut reading = batches.next().map(|b| scope.spawn(move || load(b)));
-        while let Some(handle) = reading.take() {
-            let corpus = handle.join().map_err(|_| anyhow::anyhow!("internal: reading a batch of notes failed"))?;
-            if ahead {
-                reading = batches.next().map(|b| scope.spawn(move || load(b)));
-            }
+        let mut next = batches.next().map(load);
+        while let Some(corpus) = next.take() {
+            let reading = if ahead { batches.next().map(|b| scope.spawn(move || load(b))) } else { None };
             for s in &corpus.skipped {
                 output::warn(&skip_warning(s));
             }
             each(corpus)?;
-            if !ahead {
-                reading = batches.next().map(|b| scope.spawn(move || load(b)));
-            }
+            next = match reading {
+                Some(handle) => {
+                    Some(handle.join().map_err(|_| anyhow::anyhow!("internal: reading a batch of notes failed"))?)
+                }
+                None => batches.next().map(load),
+            };
         }
         Ok(())
     })

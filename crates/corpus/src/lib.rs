@@ -38,7 +38,7 @@ pub use frontmatter::Attributes;
 pub use key::{PassageKey, PassageRef, split_passage_id};
 pub use project::{
     CONFIG_FILE, Config, Corpus, DERIVED_DIR, IndexConfig, MAX_FILE_BYTES, NoteStat, NoteStats, Project, Skipped,
-    decode,
+    decode, file_stamp,
 };
 pub use value::{Date, Value};
 

@@ -263,14 +263,6 @@ impl Project {
     pub fn note_stats(&self) -> Result<NoteStats> {
         let globs = self.globs()?;
         let out = std::sync::Mutex::new(NoteStats::default());
-        let stat = |p: &Path| {
-            fs::metadata(p)
-                .map(|m| {
-                    let t = m.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
-                    (m.len(), t.map_or(-1, |d| d.as_nanos() as i128))
-                })
-                .unwrap_or((0, -2))
-        };
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
         self.walker(&self.root).threads(threads).build_parallel().run(|| {
             Box::new(|e| {
@@ -278,7 +270,7 @@ impl Project {
                     Ok(e) if e.file_type().is_some_and(|t| t.is_file()) => {
                         let rel = self.relative(e.path());
                         if globs.is_match(&rel) {
-                            let (len, modified_ns) = stat(e.path());
+                            let (len, modified_ns) = file_stamp(e.path());
                             let note = NoteStat { rel, len, modified_ns };
                             out.lock().unwrap_or_else(|e| e.into_inner()).notes.push(note);
                         }
@@ -484,6 +476,17 @@ pub fn decode(bytes: &[u8], max_line_bytes: usize) -> std::result::Result<String
 
 fn memchr_nul(bytes: &[u8]) -> Option<usize> {
     bytes.iter().position(|&b| b == 0)
+}
+
+/// A file's size and modification time in nanoseconds since 1970, as [`NoteStat`] keeps them:
+/// -1 for a time the system does not give, `(0, -2)` for a file that cannot be read.
+pub fn file_stamp(path: &Path) -> (u64, i128) {
+    fs::metadata(path)
+        .map(|m| {
+            let t = m.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+            (m.len(), t.map_or(-1, |d| d.as_nanos() as i128))
+        })
+        .unwrap_or((0, -2))
 }
 
 /// Sorts paths as `Path`'s order does (component by component), from a key made once per path:

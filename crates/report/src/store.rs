@@ -73,12 +73,7 @@ impl Signature {
     /// A file's entry: its path relative to the project, size and modification time.
     fn entry(project: &Project, p: &Path) -> FileEntry {
         let rel = p.strip_prefix(project.root()).unwrap_or(p).to_string_lossy().replace('\\', "/");
-        let (len, mtime) = fs::metadata(p)
-            .map(|m| {
-                let t = m.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
-                (m.len(), t.map_or(-1, |d| d.as_nanos() as i128))
-            })
-            .unwrap_or((0, -2));
+        let (len, mtime) = fieldnotes_corpus::file_stamp(p);
         (rel, len, mtime)
     }
 
@@ -616,9 +611,9 @@ impl Store {
             for _ in 0..n {
                 attrs.push((r.u32()?, r.u32()?));
             }
-            let year = match r.take(1)?[0] {
+            let year = match r.u8()? {
                 0 => None,
-                1 => Some(i32::from_le_bytes(r.take(4)?.try_into().ok()?)),
+                1 => Some(r.u32()? as i32),
                 _ => return None,
             };
             s.header.docs.push(StoredDoc { path, attrs, year });
@@ -742,6 +737,12 @@ impl<R: std::io::Read> Reader<R> {
             h.update(&out);
         }
         (out.len() == n).then_some(out)
+    }
+
+    fn u8(&mut self) -> Option<u8> {
+        let mut b = [0u8; 1];
+        self.exact(&mut b)?;
+        Some(b[0])
     }
 
     fn u32(&mut self) -> Option<u32> {
