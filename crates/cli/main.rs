@@ -22,6 +22,9 @@ use std::process::ExitCode;
 
 use clap::{Parser, Subcommand, ValueEnum};
 
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Search, code and tabulate qualitative fieldnotes.
 ///
 /// A project is a folder of notes (Markdown or text with front matter), a `codebook.toml`
