@@ -210,3 +210,68 @@ fn agreement_between_named_coders_reads_their_shared_notes_and_agrees_with_the_w
     let o = p.run_expect(&["agree", "--coders", "hb,nobody"], 2);
     assert!(stderr(&o).contains("no ledger `codings/nobody.jsonl`"), "{}", stderr(&o));
 }
+
+/// The (passage ids, code, coder) of each coding `code list --json` gives with `args`, and the
+/// ids of those it lists as orphans.
+fn listed(p: &TestProject, args: &[&str]) -> (BTreeSet<(String, String, String)>, BTreeSet<String>) {
+    let mut all = vec!["code", "list", "--json"];
+    all.extend_from_slice(args);
+    let (mut placed, mut orphans) = (BTreeSet::new(), BTreeSet::new());
+    for v in p.run(&all).lines().map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap()) {
+        let c = &v["coding"];
+        if v["orphaned"] == true {
+            orphans.insert(c["id"].as_str().unwrap().to_string());
+            continue;
+        }
+        let ids: Vec<&str> = v["passages"].as_array().unwrap().iter().map(|x| x.as_str().unwrap()).collect();
+        placed.insert((
+            ids.join(" "),
+            c["code"].as_str().unwrap().to_string(),
+            c["coder"].as_str().unwrap().to_string(),
+        ));
+    }
+    (placed, orphans)
+}
+
+#[test]
+fn whole_study_list_and_check_read_the_notes_in_batches_and_miss_no_coding() {
+    // Three notes over two batches of 1 MB, and a small note coded and then deleted.
+    let p = TestProject::in_batches(|i| format!("Trust takes time, said member {i}."));
+    p.write("notes/gone.md", "---\nsite: Fife\n---\nA note about trust.\n");
+    let last = |i: usize, site: &str| p.key_id(&format!("notes/{site}/n{i}.md#2"));
+    let (a, f, g) = (last(0, "aberdeenshire"), last(1, "fife"), last(2, "glasgow"));
+    p.run(&["code", "add", &a, "time", "-q"]);
+    p.run(&["code", "add", &f, "context", "-q"]);
+    p.run(&["code", "add", &g, "time", "--coder", "ab", "-q"]);
+    p.run(&["code", "add", "notes/gone.md#1", "time", "-q"]);
+    std::fs::remove_file(p.path().join("notes/gone.md")).unwrap();
+
+    let (placed, orphans) = listed(&p, &[]);
+    let want: BTreeSet<(String, String, String)> = [(&a, "time", "hb"), (&f, "context", "hb"), (&g, "time", "ab")]
+        .iter()
+        .map(|(id, code, coder)| (id.to_string(), code.to_string(), coder.to_string()))
+        .collect();
+    assert_eq!(placed, want);
+    assert_eq!(orphans.len(), 1, "the coding of the deleted note is listed as an orphan");
+    // The filters, and one coder's codings as its own ledger has them.
+    assert_eq!(listed(&p, &["--code", "time", "--site", "glasgow"]).0.len(), 1);
+    let (hb, hb_orphans) = listed(&p, &["--coder", "hb"]);
+    assert_eq!(hb, want.iter().filter(|w| w.2 == "hb").cloned().collect());
+    assert_eq!(hb_orphans, orphans);
+
+    // `code check` sees every coding, the orphan among them, and where an edited note's coding
+    // went.
+    let glasgow = p.read("notes/glasgow/n2.md");
+    p.write("notes/glasgow/n2.md", glasgow.replace("Trust takes time", "A new paragraph.\n\nTrust takes time"));
+    let o = p.run_expect(&["code", "check"], 1);
+    let out = String::from_utf8(o.stdout).unwrap();
+    assert!(out.starts_with("4 coding(s) checked\n"), "{out}");
+    assert!(out.contains("orphaned") && out.contains("note `notes/gone.md` is gone"), "{out}");
+    assert_eq!(out.matches("\nmoved ").count(), 1, "{out}");
+    p.run_expect(&["code", "check", "--fix", "-q"], 1);
+    let out = p.run_expect(&["code", "check"], 1);
+    assert!(!String::from_utf8(out.stdout).unwrap().contains("\nmoved "));
+    let orphan = orphans.iter().next().unwrap();
+    p.run(&["code", "rm", "--id", orphan, "-q"]);
+    p.run_expect(&["code", "check"], 0);
+}

@@ -4,6 +4,8 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
+use rayon::prelude::*;
+
 use anyhow::{Context, Result, bail};
 use fieldnotes_coding::ledger::{self, Coding, Codings, Event, Ledger, Origin, RULES_CODER, Status, coding_id, now};
 use fieldnotes_coding::state::States;
@@ -136,60 +138,33 @@ pub fn auto_code(
     let mut written: Option<(u64, u64)> = None;
     let mut contiguous = true;
     let pb = output::progress(files.len() as u64, "coding", g.quiet);
+    let suggester = Suggester {
+        ac: &ac,
+        book,
+        code_index: book.codes.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect(),
+        codings,
+        time,
+    };
     study::read_in_batches(project, &files, &|n| pb.inc(n), true, |corpus| {
-        let found = ac.code_corpus(&corpus, &|_| {});
-        let mut fresh = Vec::new();
-        // Per note, the (passage, code) pairs the rules' earlier suggestions stand on now, after
-        // any edits: a passage edited since keeps its suggestion (and its review: one rejected
-        // stays rejected) instead of getting a second one under a new id.
-        let mut standing: HashMap<usize, HashSet<(usize, String)>> = HashMap::new();
-        // One anchorer for the batch: each edited note is compared with its old version once.
-        let mut anchorer = study::anchorer(project);
-        for pm in found {
-            let d = &corpus.documents[pm.doc];
-            let p = &d.passages[pm.passage];
-            for m in pm.matches.into_iter().filter(|m| m.suggested) {
-                let code = &book.codes[m.code].id;
-                let id = coding_id(RULES_CODER, &d.path, p.start, p.end, code);
-                let e = summary.per_code.get_mut(code).expect("every code of the book is counted");
-                e.1 += 1;
-                if codings.was_added(RULES_CODER, &id) {
-                    continue;
-                }
-                let here = standing.entry(pm.doc).or_insert_with(|| {
-                    let earlier: Vec<Coding> = codings.of_doc(&d.path).filter(|c| c.coder == RULES_CODER).collect();
-                    let placed = units::place_in_doc(pm.doc, d, &earlier, &mut anchorer);
-                    placed
-                        .placed
-                        .iter()
-                        .flat_map(|x| x.passages.clone().map(move |pi| (pi, x.coding.code.clone())))
-                        .collect()
-                });
-                if !here.is_empty() && here.contains(&(pm.passage, code.clone())) {
-                    continue;
-                }
-                e.0 += 1;
-                // A whole-passage coding (`Coding::whole_passage`), made here from what is in
-                // hand: its id, the run's time, the hits moved rather than copied.
-                fresh.push(Coding {
-                    id,
-                    doc: d.path.clone(),
-                    start: p.start,
-                    end: p.end,
-                    hash: p.hash.clone(),
-                    text: String::new(),
-                    code: code.clone(),
-                    coder: RULES_CODER.to_string(),
-                    origin: Origin::Rule,
-                    status: Status::Suggested,
-                    memo: None,
-                    evidence: m.hits,
-                    time: time.clone(),
-                    base: Some(d.hash.clone()),
-                    reviewer: None,
-                });
+        // Each note coded and its new suggestions made on its own, on every core.
+        let per_note: Vec<NoteSuggestions> = corpus
+            .documents
+            .par_iter()
+            .enumerate()
+            .map_init(|| study::anchorer(project), |anchorer, (di, d)| suggester.in_note(di, d, anchorer))
+            .collect();
+        let mut fresh = Vec::with_capacity(per_note.iter().map(|(f, _)| f.len()).sum());
+        for (note_fresh, counts) in per_note {
+            fresh.extend(note_fresh);
+            for (code, (new, all)) in book.codes.iter().zip(counts) {
+                let e = summary.per_code.get_mut(&code.id).expect("every code of the book is counted");
+                e.0 += new;
+                e.1 += all;
             }
         }
+        // One anchorer for the store's batch: each edited note is compared with its old version
+        // once.
+        let mut anchorer = study::anchorer(project);
         for c in &fresh {
             each(c)?;
         }
@@ -232,6 +207,82 @@ pub fn auto_code(
         store.finish(project, codings);
     }
     Ok(summary)
+}
+
+/// A note's new suggestions, and per code of the codebook the passages newly suggested and
+/// suggested in all.
+type NoteSuggestions = (Vec<Coding>, Vec<(usize, usize)>);
+
+/// What `code auto` makes each note's suggestions with.
+struct Suggester<'a> {
+    ac: &'a AutoCoder,
+    book: &'a Codebook,
+    /// Each code's place in the codebook, by id.
+    code_index: HashMap<&'a str, usize>,
+    /// The codings there were before the run.
+    codings: &'a CodingTable,
+    /// The run's time, which its suggestions carry.
+    time: String,
+}
+
+impl Suggester<'_> {
+    /// Codes note `d` (number `di` of its batch) and makes its new suggestions. A suggestion the
+    /// ledger has (by id) is not made again, nor one on a passage where an earlier suggestion of
+    /// the same code stands now after edits: a passage edited since keeps its suggestion (and
+    /// its review: one rejected stays rejected) instead of getting a second one under a new id.
+    fn in_note(&self, di: usize, d: &Document, anchorer: &mut Anchorer) -> NoteSuggestions {
+        let Suggester { ac, book, code_index, codings, time } = self;
+        let mut counts = vec![(0, 0); book.codes.len()];
+        let mut fresh = Vec::new();
+        // (passage, code) pairs the rules' earlier suggestions stand on now, once needed.
+        let mut standing: Option<HashSet<(usize, usize)>> = None;
+        for (pi, p) in d.passages.iter().enumerate() {
+            for m in ac.code_passage(d.passage_text(p), p.start) {
+                if !m.suggested {
+                    continue;
+                }
+                let code = &book.codes[m.code].id;
+                let id = coding_id(RULES_CODER, &d.path, p.start, p.end, code);
+                counts[m.code].1 += 1;
+                if codings.was_added(RULES_CODER, &id) {
+                    continue;
+                }
+                let here = standing.get_or_insert_with(|| {
+                    let earlier: Vec<Coding> = codings.of_doc(&d.path).filter(|c| c.coder == RULES_CODER).collect();
+                    units::place_in_doc(di, d, &earlier, anchorer)
+                        .placed
+                        .iter()
+                        .filter_map(|x| code_index.get(x.coding.code.as_str()).map(|&ci| (x.passages.clone(), ci)))
+                        .flat_map(|(passages, ci)| passages.map(move |pi| (pi, ci)))
+                        .collect()
+                });
+                if here.contains(&(pi, m.code)) {
+                    continue;
+                }
+                counts[m.code].0 += 1;
+                // A whole-passage coding (`Coding::whole_passage`), made here from what is in hand:
+                // its id, the run's time, the hits moved rather than copied.
+                fresh.push(Coding {
+                    id,
+                    doc: d.path.clone(),
+                    start: p.start,
+                    end: p.end,
+                    hash: p.hash.clone(),
+                    text: String::new(),
+                    code: code.clone(),
+                    coder: RULES_CODER.to_string(),
+                    origin: Origin::Rule,
+                    status: Status::Suggested,
+                    memo: None,
+                    evidence: m.hits,
+                    time: time.clone(),
+                    base: Some(d.hash.clone()),
+                    reviewer: None,
+                });
+            }
+        }
+        (fresh, counts)
+    }
 }
 
 fn auto(g: &Globals, a: AutoArgs) -> Result<ExitCode> {
@@ -650,94 +701,106 @@ fn warn_unknown(what: &str, name: &str, known: &BTreeSet<String>, among: &str) {
 
 fn list(g: &Globals, a: ListArgs) -> Result<ExitCode> {
     // One coder's codings need only that coder's ledger and the notes it codes; a coder without
-    // a ledger (one who only reviewed, or a name mistyped) is looked for in the whole study.
+    // a ledger (one who only reviewed, or a name mistyped) is looked for in the whole study,
+    // read a batch of notes at a time.
     let project = g.project()?;
-    let one_coder = a
-        .coder
-        .as_ref()
-        .filter(|c| Ledger::all(project.root()).is_ok_and(|ls| ls.iter().any(|l| l.coder() == c.as_str())));
-    let study = match one_coder {
-        Some(c) => Study::load_coders(g, std::slice::from_ref(c))?,
-        None => Study::load(g)?,
-    };
+    let ledgers = Ledger::all(project.root())?;
+    let one_coder = a.coder.as_ref().filter(|c| ledgers.iter().any(|l| l.coder() == c.as_str()));
     let among = match one_coder {
         Some(c) => format!("among {c}'s codings and their notes"),
         None => "in the project".to_string(),
     };
-    let placement = study.placement();
-    if let Some(code) = &a.code {
-        let mut known: BTreeSet<String> = study.codings.iter().map(|c| c.code.clone()).collect();
-        if let Ok(book) = study.codebook() {
-            known.extend(book.codes.iter().map(|c| c.id.clone()));
-        }
-        warn_unknown("code", code, &known, &among);
-    }
-    if let Some(site) = &a.site {
-        let known: BTreeSet<String> =
-            study.corpus.documents.iter().filter_map(|d| d.attr_str("site")).map(str::to_string).collect();
-        warn_unknown("site", site, &known, &among);
-    }
-    if let Some(coder) = &a.coder {
-        let mut known: BTreeSet<String> = study.codings.ledgers.keys().cloned().collect();
-        known.extend(study.codings.iter().filter_map(|c| c.reviewer.clone()));
-        warn_unknown("coder", coder, &known, "in the project");
-    }
-    let site_of = |doc: &str| study.corpus.document(doc).and_then(|d| d.attr_str("site")).unwrap_or("").to_string();
-    let keep = |c: &Coding| {
-        a.code.as_ref().is_none_or(|x| &c.code == x)
-            && a.coder.as_ref().is_none_or(|x| &c.coder == x)
-            && a.status.is_none_or(|s| c.status == s)
-            && a.site.as_ref().is_none_or(|s| site_of(&c.doc).eq_ignore_ascii_case(s))
-    };
-    let memo = |c: &Coding| c.memo.as_deref().map(|m| output::clip(m, 40)).unwrap_or_default();
+    // What the study holds, to say what a filter that matches nothing may have meant.
+    let mut known_codes: BTreeSet<String> = BTreeSet::new();
+    let mut known_sites: BTreeSet<String> = BTreeSet::new();
+    let mut known_coders: BTreeSet<String> = ledgers.iter().map(|l| l.coder().to_string()).collect();
     let mut rows = Vec::new();
     let mut json = Vec::new();
-    for x in placement.placed.iter().filter(|x| keep(x.coding)) {
-        let d = &study.corpus.documents[x.doc];
-        let ids: Vec<String> = x.passages.clone().map(|i| d.passage_id(&d.passages[i])).collect();
-        let c = x.coding;
-        rows.push(vec![
-            c.id.clone(),
-            ids.join(" "),
-            c.code.clone(),
-            c.coder.clone(),
-            c.status.to_string(),
-            format!("{:?}", c.origin).to_lowercase(),
-            site_of(&c.doc),
-            output::clip(x.text(&study.corpus), 60),
-            memo(c),
-        ]);
-        if a.json {
-            json.push(serde_json::json!({"coding": c, "passages": ids, "site": site_of(&c.doc), "moved": x.moved, "text": x.text(&study.corpus)}));
+    // Orphans are listed too, after the rest, marked, with what they held: nothing is dropped
+    // from view.
+    let mut orphan_rows = Vec::new();
+    let mut orphan_json = Vec::new();
+    let mut take = |corpus: &fieldnotes_corpus::Corpus, codings: &Codings, placement: &units::Placement<'_>| {
+        known_codes.extend(codings.iter().map(|c| c.code.clone()));
+        known_sites.extend(corpus.documents.iter().filter_map(|d| d.attr_str("site")).map(str::to_string));
+        known_coders.extend(codings.iter().filter_map(|c| c.reviewer.clone()));
+        let site_of = |doc: &str| corpus.document(doc).and_then(|d| d.attr_str("site")).unwrap_or("").to_string();
+        let keep = |c: &Coding| {
+            a.code.as_ref().is_none_or(|x| &c.code == x)
+                && a.coder.as_ref().is_none_or(|x| &c.coder == x)
+                && a.status.is_none_or(|s| c.status == s)
+                && a.site.as_ref().is_none_or(|s| site_of(&c.doc).eq_ignore_ascii_case(s))
+        };
+        let memo = |c: &Coding| c.memo.as_deref().map(|m| output::clip(m, 40)).unwrap_or_default();
+        for x in placement.placed.iter().filter(|x| keep(x.coding)) {
+            let d = &corpus.documents[x.doc];
+            let ids: Vec<String> = x.passages.clone().map(|i| d.passage_id(&d.passages[i])).collect();
+            let c = x.coding;
+            rows.push(vec![
+                c.id.clone(),
+                ids.join(" "),
+                c.code.clone(),
+                c.coder.clone(),
+                c.status.to_string(),
+                format!("{:?}", c.origin).to_lowercase(),
+                site_of(&c.doc),
+                output::clip(x.text(corpus), 60),
+                memo(c),
+            ]);
+            if a.json {
+                json.push(serde_json::json!({"coding": c, "passages": ids, "site": site_of(&c.doc), "moved": x.moved, "text": x.text(corpus)}));
+            }
+        }
+        for o in placement.orphans.iter().filter(|o| keep(o.coding)) {
+            let c = o.coding;
+            orphan_rows.push(vec![
+                c.id.clone(),
+                format!("(orphaned: {})", c.doc),
+                c.code.clone(),
+                c.coder.clone(),
+                c.status.to_string(),
+                format!("{:?}", c.origin).to_lowercase(),
+                site_of(&c.doc),
+                output::clip(&c.text, 60),
+                memo(c),
+            ]);
+            if a.json {
+                orphan_json
+                    .push(serde_json::json!({"coding": c, "passages": [], "orphaned": true, "reason": o.reason}));
+            }
+        }
+    };
+    match one_coder {
+        Some(c) => {
+            let study = Study::load_coders(g, std::slice::from_ref(c))?;
+            take(&study.corpus, &study.codings, &study.placement());
+        }
+        None => {
+            study::place_in_batches(&project, g.quiet, |corpus, codings, placement| {
+                take(corpus, codings, placement);
+                Ok(())
+            })?;
         }
     }
-    // Orphans are listed too, marked, with what they held: nothing is dropped from view.
-    let orphans: Vec<&units::Orphan> = placement.orphans.iter().filter(|o| keep(o.coding)).collect();
-    for o in &orphans {
-        let c = o.coding;
-        rows.push(vec![
-            c.id.clone(),
-            format!("(orphaned: {})", c.doc),
-            c.code.clone(),
-            c.coder.clone(),
-            c.status.to_string(),
-            format!("{:?}", c.origin).to_lowercase(),
-            site_of(&c.doc),
-            output::clip(&c.text, 60),
-            memo(c),
-        ]);
+    if let Some(code) = &a.code {
+        if let Ok(book) = study::codebook(&project) {
+            known_codes.extend(book.codes.iter().map(|c| c.id.clone()));
+        }
+        warn_unknown("code", code, &known_codes, &among);
     }
+    if let Some(site) = &a.site {
+        warn_unknown("site", site, &known_sites, &among);
+    }
+    if let Some(coder) = &a.coder {
+        warn_unknown("coder", coder, &known_coders, "in the project");
+    }
+    let orphans = orphan_rows.len();
+    rows.extend(orphan_rows);
+    json.extend(orphan_json);
     let mut out = output::stdout();
     if a.json {
         for v in json {
             serde_json::to_writer(&mut out, &v)?;
-            writeln!(out)?;
-        }
-        for o in &orphans {
-            serde_json::to_writer(
-                &mut out,
-                &serde_json::json!({"coding": o.coding, "passages": [], "orphaned": true, "reason": o.reason}),
-            )?;
             writeln!(out)?;
         }
     } else {
@@ -751,10 +814,9 @@ fn list(g: &Globals, a: ListArgs) -> Result<ExitCode> {
         }
     }
     out.flush()?;
-    if !orphans.is_empty() {
+    if orphans > 0 {
         output::warn(&format!(
-            "{} coding(s) are orphaned (their words are gone from their note); `fieldnotes code check` shows the candidate places, `fieldnotes code move ID PASSAGE` re-attaches one",
-            orphans.len()
+            "{orphans} coding(s) are orphaned (their words are gone from their note); `fieldnotes code check` shows the candidate places, `fieldnotes code move ID PASSAGE` re-attaches one"
         ));
     }
     Ok(ExitCode::SUCCESS)
@@ -926,45 +988,78 @@ fn old_words(c: &Coding, versions: &Versions) -> Option<String> {
     Some(old.chars().skip(c.start).take(c.end.saturating_sub(c.start)).collect())
 }
 
+/// An orphan as `code check` reports it: the coding, why, its candidate place (passage id, its
+/// text clipped, share of the coding's old words there) and those old words.
+type Orphaned = (Coding, String, Option<(String, String, f64)>, Option<String>);
+
 fn check(g: &Globals, a: CheckArgs) -> Result<ExitCode> {
-    let study = Study::load(g)?;
-    let book = study.codebook().ok();
-    let placement = study.placement();
-    // Moved: their words are elsewhere, or the note changed under them (a new version to record).
-    let mut moved: Vec<(&Coding, &Document, usize, usize)> = Vec::new();
-    for x in &placement.placed {
-        let d = &study.corpus.documents[x.doc];
-        if x.moved || x.coding.base.as_deref() != Some(d.hash.as_str()) {
-            moved.push((x.coding, d, x.start, x.end));
+    let project = g.project()?;
+    let book = study::codebook(&project).ok();
+    let versions = Versions::new(&project.derived_dir());
+    let mut checked = 0;
+    // Moved: their words are elsewhere, or the note changed under them (a new version to
+    // record); relocated: those whose offsets changed.
+    let mut moved = 0;
+    let mut relocated: Vec<(Coding, usize, usize)> = Vec::new();
+    let mut orphaned: Vec<Orphaned> = Vec::new();
+    let mut unknown: Vec<Coding> = Vec::new();
+    // With --fix, the `move` events that record where codings stand now, per ledger, and the
+    // orphans re-attached.
+    let mut by_ledger: BTreeMap<String, Vec<Event>> = BTreeMap::new();
+    let mut reattached = 0;
+    // The notes a batch at a time: the whole study at once took 8.6 GB at 2 GB of notes.
+    let bad = study::place_in_batches(&project, g.quiet, |corpus, codings, placement| {
+        let mut move_to = |c: &Coding, d: &Document, s: usize, e: usize| -> Result<()> {
+            versions.keep(d)?;
+            let now_text = match (d.byte_offset(s), d.byte_offset(e)) {
+                (Some(bs), Some(be)) if bs <= be => &d.text[bs..be],
+                _ => "",
+            };
+            by_ledger.entry(c.coder.clone()).or_default().push(follow(c, d, s, e, now_text));
+            Ok(())
+        };
+        checked += codings.iter().count();
+        if let Some(b) = &book {
+            unknown.extend(codings.iter().filter(|c| b.code(&c.code).is_none()).cloned());
         }
-    }
-    // Each orphan, why, and its candidate place (note, passage, share of its old words there).
-    type Candidate<'a> = Option<(&'a Document, &'a Passage, f64)>;
-    let versions = Versions::new(&study.project.derived_dir());
-    let orphaned: Vec<(&Coding, &str, Candidate, Option<String>)> = placement
-        .orphans
-        .iter()
-        .map(|o| {
-            let doc = study.corpus.document(&o.coding.doc);
+        for x in &placement.placed {
+            let d = &corpus.documents[x.doc];
+            if x.moved || x.coding.base.as_deref() != Some(d.hash.as_str()) {
+                moved += 1;
+                if (x.coding.start, x.coding.end) != (x.start, x.end) {
+                    relocated.push((x.coding.clone(), x.start, x.end));
+                }
+                if a.fix {
+                    move_to(x.coding, d, x.start, x.end)?;
+                }
+            }
+        }
+        // Each orphan, why, and its candidate place in its note (read in this batch, if not gone).
+        for o in &placement.orphans {
+            let doc = corpus.document(&o.coding.doc);
             let old = old_words(o.coding, &versions);
             let cand = doc.and_then(|d| candidate(d, old.as_deref()?, o.near).map(|(p, k)| (d, p, k)));
-            (o.coding, o.reason.as_str(), cand, old)
-        })
-        .collect();
-    let unknown: Vec<&Coding> = match &book {
-        Some(b) => study.codings.iter().filter(|c| b.code(&c.code).is_none()).collect(),
-        None => vec![],
-    };
-    let bad: Vec<String> = study.codings.bad_lines().map(|b| b.to_string()).collect();
-    let relocated: Vec<_> = moved.iter().filter(|(c, _, s, e)| (c.start, c.end) != (*s, *e)).collect();
+            if a.fix
+                && let Some((d, p, k)) = cand
+                && k >= 0.5
+            {
+                move_to(o.coding, d, p.start, p.end)?;
+                reattached += 1;
+            }
+            let cand = cand.map(|(d, p, k)| (d.passage_id(p), output::clip(d.passage_text(p), 60), k));
+            orphaned.push((o.coding.clone(), o.reason.clone(), cand, old));
+        }
+        Ok(())
+    })?;
+    let bad: Vec<String> = bad.iter().map(ToString::to_string).collect();
     let mut out = output::stdout();
     if a.json {
         let v = serde_json::json!({
-            "moved": relocated.iter().map(|(c, _, s, e)| serde_json::json!({"id": c.id, "coder": c.coder, "doc": c.doc, "from": [c.start, c.end], "to": [s, e]})).collect::<Vec<_>>(),
+            "moved": relocated.iter().map(|(c, s, e)| serde_json::json!({"id": c.id, "coder": c.coder, "doc": c.doc, "from": [c.start, c.end], "to": [s, e]})).collect::<Vec<_>>(),
             "orphaned": orphaned.iter().map(|(c, r, cand, old)| serde_json::json!({
                 "id": c.id, "coder": c.coder, "doc": c.doc, "code": c.code, "status": c.status, "memo": c.memo,
                 "text": old, "reason": r,
-                "candidate": cand.map(|(d, p, k)| serde_json::json!({"passage": d.passage_id(p), "words_kept": k})),
+                "candidate": cand.as_ref().map(|(id, _, k)| serde_json::json!({"passage": id, "words_kept": k})),
             })).collect::<Vec<_>>(),
             "unknown_codes": unknown.iter().map(|c| serde_json::json!({"id": c.id, "coder": c.coder, "code": c.code})).collect::<Vec<_>>(),
             "bad_lines": bad,
@@ -972,8 +1067,8 @@ fn check(g: &Globals, a: CheckArgs) -> Result<ExitCode> {
         serde_json::to_writer_pretty(&mut out, &v)?;
         writeln!(out)?;
     } else {
-        writeln!(out, "{} coding(s) checked", study.codings.iter().count())?;
-        for (c, _, s, e) in &relocated {
+        writeln!(out, "{checked} coding(s) checked")?;
+        for (c, s, e) in &relocated {
             writeln!(
                 out,
                 "moved     {} ({}, {}) in `{}`: {}..{} -> {s}..{e}",
@@ -996,23 +1091,18 @@ fn check(g: &Globals, a: CheckArgs) -> Result<ExitCode> {
             match cand {
                 // A candidate holding few of its words is only where the words stood: no command
                 // to paste, lest a coding be moved onto words it never had.
-                Some((d, p, k)) if *k < 0.5 => writeln!(
+                Some((id, text, k)) if *k < 0.5 => writeln!(
                     out,
-                    "          where its words stood: `{}` ({:.0}% of its words): \"{}\"\n          re-attach by hand if it belongs there, or remove it: fieldnotes code move {} PASSAGE, fieldnotes code rm --id {}",
-                    d.passage_id(p),
+                    "          where its words stood: `{id}` ({:.0}% of its words): \"{text}\"\n          re-attach by hand if it belongs there, or remove it: fieldnotes code move {} PASSAGE, fieldnotes code rm --id {}",
                     k * 100.0,
-                    output::clip(d.passage_text(p), 60),
                     c.id,
                     c.id
                 )?,
-                Some((d, p, k)) => writeln!(
+                Some((id, text, k)) => writeln!(
                     out,
-                    "          candidate: `{}` ({:.0}% of its words): \"{}\"\n          re-attach: fieldnotes code move {} {}",
-                    d.passage_id(p),
+                    "          candidate: `{id}` ({:.0}% of its words): \"{text}\"\n          re-attach: fieldnotes code move {} {id}",
                     k * 100.0,
-                    output::clip(d.passage_text(p), 60),
                     c.id,
-                    d.passage_id(p)
                 )?,
                 None => {
                     writeln!(out, "          no candidate; re-attach by hand: fieldnotes code move {} PASSAGE", c.id)?
@@ -1030,37 +1120,14 @@ fn check(g: &Globals, a: CheckArgs) -> Result<ExitCode> {
         }
     }
     out.flush()?;
-    let mut reattached = 0;
     if a.fix {
-        let mut by_ledger: BTreeMap<String, Vec<Event>> = BTreeMap::new();
-        let mut move_to = |c: &Coding, d: &Document, s: usize, e: usize| -> Result<()> {
-            versions.keep(d)?;
-            let now_text = match (d.byte_offset(s), d.byte_offset(e)) {
-                (Some(bs), Some(be)) if bs <= be => &d.text[bs..be],
-                _ => "",
-            };
-            by_ledger.entry(c.coder.clone()).or_default().push(follow(c, d, s, e, now_text));
-            Ok(())
-        };
-        for (c, d, s, e) in &moved {
-            move_to(c, d, *s, *e)?;
-        }
-        for (c, _, cand, _) in &orphaned {
-            if let Some((d, p, k)) = cand
-                && *k >= 0.5
-            {
-                move_to(c, d, p.start, p.end)?;
-                reattached += 1;
-            }
-        }
         for (coder, events) in &by_ledger {
-            Ledger::new(study.project.root(), coder)?.append(events)?;
+            Ledger::new(project.root(), coder)?.append(events)?;
         }
         output::info(
             g.quiet,
             &format!(
-                "recorded the current place of {} coding(s) ({} moved), re-attached {reattached} orphan(s)",
-                moved.len(),
+                "recorded the current place of {moved} coding(s) ({} moved), re-attached {reattached} orphan(s)",
                 relocated.len()
             ),
         );

@@ -257,6 +257,62 @@ fn warn_bad_lines(codings: Codings) -> Codings {
     codings
 }
 
+/// The study's codings placed on its notes a batch of notes at a time ([`read_in_batches`], the
+/// next batch read ahead), each batch's codings read through the coding states rather than the
+/// whole ledgers: memory holds two batches and their codings however large the project (a whole
+/// study loaded at once took 8.6 GB for `code check` at 2 GB of notes). `each` gets every batch
+/// of notes with their codings (as [`Codings::load`] has them for those notes, without the
+/// ledgers' unreadable lines) and the placement of those, in the order of the notes; last, an
+/// empty batch with the codings of notes that are gone or could not be read, every one an
+/// orphan, as the whole study places them. Returns the ledgers' unreadable lines, warned of once.
+pub fn place_in_batches(
+    project: &Project,
+    quiet: bool,
+    mut each: impl FnMut(&Corpus, &Codings, &Placement<'_>) -> Result<()>,
+) -> Result<Vec<fieldnotes_coding::ledger::BadLine>> {
+    let (root, derived) = (project.root(), project.derived_dir());
+    // The notes the ledgers have codings in (a superset: a note whose codings were all removed
+    // may be among them), from the states' tables; from the whole ledgers if a state cannot tell.
+    let states = fieldnotes_coding::state::States::new(&derived);
+    let mut coded: BTreeSet<String> = BTreeSet::new();
+    for l in fieldnotes_coding::Ledger::all(root)? {
+        match states.notes(&l)? {
+            Some(notes) => coded.extend(notes.into_keys()),
+            None => coded.extend(l.read()?.current().map(|c| c.doc.clone())),
+        }
+    }
+    let bad: Vec<fieldnotes_coding::ledger::BadLine> =
+        Codings::load_docs(root, &derived, &[])?.bad_lines().cloned().collect();
+    for b in &bad {
+        output::warn(&b.to_string());
+    }
+    let load = |docs: &[&str]| -> Result<Codings> {
+        let mut codings = Codings::load_docs(root, &derived, docs)?;
+        for l in codings.ledgers.values_mut() {
+            l.bad_lines.clear();
+        }
+        Ok(codings)
+    };
+    let (files, _) = note_files(project)?;
+    let pb = output::progress(files.len() as u64, "reading", quiet);
+    let mut read: BTreeSet<String> = BTreeSet::new();
+    read_in_batches(project, &files, &|_| pb.inc(1), true, |corpus| {
+        let paths: Vec<&str> =
+            corpus.documents.iter().map(|d| d.path.as_str()).filter(|p| coded.contains(*p)).collect();
+        let codings = if paths.is_empty() { Codings::default() } else { load(&paths)? };
+        read.extend(corpus.documents.iter().map(|d| d.path.clone()));
+        let placement = units::place(&corpus, &codings, &mut anchorer(project));
+        each(&corpus, &codings, &placement)
+    })?;
+    pb.finish_and_clear();
+    let gone: Vec<&str> = coded.iter().map(String::as_str).filter(|p| !read.contains(*p)).collect();
+    let codings = if gone.is_empty() { Codings::default() } else { load(&gone)? };
+    let empty = Corpus::default();
+    let placement = units::place(&empty, &codings, &mut anchorer(project));
+    each(&empty, &codings, &placement)?;
+    Ok(bad)
+}
+
 /// Reads some of the project's note files into a corpus (sorted by path, as the whole
 /// project's is), warning of each that cannot be read.
 fn read_notes(project: &Project, files: Vec<PathBuf>) -> Corpus {

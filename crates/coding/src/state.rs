@@ -372,12 +372,14 @@ impl States {
     }
 
     /// [`States::doc_view`] of several notes at once: one [`LedgerState`] holding the codings of
-    /// all of them (the state's table and the new lines read once).
+    /// all of them (the state's table and the new lines read once). Of no notes, it holds the
+    /// ledger's unreadable lines alone.
     pub fn docs_view(&self, ledger: &Ledger, docs: &[&str]) -> Result<LedgerState> {
         let io = |source| Error::Io { path: ledger.path().to_path_buf(), source };
         let Some(mut file) = open_ledger(ledger)? else { return Ok(LedgerState::default()) };
         let (opened, len) = self.open_fresh(ledger, &mut file, &mut false)?;
-        let mut view = LedgerState::default();
+        // Of no note, the fold's unreadable lines still.
+        let mut view = opened.empty_view(ledger.path());
         for (i, doc) in docs.iter().enumerate() {
             let one = opened.block_view(ledger.path(), doc).ok_or_else(|| Error::Io {
                 path: self.path(ledger),
@@ -992,16 +994,21 @@ impl Opened {
         decode_block(&buf)
     }
 
-    /// The note's part of the fold, as a ledger state of its own (empty for a note without
-    /// codings); `None` if its block is unreadable.
-    fn block_view(&self, ledger: &Path, doc: &str) -> Option<LedgerState> {
-        let mut view = LedgerState { events: self.header.events, ..LedgerState::default() };
-        view.bad_lines = self
+    /// The fold without any note's codings: its events and unreadable lines.
+    fn empty_view(&self, ledger: &Path) -> LedgerState {
+        let bad_lines = self
             .header
             .bad
             .iter()
             .map(|b| BadLine { path: ledger.to_path_buf(), line: b.line, message: b.message.clone(), torn: b.torn })
             .collect();
+        LedgerState { events: self.header.events, bad_lines, ..LedgerState::default() }
+    }
+
+    /// The note's part of the fold, as a ledger state of its own (empty for a note without
+    /// codings); `None` if its block is unreadable.
+    fn block_view(&self, ledger: &Path, doc: &str) -> Option<LedgerState> {
+        let mut view = self.empty_view(ledger);
         let block = self.block(doc)?;
         let mut order: Vec<(u64, String)> = block.removed;
         order.reserve(block.codings.len());
