@@ -195,7 +195,8 @@ fn agreement_between_named_coders_reads_their_shared_notes_and_agrees_with_the_w
     assert!(stderr(&o).contains("`rules` has only suggestions"), "{}", stderr(&o));
     // jm reviews some of the rules' suggestions: they count as jm's where jm accepted them.
     p.run(&["code", "review", "--accept", "--code", "context", "--site", "fife", "--coder", "jm", "-q"]);
-    // With no coders named, `agree` reads the whole study (its human coders: hb and jm).
+    // With no coders named, `agree` compares the study's human coders (hb and jm, known from
+    // their ledgers; the rules' is not read for it): the same as naming them.
     for extra in [vec![], vec!["--unit", "document"], vec!["--exclude-uncoded"], vec!["--disagreements", "--csv"]] {
         let whole = p.run(&[["agree", "--json"].as_slice(), &extra].concat());
         let named = p.run(&[["agree", "--json", "--coders", "hb,jm"].as_slice(), &extra].concat());

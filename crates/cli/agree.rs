@@ -140,17 +140,23 @@ fn f3(c: &Coef) -> String {
     c.value.map_or_else(|| "n/a".into(), |v| format!("{v:.3}"))
 }
 
+/// The project's human coders ([`units::human_coders`]), from every ledger but the rules'.
+fn human_coders(project: &fieldnotes_corpus::Project) -> Result<Vec<String>> {
+    let mut codings = fieldnotes_coding::Codings::default();
+    for l in fieldnotes_coding::Ledger::all(project.root())? {
+        if l.coder() != fieldnotes_coding::ledger::RULES_CODER {
+            codings.ledgers.insert(l.coder().to_string(), l.read()?);
+        }
+    }
+    Ok(units::human_coders(&codings))
+}
+
 /// Runs `fieldnotes agree`.
 pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
-    // Named coders: only the notes they may all have coded are read (the coding states know
-    // them); otherwise, or when the states cannot tell, the whole study.
-    let shared = if a.coders.is_empty() { None } else { Study::load_shared(g, &a.coders)? };
-    let study = match shared {
-        Some(s) => s,
-        None => Study::load(g)?,
-    };
-    let book = study.codebook()?;
-    let coders: Vec<String> = if a.coders.is_empty() { units::human_coders(&study.codings) } else { a.coders.clone() };
+    // The coders: those named, or the study's human coders (known from their ledgers alone,
+    // the rules' left unread). Only the notes they may all have coded are read (the coding
+    // states know them); when the states cannot tell, the whole study.
+    let coders: Vec<String> = if a.coders.is_empty() { human_coders(&g.project()?)? } else { a.coders.clone() };
     if coders.len() < 2 {
         bail!(
             "agreement needs at least two coders; found {} ({}). Name them with `--coders a,b`; add `--include-suggested` to compare the rules coder",
@@ -158,6 +164,11 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
             if coders.is_empty() { "none".to_string() } else { coders.join(", ") }
         );
     }
+    let study = match Study::load_shared(g, &coders)? {
+        Some(s) => s,
+        None => Study::load(g)?,
+    };
+    let book = study.codebook()?;
     let reviewers: HashSet<&str> = study.codings.iter().filter_map(|c| c.reviewer.as_deref()).collect();
     for c in &coders {
         // A coder is known by a ledger of their own, or by suggestions they reviewed.
