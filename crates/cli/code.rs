@@ -55,10 +55,10 @@ pub fn run(g: &Globals, c: Command) -> Result<ExitCode> {
     }
 }
 
-fn coder_name(study: &Study, given: Option<String>) -> Result<String> {
+fn coder_name(project: &Project, given: Option<String>) -> Result<String> {
     let name = given
         .or_else(|| std::env::var("FIELDNOTES_CODER").ok().filter(|s| !s.is_empty()))
-        .or_else(|| study.project.config.coder.clone())
+        .or_else(|| project.config.coder.clone())
         .context(
             "no coder given; pass `--coder NAME`, set `coder = \"NAME\"` in `fieldnotes.toml`, or set FIELDNOTES_CODER",
         )?;
@@ -569,7 +569,7 @@ fn add(g: &Globals, a: AddArgs) -> Result<ExitCode> {
     let study = Study::load_note(g, &a.id)?;
     let book = study.codebook()?;
     require_code(&book, &a.code)?;
-    let coder = coder_name(&study, a.coder)?;
+    let coder = coder_name(&study.project, a.coder)?;
     let (_, doc, p) = study.passage(&a.id)?;
     let (rs, re) = span_in_passage(doc, p, &a.id, &a.span)?;
     let (start, end) = (p.start + rs, p.start + re);
@@ -633,7 +633,7 @@ fn rm(g: &Globals, a: RmArgs) -> Result<ExitCode> {
         }
     } else {
         let code = a.code.clone().context("give the code to remove: `fieldnotes code rm PASSAGE_ID CODE`")?;
-        let coder = coder_name(&study, a.coder.clone())?;
+        let coder = coder_name(&study.project, a.coder.clone())?;
         let (di, _, p) = study.passage(&a.target)?;
         let pi = (p.ordinal - 1) as usize;
         let placement = study.placement();
@@ -852,52 +852,63 @@ pub struct ReviewArgs {
 }
 
 fn review(g: &Globals, a: ReviewArgs) -> Result<ExitCode> {
-    let study = Study::load(g)?;
+    let project = g.project()?;
     // Who decides is recorded with each decision, and accepted codings count as theirs too.
-    let reviewer = coder_name(&study, a.coder.clone())?;
-    let site_of = |doc: &str| study.corpus.document(doc).and_then(|d| d.attr_str("site")).unwrap_or("").to_string();
-    let placement = study.placement();
-    let pending: Vec<(Coding, String)> = placement
-        .placed
-        .iter()
-        .filter(|x| x.coding.status == Status::Suggested)
-        .filter(|x| a.code.as_ref().is_none_or(|c| &x.coding.code == c))
-        .filter(|x| a.from.as_ref().is_none_or(|c| &x.coding.coder == c))
-        .filter(|x| a.site.as_ref().is_none_or(|s| site_of(&x.coding.doc).eq_ignore_ascii_case(s)))
-        .filter(|x| a.min_hits.is_none_or(|n| x.coding.evidence.len() >= n))
-        .map(|x| (x.coding.clone(), x.text(&study.corpus).to_string()))
-        .collect();
-    if a.accept || a.reject {
-        let status = if a.accept { Status::Accepted } else { Status::Rejected };
-        let mut by_ledger: BTreeMap<&str, Vec<Event>> = BTreeMap::new();
-        for (c, _) in &pending {
-            by_ledger.entry(&c.coder).or_default().push(Event::Status {
-                id: c.id.clone(),
-                doc: Some(c.doc.clone()),
-                status,
-                by: reviewer.clone(),
-                time: now(),
-            });
-        }
-        for (coder, events) in &by_ledger {
-            Ledger::new(study.project.root(), coder)?.append(events)?;
-        }
-        output::info(g.quiet, &format!("{status} {} suggestion(s)", pending.len()));
-        after_coding(&study)?;
-        return Ok(ExitCode::SUCCESS);
-    }
-    if !std::io::stdin().is_terminal() && !a.prompt {
+    let reviewer = coder_name(&project, a.coder.clone())?;
+    let bulk = (a.accept || a.reject).then_some(if a.accept { Status::Accepted } else { Status::Rejected });
+    if bulk.is_none() && !std::io::stdin().is_terminal() && !a.prompt {
         bail!(
             "`code review` asks on a terminal; off a terminal use `--accept` or `--reject` with filters (--code, --site, --from)"
         );
+    }
+    // The suggestions to review, read a batch of notes at a time: for a decision on all of them,
+    // its events; to ask, each with its text and site.
+    let mut events: BTreeMap<String, Vec<Event>> = BTreeMap::new();
+    let mut decided_in_bulk = 0;
+    let mut pending: Vec<(Coding, String, String)> = Vec::new();
+    study::place_in_batches(&project, g.quiet, |corpus, _, placement| {
+        let site_of = |doc: &str| corpus.document(doc).and_then(|d| d.attr_str("site")).unwrap_or("");
+        let wanted = placement
+            .placed
+            .iter()
+            .filter(|x| x.coding.status == Status::Suggested)
+            .filter(|x| a.code.as_ref().is_none_or(|c| &x.coding.code == c))
+            .filter(|x| a.from.as_ref().is_none_or(|c| &x.coding.coder == c))
+            .filter(|x| a.site.as_ref().is_none_or(|s| site_of(&x.coding.doc).eq_ignore_ascii_case(s)))
+            .filter(|x| a.min_hits.is_none_or(|n| x.coding.evidence.len() >= n));
+        for x in wanted {
+            let c = x.coding;
+            match bulk {
+                Some(status) => {
+                    events.entry(c.coder.clone()).or_default().push(Event::Status {
+                        id: c.id.clone(),
+                        doc: Some(c.doc.clone()),
+                        status,
+                        by: reviewer.clone(),
+                        time: now(),
+                    });
+                    decided_in_bulk += 1;
+                }
+                None => pending.push((c.clone(), x.text(corpus).to_string(), site_of(&c.doc).to_string())),
+            }
+        }
+        Ok(())
+    })?;
+    if let Some(status) = bulk {
+        for (coder, events) in &events {
+            Ledger::new(project.root(), coder)?.append(events)?;
+        }
+        output::info(g.quiet, &format!("{status} {decided_in_bulk} suggestion(s)"));
+        Codings::refresh_states(project.root(), &project.derived_dir())?;
+        return Ok(ExitCode::SUCCESS);
     }
     let total = pending.len();
     let mut decided = 0;
     let stdin = std::io::stdin();
     let mut lines = stdin.lock().lines();
-    for (i, (c, text)) in pending.iter().enumerate() {
+    for (i, (c, text, site)) in pending.iter().enumerate() {
         let mut out = output::stdout();
-        writeln!(out, "\n[{}/{}] {} · {} · {}", i + 1, total, output::bold(&c.code, g.color), c.doc, site_of(&c.doc))?;
+        writeln!(out, "\n[{}/{}] {} · {} · {}", i + 1, total, output::bold(&c.code, g.color), c.doc, site)?;
         let at = |offset: usize| -> Option<usize> {
             // Evidence offsets are relative to the coding's span, wherever the span moved.
             let rel = offset.checked_sub(c.start)?;
@@ -917,7 +928,7 @@ fn review(g: &Globals, a: ReviewArgs) -> Result<ExitCode> {
             "q" | "quit" => break,
             _ => continue,
         };
-        Ledger::new(study.project.root(), &c.coder)?.append(&[Event::Status {
+        Ledger::new(project.root(), &c.coder)?.append(&[Event::Status {
             id: c.id.clone(),
             doc: Some(c.doc.clone()),
             status,
@@ -927,7 +938,7 @@ fn review(g: &Globals, a: ReviewArgs) -> Result<ExitCode> {
         decided += 1;
     }
     output::info(g.quiet, &format!("\n{decided} decision(s) saved; {} suggestion(s) left to review", total - decided));
-    after_coding(&study)?;
+    Codings::refresh_states(project.root(), &project.derived_dir())?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -1153,7 +1164,7 @@ pub struct MoveArgs {
 
 fn move_coding(g: &Globals, a: MoveArgs) -> Result<ExitCode> {
     let study = Study::load_note(g, &a.passage)?;
-    let by = coder_name(&study, a.coder.clone()).unwrap_or_default();
+    let by = coder_name(&study.project, a.coder.clone()).unwrap_or_default();
     let (_, doc, p) = study.passage(&a.passage)?;
     // The note's codings are loaded; a coding of another note is looked for among them all, to
     // say where it is.
