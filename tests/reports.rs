@@ -307,3 +307,42 @@ fn the_report_store_is_reused_until_a_note_or_ledger_changes() {
         assert_eq!(std::fs::read(&store).unwrap(), good);
     }
 }
+
+#[test]
+fn stats_and_cooccurrence_read_in_batches_count_what_the_theme_table_counts() {
+    // Three notes over two batches of 1 MB, coded by the rules and by hand; one more note coded
+    // and then made unreadable.
+    let p = TestProject::in_batches(|i| {
+        ["Trust takes time and the partnership grew slowly.", "Over a coffee we talked about her family.", ""][i]
+            .to_string()
+    });
+    p.write("notes/broken.md", "---\nsite: Fife\n---\nTrust takes time here too.\n");
+    p.run(&["code", "auto", "-q"]);
+    p.run(&["code", "add", "notes/broken.md#1", "context", "-q"]);
+    p.write("notes/broken.md", b"\xff\xfe not text");
+    let themes =
+        csv_rows(&p.run(&["report", "themes", "--by", "site", "--include-suggested", "--format", "csv", "-q"]));
+    let totals: BTreeMap<String, Vec<u64>> =
+        themes[2..].iter().map(|r| (r[0].clone(), r[1..].iter().map(|x| x.parse().unwrap()).collect())).collect();
+    assert!(totals["time"].last().unwrap() > &0, "{themes:?}");
+
+    let stats = p.json(&["report", "stats", "--by", "site", "--include-suggested", "--format", "json", "-q"]);
+    let groups: Vec<&str> = stats["groups"].as_array().unwrap().iter().map(|g| g.as_str().unwrap()).collect();
+    assert_eq!(groups, ["aberdeenshire", "fife", "glasgow"]);
+    for t in stats["tests"].as_array().unwrap() {
+        let present: Vec<u64> = t["present"].as_array().unwrap().iter().map(|x| x.as_u64().unwrap()).collect();
+        assert_eq!(present, totals[t["code"].as_str().unwrap()][..3], "{t}");
+    }
+    let co = p.json(&["report", "cooccur", "--include-suggested", "--format", "json", "-q"]);
+    let co = &co["cooccurrence"];
+    for (i, code) in co["codes"].as_array().unwrap().iter().enumerate() {
+        assert_eq!(co["counts"][i][i].as_u64().unwrap(), totals[code.as_str().unwrap()][3], "{code}");
+    }
+    // Both say what they left out: the unreadable note and the codings in it that the rule
+    // counts (the rules' suggestion and the hand coding; without suggestions, the hand coding).
+    let accepted = p.json(&["report", "cooccur", "--format", "json", "-q"]);
+    for (caption, n) in [(stats["caption"].as_str().unwrap(), 2), (accepted["caption"].as_str().unwrap(), 1)] {
+        assert!(caption.contains("1 note(s) that could not be read (`notes/broken.md`"), "{caption}");
+        assert!(caption.contains(&format!("holding {n} coding(s)")), "{caption}");
+    }
+}

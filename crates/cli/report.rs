@@ -7,6 +7,7 @@ use std::process::ExitCode;
 use anyhow::{Context, Result, bail};
 use fieldnotes_coding::Codebook;
 use fieldnotes_coding::units::{self, Selection};
+use fieldnotes_corpus::{Corpus, Project};
 use fieldnotes_report::analysis::{self, CodeTest};
 use fieldnotes_report::render::{self, Table};
 use fieldnotes_report::store::LeftOut;
@@ -15,7 +16,7 @@ use fieldnotes_report::{Frames, GroupBy, Measure, ThemeTable, UnitKind};
 use crate::Globals;
 use crate::init::write_atomic;
 use crate::output::{self, Align};
-use crate::study::Study;
+use crate::study::{self, Study};
 
 /// Which codings count: shared by every report.
 #[derive(clap::Args, Debug, Clone)]
@@ -240,14 +241,16 @@ pub struct ParquetArgs {
 pub fn run(g: &Globals, c: Command) -> Result<ExitCode> {
     let c = match c {
         Command::Themes(a) => return themes(g, a),
+        Command::Cooccur(a) => return cooccur(g, a),
+        Command::Stats(a) => return stats(g, a),
         other => other,
     };
     let study = Study::load(g)?;
     let book = study.codebook()?;
     match c {
-        Command::Themes(_) => unreachable!("answered from the report store above"),
-        Command::Cooccur(a) => cooccur(g, &study, &book, a),
-        Command::Stats(a) => stats(g, &study, &book, a),
+        Command::Themes(_) | Command::Cooccur(_) | Command::Stats(_) => {
+            unreachable!("answered above, the notes read a batch at a time")
+        }
         Command::Quotes(a) => quotes(g, &study, &book, a),
         Command::Html(a) => {
             let page = html_report(&study, &book, &a.by, &a.counting.selection())?;
@@ -328,14 +331,26 @@ fn export_quickwit(g: &Globals, dir: &std::path::Path, include_suggested: bool) 
 /// What a table over the loaded study leaves out under `sel`: notes that could not be read
 /// (and the codings in them), and the orphans it would have counted.
 pub(crate) fn left_out_of(study: &Study, placement: &units::Placement<'_>, sel: &Selection) -> LeftOut {
-    let unread: std::collections::HashSet<&str> = study.corpus.skipped.iter().map(|s| s.path.as_str()).collect();
+    left_out_in(&study.corpus, placement, sel)
+}
+
+/// [`left_out_of`] notes `corpus` (a batch of them) with its codings' `placement`.
+fn left_out_in(corpus: &Corpus, placement: &units::Placement<'_>, sel: &Selection) -> LeftOut {
+    let unread: std::collections::HashSet<&str> = corpus.skipped.iter().map(|s| s.path.as_str()).collect();
     let (in_unread, orphans): (Vec<_>, Vec<_>) =
         placement.orphans.iter().filter(|o| sel.admits(o.coding)).partition(|o| unread.contains(o.coding.doc.as_str()));
     LeftOut {
-        notes: study.corpus.skipped.iter().map(|s| format!("`{}`: {}", s.path, s.reason)).collect(),
+        notes: corpus.skipped.iter().map(|s| format!("`{}`: {}", s.path, s.reason)).collect(),
         in_unread: in_unread.len(),
         orphans: orphans.len(),
     }
+}
+
+/// Adds what a batch of notes left out to what the batches before it did.
+fn add_left_out(all: &mut LeftOut, batch: LeftOut) {
+    all.notes.extend(batch.notes);
+    all.in_unread += batch.in_unread;
+    all.orphans += batch.orphans;
 }
 
 /// The counting rule and what was left out, for a caption.
@@ -482,12 +497,31 @@ fn caption_for_csv(quiet: bool, format: Format, caption: &str) {
     }
 }
 
-fn cooccur(g: &Globals, study: &Study, book: &Codebook, a: CooccurArgs) -> Result<ExitCode> {
+/// Counts what `count` counts of every batch of notes and their codings placed, with what
+/// each leaves out under `sel` ([`study::place_in_batches`]); returns what was left out.
+fn count_in_batches(
+    g: &Globals,
+    project: &Project,
+    sel: &Selection,
+    mut count: impl FnMut(&Corpus, &units::PassageCodes),
+) -> Result<LeftOut> {
+    let mut left_out = LeftOut::default();
+    study::place_in_batches(project, g.quiet, |corpus, _, placement| {
+        count(corpus, &units::passage_codes(placement, sel));
+        add_left_out(&mut left_out, left_out_in(corpus, placement, sel));
+        Ok(())
+    })?;
+    Ok(left_out)
+}
+
+fn cooccur(g: &Globals, a: CooccurArgs) -> Result<ExitCode> {
+    let project = g.project()?;
+    let book = &study::codebook(&project)?;
     let sel = a.counting.selection();
-    let placement = study.placement();
-    let codes = units::passage_codes(&placement, &sel);
-    let co = analysis::cooccurrence(&study.corpus, &codes, book, a.window);
-    let caption = cooccur_caption(&counted(&sel, &left_out_of(study, &placement, &sel)), a.window, book);
+    let mut counts = analysis::CooccurrenceCounts::new(book, a.window);
+    let left_out = count_in_batches(g, &project, &sel, |corpus, codes| counts.add(corpus, codes))?;
+    let co = counts.finish();
+    let caption = cooccur_caption(&counted(&sel, &left_out), a.window, book);
     let text = if a.out.format == Format::Json {
         serde_json::to_string_pretty(&serde_json::json!({"caption": caption, "cooccurrence": co}))? + "\n"
     } else {
@@ -554,12 +588,15 @@ fn stats_table(groups: &[String], tests: &[CodeTest], by: &str, counted: &str) -
     Table { header, rows, numeric, caption }
 }
 
-fn stats(g: &Globals, study: &Study, book: &Codebook, a: StatsArgs) -> Result<ExitCode> {
+fn stats(g: &Globals, a: StatsArgs) -> Result<ExitCode> {
+    let project = g.project()?;
+    let book = &study::codebook(&project)?;
     let sel = a.counting.selection();
-    let placement = study.placement();
-    let codes = units::passage_codes(&placement, &sel);
-    let (groups, tests) = analysis::code_by_group(&study.corpus, &codes, book, &GroupBy::parse(&a.by));
-    let t = stats_table(&groups, &tests, &a.by, &counted(&sel, &left_out_of(study, &placement, &sel)));
+    let by = GroupBy::parse(&a.by);
+    let mut counts = analysis::GroupCounts::new(book);
+    let left_out = count_in_batches(g, &project, &sel, |corpus, codes| counts.add(corpus, codes, &by))?;
+    let (groups, tests) = counts.finish();
+    let t = stats_table(&groups, &tests, &a.by, &counted(&sel, &left_out));
     let text = if a.out.format == Format::Json {
         serde_json::to_string_pretty(&serde_json::json!({"caption": t.caption, "groups": groups, "tests": tests}))?
             + "\n"

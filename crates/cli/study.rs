@@ -262,9 +262,11 @@ fn warn_bad_lines(codings: Codings) -> Codings {
 /// whole ledgers: memory holds two batches and their codings however large the project (a whole
 /// study loaded at once took 8.6 GB for `code check` at 2 GB of notes). `each` gets every batch
 /// of notes with their codings (as [`Codings::load`] has them for those notes, without the
-/// ledgers' unreadable lines) and the placement of those, in the order of the notes; last, an
-/// empty batch with the codings of notes that are gone or could not be read, every one an
-/// orphan, as the whole study places them. Returns the ledgers' unreadable lines, warned of once.
+/// ledgers' unreadable lines) and the placement of those, in the order of the notes; last, a
+/// batch without notes, holding every note that could not be read (`Corpus::skipped`, which
+/// the batches before leave empty), with the codings of notes that are gone or could not be
+/// read, every one an orphan, as the whole study places them. Returns the ledgers' unreadable
+/// lines, warned of once.
 pub fn place_in_batches(
     project: &Project,
     quiet: bool,
@@ -293,10 +295,11 @@ pub fn place_in_batches(
         }
         Ok(codings)
     };
-    let (files, _) = note_files(project)?;
+    let (files, mut skipped) = note_files(project)?;
     let pb = output::progress(files.len() as u64, "reading", quiet);
     let mut read: BTreeSet<String> = BTreeSet::new();
-    read_in_batches(project, &files, &|_| pb.inc(1), true, |corpus| {
+    read_in_batches(project, &files, &|_| pb.inc(1), true, |mut corpus| {
+        skipped.append(&mut corpus.skipped);
         let paths: Vec<&str> =
             corpus.documents.iter().map(|d| d.path.as_str()).filter(|p| coded.contains(*p)).collect();
         let codings = if paths.is_empty() { Codings::default() } else { load(&paths)? };
@@ -307,9 +310,10 @@ pub fn place_in_batches(
     pb.finish_and_clear();
     let gone: Vec<&str> = coded.iter().map(String::as_str).filter(|p| !read.contains(*p)).collect();
     let codings = if gone.is_empty() { Codings::default() } else { load(&gone)? };
-    let empty = Corpus::default();
-    let placement = units::place(&empty, &codings, &mut anchorer(project));
-    each(&empty, &codings, &placement)?;
+    skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    let unread = Corpus { documents: Vec::new(), skipped };
+    let placement = units::place(&unread, &codings, &mut anchorer(project));
+    each(&unread, &codings, &placement)?;
     Ok(bad)
 }
 

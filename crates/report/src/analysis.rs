@@ -27,47 +27,85 @@ pub struct Cooccurrence {
 /// Counts, for each pair of codes, the passages where both occur; with `window` N > 0, code j
 /// within N passages (same note) of a passage with code i counts as together.
 pub fn cooccurrence(corpus: &Corpus, codes: &PassageCodes, book: &Codebook, window: usize) -> Cooccurrence {
-    let ids: Vec<String> = book.codes.iter().map(|c| c.id.clone()).collect();
-    let pos: BTreeMap<&str, usize> = ids.iter().enumerate().map(|(i, c)| (c.as_str(), i)).collect();
-    let k = ids.len();
-    let mut counts = vec![vec![0u64; k]; k];
-    let mut same = vec![vec![0u64; k]; k];
-    let mut either = vec![vec![0u64; k]; k];
-    for (di, d) in corpus.documents.iter().enumerate() {
-        let n = d.passages.len();
-        let at = |pi: usize| -> BTreeSet<usize> {
-            codes
-                .get(&(di, pi))
-                .map(|s| s.iter().filter_map(|c| pos.get(c.as_str()).copied()).collect())
-                .unwrap_or_default()
-        };
-        let sets: Vec<BTreeSet<usize>> = (0..n).map(at).collect();
-        for pi in 0..n {
-            let here = &sets[pi];
-            let lo = pi.saturating_sub(window);
-            let hi = (pi + window + 1).min(n);
-            let near: BTreeSet<usize> = (lo..hi).flat_map(|q| sets[q].iter().copied()).collect();
-            for i in 0..k {
-                let a = here.contains(&i);
-                for j in 0..k {
-                    let b = here.contains(&j);
-                    if a && (i == j || near.contains(&j)) {
-                        counts[i][j] += 1;
-                    }
-                    if a && b {
-                        same[i][j] += 1;
-                    }
-                    if a || b {
-                        either[i][j] += 1;
+    let mut counts = CooccurrenceCounts::new(book, window);
+    counts.add(corpus, codes);
+    counts.finish()
+}
+
+/// [`cooccurrence`] counted a batch of notes at a time: [`CooccurrenceCounts::add`] each batch
+/// (notes are never split across batches, so a window stays within its note), then
+/// [`CooccurrenceCounts::finish`].
+pub struct CooccurrenceCounts {
+    ids: Vec<String>,
+    window: usize,
+    counts: Vec<Vec<u64>>,
+    same: Vec<Vec<u64>>,
+    either: Vec<Vec<u64>>,
+}
+
+impl CooccurrenceCounts {
+    /// Nothing counted yet, for the codes of `book`.
+    pub fn new(book: &Codebook, window: usize) -> CooccurrenceCounts {
+        let ids: Vec<String> = book.codes.iter().map(|c| c.id.clone()).collect();
+        let k = ids.len();
+        CooccurrenceCounts {
+            ids,
+            window,
+            counts: vec![vec![0; k]; k],
+            same: vec![vec![0; k]; k],
+            either: vec![vec![0; k]; k],
+        }
+    }
+
+    /// Counts the passages of `corpus`, whose codes are `codes`.
+    pub fn add(&mut self, corpus: &Corpus, codes: &PassageCodes) {
+        let pos: BTreeMap<&str, usize> = self.ids.iter().enumerate().map(|(i, c)| (c.as_str(), i)).collect();
+        let (k, window) = (self.ids.len(), self.window);
+        for (di, d) in corpus.documents.iter().enumerate() {
+            let n = d.passages.len();
+            let at = |pi: usize| -> BTreeSet<usize> {
+                codes
+                    .get(&(di, pi))
+                    .map(|s| s.iter().filter_map(|c| pos.get(c.as_str()).copied()).collect())
+                    .unwrap_or_default()
+            };
+            let sets: Vec<BTreeSet<usize>> = (0..n).map(at).collect();
+            for pi in 0..n {
+                let here = &sets[pi];
+                let lo = pi.saturating_sub(window);
+                let hi = (pi + window + 1).min(n);
+                let near: BTreeSet<usize> = (lo..hi).flat_map(|q| sets[q].iter().copied()).collect();
+                for i in 0..k {
+                    let a = here.contains(&i);
+                    for j in 0..k {
+                        let b = here.contains(&j);
+                        if a && (i == j || near.contains(&j)) {
+                            self.counts[i][j] += 1;
+                        }
+                        if a && b {
+                            self.same[i][j] += 1;
+                        }
+                        if a || b {
+                            self.either[i][j] += 1;
+                        }
                     }
                 }
             }
         }
     }
-    let jaccard = (0..k)
-        .map(|i| (0..k).map(|j| (either[i][j] > 0).then(|| same[i][j] as f64 / either[i][j] as f64)).collect())
-        .collect();
-    Cooccurrence { codes: ids, counts, jaccard, window }
+
+    /// The co-occurrence of all the passages counted.
+    pub fn finish(self) -> Cooccurrence {
+        let k = self.ids.len();
+        let jaccard = (0..k)
+            .map(|i| {
+                (0..k)
+                    .map(|j| (self.either[i][j] > 0).then(|| self.same[i][j] as f64 / self.either[i][j] as f64))
+                    .collect()
+            })
+            .collect();
+        Cooccurrence { codes: self.ids, counts: self.counts, jaccard, window: self.window }
+    }
 }
 
 impl Cooccurrence {
@@ -114,48 +152,71 @@ pub fn code_by_group(
     book: &Codebook,
     by: &GroupBy,
 ) -> (Vec<String>, Vec<CodeTest>) {
-    let mut groups: BTreeSet<String> = BTreeSet::new();
-    let mut unit_group = Vec::new();
-    for (di, d) in corpus.documents.iter().enumerate() {
-        for (pi, p) in d.passages.iter().enumerate() {
-            let g = by.value(d, p);
-            groups.insert(g.clone());
-            unit_group.push(((di, pi), g));
+    let mut counts = GroupCounts::new(book);
+    counts.add(corpus, codes, by);
+    counts.finish()
+}
+
+/// [`code_by_group`] counted a batch of notes at a time: [`GroupCounts::add`] each batch, then
+/// [`GroupCounts::finish`].
+pub struct GroupCounts {
+    codes: Vec<String>,
+    /// Per group: its passages, and per code those coded with it.
+    groups: BTreeMap<String, (u64, Vec<u64>)>,
+}
+
+impl GroupCounts {
+    /// Nothing counted yet, for the codes of `book`.
+    pub fn new(book: &Codebook) -> GroupCounts {
+        GroupCounts { codes: book.codes.iter().map(|c| c.id.clone()).collect(), groups: BTreeMap::new() }
+    }
+
+    /// Counts the passages of `corpus`, whose codes are `codes`, in their groups `by`.
+    pub fn add(&mut self, corpus: &Corpus, codes: &PassageCodes, by: &GroupBy) {
+        let k = self.codes.len();
+        for (di, d) in corpus.documents.iter().enumerate() {
+            for (pi, p) in d.passages.iter().enumerate() {
+                let (size, present) = self.groups.entry(by.value(d, p)).or_insert_with(|| (0, vec![0; k]));
+                *size += 1;
+                if let Some(set) = codes.get(&(di, pi)) {
+                    for (ci, c) in self.codes.iter().enumerate() {
+                        if set.contains(c) {
+                            present[ci] += 1;
+                        }
+                    }
+                }
+            }
         }
     }
-    let groups: Vec<String> = groups.into_iter().collect();
-    let gi: BTreeMap<&str, usize> = groups.iter().enumerate().map(|(i, g)| (g.as_str(), i)).collect();
-    let mut sizes = vec![0u64; groups.len()];
-    for (_, g) in &unit_group {
-        sizes[gi[g.as_str()]] += 1;
+
+    /// The groups (sorted) and each code's test over all the passages counted.
+    pub fn finish(self) -> (Vec<String>, Vec<CodeTest>) {
+        let groups: Vec<String> = self.groups.keys().cloned().collect();
+        let sizes: Vec<u64> = self.groups.values().map(|(s, _)| *s).collect();
+        let tests = self
+            .codes
+            .iter()
+            .enumerate()
+            .map(|(ci, code)| {
+                let present: Vec<u64> = self.groups.values().map(|(_, p)| p[ci]).collect();
+                let table = vec![
+                    present.iter().map(|&x| x as f64).collect::<Vec<_>>(),
+                    present.iter().zip(&sizes).map(|(&p, &s)| (s - p) as f64).collect(),
+                ];
+                let test = chi_square(&table);
+                // Residuals per original group: groups with no passages were dropped by the test.
+                let mut residuals = vec![0.0; groups.len()];
+                if let Some(t) = &test {
+                    let kept: Vec<usize> = (0..groups.len()).filter(|&j| sizes[j] > 0).collect();
+                    for (k, &j) in kept.iter().enumerate() {
+                        residuals[j] = t.residuals[0].get(k).copied().unwrap_or(0.0);
+                    }
+                }
+                CodeTest { code: code.clone(), present, test, residuals }
+            })
+            .collect();
+        (groups, tests)
     }
-    let tests = book
-        .codes
-        .iter()
-        .map(|c| {
-            let mut present = vec![0u64; groups.len()];
-            for (key, g) in &unit_group {
-                if codes.get(key).is_some_and(|s| s.contains(&c.id)) {
-                    present[gi[g.as_str()]] += 1;
-                }
-            }
-            let table = vec![
-                present.iter().map(|&x| x as f64).collect::<Vec<_>>(),
-                present.iter().zip(&sizes).map(|(&p, &s)| (s - p) as f64).collect(),
-            ];
-            let test = chi_square(&table);
-            // Residuals per original group: groups with no passages were dropped by the test.
-            let mut residuals = vec![0.0; groups.len()];
-            if let Some(t) = &test {
-                let kept: Vec<usize> = (0..groups.len()).filter(|&j| sizes[j] > 0).collect();
-                for (k, &j) in kept.iter().enumerate() {
-                    residuals[j] = t.residuals[0].get(k).copied().unwrap_or(0.0);
-                }
-            }
-            CodeTest { code: c.id.clone(), present, test, residuals }
-        })
-        .collect();
-    (groups, tests)
 }
 
 /// One exemplar quote: the words a coding covers (the whole passage for a coding of a whole
