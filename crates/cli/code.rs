@@ -1225,7 +1225,12 @@ pub struct EvalArgs {
 }
 
 fn eval(g: &Globals, a: EvalArgs) -> Result<ExitCode> {
-    let study = Study::load(g)?;
+    // Only the notes the reference coder coded or reviewed in count: only those are read, with
+    // every coding on them (the whole study when the coding states cannot tell which they are).
+    let study = match Study::load_shared(g, std::slice::from_ref(&a.against))? {
+        Some(s) => s,
+        None => Study::load(g)?,
+    };
     let book = study.codebook()?;
     // A coder is known by a ledger of their own, or by suggestions they reviewed.
     let reviewed = |who: &str| study.codings.iter().any(|c| c.reviewer.as_deref() == Some(who));

@@ -77,7 +77,8 @@ impl Study {
 
     /// Loads only the notes that every one of `coders` may have coded or reviewed codings in
     /// (from the coding states' tables of notes), with all the codings on them: what agreement
-    /// between those coders is computed from. `None` when the states cannot tell (a ledger line
+    /// between those coders is computed from, and, for one coder, what `code eval` measures
+    /// against. `None` when the states cannot tell (a ledger line
     /// that names no note), when a coder is known nowhere, or when no note is shared: the whole
     /// study is then loaded, which gives the exact answer or message.
     pub fn load_shared(g: &Globals, coders: &[String]) -> Result<Option<Study>> {
