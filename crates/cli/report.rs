@@ -243,15 +243,15 @@ pub fn run(g: &Globals, c: Command) -> Result<ExitCode> {
         Command::Themes(a) => return themes(g, a),
         Command::Cooccur(a) => return cooccur(g, a),
         Command::Stats(a) => return stats(g, a),
+        Command::Quotes(a) => return quotes(g, a),
         other => other,
     };
     let study = Study::load(g)?;
     let book = study.codebook()?;
     match c {
-        Command::Themes(_) | Command::Cooccur(_) | Command::Stats(_) => {
+        Command::Themes(_) | Command::Cooccur(_) | Command::Stats(_) | Command::Quotes(_) => {
             unreachable!("answered above, the notes read a batch at a time")
         }
-        Command::Quotes(a) => quotes(g, &study, &book, a),
         Command::Html(a) => {
             let page = html_report(&study, &book, &a.by, &a.counting.selection())?;
             write_atomic(&a.output, page.as_bytes())?;
@@ -608,9 +608,10 @@ fn stats(g: &Globals, a: StatsArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn quotes(g: &Globals, study: &Study, book: &Codebook, a: QuotesArgs) -> Result<ExitCode> {
+fn quotes(g: &Globals, a: QuotesArgs) -> Result<ExitCode> {
+    let project = g.project()?;
+    let book = &study::codebook(&project)?;
     let sel = a.counting.selection();
-    let placement = study.placement();
     let ids: Vec<String> = match &a.code {
         Some(c) => {
             if book.code(c).is_none() {
@@ -620,11 +621,20 @@ fn quotes(g: &Globals, study: &Study, book: &Codebook, a: QuotesArgs) -> Result<
         }
         None => book.codes.iter().map(|c| c.id.clone()).collect(),
     };
-    let qs = analysis::quotes(&study.corpus, &placement, &sel, &ids, &GroupBy::parse(&a.by), a.per_group);
+    // Picked a batch of notes at a time: the best of each batch kept with the best before.
+    let by = GroupBy::parse(&a.by);
+    let mut picks = analysis::QuotePicks::new(&ids, a.per_group);
+    let mut left_out = LeftOut::default();
+    study::place_in_batches(&project, g.quiet, |corpus, _, placement| {
+        picks.add(corpus, placement, &sel, &by);
+        add_left_out(&mut left_out, left_out_in(corpus, placement, &sel));
+        Ok(())
+    })?;
+    let qs = picks.finish();
     let caption = format!(
         "Exemplar quotes per code and {}: the coded words (the whole passage where a coding covers it), from passages with the fewest other codes, then closest to 60 words. Counted: {}.",
         a.by,
-        counted(&sel, &left_out_of(study, &placement, &sel))
+        counted(&sel, &left_out)
     );
     let text = if a.out.format == Format::Json {
         serde_json::to_string_pretty(&serde_json::json!({"caption": caption, "quotes": qs}))? + "\n"

@@ -258,79 +258,110 @@ pub fn quotes(
     by: &GroupBy,
     per_group: usize,
 ) -> Vec<Quote> {
-    let codes = passage_codes(placement, sel);
-    let wanted: BTreeSet<&str> = code_ids.iter().map(String::as_str).collect();
-    // (code, doc, start, end) -> the coders of the placed codings with those words, and the
-    // passages they cover.
-    type Spans<'p> = BTreeMap<(&'p str, usize, usize, usize), (Vec<&'p str>, std::ops::Range<usize>)>;
-    let mut spans: Spans = BTreeMap::new();
-    for x in &placement.placed {
-        let code = x.coding.code.as_str();
-        if !wanted.contains(code) || x.passages.is_empty() {
-            continue;
-        }
-        let who: Vec<&str> = sel.credits(x.coding).collect();
-        if who.is_empty() {
-            continue;
-        }
-        let e = spans.entry((code, x.doc, x.start, x.end)).or_insert_with(|| (Vec::new(), x.passages.clone()));
-        e.0.extend(who);
+    let mut picks = QuotePicks::new(code_ids, per_group);
+    picks.add(corpus, placement, sel, by);
+    picks.finish()
+}
+
+/// What orders the candidate quotes of a code and group, best first: other codes on the
+/// passage, distance from 60 words, passage id, start and end of the coded words.
+type QuoteKey = (usize, u32, String, usize, usize);
+
+/// [`quotes`] picked a batch of notes at a time: [`QuotePicks::add`] each batch (the best of a
+/// batch are kept with the best of those before), then [`QuotePicks::finish`]. The order of the
+/// candidates is total and owes nothing to the batch, so the picks are those of the whole study.
+pub struct QuotePicks {
+    code_ids: Vec<String>,
+    per_group: usize,
+    /// Per code (its place in `code_ids`) and group, the best quotes so far, best first.
+    picks: BTreeMap<(usize, String), Vec<(QuoteKey, Quote)>>,
+}
+
+impl QuotePicks {
+    /// No quote picked yet, of the codes `code_ids`.
+    pub fn new(code_ids: &[String], per_group: usize) -> QuotePicks {
+        QuotePicks { code_ids: code_ids.to_vec(), per_group, picks: BTreeMap::new() }
     }
-    let mut out = Vec::new();
-    for code in code_ids {
-        // Per group: (other codes, distance from 60 words, passage id, start, key), sorted later.
-        type Candidate<'s> = (usize, u32, String, usize, (usize, usize, usize), &'s [&'s str]);
-        let mut by_group: BTreeMap<String, Vec<Candidate>> = BTreeMap::new();
-        for (&(c, di, start, end), (coders, passages)) in &spans {
-            if c != code {
+
+    /// Picks among the codings of the notes of `corpus`, placed by `placement`.
+    pub fn add(&mut self, corpus: &Corpus, placement: &Placement<'_>, sel: &Selection, by: &GroupBy) {
+        let codes = passage_codes(placement, sel);
+        let wanted: BTreeSet<&str> = self.code_ids.iter().map(String::as_str).collect();
+        // (code, doc, start, end) -> the coders of the placed codings with those words, and the
+        // passages they cover.
+        type Spans<'p> = BTreeMap<(&'p str, usize, usize, usize), (Vec<&'p str>, std::ops::Range<usize>)>;
+        let mut spans: Spans = BTreeMap::new();
+        for x in &placement.placed {
+            let code = x.coding.code.as_str();
+            if !wanted.contains(code) || x.passages.is_empty() {
                 continue;
             }
-            let d = &corpus.documents[di];
-            let p = &d.passages[passages.start];
-            let text = span_text(d, start, end);
-            let others = codes.get(&(di, passages.start)).map_or(0, |s| s.len().saturating_sub(1));
-            by_group.entry(by.value(d, p)).or_default().push((
-                others,
-                fieldnotes_corpus::count_words(text).abs_diff(60),
-                d.passage_id(p),
-                start,
-                (di, start, end),
-                coders.as_slice(),
-            ));
+            let who: Vec<&str> = sel.credits(x.coding).collect();
+            if who.is_empty() {
+                continue;
+            }
+            let e = spans.entry((code, x.doc, x.start, x.end)).or_insert_with(|| (Vec::new(), x.passages.clone()));
+            e.0.extend(who);
         }
-        for (g, mut cands) in by_group {
-            cands.sort();
-            for (_, _, id, _, (di, start, end), coders) in cands.into_iter().take(per_group) {
+        for (ci, code) in self.code_ids.iter().enumerate() {
+            // Per group: the key of each candidate, and where it is.
+            type Candidate<'s> = (QuoteKey, (usize, usize, usize), &'s [&'s str]);
+            let mut by_group: BTreeMap<String, Vec<Candidate>> = BTreeMap::new();
+            for (&(c, di, start, end), (coders, passages)) in &spans {
+                if c != code {
+                    continue;
+                }
                 let d = &corpus.documents[di];
-                let r = spans[&(code.as_str(), di, start, end)].1.clone();
-                let (first, last) = (&d.passages[r.start], &d.passages[r.end - 1]);
-                let others: Vec<String> = codes
-                    .get(&(di, r.start))
-                    .map(|s| s.iter().filter(|c| *c != code).cloned().collect())
-                    .unwrap_or_default();
-                let mut coders: Vec<String> = coders.iter().map(|c| c.to_string()).collect();
-                coders.sort();
-                coders.dedup();
-                let attr = |k: &str| d.attributes.get(k).map(fieldnotes_corpus::Value::to_plain);
-                // A quote over several passages names the first and the last.
-                let passage = if r.len() > 1 { format!("{id}-#{}", last.key) } else { id };
-                out.push(Quote {
-                    code: code.clone(),
-                    group: g.clone(),
-                    passage,
-                    text: span_text(d, start, end).to_string(),
-                    whole_passage: start <= first.start && end >= last.end,
-                    speaker: first.speaker.clone(),
-                    site: attr("site"),
-                    kind: attr("kind"),
-                    date: attr("date"),
-                    coders,
-                    other_codes: others,
-                });
+                let p = &d.passages[passages.start];
+                let text = span_text(d, start, end);
+                let others = codes.get(&(di, passages.start)).map_or(0, |s| s.len().saturating_sub(1));
+                let key = (others, fieldnotes_corpus::count_words(text).abs_diff(60), d.passage_id(p), start, end);
+                by_group.entry(by.value(d, p)).or_default().push((key, (di, start, end), coders.as_slice()));
+            }
+            for (g, mut cands) in by_group {
+                cands.sort_by(|a, b| a.0.cmp(&b.0));
+                cands.truncate(self.per_group);
+                let picked = self.picks.entry((ci, g.clone())).or_default();
+                for (key, (di, start, end), coders) in cands {
+                    let d = &corpus.documents[di];
+                    let r = spans[&(code.as_str(), di, start, end)].1.clone();
+                    let (first, last) = (&d.passages[r.start], &d.passages[r.end - 1]);
+                    let others: Vec<String> = codes
+                        .get(&(di, r.start))
+                        .map(|s| s.iter().filter(|c| *c != code).cloned().collect())
+                        .unwrap_or_default();
+                    let mut coders: Vec<String> = coders.iter().map(|c| c.to_string()).collect();
+                    coders.sort();
+                    coders.dedup();
+                    let attr = |k: &str| d.attributes.get(k).map(fieldnotes_corpus::Value::to_plain);
+                    // A quote over several passages names the first and the last.
+                    let passage = if r.len() > 1 { format!("{}-#{}", key.2, last.key) } else { key.2.clone() };
+                    let quote = Quote {
+                        code: code.clone(),
+                        group: g.clone(),
+                        passage,
+                        text: span_text(d, start, end).to_string(),
+                        whole_passage: start <= first.start && end >= last.end,
+                        speaker: first.speaker.clone(),
+                        site: attr("site"),
+                        kind: attr("kind"),
+                        date: attr("date"),
+                        coders,
+                        other_codes: others,
+                    };
+                    picked.push((key, quote));
+                }
+                picked.sort_by(|a, b| a.0.cmp(&b.0));
+                picked.truncate(self.per_group);
             }
         }
     }
-    out
+
+    /// The quotes picked, code by code (in the order given), group by group (sorted), best first.
+    pub fn finish(self) -> Vec<Quote> {
+        // The map's order is that: code's place, then group.
+        self.picks.into_values().flat_map(|picks| picks.into_iter().map(|(_, q)| q)).collect()
+    }
 }
 
 /// The text of a span of code points of a note ("" where the offsets do not fit it).
@@ -445,5 +476,23 @@ mod tests {
         let q = quotes(&c, &placement, &sel, &["x".to_string()], &GroupBy::Attribute("site".into()), 2);
         let b_quote = q.iter().find(|q| q.group == "B").unwrap();
         assert_eq!((b_quote.text.as_str(), b_quote.whole_passage), ("five", true));
+        // Picked a note at a time, the quotes are those of the whole study, also where the
+        // notes share a group (the best of one note beats the best of the other).
+        for by in [GroupBy::Attribute("site".into()), GroupBy::Attribute("kind".into())] {
+            for per_group in [1, 2, 3] {
+                let whole = quotes(&c, &placement, &sel, &["x".into(), "y".into()], &by, per_group);
+                let mut picks = QuotePicks::new(&["x".into(), "y".into()], per_group);
+                for d in &c.documents {
+                    let batch = Corpus { documents: vec![d.clone()], skipped: vec![] };
+                    let placed =
+                        fieldnotes_coding::units::place(&batch, &codings, &mut fieldnotes_coding::Anchorer::new(None));
+                    picks.add(&batch, &placed, &sel, &by);
+                }
+                let batched = picks.finish();
+                let show =
+                    |q: &[Quote]| q.iter().map(|q| format!("{} {} {}", q.code, q.group, q.passage)).collect::<Vec<_>>();
+                assert_eq!(show(&batched), show(&whole), "{by:?} {per_group}");
+            }
+        }
     }
 }
