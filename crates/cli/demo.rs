@@ -134,7 +134,7 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     write!(out, "{}", report::render_themes(&t, report::Format::Table, report::Chart::Heatmap)?)?;
 
     writeln!(out, "\n{}", output::bold("5. The report", g.color))?;
-    let page = report::html_report(&study, &book, "site", &sel)?;
+    let page = report::html_report(&g, &study.project, &book, "site", &sel)?;
     let html = out_dir.join("report.html");
     crate::init::write_atomic(&html, page.as_bytes())?;
     let svg = out_dir.join("themes-by-site.svg");

@@ -239,21 +239,17 @@ pub struct ParquetArgs {
 
 /// Runs a `fieldnotes report` subcommand.
 pub fn run(g: &Globals, c: Command) -> Result<ExitCode> {
-    let c = match c {
-        Command::Themes(a) => return themes(g, a),
-        Command::Cooccur(a) => return cooccur(g, a),
-        Command::Stats(a) => return stats(g, a),
-        Command::Quotes(a) => return quotes(g, a),
-        other => other,
-    };
-    let study = Study::load(g)?;
-    let book = study.codebook()?;
+    // None loads the whole study: the theme table comes from the report store, the rest is
+    // counted a batch of notes at a time.
     match c {
-        Command::Themes(_) | Command::Cooccur(_) | Command::Stats(_) | Command::Quotes(_) => {
-            unreachable!("answered above, the notes read a batch at a time")
-        }
+        Command::Themes(a) => themes(g, a),
+        Command::Cooccur(a) => cooccur(g, a),
+        Command::Stats(a) => stats(g, a),
+        Command::Quotes(a) => quotes(g, a),
         Command::Html(a) => {
-            let page = html_report(&study, &book, &a.by, &a.counting.selection())?;
+            let project = g.project()?;
+            let book = study::codebook(&project)?;
+            let page = html_report(g, &project, &book, &a.by, &a.counting.selection())?;
             write_atomic(&a.output, page.as_bytes())?;
             output::info(g.quiet, &format!("wrote `{}`", a.output.display()));
             Ok(ExitCode::SUCCESS)
@@ -676,33 +672,42 @@ fn quotes(g: &Globals, a: QuotesArgs) -> Result<ExitCode> {
 }
 
 /// The whole HTML report as one self-contained page.
-pub fn html_report(study: &Study, book: &Codebook, by: &str, sel: &Selection) -> Result<String> {
+pub fn html_report(g: &Globals, project: &Project, book: &Codebook, by: &str, sel: &Selection) -> Result<String> {
     use render::{html_escape, html_table};
-    let placement = study.placement();
-    let codes = units::passage_codes(&placement, sel);
-    let left_out = left_out_of(study, &placement, sel);
-    let counted = counted(sel, &left_out);
     let group = GroupBy::parse(by);
-    let frames = Frames::build(&study.corpus, &codes, book, &group, false)?;
+    // The theme table from the report store, as `report themes` counts it; the rest counted a
+    // batch of notes at a time.
+    let frames = crate::store::report_store(g, project)?.frames(book, &group, sel, false)?;
     let mut counts =
         fieldnotes_report::theme_table(&frames, book, by, UnitKind::Passages, Measure::Count, &sel.describe(), false)?;
+    let ids: Vec<String> = book.codes.iter().map(|c| c.id.clone()).collect();
+    let mut co = analysis::CooccurrenceCounts::new(book, 0);
+    let mut by_group = analysis::GroupCounts::new(book);
+    let mut picks = analysis::QuotePicks::new(&ids, 1);
+    let (mut notes, mut passages) = (0, 0);
+    let mut left_out = LeftOut::default();
+    study::place_in_batches(project, g.quiet, |corpus, _, placement| {
+        let codes = units::passage_codes(placement, sel);
+        co.add(corpus, &codes);
+        by_group.add(corpus, &codes, &group);
+        picks.add(corpus, placement, sel, &group);
+        notes += corpus.documents.len();
+        passages += corpus.passage_count();
+        add_left_out(&mut left_out, left_out_in(corpus, placement, sel));
+        Ok(())
+    })?;
+    let (co, (groups, tests), qs) = (co.finish(), by_group.finish(), picks.finish());
     counts.left_out = left_out.describe();
+    let counted = counted(sel, &left_out);
     // The same counts, shown as shares of each group's passages: only the measure differs.
     let shares = ThemeTable { measure: Measure::Share, ..counts.clone() };
-    let co = analysis::cooccurrence(&study.corpus, &codes, book, 0);
-    let (groups, tests) = analysis::code_by_group(&study.corpus, &codes, book, &group);
-    let ids: Vec<String> = book.codes.iter().map(|c| c.id.clone()).collect();
-    let qs = analysis::quotes(&study.corpus, &placement, sel, &ids, &group, 1);
-    let name = if study.project.config.name.is_empty() {
-        "Fieldnotes report".to_string()
-    } else {
-        study.project.config.name.clone()
-    };
+    let name =
+        if project.config.name.is_empty() { "Fieldnotes report".to_string() } else { project.config.name.clone() };
     let mut body = format!(
         "<h1>{}</h1>\n<p>{} notes, {} passages. Codebook: {} (version {}). Counted: {}.</p>\n",
         html_escape(&name),
-        study.corpus.documents.len(),
-        study.corpus.passage_count(),
+        notes,
+        passages,
         html_escape(&book.codebook.name),
         html_escape(&book.codebook.version),
         html_escape(&counted)
