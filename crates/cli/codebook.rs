@@ -5,12 +5,12 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use fieldnotes_coding::units::{self, Selection};
+use fieldnotes_coding::units::Selection;
 use fieldnotes_coding::{Codebook, Severity};
+use fieldnotes_report::{GroupBy, Measure, UnitKind};
 
 use crate::Globals;
 use crate::output;
-use crate::study::Study;
 
 /// `fieldnotes codebook` subcommands.
 #[derive(clap::Subcommand, Debug)]
@@ -98,19 +98,22 @@ fn check(g: &Globals, a: CheckArgs) -> Result<ExitCode> {
 }
 
 fn show(g: &Globals, a: ShowArgs) -> Result<ExitCode> {
-    let study = Study::load(g)?;
-    let book = study.codebook()?;
-    let placement = study.placement();
-    let pc = units::passage_codes(
-        &placement,
-        &Selection { coders: vec![], include_suggested: a.include_suggested, ..Selection::default() },
-    );
-    let mut counts: HashMap<&str, usize> = HashMap::new();
-    for codes in pc.values() {
-        for c in codes {
-            *counts.entry(c.as_str()).or_insert(0) += 1;
-        }
-    }
+    let project = g.project()?;
+    let book = crate::study::codebook(&project)?;
+    // The passages carrying each code: the theme table's totals, from the report store.
+    let sel = Selection { coders: vec![], include_suggested: a.include_suggested, ..Selection::default() };
+    let frames = crate::store::report_store(g, &project)?.frames(&book, &GroupBy::parse("site"), &sel, false)?;
+    let table = fieldnotes_report::theme_table(
+        &frames,
+        &book,
+        "site",
+        UnitKind::Passages,
+        Measure::Count,
+        &sel.describe(),
+        false,
+    )?;
+    let counts: HashMap<&str, u64> =
+        table.rows.iter().map(|r| (r.id.as_str(), r.cells.last().map_or(0, |c| c.passages))).collect();
     let mut out = output::stdout();
     if a.json {
         let v: Vec<serde_json::Value> = book
@@ -133,7 +136,7 @@ fn show(g: &Globals, a: ShowArgs) -> Result<ExitCode> {
         children: &std::collections::BTreeMap<&str, Vec<&fieldnotes_coding::Code>>,
         parent: &str,
         depth: usize,
-        counts: &HashMap<&str, usize>,
+        counts: &HashMap<&str, u64>,
         color: bool,
     ) -> std::io::Result<()> {
         for c in children.get(parent).into_iter().flatten() {
