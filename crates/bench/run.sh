@@ -94,6 +94,11 @@ for i in 1 2 3 4 5; do
   record "$(cat "$OUT/last.out")"
 done
 
+echo "fieldnotes: whole-study commands, once each (every note read, a batch at a time)" >&2
+timed fieldnotes-code-check "$FN" --project "$CORPUS" -q code check || true  # exit 1 if anything moved
+timed fieldnotes-code-list-code "$FN" --project "$CORPUS" -q code list --code time --status accepted --csv
+timed fieldnotes-report-stats "$FN" --project "$CORPUS" -q report stats --by site --include-suggested
+
 if [ "$SCALE" = 0 ]; then
 echo "fieldnotes: one long note (the first 8 MB of notes as one), and the same notes apart" >&2
 LONG=$OUT/long-note

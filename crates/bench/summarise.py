@@ -75,6 +75,14 @@ def main(path: str, mb: str) -> None:
             peer = f"SQLite INSERT + commit: {sq * 1000:.0f} as a Python process, {statistics.median(sq_in) * 1000:.1f} in it"
         goal_text = f" (goal {goal * 1000:.0f})" if goal else ""
         out.append(f"| {label}, ms{goal_text}, peak RSS {rss} MB | {t * 1000:.0f} | {peer} | |")
+    for name, label in [
+        ("fieldnotes-code-check", "`code check`"),
+        ("fieldnotes-code-list-code", "`code list --code time --status accepted`"),
+        ("fieldnotes-report-stats", "`report stats --by site`"),
+    ]:
+        t, rss = proc(name)
+        if t is not None:
+            out.append(f"| whole study: {label}, s, peak RSS {rss} MB | {t:.2f} | | |")
     lo, lo_rss = proc("fieldnotes-long-code-auto")
     sp, _ = proc("fieldnotes-split-code-auto")
     if lo is not None and sp is not None:
