@@ -328,10 +328,11 @@ fn read_notes(project: &Project, files: Vec<PathBuf>) -> Corpus {
     corpus
 }
 
-/// The project's codings as a compact table (what `index` and `code auto` need of them), with a
-/// warning for every unreadable ledger line.
+/// The project's codings as a compact table (what `index`, `code auto` and building the report
+/// store need of them), read through the coding states, with a warning for every unreadable
+/// ledger line.
 pub fn coding_table(project: &Project) -> Result<CodingTable> {
-    let table = CodingTable::load(project.root())?;
+    let table = CodingTable::from_states(project.root(), &project.derived_dir())?;
     for bad in table.bad_lines() {
         output::warn(&bad.to_string());
     }

@@ -255,6 +255,73 @@ fn decode_block(b: &[u8]) -> Option<Block> {
     b.0.is_empty().then_some(Block { codings, removed })
 }
 
+/// A coding as a state's block holds it, borrowed from the block's bytes, without its memo,
+/// evidence and time: what a compact table of every coding needs ([`crate::CodingTable`]).
+pub struct LeanCoding<'a> {
+    /// Its place in the order of first addition.
+    pub place: u64,
+    /// [`Coding::id`].
+    pub id: &'a str,
+    /// [`Coding::doc`].
+    pub doc: &'a str,
+    /// [`Coding::start`].
+    pub start: u64,
+    /// [`Coding::end`].
+    pub end: u64,
+    /// [`Coding::hash`].
+    pub hash: &'a str,
+    /// [`Coding::text`].
+    pub text: &'a str,
+    /// [`Coding::code`].
+    pub code: &'a str,
+    /// [`Coding::origin`].
+    pub origin: crate::ledger::Origin,
+    /// [`Coding::status`].
+    pub status: crate::ledger::Status,
+    /// [`Coding::base`].
+    pub base: Option<&'a str>,
+    /// [`Coding::reviewer`].
+    pub reviewer: Option<&'a str>,
+}
+
+/// What [`States::for_each`] hands over, in turn.
+pub enum Folded<'a> {
+    /// A current coding of the state.
+    Coding(LeanCoding<'a>),
+    /// An id added and removed since, with its place.
+    Removed(u64, &'a str),
+}
+
+/// Hands each coding and removed id of an encoded block to `each`, skipping memos, evidence and
+/// times; `None` if the bytes are not a whole block.
+fn decode_block_lean<'a>(b: &'a [u8], each: &mut impl FnMut(Folded<'a>)) -> Option<()> {
+    let mut b = In(b);
+    let n = b.u32()?;
+    for _ in 0..n {
+        let place = b.u64()?;
+        let (id, doc) = (b.str_ref()?, b.str_ref()?);
+        let (start, end) = (b.u64()?, b.u64()?);
+        let (hash, text, code, _coder) = (b.str_ref()?, b.str_ref()?, b.str_ref()?, b.str_ref()?);
+        let origin = *crate::ledger::Origin::ALL.get(usize::from(b.u8()?))?;
+        let status = *crate::ledger::Status::ALL.get(usize::from(b.u8()?))?;
+        b.opt_ref()?;
+        for _ in 0..b.u32()? {
+            b.str_ref()?;
+            b.str_ref()?;
+            b.take_ref(16)?;
+        }
+        b.str_ref()?;
+        let (base, reviewer) = (b.opt_ref()?, b.opt_ref()?);
+        let c = LeanCoding { place, id, doc, start, end, hash, text, code, origin, status, base, reviewer };
+        each(Folded::Coding(c));
+    }
+    for _ in 0..b.u32()? {
+        let place = b.u64()?;
+        each(Folded::Removed(place, b.str_ref()?));
+    }
+    b.0.is_empty().then_some(())
+}
+
 /// Little-endian writes of the state's binary parts.
 struct Out(Vec<u8>);
 
@@ -318,6 +385,27 @@ impl In<'_> {
         match self.u8()? {
             0 => Some(None),
             1 => Some(Some(self.string()?)),
+            _ => None,
+        }
+    }
+}
+
+impl<'a> In<'a> {
+    fn take_ref(&mut self, n: usize) -> Option<&'a [u8]> {
+        let (head, rest) = self.0.split_at_checked(n)?;
+        self.0 = rest;
+        Some(head)
+    }
+
+    fn str_ref(&mut self) -> Option<&'a str> {
+        let n = self.u32()? as usize;
+        std::str::from_utf8(self.take_ref(n)?).ok()
+    }
+
+    fn opt_ref(&mut self) -> Option<Option<&'a str>> {
+        match self.u8()? {
+            0 => Some(None),
+            1 => Some(Some(self.str_ref()?)),
             _ => None,
         }
     }
@@ -462,6 +550,40 @@ impl States {
             self.rebuild(ledger)?;
             made = true;
         }
+    }
+
+    /// Every coding of `ledger` as the fold of the whole ledger has it, without memos, evidence
+    /// and times: the state's codings and removed ids note by note to `each` (their places say
+    /// in what order they were first added), then the events of the lines appended since to
+    /// `after`, in order; the state made again first when missing, stale or too far behind.
+    /// Returns the ledger's unreadable lines and the place after every one of the state's. What
+    /// [`crate::CodingTable::from_states`] is read from: no line of JSON but those appended since.
+    pub fn for_each(
+        &self,
+        ledger: &Ledger,
+        mut each: impl FnMut(Folded<'_>),
+        mut after: impl FnMut(Event),
+    ) -> Result<(Vec<BadLine>, u64)> {
+        let io = |source| Error::Io { path: ledger.path().to_path_buf(), source };
+        let Some(mut file) = open_ledger(ledger)? else { return Ok((Vec::new(), 0)) };
+        let (opened, len) = self.open_fresh(ledger, &mut file, &mut false)?;
+        let unreadable = || Error::Io {
+            path: self.path(ledger),
+            source: std::io::Error::other("a note's block of the coding state is unreadable"),
+        };
+        let mut buf = Vec::new();
+        let mut blocks = &opened.file;
+        for e in &opened.table {
+            buf.resize(usize::try_from(e.len).map_err(|_| unreadable())?, 0);
+            blocks.seek(SeekFrom::Start(opened.blocks_at + e.offset)).map_err(|_| unreadable())?;
+            blocks.read_exact(&mut buf).map_err(|_| unreadable())?;
+            decode_block_lean(&buf, &mut each).ok_or_else(unreadable)?;
+        }
+        let mut bad = opened.empty_view(ledger.path()).bad_lines;
+        file.seek(SeekFrom::Start(opened.header.len)).map_err(io)?;
+        let reader = BufReader::new(file.take(len - opened.header.len));
+        bad.extend(fold_lines_from(ledger.path(), reader, opened.header.lines + 1, |_, ev| after(ev)).map_err(io)?);
+        Ok((bad, opened.header.ids))
     }
 
     /// Brings the state of `ledger` up to date if it is missing, stale or more than
@@ -1196,6 +1318,23 @@ mod tests {
         got.sort_by(|a, b| a.id.cmp(&b.id));
         want.sort_by(|a, b| a.id.cmp(&b.id));
         prop_assert_eq!(got, want);
+        // The compact table read from the state is the one read from the whole ledger.
+        let root = ledger.path().parent().unwrap().parent().unwrap();
+        let loaded = crate::CodingTable::load(root).unwrap();
+        let from_state = crate::CodingTable::from_states(root, states.dir.parent().unwrap()).unwrap();
+        let sorted = |t: &crate::CodingTable| {
+            let mut v: Vec<Coding> = t.iter().collect();
+            v.sort_by(|a, b| a.id.cmp(&b.id));
+            v
+        };
+        prop_assert_eq!(sorted(&from_state), sorted(&loaded));
+        for id in full.seen.iter().map(String::as_str).chain(["c0000000000000000", "nothing"]) {
+            prop_assert_eq!(from_state.was_added("hb", id), loaded.was_added("hb", id), "{}", id);
+        }
+        let lines = |t: &crate::CodingTable| -> Vec<(usize, bool, String)> {
+            t.bad_lines().iter().map(|b| (b.line, b.torn, b.message.clone())).collect()
+        };
+        prop_assert_eq!(lines(&from_state), lines(&loaded));
         // The notes listed hold every note with a coding, and who reviewed there.
         if let Some(notes) = states.notes(ledger).unwrap() {
             for c in full.current() {

@@ -154,6 +154,101 @@ impl CodingTable {
         Ok(t)
     }
 
+    /// The same table as [`CodingTable::load`] gives, read from each ledger's coding state
+    /// ([`crate::state`], made again first where stale) and the ledger lines appended since:
+    /// binary blocks instead of JSON, memos, evidence and times skipped unread. The codings of a
+    /// note come back in the order of their first addition (a coding removed and added again
+    /// keeps its first place, where `load` gives it its last).
+    pub fn from_states(root: &Path, derived_dir: &Path) -> Result<CodingTable> {
+        let states = crate::state::States::new(derived_dir);
+        let mut t = CodingTable::default();
+        let mut events: Vec<Row> = Vec::new();
+        let mut removed: Vec<(u32, bool, u64)> = Vec::new();
+        // Each ledger's places follow the last ledger's, as its lines follow in `load`.
+        let mut first: u64 = 0;
+        for ledger in Ledger::all(root)? {
+            let coder = t.strings.get(ledger.coder());
+            let mut tail: Vec<Event> = Vec::new();
+            let mut too_far = 0usize;
+            let (bad, places) = states.for_each(
+                &ledger,
+                |item| match item {
+                    crate::state::Folded::Coding(c) => match t.lean_row(coder, first + c.place, &c) {
+                        Some(row) => events.push(row),
+                        None => too_far += 1,
+                    },
+                    crate::state::Folded::Removed(_, id) => removed.push(t.key_of(coder, id)),
+                },
+                |ev| tail.push(ev),
+            )?;
+            let mut seq = first + places;
+            for ev in tail {
+                match t.row(coder, u32::try_from(seq).expect("fewer than 4 billion events"), ev) {
+                    Some(row) => events.push(row),
+                    None => too_far += 1,
+                }
+                seq += 1;
+            }
+            first = seq;
+            t.bad_lines.extend(bad);
+            if too_far > 0 {
+                t.bad_lines.push(BadLine {
+                    path: ledger.path().to_path_buf(),
+                    line: 0,
+                    message: format!("{too_far} coding(s) with offsets past 4 billion characters"),
+                    torn: false,
+                });
+            }
+        }
+        t.fold(events);
+        t.removed.extend(removed);
+        t.removed.sort_unstable();
+        t.removed.dedup();
+        Ok(t)
+    }
+
+    /// The key of `coder`'s coding `id` ([`Row::key`]).
+    fn key_of(&mut self, coder: u32, id: &str) -> (u32, bool, u64) {
+        match id_number(id) {
+            Some(n) => (coder, false, n),
+            None => (coder, true, u64::from(self.strings.get(id))),
+        }
+    }
+
+    /// The row of a coding a state holds, at `place`; `None` if its offsets do not fit.
+    fn lean_row(&mut self, coder: u32, place: u64, c: &crate::state::LeanCoding<'_>) -> Option<Row> {
+        let (_, id_string, id) = self.key_of(coder, c.id);
+        let mut r = Row {
+            id,
+            hash: 0,
+            base: 0,
+            reviewer: NONE,
+            coder,
+            seq: u32::try_from(place).ok()?,
+            doc: self.strings.get(c.doc),
+            start: u32::try_from(c.start).ok()?,
+            end: u32::try_from(c.end).ok()?,
+            code: self.strings.get(c.code),
+            text: if c.text.is_empty() { NONE } else { self.strings.get(c.text) },
+            kind: ADD,
+            flags: if id_string { ID_STRING } else { 0 },
+            origin: c.origin as u8,
+            status: c.status as u8,
+        };
+        match hex_number(c.hash) {
+            Some(h) => r.hash = h,
+            None => {
+                r.hash = u64::from(self.strings.get(c.hash));
+                r.flags |= HASH_STRING;
+            }
+        }
+        self.set_base(&mut r, c.base);
+        if let Some(who) = c.reviewer {
+            r.reviewer = self.strings.get(who);
+        }
+        Some(r)
+    }
+
     /// The compact form of one event of `coder`'s ledger; `None` if its offsets do not fit.
     fn row(&mut self, coder: u32, seq: u32, ev: Event) -> Option<Row> {
         let mut r = Row {
