@@ -309,7 +309,7 @@ fn the_report_store_is_reused_until_a_note_or_ledger_changes() {
 }
 
 #[test]
-fn stats_and_cooccurrence_read_in_batches_count_what_the_theme_table_counts() {
+fn stats_and_cooccurrence_count_what_the_theme_table_counts() {
     // Three notes over two batches of 1 MB, coded by the rules and by hand; one more note coded
     // and then made unreadable.
     let p = TestProject::in_batches(|i| {

@@ -588,11 +588,21 @@ fn stats(g: &Globals, a: StatsArgs) -> Result<ExitCode> {
     let project = g.project()?;
     let book = &study::codebook(&project)?;
     let sel = a.counting.selection();
-    let by = GroupBy::parse(&a.by);
-    let mut counts = analysis::GroupCounts::new(book);
-    let left_out = count_in_batches(g, &project, &sel, |corpus, codes| counts.add(corpus, codes, &by))?;
-    let (groups, tests) = counts.finish();
-    let t = stats_table(&groups, &tests, &a.by, &counted(&sel, &left_out));
+    // Passages per group, and per code those carrying it: the theme table's counts, from the
+    // report store.
+    let store = crate::store::report_store(g, &project)?;
+    let frames = store.frames(book, &GroupBy::parse(&a.by), &sel, false)?;
+    let themes = fieldnotes_report::theme_table(
+        &frames,
+        book,
+        &a.by,
+        UnitKind::Passages,
+        Measure::Count,
+        &sel.describe(),
+        false,
+    )?;
+    let (groups, tests) = analysis::GroupCounts::from_theme_table(&themes).finish();
+    let t = stats_table(&groups, &tests, &a.by, &counted(&sel, &store.left_out(&sel)));
     let text = if a.out.format == Format::Json {
         serde_json::to_string_pretty(&serde_json::json!({"caption": t.caption, "groups": groups, "tests": tests}))?
             + "\n"
@@ -682,21 +692,21 @@ pub fn html_report(g: &Globals, project: &Project, book: &Codebook, by: &str, se
         fieldnotes_report::theme_table(&frames, book, by, UnitKind::Passages, Measure::Count, &sel.describe(), false)?;
     let ids: Vec<String> = book.codes.iter().map(|c| c.id.clone()).collect();
     let mut co = analysis::CooccurrenceCounts::new(book, 0);
-    let mut by_group = analysis::GroupCounts::new(book);
     let mut picks = analysis::QuotePicks::new(&ids, 1);
     let (mut notes, mut passages) = (0, 0);
     let mut left_out = LeftOut::default();
     study::place_in_batches(project, g.quiet, |corpus, _, placement| {
         let codes = units::passage_codes(placement, sel);
         co.add(corpus, &codes);
-        by_group.add(corpus, &codes, &group);
         picks.add(corpus, placement, sel, &group);
         notes += corpus.documents.len();
         passages += corpus.passage_count();
         add_left_out(&mut left_out, left_out_in(corpus, placement, sel));
         Ok(())
     })?;
-    let (co, (groups, tests), qs) = (co.finish(), by_group.finish(), picks.finish());
+    // The chi-square tests from the theme table's counts, as `report stats` has them.
+    let (groups, tests) = analysis::GroupCounts::from_theme_table(&counts).finish();
+    let (co, qs) = (co.finish(), picks.finish());
     counts.left_out = left_out.describe();
     let counted = counted(sel, &left_out);
     // The same counts, shown as shares of each group's passages: only the measure differs.

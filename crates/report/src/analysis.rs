@@ -189,6 +189,21 @@ impl GroupCounts {
         }
     }
 
+    /// The counts of a theme table of passages ([`crate::ThemeTable`] with
+    /// [`crate::UnitKind::Passages`]): each group's passages and, per code, those carrying it,
+    /// as [`GroupCounts::add`] would have counted them from the notes.
+    pub fn from_theme_table(t: &crate::ThemeTable) -> GroupCounts {
+        let groups = t.groups.len().saturating_sub(1);
+        GroupCounts {
+            codes: t.rows.iter().map(|r| r.id.clone()).collect(),
+            groups: (0..groups)
+                .map(|g| {
+                    (t.groups[g].clone(), (t.sizes[g].passages, t.rows.iter().map(|r| r.cells[g].passages).collect()))
+                })
+                .collect(),
+        }
+    }
+
     /// The groups (sorted) and each code's test over all the passages counted.
     pub fn finish(self) -> (Vec<String>, Vec<CodeTest>) {
         let groups: Vec<String> = self.groups.keys().cloned().collect();
