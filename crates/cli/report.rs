@@ -331,14 +331,16 @@ pub(crate) fn left_out_of(study: &Study, placement: &units::Placement<'_>, sel: 
 }
 
 /// [`left_out_of`] notes `corpus` (a batch of them) with its codings' `placement`.
+/// As the report store counts them: every coding in a note that could not be read, and the
+/// orphans of notes that were read that `sel` would have counted.
 fn left_out_in(corpus: &Corpus, placement: &units::Placement<'_>, sel: &Selection) -> LeftOut {
     let unread: std::collections::HashSet<&str> = corpus.skipped.iter().map(|s| s.path.as_str()).collect();
     let (in_unread, orphans): (Vec<_>, Vec<_>) =
-        placement.orphans.iter().filter(|o| sel.admits(o.coding)).partition(|o| unread.contains(o.coding.doc.as_str()));
+        placement.orphans.iter().partition(|o| unread.contains(o.coding.doc.as_str()));
     LeftOut {
         notes: corpus.skipped.iter().map(|s| format!("`{}`: {}", s.path, s.reason)).collect(),
         in_unread: in_unread.len(),
-        orphans: orphans.len(),
+        orphans: orphans.iter().filter(|o| sel.admits(o.coding)).count(),
     }
 }
 
@@ -493,31 +495,16 @@ fn caption_for_csv(quiet: bool, format: Format, caption: &str) {
     }
 }
 
-/// Counts what `count` counts of every batch of notes and their codings placed, with what
-/// each leaves out under `sel` ([`study::place_in_batches`]); returns what was left out.
-fn count_in_batches(
-    g: &Globals,
-    project: &Project,
-    sel: &Selection,
-    mut count: impl FnMut(&Corpus, &units::PassageCodes),
-) -> Result<LeftOut> {
-    let mut left_out = LeftOut::default();
-    study::place_in_batches(project, g.quiet, |corpus, _, placement| {
-        count(corpus, &units::passage_codes(placement, sel));
-        add_left_out(&mut left_out, left_out_in(corpus, placement, sel));
-        Ok(())
-    })?;
-    Ok(left_out)
-}
-
 fn cooccur(g: &Globals, a: CooccurArgs) -> Result<ExitCode> {
     let project = g.project()?;
     let book = &study::codebook(&project)?;
     let sel = a.counting.selection();
+    // Each note's passages and their codes, from the report store.
+    let store = crate::store::report_store(g, &project)?;
     let mut counts = analysis::CooccurrenceCounts::new(book, a.window);
-    let left_out = count_in_batches(g, &project, &sel, |corpus, codes| counts.add(corpus, codes))?;
+    store.for_each_note_codes(book, &sel, |sets| counts.add_note(sets));
     let co = counts.finish();
-    let caption = cooccur_caption(&counted(&sel, &left_out), a.window, book);
+    let caption = cooccur_caption(&counted(&sel, &store.left_out(&sel)), a.window, book);
     let text = if a.out.format == Format::Json {
         serde_json::to_string_pretty(&serde_json::json!({"caption": caption, "cooccurrence": co}))? + "\n"
     } else {
@@ -687,17 +674,18 @@ pub fn html_report(g: &Globals, project: &Project, book: &Codebook, by: &str, se
     let group = GroupBy::parse(by);
     // The theme table from the report store, as `report themes` counts it; the rest counted a
     // batch of notes at a time.
-    let frames = crate::store::report_store(g, project)?.frames(book, &group, sel, false)?;
+    let store = crate::store::report_store(g, project)?;
+    let frames = store.frames(book, &group, sel, false)?;
     let mut counts =
         fieldnotes_report::theme_table(&frames, book, by, UnitKind::Passages, Measure::Count, &sel.describe(), false)?;
     let ids: Vec<String> = book.codes.iter().map(|c| c.id.clone()).collect();
     let mut co = analysis::CooccurrenceCounts::new(book, 0);
+    store.for_each_note_codes(book, sel, |sets| co.add_note(sets));
     let mut picks = analysis::QuotePicks::new(&ids, 1);
     let (mut notes, mut passages) = (0, 0);
     let mut left_out = LeftOut::default();
+    // The quotes need the notes' words: those a batch of notes at a time.
     study::place_in_batches(project, g.quiet, |corpus, _, placement| {
-        let codes = units::passage_codes(placement, sel);
-        co.add(corpus, &codes);
         picks.add(corpus, placement, sel, &group);
         notes += corpus.documents.len();
         passages += corpus.passage_count();

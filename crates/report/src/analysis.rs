@@ -59,35 +59,40 @@ impl CooccurrenceCounts {
 
     /// Counts the passages of `corpus`, whose codes are `codes`.
     pub fn add(&mut self, corpus: &Corpus, codes: &PassageCodes) {
-        let pos: BTreeMap<&str, usize> = self.ids.iter().enumerate().map(|(i, c)| (c.as_str(), i)).collect();
-        let (k, window) = (self.ids.len(), self.window);
+        let pos: BTreeMap<String, usize> = self.ids.iter().enumerate().map(|(i, c)| (c.clone(), i)).collect();
         for (di, d) in corpus.documents.iter().enumerate() {
-            let n = d.passages.len();
             let at = |pi: usize| -> BTreeSet<usize> {
                 codes
                     .get(&(di, pi))
                     .map(|s| s.iter().filter_map(|c| pos.get(c.as_str()).copied()).collect())
                     .unwrap_or_default()
             };
-            let sets: Vec<BTreeSet<usize>> = (0..n).map(at).collect();
-            for pi in 0..n {
-                let here = &sets[pi];
-                let lo = pi.saturating_sub(window);
-                let hi = (pi + window + 1).min(n);
-                let near: BTreeSet<usize> = (lo..hi).flat_map(|q| sets[q].iter().copied()).collect();
-                for i in 0..k {
-                    let a = here.contains(&i);
-                    for j in 0..k {
-                        let b = here.contains(&j);
-                        if a && (i == j || near.contains(&j)) {
-                            self.counts[i][j] += 1;
-                        }
-                        if a && b {
-                            self.same[i][j] += 1;
-                        }
-                        if a || b {
-                            self.either[i][j] += 1;
-                        }
+            let sets: Vec<BTreeSet<usize>> = (0..d.passages.len()).map(at).collect();
+            self.add_note(&sets);
+        }
+    }
+
+    /// Counts the passages of one note, in order, given the codes of each (their places in the
+    /// codebook).
+    pub fn add_note(&mut self, sets: &[BTreeSet<usize>]) {
+        let (k, window, n) = (self.ids.len(), self.window, sets.len());
+        for pi in 0..n {
+            let here = &sets[pi];
+            let lo = pi.saturating_sub(window);
+            let hi = (pi + window + 1).min(n);
+            let near: BTreeSet<usize> = (lo..hi).flat_map(|q| sets[q].iter().copied()).collect();
+            for i in 0..k {
+                let a = here.contains(&i);
+                for j in 0..k {
+                    let b = here.contains(&j);
+                    if a && (i == j || near.contains(&j)) {
+                        self.counts[i][j] += 1;
+                    }
+                    if a && b {
+                        self.same[i][j] += 1;
+                    }
+                    if a || b {
+                        self.either[i][j] += 1;
                     }
                 }
             }

@@ -663,6 +663,45 @@ impl Store {
         v.filter(|s| !s.is_empty()).unwrap_or_else(|| "(none)".to_string())
     }
 
+    /// Each note's passages in order, with the codes each carries under `sel` (their places in
+    /// `book`; codes not in it left out), handed to `each` a note at a time: what co-occurrence
+    /// counts ([`crate::analysis::CooccurrenceCounts::add_note`]).
+    pub fn for_each_note_codes(
+        &self,
+        book: &Codebook,
+        sel: &Selection,
+        mut each: impl FnMut(&[std::collections::BTreeSet<usize>]),
+    ) {
+        let place: Vec<Option<usize>> =
+            self.header.codes.iter().map(|c| book.codes.iter().position(|b| &b.id == c)).collect();
+        let admits = self.admits(sel);
+        // A bit per (passage, code of the book), as `frames` has them.
+        let k = book.codes.len();
+        let mut bits = vec![0u64; (self.passages() * k).div_ceil(64)];
+        for i in 0..self.coded_rows() {
+            if admits(self.coding_coder[i], self.coding_status[i])
+                && let Some(p) = place[self.coding_code[i] as usize]
+            {
+                let b = self.coding_unit[i] as usize * k + p;
+                bits[b / 64] |= 1 << (b % 64);
+            }
+        }
+        // A note's passages follow each other.
+        let mut start = 0;
+        let mut sets = Vec::new();
+        while start < self.passages() {
+            let doc = self.passage_doc[start];
+            let end = start + self.passage_doc[start..].iter().take_while(|&&d| d == doc).count();
+            sets.clear();
+            sets.extend(
+                (start..end)
+                    .map(|u| (0..k).filter(|&c| bits[(u * k + c) / 64] >> ((u * k + c) % 64) & 1 == 1).collect()),
+            );
+            each(&sets);
+            start = end;
+        }
+    }
+
     /// The frames for a table grouped `by`, counting the codings `sel` admits, each code once
     /// per passage: what [`Frames::build`] gives from the loaded study.
     pub fn frames(&self, book: &Codebook, by: &GroupBy, sel: &Selection, rollup: bool) -> Result<Frames> {
