@@ -94,12 +94,20 @@ pub fn write_new(path: &std::path::Path, content: &str) -> Result<()> {
 
 /// Writes a file atomically: a temporary file beside it, fsynced, then renamed over it.
 pub fn write_atomic(path: &std::path::Path, content: &[u8]) -> Result<()> {
-    use std::io::Write;
+    write_atomic_with(path, |w| Ok(w.write_all(content)?))
+}
+
+/// [`write_atomic`] of what `write` writes, as it writes it (buffered): a large export need not
+/// be held whole. The temporary file is removed if anything fails.
+pub fn write_atomic_with(
+    path: &std::path::Path,
+    write: impl FnOnce(&mut dyn std::io::Write) -> Result<()>,
+) -> Result<()> {
     let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
     fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
     let file_name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
     let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    let result = (|| -> std::io::Result<()> {
+    let result = (|| -> Result<()> {
         let mut opts = fs::OpenOptions::new();
         opts.write(true).create(true).truncate(true);
         // New files are the owner's only (notes and exports hold personal data); a file being
@@ -109,13 +117,16 @@ pub fn write_atomic(path: &std::path::Path, content: &[u8]) -> Result<()> {
             use std::os::unix::fs::OpenOptionsExt;
             opts.mode(0o600);
         }
-        let mut f = opts.open(&tmp)?;
+        let f = opts.open(&tmp)?;
         if let Ok(meta) = fs::metadata(path) {
             f.set_permissions(meta.permissions())?;
         }
-        f.write_all(content)?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
+        write(&mut w)?;
+        let f = w.into_inner().map_err(|e| e.into_error())?;
         f.sync_all()?;
-        fs::rename(&tmp, path)
+        fs::rename(&tmp, path)?;
+        Ok(())
     })();
     if result.is_err() {
         let _ = fs::remove_file(&tmp);

@@ -291,23 +291,29 @@ pub fn run_export(g: &Globals, c: ExportCommand) -> Result<ExitCode> {
 /// Writes `index-config.yaml` and `passages.ndjson` (every passage with its codes) into `dir`.
 fn export_quickwit(g: &Globals, dir: &std::path::Path, include_suggested: bool) -> Result<ExitCode> {
     use fieldnotes_index::quickwit;
-    let study = Study::load(g)?;
+    let project = g.project()?;
     let sel = Selection { coders: vec![], include_suggested, ..Selection::default() };
-    let placement = study.placement();
-    let codes = units::passage_codes(&placement, &sel);
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
-    let id = quickwit::index_id(&study.project.config.name);
-    let mut ndjson = Vec::new();
+    let id = quickwit::index_id(&project.config.name);
     let mut n = 0usize;
-    for (di, d) in study.corpus.documents.iter().enumerate() {
-        for pi in 0..d.passages.len() {
-            let c: Vec<String> = codes.get(&(di, pi)).map(|s| s.iter().cloned().collect()).unwrap_or_default();
-            serde_json::to_writer(&mut ndjson, &quickwit::passage_json(d, pi, &c))?;
-            ndjson.push(b'\n');
-            n += 1;
-        }
-    }
-    write_atomic(&dir.join("passages.ndjson"), &ndjson)?;
+    let mut left_out = LeftOut::default();
+    // A line a passage, written as each batch of notes is read.
+    crate::init::write_atomic_with(&dir.join("passages.ndjson"), |out| {
+        study::place_in_batches(&project, g.quiet, |corpus, _, placement| {
+            let codes = units::passage_codes(placement, &sel);
+            for (di, d) in corpus.documents.iter().enumerate() {
+                for pi in 0..d.passages.len() {
+                    let c: Vec<String> = codes.get(&(di, pi)).map(|s| s.iter().cloned().collect()).unwrap_or_default();
+                    serde_json::to_writer(&mut *out, &quickwit::passage_json(d, pi, &c))?;
+                    out.write_all(b"\n")?;
+                    n += 1;
+                }
+            }
+            add_left_out(&mut left_out, left_out_in(corpus, placement, &sel));
+            Ok(())
+        })?;
+        Ok(())
+    })?;
     write_atomic(&dir.join("index-config.yaml"), quickwit::index_config(&id).as_bytes())?;
     output::info(
         g.quiet,
@@ -316,7 +322,7 @@ fn export_quickwit(g: &Globals, dir: &std::path::Path, include_suggested: bool) 
             dir.display(),
             sel.describe(),
             {
-                let left = left_out_of(&study, &placement, &sel).describe();
+                let left = left_out.describe();
                 if left.is_empty() { String::new() } else { format!(". {left}") }
             }
         ),
