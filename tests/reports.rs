@@ -357,6 +357,16 @@ fn stats_and_cooccurrence_count_what_the_theme_table_counts() {
             assert_eq!(co["counts"][i][j].as_u64().unwrap(), both, "{a} with {b}");
         }
     }
+    // The Parquet export, written a batch of notes at a time: whole files, every note read,
+    // every coding placed.
+    let o = p.cmd(&["export", "parquet", "pq", "--include-suggested"]).output().unwrap();
+    assert!(o.status.success(), "{}", crate::util::stderr(&o));
+    let placed = p.run(&["code", "list", "--json", "-q"]).lines().filter(|l| !l.contains("\"orphaned\":true")).count();
+    assert!(crate::util::stderr(&o).contains(&format!("3 notes, {placed} codings")), "{}", crate::util::stderr(&o));
+    for f in ["documents", "passages", "codings", "codes", "passages_by_site/site=fife/part-0"] {
+        let b = std::fs::read(p.path().join(format!("pq/{f}.parquet"))).unwrap();
+        assert!(b.starts_with(b"PAR1") && b.ends_with(b"PAR1"), "{f}");
+    }
     // Each says what it left out, as the theme table does: the unreadable note and the codings
     // in it (the rules' suggestion and the hand coding), whatever the counting rule.
     let accepted = p.json(&["report", "cooccur", "--format", "json", "-q"]);

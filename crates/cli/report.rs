@@ -267,21 +267,29 @@ pub fn run_export(g: &Globals, c: ExportCommand) -> Result<ExitCode> {
         }
         ExportCommand::Quickwit { dir, include_suggested } => return export_quickwit(g, &dir, include_suggested),
     };
-    let study = Study::load(g)?;
-    let book = study.codebook()?;
-    let placement = study.placement();
+    let project = g.project()?;
+    let book = study::codebook(&project)?;
     let sel = a.counting.selection();
-    let files = fieldnotes_report::export::export_parquet(&a.dir, &study.corpus, &placement, &book, &sel)?;
-    let written = placement.placed.iter().filter(|x| sel.admits(x.coding)).count();
+    // Written a batch of notes at a time.
+    let mut export = fieldnotes_report::export::ParquetExport::new(&a.dir, &book, &sel)?;
+    let (mut notes, mut written) = (0, 0);
+    let mut left_out = LeftOut::default();
+    study::place_in_batches(&project, g.quiet, |corpus, _, placement| {
+        export.add(corpus, placement)?;
+        notes += corpus.documents.len();
+        written += placement.placed.iter().filter(|x| sel.admits(x.coding)).count();
+        add_left_out(&mut left_out, left_out_in(corpus, placement, &sel));
+        Ok(())
+    })?;
+    let files = export.finish()?;
     output::info(
         g.quiet,
         format!(
-            "wrote {} Parquet file(s) to `{}`: {} notes, {written} codings ({}). {}",
+            "wrote {} Parquet file(s) to `{}`: {notes} notes, {written} codings ({}). {}",
             files.len(),
             a.dir.display(),
-            study.corpus.documents.len(),
             sel.describe(),
-            left_out_of(&study, &placement, &sel).describe()
+            left_out.describe()
         )
         .trim_end(),
     );

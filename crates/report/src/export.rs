@@ -54,9 +54,9 @@ fn partition_value(s: &str) -> String {
     if o.is_empty() { "__HIVE_DEFAULT_PARTITION__".to_string() } else { o }
 }
 
-/// Writes the four tables and the site partitions into `dir`; returns the files written. The
-/// codings table holds the codings `sel` admits (by default accepted ones only), each with its
-/// `reviewer`: the counting rule of every report.
+/// Writes `documents.parquet`, `passages.parquet`, `codings.parquet` (the codings `sel` admits,
+/// one row per coding and passage it touches), `codes.parquet` and the passages partitioned by
+/// site into `dir`, from the whole study at once; returns the files written.
 pub fn export_parquet(
     dir: &Path,
     corpus: &Corpus,
@@ -64,12 +64,141 @@ pub fn export_parquet(
     book: &Codebook,
     sel: &Selection,
 ) -> Result<Vec<PathBuf>> {
-    fs::create_dir_all(dir).map_err(|e| Error::Invalid(format!("cannot create `{}`: {e}", dir.display())))?;
-    let mut written = Vec::new();
+    let mut export = ParquetExport::new(dir, book, sel)?;
+    export.add(corpus, placement)?;
+    export.finish()
+}
 
-    // Documents.
+/// One Parquet file being written a batch of rows at a time: to a temporary file beside it,
+/// fsynced and renamed over it when finished (a crash leaves the old export or the new one).
+struct BatchedFile {
+    path: PathBuf,
+    tmp: PathBuf,
+    file: fs::File,
+    writer: polars_io::parquet::write::BatchedWriter<fs::File>,
+}
+
+impl BatchedFile {
+    fn create(path: PathBuf, schema: &Schema) -> Result<BatchedFile> {
+        let tmp = path.with_extension("parquet.tmp");
+        let cannot = |e: std::io::Error| Error::Invalid(format!("cannot write `{}`: {e}", tmp.display()));
+        let mut opts = fs::OpenOptions::new();
+        opts.write(true).create(true).truncate(true);
+        #[cfg(unix)]
+        {
+            // Exports hold the notes' text: readable by the owner only.
+            use std::os::unix::fs::OpenOptionsExt;
+            opts.mode(0o600);
+        }
+        let file = opts.open(&tmp).map_err(cannot)?;
+        let writer = ParquetWriter::new(file.try_clone().map_err(cannot)?).batched(schema)?;
+        Ok(BatchedFile { path, tmp, file, writer })
+    }
+
+    fn write(&mut self, df: &DataFrame) -> Result<()> {
+        if df.height() > 0 {
+            self.writer.write_batch(df)?;
+        }
+        Ok(())
+    }
+
+    fn finish(self) -> Result<PathBuf> {
+        self.writer.finish()?;
+        let cannot = |p: &Path, e: std::io::Error| Error::Invalid(format!("cannot write `{}`: {e}", p.display()));
+        self.file.sync_all().map_err(|e| cannot(&self.tmp, e))?;
+        fs::rename(&self.tmp, &self.path).map_err(|e| cannot(&self.path, e))?;
+        Ok(self.path)
+    }
+}
+
+/// The Parquet export written a batch of notes at a time ([`ParquetExport::add`]), so that a
+/// study need not be loaded whole: what [`export_parquet`] writes.
+pub struct ParquetExport<'a> {
+    dir: PathBuf,
+    book: &'a Codebook,
+    sel: &'a Selection,
+    documents: BatchedFile,
+    passages: BatchedFile,
+    codings: BatchedFile,
+    /// The passages of each site, by partition value.
+    by_site: BTreeMap<String, BatchedFile>,
+}
+
+impl<'a> ParquetExport<'a> {
+    /// Starts the export into `dir` (made if missing; its partitions by site replaced).
+    pub fn new(dir: &Path, book: &'a Codebook, sel: &'a Selection) -> Result<ParquetExport<'a>> {
+        fs::create_dir_all(dir).map_err(|e| Error::Invalid(format!("cannot create `{}`: {e}", dir.display())))?;
+        let part_root = dir.join("passages_by_site");
+        if part_root.exists() {
+            fs::remove_dir_all(&part_root)
+                .map_err(|e| Error::Invalid(format!("cannot replace `{}`: {e}", part_root.display())))?;
+        }
+        // The schemas are those of the tables of no notes.
+        let none = Corpus::default();
+        let placed = Placement::default();
+        Ok(ParquetExport {
+            dir: dir.to_path_buf(),
+            book,
+            sel,
+            documents: BatchedFile::create(dir.join("documents.parquet"), documents_df(&none)?.schema())?,
+            passages: BatchedFile::create(dir.join("passages.parquet"), passages_df(&none)?.schema())?,
+            codings: BatchedFile::create(dir.join("codings.parquet"), codings_df(&none, &placed, sel)?.schema())?,
+            by_site: BTreeMap::new(),
+        })
+    }
+
+    /// Adds a batch of notes and the placement of their codings.
+    pub fn add(&mut self, corpus: &Corpus, placement: &Placement<'_>) -> Result<()> {
+        self.documents.write(&documents_df(corpus)?)?;
+        let passages = passages_df(corpus)?;
+        self.passages.write(&passages)?;
+        // One folder per partition value: a missing and an empty site share the default one.
+        let keys: Vec<String> =
+            passages.column("site")?.str()?.iter().map(|s| partition_value(s.unwrap_or(""))).collect();
+        let key_column = StringChunked::from_iter_values("key".into(), keys.iter().map(String::as_str));
+        for key in keys.iter().collect::<std::collections::BTreeSet<_>>() {
+            let mask = key_column.equal(key.as_str());
+            let part = passages.filter(&mask)?.drop("site")?;
+            if !self.by_site.contains_key(key) {
+                let folder = self.dir.join("passages_by_site").join(format!("site={key}"));
+                fs::create_dir_all(&folder)
+                    .map_err(|e| Error::Invalid(format!("cannot create `{}`: {e}", folder.display())))?;
+                self.by_site.insert(key.clone(), BatchedFile::create(folder.join("part-0.parquet"), part.schema())?);
+            }
+            self.by_site.get_mut(key).expect("made above").write(&part)?;
+        }
+        self.codings.write(&codings_df(corpus, placement, self.sel)?)
+    }
+
+    /// Writes the codes and closes every file; returns the files written.
+    pub fn finish(self) -> Result<Vec<PathBuf>> {
+        let mut written = vec![self.documents.finish()?, self.passages.finish()?];
+        for part in self.by_site.into_values() {
+            written.push(part.finish()?);
+        }
+        written.push(self.codings.finish()?);
+        let book = self.book;
+        let mut codes = df!(
+            "id" => book.codes.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
+            "name" => book.codes.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
+            "parent" => book.codes.iter().map(|c| c.parent.clone()).collect::<Vec<_>>(),
+            "position" => (0..book.codes.len() as u32).collect::<Vec<_>>(),
+            "depth" => book.codes.iter().map(|c| book.depth(&c.id) as u32).collect::<Vec<_>>(),
+            "colour" => book.codes.iter().map(|c| c.colour.clone()).collect::<Vec<_>>(),
+            "description" => book.codes.iter().map(|c| c.description.clone()).collect::<Vec<_>>(),
+            "codebook_version" => book.codes.iter().map(|_| book.codebook.version.clone()).collect::<Vec<_>>(),
+        )?;
+        let p = self.dir.join("codes.parquet");
+        write(&mut codes, &p)?;
+        written.push(p);
+        Ok(written)
+    }
+}
+
+/// The documents of `corpus`, a row each.
+fn documents_df(corpus: &Corpus) -> Result<DataFrame> {
     let docs = &corpus.documents;
-    let mut documents = df!(
+    Ok(df!(
         "path" => docs.iter().map(|d| d.path.clone()).collect::<Vec<_>>(),
         "site" => docs.iter().map(|d| attr(d.attributes.get("site"))).collect::<Vec<_>>(),
         "kind" => docs.iter().map(|d| attr(d.attributes.get("kind"))).collect::<Vec<_>>(),
@@ -80,11 +209,17 @@ pub fn export_parquet(
         "passages" => docs.iter().map(|d| d.passages.len() as u32).collect::<Vec<_>>(),
         "words" => docs.iter().map(|d| d.words()).collect::<Vec<_>>(),
         "attributes" => docs.iter().map(|d| serde_json::to_string(&d.attributes).unwrap_or_default()).collect::<Vec<_>>(),
-    )?;
-    let p = dir.join("documents.parquet");
-    write(&mut documents, &p)?;
-    written.push(p);
+    )?)
+}
 
+/// A column of string cells gathered by name, taken out.
+fn take(cols: &mut BTreeMap<&str, Vec<Option<String>>>, k: &str) -> Vec<Option<String>> {
+    cols.remove(k).unwrap_or_default()
+}
+
+/// The passages of `corpus`, a row each.
+fn passages_df(corpus: &Corpus) -> Result<DataFrame> {
+    let docs = &corpus.documents;
     // Passages.
     let mut cols: BTreeMap<&str, Vec<Option<String>>> = BTreeMap::new();
     let (mut ordinal, mut start, mut end, mut words, mut year) = (vec![], vec![], vec![], vec![], vec![]);
@@ -105,8 +240,7 @@ pub fn export_parquet(
             year.push(d.attributes.get("date").and_then(Value::as_date).map(|x| x.year));
         }
     }
-    let take = |cols: &mut BTreeMap<&str, Vec<Option<String>>>, k: &str| cols.remove(k).unwrap_or_default();
-    let mut passages = df!(
+    Ok(df!(
         "id" => take(&mut cols, "id"),
         "doc" => take(&mut cols, "doc"),
         "ordinal" => ordinal,
@@ -120,31 +254,13 @@ pub fn export_parquet(
         "section" => take(&mut cols, "section"),
         "words" => words,
         "text" => take(&mut cols, "text"),
-    )?;
-    let p = dir.join("passages.parquet");
-    write(&mut passages, &p)?;
-    written.push(p);
+    )?)
+}
 
-    // Passages by site, hive-partitioned.
-    let part_root = dir.join("passages_by_site");
-    if part_root.exists() {
-        fs::remove_dir_all(&part_root)
-            .map_err(|e| Error::Invalid(format!("cannot replace `{}`: {e}", part_root.display())))?;
-    }
-    // One folder per partition value: a missing and an empty site share the default one.
-    let keys: Vec<String> = passages.column("site")?.str()?.iter().map(|s| partition_value(s.unwrap_or(""))).collect();
-    let key_column = StringChunked::from_iter_values("key".into(), keys.iter().map(String::as_str));
-    for key in keys.iter().collect::<std::collections::BTreeSet<_>>() {
-        let mask = key_column.equal(key.as_str());
-        let mut part = passages.filter(&mask)?.drop("site")?;
-        let folder = part_root.join(format!("site={key}"));
-        fs::create_dir_all(&folder)
-            .map_err(|e| Error::Invalid(format!("cannot create `{}`: {e}", folder.display())))?;
-        let p = folder.join("part-0.parquet");
-        write(&mut part, &p)?;
-        written.push(p);
-    }
-
+/// The codings `sel` admits among those `placement` places on `corpus`, a row per coding and
+/// passage it touches.
+fn codings_df(corpus: &Corpus, placement: &Placement<'_>, sel: &Selection) -> Result<DataFrame> {
+    let docs = &corpus.documents;
     // Codings (placed on the current text; one row per coding and passage it touches).
     let mut c_cols: BTreeMap<&str, Vec<Option<String>>> = BTreeMap::new();
     let (mut cstart, mut cend) = (vec![], vec![]);
@@ -168,7 +284,7 @@ pub fn export_parquet(
             cend.push(x.end as u64);
         }
     }
-    let mut codings = df!(
+    Ok(df!(
         "id" => take(&mut c_cols, "id"),
         "passage" => take(&mut c_cols, "passage"),
         "doc" => take(&mut c_cols, "doc"),
@@ -183,26 +299,7 @@ pub fn export_parquet(
         "memo" => take(&mut c_cols, "memo"),
         "time" => take(&mut c_cols, "time"),
         "text" => take(&mut c_cols, "text"),
-    )?;
-    let p = dir.join("codings.parquet");
-    write(&mut codings, &p)?;
-    written.push(p);
-
-    // Codes.
-    let mut codes = df!(
-        "id" => book.codes.iter().map(|c| c.id.clone()).collect::<Vec<_>>(),
-        "name" => book.codes.iter().map(|c| c.name.clone()).collect::<Vec<_>>(),
-        "parent" => book.codes.iter().map(|c| c.parent.clone()).collect::<Vec<_>>(),
-        "position" => (0..book.codes.len() as u32).collect::<Vec<_>>(),
-        "depth" => book.codes.iter().map(|c| book.depth(&c.id) as u32).collect::<Vec<_>>(),
-        "colour" => book.codes.iter().map(|c| c.colour.clone()).collect::<Vec<_>>(),
-        "description" => book.codes.iter().map(|c| c.description.clone()).collect::<Vec<_>>(),
-        "codebook_version" => book.codes.iter().map(|_| book.codebook.version.clone()).collect::<Vec<_>>(),
-    )?;
-    let p = dir.join("codes.parquet");
-    write(&mut codes, &p)?;
-    written.push(p);
-    Ok(written)
+    )?)
 }
 
 /// Writes a theme table in long form (one row per code and group) as Parquet.
