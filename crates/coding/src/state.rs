@@ -555,18 +555,24 @@ impl States {
     /// Every coding of `ledger` as the fold of the whole ledger has it, without memos, evidence
     /// and times: the state's codings and removed ids note by note to `each` (their places say
     /// in what order they were first added), then the events of the lines appended since to
-    /// `after`, in order; the state made again first when missing, stale or too far behind.
-    /// Returns the ledger's unreadable lines and the place after every one of the state's. What
-    /// [`crate::CodingTable::from_states`] is read from: no line of JSON but those appended since.
+    /// `after`, in order. Returns the ledger's unreadable lines and the place after every one of
+    /// the state's; `None`, having read nothing, when the state is missing, stale or too far
+    /// behind (making it again would cost more than folding the ledger's lines, which the
+    /// caller then does). What [`crate::CodingTable::from_states`] is read from: no line of
+    /// JSON but those appended since.
     pub fn for_each(
         &self,
         ledger: &Ledger,
         mut each: impl FnMut(Folded<'_>),
         mut after: impl FnMut(Event),
-    ) -> Result<(Vec<BadLine>, u64)> {
+    ) -> Result<Option<(Vec<BadLine>, u64)>> {
         let io = |source| Error::Io { path: ledger.path().to_path_buf(), source };
-        let Some(mut file) = open_ledger(ledger)? else { return Ok((Vec::new(), 0)) };
-        let (opened, len) = self.open_fresh(ledger, &mut file, &mut false)?;
+        let Some(mut file) = open_ledger(ledger)? else { return Ok(Some((Vec::new(), 0))) };
+        let len = file.metadata().map_err(io)?.len();
+        let Some(opened) = self.open_checked(ledger, &mut file, len).filter(|o| len - o.header.len <= self.tail_limit)
+        else {
+            return Ok(None);
+        };
         let unreadable = || Error::Io {
             path: self.path(ledger),
             source: std::io::Error::other("a note's block of the coding state is unreadable"),
@@ -583,7 +589,7 @@ impl States {
         file.seek(SeekFrom::Start(opened.header.len)).map_err(io)?;
         let reader = BufReader::new(file.take(len - opened.header.len));
         bad.extend(fold_lines_from(ledger.path(), reader, opened.header.lines + 1, |_, ev| after(ev)).map_err(io)?);
-        Ok((bad, opened.header.ids))
+        Ok(Some((bad, opened.header.ids)))
     }
 
     /// Brings the state of `ledger` up to date if it is missing, stale or more than

@@ -125,37 +125,46 @@ impl CodingTable {
         let mut t = CodingTable::default();
         let mut events: Vec<Row> = Vec::new();
         for ledger in Ledger::all(root)? {
-            let path = ledger.path();
-            let file = match File::open(path) {
-                Ok(f) => f,
-                Err(e) if e.kind() == std::io::ErrorKind::NotFound => continue,
-                Err(source) => return Err(Error::Io { path: path.to_path_buf(), source }),
-            };
-            let coder = t.strings.get(ledger.coder());
-            let reader = BufReader::with_capacity(1 << 20, file);
-            let mut too_far = Vec::new();
-            let mut bad = fold_lines(path, reader, |line, ev| {
-                let seq = u32::try_from(events.len()).expect("fewer than 4 billion events");
-                match t.row(coder, seq, ev) {
-                    Some(row) => events.push(row),
-                    None => too_far.push(line),
-                }
-            })
-            .map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
-            bad.extend(too_far.into_iter().map(|line| BadLine {
-                path: path.to_path_buf(),
-                line,
-                message: "its offsets are past 4 billion characters".into(),
-                torn: false,
-            }));
-            t.bad_lines.extend(bad);
+            let first = events.len() as u64;
+            t.read_lines(&ledger, first, &mut events)?;
         }
         t.fold(events);
         Ok(t)
     }
 
+    /// Reads `ledger`'s lines into `events`, the first at place `first`.
+    fn read_lines(&mut self, ledger: &Ledger, first: u64, events: &mut Vec<Row>) -> Result<()> {
+        let path = ledger.path();
+        let file = match File::open(path) {
+            Ok(f) => f,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+            Err(source) => return Err(Error::Io { path: path.to_path_buf(), source }),
+        };
+        let coder = self.strings.get(ledger.coder());
+        let reader = BufReader::with_capacity(1 << 20, file);
+        let mut too_far = Vec::new();
+        let mut seq = first;
+        let mut bad = fold_lines(path, reader, |line, ev| {
+            match self.row(coder, u32::try_from(seq).expect("fewer than 4 billion events"), ev) {
+                Some(row) => events.push(row),
+                None => too_far.push(line),
+            }
+            seq += 1;
+        })
+        .map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
+        bad.extend(too_far.into_iter().map(|line| BadLine {
+            path: path.to_path_buf(),
+            line,
+            message: "its offsets are past 4 billion characters".into(),
+            torn: false,
+        }));
+        self.bad_lines.extend(bad);
+        Ok(())
+    }
+
     /// The same table as [`CodingTable::load`] gives, read from each ledger's coding state
-    /// ([`crate::state`], made again first where stale) and the ledger lines appended since:
+    /// ([`crate::state`]) and the ledger lines appended since (a ledger whose state is missing
+    /// or stale is read as `load` reads it, the state left to be made by what needs it):
     /// binary blocks instead of JSON, memos, evidence and times skipped unread. The codings of a
     /// note come back in the order of their first addition (a coding removed and added again
     /// keeps its first place, where `load` gives it its last).
@@ -170,7 +179,7 @@ impl CodingTable {
             let coder = t.strings.get(ledger.coder());
             let mut tail: Vec<Event> = Vec::new();
             let mut too_far = 0usize;
-            let (bad, places) = states.for_each(
+            let read = states.for_each(
                 &ledger,
                 |item| match item {
                     crate::state::Folded::Coding(c) => match t.lean_row(coder, first + c.place, &c) {
@@ -181,6 +190,13 @@ impl CodingTable {
                 },
                 |ev| tail.push(ev),
             )?;
+            // A ledger whose state is missing or stale: its lines, as `load` reads them.
+            let Some((bad, places)) = read else {
+                let before = events.len();
+                t.read_lines(&ledger, first, &mut events)?;
+                first += (events.len() - before) as u64;
+                continue;
+            };
             let mut seq = first + places;
             for ev in tail {
                 match t.row(coder, u32::try_from(seq).expect("fewer than 4 billion events"), ev) {
