@@ -14,12 +14,11 @@ use crate::output;
 use crate::study::Study;
 
 /// A stable key for GUIDs: the project's name, or its folder's name.
-fn project_key(study: &Study) -> String {
-    if !study.project.config.name.is_empty() {
-        return study.project.config.name.clone();
+fn project_key(project: &fieldnotes_corpus::Project) -> String {
+    if !project.config.name.is_empty() {
+        return project.config.name.clone();
     }
-    study
-        .project
+    project
         .root()
         .canonicalize()
         .ok()
@@ -29,9 +28,10 @@ fn project_key(study: &Study) -> String {
 
 /// `fieldnotes export qdc FILE`.
 pub fn export_qdc(g: &Globals, file: &Path) -> Result<ExitCode> {
-    let study = Study::load(g)?;
-    let book = study.codebook()?;
-    let xml = fieldnotes_refi::export_qdc(&book, &project_key(&study));
+    // The codebook alone: no note or ledger is read.
+    let project = g.project()?;
+    let book = crate::study::codebook(&project)?;
+    let xml = fieldnotes_refi::export_qdc(&book, &project_key(&project));
     write_atomic(file, xml.as_bytes())?;
     output::info(g.quiet, &format!("wrote {} codes to `{}`", book.codes.len(), file.display()));
     Ok(ExitCode::SUCCESS)
@@ -70,7 +70,7 @@ pub fn export_qdpx(g: &Globals, file: &Path, include_suggested: bool) -> Result<
             o.coding.id, o.coding.code, o.coding.coder, o.reason
         ));
     }
-    let key = project_key(&study);
+    let key = project_key(&study.project);
     let input = fieldnotes_refi::ExportInput {
         name: &key,
         project_key: &key,
