@@ -621,30 +621,24 @@ pub struct RmArgs {
 }
 
 fn rm(g: &Globals, a: RmArgs) -> Result<ExitCode> {
-    let study = if a.id { Study::load(g)? } else { Study::load_note(g, &a.target)? };
+    if a.id {
+        return rm_by_id(g, &a);
+    }
+    let study = Study::load_note(g, &a.target)?;
     // Per ledger, the (id, note) of each coding to remove.
     let mut by_ledger: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
-    if a.id {
-        for c in study.codings.iter().filter(|c| c.id == a.target) {
-            by_ledger.entry(c.coder.clone()).or_default().push((c.id.clone(), c.doc.clone()));
+    let code = a.code.clone().context("give the code to remove: `fieldnotes code rm PASSAGE_ID CODE`")?;
+    let coder = coder_name(&study.project, a.coder.clone())?;
+    let (di, _, p) = study.passage(&a.target)?;
+    let pi = (p.ordinal - 1) as usize;
+    let placement = study.placement();
+    for x in placement.placed.iter().filter(|x| x.doc == di && x.passages.contains(&pi)) {
+        if x.coding.code == code && x.coding.coder == coder {
+            by_ledger.entry(coder.clone()).or_default().push((x.coding.id.clone(), x.coding.doc.clone()));
         }
-        if by_ledger.is_empty() {
-            bail!("no coding with id `{}`; `fieldnotes code list` shows the ids", a.target);
-        }
-    } else {
-        let code = a.code.clone().context("give the code to remove: `fieldnotes code rm PASSAGE_ID CODE`")?;
-        let coder = coder_name(&study.project, a.coder.clone())?;
-        let (di, _, p) = study.passage(&a.target)?;
-        let pi = (p.ordinal - 1) as usize;
-        let placement = study.placement();
-        for x in placement.placed.iter().filter(|x| x.doc == di && x.passages.contains(&pi)) {
-            if x.coding.code == code && x.coding.coder == coder {
-                by_ledger.entry(coder.clone()).or_default().push((x.coding.id.clone(), x.coding.doc.clone()));
-            }
-        }
-        if by_ledger.is_empty() {
-            bail!("`{}` has no coding `{code}` by {coder}; `fieldnotes show {}` lists its codes", a.target, a.target);
-        }
+    }
+    if by_ledger.is_empty() {
+        bail!("`{}` has no coding `{code}` by {coder}; `fieldnotes show {}` lists its codes", a.target, a.target);
     }
     let by = a.coder.clone().unwrap_or_default();
     let mut n = 0;
@@ -658,6 +652,28 @@ fn rm(g: &Globals, a: RmArgs) -> Result<ExitCode> {
     }
     output::info(g.quiet, &format!("removed {n} coding(s)"));
     after_coding(&study)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// `code rm --id ID`: the coding found by its id among every ledger's current codings (the
+/// compact table, read through the coding states; no note is read).
+fn rm_by_id(g: &Globals, a: &RmArgs) -> Result<ExitCode> {
+    let project = g.project()?;
+    let table = study::coding_table(&project)?;
+    let found: Vec<Coding> = table.with_id(&a.target).collect();
+    if found.is_empty() {
+        bail!("no coding with id `{}`; `fieldnotes code list` shows the ids", a.target);
+    }
+    let by = a.coder.clone().unwrap_or_default();
+    for c in &found {
+        Ledger::new(project.root(), &c.coder)?.append(&[Event::Remove {
+            id: c.id.clone(),
+            doc: Some(c.doc.clone()),
+            by: by.clone(),
+            time: now(),
+        }])?;
+    }
+    output::info(g.quiet, &format!("removed {} coding(s)", found.len()));
     Ok(ExitCode::SUCCESS)
 }
 

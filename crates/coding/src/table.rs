@@ -485,6 +485,15 @@ impl CodingTable {
             .map(|r| self.coding(r))
     }
 
+    /// The current codings with id `id`, in any ledger, without memo, evidence or time.
+    pub fn with_id<'t>(&'t self, id: &str) -> impl Iterator<Item = Coding> + 't {
+        let key = match id_number(id) {
+            Some(n) => Some((false, n)),
+            None => self.strings.find(id).map(|s| (true, u64::from(s))),
+        };
+        self.rows.iter().filter(move |r| key == Some((r.flags & ID_STRING != 0, r.id))).map(|r| self.coding(r))
+    }
+
     /// Every current coding, note by note.
     pub fn iter(&self) -> impl Iterator<Item = Coding> + '_ {
         self.by_doc.iter().map(|&k| self.coding(&self.rows[k as usize]))
