@@ -58,7 +58,8 @@ fn check(g: &Globals, a: CheckArgs) -> Result<ExitCode> {
         Some(f) => (f.clone(), None),
         None => {
             let project = g.project()?;
-            let codings = fieldnotes_coding::Codings::load(project.root())?;
+            // How often each code is used: from the compact table, not the whole ledgers.
+            let codings = crate::study::coding_table(&project)?;
             (project.codebook_path(), Some(codings.usage()))
         }
     };

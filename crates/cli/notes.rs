@@ -57,35 +57,47 @@ struct Unmarked {
 /// Runs `fieldnotes notes`.
 pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     let project = g.project()?;
-    let corpus = study::load_corpus(&project, g.quiet)?;
     let mut out = output::stdout();
-    if a.list {
-        if a.json {
-            serde_json::to_writer_pretty(&mut out, &corpus.documents)?;
-            writeln!(out)?;
-        } else {
-            let rows: Vec<Vec<String>> = corpus
-                .documents
-                .iter()
-                .map(|d| {
-                    vec![
-                        d.path.clone(),
-                        d.attributes.get("site").map(|v| v.to_string()).unwrap_or_default(),
-                        d.attributes.get("date").map(|v| v.to_string()).unwrap_or_default(),
-                        d.attributes.get("kind").map(|v| v.to_string()).unwrap_or_default(),
-                        d.passages.len().to_string(),
-                        d.words().to_string(),
-                    ]
-                })
-                .collect();
-            let header: Vec<String> = ["note", "site", "date", "kind", "passages", "words"].map(String::from).into();
-            let align = [Align::Left, Align::Left, Align::Left, Align::Left, Align::Right, Align::Right];
-            write!(out, "{}", output::table(&header, &rows, &align))?;
-        }
+    if a.list && a.json {
+        // Every note whole, text and all.
+        let corpus = study::load_corpus(&project, g.quiet)?;
+        serde_json::to_writer_pretty(&mut out, &corpus.documents)?;
+        writeln!(out)?;
         out.flush()?;
         return Ok(ExitCode::SUCCESS);
     }
-    let summary = summarise(&project, &corpus, &a.by);
+    // Otherwise the notes are read a batch at a time: a row or a count each is all they leave.
+    let (files, skipped) = study::note_files(&project)?;
+    let pb = output::progress(files.len() as u64, "reading", g.quiet);
+    let mut summary = Summary::new(&project, &a.by);
+    summary.skipped = skipped;
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    study::read_in_batches(&project, &files, &|_| pb.inc(1), true, |corpus| {
+        if a.list {
+            rows.extend(corpus.documents.iter().map(|d| {
+                vec![
+                    d.path.clone(),
+                    d.attributes.get("site").map(|v| v.to_string()).unwrap_or_default(),
+                    d.attributes.get("date").map(|v| v.to_string()).unwrap_or_default(),
+                    d.attributes.get("kind").map(|v| v.to_string()).unwrap_or_default(),
+                    d.passages.len().to_string(),
+                    d.words().to_string(),
+                ]
+            }));
+        } else {
+            summary.add(&corpus);
+        }
+        Ok(())
+    })?;
+    pb.finish_and_clear();
+    if a.list {
+        let header: Vec<String> = ["note", "site", "date", "kind", "passages", "words"].map(String::from).into();
+        let align = [Align::Left, Align::Left, Align::Left, Align::Left, Align::Right, Align::Right];
+        write!(out, "{}", output::table(&header, &rows, &align))?;
+        out.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    summary.skipped.sort_by(|a, b| a.path.cmp(&b.path));
     if a.json {
         serde_json::to_writer_pretty(&mut out, &summary)?;
         writeln!(out)?;
@@ -97,40 +109,58 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
 }
 
 fn summarise(project: &fieldnotes_corpus::Project, corpus: &fieldnotes_corpus::Corpus, by: &str) -> Summary {
-    let mut groups: BTreeMap<String, Group> = BTreeMap::new();
-    for d in &corpus.documents {
-        let key = d.attributes.get(by).map(|v| v.to_string()).unwrap_or_else(|| "(none)".into());
-        let kind = d.attributes.get("kind").map(|v| v.to_string()).unwrap_or_else(|| "(none)".into());
-        let gr = groups.entry(key).or_default();
-        gr.documents += 1;
-        gr.passages += d.passages.len();
-        gr.words += d.words();
-        *gr.kinds.entry(kind).or_insert(0) += 1;
+    let mut s = Summary::new(project, by);
+    s.add(corpus);
+    s
+}
+
+impl Summary {
+    /// Nothing counted yet.
+    fn new(project: &fieldnotes_corpus::Project, by: &str) -> Summary {
+        Summary {
+            project: if project.config.name.is_empty() {
+                project.root().display().to_string()
+            } else {
+                project.config.name.clone()
+            },
+            documents: 0,
+            passages: 0,
+            words: 0,
+            by: by.to_string(),
+            groups: BTreeMap::new(),
+            skipped: Vec::new(),
+            unmarked_transcripts: Vec::new(),
+        }
     }
-    Summary {
-        project: if project.config.name.is_empty() {
-            project.root().display().to_string()
-        } else {
-            project.config.name.clone()
-        },
-        documents: corpus.documents.len(),
-        passages: corpus.passage_count(),
-        words: corpus.documents.iter().map(|d| d.words()).sum(),
-        by: by.to_string(),
-        groups,
-        skipped: corpus.skipped.clone(),
-        unmarked_transcripts: corpus
-            .documents
-            .iter()
-            .filter(|d| {
-                d.looks_like_transcript()
-                    && !matches!(d.attributes.get("transcript"), Some(fieldnotes_corpus::Value::Bool(false)))
-            })
-            .map(|d| {
-                let (labelled, paragraphs) = d.labelled_paragraphs();
-                Unmarked { path: d.path.clone(), labelled, paragraphs }
-            })
-            .collect(),
+
+    /// Counts the notes of `corpus` (a batch of them, or all), and those it could not read.
+    fn add(&mut self, corpus: &fieldnotes_corpus::Corpus) {
+        for d in &corpus.documents {
+            let key = d.attributes.get(&self.by).map(|v| v.to_string()).unwrap_or_else(|| "(none)".into());
+            let kind = d.attributes.get("kind").map(|v| v.to_string()).unwrap_or_else(|| "(none)".into());
+            let gr = self.groups.entry(key).or_default();
+            gr.documents += 1;
+            gr.passages += d.passages.len();
+            gr.words += d.words();
+            *gr.kinds.entry(kind).or_insert(0) += 1;
+        }
+        self.documents += corpus.documents.len();
+        self.passages += corpus.passage_count();
+        self.words += corpus.documents.iter().map(|d| d.words()).sum::<u64>();
+        self.skipped.extend(corpus.skipped.iter().cloned());
+        self.unmarked_transcripts.extend(
+            corpus
+                .documents
+                .iter()
+                .filter(|d| {
+                    d.looks_like_transcript()
+                        && !matches!(d.attributes.get("transcript"), Some(fieldnotes_corpus::Value::Bool(false)))
+                })
+                .map(|d| {
+                    let (labelled, paragraphs) = d.labelled_paragraphs();
+                    Unmarked { path: d.path.clone(), labelled, paragraphs }
+                }),
+        );
     }
 }
 

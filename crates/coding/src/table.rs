@@ -494,6 +494,15 @@ impl CodingTable {
         self.rows.iter().filter(move |r| key == Some((r.flags & ID_STRING != 0, r.id))).map(|r| self.coding(r))
     }
 
+    /// Number of current codings per code id (as [`Codings::usage`] counts them).
+    pub fn usage(&self) -> HashMap<String, usize> {
+        let mut by_code: HashMap<u32, usize> = HashMap::new();
+        for r in &self.rows {
+            *by_code.entry(r.code).or_insert(0) += 1;
+        }
+        by_code.into_iter().map(|(c, n)| (self.strings.at(c).to_string(), n)).collect()
+    }
+
     /// Every current coding, note by note.
     pub fn iter(&self) -> impl Iterator<Item = Coding> + '_ {
         self.by_doc.iter().map(|&k| self.coding(&self.rows[k as usize]))
