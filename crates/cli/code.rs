@@ -1182,15 +1182,14 @@ fn move_coding(g: &Globals, a: MoveArgs) -> Result<ExitCode> {
     let study = Study::load_note(g, &a.passage)?;
     let by = coder_name(&study.project, a.coder.clone()).unwrap_or_default();
     let (_, doc, p) = study.passage(&a.passage)?;
-    // The note's codings are loaded; a coding of another note is looked for among them all, to
-    // say where it is.
+    // The note's codings are loaded; a coding of another note is looked for in the compact
+    // table of them all, to say where it is.
     let found = study.codings.iter().find(|c| c.id == a.coding).cloned();
     let c = match found {
         Some(c) => c,
-        None => Codings::load(study.project.root())?
-            .iter()
-            .find(|c| c.id == a.coding)
-            .cloned()
+        None => study::coding_table(&study.project)?
+            .with_id(&a.coding)
+            .next()
             .with_context(|| format!("no coding with id `{}`; `fieldnotes code list` shows the ids", a.coding))?,
     };
     if doc.path != c.doc {
