@@ -29,7 +29,7 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
             std::fs::remove_dir_all(&dir)?;
         }
     }
-    let stats = study::index_in_batches(&project, &codings, before, g)?;
+    let stats = study::index_in_batches(&project, &codings, before, g, true)?;
     // Indexing records moves of codings whose notes changed: the coding states follow.
     fieldnotes_coding::Codings::refresh_states(project.root(), &project.derived_dir())?;
     output::info(

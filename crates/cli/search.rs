@@ -98,6 +98,16 @@ pub fn open_index(g: &Globals, study: &Study) -> Result<SearchIndex> {
     Ok(idx)
 }
 
+/// Builds the index, or brings it up to date, reading the notes a batch at a time as `fieldnotes
+/// index` does (the report store made in the same pass), and opens it. Where codings of edited
+/// notes now stand is left for `fieldnotes index` to record: a search writes no ledger.
+fn build_index(g: &Globals, project: &fieldnotes_corpus::Project) -> Result<SearchIndex> {
+    let before = crate::store::before(project)?;
+    let table = crate::study::coding_table(project)?;
+    crate::study::index_in_batches(project, &table, before, g, false)?;
+    SearchIndex::open(&project.derived_dir().join("index"))?.context("the search index could not be built")
+}
+
 /// The existing index, checked against the notes: when notes changed since it was last brought
 /// up to date, it is updated if the project is small and otherwise the change is reported.
 fn checked_index(g: &Globals, stats: &fieldnotes_corpus::NoteStats, idx: SearchIndex) -> Result<SearchIndex> {
@@ -177,7 +187,7 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     let existing = if a.refresh { None } else { SearchIndex::open(&project.derived_dir().join("index"))? };
     let mut idx = match existing {
         Some(idx) => checked_index(g, &stats, idx)?,
-        None => open_index(g, &Study::load(g)?)?,
+        None => build_index(g, &project)?,
     };
     let uses_codes = query_uses_codes(&ast) || matches!(a.by.as_deref(), Some("code" | "codes"));
     // Codes are not in the index. A query or count on codes takes every passage's codes from the

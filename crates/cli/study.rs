@@ -398,13 +398,15 @@ pub fn read_in_batches(
 
 /// Builds or updates the index reading the notes a batch at a time ([`read_in_batches`]): each
 /// batch is parsed, its new and changed notes handed to the writer, its codings placed for the
-/// report store (made again in the same pass), and dropped. What `fieldnotes index` runs;
-/// `before` is where the project stood before `codings` was read.
+/// report store (made again in the same pass), with `record_moves` the new places of codings in
+/// edited notes appended to their ledgers, and dropped. What `fieldnotes index` runs, and a
+/// search that finds no index; `before` is where the project stood before `codings` was read.
 pub fn index_in_batches(
     project: &Project,
     codings: &CodingTable,
     before: crate::store::Before,
     g: &Globals,
+    record_moves: bool,
 ) -> Result<UpdateStats> {
     let _lock = lock_index(project, g)?;
     let (mut idx, reason) = SearchIndex::open_or_create(&project.derived_dir().join("index"))?;
@@ -423,7 +425,9 @@ pub fn index_in_batches(
         let mut anchoring = anchorer(project);
         store.add(&corpus, codings, &[], &mut anchoring);
         // Codings of notes edited since they were made are recorded at their new place.
-        moved += crate::code::record_moves(project, &corpus, codings, &mut anchoring)?;
+        if record_moves {
+            moved += crate::code::record_moves(project, &corpus, codings, &mut anchoring)?;
+        }
         Ok(())
     })?;
     let mut stats = update.finish()?;
