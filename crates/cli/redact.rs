@@ -13,7 +13,6 @@ use regex::Regex;
 use crate::Globals;
 use crate::init::write_atomic;
 use crate::output;
-use crate::study::Study;
 
 /// Arguments of `fieldnotes redact`.
 ///
@@ -124,8 +123,8 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     let names_path =
         a.names.as_ref().context("give the names to replace: `--names names.csv` (columns name,pseudonym)")?;
     let names = read_names(names_path)?;
-    let study = Study::load(g)?;
-    let root = study.project.root();
+    let project = g.project()?;
+    let root = project.root();
     let out = match &a.out {
         Some(o) => o.clone(),
         None => {
@@ -142,57 +141,74 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     if names_abs.starts_with(&out_abs) {
         bail!("the names file is inside `{}`; keep the mapping outside the copy you share", out.display());
     }
-    let mut spans_of = std::collections::HashMap::new();
-    for d in &study.corpus.documents {
-        let (text, spans) = replace(&names, &d.text);
-        write_atomic(&out.join(&d.path), text.as_bytes())?;
-        spans_of.insert(d.path.clone(), (text, spans));
-    }
-    for f in ["fieldnotes.toml", &study.project.config.codebook] {
+    for f in ["fieldnotes.toml", &project.config.codebook] {
         let src = root.join(f);
         if src.is_file() {
             write_atomic(&out.join(f), &fs::read(&src)?)?;
         }
     }
-    let mut n_codings = 0;
-    for (coder, state) in &study.codings.ledgers {
-        let mut events = Vec::new();
-        for c in state.current() {
-            let mut c = c.clone();
-            if let Some((text, spans)) = spans_of.get(&c.doc) {
-                c.start = map_offset(spans, c.start, false);
-                c.end = map_offset(spans, c.end, true);
-                let (bs, be) =
-                    (fieldnotes_corpus::char_to_byte(text, c.start), fieldnotes_corpus::char_to_byte(text, c.end));
-                if let (Some(bs), Some(be)) = (bs, be) {
-                    let span = &text[bs..be];
-                    c.hash = fieldnotes_corpus::text_hash(span);
-                    if !c.text.is_empty() {
-                        c.text = span.to_string();
-                    }
-                }
-                for h in &mut c.evidence {
-                    h.start = map_offset(spans, h.start, false);
-                    h.end = map_offset(spans, h.end, true);
-                    h.text = replace(&names, &h.text).0;
-                }
-            }
-            c.memo = c.memo.map(|m| replace(&names, &m).0);
-            events.push(Event::Add(c));
+    // A batch of notes at a time: each note written with the names replaced, and its codings,
+    // placed where its words now stand, appended to the copy's ledgers (codings of notes that
+    // could not be read or are gone last, as they are).
+    let (mut notes, mut n_codings) = (0, 0);
+    crate::study::place_in_batches(&project, g.quiet, |corpus, codings, _| {
+        let mut spans_of: std::collections::HashMap<String, Rewritten> = std::collections::HashMap::new();
+        for d in &corpus.documents {
+            let (text, spans) = replace(&names, &d.text);
+            write_atomic(&out.join(&d.path), text.as_bytes())?;
+            spans_of.insert(d.path.clone(), (text, spans));
         }
-        n_codings += events.len();
-        Ledger::new(&out, coder)?.append(&events)?;
-    }
+        notes += corpus.documents.len();
+        for (coder, state) in &codings.ledgers {
+            let events: Vec<Event> = state.current().map(|c| Event::Add(redacted(&names, &spans_of, c))).collect();
+            if !events.is_empty() {
+                n_codings += events.len();
+                Ledger::new(&out, coder)?.append(&events)?;
+            }
+        }
+        Ok(())
+    })?;
     output::info(
         g.quiet,
         &format!(
-            "wrote a pseudonymised copy to `{}`: {} notes, {} codings; the names file stays where it is",
+            "wrote a pseudonymised copy to `{}`: {notes} notes, {n_codings} codings; the names file stays where it is",
             out.display(),
-            study.corpus.documents.len(),
-            n_codings
         ),
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// A note rewritten: its new text, and the spans replaced (as [`replace`] gives them).
+type Rewritten = (String, Vec<(usize, usize, usize)>);
+
+/// Coding `c` in the pseudonymised copy: where its note was rewritten (`spans_of`, the note's
+/// new text and the spans replaced), at its words' new place, with the new words and their
+/// hash; its evidence and memo with the names replaced.
+fn redacted(
+    names: &Names,
+    spans_of: &std::collections::HashMap<String, Rewritten>,
+    c: &fieldnotes_coding::Coding,
+) -> fieldnotes_coding::Coding {
+    let mut c = c.clone();
+    if let Some((text, spans)) = spans_of.get(&c.doc) {
+        c.start = map_offset(spans, c.start, false);
+        c.end = map_offset(spans, c.end, true);
+        let (bs, be) = (fieldnotes_corpus::char_to_byte(text, c.start), fieldnotes_corpus::char_to_byte(text, c.end));
+        if let (Some(bs), Some(be)) = (bs, be) {
+            let span = &text[bs..be];
+            c.hash = fieldnotes_corpus::text_hash(span);
+            if !c.text.is_empty() {
+                c.text = span.to_string();
+            }
+        }
+        for h in &mut c.evidence {
+            h.start = map_offset(spans, h.start, false);
+            h.end = map_offset(spans, h.end, true);
+            h.text = replace(names, &h.text).0;
+        }
+    }
+    c.memo = c.memo.map(|m| replace(names, &m).0);
+    c
 }
 
 fn scan_file(path: &Path, names: Option<&Names>, email: &Regex, phone: &Regex, found: &mut Vec<String>) {
