@@ -148,8 +148,8 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
         }
     }
     // A batch of notes at a time: each note written with the names replaced, and its codings,
-    // placed where its words now stand, appended to the copy's ledgers (codings of notes that
-    // could not be read or are gone last, as they are).
+    // their offsets carried onto the rewritten text, appended to the copy's ledgers (codings of
+    // notes that could not be read or are gone last, as they are).
     let (mut notes, mut n_codings) = (0, 0);
     crate::study::place_in_batches(&project, g.quiet, |corpus, codings, _| {
         let mut spans_of: std::collections::HashMap<String, Rewritten> = std::collections::HashMap::new();
