@@ -7,7 +7,6 @@ use std::process::ExitCode;
 use anyhow::{Context, Result};
 use fieldnotes_coding::units::Selection;
 use fieldnotes_coding::{Codebook, Severity};
-use fieldnotes_report::{GroupBy, Measure, UnitKind};
 
 use crate::Globals;
 use crate::output;
@@ -103,16 +102,7 @@ fn show(g: &Globals, a: ShowArgs) -> Result<ExitCode> {
     let book = crate::study::codebook(&project)?;
     // The passages carrying each code: the theme table's totals, from the report store.
     let sel = Selection { coders: vec![], include_suggested: a.include_suggested, ..Selection::default() };
-    let frames = crate::store::report_store(g, &project)?.frames(&book, &GroupBy::parse("site"), &sel, false)?;
-    let table = fieldnotes_report::theme_table(
-        &frames,
-        &book,
-        "site",
-        UnitKind::Passages,
-        Measure::Count,
-        &sel.describe(),
-        false,
-    )?;
+    let table = crate::store::report_store(g, &project)?.passage_table(&book, "site", &sel)?;
     let counts: HashMap<&str, u64> =
         table.rows.iter().map(|r| (r.id.as_str(), r.cells.last().map_or(0, |c| c.passages))).collect();
     let mut out = output::stdout();

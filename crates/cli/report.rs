@@ -273,12 +273,10 @@ pub fn run_export(g: &Globals, c: ExportCommand) -> Result<ExitCode> {
     // Written a batch of notes at a time.
     let mut export = fieldnotes_report::export::ParquetExport::new(&a.dir, &book, &sel)?;
     let (mut notes, mut written) = (0, 0);
-    let mut left_out = LeftOut::default();
-    study::place_in_batches(&project, g.quiet, |corpus, _, placement| {
+    let left_out = placed_in_batches(g, &project, &sel, |corpus, placement| {
         export.add(corpus, placement)?;
         notes += corpus.documents.len();
         written += placement.placed.iter().filter(|x| sel.admits(x.coding)).count();
-        add_left_out(&mut left_out, left_out_in(corpus, placement, &sel));
         Ok(())
     })?;
     let files = export.finish()?;
@@ -307,7 +305,7 @@ fn export_quickwit(g: &Globals, dir: &std::path::Path, include_suggested: bool) 
     let mut left_out = LeftOut::default();
     // A line a passage, written as each batch of notes is read.
     crate::init::write_atomic_with(&dir.join("passages.ndjson"), |out| {
-        study::place_in_batches(&project, g.quiet, |corpus, _, placement| {
+        left_out = placed_in_batches(g, &project, &sel, |corpus, placement| {
             let codes = units::passage_codes(placement, &sel);
             for (di, d) in corpus.documents.iter().enumerate() {
                 for pi in 0..d.passages.len() {
@@ -317,7 +315,6 @@ fn export_quickwit(g: &Globals, dir: &std::path::Path, include_suggested: bool) 
                     n += 1;
                 }
             }
-            add_left_out(&mut left_out, left_out_in(corpus, placement, &sel));
             Ok(())
         })?;
         Ok(())
@@ -358,11 +355,24 @@ fn left_out_in(corpus: &Corpus, placement: &units::Placement<'_>, sel: &Selectio
     }
 }
 
-/// Adds what a batch of notes left out to what the batches before it did.
-fn add_left_out(all: &mut LeftOut, batch: LeftOut) {
-    all.notes.extend(batch.notes);
-    all.in_unread += batch.in_unread;
-    all.orphans += batch.orphans;
+/// [`study::place_in_batches`] handing `each` every batch of notes with the placement of their
+/// codings; returns what the batches leave out under `sel`, added up.
+fn placed_in_batches(
+    g: &Globals,
+    project: &Project,
+    sel: &Selection,
+    mut each: impl FnMut(&Corpus, &units::Placement<'_>) -> Result<()>,
+) -> Result<LeftOut> {
+    let mut all = LeftOut::default();
+    study::place_in_batches(project, g.quiet, |corpus, _, placement| {
+        each(corpus, placement)?;
+        let batch = left_out_in(corpus, placement, sel);
+        all.notes.extend(batch.notes);
+        all.in_unread += batch.in_unread;
+        all.orphans += batch.orphans;
+        Ok(())
+    })?;
+    Ok(all)
 }
 
 /// The counting rule and what was left out, for a caption.
@@ -592,17 +602,7 @@ fn stats(g: &Globals, a: StatsArgs) -> Result<ExitCode> {
     // Passages per group, and per code those carrying it: the theme table's counts, from the
     // report store.
     let store = crate::store::report_store(g, &project)?;
-    let frames = store.frames(book, &GroupBy::parse(&a.by), &sel, false)?;
-    let themes = fieldnotes_report::theme_table(
-        &frames,
-        book,
-        &a.by,
-        UnitKind::Passages,
-        Measure::Count,
-        &sel.describe(),
-        false,
-    )?;
-    let (groups, tests) = analysis::GroupCounts::from_theme_table(&themes).finish();
+    let (groups, tests) = analysis::GroupCounts::from_theme_table(&store.passage_table(book, &a.by, &sel)?).finish();
     let t = stats_table(&groups, &tests, &a.by, &counted(&sel, &store.left_out(&sel)));
     let text = if a.out.format == Format::Json {
         serde_json::to_string_pretty(&serde_json::json!({"caption": t.caption, "groups": groups, "tests": tests}))?
@@ -631,10 +631,8 @@ fn quotes(g: &Globals, a: QuotesArgs) -> Result<ExitCode> {
     // Picked a batch of notes at a time: the best of each batch kept with the best before.
     let by = GroupBy::parse(&a.by);
     let mut picks = analysis::QuotePicks::new(&ids, a.per_group);
-    let mut left_out = LeftOut::default();
-    study::place_in_batches(&project, g.quiet, |corpus, _, placement| {
+    let left_out = placed_in_batches(g, &project, &sel, |corpus, placement| {
         picks.add(corpus, placement, &sel, &by);
-        add_left_out(&mut left_out, left_out_in(corpus, placement, &sel));
         Ok(())
     })?;
     let qs = picks.finish();
@@ -689,21 +687,17 @@ pub fn html_report(g: &Globals, project: &Project, book: &Codebook, by: &str, se
     // The theme table from the report store, as `report themes` counts it; the rest counted a
     // batch of notes at a time.
     let store = crate::store::report_store(g, project)?;
-    let frames = store.frames(book, &group, sel, false)?;
-    let mut counts =
-        fieldnotes_report::theme_table(&frames, book, by, UnitKind::Passages, Measure::Count, &sel.describe(), false)?;
+    let mut counts = store.passage_table(book, by, sel)?;
     let ids: Vec<String> = book.codes.iter().map(|c| c.id.clone()).collect();
     let mut co = analysis::CooccurrenceCounts::new(book, 0);
     store.for_each_note_codes(book, sel, |sets| co.add_note(sets));
     let mut picks = analysis::QuotePicks::new(&ids, 1);
     let (mut notes, mut passages) = (0, 0);
-    let mut left_out = LeftOut::default();
     // The quotes need the notes' words: those a batch of notes at a time.
-    study::place_in_batches(project, g.quiet, |corpus, _, placement| {
+    let left_out = placed_in_batches(g, project, sel, |corpus, placement| {
         picks.add(corpus, placement, sel, &group);
         notes += corpus.documents.len();
         passages += corpus.passage_count();
-        add_left_out(&mut left_out, left_out_in(corpus, placement, sel));
         Ok(())
     })?;
     // The chi-square tests from the theme table's counts, as `report stats` has them.

@@ -663,6 +663,14 @@ impl Store {
         v.filter(|s| !s.is_empty()).unwrap_or_else(|| "(none)".to_string())
     }
 
+    /// The theme table of passages counted, grouped `by`, under `sel` (no roll-up): each
+    /// group's passages and, per code, those carrying it, what `report stats`, the HTML report
+    /// and `codebook show` count from.
+    pub fn passage_table(&self, book: &Codebook, by: &str, sel: &Selection) -> Result<crate::ThemeTable> {
+        let frames = self.frames(book, &GroupBy::parse(by), sel, false)?;
+        crate::theme_table(&frames, book, by, crate::UnitKind::Passages, crate::Measure::Count, &sel.describe(), false)
+    }
+
     /// Each note's passages in order, with the codes each carries under `sel` (their places in
     /// `book`; codes not in it left out), handed to `each` a note at a time: what co-occurrence
     /// counts ([`crate::analysis::CooccurrenceCounts::add_note`]).
