@@ -113,7 +113,7 @@ fn build_index(g: &Globals, project: &fieldnotes_corpus::Project) -> Result<Sear
 fn checked_index(g: &Globals, stats: &fieldnotes_corpus::NoteStats, idx: SearchIndex) -> Result<SearchIndex> {
     let mut bytes = 0u64;
     let mut notes = Vec::with_capacity(stats.notes.len());
-    for n in stats.notes.iter().filter(|n| n.modified_ns != -2) {
+    for n in stats.notes.iter().filter(|n| n.modified_ns != fieldnotes_corpus::NoteStat::UNREADABLE) {
         bytes += n.len;
         let modified =
             std::time::UNIX_EPOCH + std::time::Duration::from_nanos(u64::try_from(n.modified_ns).unwrap_or(0));

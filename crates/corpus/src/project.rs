@@ -90,6 +90,11 @@ pub struct NoteStat {
     pub modified_ns: i128,
 }
 
+impl NoteStat {
+    /// [`NoteStat::modified_ns`] of a file that could not be read.
+    pub const UNREADABLE: i128 = -2;
+}
+
 /// The note files found by a walk, with their sizes and times, and the paths the walk could not
 /// read.
 #[derive(Clone, Debug, Default)]
@@ -116,7 +121,7 @@ impl NoteStats {
             .notes
             .iter()
             .map(|n| entry(&n.rel, n.len, n.modified_ns))
-            .chain(self.unreadable.iter().map(|r| entry(r, 0, -2)))
+            .chain(self.unreadable.iter().map(|r| entry(r, 0, NoteStat::UNREADABLE)))
             .fold(0u64, u64::wrapping_add);
         ((self.notes.len() + self.unreadable.len()) as u64, sum)
     }
@@ -480,14 +485,15 @@ fn memchr_nul(bytes: &[u8]) -> Option<usize> {
 }
 
 /// A file's size and modification time in nanoseconds since 1970, as [`NoteStat`] keeps them:
-/// -1 for a time the system does not give, `(0, -2)` for a file that cannot be read.
+/// -1 for a time the system does not give, `(0, NoteStat::UNREADABLE)` for a file that cannot
+/// be read.
 pub fn file_stamp(path: &Path) -> (u64, i128) {
     fs::metadata(path)
         .map(|m| {
             let t = m.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
             (m.len(), t.map_or(-1, |d| d.as_nanos() as i128))
         })
-        .unwrap_or((0, -2))
+        .unwrap_or((0, NoteStat::UNREADABLE))
 }
 
 /// Sorts paths as `Path`'s order does (component by component), from a key made once per path:
