@@ -640,19 +640,31 @@ fn rm(g: &Globals, a: RmArgs) -> Result<ExitCode> {
     if by_ledger.is_empty() {
         bail!("`{}` has no coding `{code}` by {coder}; `fieldnotes show {}` lists its codes", a.target, a.target);
     }
+    remove(g, &study.project, &by_ledger, &a)?;
+    after_coding(&study)?;
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Removes the codings `by_ledger` names (per ledger, each one's id and note), one write per
+/// ledger, recording who removed them.
+fn remove(
+    g: &Globals,
+    project: &Project,
+    by_ledger: &BTreeMap<String, Vec<(String, String)>>,
+    a: &RmArgs,
+) -> Result<()> {
     let by = a.coder.clone().unwrap_or_default();
     let mut n = 0;
-    for (coder, ids) in &by_ledger {
+    for (coder, ids) in by_ledger {
         let events: Vec<Event> = ids
             .iter()
             .map(|(id, doc)| Event::Remove { id: id.clone(), doc: Some(doc.clone()), by: by.clone(), time: now() })
             .collect();
         n += events.len();
-        Ledger::new(study.project.root(), coder)?.append(&events)?;
+        Ledger::new(project.root(), coder)?.append(&events)?;
     }
     output::info(g.quiet, &format!("removed {n} coding(s)"));
-    after_coding(&study)?;
-    Ok(ExitCode::SUCCESS)
+    Ok(())
 }
 
 /// `code rm --id ID`: the coding found by its id among every ledger's current codings (the
@@ -660,20 +672,14 @@ fn rm(g: &Globals, a: RmArgs) -> Result<ExitCode> {
 fn rm_by_id(g: &Globals, a: &RmArgs) -> Result<ExitCode> {
     let project = g.project()?;
     let table = study::coding_table(&project)?;
-    let found: Vec<Coding> = table.with_id(&a.target).collect();
-    if found.is_empty() {
+    let mut by_ledger: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    for c in table.with_id(&a.target) {
+        by_ledger.entry(c.coder).or_default().push((c.id, c.doc));
+    }
+    if by_ledger.is_empty() {
         bail!("no coding with id `{}`; `fieldnotes code list` shows the ids", a.target);
     }
-    let by = a.coder.clone().unwrap_or_default();
-    for c in &found {
-        Ledger::new(project.root(), &c.coder)?.append(&[Event::Remove {
-            id: c.id.clone(),
-            doc: Some(c.doc.clone()),
-            by: by.clone(),
-            time: now(),
-        }])?;
-    }
-    output::info(g.quiet, &format!("removed {} coding(s)", found.len()));
+    remove(g, &project, &by_ledger, a)?;
     Ok(ExitCode::SUCCESS)
 }
 
