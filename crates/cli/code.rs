@@ -10,7 +10,7 @@ use anyhow::{Context, Result, bail};
 use fieldnotes_coding::ledger::{self, Coding, Codings, Event, Ledger, Origin, RULES_CODER, Status, coding_id, now};
 use fieldnotes_coding::state::States;
 use fieldnotes_coding::units::{self, Selection};
-use fieldnotes_coding::{Anchorer, AutoCoder, Codebook, CodingTable, Versions};
+use fieldnotes_coding::{Anchorer, AutoCoder, Codebook, CodingTable, TableParts, Versions};
 use fieldnotes_corpus::{Document, Passage, Project, text_hash};
 
 use crate::Globals;
@@ -114,7 +114,7 @@ pub struct AutoSummary {
 /// project stood before `codings` was read.
 pub fn auto_code(
     project: &Project,
-    codings: &CodingTable,
+    codings: &TableParts,
     before: crate::store::Before,
     book: &Codebook,
     dry_run: bool,
@@ -132,7 +132,7 @@ pub fn auto_code(
     // The coding state of the rules ledger, brought forward by the suggestions as they are
     // written rather than read back after.
     let mut state = if dry_run { None } else { States::new(&project.derived_dir()).extend(&ledger, &from)? };
-    let mut store = (!dry_run).then(|| crate::store::StoreBuild::start(before, codings, &walk_skipped));
+    let mut store = if dry_run { None } else { Some(crate::store::StoreBuild::start(before, codings, &walk_skipped)?) };
     // Where the ledger's lines written here begin and end: when each write follows the last, no
     // other line came between, and the store counts the ledger up to the end.
     let mut written: Option<(u64, u64)> = None;
@@ -142,16 +142,16 @@ pub fn auto_code(
         ac: &ac,
         book,
         code_index: book.codes.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect(),
-        codings,
         time,
     };
     study::read_in_batches(project, &files, &|n| pb.inc(n), true, |corpus| {
+        let table = study::batch_table(codings, &corpus)?;
         // Each note coded and its new suggestions made on its own, on every core.
         let per_note: Vec<NoteSuggestions> = corpus
             .documents
             .par_iter()
             .enumerate()
-            .map_init(|| study::anchorer(project), |anchorer, (di, d)| suggester.in_note(di, d, anchorer))
+            .map_init(|| study::anchorer(project), |anchorer, (di, d)| suggester.in_note(&table, di, d, anchorer))
             .collect();
         let mut fresh = Vec::with_capacity(per_note.iter().map(|(f, _)| f.len()).sum());
         for (note_fresh, counts) in per_note {
@@ -170,7 +170,7 @@ pub fn auto_code(
         }
         summary.fresh += fresh.len();
         let Some(store) = store.as_mut() else { return Ok(()) };
-        store.add(&corpus, codings, &fresh, &mut anchorer);
+        store.add(&corpus, &table, &fresh, &mut anchorer);
         if !fresh.is_empty() {
             // The versions the new suggestions count in are kept before the ledger names them.
             let mut kept = std::collections::HashSet::new();
@@ -204,7 +204,7 @@ pub fn auto_code(
                 store.advance_ledger(project, &ledger, now);
             }
         }
-        store.finish(project, codings);
+        store.finish(project, codings)?;
     }
     Ok(summary)
 }
@@ -219,19 +219,18 @@ struct Suggester<'a> {
     book: &'a Codebook,
     /// Each code's place in the codebook, by id.
     code_index: HashMap<&'a str, usize>,
-    /// The codings there were before the run.
-    codings: &'a CodingTable,
     /// The run's time, which its suggestions carry.
     time: String,
 }
 
 impl Suggester<'_> {
-    /// Codes note `d` (number `di` of its batch) and makes its new suggestions. A suggestion the
+    /// Codes note `d` (number `di` of its batch; `codings` are those there were in the batch's
+    /// notes before the run) and makes its new suggestions. A suggestion the
     /// ledger has (by id) is not made again, nor one on a passage where an earlier suggestion of
     /// the same code stands now after edits: a passage edited since keeps its suggestion (and
     /// its review: one rejected stays rejected) instead of getting a second one under a new id.
-    fn in_note(&self, di: usize, d: &Document, anchorer: &mut Anchorer) -> NoteSuggestions {
-        let Suggester { ac, book, code_index, codings, time } = self;
+    fn in_note(&self, codings: &CodingTable, di: usize, d: &Document, anchorer: &mut Anchorer) -> NoteSuggestions {
+        let Suggester { ac, book, code_index, time } = self;
         let mut counts = vec![(0, 0); book.codes.len()];
         let mut fresh = Vec::new();
         // (passage, code) pairs the rules' earlier suggestions stand on now, once needed.
@@ -288,7 +287,7 @@ impl Suggester<'_> {
 fn auto(g: &Globals, a: AutoArgs) -> Result<ExitCode> {
     let project = g.project()?;
     let before = crate::store::before(&project)?;
-    let codings = study::coding_table(&project)?;
+    let codings = study::coding_parts(&project)?;
     let book = study::codebook(&project)?;
     let mut out = output::stdout();
     let mut print = |c: &Coding| -> Result<()> {

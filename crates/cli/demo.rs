@@ -118,8 +118,8 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     out.flush()?;
     let book = study.codebook()?;
     let before = crate::store::before(&study.project)?;
-    let table = crate::study::coding_table(&study.project)?;
-    let summary = code::auto_code(&study.project, &table, before, &book, false, &g, &mut |_| Ok(()))?;
+    let codings = crate::study::coding_parts(&study.project)?;
+    let summary = code::auto_code(&study.project, &codings, before, &book, false, &g, &mut |_| Ok(()))?;
     writeln!(out, "{} suggestions, each with its evidence, in `codings/rules.jsonl`", summary.written)?;
     study.codings = fieldnotes_coding::Codings::load(study.project.root())?;
     let (mut idx, _) = study.update_index(&g, false)?.context("the search index is missing")?;

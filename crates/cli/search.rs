@@ -103,8 +103,8 @@ pub fn open_index(g: &Globals, study: &Study) -> Result<SearchIndex> {
 /// notes now stand is left for `fieldnotes index` to record: a search writes no ledger.
 fn build_index(g: &Globals, project: &fieldnotes_corpus::Project) -> Result<SearchIndex> {
     let before = crate::store::before(project)?;
-    let table = crate::study::coding_table(project)?;
-    crate::study::index_in_batches(project, &table, before, g, false)?;
+    let codings = crate::study::coding_parts(project)?;
+    crate::study::index_in_batches(project, &codings, before, g, false)?;
     SearchIndex::open(&project.derived_dir().join("index"))?.context("the search index could not be built")
 }
 

@@ -6,7 +6,7 @@
 use anyhow::Result;
 use fieldnotes_coding::state::{self, Mark};
 use fieldnotes_coding::units;
-use fieldnotes_coding::{Anchorer, Coding, CodingTable, Ledger};
+use fieldnotes_coding::{Anchorer, Coding, CodingTable, Ledger, TableParts};
 use fieldnotes_corpus::{Corpus, NoteStats, Project, Skipped};
 use fieldnotes_index::Codes;
 use fieldnotes_report::store::{STORE_FILE, Signature, Store, StoreBuilder};
@@ -56,16 +56,16 @@ pub fn report_store_with(g: &Globals, project: &Project, stats: &NoteStats) -> R
     let before = Before { signature, marks: marks_now(project)? };
     // Built a batch of notes at a time from the compact coding table, so that neither the notes
     // nor millions of codings need be held whole.
-    let table = study::coding_table(project)?;
+    let parts = study::coding_parts(project)?;
     let (files, walk_skipped) = study::note_files(project)?;
-    let mut build = StoreBuild::start(before, &table, &walk_skipped);
+    let mut build = StoreBuild::start(before, &parts, &walk_skipped)?;
     let pb = output::progress(files.len() as u64, "reading", g.quiet);
     study::read_in_batches(project, &files, &|n| pb.inc(n), true, |corpus| {
-        build.add(&corpus, &table, &[], &mut study::anchorer(project));
+        build.add(&corpus, &study::batch_table(&parts, &corpus)?, &[], &mut study::anchorer(project));
         Ok(())
     })?;
     pb.finish_and_clear();
-    Ok(build.finish(project, &table))
+    build.finish(project, &parts)
 }
 
 /// Where the project stands before a command reads its codings: what a store it builds from
@@ -120,20 +120,21 @@ pub struct StoreBuild {
 }
 
 impl StoreBuild {
-    /// Starts a store for the project as it stood `before` `table` was read, the walk having
-    /// skipped `walk_skipped` (already warned of).
-    pub fn start(before: Before, table: &CodingTable, walk_skipped: &[Skipped]) -> StoreBuild {
+    /// Starts a store for the project as it stood `before` `codings` were opened, the walk
+    /// having skipped `walk_skipped` (already warned of).
+    pub fn start(before: Before, codings: &TableParts, walk_skipped: &[Skipped]) -> Result<StoreBuild> {
         let mut builder = Store::builder(before.signature);
         builder.set_marks(before.marks);
         let mut build = StoreBuild {
             builder,
-            warnings: table.bad_lines().iter().map(ToString::to_string).collect(),
+            warnings: codings.bad_lines().iter().map(ToString::to_string).collect(),
             left_out: Vec::new(),
             seen: std::collections::HashSet::new(),
             in_unread: 0,
         };
-        build.skipped(table, walk_skipped);
-        build
+        let paths: Vec<&str> = walk_skipped.iter().map(|s| s.path.as_str()).collect();
+        build.skipped(&codings.table_of(&paths)?, walk_skipped);
+        Ok(build)
     }
 
     /// Records notes that could not be read: warned of again when the store is used, named in
@@ -145,10 +146,11 @@ impl StoreBuild {
         self.in_unread += skipped.iter().map(|s| table.of_doc(&s.path).count()).sum::<usize>();
     }
 
-    /// Adds a batch of notes with their codings in `table` and in `more` (new ones, not yet in
-    /// the table), placed by `anchorer` (the batch's: each edited note is compared with its old
-    /// version once).
+    /// Adds a batch of notes with their codings in `table` (the batch's, [`study::batch_table`])
+    /// and in `more` (new ones, not yet in the table), placed by `anchorer` (the batch's: each
+    /// edited note is compared with its old version once).
     pub fn add(&mut self, corpus: &Corpus, table: &CodingTable, more: &[Coding], anchorer: &mut Anchorer) {
+        self.warnings.extend(table.bad_lines().iter().map(ToString::to_string));
         self.skipped(table, &corpus.skipped);
         self.seen.extend(corpus.documents.iter().map(|d| d.path.clone()));
         self.builder.add_notes(corpus);
@@ -170,16 +172,17 @@ impl StoreBuild {
     }
 
     /// Counts the codings of notes gone as orphans, saves the store and returns it.
-    pub fn finish(mut self, project: &Project, table: &CodingTable) -> Store {
-        for doc in table.docs() {
-            if !self.seen.contains(doc) {
-                let gone: Vec<Coding> = table.of_doc(doc).collect();
-                self.builder.add_orphans(&gone);
-            }
+    pub fn finish(mut self, project: &Project, codings: &TableParts) -> Result<Store> {
+        let listed = codings.docs();
+        let gone: Vec<&str> = listed.into_iter().filter(|d| !self.seen.contains(*d)).collect();
+        let table = codings.table_of(&gone)?;
+        for doc in gone {
+            let gone: Vec<Coding> = table.of_doc(doc).collect();
+            self.builder.add_orphans(&gone);
         }
         let store = self.builder.finish(self.warnings, self.left_out, self.in_unread);
         save(project, &store);
-        store
+        Ok(store)
     }
 }
 

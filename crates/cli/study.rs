@@ -6,7 +6,7 @@ use std::path::PathBuf;
 use anyhow::{Context, Result, bail};
 use fieldnotes_coding::units::{self, Placement};
 use fieldnotes_coding::versions::{self, Traced};
-use fieldnotes_coding::{Anchorer, Codebook, CodingTable, Codings, Versions};
+use fieldnotes_coding::{Anchorer, Codebook, CodingTable, Codings, TableParts, Versions};
 use fieldnotes_corpus::{Corpus, Document, Passage, PassageRef, Project};
 use fieldnotes_index::{SearchIndex, UpdateStats, WriterOptions};
 
@@ -339,6 +339,33 @@ pub fn coding_table(project: &Project) -> Result<CodingTable> {
     Ok(table)
 }
 
+/// The project's codings ready to be read a batch of notes at a time ([`batch_table`]), through
+/// the coding states, with a warning for every unreadable ledger line: what a command that
+/// reads every note holds instead of the whole [`coding_table`].
+pub fn coding_parts(project: &Project) -> Result<TableParts> {
+    let parts = TableParts::open(project.root(), &project.derived_dir())?;
+    for bad in parts.bad_lines() {
+        output::warn(&bad.to_string());
+    }
+    Ok(parts)
+}
+
+/// The codings of a batch of notes (those read and those that could not be), with a warning
+/// for any whose offsets do not fit.
+pub fn batch_table(parts: &TableParts, corpus: &Corpus) -> Result<CodingTable> {
+    let docs: Vec<&str> = corpus
+        .documents
+        .iter()
+        .map(|d| d.path.as_str())
+        .chain(corpus.skipped.iter().map(|s| s.path.as_str()))
+        .collect();
+    let table = parts.table_of(&docs)?;
+    for bad in table.bad_lines() {
+        output::warn(&bad.to_string());
+    }
+    Ok(table)
+}
+
 /// The project's note files, and those the walk could not read, each warned of.
 pub fn note_files(project: &Project) -> Result<(Vec<PathBuf>, Vec<fieldnotes_corpus::Skipped>)> {
     let (files, walk_skipped) = project.note_files()?;
@@ -400,10 +427,10 @@ pub fn read_in_batches(
 /// batch is parsed, its new and changed notes handed to the writer, its codings placed for the
 /// report store (made again in the same pass), with `record_moves` the new places of codings in
 /// edited notes appended to their ledgers, and dropped. What `fieldnotes index` runs, and a
-/// search that finds no index; `before` is where the project stood before `codings` was read.
+/// search that finds no index; `before` is where the project stood before `codings` was opened.
 pub fn index_in_batches(
     project: &Project,
-    codings: &CodingTable,
+    codings: &TableParts,
     before: crate::store::Before,
     g: &Globals,
     record_moves: bool,
@@ -415,23 +442,24 @@ pub fn index_in_batches(
     }
     let opts = WriterOptions::from_config(&project.config.index);
     let (files, walk_skipped) = note_files(project)?;
-    let mut store = crate::store::StoreBuild::start(before, codings, &walk_skipped);
+    let mut store = crate::store::StoreBuild::start(before, codings, &walk_skipped)?;
     let pb = output::progress(files.len() as u64, "indexing", g.quiet);
     let mut update = idx.begin_update(&opts);
     let mut moved = 0;
     read_in_batches(project, &files, &|n| pb.inc(n), false, |corpus| {
         update.add(&corpus, &|_| {})?;
+        let table = batch_table(codings, &corpus)?;
         // One anchorer for the batch: each edited note is compared with its old version once.
         let mut anchoring = anchorer(project);
-        store.add(&corpus, codings, &[], &mut anchoring);
+        store.add(&corpus, &table, &[], &mut anchoring);
         // Codings of notes edited since they were made are recorded at their new place.
         if record_moves {
-            moved += crate::code::record_moves(project, &corpus, codings, &mut anchoring)?;
+            moved += crate::code::record_moves(project, &corpus, &table, &mut anchoring)?;
         }
         Ok(())
     })?;
     let mut stats = update.finish()?;
-    store.finish(project, codings);
+    store.finish(project, codings)?;
     pb.finish_and_clear();
     stats.rebuilt = reason;
     if moved > 0 {

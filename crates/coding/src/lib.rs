@@ -31,5 +31,5 @@ pub use autocode::{AutoCoder, CodeMatch, Hit, PassageMatches};
 pub use codebook::{Code, Codebook, Finding, Rules, Severity};
 pub use error::{Error, Result};
 pub use ledger::{Coding, Codings, Event, Ledger, Origin, Status};
-pub use table::CodingTable;
+pub use table::{CodingTable, TableParts};
 pub use versions::{Anchorer, Versions};

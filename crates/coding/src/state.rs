@@ -292,6 +292,67 @@ pub enum Folded<'a> {
     Removed(u64, &'a str),
 }
 
+/// A ledger's coding state, opened once ([`States::open_lean`]), to read the codings of a few
+/// notes at a time without the rest, or of all of them, without memos, evidence and times: the
+/// state's note table in memory, each note's block read when asked for, and the events of the
+/// ledger lines appended since the state was made (at most [`TAIL_LIMIT`] bytes of them).
+pub struct LeanState {
+    /// The state file, for errors.
+    path: PathBuf,
+    opened: Opened,
+    tail: Vec<Event>,
+    bad: Vec<BadLine>,
+}
+
+impl LeanState {
+    /// The places the state's codings and removed ids take: the first event of the lines
+    /// after the state comes at this place.
+    pub fn places(&self) -> u64 {
+        self.opened.header.ids
+    }
+
+    /// The ledger's unreadable lines, in the state and after it.
+    pub fn bad_lines(&self) -> &[BadLine] {
+        &self.bad
+    }
+
+    /// The events of the ledger lines appended since the state was made, in order.
+    pub fn tail(&self) -> &[Event] {
+        &self.tail
+    }
+
+    /// The notes the state holds codings or removed ids of, sorted.
+    pub fn notes(&self) -> impl Iterator<Item = &str> {
+        self.opened.table.iter().map(|e| e.path.as_str())
+    }
+
+    /// Hands the codings and removed ids the state holds of the notes at `docs` (of every note
+    /// with `None`), note by note, to `each`; their places say in what order they were first
+    /// added. The lines after the state are not among them ([`LeanState::tail`]).
+    pub fn read(&self, docs: Option<&[&str]>, mut each: impl FnMut(Folded<'_>)) -> Result<()> {
+        let unreadable = || Error::Io {
+            path: self.path.clone(),
+            source: std::io::Error::other("a note's block of the coding state is unreadable"),
+        };
+        let table = &self.opened.table;
+        let mut buf = Vec::new();
+        let mut blocks = &self.opened.file;
+        let mut read = |e: &Entry| -> Result<()> {
+            buf.resize(usize::try_from(e.len).map_err(|_| unreadable())?, 0);
+            blocks.seek(SeekFrom::Start(self.opened.blocks_at + e.offset)).map_err(|_| unreadable())?;
+            blocks.read_exact(&mut buf).map_err(|_| unreadable())?;
+            decode_block_lean(&buf, &mut each).ok_or_else(unreadable)
+        };
+        match docs {
+            None => table.iter().try_for_each(&mut read),
+            Some(docs) => docs
+                .iter()
+                .filter_map(|d| table.binary_search_by(|e| e.path.as_str().cmp(d)).ok())
+                .try_for_each(|i| read(&table[i])),
+        }
+    }
+}
+
 /// Hands each coding and removed id of an encoded block to `each`, skipping memos, evidence and
 /// times; `None` if the bytes are not a whole block.
 fn decode_block_lean<'a>(b: &'a [u8], each: &mut impl FnMut(Folded<'a>)) -> Option<()> {
@@ -552,44 +613,26 @@ impl States {
         }
     }
 
-    /// Every coding of `ledger` as the fold of the whole ledger has it, without memos, evidence
-    /// and times: the state's codings and removed ids note by note to `each` (their places say
-    /// in what order they were first added), then the events of the lines appended since to
-    /// `after`, in order. Returns the ledger's unreadable lines and the place after every one of
-    /// the state's; `None`, having read nothing, when the state is missing, stale or too far
-    /// behind (making it again would cost more than folding the ledger's lines, which the
-    /// caller then does). What [`crate::CodingTable::from_states`] is read from: no line of
-    /// JSON but those appended since.
-    pub fn for_each(
-        &self,
-        ledger: &Ledger,
-        mut each: impl FnMut(Folded<'_>),
-        mut after: impl FnMut(Event),
-    ) -> Result<Option<(Vec<BadLine>, u64)>> {
+    /// `ledger`'s state opened to read its codings without memos, evidence and times, a few
+    /// notes at a time or all of them ([`LeanState`]), with the events of the lines appended
+    /// since read in; `None`, having read nothing, when there is no ledger, or its state is
+    /// missing, stale or too far behind (making it again would cost more than folding the
+    /// ledger's lines, which the caller then does). What [`crate::CodingTable`]s are read from:
+    /// no line of JSON but those appended since.
+    pub fn open_lean(&self, ledger: &Ledger) -> Result<Option<LeanState>> {
         let io = |source| Error::Io { path: ledger.path().to_path_buf(), source };
-        let Some(mut file) = open_ledger(ledger)? else { return Ok(Some((Vec::new(), 0))) };
+        let Some(mut file) = open_ledger(ledger)? else { return Ok(None) };
         let len = file.metadata().map_err(io)?.len();
         let Some(opened) = self.open_checked(ledger, &mut file, len).filter(|o| len - o.header.len <= self.tail_limit)
         else {
             return Ok(None);
         };
-        let unreadable = || Error::Io {
-            path: self.path(ledger),
-            source: std::io::Error::other("a note's block of the coding state is unreadable"),
-        };
-        let mut buf = Vec::new();
-        let mut blocks = &opened.file;
-        for e in &opened.table {
-            buf.resize(usize::try_from(e.len).map_err(|_| unreadable())?, 0);
-            blocks.seek(SeekFrom::Start(opened.blocks_at + e.offset)).map_err(|_| unreadable())?;
-            blocks.read_exact(&mut buf).map_err(|_| unreadable())?;
-            decode_block_lean(&buf, &mut each).ok_or_else(unreadable)?;
-        }
         let mut bad = opened.empty_view(ledger.path()).bad_lines;
         file.seek(SeekFrom::Start(opened.header.len)).map_err(io)?;
         let reader = BufReader::new(file.take(len - opened.header.len));
-        bad.extend(fold_lines_from(ledger.path(), reader, opened.header.lines + 1, |_, ev| after(ev)).map_err(io)?);
-        Ok(Some((bad, opened.header.ids)))
+        let mut tail = Vec::new();
+        bad.extend(fold_lines_from(ledger.path(), reader, opened.header.lines + 1, |_, ev| tail.push(ev)).map_err(io)?);
+        Ok(Some(LeanState { path: self.path(ledger), opened, tail, bad }))
     }
 
     /// Brings the state of `ledger` up to date if it is missing, stale or more than
@@ -1334,6 +1377,10 @@ mod tests {
             v
         };
         prop_assert_eq!(sorted(&from_state), sorted(&loaded));
+        // A note's codings come in the order of their first addition, both ways.
+        for doc in DOCS {
+            prop_assert_eq!(from_state.of_doc(doc).collect::<Vec<_>>(), loaded.of_doc(doc).collect::<Vec<_>>());
+        }
         for id in full.seen.iter().map(String::as_str).chain(["c0000000000000000", "nothing"]) {
             prop_assert_eq!(from_state.was_added("hb", id), loaded.was_added("hb", id), "{}", id);
         }
@@ -1341,6 +1388,41 @@ mod tests {
             t.bad_lines().iter().map(|b| (b.line, b.torn, b.message.clone())).collect()
         };
         prop_assert_eq!(lines(&from_state), lines(&loaded));
+        // Read a note at a time, the table holds each note's codings as the whole table does,
+        // in the same order, and knows the same ids as added.
+        // So too when the states are missing (made on opening), and where they cannot be
+        // written, each ledger folded from its lines.
+        let no_states = tempfile::tempdir().unwrap();
+        let unwritable = tempfile::NamedTempFile::new().unwrap();
+        for (derived, from_state) in [
+            (states.dir.parent().unwrap(), &from_state),
+            (no_states.path(), &from_state),
+            (unwritable.path(), &from_state),
+        ] {
+            let parts = crate::TableParts::open(root, derived).unwrap();
+            prop_assert_eq!(
+                lines(from_state),
+                parts.bad_lines().iter().map(|b| (b.line, b.torn, b.message.clone())).collect::<Vec<_>>()
+            );
+            let listed = parts.docs();
+            for doc in DOCS.iter().copied().chain(["notes/none.md"]) {
+                let part = parts.table_of(&[doc]).unwrap();
+                let whole: Vec<Coding> = from_state.of_doc(doc).collect();
+                prop_assert_eq!(
+                    part.of_doc(doc).collect::<Vec<_>>(),
+                    whole.clone(),
+                    "{} in {}",
+                    doc,
+                    derived.display()
+                );
+                prop_assert!(whole.is_empty() || listed.contains(doc), "{} not listed", doc);
+                // An id here is `c`, its note's number, `-`, a number.
+                let of_doc = |id: &&String| DOCS.get(usize::from(id.as_bytes()[1] - b'0')) == Some(&doc);
+                for id in full.seen.iter().filter(of_doc) {
+                    prop_assert_eq!(part.was_added("hb", id), from_state.was_added("hb", id), "{} in {}", id, doc);
+                }
+            }
+        }
         // The notes listed hold every note with a coding, and who reviewed there.
         if let Some(notes) = states.notes(ledger).unwrap() {
             for c in full.current() {

@@ -11,18 +11,21 @@
 //! at a time, for placing them on the text ([`crate::units::place_codings`]), without memo,
 //! evidence or time.
 
-use std::collections::HashMap;
+use std::collections::{BTreeSet, HashMap, HashSet};
 use std::fs::File;
 use std::io::BufReader;
 use std::path::Path;
 
 use crate::error::{Error, Result};
 use crate::ledger::{BadLine, Coding, Event, Ledger, Origin, Status, fold_lines};
+use crate::state::{Folded, LeanState, States};
 
 const ADD: u8 = 0;
 const REMOVE: u8 = 1;
 const STATUS: u8 = 2;
 const MOVE: u8 = 3;
+/// An id added at this place and removed since, as a coding state holds it.
+const GONE: u8 = 4;
 
 /// `flags`: the id is an index into the strings, not the number of a `c` + hex id.
 const ID_STRING: u8 = 1;
@@ -166,61 +169,145 @@ impl CodingTable {
     /// ([`crate::state`]) and the ledger lines appended since (a ledger whose state is missing
     /// or stale is read as `load` reads it, the state left to be made by what needs it):
     /// binary blocks instead of JSON, memos, evidence and times skipped unread. The codings of a
-    /// note come back in the order of their first addition (a coding removed and added again
-    /// keeps its first place, where `load` gives it its last).
+    /// note come back in the order of their first addition, as from `load` (a coding removed and
+    /// added again keeps its first place).
     pub fn from_states(root: &Path, derived_dir: &Path) -> Result<CodingTable> {
-        let states = crate::state::States::new(derived_dir);
+        let states = States::new(derived_dir);
         let mut t = CodingTable::default();
-        let mut events: Vec<Row> = Vec::new();
-        let mut removed: Vec<(u32, bool, u64)> = Vec::new();
+        let mut events = Vec::new();
         // Each ledger's places follow the last ledger's, as its lines follow in `load`.
         let mut first: u64 = 0;
         for ledger in Ledger::all(root)? {
-            let coder = t.strings.get(ledger.coder());
-            let mut tail: Vec<Event> = Vec::new();
-            let mut too_far = 0usize;
-            let read = states.for_each(
-                &ledger,
-                |item| match item {
-                    crate::state::Folded::Coding(c) => match t.lean_row(coder, first + c.place, &c) {
-                        Some(row) => events.push(row),
-                        None => too_far += 1,
-                    },
-                    crate::state::Folded::Removed(_, id) => removed.push(t.key_of(coder, id)),
-                },
-                |ev| tail.push(ev),
-            )?;
-            // A ledger whose state is missing or stale: its lines, as `load` reads them.
-            let Some((bad, places)) = read else {
-                let before = events.len();
-                t.read_lines(&ledger, first, &mut events)?;
-                first += (events.len() - before) as u64;
-                continue;
+            match states.open_lean(&ledger)? {
+                Some(lean) => {
+                    t.bad_lines.extend_from_slice(lean.bad_lines());
+                    first = t.add_lean(&ledger, first, &lean, None, &mut events)?;
+                }
+                // A ledger whose state is missing or stale: its lines, as `load` reads them.
+                None => {
+                    let before = events.len();
+                    t.read_lines(&ledger, first, &mut events)?;
+                    first += (events.len() - before) as u64;
+                }
+            }
+        }
+        t.finish(events, Vec::new());
+        Ok(t)
+    }
+
+    /// Adds the rows of what `lean`, the state of `ledger`, holds of the notes at `docs` (of
+    /// every note with `None`) to `events`, its places after `first`, with the
+    /// events of the lines after the state that concern those notes. Returns the place after
+    /// the ledger's last event.
+    fn add_lean(
+        &mut self,
+        ledger: &Ledger,
+        first: u64,
+        lean: &LeanState,
+        docs: Option<&[&str]>,
+        events: &mut Vec<Row>,
+    ) -> Result<u64> {
+        let coder = self.strings.get(ledger.coder());
+        let mut too_far = 0usize;
+        lean.read(docs, |item| match item {
+            Folded::Coding(c) => match self.lean_row(coder, first + c.place, &c) {
+                Some(row) => events.push(row),
+                None => too_far += 1,
+            },
+            Folded::Removed(place, id) => match u32::try_from(first + place) {
+                Ok(seq) => events.push(self.gone_row(coder, seq, id)),
+                Err(_) => too_far += 1,
+            },
+        })?;
+        let wanted: Option<HashSet<&str>> = docs.map(|d| d.iter().copied().collect());
+        let mut seq = first + lean.places();
+        for ev in lean.tail() {
+            // An event names its note (but for lines written before events did): one about
+            // another note is left out.
+            let doc = match ev {
+                Event::Add(c) => Some(&c.doc),
+                Event::Remove { doc, .. } | Event::Status { doc, .. } | Event::Move { doc, .. } => doc.as_ref(),
             };
-            let mut seq = first + places;
-            for ev in tail {
-                match t.row(coder, u32::try_from(seq).expect("fewer than 4 billion events"), ev) {
+            let mine = match (&wanted, doc) {
+                (Some(wanted), Some(doc)) => wanted.contains(doc.as_str()),
+                _ => true,
+            };
+            if mine {
+                match self.row(coder, u32::try_from(seq).expect("fewer than 4 billion events"), ev.clone()) {
                     Some(row) => events.push(row),
                     None => too_far += 1,
                 }
-                seq += 1;
             }
-            first = seq;
-            t.bad_lines.extend(bad);
-            if too_far > 0 {
-                t.bad_lines.push(BadLine {
-                    path: ledger.path().to_path_buf(),
-                    line: 0,
-                    message: format!("{too_far} coding(s) with offsets past 4 billion characters"),
-                    torn: false,
-                });
+            seq += 1;
+        }
+        if too_far > 0 {
+            self.bad_lines.push(BadLine {
+                path: ledger.path().to_path_buf(),
+                line: 0,
+                message: format!("{too_far} coding(s) with offsets past 4 billion characters"),
+                torn: false,
+            });
+        }
+        Ok(seq)
+    }
+
+    /// The row of an id of `coder` added at place `seq` and removed since.
+    fn gone_row(&mut self, coder: u32, seq: u32, id: &str) -> Row {
+        let (_, id_string, id) = self.key_of(coder, id);
+        Row {
+            id,
+            hash: 0,
+            base: 0,
+            reviewer: NONE,
+            coder,
+            seq,
+            doc: NONE,
+            start: 0,
+            end: 0,
+            code: NONE,
+            text: NONE,
+            kind: GONE,
+            flags: if id_string { ID_STRING } else { 0 },
+            origin: 0,
+            status: 0,
+        }
+    }
+
+    /// Folds `events` into the table's rows and adds `removed` to its removed ids.
+    fn finish(&mut self, events: Vec<Row>, removed: Vec<(u32, bool, u64)>) {
+        self.fold(events);
+        self.removed.extend(removed);
+        self.removed.sort_unstable();
+        self.removed.dedup();
+    }
+
+    /// Copies the current codings of the notes at `docs` into `into`'s `events`, and every id
+    /// this table has seen removed (a removed id does not say its note) into `removed`.
+    fn copy_into(
+        &self,
+        docs: &[&str],
+        into: &mut CodingTable,
+        events: &mut Vec<Row>,
+        removed: &mut Vec<(u32, bool, u64)>,
+    ) {
+        let mut s = |i: u32| if i == NONE { NONE } else { into.strings.get(self.strings.at(i)) };
+        for doc in docs {
+            for &k in self.doc_rows(doc) {
+                let mut r = self.rows[k as usize];
+                (r.doc, r.code, r.coder, r.text, r.reviewer) =
+                    (s(r.doc), s(r.code), s(r.coder), s(r.text), s(r.reviewer));
+                if r.flags & ID_STRING != 0 {
+                    r.id = u64::from(s(r.id as u32));
+                }
+                if r.flags & HASH_STRING != 0 {
+                    r.hash = u64::from(s(r.hash as u32));
+                }
+                events.push(r);
             }
         }
-        t.fold(events);
-        t.removed.extend(removed);
-        t.removed.sort_unstable();
-        t.removed.dedup();
-        Ok(t)
+        for &(coder, id_string, id) in &self.removed {
+            removed.push((s(coder), id_string, if id_string { u64::from(s(id as u32)) } else { id }));
+        }
     }
 
     /// The key of `coder`'s coding `id` ([`Row::key`]).
@@ -360,16 +447,21 @@ impl CodingTable {
         while i < events.len() {
             let key = events[i].key();
             let mut cur: Option<Row> = None;
-            let mut ever_added = false;
+            // The place of its first addition, which a coding added again keeps (as
+            // [`LedgerState::apply`](crate::ledger::LedgerState::apply) and the states keep it).
+            let mut first_seq: Option<u32> = None;
             while i < events.len() && events[i].key() == key {
                 let ev = events[i];
                 match ev.kind {
                     ADD => {
                         // A re-added coding keeps its place: only its content counts here.
-                        cur = Some(ev);
-                        ever_added = true;
+                        cur = Some(Row { seq: *first_seq.get_or_insert(ev.seq), ..ev });
                     }
                     REMOVE => cur = None,
+                    GONE => {
+                        first_seq.get_or_insert(ev.seq);
+                        cur = None;
+                    }
                     STATUS => {
                         if let Some(c) = cur.as_mut() {
                             c.status = ev.status;
@@ -400,7 +492,7 @@ impl CodingTable {
                     events[kept] = row;
                     kept += 1;
                 }
-                None if ever_added => self.removed.push(key),
+                None if first_seq.is_some() => self.removed.push(key),
                 None => {}
             }
         }
@@ -527,6 +619,114 @@ impl CodingTable {
             base: (r.flags & HAS_BASE != 0).then(|| format!("{:016x}", r.base)),
             reviewer: (r.reviewer != NONE).then(|| s(r.reviewer)),
         }
+    }
+}
+
+/// Every ledger's codings, read a few notes at a time as [`CodingTable`]s of those notes alone
+/// ([`TableParts::table_of`]): what a command that reads the notes in batches holds instead of
+/// the whole table (at 2 GB of notes, 4.3 million suggestions took 400 MB as one table). Each
+/// ledger's coding state is opened once (made again first if missing or stale), its table of
+/// notes and the lines appended since held; a ledger whose state cannot be made is folded
+/// whole from its lines, as [`CodingTable::load`] reads it.
+pub struct TableParts {
+    parts: Vec<Part>,
+    bad_lines: Vec<BadLine>,
+}
+
+/// One ledger of [`TableParts`].
+struct Part {
+    ledger: Ledger,
+    /// The place of the ledger's first event after every earlier ledger's.
+    first: u64,
+    source: Source,
+}
+
+enum Source {
+    State(LeanState),
+    /// The ledger folded whole from its lines.
+    Lines(CodingTable),
+}
+
+impl TableParts {
+    /// Opens every ledger of the project at `root` through its coding state under
+    /// `derived_dir`, making the states that are missing or stale.
+    pub fn open(root: &Path, derived_dir: &Path) -> Result<TableParts> {
+        let states = States::new(derived_dir);
+        let (mut parts, mut bad_lines) = (Vec::new(), Vec::new());
+        let mut first: u64 = 0;
+        for ledger in Ledger::all(root)? {
+            let at = first;
+            // A state missing or stale is made again, as reading one note's codings does
+            // ([`States::doc_view`]): folding the ledger's lines into a table of its own would
+            // hold every coding of it. Where the state cannot be written, it is that.
+            let lean = match states.open_lean(&ledger)? {
+                Some(lean) => Some(lean),
+                None => match states.refresh(&ledger) {
+                    Ok(true) => states.open_lean(&ledger)?,
+                    _ => None,
+                },
+            };
+            let source = match lean {
+                Some(lean) => {
+                    bad_lines.extend_from_slice(lean.bad_lines());
+                    first += lean.places() + lean.tail().len() as u64;
+                    Source::State(lean)
+                }
+                None => {
+                    let (mut whole, mut events) = (CodingTable::default(), Vec::new());
+                    whole.read_lines(&ledger, first, &mut events)?;
+                    first += events.len() as u64;
+                    whole.fold(events);
+                    bad_lines.append(&mut whole.bad_lines);
+                    Source::Lines(whole)
+                }
+            };
+            parts.push(Part { ledger, first: at, source });
+        }
+        Ok(TableParts { parts, bad_lines })
+    }
+
+    /// The ledgers' unreadable lines, as [`CodingTable::bad_lines`] of the whole table.
+    pub fn bad_lines(&self) -> &[BadLine] {
+        &self.bad_lines
+    }
+
+    /// The notes the ledgers have codings in, sorted; notes whose codings were all removed may
+    /// be among them.
+    pub fn docs(&self) -> BTreeSet<&str> {
+        let mut out = BTreeSet::new();
+        for p in &self.parts {
+            match &p.source {
+                Source::State(lean) => {
+                    out.extend(lean.notes());
+                    out.extend(lean.tail().iter().filter_map(|ev| match ev {
+                        Event::Add(c) => Some(c.doc.as_str()),
+                        _ => None,
+                    }));
+                }
+                Source::Lines(whole) => out.extend(whole.docs()),
+            }
+        }
+        out
+    }
+
+    /// The table of the notes at `docs` alone: the codings the whole table has in them (the
+    /// same, in the same order), with their removed ids; of a ledger folded from its lines,
+    /// every removed id. Offsets past 4 billion characters are among its
+    /// [`CodingTable::bad_lines`].
+    pub fn table_of(&self, docs: &[&str]) -> Result<CodingTable> {
+        let mut t = CodingTable::default();
+        let (mut events, mut removed) = (Vec::new(), Vec::new());
+        for p in &self.parts {
+            match &p.source {
+                Source::State(lean) => {
+                    t.add_lean(&p.ledger, p.first, lean, Some(docs), &mut events)?;
+                }
+                Source::Lines(whole) => whole.copy_into(docs, &mut t, &mut events, &mut removed),
+            }
+        }
+        t.finish(events, removed);
+        Ok(t)
     }
 }
 
