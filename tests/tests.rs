@@ -14,5 +14,6 @@ mod reports;
 mod safety;
 mod sample;
 mod search;
+mod snapshots;
 mod state;
 mod trust;

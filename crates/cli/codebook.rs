@@ -137,7 +137,7 @@ fn show(g: &Globals, a: ShowArgs) -> Result<ExitCode> {
                 "{}{} {}  {}",
                 "  ".repeat(depth + 1),
                 output::bold(&c.id, color),
-                output::dim(&format!("({n} passages)"), color),
+                output::dim(&format!("({})", output::count(n, "passage")), color),
                 c.name
             )?;
             if depth < 32 {

@@ -92,9 +92,10 @@ pub fn write_new(path: &std::path::Path, content: &str) -> Result<()> {
     write_atomic(path, content.as_bytes())
 }
 
-/// Writes a file atomically: a temporary file beside it, fsynced, then renamed over it.
+/// Writes a file atomically ([`fieldnotes_corpus::atomic`]: a temporary file beside it, fsynced,
+/// then renamed over it; a new file the owner's only).
 pub fn write_atomic(path: &std::path::Path, content: &[u8]) -> Result<()> {
-    write_atomic_with(path, |w| Ok(w.write_all(content)?))
+    fieldnotes_corpus::atomic::write(path, content).with_context(|| format!("cannot write `{}`", path.display()))
 }
 
 /// [`write_atomic`] of what `write` writes, as it writes it (buffered): a large export need not
@@ -103,33 +104,11 @@ pub fn write_atomic_with(
     path: &std::path::Path,
     write: impl FnOnce(&mut dyn std::io::Write) -> Result<()>,
 ) -> Result<()> {
-    let dir = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(std::path::Path::new("."));
-    fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
-    let file_name = path.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-    let tmp = dir.join(format!(".{file_name}.{}.tmp", std::process::id()));
-    let result = (|| -> Result<()> {
-        let mut opts = fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        // New files are the owner's only (notes and exports hold personal data); a file being
-        // replaced keeps its permissions.
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let f = opts.open(&tmp)?;
-        if let Ok(meta) = fs::metadata(path) {
-            f.set_permissions(meta.permissions())?;
-        }
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, f);
-        write(&mut w)?;
-        let f = w.into_inner().map_err(|e| e.into_error())?;
-        f.sync_all()?;
-        fs::rename(&tmp, path)?;
-        Ok(())
-    })();
-    if result.is_err() {
-        let _ = fs::remove_file(&tmp);
-    }
-    result.with_context(|| format!("cannot write `{}`", path.display()))
+    let mut f = fieldnotes_corpus::atomic::AtomicFile::create(path)
+        .with_context(|| format!("cannot write `{}`", path.display()))?;
+    let mut w = std::io::BufWriter::with_capacity(1 << 20, f.file());
+    write(&mut w)?;
+    std::io::Write::flush(&mut w).with_context(|| format!("cannot write `{}`", path.display()))?;
+    drop(w);
+    f.commit().with_context(|| format!("cannot write `{}`", path.display()))
 }

@@ -26,7 +26,7 @@
 //! short by a crash fails its checks and is made again.
 
 use std::collections::{BTreeMap, BTreeSet, HashMap};
-use std::fs::{self, File};
+use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
@@ -722,10 +722,9 @@ impl States {
         let (head, before) = check_hashes(&mut file, len).map_err(io)?;
         let path = self.path(ledger);
         let sio = |source| Error::Io { path: path.clone(), source };
-        fs::create_dir_all(&self.dir).map_err(|source| Error::Io { path: self.dir.clone(), source })?;
-        let tmp = self.dir.join(format!(".{}.{}.tmp", ledger.coder(), std::process::id()));
         let write = || -> std::io::Result<()> {
-            let mut f = std::io::BufWriter::with_capacity(1 << 20, File::create(&tmp)?);
+            let mut out = fieldnotes_corpus::atomic::AtomicFile::create(&path)?;
+            let mut f = std::io::BufWriter::with_capacity(1 << 20, out.file());
             f.write_all(MAGIC)?;
             let mut table = Vec::with_capacity(index.notes.len());
             let mut at = 0u64;
@@ -777,12 +776,9 @@ impl States {
             f.write_all(&(table_buf.len() as u64).to_le_bytes())?;
             f.write_all(&(header_buf.len() as u64).to_le_bytes())?;
             f.into_inner().map_err(|e| e.into_error())?;
-            fs::rename(&tmp, &path)
+            out.commit_unsynced()
         };
-        write().map_err(|e| {
-            let _ = fs::remove_file(&tmp);
-            sio(e)
-        })
+        write().map_err(sio)
     }
 }
 
@@ -793,9 +789,11 @@ impl States {
 /// ([`Extender::add`]), its block written at once; [`Extender::finish`] copies the blocks of the
 /// notes left as they were and puts the new state in place.
 pub struct Extender {
+    /// The state file, for errors.
     path: PathBuf,
-    tmp: PathBuf,
-    out: Option<std::io::BufWriter<File>>,
+    /// The new state, put in place by [`Extender::finish`] (the temporary file is removed if it
+    /// is not).
+    out: Option<std::io::BufWriter<fieldnotes_corpus::atomic::AtomicFile>>,
     /// The state at the mark (none for a ledger that was empty).
     old: Option<Opened>,
     /// Bytes of blocks written.
@@ -830,14 +828,13 @@ impl States {
                 _ => return Ok(None),
             }
         };
-        fs::create_dir_all(&self.dir).map_err(|source| Error::Io { path: self.dir.clone(), source })?;
-        let tmp = self.dir.join(format!(".{}.{}.extend.tmp", ledger.coder(), std::process::id()));
-        let out = File::create(&tmp).map_err(|source| Error::Io { path: tmp.clone(), source })?;
+        let path = self.path(ledger);
+        let io = |source| Error::Io { path: path.clone(), source };
+        let out = fieldnotes_corpus::atomic::AtomicFile::create(&path).map_err(io)?;
         let mut out = std::io::BufWriter::with_capacity(1 << 20, out);
-        out.write_all(MAGIC).map_err(|source| Error::Io { path: tmp.clone(), source })?;
+        out.write_all(MAGIC).map_err(io)?;
         Ok(Some(Extender {
-            path: self.path(ledger),
-            tmp,
+            path,
             out: Some(out),
             next: old.as_ref().map_or(0, |o| o.header.ids),
             old,
@@ -898,7 +895,7 @@ impl Extender {
         if self.broken || (self.old.is_some() && to.len.saturating_sub(self.from) <= self.tail_limit) {
             return Ok(false);
         }
-        let io = |source| Error::Io { path: self.tmp.clone(), source };
+        let io = |source| Error::Io { path: self.path.clone(), source };
         let mut table = std::mem::take(&mut self.table);
         let (mut lines, mut events, mut bad) = (self.events, self.events, Vec::new());
         if let Some(old) = self.old.as_mut() {
@@ -942,17 +939,8 @@ impl Extender {
         ] {
             out.write_all(part).map_err(io)?;
         }
-        out.into_inner().map_err(|e| io(e.into_error()))?;
-        fs::rename(&self.tmp, &self.path).map_err(io)?;
+        out.into_inner().map_err(|e| io(e.into_error()))?.commit_unsynced().map_err(io)?;
         Ok(true)
-    }
-}
-
-impl Drop for Extender {
-    fn drop(&mut self) {
-        if self.out.take().is_some() || self.tmp.exists() {
-            let _ = fs::remove_file(&self.tmp);
-        }
     }
 }
 
@@ -1225,6 +1213,7 @@ mod tests {
     use super::*;
     use crate::ledger::{Origin, Status};
     use proptest::prelude::*;
+    use std::fs;
 
     const DOCS: [&str; 3] = ["notes/a.md", "notes/b.md", "notes/c.md"];
 

@@ -166,24 +166,16 @@ impl Versions {
     /// its hash check in [`Versions::get`], and its codings are then found by their words, as
     /// without versions.
     fn write(&self, file: &Path, parts: &[&[u8]]) -> Result<()> {
-        let name = file.file_name().and_then(|n| n.to_str()).unwrap_or("version");
-        let tmp = self.dir.join(format!(".{name}.{}.tmp", std::process::id()));
         let write = || -> std::io::Result<()> {
-            let mut opts = fs::OpenOptions::new();
-            opts.write(true).create(true).truncate(true);
-            #[cfg(unix)]
-            std::os::unix::fs::OpenOptionsExt::mode(&mut opts, 0o600);
-            let mut f = std::io::BufWriter::with_capacity(1 << 20, opts.open(&tmp)?);
+            let mut out = fieldnotes_corpus::atomic::AtomicFile::create(file)?;
+            let mut f = std::io::BufWriter::with_capacity(1 << 20, out.file());
             for p in parts {
                 f.write_all(p)?;
             }
             f.into_inner().map_err(|e| e.into_error())?;
-            fs::rename(&tmp, file)
+            out.commit_unsynced()
         };
-        write().map_err(|e| {
-            let _ = fs::remove_file(&tmp);
-            Self::io(file, e)
-        })
+        write().map_err(|e| Self::io(file, e))
     }
 
     /// Keeps the text of `doc`'s current version, if not kept already. A version new to the

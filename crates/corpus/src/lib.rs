@@ -22,6 +22,7 @@
 //! ```
 #![warn(missing_docs)]
 
+pub mod atomic;
 mod document;
 mod error;
 pub mod frontmatter;

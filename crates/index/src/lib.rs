@@ -523,16 +523,7 @@ fn now_ns() -> u128 {
 
 /// Writes `path` by way of a synced temporary file renamed over it.
 fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    use std::io::Write;
-    let mut tmp_name = path.file_name().unwrap_or_default().to_os_string();
-    tmp_name.push(".tmp");
-    let tmp = path.with_file_name(tmp_name);
-    {
-        let mut f = fs::File::create(&tmp).map_err(io(&tmp))?;
-        f.write_all(bytes).map_err(io(&tmp))?;
-        f.sync_all().map_err(io(&tmp))?;
-    }
-    fs::rename(&tmp, path).map_err(io(path))
+    fieldnotes_corpus::atomic::write(path, bytes).map_err(io(path))
 }
 
 /// Passages in a segment a merge may produce. tantivy's own policy merges segments into ever

@@ -7,6 +7,7 @@ use std::path::{Path, PathBuf};
 
 use fieldnotes_coding::Codebook;
 use fieldnotes_coding::units::{Placement, Selection};
+use fieldnotes_corpus::atomic::AtomicFile;
 use fieldnotes_corpus::{Corpus, Value};
 use polars::prelude::*;
 use polars_io::parquet::write::ParquetWriter;
@@ -18,22 +19,18 @@ fn attr(v: Option<&Value>) -> Option<String> {
     v.map(Value::to_plain)
 }
 
+/// The error of a file that cannot be written.
+fn cannot(path: &Path, e: std::io::Error) -> Error {
+    Error::Invalid(format!("cannot write `{}`: {e}", path.display()))
+}
+
+/// Writes a Parquet file atomically ([`AtomicFile`]: exports hold the notes' text, readable by
+/// the owner only; on disk before it replaces the old file, so that a crash leaves the old
+/// export or the new one).
 fn write(df: &mut DataFrame, path: &Path) -> Result<()> {
-    let tmp = path.with_extension("parquet.tmp");
-    let mut opts = fs::OpenOptions::new();
-    opts.write(true).create(true).truncate(true);
-    #[cfg(unix)]
-    {
-        // Exports hold the notes' text: readable by the owner only.
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    let mut file = opts.open(&tmp).map_err(|e| Error::Invalid(format!("cannot write `{}`: {e}", tmp.display())))?;
-    ParquetWriter::new(&mut file).finish(df)?;
-    // On disk before it replaces the old file: a crash leaves the old export or the new one.
-    file.sync_all().map_err(|e| Error::Invalid(format!("cannot write `{}`: {e}", tmp.display())))?;
-    fs::rename(&tmp, path).map_err(|e| Error::Invalid(format!("cannot write `{}`: {e}", path.display())))?;
-    Ok(())
+    let mut file = AtomicFile::create(path).map_err(|e| cannot(path, e))?;
+    ParquetWriter::new(file.file()).finish(df)?;
+    file.commit().map_err(|e| cannot(path, e))
 }
 
 /// Hive partition values: keep letters, digits, space, `-`, `_` and every non-ASCII character
@@ -73,26 +70,15 @@ pub fn export_parquet(
 /// fsynced and renamed over it when finished (a crash leaves the old export or the new one).
 struct BatchedFile {
     path: PathBuf,
-    tmp: PathBuf,
-    file: fs::File,
+    file: AtomicFile,
     writer: polars_io::parquet::write::BatchedWriter<fs::File>,
 }
 
 impl BatchedFile {
     fn create(path: PathBuf, schema: &Schema) -> Result<BatchedFile> {
-        let tmp = path.with_extension("parquet.tmp");
-        let cannot = |e: std::io::Error| Error::Invalid(format!("cannot write `{}`: {e}", tmp.display()));
-        let mut opts = fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            // Exports hold the notes' text: readable by the owner only.
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let file = opts.open(&tmp).map_err(cannot)?;
-        let writer = ParquetWriter::new(file.try_clone().map_err(cannot)?).batched(schema)?;
-        Ok(BatchedFile { path, tmp, file, writer })
+        let mut file = AtomicFile::create(&path).map_err(|e| cannot(&path, e))?;
+        let writer = ParquetWriter::new(file.file().try_clone().map_err(|e| cannot(&path, e))?).batched(schema)?;
+        Ok(BatchedFile { path, file, writer })
     }
 
     fn write(&mut self, df: &DataFrame) -> Result<()> {
@@ -103,11 +89,12 @@ impl BatchedFile {
     }
 
     fn finish(self) -> Result<PathBuf> {
-        self.writer.finish()?;
-        let cannot = |p: &Path, e: std::io::Error| Error::Invalid(format!("cannot write `{}`: {e}", p.display()));
-        self.file.sync_all().map_err(|e| cannot(&self.tmp, e))?;
-        fs::rename(&self.tmp, &self.path).map_err(|e| cannot(&self.path, e))?;
-        Ok(self.path)
+        let BatchedFile { path, file, writer } = self;
+        writer.finish()?;
+        // The writer's handle closed before the file is put in place.
+        drop(writer);
+        file.commit().map_err(|e| cannot(&path, e))?;
+        Ok(path)
     }
 }
 

@@ -514,16 +514,8 @@ impl Store {
     /// fsync of the 176 MB of a 2 GB study took longer than writing it).
     pub fn save(&self, path: &Path) -> Result<()> {
         let io = |e: std::io::Error| Error::Invalid(format!("cannot write `{}`: {e}", path.display()));
-        let tmp = path.with_extension("store.tmp");
-        let mut opts = fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let file = opts.open(&tmp).map_err(io)?;
-        let mut w = std::io::BufWriter::with_capacity(1 << 20, file);
+        let mut file = fieldnotes_corpus::atomic::AtomicFile::create(path).map_err(io)?;
+        let mut w = std::io::BufWriter::with_capacity(1 << 20, file.file());
         // The header goes straight to the file; its length is written over the placeholder before
         // it once known.
         w.write_all(MAGIC).map_err(io)?;
@@ -573,12 +565,11 @@ impl Store {
         body.write_all(&self.coding_status).map_err(io)?;
         let sum = body.hash.digest();
         w.write_all(&sum.to_le_bytes()).map_err(io)?;
-        let mut file = w.into_inner().map_err(|e| io(e.into_error()))?;
+        let f = w.into_inner().map_err(|e| io(e.into_error()))?;
         use std::io::{Seek, SeekFrom};
-        file.seek(SeekFrom::Start(MAGIC.len() as u64)).map_err(io)?;
-        file.write_all(&header_len.to_le_bytes()).map_err(io)?;
-        drop(file);
-        fs::rename(&tmp, path).map_err(io)
+        f.seek(SeekFrom::Start(MAGIC.len() as u64)).map_err(io)?;
+        f.write_all(&header_len.to_le_bytes()).map_err(io)?;
+        file.commit_unsynced().map_err(io)
     }
 
     /// Reads the store at `path` if it exists, is readable and has this signature; `None`
