@@ -13,7 +13,7 @@ use fieldnotes_corpus::{Project, SplitOptions, parse_document, text_hash};
 use fieldnotes_import::{fm_text, fm_value, note_text, slug, survey, transcript};
 
 use crate::Globals;
-use crate::init::{toml_string, write_atomic};
+use crate::init::write_atomic;
 use crate::output;
 
 /// `fieldnotes import` subcommands.
@@ -494,15 +494,19 @@ fn add_codes(
         output::info(g.quiet, &format!("would add {} code(s) to the codebook", codes.len()));
         return Ok(());
     }
-    let mut text = fs::read_to_string(&book_path).unwrap_or_default();
-    for (id, name, parent, description) in codes {
-        text.push_str(&format!("\n[[code]]\nid = {}\nname = {}\n", toml_string(id), toml_string(name)));
-        if let Some(p) = parent {
-            text.push_str(&format!("parent = {}\n", toml_string(p)));
-        }
-        text.push_str(&format!("description = {}\n", toml_string(description)));
-    }
-    write_atomic(&book_path, text.as_bytes())?;
+    let codes: Vec<fieldnotes_coding::Code> = codes
+        .iter()
+        .map(|(id, name, parent, description)| fieldnotes_coding::Code {
+            id: id.clone(),
+            name: name.clone(),
+            description: description.clone(),
+            parent: parent.clone(),
+            colour: None,
+            examples: Vec::new(),
+            rules: fieldnotes_coding::Rules::default(),
+        })
+        .collect();
+    fieldnotes_coding::Codebook::append_codes(&book_path, &codes)?;
     output::info(g.quiet, &format!("added {} code(s) to `{}`", codes.len(), project.relative(&book_path)));
     Ok(())
 }

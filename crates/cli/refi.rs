@@ -155,15 +155,9 @@ pub fn import_qdc(g: &Globals, file: &Path, replace: bool, dry_run: bool) -> Res
             writeln!(out, "+ {} ({})", c.id, c.name)?;
         }
         out.flush()?;
-        if !dry_run && !new.is_empty() {
-            // Append the new codes as TOML, so the existing file keeps its comments and order.
-            let only_new = Codebook { codebook: Default::default(), codes: new };
-            let mut text = fs::read_to_string(&path).unwrap_or_default();
-            let toml = only_new.to_toml();
-            let codes_part = toml.find("[[code]]").map_or("", |i| &toml[i..]);
-            text.push('\n');
-            text.push_str(codes_part);
-            write_atomic(&path, text.as_bytes())?;
+        if !dry_run {
+            // Appended, so the existing file keeps its comments and order.
+            Codebook::append_codes(&path, &new)?;
         }
     }
     output::info(

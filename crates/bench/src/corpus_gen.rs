@@ -138,10 +138,6 @@ pub struct Generated {
     pub bytes: u64,
 }
 
-fn slug(s: &str) -> String {
-    s.to_lowercase().replace(' ', "-")
-}
-
 /// Writes a project of about `mb` megabytes of notes into `out`, with `truth.csv` (passage id,
 /// site, themes) and `queries.txt` (200 queries: words and two-word phrases from the text).
 pub fn generate(out: &Path, mb: f64, seed: u64, transcripts: &Path) -> Result<Generated> {
@@ -161,7 +157,7 @@ pub fn generate(out: &Path, mb: f64, seed: u64, transcripts: &Path) -> Result<Ge
         let (site, rates) = SITES[rng.below(SITES.len())];
         let kind = KINDS[rng.below(KINDS.len())];
         let (year, month, day) = (2015 + rng.below(4), 1 + rng.below(12), 1 + rng.below(28));
-        let rel = format!("notes/{}/{:06}.md", slug(site), g.notes);
+        let rel = format!("notes/{}/{:06}.md", fieldnotes_corpus::slug_id(site), g.notes);
         body.clear();
         body.push_str(&format!(
             "---\nsite: {site}\ndate: {year}-{month:02}-{day:02}\nkind: {kind}\nauthor: {}\n---\n# Notes\n\n",

@@ -153,7 +153,37 @@ impl Codebook {
     /// a duplicated code twice or a code under a parent that does not exist.
     pub fn load(path: &Path) -> Result<Codebook> {
         let text = fs::read_to_string(path).map_err(|source| Error::Io { path: path.to_path_buf(), source })?;
-        let book = Codebook::parse(&text).map_err(|(line, message)| Error::Codebook {
+        Codebook::checked(path, &text)
+    }
+
+    /// Adds `codes` to the codebook file at `path` (made if missing), appended as `[[code]]`
+    /// tables after what is there, so that the file keeps its comments and order: what importing
+    /// codes from elsewhere (a REFI-QDA codebook, a survey's or a transcript set's codes) writes.
+    /// The codebook with them is checked as [`Codebook::load`] checks it, and nothing is written
+    /// when that fails (an id already there, a parent that does not exist): the error says what.
+    pub fn append_codes(path: &Path, codes: &[Code]) -> Result<()> {
+        if codes.is_empty() {
+            return Ok(());
+        }
+        let mut text = match fs::read_to_string(path) {
+            Ok(t) => t,
+            Err(e) if e.kind() == std::io::ErrorKind::NotFound => String::new(),
+            Err(source) => return Err(Error::Io { path: path.to_path_buf(), source }),
+        };
+        let toml = Codebook { codebook: Meta::default(), codes: codes.to_vec() }.to_toml();
+        if !text.is_empty() && !text.ends_with('\n') {
+            text.push('\n');
+        }
+        text.push('\n');
+        text.push_str(toml.find("[[code]]").map_or("", |i| &toml[i..]));
+        Codebook::checked(path, &text)?;
+        fieldnotes_corpus::atomic::write(path, text.as_bytes())
+            .map_err(|source| Error::Io { path: path.to_path_buf(), source })
+    }
+
+    /// The codebook in `text` (the file at `path`), refused as [`Codebook::load`] says.
+    fn checked(path: &Path, text: &str) -> Result<Codebook> {
+        let book = Codebook::parse(text).map_err(|(line, message)| Error::Codebook {
             path: path.to_path_buf(),
             line,
             message,
@@ -161,7 +191,7 @@ impl Codebook {
         // Regexes are parsed, not compiled: compiling every rule took 46 ms of a 100 ms `code add`.
         // A regex too large to compile is refused by `codebook check` and by the auto-coder.
         let errors: Vec<Finding> =
-            book.check_with(Some(&text), None, false).into_iter().filter(|f| f.severity == Severity::Error).collect();
+            book.check_with(Some(text), None, false).into_iter().filter(|f| f.severity == Severity::Error).collect();
         if let Some(first) = errors.first() {
             let mut message = first.message.clone();
             for f in &errors[1..] {
@@ -515,6 +545,37 @@ description = "e"
         assert_eq!(cb.descendants("r"), ["r", "k", "g"]);
         assert_eq!(cb.depth("g"), 2);
         assert!(cb.check(None, None).iter().all(|f| f.severity == Severity::Warning));
+    }
+
+    #[test]
+    fn appended_codes_keep_the_file_and_a_bad_addition_writes_nothing() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("codebook.toml");
+        let code = |id: &str, parent: Option<&str>| Code {
+            id: id.into(),
+            name: format!("The {id}"),
+            description: String::new(),
+            parent: parent.map(Into::into),
+            colour: None,
+            examples: Vec::new(),
+            rules: Rules::default(),
+        };
+        // A missing file is made; a file's comments stay.
+        Codebook::append_codes(&path, &[code("a", None)]).unwrap();
+        let with_comment = format!("# our own words\n{}", fs::read_to_string(&path).unwrap());
+        fs::write(&path, &with_comment).unwrap();
+        Codebook::append_codes(&path, &[code("b", Some("a"))]).unwrap();
+        let text = fs::read_to_string(&path).unwrap();
+        assert!(text.starts_with(&with_comment), "{text}");
+        let book = Codebook::load(&path).unwrap();
+        assert_eq!(book.codes.iter().map(|c| c.id.as_str()).collect::<Vec<_>>(), ["a", "b"]);
+        assert_eq!(book.code("b").unwrap().parent.as_deref(), Some("a"));
+        // An id already there, or a parent that is not, is refused and nothing is written.
+        for bad in [code("a", None), code("c", Some("nowhere"))] {
+            let e = Codebook::append_codes(&path, &[bad]).unwrap_err().to_string();
+            assert!(e.contains("codebook.toml"), "{e}");
+            assert_eq!(fs::read_to_string(&path).unwrap(), text);
+        }
     }
 
     #[test]

@@ -68,17 +68,10 @@ pub fn note_text(front: &[(String, String)], body: &str) -> String {
     out
 }
 
-/// A file-name-safe slug: lower-case letters, digits and `-`.
+/// A name made safe as a file or folder name: the workspace's one slug
+/// ([`fieldnotes_corpus::slug_id`]), `untitled` where nothing of the name is left.
 pub fn slug(s: &str) -> String {
-    let mut out = String::new();
-    for c in s.chars() {
-        if c.is_alphanumeric() {
-            out.extend(c.to_lowercase());
-        } else if !out.ends_with('-') && !out.is_empty() {
-            out.push('-');
-        }
-    }
-    let out = out.trim_end_matches('-').to_string();
+    let out = fieldnotes_corpus::slug_id(s);
     if out.is_empty() { "untitled".into() } else { out }
 }
 
@@ -113,5 +106,6 @@ mod tests {
     fn slugs() {
         assert_eq!(slug("Interview: CPP manager (2016)"), "interview-cpp-manager-2016");
         assert_eq!(slug("///"), "untitled");
+        assert_eq!(slug("Focus_group 2"), "focus_group-2");
     }
 }
