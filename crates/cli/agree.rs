@@ -164,9 +164,9 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
             if coders.is_empty() { "none".to_string() } else { coders.join(", ") }
         );
     }
-    let study = match Study::load_shared(g, &coders)? {
+    let study = match Study::load_shared(g.project()?, &coders, g)? {
         Some(s) => s,
-        None => Study::load(g)?,
+        None => Study::load(g.project()?, g)?,
     };
     let book = study.codebook()?;
     let reviewers: HashSet<&str> = study.codings.iter().filter_map(|c| c.reviewer.as_deref()).collect();
@@ -269,7 +269,7 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     };
     let mut out = output::stdout();
     if a.disagreements {
-        return disagreements(&mut out, &study, &coders, &codes, &keep, &unit_ids, &unit_codes, format);
+        return disagreements(&mut out, &study, &coders, &codes, &keep, &unit_ids, &unit_codes, format, g);
     }
     let matrix = |code: &str| -> Result<(Ratings, usize)> {
         let rows: Vec<Vec<Option<f64>>> = keep
@@ -384,6 +384,7 @@ fn disagreements(
     unit_ids: &[String],
     unit_codes: &[Vec<BTreeSet<String>>],
     format: Format,
+    g: &Globals,
 ) -> Result<ExitCode> {
     let header: Vec<String> = ["code", "unit", "site", "coded by", "not by", "text"].map(String::from).into();
     let mut rows = Vec::new();
@@ -396,7 +397,7 @@ fn disagreements(
             }
             let no: Vec<&str> = coders.iter().map(String::as_str).filter(|n| !yes.contains(n)).collect();
             let id = &unit_ids[u];
-            let (site, text) = match study.passage(id) {
+            let (site, text) = match study.passage(id, g) {
                 Ok((_, d, p)) => (d.attr_str("site").unwrap_or("").to_string(), d.passage_text(p).to_string()),
                 Err(_) => {
                     let d = study.corpus.document(id);

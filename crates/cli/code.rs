@@ -127,7 +127,7 @@ pub fn auto_code(
     let time = now();
     let mut summary =
         AutoSummary { per_code: book.codes.iter().map(|c| (c.id.clone(), (0, 0))).collect(), fresh: 0, written: 0 };
-    let (files, walk_skipped) = study::note_files(project)?;
+    let (files, walk_skipped) = study::note_files(project, g)?;
     let from = before.mark(RULES_CODER);
     // The coding state of the rules ledger, brought forward by the suggestions as they are
     // written rather than read back after.
@@ -144,8 +144,8 @@ pub fn auto_code(
         code_index: book.codes.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect(),
         time,
     };
-    study::read_in_batches(project, &files, &|n| pb.inc(n), true, |corpus| {
-        let table = study::batch_table(codings, &corpus)?;
+    study::read_in_batches(project, &files, g, &|n| pb.inc(n), true, |corpus| {
+        let table = study::batch_table(codings, &corpus, g)?;
         // Each note coded and its new suggestions made on its own, on every core.
         let per_note: Vec<NoteSuggestions> = corpus
             .documents
@@ -204,7 +204,7 @@ pub fn auto_code(
                 store.advance_ledger(project, &ledger, now);
             }
         }
-        store.finish(project, codings)?;
+        store.finish(project, codings, g)?;
     }
     Ok(summary)
 }
@@ -287,7 +287,7 @@ impl Suggester<'_> {
 fn auto(g: &Globals, a: AutoArgs) -> Result<ExitCode> {
     let project = g.project()?;
     let before = crate::store::before(&project)?;
-    let codings = study::coding_parts(&project)?;
+    let codings = study::coding_parts(&project, g)?;
     let book = study::codebook(&project)?;
     let mut out = output::stdout();
     let mut print = |c: &Coding| -> Result<()> {
@@ -329,66 +329,6 @@ fn auto(g: &Globals, a: AutoArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// Records where the codings of `corpus`'s notes stand now, for those whose note changed since
-/// the version they count in: a `move` event each (new place, new words where the edit touched
-/// them, the note's current version), appended to each coder's ledger in one write, after the
-/// note's current version is kept. Hand and imported codings from ledgers written before
-/// versions were recorded get one too where they sit on their text, so that they follow later
-/// edits. Orphans are left as they are (`code check` shows them). Returns the moves recorded.
-/// `anchorer` is the one the caller placed the batch's codings with, so that each edited note is
-/// compared with its old version once.
-pub fn record_moves(
-    project: &Project,
-    corpus: &fieldnotes_corpus::Corpus,
-    table: &CodingTable,
-    anchorer: &mut Anchorer,
-) -> Result<usize> {
-    let versions = Versions::new(&project.derived_dir());
-    let mut by_ledger: BTreeMap<String, Vec<Event>> = BTreeMap::new();
-    for (di, d) in corpus.documents.iter().enumerate() {
-        let stale: Vec<Coding> = table.of_doc_not_at(&d.path, &d.hash).collect();
-        if stale.is_empty() {
-            continue;
-        }
-        let placed = units::place_in_doc(di, d, &stale, anchorer);
-        if placed.placed.is_empty() {
-            continue;
-        }
-        versions.keep(d)?;
-        for x in &placed.placed {
-            by_ledger.entry(x.coding.coder.clone()).or_default().push(follow(
-                x.coding,
-                d,
-                x.start,
-                x.end,
-                x.text(corpus),
-            ));
-        }
-    }
-    let mut n = 0;
-    for (coder, events) in &by_ledger {
-        Ledger::new(project.root(), coder)?.append(events)?;
-        n += events.len();
-    }
-    Ok(n)
-}
-
-/// The `move` event that records where coding `c` stands now in note `d`, which covers
-/// `words` at `start..end`: in the note's current version, with the words where they changed.
-fn follow(c: &Coding, d: &Document, start: usize, end: usize, words: &str) -> Event {
-    let changed = if c.text.is_empty() { text_hash(words) != c.hash } else { words != c.text };
-    Event::Move {
-        id: c.id.clone(),
-        doc: Some(c.doc.clone()),
-        start,
-        end,
-        base: Some(d.hash.clone()),
-        text: changed.then(|| words.to_string()),
-        by: String::new(),
-        time: now(),
-    }
-}
-
 /// Arguments of `fieldnotes code explain`.
 #[derive(clap::Args, Debug)]
 pub struct ExplainArgs {
@@ -400,9 +340,9 @@ pub struct ExplainArgs {
 }
 
 fn explain(g: &Globals, a: ExplainArgs) -> Result<ExitCode> {
-    let study = Study::load_note(g, &a.id)?;
+    let study = Study::load_note(g.project()?, &a.id, g)?;
     let book = study.codebook()?;
-    let (_, doc, p) = study.passage(&a.id)?;
+    let (_, doc, p) = study.passage(&a.id, g)?;
     let ac = AutoCoder::new(&book)?;
     let text = doc.passage_text(p);
     let found = ac.code_passage(text, p.start);
@@ -565,11 +505,11 @@ pub struct SpanArgs {
 }
 
 fn add(g: &Globals, a: AddArgs) -> Result<ExitCode> {
-    let study = Study::load_note(g, &a.id)?;
+    let study = Study::load_note(g.project()?, &a.id, g)?;
     let book = study.codebook()?;
     require_code(&book, &a.code)?;
     let coder = coder_name(&study.project, a.coder)?;
-    let (_, doc, p) = study.passage(&a.id)?;
+    let (_, doc, p) = study.passage(&a.id, g)?;
     let (rs, re) = span_in_passage(doc, p, &a.id, &a.span)?;
     let (start, end) = (p.start + rs, p.start + re);
     let (bs, be) = (doc.byte_offset(start).unwrap_or(p.byte_start), doc.byte_offset(end).unwrap_or(p.byte_end));
@@ -623,12 +563,12 @@ fn rm(g: &Globals, a: RmArgs) -> Result<ExitCode> {
     if a.id {
         return rm_by_id(g, &a);
     }
-    let study = Study::load_note(g, &a.target)?;
+    let study = Study::load_note(g.project()?, &a.target, g)?;
     // Per ledger, the (id, note) of each coding to remove.
     let mut by_ledger: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     let code = a.code.clone().context("give the code to remove: `fieldnotes code rm PASSAGE_ID CODE`")?;
     let coder = coder_name(&study.project, a.coder.clone())?;
-    let (di, _, p) = study.passage(&a.target)?;
+    let (di, _, p) = study.passage(&a.target, g)?;
     let pi = (p.ordinal - 1) as usize;
     let placement = study.placement();
     for x in placement.placed.iter().filter(|x| x.doc == di && x.passages.contains(&pi)) {
@@ -670,7 +610,7 @@ fn remove(
 /// compact table, read through the coding states; no note is read).
 fn rm_by_id(g: &Globals, a: &RmArgs) -> Result<ExitCode> {
     let project = g.project()?;
-    let table = study::coding_table(&project)?;
+    let table = study::coding_table(&project, g)?;
     let mut by_ledger: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
     for c in table.with_id(&a.target) {
         by_ledger.entry(c.coder).or_default().push((c.id, c.doc));
@@ -793,11 +733,11 @@ fn list(g: &Globals, a: ListArgs) -> Result<ExitCode> {
     };
     match one_coder {
         Some(c) => {
-            let study = Study::load_coders(g, std::slice::from_ref(c))?;
+            let study = Study::load_coders(g.project()?, std::slice::from_ref(c), g)?;
             take(&study.corpus, &study.codings, &study.placement());
         }
         None => {
-            study::place_in_batches(&project, g.quiet, |corpus, codings, placement| {
+            study::place_in_batches(&project, g, |corpus, codings, placement| {
                 take(corpus, codings, placement);
                 Ok(())
             })?;
@@ -887,7 +827,7 @@ fn review(g: &Globals, a: ReviewArgs) -> Result<ExitCode> {
     let mut events: BTreeMap<String, Vec<Event>> = BTreeMap::new();
     let mut decided_in_bulk = 0;
     let mut pending: Vec<(Coding, String, String)> = Vec::new();
-    study::place_in_batches(&project, g.quiet, |corpus, _, placement| {
+    study::place_in_batches(&project, g, |corpus, _, placement| {
         let site_of = |doc: &str| corpus.document(doc).and_then(|d| d.attr_str("site")).unwrap_or("");
         let wanted = placement
             .placed
@@ -1040,14 +980,14 @@ fn check(g: &Globals, a: CheckArgs) -> Result<ExitCode> {
     let mut by_ledger: BTreeMap<String, Vec<Event>> = BTreeMap::new();
     let mut reattached = 0;
     // The notes a batch at a time: the whole study at once took 8.6 GB at 2 GB of notes.
-    let bad = study::place_in_batches(&project, g.quiet, |corpus, codings, placement| {
+    let bad = study::place_in_batches(&project, g, |corpus, codings, placement| {
         let mut move_to = |c: &Coding, d: &Document, s: usize, e: usize| -> Result<()> {
             versions.keep(d)?;
             let now_text = match (d.byte_offset(s), d.byte_offset(e)) {
                 (Some(bs), Some(be)) if bs <= be => &d.text[bs..be],
                 _ => "",
             };
-            by_ledger.entry(c.coder.clone()).or_default().push(follow(c, d, s, e, now_text));
+            by_ledger.entry(c.coder.clone()).or_default().push(study::follow(c, d, s, e, now_text));
             Ok(())
         };
         checked += codings.iter().count();
@@ -1184,15 +1124,15 @@ pub struct MoveArgs {
 }
 
 fn move_coding(g: &Globals, a: MoveArgs) -> Result<ExitCode> {
-    let study = Study::load_note(g, &a.passage)?;
+    let study = Study::load_note(g.project()?, &a.passage, g)?;
     let by = coder_name(&study.project, a.coder.clone()).unwrap_or_default();
-    let (_, doc, p) = study.passage(&a.passage)?;
+    let (_, doc, p) = study.passage(&a.passage, g)?;
     // The note's codings are loaded; a coding of another note is looked for in the compact
     // table of them all, to say where it is.
     let found = study.codings.iter().find(|c| c.id == a.coding).cloned();
     let c = match found {
         Some(c) => c,
-        None => study::coding_table(&study.project)?
+        None => study::coding_table(&study.project, g)?
             .with_id(&a.coding)
             .next()
             .with_context(|| format!("no coding with id `{}`; `fieldnotes code list` shows the ids", a.coding))?,
@@ -1247,9 +1187,9 @@ pub struct EvalArgs {
 fn eval(g: &Globals, a: EvalArgs) -> Result<ExitCode> {
     // Only the notes the reference coder coded or reviewed in count: only those are read, with
     // every coding on them (the whole study when the coding states cannot tell which they are).
-    let study = match Study::load_shared(g, std::slice::from_ref(&a.against))? {
+    let study = match Study::load_shared(g.project()?, std::slice::from_ref(&a.against), g)? {
         Some(s) => s,
-        None => Study::load(g)?,
+        None => Study::load(g.project()?, g)?,
     };
     let book = study.codebook()?;
     // A coder is known by a ledger of their own, or by suggestions they reviewed.

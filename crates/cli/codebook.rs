@@ -58,7 +58,7 @@ fn check(g: &Globals, a: CheckArgs) -> Result<ExitCode> {
         None => {
             let project = g.project()?;
             // How often each code is used: from the compact table, not the whole ledgers.
-            let codings = crate::study::coding_table(&project)?;
+            let codings = crate::study::coding_table(&project, g)?;
             (project.codebook_path(), Some(codings.usage()))
         }
     };
@@ -102,7 +102,7 @@ fn show(g: &Globals, a: ShowArgs) -> Result<ExitCode> {
     let book = crate::study::codebook(&project)?;
     // The passages carrying each code: the theme table's totals, from the report store.
     let sel = Selection { coders: vec![], include_suggested: a.include_suggested, ..Selection::default() };
-    let table = crate::store::report_store(g, &project)?.passage_table(&book, "site", &sel)?;
+    let table = crate::store::report_store(&project, g)?.passage_table(&book, "site", &sel)?;
     let counts: HashMap<&str, u64> =
         table.rows.iter().map(|r| (r.id.as_str(), r.cells.last().map_or(0, |c| c.passages))).collect();
     let mut out = output::stdout();

@@ -91,7 +91,7 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     let started = std::time::Instant::now();
 
     writeln!(out, "{}", output::bold("1. The notes", g.color))?;
-    let mut study = Study::load(&g)?;
+    let mut study = Study::load(g.project()?, &g)?;
     notes::print_corpus_summary(&mut out, &study.project, &study.corpus, g.color)?;
 
     writeln!(out, "\n{}", output::bold("2. The search index", g.color))?;
@@ -118,12 +118,12 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     out.flush()?;
     let book = study.codebook()?;
     let before = crate::store::before(&study.project)?;
-    let codings = crate::study::coding_parts(&study.project)?;
+    let codings = crate::study::coding_parts(&study.project, &g)?;
     let summary = code::auto_code(&study.project, &codings, before, &book, false, &g, &mut |_| Ok(()))?;
     writeln!(out, "{} suggestions, each with its evidence, in `codings/rules.jsonl`", summary.written)?;
     study.codings = fieldnotes_coding::Codings::load(study.project.root())?;
     let (mut idx, _) = study.update_index(&g, false)?.context("the search index is missing")?;
-    idx.set_codes(crate::store::search_codes(&g, &study.project, &study.project.note_stats()?)?);
+    idx.set_codes(crate::store::search_codes(&study.project, &study.project.note_stats()?, &g)?);
     let q = "code:time AND site:glasgow";
     let n = idx.search(q, &SearchOptions { limit: 1, include_suggested: true, ..Default::default() })?.total;
     writeln!(out, "search `{q}` --include-suggested: {n} passages (none reviewed yet, so none counts without it)")?;

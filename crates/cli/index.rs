@@ -22,7 +22,7 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     let started = std::time::Instant::now();
     // Where the project stands before its codings are read (for the report store made alongside).
     let before = crate::store::before(&project)?;
-    let codings = study::coding_parts(&project)?;
+    let codings = study::coding_parts(&project, g)?;
     if a.rebuild {
         let dir = project.derived_dir().join("index");
         if dir.exists() {

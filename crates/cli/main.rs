@@ -14,9 +14,10 @@ mod refi;
 mod report;
 mod search;
 mod show;
-mod store;
-mod study;
 
+// The study (notes, codings, index and report store kept in step) is the library's: the
+// command line's modules reach it as `crate::study` and `crate::store`.
+use fieldnotes_study::{store, study};
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -110,6 +111,22 @@ impl Globals {
                 Ok(fieldnotes_corpus::Project::discover(&cwd)?)
             }
         }
+    }
+}
+
+/// The command line tells what a study has to say on stderr: warnings always, notices and
+/// progress bars unless `--quiet`.
+impl fieldnotes_study::Tell for Globals {
+    fn warn(&self, message: &str) {
+        output::warn(message);
+    }
+
+    fn info(&self, message: &str) {
+        output::info(self.quiet, message);
+    }
+
+    fn progress(&self, total: u64, what: &str) -> indicatif::ProgressBar {
+        output::progress(total, what, self.quiet)
     }
 }
 

@@ -60,19 +60,19 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     let mut out = output::stdout();
     if a.list && a.json {
         // Every note whole, text and all.
-        let corpus = study::load_corpus(&project, g.quiet)?;
+        let corpus = study::load_corpus(&project, g)?;
         serde_json::to_writer_pretty(&mut out, &corpus.documents)?;
         writeln!(out)?;
         out.flush()?;
         return Ok(ExitCode::SUCCESS);
     }
     // Otherwise the notes are read a batch at a time: a row or a count each is all they leave.
-    let (files, skipped) = study::note_files(&project)?;
+    let (files, skipped) = study::note_files(&project, g)?;
     let pb = output::progress(files.len() as u64, "reading", g.quiet);
     let mut summary = Summary::new(&project, &a.by);
     summary.skipped = skipped;
     let mut rows: Vec<Vec<String>> = Vec::new();
-    study::read_in_batches(&project, &files, &|_| pb.inc(1), true, |corpus| {
+    study::read_in_batches(&project, &files, g, &|_| pb.inc(1), true, |corpus| {
         if a.list {
             rows.extend(corpus.documents.iter().map(|d| {
                 vec![

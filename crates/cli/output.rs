@@ -158,19 +158,4 @@ pub fn write_csv<W: Write>(w: W, header: &[String], rows: &[Vec<String>]) -> any
     Ok(())
 }
 
-/// Truncates to at most `n` characters, with an ellipsis.
-pub fn clip(s: &str, n: usize) -> String {
-    let one_line: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
-    if one_line.chars().count() <= n {
-        one_line
-    } else {
-        let mut t: String = one_line.chars().take(n.saturating_sub(1)).collect();
-        t.push('…');
-        t
-    }
-}
-
-/// A count with its noun, singular for one: `1 passage`, `3 passages`.
-pub fn count(n: u64, noun: &str) -> String {
-    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
-}
+pub use fieldnotes_study::{clip, count};

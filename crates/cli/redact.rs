@@ -151,7 +151,7 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     // their offsets carried onto the rewritten text, appended to the copy's ledgers (codings of
     // notes that could not be read or are gone last, as they are).
     let (mut notes, mut n_codings) = (0, 0);
-    crate::study::place_in_batches(&project, g.quiet, |corpus, codings, _| {
+    crate::study::place_in_batches(&project, g, |corpus, codings, _| {
         let mut spans_of: std::collections::HashMap<String, Rewritten> = std::collections::HashMap::new();
         for d in &corpus.documents {
             let (text, spans) = replace(&names, &d.text);

@@ -39,7 +39,7 @@ pub fn export_qdc(g: &Globals, file: &Path) -> Result<ExitCode> {
 
 /// `fieldnotes export qdpx FILE`.
 pub fn export_qdpx(g: &Globals, file: &Path, include_suggested: bool) -> Result<ExitCode> {
-    let study = Study::load(g)?;
+    let study = Study::load(g.project()?, g)?;
     let book = study.codebook()?;
     let placement = study.placement();
     // Codings on the current text: moved ones at their new place and words, counting in the

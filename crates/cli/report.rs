@@ -364,7 +364,7 @@ fn placed_in_batches(
     mut each: impl FnMut(&Corpus, &units::Placement<'_>) -> Result<()>,
 ) -> Result<LeftOut> {
     let mut all = LeftOut::default();
-    study::place_in_batches(project, g.quiet, |corpus, _, placement| {
+    study::place_in_batches(project, g, |corpus, _, placement| {
         each(corpus, placement)?;
         let batch = left_out_in(corpus, placement, sel);
         all.notes.extend(batch.notes);
@@ -461,7 +461,7 @@ pub fn render_themes(t: &ThemeTable, format: Format, chart: Chart) -> Result<Str
 fn themes(g: &Globals, a: ThemesArgs) -> Result<ExitCode> {
     let project = g.project()?;
     let book = crate::study::codebook(&project)?;
-    let store = crate::store::report_store(g, &project)?;
+    let store = crate::store::report_store(&project, g)?;
     let unit = match a.unit {
         UnitArg::Passages => UnitKind::Passages,
         UnitArg::Documents => UnitKind::Documents,
@@ -524,7 +524,7 @@ fn cooccur(g: &Globals, a: CooccurArgs) -> Result<ExitCode> {
     let book = &study::codebook(&project)?;
     let sel = a.counting.selection();
     // Each note's passages and their codes, from the report store.
-    let store = crate::store::report_store(g, &project)?;
+    let store = crate::store::report_store(&project, g)?;
     let mut counts = analysis::CooccurrenceCounts::new(book, a.window);
     store.for_each_note_codes(book, &sel, |sets| counts.add_note(sets));
     let co = counts.finish();
@@ -601,7 +601,7 @@ fn stats(g: &Globals, a: StatsArgs) -> Result<ExitCode> {
     let sel = a.counting.selection();
     // Passages per group, and per code those carrying it: the theme table's counts, from the
     // report store.
-    let store = crate::store::report_store(g, &project)?;
+    let store = crate::store::report_store(&project, g)?;
     let (groups, tests) = analysis::GroupCounts::from_theme_table(&store.passage_table(book, &a.by, &sel)?).finish();
     let t = stats_table(&groups, &tests, &a.by, &counted(&sel, &store.left_out(&sel)));
     let text = if a.out.format == Format::Json {
@@ -686,7 +686,7 @@ pub fn html_report(g: &Globals, project: &Project, book: &Codebook, by: &str, se
     let group = GroupBy::parse(by);
     // The theme table from the report store, as `report themes` counts it; the rest counted a
     // batch of notes at a time.
-    let store = crate::store::report_store(g, project)?;
+    let store = crate::store::report_store(project, g)?;
     let mut counts = store.passage_table(book, by, sel)?;
     let ids: Vec<String> = book.codes.iter().map(|c| c.id.clone()).collect();
     let mut co = analysis::CooccurrenceCounts::new(book, 0);

@@ -103,7 +103,7 @@ pub fn open_index(g: &Globals, study: &Study) -> Result<SearchIndex> {
 /// notes now stand is left for `fieldnotes index` to record: a search writes no ledger.
 fn build_index(g: &Globals, project: &fieldnotes_corpus::Project) -> Result<SearchIndex> {
     let before = crate::store::before(project)?;
-    let codings = crate::study::coding_parts(project)?;
+    let codings = crate::study::coding_parts(project, g)?;
     crate::study::index_in_batches(project, &codings, before, g, false)?;
     SearchIndex::open(&project.derived_dir().join("index"))?.context("the search index could not be built")
 }
@@ -135,7 +135,7 @@ fn checked_index(g: &Globals, stats: &fieldnotes_corpus::NoteStats, idx: SearchI
             g.quiet,
             &format!("{n} note(s) changed since the index was built ({}); updating it", list.join(", ")),
         );
-        return open_index(g, &Study::load(g)?);
+        return open_index(g, &Study::load(g.project()?, g)?);
     }
     output::warn(&format!(
         "{n} note(s) changed since the index was built ({}); results may be out of date: run `fieldnotes index` or search with `--refresh`",
@@ -193,7 +193,7 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     // Codes are not in the index. A query or count on codes takes every passage's codes from the
     // report store, as every table counts them; otherwise the hits' notes are enough.
     if uses_codes {
-        idx.set_codes(crate::store::search_codes(g, &project, &stats)?);
+        idx.set_codes(crate::store::search_codes(&project, &stats, g)?);
     }
     // No codebook is fine for searching; a broken one is refused, as by every command.
     let codebook: Vec<String> = if project.codebook_path().exists() {

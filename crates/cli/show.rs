@@ -24,8 +24,8 @@ pub struct Args {
 
 /// Runs `fieldnotes show`.
 pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
-    let study = Study::load_note(g, &a.id)?;
-    let (di, doc, p) = study.passage(&a.id)?;
+    let study = Study::load_note(g.project()?, &a.id, g)?;
+    let (di, doc, p) = study.passage(&a.id, g)?;
     let placement = study.placement();
     let pi = (p.ordinal - 1) as usize;
     let lo = pi.saturating_sub(a.context);

@@ -1,17 +1,17 @@
 //! Loading a whole study (notes, codebook, codings) and keeping the index in step with it.
 
-use std::collections::BTreeSet;
+use std::collections::{BTreeMap, BTreeSet};
 use std::path::PathBuf;
 
 use anyhow::{Context, Result, bail};
+use fieldnotes_coding::ledger::{Coding, Event, Ledger, now};
 use fieldnotes_coding::units::{self, Placement};
 use fieldnotes_coding::versions::{self, Traced};
 use fieldnotes_coding::{Anchorer, Codebook, CodingTable, Codings, TableParts, Versions};
-use fieldnotes_corpus::{Corpus, Document, Passage, PassageRef, Project};
+use fieldnotes_corpus::{Corpus, Document, Passage, PassageRef, Project, text_hash};
 use fieldnotes_index::{SearchIndex, UpdateStats, WriterOptions};
 
-use crate::Globals;
-use crate::output;
+use crate::Tell;
 
 /// A loaded study.
 pub struct Study {
@@ -42,10 +42,9 @@ pub enum Scope {
 impl Study {
     /// Loads the notes (in parallel, with a progress bar) and the codings; warns about every
     /// skipped file and unreadable ledger line, and goes on.
-    pub fn load(g: &Globals) -> Result<Study> {
-        let project = g.project()?;
-        let corpus = load_corpus(&project, g.quiet)?;
-        let codings = warn_bad_lines(Codings::load(project.root())?);
+    pub fn load(project: Project, tell: &dyn Tell) -> Result<Study> {
+        let corpus = load_corpus(&project, tell)?;
+        let codings = warn_bad_lines(Codings::load(project.root())?, tell);
         Ok(Study { project, corpus, codings, scope: Scope::Whole })
     }
 
@@ -53,25 +52,23 @@ impl Study {
     /// the whole ledgers), for a command about one passage: it answers in milliseconds however
     /// large the project. An id that names no note of the project loads the whole study, so
     /// that [`Study::passage`] can say what is wrong.
-    pub fn load_note(g: &Globals, id: &str) -> Result<Study> {
-        let project = g.project()?;
+    pub fn load_note(project: Project, id: &str, tell: &dyn Tell) -> Result<Study> {
         let Some(file) = fieldnotes_corpus::split_passage_id(id).and_then(|(path, _)| project.note_file(path)) else {
-            return Study::load(g);
+            return Study::load(project, tell);
         };
         let path = project.relative(&file);
-        let corpus = read_notes(&project, vec![file]);
-        let codings = warn_bad_lines(Codings::load_doc(project.root(), &project.derived_dir(), &path)?);
+        let corpus = read_notes(&project, vec![file], tell);
+        let codings = warn_bad_lines(Codings::load_doc(project.root(), &project.derived_dir(), &path)?, tell);
         Ok(Study { project, corpus, codings, scope: Scope::Note })
     }
 
     /// Loads the ledgers of `coders` only and the notes their codings are on, for a command that
     /// looks at those coders' codings alone (`code list --coder hb`). A note named by a coding but
     /// gone is left out, and its codings are orphans, as in the whole study.
-    pub fn load_coders(g: &Globals, coders: &[String]) -> Result<Study> {
-        let project = g.project()?;
-        let codings = warn_bad_lines(Codings::load_coders(project.root(), coders)?);
+    pub fn load_coders(project: Project, coders: &[String], tell: &dyn Tell) -> Result<Study> {
+        let codings = warn_bad_lines(Codings::load_coders(project.root(), coders)?, tell);
         let notes: BTreeSet<&str> = codings.iter().map(|c| c.doc.as_str()).collect();
-        let corpus = read_notes(&project, project.note_files_of(notes));
+        let corpus = read_notes(&project, project.note_files_of(notes), tell);
         Ok(Study { project, corpus, codings, scope: Scope::Coders })
     }
 
@@ -81,8 +78,7 @@ impl Study {
     /// against. `None` when the states cannot tell (a ledger line
     /// that names no note), when a coder is known nowhere, or when no note is shared: the whole
     /// study is then loaded, which gives the exact answer or message.
-    pub fn load_shared(g: &Globals, coders: &[String]) -> Result<Option<Study>> {
-        let project = g.project()?;
+    pub fn load_shared(project: Project, coders: &[String], tell: &dyn Tell) -> Result<Option<Study>> {
         let ledgers = fieldnotes_coding::Ledger::all(project.root())?;
         let states = fieldnotes_coding::state::States::new(&project.derived_dir());
         let mut tables = Vec::new();
@@ -117,8 +113,8 @@ impl Study {
         if shared.is_empty() {
             return Ok(None);
         }
-        let corpus = read_notes(&project, project.note_files_of(shared.iter().copied()));
-        let codings = warn_bad_lines(Codings::load_docs(project.root(), &project.derived_dir(), &shared)?);
+        let corpus = read_notes(&project, project.note_files_of(shared.iter().copied()), tell);
+        let codings = warn_bad_lines(Codings::load_docs(project.root(), &project.derived_dir(), &shared)?, tell);
         Ok(Some(Study { project, corpus, codings, scope: Scope::Notes }))
     }
 
@@ -131,7 +127,7 @@ impl Study {
     /// it is not there. A key of an earlier version of the note is traced through the kept
     /// versions: to the same passage, edited (said on stderr, with its id now), or to an error
     /// that says where its words went. It never names another passage.
-    pub fn passage(&self, id: &str) -> Result<(usize, &Document, &Passage)> {
+    pub fn passage(&self, id: &str, tell: &dyn Tell) -> Result<(usize, &Document, &Passage)> {
         let (path, r) = fieldnotes_corpus::split_passage_id(id).with_context(|| {
             format!("`{id}` is not a passage id; ids look like `notes/fife/2016-03-02-board.md#kq3x7fa2` (or `…md#3` for the third passage)")
         })?;
@@ -175,11 +171,11 @@ impl Study {
                  {hint}"
             )
         };
-        let old = output::clip(&trace.old, 80);
+        let old = crate::clip(&trace.old, 80);
         match trace.to {
             Traced::Now(i) => {
                 let p = &doc.passages[i];
-                output::warn(&format!(
+                tell.warn(&format!(
                     "`{id}` named this passage in an earlier version of the note; its id is now `{}` (line {})",
                     doc.passage_id(p),
                     p.line
@@ -211,12 +207,12 @@ impl Study {
     /// Brings the search index up to date with the notes and returns it, open. With `create`
     /// false, does nothing when there is no index yet. Codes are not in the index: search hands
     /// them over from the report store.
-    pub fn update_index(&self, g: &Globals, create: bool) -> Result<Option<(SearchIndex, UpdateStats)>> {
+    pub fn update_index(&self, tell: &dyn Tell, create: bool) -> Result<Option<(SearchIndex, UpdateStats)>> {
         let dir = self.project.derived_dir().join("index");
         if !create && !dir.exists() {
             return Ok(None);
         }
-        let _lock = lock_index(&self.project, g)?;
+        let _lock = lock_index(&self.project, tell)?;
         let (mut idx, reason) = if create {
             SearchIndex::open_or_create(&dir)?
         } else {
@@ -226,7 +222,7 @@ impl Study {
             }
         };
         if let Some(r) = &reason {
-            output::info(g.quiet, r);
+            tell.info(r);
         }
         let opts = WriterOptions::from_config(&self.project.config.index);
         if self.scope != Scope::Whole {
@@ -235,7 +231,11 @@ impl Study {
             stats.rebuilt = reason;
             return Ok(Some((idx, stats)));
         }
-        let pb = output::progress(self.corpus.passage_count() as u64, "indexing", g.quiet || !create);
+        let pb = if create {
+            tell.progress(self.corpus.passage_count() as u64, "indexing")
+        } else {
+            indicatif::ProgressBar::hidden()
+        };
         let mut stats = idx.update(&self.corpus, &opts, &|n| pb.inc(n))?;
         pb.finish_and_clear();
         stats.rebuilt = reason;
@@ -251,9 +251,9 @@ fn nearly(a: &str, b: &str) -> bool {
 }
 
 /// Warns of each ledger line that could not be read, and hands the codings back.
-fn warn_bad_lines(codings: Codings) -> Codings {
+fn warn_bad_lines(codings: Codings, tell: &dyn Tell) -> Codings {
     for bad in codings.bad_lines() {
-        output::warn(&bad.to_string());
+        tell.warn(&bad.to_string());
     }
     codings
 }
@@ -270,7 +270,7 @@ fn warn_bad_lines(codings: Codings) -> Codings {
 /// lines, warned of once.
 pub fn place_in_batches(
     project: &Project,
-    quiet: bool,
+    tell: &dyn Tell,
     mut each: impl FnMut(&Corpus, &Codings, &Placement<'_>) -> Result<()>,
 ) -> Result<Vec<fieldnotes_coding::ledger::BadLine>> {
     let (root, derived) = (project.root(), project.derived_dir());
@@ -287,7 +287,7 @@ pub fn place_in_batches(
     let bad: Vec<fieldnotes_coding::ledger::BadLine> =
         Codings::load_docs(root, &derived, &[])?.bad_lines().cloned().collect();
     for b in &bad {
-        output::warn(&b.to_string());
+        tell.warn(&b.to_string());
     }
     let load = |docs: &[&str]| -> Result<Codings> {
         let mut codings = Codings::load_docs(root, &derived, docs)?;
@@ -296,10 +296,10 @@ pub fn place_in_batches(
         }
         Ok(codings)
     };
-    let (files, mut skipped) = note_files(project)?;
-    let pb = output::progress(files.len() as u64, "reading", quiet);
+    let (files, mut skipped) = note_files(project, tell)?;
+    let pb = tell.progress(files.len() as u64, "reading");
     let mut read: BTreeSet<String> = BTreeSet::new();
-    read_in_batches(project, &files, &|_| pb.inc(1), true, |mut corpus| {
+    read_in_batches(project, &files, tell, &|_| pb.inc(1), true, |mut corpus| {
         skipped.append(&mut corpus.skipped);
         let paths: Vec<&str> =
             corpus.documents.iter().map(|d| d.path.as_str()).filter(|p| coded.contains(*p)).collect();
@@ -320,10 +320,10 @@ pub fn place_in_batches(
 
 /// Reads some of the project's note files into a corpus (sorted by path, as the whole
 /// project's is), warning of each that cannot be read.
-fn read_notes(project: &Project, files: Vec<PathBuf>) -> Corpus {
+fn read_notes(project: &Project, files: Vec<PathBuf>, tell: &dyn Tell) -> Corpus {
     let corpus = project.load_files(&files, Vec::new(), &|_| {});
     for s in &corpus.skipped {
-        output::warn(&skip_warning(s));
+        tell.warn(&skip_warning(s));
     }
     corpus
 }
@@ -331,10 +331,10 @@ fn read_notes(project: &Project, files: Vec<PathBuf>) -> Corpus {
 /// The project's codings as a compact table (what `index`, `code auto` and building the report
 /// store need of them), read through the coding states, with a warning for every unreadable
 /// ledger line.
-pub fn coding_table(project: &Project) -> Result<CodingTable> {
+pub fn coding_table(project: &Project, tell: &dyn Tell) -> Result<CodingTable> {
     let table = CodingTable::from_states(project.root(), &project.derived_dir())?;
     for bad in table.bad_lines() {
-        output::warn(&bad.to_string());
+        tell.warn(&bad.to_string());
     }
     Ok(table)
 }
@@ -342,17 +342,17 @@ pub fn coding_table(project: &Project) -> Result<CodingTable> {
 /// The project's codings ready to be read a batch of notes at a time ([`batch_table`]), through
 /// the coding states, with a warning for every unreadable ledger line: what a command that
 /// reads every note holds instead of the whole [`coding_table`].
-pub fn coding_parts(project: &Project) -> Result<TableParts> {
+pub fn coding_parts(project: &Project, tell: &dyn Tell) -> Result<TableParts> {
     let parts = TableParts::open(project.root(), &project.derived_dir())?;
     for bad in parts.bad_lines() {
-        output::warn(&bad.to_string());
+        tell.warn(&bad.to_string());
     }
     Ok(parts)
 }
 
 /// The codings of a batch of notes (those read and those that could not be), with a warning
 /// for any whose offsets do not fit.
-pub fn batch_table(parts: &TableParts, corpus: &Corpus) -> Result<CodingTable> {
+pub fn batch_table(parts: &TableParts, corpus: &Corpus, tell: &dyn Tell) -> Result<CodingTable> {
     let docs: Vec<&str> = corpus
         .documents
         .iter()
@@ -361,16 +361,16 @@ pub fn batch_table(parts: &TableParts, corpus: &Corpus) -> Result<CodingTable> {
         .collect();
     let table = parts.table_of(&docs)?;
     for bad in table.bad_lines() {
-        output::warn(&bad.to_string());
+        tell.warn(&bad.to_string());
     }
     Ok(table)
 }
 
 /// The project's note files, and those the walk could not read, each warned of.
-pub fn note_files(project: &Project) -> Result<(Vec<PathBuf>, Vec<fieldnotes_corpus::Skipped>)> {
+pub fn note_files(project: &Project, tell: &dyn Tell) -> Result<(Vec<PathBuf>, Vec<fieldnotes_corpus::Skipped>)> {
     let (files, walk_skipped) = project.note_files()?;
     for s in &walk_skipped {
-        output::warn(&skip_warning(s));
+        tell.warn(&skip_warning(s));
     }
     Ok((files, walk_skipped))
 }
@@ -385,6 +385,7 @@ pub fn note_files(project: &Project) -> Result<(Vec<PathBuf>, Vec<fieldnotes_cor
 pub fn read_in_batches(
     project: &Project,
     files: &[PathBuf],
+    tell: &dyn Tell,
     progress: &(dyn Fn(u64) + Sync),
     ahead: bool,
     mut each: impl FnMut(Corpus) -> Result<()>,
@@ -409,7 +410,7 @@ pub fn read_in_batches(
         while let Some(corpus) = next.take() {
             let reading = if ahead { batches.next().map(|b| scope.spawn(move || load(b))) } else { None };
             for s in &corpus.skipped {
-                output::warn(&skip_warning(s));
+                tell.warn(&skip_warning(s));
             }
             each(corpus)?;
             next = match reading {
@@ -432,46 +433,101 @@ pub fn index_in_batches(
     project: &Project,
     codings: &TableParts,
     before: crate::store::Before,
-    g: &Globals,
+    tell: &dyn Tell,
     record_moves: bool,
 ) -> Result<UpdateStats> {
-    let _lock = lock_index(project, g)?;
+    let _lock = lock_index(project, tell)?;
     let (mut idx, reason) = SearchIndex::open_or_create(&project.derived_dir().join("index"))?;
     if let Some(r) = &reason {
-        output::info(g.quiet, r);
+        tell.info(r);
     }
     let opts = WriterOptions::from_config(&project.config.index);
-    let (files, walk_skipped) = note_files(project)?;
+    let (files, walk_skipped) = note_files(project, tell)?;
     let mut store = crate::store::StoreBuild::start(before, codings, &walk_skipped)?;
-    let pb = output::progress(files.len() as u64, "indexing", g.quiet);
+    let pb = tell.progress(files.len() as u64, "indexing");
     let mut update = idx.begin_update(&opts);
     let mut moved = 0;
-    read_in_batches(project, &files, &|n| pb.inc(n), false, |corpus| {
+    read_in_batches(project, &files, tell, &|n| pb.inc(n), false, |corpus| {
         update.add(&corpus, &|_| {})?;
-        let table = batch_table(codings, &corpus)?;
+        let table = batch_table(codings, &corpus, tell)?;
         // One anchorer for the batch: each edited note is compared with its old version once.
         let mut anchoring = anchorer(project);
         store.add(&corpus, &table, &[], &mut anchoring);
         // Codings of notes edited since they were made are recorded at their new place.
         if record_moves {
-            moved += crate::code::record_moves(project, &corpus, &table, &mut anchoring)?;
+            moved += self::record_moves(project, &corpus, &table, &mut anchoring)?;
         }
         Ok(())
     })?;
     let mut stats = update.finish()?;
-    store.finish(project, codings)?;
+    store.finish(project, codings, tell)?;
     pb.finish_and_clear();
     stats.rebuilt = reason;
     if moved > 0 {
-        output::info(g.quiet, &format!("recorded the new place of {moved} coding(s) in edited notes"));
+        tell.info(&format!("recorded the new place of {moved} coding(s) in edited notes"));
     }
     Ok(stats)
+}
+
+/// Records where the codings of `corpus`'s notes stand now, for those whose note changed since
+/// the version they count in: a `move` event each (new place, new words where the edit touched
+/// them, the note's current version), appended to each coder's ledger in one write, after the
+/// note's current version is kept. Hand and imported codings from ledgers written before
+/// versions were recorded get one too where they sit on their text, so that they follow later
+/// edits. Orphans are left as they are (`code check` shows them). Returns the moves recorded.
+/// `anchorer` is the one the caller placed the batch's codings with, so that each edited note is
+/// compared with its old version once.
+pub fn record_moves(project: &Project, corpus: &Corpus, table: &CodingTable, anchorer: &mut Anchorer) -> Result<usize> {
+    let versions = Versions::new(&project.derived_dir());
+    let mut by_ledger: BTreeMap<String, Vec<Event>> = BTreeMap::new();
+    for (di, d) in corpus.documents.iter().enumerate() {
+        let stale: Vec<Coding> = table.of_doc_not_at(&d.path, &d.hash).collect();
+        if stale.is_empty() {
+            continue;
+        }
+        let placed = units::place_in_doc(di, d, &stale, anchorer);
+        if placed.placed.is_empty() {
+            continue;
+        }
+        versions.keep(d)?;
+        for x in &placed.placed {
+            by_ledger.entry(x.coding.coder.clone()).or_default().push(follow(
+                x.coding,
+                d,
+                x.start,
+                x.end,
+                x.text(corpus),
+            ));
+        }
+    }
+    let mut n = 0;
+    for (coder, events) in &by_ledger {
+        Ledger::new(project.root(), coder)?.append(events)?;
+        n += events.len();
+    }
+    Ok(n)
+}
+
+/// The `move` event that records where coding `c` stands now in note `d`, which covers
+/// `words` at `start..end`: in the note's current version, with the words where they changed.
+pub fn follow(c: &Coding, d: &Document, start: usize, end: usize, words: &str) -> Event {
+    let changed = if c.text.is_empty() { text_hash(words) != c.hash } else { words != c.text };
+    Event::Move {
+        id: c.id.clone(),
+        doc: Some(c.doc.clone()),
+        start,
+        end,
+        base: Some(d.hash.clone()),
+        text: changed.then(|| words.to_string()),
+        by: String::new(),
+        time: now(),
+    }
 }
 
 /// Takes the project's index lock (`.fieldnotes/index.lock`), waiting, with a message, while
 /// another process holds it: two `fieldnotes index` runs, or coding during one, take turns
 /// instead of failing. The lock is released when the returned file is dropped.
-fn lock_index(project: &Project, g: &Globals) -> Result<std::fs::File> {
+fn lock_index(project: &Project, tell: &dyn Tell) -> Result<std::fs::File> {
     let derived = project.derived_dir();
     std::fs::create_dir_all(&derived).with_context(|| format!("cannot create `{}`", derived.display()))?;
     let path = derived.join("index.lock");
@@ -484,7 +540,7 @@ fn lock_index(project: &Project, g: &Globals) -> Result<std::fs::File> {
     match file.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
-            output::info(g.quiet, "another fieldnotes process is updating the index; waiting for it to finish");
+            tell.info("another fieldnotes process is updating the index; waiting for it to finish");
             file.lock().with_context(|| format!("cannot lock `{}`", path.display()))?;
         }
         Err(std::fs::TryLockError::Error(e)) => {
@@ -518,13 +574,13 @@ pub fn skip_warning(s: &fieldnotes_corpus::Skipped) -> String {
 }
 
 /// Loads the notes with a progress bar, warning about each skipped file.
-pub fn load_corpus(project: &Project, quiet: bool) -> Result<Corpus> {
+pub fn load_corpus(project: &Project, tell: &dyn Tell) -> Result<Corpus> {
     let (files, walk_skipped) = project.note_files()?;
-    let pb = output::progress(files.len() as u64, "reading", quiet);
+    let pb = tell.progress(files.len() as u64, "reading");
     let corpus = project.load_files(&files, walk_skipped, &|_| pb.inc(1));
     pb.finish_and_clear();
     for s in &corpus.skipped {
-        output::warn(&skip_warning(s));
+        tell.warn(&skip_warning(s));
     }
     Ok(corpus)
 }

@@ -11,26 +11,25 @@ use fieldnotes_corpus::{Corpus, NoteStats, Project, Skipped};
 use fieldnotes_index::Codes;
 use fieldnotes_report::store::{STORE_FILE, Signature, Store, StoreBuilder};
 
-use crate::Globals;
-use crate::output;
+use crate::Tell;
 use crate::study;
 
 /// The report store of the project, fresh: read from `.fieldnotes/report.store` when no note,
 /// ledger or setting changed since it was written (repeating the warnings of that load), changed
 /// in place when only ledgers grew a little (and saved once more than [`SAVE_AFTER_EVENTS`]
 /// ledger lines are new), else built from the notes and ledgers and saved.
-pub fn report_store(g: &Globals, project: &Project) -> Result<Store> {
-    report_store_with(g, project, &project.note_stats()?)
+pub fn report_store(project: &Project, tell: &dyn Tell) -> Result<Store> {
+    report_store_with(project, &project.note_stats()?, tell)
 }
 
 /// [`report_store`] with the notes as `stats` found them (a walk the caller made anyway).
-pub fn report_store_with(g: &Globals, project: &Project, stats: &NoteStats) -> Result<Store> {
+pub fn report_store_with(project: &Project, stats: &NoteStats, tell: &dyn Tell) -> Result<Store> {
     let signature = Signature::with_notes(project, stats)?;
     let path = project.derived_dir().join(STORE_FILE);
     let old = Store::load(&path);
     if let Some(store) = old.as_ref().filter(|s| s.signature() == &signature) {
         for w in store.warnings() {
-            output::warn(w);
+            tell.warn(w);
         }
         return Ok(old.unwrap_or_default());
     }
@@ -39,33 +38,30 @@ pub fn report_store_with(g: &Globals, project: &Project, stats: &NoteStats) -> R
         && let Some((store, notes, events)) = update_in_place(project, store, &signature, &ledgers)?
     {
         for w in store.warnings() {
-            output::warn(w);
+            tell.warn(w);
         }
-        output::info(
-            g.quiet,
-            &format!("report store: the codings of {} brought up to date", output::count(notes as u64, "note")),
-        );
+        tell.info(&format!("report store: the codings of {} brought up to date", crate::count(notes as u64, "note")));
         // A few codings are brought up to date again by the next command more cheaply than the
         // whole store is written now (176 MB at 2 GB of notes, whose pages the next fsync of a
         // ledger then waited for); once they are many, it is saved.
         if events > SAVE_AFTER_EVENTS {
-            save(project, &store);
+            save(project, &store, tell);
         }
         return Ok(store);
     }
     let before = Before { signature, marks: marks_now(project)? };
     // Built a batch of notes at a time from the compact coding table, so that neither the notes
     // nor millions of codings need be held whole.
-    let parts = study::coding_parts(project)?;
-    let (files, walk_skipped) = study::note_files(project)?;
+    let parts = study::coding_parts(project, tell)?;
+    let (files, walk_skipped) = study::note_files(project, tell)?;
     let mut build = StoreBuild::start(before, &parts, &walk_skipped)?;
-    let pb = output::progress(files.len() as u64, "reading", g.quiet);
-    study::read_in_batches(project, &files, &|n| pb.inc(n), true, |corpus| {
-        build.add(&corpus, &study::batch_table(&parts, &corpus)?, &[], &mut study::anchorer(project));
+    let pb = tell.progress(files.len() as u64, "reading");
+    study::read_in_batches(project, &files, tell, &|n| pb.inc(n), true, |corpus| {
+        build.add(&corpus, &study::batch_table(&parts, &corpus, tell)?, &[], &mut study::anchorer(project));
         Ok(())
     })?;
     pb.finish_and_clear();
-    build.finish(project, &parts)
+    build.finish(project, &parts, tell)
 }
 
 /// Where the project stands before a command reads its codings: what a store it builds from
@@ -99,12 +95,12 @@ fn marks_now(project: &Project) -> Result<Vec<Mark>> {
 
 /// Saves the store; it only saves time, so a project on a read-only disk still gets its
 /// tables, with a warning.
-fn save(project: &Project, store: &Store) {
+fn save(project: &Project, store: &Store, tell: &dyn Tell) {
     let saved = std::fs::create_dir_all(project.derived_dir())
         .map_err(anyhow::Error::from)
         .and_then(|()| Ok(store.save(&project.derived_dir().join(STORE_FILE))?));
     if let Err(e) = saved {
-        output::warn(&format!("could not save the report store: {e:#}"));
+        tell.warn(&format!("could not save the report store: {e:#}"));
     }
 }
 
@@ -172,7 +168,7 @@ impl StoreBuild {
     }
 
     /// Counts the codings of notes gone as orphans, saves the store and returns it.
-    pub fn finish(mut self, project: &Project, codings: &TableParts) -> Result<Store> {
+    pub fn finish(mut self, project: &Project, codings: &TableParts, tell: &dyn Tell) -> Result<Store> {
         let listed = codings.docs();
         let gone: Vec<&str> = listed.into_iter().filter(|d| !self.seen.contains(*d)).collect();
         let table = codings.table_of(&gone)?;
@@ -181,7 +177,7 @@ impl StoreBuild {
             self.builder.add_orphans(&gone);
         }
         let store = self.builder.finish(self.warnings, self.left_out, self.in_unread);
-        save(project, &store);
+        save(project, &store, tell);
         Ok(store)
     }
 }
@@ -262,11 +258,11 @@ pub fn codes_of(store: &Store) -> Codes {
 
 /// The codes search needs: none when the project has no ledger (no store is built for it),
 /// else those of the fresh report store.
-pub fn search_codes(g: &Globals, project: &Project, stats: &NoteStats) -> Result<Codes> {
+pub fn search_codes(project: &Project, stats: &NoteStats, tell: &dyn Tell) -> Result<Codes> {
     if Ledger::all(project.root())?.is_empty() {
         return Ok(Codes::new());
     }
-    Ok(codes_of(&report_store_with(g, project, stats)?))
+    Ok(codes_of(&report_store_with(project, stats, tell)?))
 }
 
 /// Gives each hit the codes of its passage, as the report store would (accepted codings by

@@ -1,0 +1,104 @@
+//! A fieldnotes project as one library: open it, read its notes (whole, one, a batch at a
+//! time), read its codings through the coding states, keep the search index and the report
+//! store in step with the notes and the ledgers. The command line is one front end on it; any
+//! other (a web workbench) opens the same study and goes through the same code and locks.
+//!
+//! What an operation has to say along the way (a file skipped, a ledger line unreadable, a wait
+//! for another process's lock, progress through many notes) goes to a [`Tell`], which each front
+//! end implements: the command line prints to stderr, a server might log.
+
+pub mod store;
+pub mod study;
+
+pub use study::{Scope, Study};
+
+/// Where a study's messages go.
+pub trait Tell: Sync {
+    /// Something was skipped or could not be read, and the work went on.
+    fn warn(&self, message: &str);
+    /// What was done or is being waited for (left out when the person asked for quiet).
+    fn info(&self, message: &str);
+    /// A progress bar of `total` steps doing `what` (hidden where none is wanted).
+    fn progress(&self, total: u64, what: &str) -> indicatif::ProgressBar;
+}
+
+/// A [`Tell`] that keeps nothing: for callers that want the result alone.
+pub struct Silent;
+
+impl Tell for Silent {
+    fn warn(&self, _: &str) {}
+    fn info(&self, _: &str) {}
+    fn progress(&self, _: u64, _: &str) -> indicatif::ProgressBar {
+        indicatif::ProgressBar::hidden()
+    }
+}
+
+/// `s` on one line (runs of white space made one space), cut to `n` characters with `…`.
+pub fn clip(s: &str, n: usize) -> String {
+    let one_line: String = s.split_whitespace().collect::<Vec<_>>().join(" ");
+    if one_line.chars().count() <= n {
+        one_line
+    } else {
+        let mut t: String = one_line.chars().take(n.saturating_sub(1)).collect();
+        t.push('…');
+        t
+    }
+}
+
+/// A count with its noun, singular for one: `1 passage`, `3 passages`.
+pub fn count(n: u64, noun: &str) -> String {
+    if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use std::sync::Mutex;
+
+    /// Keeps what a study says, to look at.
+    #[derive(Default)]
+    struct Kept(Mutex<Vec<String>>);
+
+    impl Tell for Kept {
+        fn warn(&self, message: &str) {
+            self.0.lock().unwrap().push(format!("warning: {message}"));
+        }
+        fn info(&self, message: &str) {
+            self.0.lock().unwrap().push(message.to_string());
+        }
+        fn progress(&self, _: u64, _: &str) -> indicatif::ProgressBar {
+            indicatif::ProgressBar::hidden()
+        }
+    }
+
+    #[test]
+    fn a_second_front_end_opens_reads_and_counts_a_study_through_the_library_alone() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |rel: &str, text: &[u8]| {
+            let p = dir.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        write("fieldnotes.toml", b"name = \"t\"\ncoder = \"hb\"\n");
+        write("codebook.toml", b"[[code]]\nid = \"trust\"\nname = \"Trust\"\n");
+        write("notes/fife/a.md", b"---\nsite: Fife\n---\nWe built trust slowly.\n\nThen the budget.\n");
+        write("notes/fife/broken.md", b"---\nsite: Fife\n---\n\xff\xfe not text\n");
+        write("codings/hb.jsonl", b"{not json\n");
+        let project = fieldnotes_corpus::Project::open(dir.path()).unwrap();
+        let kept = Kept::default();
+        let study = Study::load(project, &kept).unwrap();
+        assert_eq!(study.corpus.documents.len(), 1);
+        let said = kept.0.lock().unwrap().clone();
+        assert!(said.iter().any(|m| m.starts_with("warning: skipped `notes/fife/broken.md`")), "{said:?}");
+        assert!(said.iter().any(|m| m.contains("hb.jsonl") && m.contains("line 1")), "{said:?}");
+        // A passage by ordinal, and an id of no note, with a hint.
+        let (_, doc, p) = study.passage("notes/fife/a.md#1", &kept).unwrap();
+        assert_eq!(doc.passage_text(p), "We built trust slowly.");
+        let e = study.passage("notes/nowhere.md#1", &kept).unwrap_err().to_string();
+        assert!(e.contains("no note `notes/nowhere.md`"), "{e}");
+        // The report store, built through the library, counts the note that was read.
+        let store = store::report_store(&study.project, &Silent).unwrap();
+        assert_eq!(store.passages(), 2);
+        assert_eq!(store.coded_rows(), 0);
+    }
+}
