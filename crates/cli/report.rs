@@ -335,26 +335,6 @@ fn export_quickwit(g: &Globals, dir: &std::path::Path, include_suggested: bool) 
     Ok(ExitCode::SUCCESS)
 }
 
-/// What a table over the loaded study leaves out under `sel`: notes that could not be read
-/// (and the codings in them), and the orphans it would have counted.
-pub(crate) fn left_out_of(study: &Study, placement: &units::Placement<'_>, sel: &Selection) -> LeftOut {
-    left_out_in(&study.corpus, placement, sel)
-}
-
-/// [`left_out_of`] notes `corpus` (a batch of them) with its codings' `placement`.
-/// As the report store counts them: every coding in a note that could not be read, and the
-/// orphans of notes that were read that `sel` would have counted.
-fn left_out_in(corpus: &Corpus, placement: &units::Placement<'_>, sel: &Selection) -> LeftOut {
-    let unread: std::collections::HashSet<&str> = corpus.skipped.iter().map(|s| s.path.as_str()).collect();
-    let (in_unread, orphans): (Vec<_>, Vec<_>) =
-        placement.orphans.iter().partition(|o| unread.contains(o.coding.doc.as_str()));
-    LeftOut {
-        notes: corpus.skipped.iter().map(|s| format!("`{}`: {}", s.path, s.reason)).collect(),
-        in_unread: in_unread.len(),
-        orphans: orphans.iter().filter(|o| sel.admits(o.coding)).count(),
-    }
-}
-
 /// [`study::place_in_batches`] handing `each` every batch of notes with the placement of their
 /// codings; returns what the batches leave out under `sel`, added up.
 fn placed_in_batches(
@@ -366,7 +346,7 @@ fn placed_in_batches(
     let mut all = LeftOut::default();
     study::place_in_batches(project, g, |corpus, _, placement| {
         each(corpus, placement)?;
-        let batch = left_out_in(corpus, placement, sel);
+        let batch = study::left_out_in(corpus, placement, sel);
         all.notes.extend(batch.notes);
         all.in_unread += batch.in_unread;
         all.orphans += batch.orphans;
@@ -396,7 +376,7 @@ pub fn theme_table(
     let group = GroupBy::parse(by);
     let frames = Frames::build(&study.corpus, &codes, book, &group, rollup)?;
     let mut t = fieldnotes_report::theme_table(&frames, book, by, unit, measure, &sel.describe(), rollup)?;
-    t.left_out = left_out_of(study, &placement, sel).describe();
+    t.left_out = study.left_out(&placement, sel).describe();
     Ok(t)
 }
 

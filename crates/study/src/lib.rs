@@ -7,6 +7,7 @@
 //! for another process's lock, progress through many notes) goes to a [`Tell`], which each front
 //! end implements: the command line prints to stderr, a server might log.
 
+pub mod agree;
 pub mod store;
 pub mod study;
 

@@ -199,6 +199,11 @@ impl Study {
         }
     }
 
+    /// What a table over the loaded study leaves out under `sel` ([`left_out_in`]).
+    pub fn left_out(&self, placement: &Placement<'_>, sel: &units::Selection) -> fieldnotes_report::store::LeftOut {
+        left_out_in(&self.corpus, placement, sel)
+    }
+
     /// Places the codings on the current text, following the notes' edits.
     pub fn placement(&self) -> Placement<'_> {
         units::place(&self.corpus, &self.codings, &mut anchorer(&self.project))
@@ -240,6 +245,25 @@ impl Study {
         pb.finish_and_clear();
         stats.rebuilt = reason;
         Ok(Some((idx, stats)))
+    }
+}
+
+/// What a table over `corpus` (a study's notes, or a batch of them) with its codings'
+/// `placement` leaves out under `sel`, as the report store counts it: every coding in a note
+/// that could not be read, and the orphans of notes that were read that `sel` would have
+/// counted.
+pub fn left_out_in(
+    corpus: &Corpus,
+    placement: &Placement<'_>,
+    sel: &units::Selection,
+) -> fieldnotes_report::store::LeftOut {
+    let unread: std::collections::HashSet<&str> = corpus.skipped.iter().map(|s| s.path.as_str()).collect();
+    let (in_unread, orphans): (Vec<_>, Vec<_>) =
+        placement.orphans.iter().partition(|o| unread.contains(o.coding.doc.as_str()));
+    fieldnotes_report::store::LeftOut {
+        notes: corpus.skipped.iter().map(|s| format!("`{}`: {}", s.path, s.reason)).collect(),
+        in_unread: in_unread.len(),
+        orphans: orphans.iter().filter(|o| sel.admits(o.coding)).count(),
     }
 }
 

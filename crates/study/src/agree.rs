@@ -1,0 +1,323 @@
+//! Inter-coder agreement over a study: the units (passages or notes of the notes every coder
+//! touched), each coder's codes on each, and per code (and pooled) the coefficients of
+//! `coding::agreement`, with the caption that says what was counted; and the units where the
+//! coders differ.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+
+use anyhow::{Result, bail};
+use fieldnotes_coding::agreement::{self as ag, Estimate, Metric, Ratings};
+use fieldnotes_coding::units::{self, Selection};
+use serde::Serialize;
+
+use crate::{Study, Tell};
+
+/// What each coder's 1 or 0 is given to.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Unit {
+    /// Each passage.
+    Passage,
+    /// Each note.
+    Document,
+}
+
+/// What to compute agreement over.
+#[derive(Clone, Debug)]
+pub struct Request {
+    /// The coders (two or more).
+    pub coders: Vec<String>,
+    /// Only this code (every code of the codebook with `None`).
+    pub code: Option<String>,
+    /// Only notes of this site.
+    pub site: Option<String>,
+    /// The unit of analysis.
+    pub unit: Unit,
+    /// Count suggestions too (the rules coder's codings are all suggestions).
+    pub include_suggested: bool,
+    /// Leave out units no coder coded with any of the codes.
+    pub exclude_uncoded: bool,
+    /// Bootstrap resamples for the confidence interval of alpha (0: none).
+    pub bootstrap: usize,
+    /// Seed of the bootstrap.
+    pub seed: u64,
+}
+
+/// A coefficient, or why there is none.
+#[derive(Clone, Debug, Serialize)]
+pub struct Coef {
+    /// Its value.
+    pub value: Option<f64>,
+    /// Its standard error, where known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub se: Option<f64>,
+    /// Its 95% confidence interval, where known.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub ci: Option<(f64, f64)>,
+    /// Why there is no value.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub note: Option<String>,
+}
+
+impl Coef {
+    fn of(r: std::result::Result<Estimate, ag::AgreementError>) -> Coef {
+        match r {
+            Ok(e) => Coef { value: Some(e.value), se: e.se, ci: e.ci, note: None },
+            Err(e) => Coef { value: None, se: None, ci: None, note: Some(e.to_string()) },
+        }
+    }
+}
+
+/// The coefficients of one code (or of all codes pooled).
+#[derive(Clone, Debug, Serialize)]
+pub struct Row {
+    /// The code, or `(all codes, pooled)`.
+    pub code: String,
+    /// Units counted.
+    pub units: usize,
+    /// Units some coder gave the code.
+    pub coded_units: usize,
+    /// Share of units where every coder agrees.
+    pub percent_agreement: Coef,
+    /// Cohen's kappa, for two coders.
+    pub cohen_kappa: Option<Coef>,
+    /// Fleiss' kappa.
+    pub fleiss_kappa: Coef,
+    /// Scott's pi.
+    pub scott_pi: Coef,
+    /// Krippendorff's alpha (nominal).
+    pub krippendorff_alpha: Coef,
+    /// Its bootstrap 95% interval.
+    pub alpha_bootstrap_ci: Option<(f64, f64)>,
+    /// Brennan and Prediger's coefficient.
+    pub brennan_prediger: Coef,
+    /// Gwet's AC1.
+    pub gwet_ac1: Coef,
+}
+
+impl Row {
+    fn of(code: &str, r: &Ratings, coded: usize, req: &Request) -> Row {
+        let two = r.n_coders() == 2;
+        let alpha = ag::krippendorff_alpha(r, Metric::Nominal);
+        let boot = if req.bootstrap > 0 && alpha.is_ok() {
+            ag::bootstrap_alpha(r, Metric::Nominal, req.bootstrap, req.seed, 0.95).ok()
+        } else {
+            None
+        };
+        Row {
+            code: code.to_string(),
+            units: r.n_units(),
+            coded_units: coded,
+            percent_agreement: Coef::of(ag::percent_agreement(r)),
+            cohen_kappa: two.then(|| Coef::of(ag::cohen_kappa(r))),
+            fleiss_kappa: Coef::of(ag::fleiss_kappa(r)),
+            scott_pi: Coef::of(ag::scott_pi(r)),
+            krippendorff_alpha: Coef::of(alpha),
+            alpha_bootstrap_ci: boot,
+            brennan_prediger: Coef::of(ag::brennan_prediger(r, Some(2))),
+            gwet_ac1: Coef::of(ag::gwet_ac1(r)),
+        }
+    }
+}
+
+/// Agreement over a study, per code and pooled.
+#[derive(Clone, Debug, Serialize)]
+pub struct Agreement {
+    /// What was counted, for the table's caption.
+    pub caption: String,
+    /// The coders compared.
+    pub coders: Vec<String>,
+    /// `passages` or `notes`.
+    pub unit: &'static str,
+    /// One row per code, then the pooled row when there are several codes.
+    pub rows: Vec<Row>,
+    /// The codes compared.
+    #[serde(skip)]
+    pub codes: Vec<String>,
+    /// Each unit's id and, per coder, its codes.
+    #[serde(skip)]
+    units: Vec<(String, Vec<BTreeSet<String>>)>,
+}
+
+/// A unit where some coders gave a code and others did not.
+#[derive(Clone, Debug, Serialize)]
+pub struct Disagreement {
+    /// The code.
+    pub code: String,
+    /// The passage id (or the note's path, by notes).
+    pub unit: String,
+    /// Its note's site.
+    pub site: String,
+    /// Who gave it the code.
+    pub coded_by: Vec<String>,
+    /// Who did not.
+    pub not_by: Vec<String>,
+    /// The passage's text (empty by notes).
+    pub text: String,
+}
+
+/// The project's human coders ([`units::human_coders`]), from every ledger but the rules'.
+pub fn human_coders(project: &fieldnotes_corpus::Project) -> Result<Vec<String>> {
+    let mut codings = fieldnotes_coding::Codings::default();
+    for l in fieldnotes_coding::Ledger::all(project.root())? {
+        if l.coder() != fieldnotes_coding::ledger::RULES_CODER {
+            codings.ledgers.insert(l.coder().to_string(), l.read()?);
+        }
+    }
+    Ok(units::human_coders(&codings))
+}
+
+impl Agreement {
+    /// Agreement of `req.coders` over `study` (the notes they share, [`Study::load_shared`], or
+    /// the whole study). An error names what is missing: a coder without codings, an unknown
+    /// code, no note every coder touched. A coder whose codings are all suggestions, counted
+    /// without them, is warned of.
+    pub fn of(study: &Study, req: &Request, tell: &dyn Tell) -> Result<Agreement> {
+        let coders = &req.coders;
+        let book = study.codebook()?;
+        let reviewers: HashSet<&str> = study.codings.iter().filter_map(|c| c.reviewer.as_deref()).collect();
+        for c in coders {
+            // A coder is known by a ledger of their own, or by suggestions they reviewed.
+            if !study.codings.ledgers.contains_key(c) && !reviewers.contains(c.as_str()) {
+                bail!(
+                    "no ledger `codings/{c}.jsonl`; coders with ledgers: {}",
+                    study.codings.ledgers.keys().cloned().collect::<Vec<_>>().join(", ")
+                );
+            }
+        }
+        let codes: Vec<String> = match &req.code {
+            Some(c) => {
+                if book.code(c).is_none() {
+                    bail!("unknown code `{c}`");
+                }
+                vec![c.clone()]
+            }
+            None => book.codes.iter().map(|c| c.id.clone()).collect(),
+        };
+        if !req.include_suggested {
+            // A coder whose codings are all suggestions (the rules) has nothing counted without
+            // them: the coefficients would compare the others with nobody.
+            for c in coders {
+                let mine = || study.codings.iter().filter(|x| &x.coder == c);
+                if mine().next().is_some() && mine().all(|x| x.status == fieldnotes_coding::Status::Suggested) {
+                    tell.warn(&format!(
+                        "`{c}` has only suggestions, which count only with --include-suggested; without it `{c}` coded nothing here"
+                    ));
+                }
+            }
+        }
+        let placement = study.placement();
+        let sel = Selection {
+            coders: coders.clone(),
+            include_suggested: req.include_suggested,
+            machine_output: req.include_suggested,
+        };
+        let by_coder = units::passage_codes_by_coder(&placement, &sel);
+        // Notes each coder has touched (any coding, whatever its status, or a review of one:
+        // they read that note).
+        let mut touched: BTreeMap<&str, HashSet<usize>> = BTreeMap::new();
+        for p in &placement.placed {
+            touched.entry(p.coding.coder.as_str()).or_default().insert(p.doc);
+            if let Some(r) = p.coding.reviewer.as_deref() {
+                touched.entry(r).or_default().insert(p.doc);
+            }
+        }
+        let shared: Vec<usize> = (0..study.corpus.documents.len())
+            .filter(|d| coders.iter().all(|c| touched.get(c.as_str()).is_some_and(|s| s.contains(d))))
+            .filter(|&d| {
+                req.site.as_ref().is_none_or(|s| {
+                    study.corpus.documents[d].attr_str("site").is_some_and(|x| x.eq_ignore_ascii_case(s))
+                })
+            })
+            .collect();
+        if shared.is_empty() {
+            bail!("no note has been coded by all of {}; agreement needs shared material", coders.join(", "));
+        }
+        // Units and, per unit, per coder, the codes.
+        let mut all_units: Vec<(String, Vec<BTreeSet<String>>)> = Vec::new();
+        for &d in &shared {
+            let doc = &study.corpus.documents[d];
+            match req.unit {
+                Unit::Passage => {
+                    for (pi, p) in doc.passages.iter().enumerate() {
+                        let m = by_coder.get(&(d, pi));
+                        let sets = coders.iter().map(|c| m.and_then(|m| m.get(c)).cloned().unwrap_or_default());
+                        all_units.push((doc.passage_id(p), sets.collect()));
+                    }
+                }
+                Unit::Document => {
+                    let mut sets = vec![BTreeSet::new(); coders.len()];
+                    for pi in 0..doc.passages.len() {
+                        if let Some(m) = by_coder.get(&(d, pi)) {
+                            for (ci, c) in coders.iter().enumerate() {
+                                if let Some(s) = m.get(c) {
+                                    sets[ci].extend(s.iter().cloned());
+                                }
+                            }
+                        }
+                    }
+                    all_units.push((doc.path.clone(), sets));
+                }
+            }
+        }
+        let kept: Vec<(String, Vec<BTreeSet<String>>)> = all_units
+            .into_iter()
+            .filter(|(_, sets)| !req.exclude_uncoded || sets.iter().any(|s| s.iter().any(|c| codes.contains(c))))
+            .collect();
+        let presence = |sets: &[BTreeSet<String>], code: &str| -> Vec<Option<f64>> {
+            sets.iter().map(|s| Some(f64::from(u8::from(s.contains(code))))).collect()
+        };
+        let mut rows: Vec<Row> = Vec::new();
+        for c in &codes {
+            let matrix: Vec<Vec<Option<f64>>> = kept.iter().map(|(_, sets)| presence(sets, c)).collect();
+            let coded = kept.iter().filter(|(_, sets)| sets.iter().any(|s| s.contains(c))).count();
+            rows.push(Row::of(c, &Ratings::new(coders.clone(), matrix)?, coded, req));
+        }
+        if codes.len() > 1 {
+            let pooled: Vec<Vec<Option<f64>>> =
+                kept.iter().flat_map(|(_, sets)| codes.iter().map(move |c| presence(sets, c))).collect();
+            let coded = pooled.iter().filter(|r| r.contains(&Some(1.0))).count();
+            if let Ok(r) = Ratings::new(coders.clone(), pooled) {
+                rows.push(Row::of("(all codes, pooled)", &r, coded, req));
+            }
+        }
+        let unit = if req.unit == Unit::Passage { "passages" } else { "notes" };
+        // Codings that count nowhere (orphaned, or in notes that could not be read) are said.
+        let left = study.left_out(&placement, &sel).clause();
+        let caption = format!(
+            "Agreement of {} over {} {unit} of {} note(s){}; {}; nominal presence/absence per code{}{}.",
+            coders.join(", "),
+            kept.len(),
+            shared.len(),
+            req.site.as_ref().map(|s| format!(" in {s}")).unwrap_or_default(),
+            sel.describe(),
+            if req.exclude_uncoded { ", units no coder coded left out" } else { "" },
+            if left.is_empty() { String::new() } else { format!("; {left}") }
+        );
+        Ok(Agreement { caption, coders: coders.clone(), unit, rows, codes, units: kept })
+    }
+
+    /// The units where some coders gave a code and others did not, code by code, with the
+    /// passage's site and text (`study` is the one the agreement was computed over).
+    pub fn disagreements(&self, study: &Study, tell: &dyn Tell) -> Vec<Disagreement> {
+        let mut out = Vec::new();
+        for c in &self.codes {
+            for (id, sets) in &self.units {
+                let yes: Vec<String> =
+                    self.coders.iter().zip(sets).filter(|(_, s)| s.contains(c)).map(|(n, _)| n.clone()).collect();
+                if yes.is_empty() || yes.len() == self.coders.len() {
+                    continue;
+                }
+                let no: Vec<String> = self.coders.iter().filter(|n| !yes.contains(n)).cloned().collect();
+                let (site, text) = match study.passage(id, tell) {
+                    Ok((_, d, p)) => (d.attr_str("site").unwrap_or("").to_string(), d.passage_text(p).to_string()),
+                    Err(_) => {
+                        let d = study.corpus.document(id);
+                        (d.and_then(|d| d.attr_str("site")).unwrap_or("").to_string(), String::new())
+                    }
+                };
+                out.push(Disagreement { code: c.clone(), unit: id.clone(), site, coded_by: yes, not_by: no, text });
+            }
+        }
+        out
+    }
+}
