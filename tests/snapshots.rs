@@ -78,6 +78,12 @@ fn coding_reviewing_and_reporting() {
     );
     pin(&p, "report_quotes", &["report", "quotes", "--code", "critical-relationships", "--include-suggested"]);
     pin(&p, "agree", &["agree", "--coders", "rules,hb", "--include-suggested"]);
+    pin(&p, "agree_json", &["agree", "--coders", "rules,hb", "--include-suggested", "--json"]);
+    pin(
+        &p,
+        "agree_disagreements_json",
+        &["agree", "--coders", "rules,hb", "--include-suggested", "--disagreements", "--json"],
+    );
     pin(&p, "search_code", &["search", "code:critical-relationships"]);
     pin(&p, "code_add_unknown_code", &["code", "add", answer, "no-such-code"]);
     pin(&p, "code_rm", &["code", "rm", answer, "authenticity"]);

@@ -127,7 +127,8 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     let (caption, rows) = (&agreement.caption, &agreement.rows);
     match format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut out, &agreement)?;
+            // Keys in alphabetical order, as every JSON output of the command line has them.
+            serde_json::to_writer_pretty(&mut out, &serde_json::to_value(&agreement)?)?;
             writeln!(out)?;
         }
         Format::Csv | Format::Table | Format::Latex => {
@@ -198,7 +199,7 @@ fn disagreements(out: &mut impl Write, found: &[Disagreement], codes: usize, for
         .collect();
     match format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, found)?;
+            serde_json::to_writer_pretty(&mut *out, &serde_json::to_value(found)?)?;
             writeln!(out)?;
         }
         Format::Csv => output::write_csv(&mut *out, &header, &rows)?,
