@@ -7,15 +7,16 @@ use std::process::ExitCode;
 use rayon::prelude::*;
 
 use anyhow::{Context, Result, bail};
-use fieldnotes_coding::ledger::{self, Coding, Codings, Event, Ledger, Origin, RULES_CODER, Status, coding_id, now};
+use fieldnotes_coding::ledger::{Coding, Codings, Event, Ledger, Origin, RULES_CODER, Status, coding_id, now};
 use fieldnotes_coding::state::States;
 use fieldnotes_coding::units::{self, Selection};
 use fieldnotes_coding::{Anchorer, AutoCoder, Codebook, CodingTable, TableParts, Versions};
-use fieldnotes_corpus::{Document, Passage, Project, text_hash};
+use fieldnotes_corpus::{Document, Passage, Project};
 
 use crate::Globals;
 use crate::output::{self, Align};
 use crate::study::{self, Study};
+use fieldnotes_study::code::{self, Span, coder_name, require_code};
 
 /// `fieldnotes code` subcommands.
 #[derive(clap::Subcommand, Debug)]
@@ -53,35 +54,6 @@ pub fn run(g: &Globals, c: Command) -> Result<ExitCode> {
         Command::Move(a) => move_coding(g, a),
         Command::Eval(a) => eval(g, a),
     }
-}
-
-fn coder_name(project: &Project, given: Option<String>) -> Result<String> {
-    let name = given
-        .or_else(|| std::env::var("FIELDNOTES_CODER").ok().filter(|s| !s.is_empty()))
-        .or_else(|| project.config.coder.clone())
-        .context(
-            "no coder given; pass `--coder NAME`, set `coder = \"NAME\"` in `fieldnotes.toml`, or set FIELDNOTES_CODER",
-        )?;
-    ledger::validate_coder(&name)?;
-    Ok(name)
-}
-
-fn require_code(book: &Codebook, code: &str) -> Result<()> {
-    if book.code(code).is_some() {
-        return Ok(());
-    }
-    let ids: Vec<&str> = book.codes.iter().map(|c| c.id.as_str()).collect();
-    bail!("unknown code `{code}`; the codebook has: {}", ids.join(", "))
-}
-
-/// After a coding command: one over the whole study may have written many events, so the coding
-/// states are brought up to date now, not by the next command about one note. The search index
-/// holds no codes and is left alone: the next search finds the codings through the report store.
-fn after_coding(study: &Study) -> Result<()> {
-    if study.scope == study::Scope::Whole {
-        Codings::refresh_states(study.project.root(), &study.project.derived_dir())?;
-    }
-    Ok(())
 }
 
 /// Arguments of `fieldnotes code auto`.
@@ -423,56 +395,6 @@ fn char_to_passage_byte(doc: &Document, p: &Passage, offset: usize) -> Option<us
     Some(doc.byte_offset(offset)?.checked_sub(p.byte_start)?.min(p.byte_end - p.byte_start))
 }
 
-/// A span within passage `p` (characters from its start): `start..end`, the one place of the
-/// quoted words, or the whole passage.
-fn span_in_passage(doc: &Document, p: &Passage, id: &str, span: &SpanArgs) -> Result<(usize, usize)> {
-    let ptext = doc.passage_text(p);
-    let plen = ptext.chars().count();
-    Ok(match (span.start, span.end, span.quote.as_deref()) {
-        (Some(s), Some(e), _) => {
-            if s >= e || e > plen {
-                bail!(
-                    "span {s}..{e} does not fit passage `{id}`, which is {plen} characters long; give 0 <= start < end <= {plen}"
-                );
-            }
-            (s, e)
-        }
-        (_, _, Some(q)) => {
-            let found: Vec<usize> = ptext.match_indices(q).map(|(b, _)| b).collect();
-            match found.as_slice() {
-                [] => {
-                    // The same words in another case (or spacing) are named, not taken: a quote
-                    // says exactly which words are coded.
-                    let (lower, ql) = (ptext.to_lowercase(), q.to_lowercase());
-                    let squeeze = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
-                    let near = (lower.len() == ptext.len())
-                        .then(|| lower.find(&ql).map(|b| &ptext[b..b + ql.len()]))
-                        .flatten()
-                        .filter(|_| ql.len() == q.len());
-                    match near {
-                        Some(n) => bail!(
-                            "the words \"{q}\" are not in passage `{id}`, but \"{n}\" is; quote the words as the note has them"
-                        ),
-                        None if squeeze(ptext).contains(&squeeze(q)) => bail!(
-                            "the words \"{q}\" are in passage `{id}` with other spacing or line breaks; quote them as the note has them, or use --start/--end"
-                        ),
-                        None => bail!("the words \"{q}\" are not in passage `{id}`; quote them exactly as in the note"),
-                    }
-                }
-                [b] => {
-                    let s = ptext[..*b].chars().count();
-                    (s, s + q.chars().count())
-                }
-                _ => bail!(
-                    "the words \"{q}\" occur {} times in passage `{id}`; give a longer quote or use --start/--end",
-                    found.len()
-                ),
-            }
-        }
-        _ => (0, plen),
-    })
-}
-
 /// Arguments of `fieldnotes code add`.
 #[derive(clap::Args, Debug)]
 pub struct AddArgs {
@@ -504,43 +426,27 @@ pub struct SpanArgs {
     quote: Option<String>,
 }
 
+impl SpanArgs {
+    /// The span these arguments give.
+    fn span(&self) -> Span {
+        match (self.start, self.end, &self.quote) {
+            (Some(s), Some(e), _) => Span::Chars(s, e),
+            (_, _, Some(q)) => Span::Quote(q.clone()),
+            _ => Span::Whole,
+        }
+    }
+}
+
 fn add(g: &Globals, a: AddArgs) -> Result<ExitCode> {
     let study = Study::load_note(g.project()?, &a.id, g)?;
-    let book = study.codebook()?;
-    require_code(&book, &a.code)?;
+    require_code(&study.codebook()?, &a.code)?;
     let coder = coder_name(&study.project, a.coder)?;
-    let (_, doc, p) = study.passage(&a.id, g)?;
-    let (rs, re) = span_in_passage(doc, p, &a.id, &a.span)?;
-    let (start, end) = (p.start + rs, p.start + re);
-    let (bs, be) = (doc.byte_offset(start).unwrap_or(p.byte_start), doc.byte_offset(end).unwrap_or(p.byte_end));
-    let text = &doc.text[bs..be];
-    let id = coding_id(&coder, &doc.path, start, end, &a.code);
-    let already = study.codings.ledgers.get(&coder).is_some_and(|s| s.codings.contains_key(&id));
-    if already {
+    let added = study.add_coding(&a.id, &a.code, &coder, &a.span.span(), a.memo, g)?;
+    if added.new {
+        output::info(g.quiet, &format!("coded `{}` as `{}` ({coder}, {})", a.id, a.code, added.id));
+    } else {
         output::info(g.quiet, &format!("`{}` already has `{}` from {coder}; nothing changed", a.id, a.code));
-        return Ok(ExitCode::SUCCESS);
     }
-    let coding = Coding {
-        id: id.clone(),
-        doc: doc.path.clone(),
-        start,
-        end,
-        hash: text_hash(text),
-        text: text.to_string(),
-        code: a.code.clone(),
-        coder: coder.clone(),
-        origin: Origin::Manual,
-        status: Status::Accepted,
-        memo: a.memo,
-        evidence: vec![],
-        time: now(),
-        base: Some(doc.hash.clone()),
-        reviewer: None,
-    };
-    Versions::new(&study.project.derived_dir()).keep(doc)?;
-    Ledger::new(study.project.root(), &coder)?.append(&[Event::Add(coding)])?;
-    output::info(g.quiet, &format!("coded `{}` as `{}` ({coder}, {id})", a.id, a.code));
-    after_coding(&study)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -560,65 +466,17 @@ pub struct RmArgs {
 }
 
 fn rm(g: &Globals, a: RmArgs) -> Result<ExitCode> {
-    if a.id {
-        return rm_by_id(g, &a);
-    }
-    let study = Study::load_note(g.project()?, &a.target, g)?;
-    // Per ledger, the (id, note) of each coding to remove.
-    let mut by_ledger: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
-    let code = a.code.clone().context("give the code to remove: `fieldnotes code rm PASSAGE_ID CODE`")?;
-    let coder = coder_name(&study.project, a.coder.clone())?;
-    let (di, _, p) = study.passage(&a.target, g)?;
-    let pi = (p.ordinal - 1) as usize;
-    let placement = study.placement();
-    for x in placement.placed.iter().filter(|x| x.doc == di && x.passages.contains(&pi)) {
-        if x.coding.code == code && x.coding.coder == coder {
-            by_ledger.entry(coder.clone()).or_default().push((x.coding.id.clone(), x.coding.doc.clone()));
-        }
-    }
-    if by_ledger.is_empty() {
-        bail!("`{}` has no coding `{code}` by {coder}; `fieldnotes show {}` lists its codes", a.target, a.target);
-    }
-    remove(g, &study.project, &by_ledger, &a)?;
-    after_coding(&study)?;
-    Ok(ExitCode::SUCCESS)
-}
-
-/// Removes the codings `by_ledger` names (per ledger, each one's id and note), one write per
-/// ledger, recording who removed them.
-fn remove(
-    g: &Globals,
-    project: &Project,
-    by_ledger: &BTreeMap<String, Vec<(String, String)>>,
-    a: &RmArgs,
-) -> Result<()> {
+    // The removal is recorded as by the coder named, if one was.
     let by = a.coder.clone().unwrap_or_default();
-    let mut n = 0;
-    for (coder, ids) in by_ledger {
-        let events: Vec<Event> = ids
-            .iter()
-            .map(|(id, doc)| Event::Remove { id: id.clone(), doc: Some(doc.clone()), by: by.clone(), time: now() })
-            .collect();
-        n += events.len();
-        Ledger::new(project.root(), coder)?.append(&events)?;
-    }
+    let n = if a.id {
+        code::remove_by_id(&g.project()?, &a.target, &by, g)?
+    } else {
+        let study = Study::load_note(g.project()?, &a.target, g)?;
+        let code = a.code.clone().context("give the code to remove: `fieldnotes code rm PASSAGE_ID CODE`")?;
+        let coder = coder_name(&study.project, a.coder.clone())?;
+        study.remove_coding(&a.target, &code, &coder, &by, g)?
+    };
     output::info(g.quiet, &format!("removed {n} coding(s)"));
-    Ok(())
-}
-
-/// `code rm --id ID`: the coding found by its id among every ledger's current codings (the
-/// compact table, read through the coding states; no note is read).
-fn rm_by_id(g: &Globals, a: &RmArgs) -> Result<ExitCode> {
-    let project = g.project()?;
-    let table = study::coding_table(&project, g)?;
-    let mut by_ledger: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
-    for c in table.with_id(&a.target) {
-        by_ledger.entry(c.coder).or_default().push((c.id, c.doc));
-    }
-    if by_ledger.is_empty() {
-        bail!("no coding with id `{}`; `fieldnotes code list` shows the ids", a.target);
-    }
-    remove(g, &project, &by_ledger, a)?;
     Ok(ExitCode::SUCCESS)
 }
 
@@ -1145,7 +1003,7 @@ fn move_coding(g: &Globals, a: MoveArgs) -> Result<ExitCode> {
             doc.path
         );
     }
-    let (rs, re) = span_in_passage(doc, p, &a.passage, &a.span)?;
+    let (rs, re) = code::span_in_passage(doc, p, &a.passage, &a.span.span())?;
     let (start, end) = (p.start + rs, p.start + re);
     let text = &doc.text[doc.byte_offset(start).unwrap_or(p.byte_start)..doc.byte_offset(end).unwrap_or(p.byte_end)];
     Versions::new(&study.project.derived_dir()).keep(doc)?;
@@ -1163,7 +1021,7 @@ fn move_coding(g: &Globals, a: MoveArgs) -> Result<ExitCode> {
         g.quiet,
         &format!("moved `{}` ({}, {}) to `{}`: \"{}\"", c.id, c.code, c.coder, a.passage, output::clip(text, 60)),
     );
-    after_coding(&study)?;
+    study.after_coding()?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -8,6 +8,7 @@
 //! end implements: the command line prints to stderr, a server might log.
 
 pub mod agree;
+pub mod code;
 pub mod store;
 pub mod study;
 
@@ -101,5 +102,21 @@ mod tests {
         let store = store::report_store(&study.project, &Silent).unwrap();
         assert_eq!(store.passages(), 2);
         assert_eq!(store.coded_rows(), 0);
+        // Coding words by hand, once however often asked, and taking the code off again.
+        let quote = code::Span::Quote("trust".into());
+        let added = study.add_coding("notes/fife/a.md#1", "trust", "ann", &quote, None, &kept).unwrap();
+        assert!(added.new);
+        let again = Study::load_note(study.project.clone(), "notes/fife/a.md#1", &kept).unwrap();
+        assert!(!again.add_coding("notes/fife/a.md#1", "trust", "ann", &quote, None, &kept).unwrap().new);
+        let ledger = std::fs::read_to_string(dir.path().join("codings/ann.jsonl")).unwrap();
+        assert!(ledger.contains("\"text\":\"trust\"") && ledger.contains(&added.id), "{ledger}");
+        let e = again.add_coding("notes/fife/a.md#1", "nothing", "ann", &quote, None, &kept).unwrap_err();
+        assert!(e.to_string().contains("unknown code `nothing`"), "{e}");
+        let e = again.add_coding("notes/fife/a.md#2", "trust", "ann", &quote, None, &kept).unwrap_err();
+        assert!(e.to_string().contains("are not in passage"), "{e}");
+        let fresh = Study::load_note(study.project.clone(), "notes/fife/a.md#1", &kept).unwrap();
+        assert_eq!(fresh.remove_coding("notes/fife/a.md#1", "trust", "ann", "", &kept).unwrap(), 1);
+        let after = Study::load_note(study.project.clone(), "notes/fife/a.md#1", &kept).unwrap();
+        assert!(after.remove_coding("notes/fife/a.md#1", "trust", "ann", "", &kept).is_err());
     }
 }

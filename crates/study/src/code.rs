@@ -1,0 +1,214 @@
+//! Coding by hand: a code put on a passage (or on words within it), and taken off again,
+//! with the checks every front end needs (a coder's name, a code of the codebook, a span that
+//! fits, quoted words found exactly once).
+
+use std::collections::BTreeMap;
+
+use anyhow::{Context, Result, bail};
+use fieldnotes_coding::ledger::{self, Coding, Event, Ledger, Origin, Status, coding_id, now};
+use fieldnotes_coding::{Codebook, Codings, Versions};
+use fieldnotes_corpus::{Document, Passage, Project, text_hash};
+use serde::Serialize;
+
+use crate::Tell;
+use crate::study::{Scope, Study};
+
+/// Where in a passage a coding goes.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub enum Span {
+    /// The whole passage.
+    #[default]
+    Whole,
+    /// Characters `start..end` from the passage's start.
+    Chars(usize, usize),
+    /// The one place of exactly these words.
+    Quote(String),
+}
+
+/// The coder's name: `given`, or `FIELDNOTES_CODER`, or the project's `coder`; checked as a
+/// ledger name.
+pub fn coder_name(project: &Project, given: Option<String>) -> Result<String> {
+    let name = given
+        .or_else(|| std::env::var("FIELDNOTES_CODER").ok().filter(|s| !s.is_empty()))
+        .or_else(|| project.config.coder.clone())
+        .context(
+            "no coder given; pass `--coder NAME`, set `coder = \"NAME\"` in `fieldnotes.toml`, or set FIELDNOTES_CODER",
+        )?;
+    ledger::validate_coder(&name)?;
+    Ok(name)
+}
+
+/// An error naming the codebook's codes unless `code` is one of them.
+pub fn require_code(book: &Codebook, code: &str) -> Result<()> {
+    if book.code(code).is_some() {
+        return Ok(());
+    }
+    let ids: Vec<&str> = book.codes.iter().map(|c| c.id.as_str()).collect();
+    bail!("unknown code `{code}`; the codebook has: {}", ids.join(", "))
+}
+
+/// `span` within passage `p` of `doc` (whose id is `id`, for errors), as characters from the
+/// passage's start. Quoted words must be there exactly once, as the note has them: the same
+/// words in another case or with other spacing are named, not taken.
+pub fn span_in_passage(doc: &Document, p: &Passage, id: &str, span: &Span) -> Result<(usize, usize)> {
+    let ptext = doc.passage_text(p);
+    let plen = ptext.chars().count();
+    Ok(match span {
+        Span::Chars(s, e) => {
+            let (s, e) = (*s, *e);
+            if s >= e || e > plen {
+                bail!(
+                    "span {s}..{e} does not fit passage `{id}`, which is {plen} characters long; give 0 <= start < end <= {plen}"
+                );
+            }
+            (s, e)
+        }
+        Span::Quote(q) => {
+            let found: Vec<usize> = ptext.match_indices(q.as_str()).map(|(b, _)| b).collect();
+            match found.as_slice() {
+                [] => {
+                    let (lower, ql) = (ptext.to_lowercase(), q.to_lowercase());
+                    let squeeze = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
+                    let near = (lower.len() == ptext.len())
+                        .then(|| lower.find(&ql).map(|b| &ptext[b..b + ql.len()]))
+                        .flatten()
+                        .filter(|_| ql.len() == q.len());
+                    match near {
+                        Some(n) => bail!(
+                            "the words \"{q}\" are not in passage `{id}`, but \"{n}\" is; quote the words as the note has them"
+                        ),
+                        None if squeeze(ptext).contains(&squeeze(q)) => bail!(
+                            "the words \"{q}\" are in passage `{id}` with other spacing or line breaks; quote them as the note has them, or use --start/--end"
+                        ),
+                        None => bail!("the words \"{q}\" are not in passage `{id}`; quote them exactly as in the note"),
+                    }
+                }
+                [b] => {
+                    let s = ptext[..*b].chars().count();
+                    (s, s + q.chars().count())
+                }
+                _ => bail!(
+                    "the words \"{q}\" occur {} times in passage `{id}`; give a longer quote or use --start/--end",
+                    found.len()
+                ),
+            }
+        }
+        Span::Whole => (0, plen),
+    })
+}
+
+/// What [`Study::add_coding`] did.
+#[derive(Clone, Debug, Serialize)]
+pub struct Added {
+    /// The coding's id.
+    pub id: String,
+    /// False when the coder had this coding already (nothing was written).
+    pub new: bool,
+}
+
+impl Study {
+    /// Codes `span` of passage `passage` with `code` as `coder` (accepted, by hand), with an
+    /// optional memo: the note's version is kept and the `add` appended to the coder's ledger.
+    /// The same coding twice is written once.
+    pub fn add_coding(
+        &self,
+        passage: &str,
+        code: &str,
+        coder: &str,
+        span: &Span,
+        memo: Option<String>,
+        tell: &dyn Tell,
+    ) -> Result<Added> {
+        require_code(&self.codebook()?, code)?;
+        ledger::validate_coder(coder)?;
+        let (_, doc, p) = self.passage(passage, tell)?;
+        let (rs, re) = span_in_passage(doc, p, passage, span)?;
+        let (start, end) = (p.start + rs, p.start + re);
+        let (bs, be) = (doc.byte_offset(start).unwrap_or(p.byte_start), doc.byte_offset(end).unwrap_or(p.byte_end));
+        let text = &doc.text[bs..be];
+        let id = coding_id(coder, &doc.path, start, end, code);
+        if self.codings.ledgers.get(coder).is_some_and(|s| s.codings.contains_key(&id)) {
+            return Ok(Added { id, new: false });
+        }
+        let coding = Coding {
+            id: id.clone(),
+            doc: doc.path.clone(),
+            start,
+            end,
+            hash: text_hash(text),
+            text: text.to_string(),
+            code: code.to_string(),
+            coder: coder.to_string(),
+            origin: Origin::Manual,
+            status: Status::Accepted,
+            memo,
+            evidence: vec![],
+            time: now(),
+            base: Some(doc.hash.clone()),
+            reviewer: None,
+        };
+        Versions::new(&self.project.derived_dir()).keep(doc)?;
+        Ledger::new(self.project.root(), coder)?.append(&[Event::Add(coding)])?;
+        self.after_coding()?;
+        Ok(Added { id, new: true })
+    }
+
+    /// Takes `code` by `coder` off passage `passage` (every such coding that covers it), the
+    /// removal recorded as by `by` (empty: the coder); returns how many were removed, an error
+    /// when there was none.
+    pub fn remove_coding(&self, passage: &str, code: &str, coder: &str, by: &str, tell: &dyn Tell) -> Result<usize> {
+        let (di, _, p) = self.passage(passage, tell)?;
+        let pi = (p.ordinal - 1) as usize;
+        let mut by_ledger: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+        for x in self.placement().placed.iter().filter(|x| x.doc == di && x.passages.contains(&pi)) {
+            if x.coding.code == code && x.coding.coder == coder {
+                by_ledger.entry(coder.to_string()).or_default().push((x.coding.id.clone(), x.coding.doc.clone()));
+            }
+        }
+        if by_ledger.is_empty() {
+            bail!("`{passage}` has no coding `{code}` by {coder}; `fieldnotes show {passage}` lists its codes");
+        }
+        let n = remove(&self.project, &by_ledger, by)?;
+        self.after_coding()?;
+        Ok(n)
+    }
+
+    /// After a coding over the whole study (which may have written many events), the coding
+    /// states are brought up to date now, not by the next command about one note. The search
+    /// index holds no codes and is left alone.
+    pub fn after_coding(&self) -> Result<()> {
+        if self.scope == Scope::Whole {
+            Codings::refresh_states(self.project.root(), &self.project.derived_dir())?;
+        }
+        Ok(())
+    }
+}
+
+/// Removes the coding with id `id` from whichever ledgers hold it (found in the compact table
+/// through the coding states; no note is read), recorded as by `by`; returns how many.
+pub fn remove_by_id(project: &Project, id: &str, by: &str, tell: &dyn Tell) -> Result<usize> {
+    let table = crate::study::coding_table(project, tell)?;
+    let mut by_ledger: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    for c in table.with_id(id) {
+        by_ledger.entry(c.coder).or_default().push((c.id, c.doc));
+    }
+    if by_ledger.is_empty() {
+        bail!("no coding with id `{id}`; `fieldnotes code list` shows the ids");
+    }
+    remove(project, &by_ledger, by)
+}
+
+/// Removes the codings `by_ledger` names (per ledger, each one's id and note), one write per
+/// ledger, recording who removed them.
+fn remove(project: &Project, by_ledger: &BTreeMap<String, Vec<(String, String)>>, by: &str) -> Result<usize> {
+    let mut n = 0;
+    for (coder, ids) in by_ledger {
+        let events: Vec<Event> = ids
+            .iter()
+            .map(|(id, doc)| Event::Remove { id: id.clone(), doc: Some(doc.clone()), by: by.to_string(), time: now() })
+            .collect();
+        n += events.len();
+        Ledger::new(project.root(), coder)?.append(&events)?;
+    }
+    Ok(n)
+}
