@@ -680,52 +680,19 @@ fn review(g: &Globals, a: ReviewArgs) -> Result<ExitCode> {
             "`code review` asks on a terminal; off a terminal use `--accept` or `--reject` with filters (--code, --site, --from)"
         );
     }
-    // The suggestions to review, read a batch of notes at a time: for a decision on all of them,
-    // its events; to ask, each with its text and site.
-    let mut events: BTreeMap<String, Vec<Event>> = BTreeMap::new();
-    let mut decided_in_bulk = 0;
-    let mut pending: Vec<(Coding, String, String)> = Vec::new();
-    study::place_in_batches(&project, g, |corpus, _, placement| {
-        let site_of = |doc: &str| corpus.document(doc).and_then(|d| d.attr_str("site")).unwrap_or("");
-        let wanted = placement
-            .placed
-            .iter()
-            .filter(|x| x.coding.status == Status::Suggested)
-            .filter(|x| a.code.as_ref().is_none_or(|c| &x.coding.code == c))
-            .filter(|x| a.from.as_ref().is_none_or(|c| &x.coding.coder == c))
-            .filter(|x| a.site.as_ref().is_none_or(|s| site_of(&x.coding.doc).eq_ignore_ascii_case(s)))
-            .filter(|x| a.min_hits.is_none_or(|n| x.coding.evidence.len() >= n));
-        for x in wanted {
-            let c = x.coding;
-            match bulk {
-                Some(status) => {
-                    events.entry(c.coder.clone()).or_default().push(Event::Status {
-                        id: c.id.clone(),
-                        doc: Some(c.doc.clone()),
-                        status,
-                        by: reviewer.clone(),
-                        time: now(),
-                    });
-                    decided_in_bulk += 1;
-                }
-                None => pending.push((c.clone(), x.text(corpus).to_string(), site_of(&c.doc).to_string())),
-            }
-        }
-        Ok(())
-    })?;
+    let filter =
+        code::Filter { code: a.code.clone(), from: a.from.clone(), site: a.site.clone(), min_hits: a.min_hits };
     if let Some(status) = bulk {
-        for (coder, events) in &events {
-            Ledger::new(project.root(), coder)?.append(events)?;
-        }
-        output::info(g.quiet, &format!("{status} {decided_in_bulk} suggestion(s)"));
-        Codings::refresh_states(project.root(), &project.derived_dir())?;
+        let n = code::decide_all(&project, &filter, status, &reviewer, g)?;
+        output::info(g.quiet, &format!("{status} {n} suggestion(s)"));
         return Ok(ExitCode::SUCCESS);
     }
+    let pending = code::pending(&project, &filter, g)?;
     let total = pending.len();
     let mut decided = 0;
     let stdin = std::io::stdin();
     let mut lines = stdin.lock().lines();
-    for (i, (c, text, site)) in pending.iter().enumerate() {
+    for (i, code::Pending { coding: c, text, site }) in pending.iter().enumerate() {
         let mut out = output::stdout();
         writeln!(out, "\n[{}/{}] {} · {} · {}", i + 1, total, output::bold(&c.code, g.color), c.doc, site)?;
         let at = |offset: usize| -> Option<usize> {
@@ -747,17 +714,11 @@ fn review(g: &Globals, a: ReviewArgs) -> Result<ExitCode> {
             "q" | "quit" => break,
             _ => continue,
         };
-        Ledger::new(project.root(), &c.coder)?.append(&[Event::Status {
-            id: c.id.clone(),
-            doc: Some(c.doc.clone()),
-            status,
-            by: reviewer.clone(),
-            time: now(),
-        }])?;
+        code::decide(&project, c, status, &reviewer)?;
         decided += 1;
     }
     output::info(g.quiet, &format!("\n{decided} decision(s) saved; {} suggestion(s) left to review", total - decided));
-    Codings::refresh_states(project.root(), &project.derived_dir())?;
+    code::reviewed(&project)?;
     Ok(ExitCode::SUCCESS)
 }
 

@@ -212,3 +212,111 @@ fn remove(project: &Project, by_ledger: &BTreeMap<String, Vec<(String, String)>>
     }
     Ok(n)
 }
+
+/// Which suggestions to review: all of them, or those of a code, a coder, a site, or with at
+/// least so many pieces of evidence.
+#[derive(Clone, Debug, Default)]
+pub struct Filter {
+    /// Only this code.
+    pub code: Option<String>,
+    /// Only suggestions of this coder (the rules, or a learned coder).
+    pub from: Option<String>,
+    /// Only notes of this site (any case).
+    pub site: Option<String>,
+    /// Only suggestions with at least this many pieces of evidence.
+    pub min_hits: Option<usize>,
+}
+
+/// A suggestion waiting for review, with the words it covers now and its note's site.
+#[derive(Clone, Debug, Serialize)]
+pub struct Pending {
+    /// The suggestion.
+    pub coding: Coding,
+    /// The words it covers now.
+    pub text: String,
+    /// Its note's site.
+    pub site: String,
+}
+
+/// Hands `each` every suggestion `filter` admits, with its passage's words and its note's site,
+/// reading the notes a batch at a time.
+fn suggestions(
+    project: &Project,
+    filter: &Filter,
+    tell: &dyn Tell,
+    mut each: impl FnMut(&Coding, &str, &str),
+) -> Result<()> {
+    crate::study::place_in_batches(project, tell, |corpus, _, placement| {
+        let site_of = |doc: &str| corpus.document(doc).and_then(|d| d.attr_str("site")).unwrap_or("");
+        let wanted = placement
+            .placed
+            .iter()
+            .filter(|x| x.coding.status == Status::Suggested)
+            .filter(|x| filter.code.as_ref().is_none_or(|c| &x.coding.code == c))
+            .filter(|x| filter.from.as_ref().is_none_or(|c| &x.coding.coder == c))
+            .filter(|x| filter.site.as_ref().is_none_or(|s| site_of(&x.coding.doc).eq_ignore_ascii_case(s)))
+            .filter(|x| filter.min_hits.is_none_or(|n| x.coding.evidence.len() >= n));
+        for x in wanted {
+            each(x.coding, x.text(corpus), site_of(&x.coding.doc));
+        }
+        Ok(())
+    })?;
+    Ok(())
+}
+
+/// The suggestions `filter` admits, in the order of the notes, to decide one at a time.
+pub fn pending(project: &Project, filter: &Filter, tell: &dyn Tell) -> Result<Vec<Pending>> {
+    let mut out = Vec::new();
+    suggestions(project, filter, tell, |c, text, site| {
+        out.push(Pending { coding: c.clone(), text: text.to_string(), site: site.to_string() });
+    })?;
+    Ok(out)
+}
+
+/// Records `reviewer`'s decision (`Accepted` or `Rejected`) on suggestion `c` in its coder's
+/// ledger. The coding states follow with [`reviewed`].
+pub fn decide(project: &Project, c: &Coding, status: Status, reviewer: &str) -> Result<()> {
+    ledger::validate_coder(reviewer)?;
+    Ledger::new(project.root(), &c.coder)?.append(&[Event::Status {
+        id: c.id.clone(),
+        doc: Some(c.doc.clone()),
+        status,
+        by: reviewer.to_string(),
+        time: now(),
+    }])?;
+    Ok(())
+}
+
+/// Records `reviewer`'s one decision on every suggestion `filter` admits (one write per
+/// ledger) and brings the coding states up to date; returns how many.
+pub fn decide_all(
+    project: &Project,
+    filter: &Filter,
+    status: Status,
+    reviewer: &str,
+    tell: &dyn Tell,
+) -> Result<usize> {
+    ledger::validate_coder(reviewer)?;
+    let mut events: BTreeMap<String, Vec<Event>> = BTreeMap::new();
+    let mut n = 0;
+    suggestions(project, filter, tell, |c, _, _| {
+        events.entry(c.coder.clone()).or_default().push(Event::Status {
+            id: c.id.clone(),
+            doc: Some(c.doc.clone()),
+            status,
+            by: reviewer.to_string(),
+            time: now(),
+        });
+        n += 1;
+    })?;
+    for (coder, events) in &events {
+        Ledger::new(project.root(), coder)?.append(events)?;
+    }
+    reviewed(project)?;
+    Ok(n)
+}
+
+/// After decisions: the coding states brought up to date with them.
+pub fn reviewed(project: &Project) -> Result<()> {
+    Ok(Codings::refresh_states(project.root(), &project.derived_dir())?)
+}
