@@ -85,6 +85,8 @@ fn coding_reviewing_and_reporting() {
         &["agree", "--coders", "rules,hb", "--include-suggested", "--disagreements", "--json"],
     );
     pin(&p, "search_code", &["search", "code:critical-relationships"]);
+    pin(&p, "code_eval", &["code", "eval", "--against", "hb"]);
+    pin(&p, "code_eval_json", &["code", "eval", "--against", "hb", "--json"]);
     pin(&p, "code_add_unknown_code", &["code", "add", answer, "no-such-code"]);
     pin(&p, "code_rm", &["code", "rm", answer, "authenticity"]);
 }

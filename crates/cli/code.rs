@@ -9,7 +9,7 @@ use rayon::prelude::*;
 use anyhow::{Context, Result, bail};
 use fieldnotes_coding::ledger::{Coding, Codings, Event, Ledger, Origin, RULES_CODER, Status, coding_id, now};
 use fieldnotes_coding::state::States;
-use fieldnotes_coding::units::{self, Selection};
+use fieldnotes_coding::units;
 use fieldnotes_coding::{Anchorer, AutoCoder, Codebook, CodingTable, TableParts, Versions};
 use fieldnotes_corpus::{Document, Passage, Project};
 
@@ -1010,63 +1010,26 @@ fn eval(g: &Globals, a: EvalArgs) -> Result<ExitCode> {
         Some(s) => s,
         None => Study::load(g.project()?, g)?,
     };
-    let book = study.codebook()?;
-    // A coder is known by a ledger of their own, or by suggestions they reviewed.
-    let reviewed = |who: &str| study.codings.iter().any(|c| c.reviewer.as_deref() == Some(who));
-    if !study.codings.ledgers.contains_key(&a.against) && !reviewed(&a.against) {
-        bail!("no ledger for coder `{}` in `codings/`, and no suggestion reviewed by them", a.against);
-    }
-    let placement = study.placement();
-    let truth =
-        units::passage_codes(&placement, &Selection { coders: vec![a.against.clone()], ..Selection::default() });
-    let pred = units::passage_codes(
-        &placement,
-        &Selection { coders: vec![a.coder.clone()], include_suggested: true, machine_output: true },
-    );
-    // Only passages the reference coder has seen count: documents they coded or reviewed in.
-    let mut docs: HashSet<usize> = truth.keys().map(|k| k.0).collect();
-    docs.extend(
-        placement.placed.iter().filter(|x| x.coding.reviewer.as_deref() == Some(a.against.as_str())).map(|x| x.doc),
-    );
-    let mut rows = Vec::new();
-    let mut json = Vec::new();
-    let (mut ttp, mut tfp, mut tfn) = (0usize, 0usize, 0usize);
-    for c in &book.codes {
-        let t: BTreeSet<(usize, usize)> = truth.iter().filter(|(_, s)| s.contains(&c.id)).map(|(k, _)| *k).collect();
-        let p: BTreeSet<(usize, usize)> =
-            pred.iter().filter(|(k, s)| docs.contains(&k.0) && s.contains(&c.id)).map(|(k, _)| *k).collect();
-        let tp = t.intersection(&p).count();
-        let (fp, fn_) = (p.len() - tp, t.len() - tp);
-        ttp += tp;
-        tfp += fp;
-        tfn += fn_;
-        let (pr, rc, f1) = units::precision_recall_f1(tp, fp, fn_);
-        rows.push(vec![c.id.clone(), tp.to_string(), fp.to_string(), fn_.to_string(), fmt3(pr), fmt3(rc), fmt3(f1)]);
-        json.push(
-            serde_json::json!({"code": c.id, "tp": tp, "fp": fp, "fn": fn_, "precision": pr, "recall": rc, "f1": f1}),
-        );
-    }
-    let (pr, rc, f1) = units::precision_recall_f1(ttp, tfp, tfn);
-    rows.push(vec!["(micro)".into(), ttp.to_string(), tfp.to_string(), tfn.to_string(), fmt3(pr), fmt3(rc), fmt3(f1)]);
+    let e = code::Eval::of(&study, &a.coder, &a.against)?;
+    let row = |r: &code::EvalRow| {
+        let n = |x: usize| x.to_string();
+        vec![r.code.clone(), n(r.tp), n(r.fp), n(r.fn_), fmt3(r.precision), fmt3(r.recall), fmt3(r.f1)]
+    };
+    let mut rows: Vec<Vec<String>> = e.codes.iter().map(row).collect();
+    rows.push(row(&e.micro));
     let mut out = output::stdout();
     let header: Vec<String> = ["code", "tp", "fp", "fn", "precision", "recall", "f1"].map(String::from).into();
     if a.json {
-        serde_json::to_writer_pretty(
-            &mut out,
-            &serde_json::json!({"coder": a.coder, "against": a.against, "unit": "passage", "codes": json, "micro": {"precision": pr, "recall": rc, "f1": f1}}),
-        )?;
+        // As it was printed before the counts moved to the library: the micro row as its three
+        // measures, every key in alphabetical order.
+        let micro = serde_json::json!({"precision": e.micro.precision, "recall": e.micro.recall, "f1": e.micro.f1});
+        let v = serde_json::json!({"coder": e.coder, "against": e.against, "unit": "passage", "codes": e.codes, "micro": micro});
+        serde_json::to_writer_pretty(&mut out, &v)?;
         writeln!(out)?;
     } else if a.csv {
         output::write_csv(&mut out, &header, &rows)?;
     } else {
-        writeln!(
-            out,
-            "{} against {} (passages of the {} note(s) {} coded)",
-            a.coder,
-            a.against,
-            docs.len(),
-            a.against
-        )?;
+        writeln!(out, "{} against {} (passages of the {} note(s) {} coded)", e.coder, e.against, e.notes, e.against)?;
         let mut align = vec![Align::Left];
         align.extend([Align::Right; 6]);
         write!(out, "{}", output::table(&header, &rows, &align))?;

@@ -320,3 +320,89 @@ pub fn decide_all(
 pub fn reviewed(project: &Project) -> Result<()> {
     Ok(Codings::refresh_states(project.root(), &project.derived_dir())?)
 }
+
+/// One code's (or all codes', micro-averaged) counts of [`Eval`].
+#[derive(Clone, Debug, Serialize)]
+pub struct EvalRow {
+    /// The code (`(micro)` for the sum over codes).
+    pub code: String,
+    /// Passages both coders gave it.
+    pub tp: usize,
+    /// Passages only the coder evaluated gave it.
+    pub fp: usize,
+    /// Passages only the reference coder gave it.
+    #[serde(rename = "fn")]
+    pub fn_: usize,
+    /// tp / (tp + fp).
+    pub precision: Option<f64>,
+    /// tp / (tp + fn).
+    pub recall: Option<f64>,
+    /// Their harmonic mean.
+    pub f1: Option<f64>,
+}
+
+impl EvalRow {
+    fn of(code: &str, tp: usize, fp: usize, fn_: usize) -> EvalRow {
+        let (precision, recall, f1) = fieldnotes_coding::units::precision_recall_f1(tp, fp, fn_);
+        EvalRow { code: code.to_string(), tp, fp, fn_, precision, recall, f1 }
+    }
+}
+
+/// Precision, recall and F1 of one coder (suggestions included) against another's accepted
+/// codings, per passage and code, over the notes the reference coder coded or reviewed in.
+#[derive(Clone, Debug, Serialize)]
+pub struct Eval {
+    /// The coder evaluated.
+    pub coder: String,
+    /// The reference coder.
+    pub against: String,
+    /// Notes counted.
+    pub notes: usize,
+    /// One row per code of the codebook.
+    pub codes: Vec<EvalRow>,
+    /// The counts summed over codes.
+    pub micro: EvalRow,
+}
+
+impl Eval {
+    /// `coder` against `against` over `study` (the notes `against` shares, or the whole study).
+    pub fn of(study: &Study, coder: &str, against: &str) -> Result<Eval> {
+        use fieldnotes_coding::units::{self, Selection};
+        use std::collections::{BTreeSet, HashSet};
+        let book = study.codebook()?;
+        // A coder is known by a ledger of their own, or by suggestions they reviewed.
+        let reviewed = |who: &str| study.codings.iter().any(|c| c.reviewer.as_deref() == Some(who));
+        if !study.codings.ledgers.contains_key(against) && !reviewed(against) {
+            bail!("no ledger for coder `{against}` in `codings/`, and no suggestion reviewed by them");
+        }
+        let placement = study.placement();
+        let truth =
+            units::passage_codes(&placement, &Selection { coders: vec![against.to_string()], ..Selection::default() });
+        let pred = units::passage_codes(
+            &placement,
+            &Selection { coders: vec![coder.to_string()], include_suggested: true, machine_output: true },
+        );
+        // Only passages the reference coder has seen count: notes they coded or reviewed in.
+        let mut docs: HashSet<usize> = truth.keys().map(|k| k.0).collect();
+        docs.extend(placement.placed.iter().filter(|x| x.coding.reviewer.as_deref() == Some(against)).map(|x| x.doc));
+        let mut codes = Vec::new();
+        let (mut ttp, mut tfp, mut tfn) = (0usize, 0usize, 0usize);
+        for c in &book.codes {
+            let t: BTreeSet<(usize, usize)> =
+                truth.iter().filter(|(_, s)| s.contains(&c.id)).map(|(k, _)| *k).collect();
+            let p: BTreeSet<(usize, usize)> =
+                pred.iter().filter(|(k, s)| docs.contains(&k.0) && s.contains(&c.id)).map(|(k, _)| *k).collect();
+            let tp = t.intersection(&p).count();
+            let (fp, fn_) = (p.len() - tp, t.len() - tp);
+            (ttp, tfp, tfn) = (ttp + tp, tfp + fp, tfn + fn_);
+            codes.push(EvalRow::of(&c.id, tp, fp, fn_));
+        }
+        Ok(Eval {
+            coder: coder.to_string(),
+            against: against.to_string(),
+            notes: docs.len(),
+            codes,
+            micro: EvalRow::of("(micro)", ttp, tfp, tfn),
+        })
+    }
+}
