@@ -130,11 +130,11 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
 
     writeln!(out, "\n{}", output::bold("4. Themes by site", g.color))?;
     let sel = Selection { coders: vec![], include_suggested: true, ..Selection::default() };
-    let t = report::theme_table(&study, &book, "site", UnitKind::Passages, Measure::Share, &sel, false)?;
+    let t = study.theme_table(&book, "site", UnitKind::Passages, Measure::Share, &sel, false)?;
     write!(out, "{}", report::render_themes(&t, report::Format::Table, report::Chart::Heatmap)?)?;
 
     writeln!(out, "\n{}", output::bold("5. The report", g.color))?;
-    let page = report::html_report(&g, &study.project, &book, "site", &sel)?;
+    let page = fieldnotes_study::report::html_report(&study.project, &book, "site", &sel, &g)?;
     let html = out_dir.join("report.html");
     crate::init::write_atomic(&html, page.as_bytes())?;
     let svg = out_dir.join("themes-by-site.svg");

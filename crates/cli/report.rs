@@ -5,18 +5,17 @@ use std::path::{Path, PathBuf};
 use std::process::ExitCode;
 
 use anyhow::{Context, Result, bail};
-use fieldnotes_coding::Codebook;
 use fieldnotes_coding::units::{self, Selection};
-use fieldnotes_corpus::{Corpus, Project};
-use fieldnotes_report::analysis::{self, CodeTest};
+use fieldnotes_report::analysis;
 use fieldnotes_report::render::{self, Table};
 use fieldnotes_report::store::LeftOut;
-use fieldnotes_report::{Frames, GroupBy, Measure, ThemeTable, UnitKind};
+use fieldnotes_report::{GroupBy, Measure, ThemeTable, UnitKind};
 
 use crate::Globals;
 use crate::init::write_atomic;
 use crate::output::{self, Align};
-use crate::study::{self, Study};
+use crate::study;
+use fieldnotes_study::report;
 
 /// Which codings count: shared by every report.
 #[derive(clap::Args, Debug, Clone)]
@@ -249,7 +248,7 @@ pub fn run(g: &Globals, c: Command) -> Result<ExitCode> {
         Command::Html(a) => {
             let project = g.project()?;
             let book = study::codebook(&project)?;
-            let page = html_report(g, &project, &book, &a.by, &a.counting.selection())?;
+            let page = report::html_report(&project, &book, &a.by, &a.counting.selection(), g)?;
             write_atomic(&a.output, page.as_bytes())?;
             output::info(g.quiet, &format!("wrote `{}`", a.output.display()));
             Ok(ExitCode::SUCCESS)
@@ -273,7 +272,7 @@ pub fn run_export(g: &Globals, c: ExportCommand) -> Result<ExitCode> {
     // Written a batch of notes at a time.
     let mut export = fieldnotes_report::export::ParquetExport::new(&a.dir, &book, &sel)?;
     let (mut notes, mut written) = (0, 0);
-    let left_out = placed_in_batches(g, &project, &sel, |corpus, placement| {
+    let left_out = report::placed_in_batches(&project, &sel, g, |corpus, placement| {
         export.add(corpus, placement)?;
         notes += corpus.documents.len();
         written += placement.placed.iter().filter(|x| sel.admits(x.coding)).count();
@@ -305,7 +304,7 @@ fn export_quickwit(g: &Globals, dir: &std::path::Path, include_suggested: bool) 
     let mut left_out = LeftOut::default();
     // A line a passage, written as each batch of notes is read.
     crate::init::write_atomic_with(&dir.join("passages.ndjson"), |out| {
-        left_out = placed_in_batches(g, &project, &sel, |corpus, placement| {
+        left_out = report::placed_in_batches(&project, &sel, g, |corpus, placement| {
             let codes = units::passage_codes(placement, &sel);
             for (di, d) in corpus.documents.iter().enumerate() {
                 for pi in 0..d.passages.len() {
@@ -333,51 +332,6 @@ fn export_quickwit(g: &Globals, dir: &std::path::Path, include_suggested: bool) 
         ),
     );
     Ok(ExitCode::SUCCESS)
-}
-
-/// [`study::place_in_batches`] handing `each` every batch of notes with the placement of their
-/// codings; returns what the batches leave out under `sel`, added up.
-fn placed_in_batches(
-    g: &Globals,
-    project: &Project,
-    sel: &Selection,
-    mut each: impl FnMut(&Corpus, &units::Placement<'_>) -> Result<()>,
-) -> Result<LeftOut> {
-    let mut all = LeftOut::default();
-    study::place_in_batches(project, g, |corpus, _, placement| {
-        each(corpus, placement)?;
-        let batch = study::left_out_in(corpus, placement, sel);
-        all.notes.extend(batch.notes);
-        all.in_unread += batch.in_unread;
-        all.orphans += batch.orphans;
-        Ok(())
-    })?;
-    Ok(all)
-}
-
-/// The counting rule and what was left out, for a caption.
-fn counted(sel: &Selection, left_out: &LeftOut) -> String {
-    let left = left_out.clause();
-    if left.is_empty() { sel.describe() } else { format!("{}; {left}", sel.describe()) }
-}
-
-/// Computes the theme table.
-pub fn theme_table(
-    study: &Study,
-    book: &Codebook,
-    by: &str,
-    unit: UnitKind,
-    measure: Measure,
-    sel: &Selection,
-    rollup: bool,
-) -> Result<ThemeTable> {
-    let placement = study.placement();
-    let codes = units::passage_codes(&placement, sel);
-    let group = GroupBy::parse(by);
-    let frames = Frames::build(&study.corpus, &codes, book, &group, rollup)?;
-    let mut t = fieldnotes_report::theme_table(&frames, book, by, unit, measure, &sel.describe(), rollup)?;
-    t.left_out = study.left_out(&placement, sel).describe();
-    Ok(t)
 }
 
 fn emit(out_path: Option<&Path>, content: &str) -> Result<()> {
@@ -508,7 +462,7 @@ fn cooccur(g: &Globals, a: CooccurArgs) -> Result<ExitCode> {
     let mut counts = analysis::CooccurrenceCounts::new(book, a.window);
     store.for_each_note_codes(book, &sel, |sets| counts.add_note(sets));
     let co = counts.finish();
-    let caption = cooccur_caption(&counted(&sel, &store.left_out(&sel)), a.window, book);
+    let caption = report::cooccur_caption(&report::counted(&sel, &store.left_out(&sel)), a.window, book);
     let text = if a.out.format == Format::Json {
         serde_json::to_string_pretty(&serde_json::json!({"caption": caption, "cooccurrence": co}))? + "\n"
     } else {
@@ -519,62 +473,6 @@ fn cooccur(g: &Globals, a: CooccurArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-fn cooccur_caption(counted: &str, window: usize, book: &Codebook) -> String {
-    let together = if window == 0 {
-        "in the same passage".to_string()
-    } else {
-        format!("within {window} passage(s) in the same note")
-    };
-    format!(
-        "Passages where both codes occur {together} (diagonal: passages with the code); Jaccard over single passages in brackets. Counted: {}; codebook version {}.",
-        counted, book.codebook.version
-    )
-}
-
-fn stats_table(groups: &[String], tests: &[CodeTest], by: &str, counted: &str) -> Table {
-    let mut header: Vec<String> = vec!["code".into(), "χ²".into(), "df".into(), "p".into()];
-    header.extend(groups.iter().map(|g| format!("{g} (r)")));
-    let mut warn = false;
-    let rows = tests
-        .iter()
-        .map(|t| {
-            let mut r = vec![t.code.clone()];
-            match &t.test {
-                Some(x) => {
-                    warn |= x.small_expected_warning();
-                    let flag = if x.small_expected_warning() { "†" } else { "" };
-                    r.push(format!("{:.2}{flag}", x.statistic));
-                    r.push(x.df.to_string());
-                    r.push(if x.p_value < 0.001 { "<0.001".into() } else { format!("{:.3}", x.p_value) });
-                    r.extend(
-                        t.residuals
-                            .iter()
-                            .zip(&t.present)
-                            .map(|(res, n)| format!("{n} ({res:+.2}){}", if res.abs() > 1.96 { "*" } else { "" })),
-                    );
-                }
-                None => {
-                    r.extend(["n/a".to_string(), "–".into(), "–".into()]);
-                    r.extend(t.present.iter().map(|n| n.to_string()));
-                }
-            }
-            r
-        })
-        .collect();
-    let mut numeric = vec![false];
-    numeric.extend(std::iter::repeat_n(true, header.len() - 1));
-    let caption = format!(
-        "Pearson chi-square test of each code (passage coded or not) by {by}; cells give coded passages and the adjusted standardised residual, * where |r| > 1.96.{} Counted: {}.",
-        if warn {
-            " † over 20% of expected counts are under 5 (or one under 1): read that test with caution."
-        } else {
-            ""
-        },
-        counted
-    );
-    Table { header, rows, numeric, caption }
-}
-
 fn stats(g: &Globals, a: StatsArgs) -> Result<ExitCode> {
     let project = g.project()?;
     let book = &study::codebook(&project)?;
@@ -583,7 +481,7 @@ fn stats(g: &Globals, a: StatsArgs) -> Result<ExitCode> {
     // report store.
     let store = crate::store::report_store(&project, g)?;
     let (groups, tests) = analysis::GroupCounts::from_theme_table(&store.passage_table(book, &a.by, &sel)?).finish();
-    let t = stats_table(&groups, &tests, &a.by, &counted(&sel, &store.left_out(&sel)));
+    let t = report::stats_table(&groups, &tests, &a.by, &report::counted(&sel, &store.left_out(&sel)));
     let text = if a.out.format == Format::Json {
         serde_json::to_string_pretty(&serde_json::json!({"caption": t.caption, "groups": groups, "tests": tests}))?
             + "\n"
@@ -611,7 +509,7 @@ fn quotes(g: &Globals, a: QuotesArgs) -> Result<ExitCode> {
     // Picked a batch of notes at a time: the best of each batch kept with the best before.
     let by = GroupBy::parse(&a.by);
     let mut picks = analysis::QuotePicks::new(&ids, a.per_group);
-    let left_out = placed_in_batches(g, &project, &sel, |corpus, placement| {
+    let left_out = report::placed_in_batches(&project, &sel, g, |corpus, placement| {
         picks.add(corpus, placement, &sel, &by);
         Ok(())
     })?;
@@ -619,7 +517,7 @@ fn quotes(g: &Globals, a: QuotesArgs) -> Result<ExitCode> {
     let caption = format!(
         "Exemplar quotes per code and {}: the coded words (the whole passage where a coding covers it), from passages with the fewest other codes, then closest to 60 words. Counted: {}.",
         a.by,
-        counted(&sel, &left_out)
+        report::counted(&sel, &left_out)
     );
     let text = if a.out.format == Format::Json {
         serde_json::to_string_pretty(&serde_json::json!({"caption": caption, "quotes": qs}))? + "\n"
@@ -658,80 +556,4 @@ fn quotes(g: &Globals, a: QuotesArgs) -> Result<ExitCode> {
     emit(a.out.output.as_deref(), &text)?;
     caption_for_csv(g.quiet, a.out.format, &caption);
     Ok(ExitCode::SUCCESS)
-}
-
-/// The whole HTML report as one self-contained page.
-pub fn html_report(g: &Globals, project: &Project, book: &Codebook, by: &str, sel: &Selection) -> Result<String> {
-    use render::{html_escape, html_table};
-    let group = GroupBy::parse(by);
-    // The theme table from the report store, as `report themes` counts it; the rest counted a
-    // batch of notes at a time.
-    let store = crate::store::report_store(project, g)?;
-    let mut counts = store.passage_table(book, by, sel)?;
-    let ids: Vec<String> = book.codes.iter().map(|c| c.id.clone()).collect();
-    let mut co = analysis::CooccurrenceCounts::new(book, 0);
-    store.for_each_note_codes(book, sel, |sets| co.add_note(sets));
-    let mut picks = analysis::QuotePicks::new(&ids, 1);
-    let (mut notes, mut passages) = (0, 0);
-    // The quotes need the notes' words: those a batch of notes at a time.
-    let left_out = placed_in_batches(g, project, sel, |corpus, placement| {
-        picks.add(corpus, placement, sel, &group);
-        notes += corpus.documents.len();
-        passages += corpus.passage_count();
-        Ok(())
-    })?;
-    // The chi-square tests from the theme table's counts, as `report stats` has them.
-    let (groups, tests) = analysis::GroupCounts::from_theme_table(&counts).finish();
-    let (co, qs) = (co.finish(), picks.finish());
-    counts.left_out = left_out.describe();
-    let counted = counted(sel, &left_out);
-    // The same counts, shown as shares of each group's passages: only the measure differs.
-    let shares = ThemeTable { measure: Measure::Share, ..counts.clone() };
-    let name =
-        if project.config.name.is_empty() { "Fieldnotes report".to_string() } else { project.config.name.clone() };
-    let mut body = format!(
-        "<h1>{}</h1>\n<p>{} notes, {} passages. Codebook: {} (version {}). Counted: {}.</p>\n",
-        html_escape(&name),
-        notes,
-        passages,
-        html_escape(&book.codebook.name),
-        html_escape(&book.codebook.version),
-        html_escape(&counted)
-    );
-    body.push_str(&format!("<h2>Themes by {}</h2>\n", html_escape(by)));
-    body.push_str(&html_table(&counts.to_table()));
-    body.push_str(&format!(
-        "<figure>{}<figcaption>{}</figcaption></figure>\n",
-        render::heatmap_svg(&shares),
-        html_escape(&shares.caption())
-    ));
-    body.push_str("<h2>Co-occurrence</h2>\n");
-    body.push_str(&html_table(&co.to_table(&cooccur_caption(&counted, 0, book))));
-    body.push_str(&format!("<h2>Codes by {}: chi-square</h2>\n", html_escape(by)));
-    body.push_str(&html_table(&stats_table(&groups, &tests, by, &counted)));
-    body.push_str("<h2>Exemplar quotes</h2>\n");
-    for c in &book.codes {
-        let mine: Vec<&analysis::Quote> = qs.iter().filter(|q| q.code == c.id).collect();
-        if mine.is_empty() {
-            continue;
-        }
-        body.push_str(&format!(
-            "<h3>{} <span class=\"meta\">({})</span></h3>\n",
-            html_escape(&c.name),
-            html_escape(&c.id)
-        ));
-        for q in mine {
-            let mut meta = vec![q.group.clone(), q.passage.clone()];
-            meta.extend(q.speaker.clone());
-            meta.extend(q.kind.clone());
-            meta.extend(q.date.clone());
-            body.push_str(&format!(
-                "<blockquote>{}<br><span class=\"meta\">{}</span></blockquote>\n",
-                html_escape(&q.text),
-                html_escape(&meta.join(" · "))
-            ));
-        }
-    }
-    body.push_str("<p class=\"meta\">Made by fieldnotes; no network resources are used by this page.</p>\n");
-    Ok(render::html_page(&name, &body))
 }
