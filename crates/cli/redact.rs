@@ -1,17 +1,13 @@
 //! `fieldnotes redact`: a pseudonymised copy of the study, and a check that nothing identifying
 //! is left.
 
-use std::fs;
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 use std::process::ExitCode;
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
-use anyhow::{Context, Result, bail};
-use fieldnotes_coding::ledger::{Event, Ledger};
-use regex::Regex;
+use anyhow::{Context, Result};
+use fieldnotes_study::redact;
 
 use crate::Globals;
-use crate::init::write_atomic;
 use crate::output;
 
 /// Arguments of `fieldnotes redact`.
@@ -34,87 +30,6 @@ pub struct Args {
     paths: Vec<PathBuf>,
 }
 
-struct Names {
-    ac: AhoCorasick,
-    pseudonyms: Vec<String>,
-    names: Vec<String>,
-}
-
-fn read_names(path: &Path) -> Result<Names> {
-    let mut rdr = csv::Reader::from_path(path).with_context(|| format!("cannot read `{}`", path.display()))?;
-    let mut names = Vec::new();
-    let mut pseudonyms = Vec::new();
-    for (i, rec) in rdr.records().enumerate() {
-        let rec = rec.with_context(|| format!("`{}` row {}", path.display(), i + 2))?;
-        let (Some(name), Some(pseudo)) = (rec.get(0), rec.get(1)) else {
-            bail!("`{}` row {}: expected `name,pseudonym`", path.display(), i + 2);
-        };
-        if name.trim().is_empty() {
-            continue;
-        }
-        names.push(name.trim().to_string());
-        pseudonyms.push(pseudo.trim().to_string());
-    }
-    if names.is_empty() {
-        bail!("`{}` lists no names; write a header `name,pseudonym` and one row per person", path.display());
-    }
-    let ac =
-        AhoCorasickBuilder::new().ascii_case_insensitive(true).match_kind(MatchKind::LeftmostLongest).build(&names)?;
-    Ok(Names { ac, pseudonyms, names })
-}
-
-fn is_word(c: Option<char>) -> bool {
-    c.is_some_and(|c| c.is_alphanumeric())
-}
-
-/// Whole-word matches of the names in `text`: (byte start, byte end, name index).
-fn find(names: &Names, text: &str) -> Vec<(usize, usize, usize)> {
-    names
-        .ac
-        .find_iter(text)
-        .filter(|m| !is_word(text[..m.start()].chars().next_back()) && !is_word(text[m.end()..].chars().next()))
-        .map(|m| (m.start(), m.end(), m.pattern().as_usize()))
-        .collect()
-}
-
-/// Replaces the names; returns the new text and, for mapping offsets, the replaced spans in
-/// code points: (old start, old end, new length).
-fn replace(names: &Names, text: &str) -> (String, Vec<(usize, usize, usize)>) {
-    let mut out = String::with_capacity(text.len());
-    let mut spans = Vec::new();
-    let mut last = 0;
-    let mut cp = 0;
-    for (s, e, i) in find(names, text) {
-        out.push_str(&text[last..s]);
-        cp += text[last..s].chars().count();
-        let old_len = text[s..e].chars().count();
-        let new = &names.pseudonyms[i];
-        spans.push((cp, cp + old_len, new.chars().count()));
-        out.push_str(new);
-        cp += old_len;
-        last = e;
-    }
-    out.push_str(&text[last..]);
-    (out, spans)
-}
-
-/// Maps a code-point offset of the old text to the new text. An offset inside a replaced name
-/// goes to the start (for starts) or end (for ends) of its pseudonym.
-fn map_offset(spans: &[(usize, usize, usize)], offset: usize, is_end: bool) -> usize {
-    let mut delta: isize = 0;
-    for &(s, e, new_len) in spans {
-        if offset <= s {
-            break;
-        }
-        if offset < e {
-            let base = (s as isize + delta) as usize;
-            return if is_end { base + new_len } else { base };
-        }
-        delta += new_len as isize - (e - s) as isize;
-    }
-    (offset as isize + delta) as usize
-}
-
 /// Runs `fieldnotes redact`.
 pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     if a.check {
@@ -122,52 +37,13 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     }
     let names_path =
         a.names.as_ref().context("give the names to replace: `--names names.csv` (columns name,pseudonym)")?;
-    let names = read_names(names_path)?;
+    let names = redact::Names::read(names_path)?;
     let project = g.project()?;
-    let root = project.root();
     let out = match &a.out {
         Some(o) => o.clone(),
-        None => {
-            let abs = root.canonicalize()?;
-            let name = abs.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_else(|| "study".into());
-            abs.with_file_name(format!("{name}-redacted"))
-        }
+        None => redact::default_out(&project)?,
     };
-    if out.exists() && fs::read_dir(&out)?.next().is_some() {
-        bail!("`{}` exists and is not empty; choose another `--out` (nothing was written)", out.display());
-    }
-    let names_abs = names_path.canonicalize().unwrap_or_else(|_| names_path.clone());
-    let out_abs = out.canonicalize().unwrap_or_else(|_| out.clone());
-    if names_abs.starts_with(&out_abs) {
-        bail!("the names file is inside `{}`; keep the mapping outside the copy you share", out.display());
-    }
-    for f in ["fieldnotes.toml", &project.config.codebook] {
-        let src = root.join(f);
-        if src.is_file() {
-            write_atomic(&out.join(f), &fs::read(&src)?)?;
-        }
-    }
-    // A batch of notes at a time: each note written with the names replaced, and its codings,
-    // their offsets carried onto the rewritten text, appended to the copy's ledgers (codings of
-    // notes that could not be read or are gone last, as they are).
-    let (mut notes, mut n_codings) = (0, 0);
-    crate::study::place_in_batches(&project, g, |corpus, codings, _| {
-        let mut spans_of: std::collections::HashMap<String, Rewritten> = std::collections::HashMap::new();
-        for d in &corpus.documents {
-            let (text, spans) = replace(&names, &d.text);
-            write_atomic(&out.join(&d.path), text.as_bytes())?;
-            spans_of.insert(d.path.clone(), (text, spans));
-        }
-        notes += corpus.documents.len();
-        for (coder, state) in &codings.ledgers {
-            let events: Vec<Event> = state.current().map(|c| Event::Add(redacted(&names, &spans_of, c))).collect();
-            if !events.is_empty() {
-                n_codings += events.len();
-                Ledger::new(&out, coder)?.append(&events)?;
-            }
-        }
-        Ok(())
-    })?;
+    let (notes, n_codings) = redact::write_copy(&project, &names, names_path, &out, g)?;
     output::info(
         g.quiet,
         &format!(
@@ -178,114 +54,14 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
-/// A note rewritten: its new text, and the spans replaced (as [`replace`] gives them).
-type Rewritten = (String, Vec<(usize, usize, usize)>);
-
-/// Coding `c` in the pseudonymised copy: where its note was rewritten (`spans_of`, the note's
-/// new text and the spans replaced), at its words' new place, with the new words and their
-/// hash; its evidence and memo with the names replaced.
-fn redacted(
-    names: &Names,
-    spans_of: &std::collections::HashMap<String, Rewritten>,
-    c: &fieldnotes_coding::Coding,
-) -> fieldnotes_coding::Coding {
-    let mut c = c.clone();
-    if let Some((text, spans)) = spans_of.get(&c.doc) {
-        c.start = map_offset(spans, c.start, false);
-        c.end = map_offset(spans, c.end, true);
-        let (bs, be) = (fieldnotes_corpus::char_to_byte(text, c.start), fieldnotes_corpus::char_to_byte(text, c.end));
-        if let (Some(bs), Some(be)) = (bs, be) {
-            let span = &text[bs..be];
-            c.hash = fieldnotes_corpus::text_hash(span);
-            if !c.text.is_empty() {
-                c.text = span.to_string();
-            }
-        }
-        for h in &mut c.evidence {
-            h.start = map_offset(spans, h.start, false);
-            h.end = map_offset(spans, h.end, true);
-            h.text = replace(names, &h.text).0;
-        }
-    }
-    c.memo = c.memo.map(|m| replace(names, &m).0);
-    c
-}
-
-fn scan_file(path: &Path, names: Option<&Names>, email: &Regex, phone: &Regex, found: &mut Vec<String>) {
-    let Ok(bytes) = fs::read(path) else { return };
-    let text = String::from_utf8_lossy(&bytes);
-    for (i, line) in text.lines().enumerate() {
-        let mut hits: Vec<String> = Vec::new();
-        if let Some(n) = names {
-            hits.extend(find(n, line).into_iter().map(|(_, _, k)| format!("name `{}`", n.names[k])));
-        }
-        hits.extend(email.find_iter(line).map(|m| format!("email address `{}`", m.as_str())));
-        hits.extend(phone.find_iter(line).map(|m| format!("phone number `{}`", m.as_str().trim())));
-        for h in hits {
-            found.push(format!("{}:{}: {h}", path.display(), i + 1));
-        }
-    }
-}
-
-fn walk(path: &Path, out: &mut Vec<PathBuf>) {
-    if path.is_dir() {
-        if let Ok(rd) = fs::read_dir(path) {
-            for e in rd.flatten() {
-                if e.file_name() != ".fieldnotes" {
-                    walk(&e.path(), out);
-                }
-            }
-        }
-    } else if path.is_file() {
-        out.push(path.to_path_buf());
-    }
-}
-
 fn check(g: &Globals, a: &Args) -> Result<ExitCode> {
-    let names = a.names.as_deref().map(read_names).transpose()?;
-    let email = Regex::new(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")?;
-    // International or UK-style numbers: 10 to 13 digits, spaces or dashes allowed between.
-    let phone = Regex::new(r"(?:^|[^\w])(\+?\d(?:[ -]?\d){9,12})(?:$|[^\w])")?;
-    let project = g.project()?;
-    let mut files = Vec::new();
-    walk(&project.root().join("notes"), &mut files);
-    walk(&project.root().join(fieldnotes_coding::ledger::CODINGS_DIR), &mut files);
-    for p in &a.paths {
-        walk(p, &mut files);
-    }
-    files.sort();
-    let mut found = Vec::new();
-    for f in &files {
-        if a.names.as_ref().is_some_and(|n| n.canonicalize().ok() == f.canonicalize().ok()) {
-            continue;
-        }
-        scan_file(f, names.as_ref(), &email, &phone, &mut found);
-    }
+    let findings = redact::check(&g.project()?, a.names.as_deref(), &a.paths)?;
     let mut out = output::stdout();
     use std::io::Write;
-    for f in &found {
+    for f in &findings.found {
         writeln!(out, "{f}")?;
     }
     out.flush()?;
-    output::info(g.quiet, &format!("checked {} file(s): {} finding(s)", files.len(), found.len()));
-    Ok(if found.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn offsets_follow_replacements() {
-        // "Ann met Bo." -> "Person A met P2."
-        let spans = vec![(0, 3, 8), (8, 10, 2)];
-        assert_eq!(map_offset(&spans, 0, false), 0);
-        assert_eq!(map_offset(&spans, 3, true), 8);
-        assert_eq!(map_offset(&spans, 4, false), 9);
-        assert_eq!(map_offset(&spans, 8, false), 13);
-        assert_eq!(map_offset(&spans, 10, true), 15);
-        assert_eq!(map_offset(&spans, 11, true), 16);
-        assert_eq!(map_offset(&spans, 1, false), 0);
-        assert_eq!(map_offset(&spans, 2, true), 8);
-    }
+    output::info(g.quiet, &format!("checked {} file(s): {} finding(s)", findings.files, findings.found.len()));
+    Ok(if findings.found.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

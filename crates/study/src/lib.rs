@@ -9,6 +9,7 @@
 
 pub mod agree;
 pub mod code;
+pub mod redact;
 pub mod report;
 pub mod store;
 pub mod study;
