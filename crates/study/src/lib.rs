@@ -11,6 +11,7 @@ pub mod agree;
 pub mod code;
 pub mod redact;
 pub mod report;
+pub mod show;
 pub mod store;
 pub mod study;
 

@@ -1,0 +1,85 @@
+//! A passage in context: the passages around it with their codings, as a front end shows a
+//! note (`fieldnotes show`, a note page).
+
+use anyhow::Result;
+use fieldnotes_coding::Coding;
+use fieldnotes_corpus::Attributes;
+use serde::Serialize;
+
+use crate::{Study, Tell};
+
+/// One passage of a [`NoteView`].
+#[derive(Clone, Debug, Serialize)]
+pub struct PassageView {
+    /// Its id (`path#key`).
+    pub id: String,
+    /// Its key.
+    #[serde(skip)]
+    pub key: String,
+    /// Its place in the note (1 for the first passage).
+    #[serde(skip)]
+    pub ordinal: u32,
+    /// Whether it is the passage asked for.
+    pub focus: bool,
+    /// Its first character in the note (code points).
+    pub start: usize,
+    /// After its last character.
+    pub end: usize,
+    /// Who speaks, in a transcript.
+    pub speaker: Option<String>,
+    /// The heading it stands under.
+    pub section: Option<String>,
+    /// Its first line in the note's file.
+    pub line: usize,
+    /// Its words.
+    pub text: String,
+    /// The codings on it now (placed: following the note's edits).
+    pub codings: Vec<Coding>,
+}
+
+/// A note around one of its passages.
+#[derive(Clone, Debug, Serialize)]
+pub struct NoteView {
+    /// The note's path.
+    pub document: String,
+    /// Its front matter.
+    pub attributes: Attributes,
+    /// The passage asked for, with `context` passages on each side.
+    pub passages: Vec<PassageView>,
+}
+
+impl Study {
+    /// Passage `id` with `context` passages on each side, each with its codings.
+    pub fn view(&self, id: &str, context: usize, tell: &dyn Tell) -> Result<NoteView> {
+        let (di, doc, p) = self.passage(id, tell)?;
+        let placement = self.placement();
+        let pi = (p.ordinal - 1) as usize;
+        let lo = pi.saturating_sub(context);
+        let hi = (pi + context + 1).min(doc.passages.len());
+        let passages = (lo..hi)
+            .map(|i| {
+                let q = &doc.passages[i];
+                let codings = placement
+                    .placed
+                    .iter()
+                    .filter(|x| x.doc == di && x.passages.contains(&i))
+                    .map(|x| x.coding.clone())
+                    .collect();
+                PassageView {
+                    id: doc.passage_id(q),
+                    key: q.key.to_string(),
+                    ordinal: q.ordinal,
+                    focus: i == pi,
+                    start: q.start,
+                    end: q.end,
+                    speaker: q.speaker.clone(),
+                    section: q.section.clone(),
+                    line: q.line,
+                    text: doc.passage_text(q).to_string(),
+                    codings,
+                }
+            })
+            .collect();
+        Ok(NoteView { document: doc.path.clone(), attributes: doc.attributes.clone(), passages })
+    }
+}
