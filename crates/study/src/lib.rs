@@ -9,6 +9,7 @@
 
 pub mod agree;
 pub mod code;
+pub mod import;
 pub mod redact;
 pub mod report;
 pub mod show;
