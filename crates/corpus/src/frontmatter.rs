@@ -352,6 +352,206 @@ fn looks_numeric(s: &str) -> bool {
         && s.bytes().all(|b| b.is_ascii_digit() || b == b'.' || b == b'e' || b == b'E' || b == b'-' || b == b'+')
 }
 
+// Writing front matter.
+
+/// How hard to try with one attribute.
+#[derive(Clone, Copy, PartialEq, Eq)]
+enum Stage {
+    Typed,
+    PlainText,
+    Dropped,
+}
+
+/// Whether text can stand unquoted and read back as itself: not empty, no space at either end,
+/// not starting with a character that makes it something else, no ` #` (a comment) or `: `,
+/// not a date, number or boolean.
+fn plain_ok(s: &str) -> bool {
+    !s.is_empty()
+        && s.trim() == s
+        && !s.starts_with(['[', '{', '"', '\'', '&', '*', '!', '|', '>', '-', '#', '%', '@', '`'])
+        && !s.contains(" #")
+        && !s.contains(": ")
+        && !s.ends_with(':')
+        && !s.contains(['\n', '\r'])
+        && crate::Date::parse(s).is_none()
+        && s.parse::<f64>().is_err()
+        && !matches!(s, "true" | "false" | "True" | "False" | "TRUE" | "FALSE" | "null" | "~")
+}
+
+/// Double quotes where possible; single quotes when the text holds `"` but no `'`. With both,
+/// whichever form the front-matter reader reads back (it knows no escapes when it looks for a
+/// ` #` comment); the writer checks the result anyway.
+fn quote(s: &str) -> String {
+    let double = || format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""));
+    let single = || format!("'{}'", s.replace('\'', "''"));
+    if !s.contains('"') {
+        return double();
+    }
+    if !s.contains('\'') {
+        return single();
+    }
+    let reads_back = |q: &str| {
+        parse(&format!("---\nk: {q}\n---\n"))
+            .is_ok_and(|p| p.attributes.get("k") == Some(&Value::String(s.to_string())))
+    };
+    [single(), double()].into_iter().find(|q| reads_back(q)).unwrap_or_else(double)
+}
+
+/// What a value reads back as: front matter is one line per key, so line breaks become spaces.
+fn expected(v: &Value) -> Value {
+    match v {
+        Value::String(s) => Value::String(s.replace(['\r', '\n'], " ")),
+        Value::Float(x) if !x.is_finite() => Value::String(x.to_string()),
+        Value::List(items) => Value::List(
+            items
+                .iter()
+                .map(|i| match i {
+                    Value::List(_) => Value::String(i.to_plain().replace(['\r', '\n'], " ")),
+                    other => expected(other),
+                })
+                .collect(),
+        ),
+        other => other.clone(),
+    }
+}
+
+/// A value as front matter writes it: text unquoted where it reads back as itself, quoted
+/// otherwise (always inside a list).
+pub fn render_value(v: &Value) -> String {
+    match v {
+        Value::String(s) if plain_ok(s) => s.clone(),
+        other => render_in_list(other),
+    }
+}
+
+fn render_in_list(v: &Value) -> String {
+    match v {
+        Value::Bool(b) => b.to_string(),
+        Value::Integer(i) => i.to_string(),
+        Value::Float(x) if x.is_finite() => format!("{x:?}"),
+        Value::Float(x) => quote(&x.to_string()),
+        Value::Date(d) => d.to_string(),
+        Value::String(s) => quote(s),
+        Value::List(items) => format!("[{}]", items.iter().map(render_in_list).collect::<Vec<_>>().join(", ")),
+    }
+}
+
+fn plain_text(v: &Value) -> Value {
+    Value::String(v.to_plain().replace(['\r', '\n'], " ").replace('"', "\u{201D}"))
+}
+
+/// A note as [`write`] renders it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Written {
+    /// Front matter and body.
+    pub text: String,
+    /// Length of the front matter in code points: the body's position 0 in the note.
+    pub body_offset: usize,
+    /// Attributes that could not be written even as plain text, left out.
+    pub left_out: Vec<String>,
+}
+
+/// Renders `---`, one `key: value` line per attribute (keys must be valid front-matter keys,
+/// unique), `---`, then the body: the one way every import writes a note. Each value is
+/// checked by reading the front matter back; one that does not read back as written is written
+/// as plain text, and left out (named in [`Written::left_out`]) if even that fails.
+pub fn write(attrs: &[(String, Value)], body: &str) -> Written {
+    let mut left_out = Vec::new();
+    let wanted: Vec<(String, Value)> = attrs.iter().map(|(k, v)| (k.clone(), expected(v))).collect();
+    let mut stages = vec![Stage::Typed; wanted.len()];
+    let front = loop {
+        let mut fm = String::from("---\n");
+        let mut line_of: Vec<usize> = Vec::new();
+        for (i, (k, v)) in wanted.iter().enumerate() {
+            let value = match stages[i] {
+                Stage::Typed => render_value(v),
+                Stage::PlainText => render_value(&plain_text(v)),
+                Stage::Dropped => continue,
+            };
+            line_of.push(i);
+            fm.push_str(&format!("{k}: {value}\n"));
+        }
+        fm.push_str("---\n");
+        let mut bad: Vec<usize> = Vec::new();
+        match parse(&fm) {
+            Ok(parsed) => {
+                for (i, (k, v)) in wanted.iter().enumerate() {
+                    let want = match stages[i] {
+                        Stage::Typed => v.clone(),
+                        Stage::PlainText => plain_text(v),
+                        Stage::Dropped => continue,
+                    };
+                    if parsed.attributes.get(k) != Some(&want) {
+                        bad.push(i);
+                    }
+                }
+            }
+            // Line 1 is the opening `---`.
+            Err(e) => match e.line.checked_sub(2).and_then(|l| line_of.get(l)) {
+                Some(&i) => bad.push(i),
+                None => bad.extend(line_of.iter().copied()),
+            },
+        }
+        if bad.is_empty() {
+            break fm;
+        }
+        for i in bad {
+            stages[i] = match stages[i] {
+                Stage::Typed => Stage::PlainText,
+                _ => {
+                    left_out.push(wanted[i].0.clone());
+                    Stage::Dropped
+                }
+            };
+        }
+    };
+    let body_offset = front.chars().count();
+    Written { text: front + body, body_offset, left_out }
+}
+
+#[cfg(test)]
+mod write_tests {
+    use super::*;
+    use crate::Date;
+
+    #[test]
+    fn values_read_back() {
+        let attrs: Vec<(String, Value)> = vec![
+            ("title".into(), Value::String("Interview: \"Moira\" # 1 \\ o'clock".into())),
+            ("quote".into(), Value::String("say \"hi\" # not a comment".into())),
+            ("apos".into(), Value::String("it's # here".into())),
+            ("multi".into(), Value::String("line one\r\nline two".into())),
+            ("empty".into(), Value::String(String::new())),
+            ("looks_typed".into(), Value::String("2016-03-02".into())),
+            ("n".into(), Value::Integer(-3)),
+            ("x".into(), Value::Float(1.0)),
+            ("big".into(), Value::Float(1e300)),
+            ("nan".into(), Value::Float(f64::NAN)),
+            ("d".into(), Value::Date(Date::new(2016, 3, 2).unwrap())),
+            ("b".into(), Value::Bool(false)),
+            (
+                "l".into(),
+                Value::List(vec![Value::String("a, b".into()), Value::Integer(2), Value::String("c\"d".into())]),
+            ),
+            ("none".into(), Value::List(vec![])),
+        ];
+        let note = write(&attrs, "Body 😀\n");
+        let w = &note.left_out;
+        let p = parse(&note.text).unwrap();
+        for (k, v) in &attrs {
+            let want = match (k.as_str(), v) {
+                ("multi", _) => Value::String("line one  line two".into()),
+                ("nan", _) => Value::String("NaN".into()),
+                _ => v.clone(),
+            };
+            assert_eq!(p.attributes.get(k), Some(&want), "{k}: {}", note.text);
+        }
+        assert!(w.is_empty(), "{w:?}");
+        assert_eq!(&note.text[p.body_start..], "Body 😀\n");
+        assert_eq!(note.text[..p.body_start].chars().count(), note.body_offset);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

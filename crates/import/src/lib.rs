@@ -5,6 +5,8 @@
 //! them. Writing notes and codings is the caller's business; [`note_text`] renders a note.
 #![warn(missing_docs)]
 
+use fieldnotes_corpus::Value;
+
 pub mod qmsum;
 pub mod survey;
 pub mod transcript;
@@ -34,38 +36,32 @@ pub enum Error {
 /// Result with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// Quotes a front-matter value when it would otherwise read as something else (a number, a
-/// date, a list, a comment) or holds characters the front-matter reader treats specially.
-pub fn fm_text(s: &str) -> String {
-    let s = s.replace(['\n', '\r'], " ");
-    let plain = !s.is_empty()
-        && s.trim() == s
-        && !s.starts_with(['[', '{', '"', '\'', '&', '*', '!', '|', '>', '-', '#'])
-        && !s.contains(" #")
-        && !s.contains(": ")
-        && fieldnotes_corpus::Date::parse(&s).is_none()
-        && s.parse::<f64>().is_err()
-        && !matches!(s.as_str(), "true" | "false" | "True" | "False" | "TRUE" | "FALSE");
-    if plain { s } else { format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\"")) }
+/// A front-matter value of text, whatever it looks like (line breaks become spaces: front
+/// matter is a line per key).
+pub fn fm_text(s: &str) -> Value {
+    Value::String(s.replace(['\n', '\r'], " "))
 }
 
-/// A front-matter value from a spreadsheet cell: numbers and `YYYY-MM-DD` dates stay typed,
-/// anything else is text (quoted where needed, see [`fm_text`]).
-pub fn fm_value(s: &str) -> String {
+/// A front-matter value from a spreadsheet cell: whole numbers, decimals and `YYYY-MM-DD`
+/// dates stay typed, anything else is text ([`fm_text`]).
+pub fn fm_value(s: &str) -> Value {
     let t = s.trim();
-    let numeric = t.parse::<i64>().is_ok() || (t.parse::<f64>().is_ok_and(f64::is_finite) && t.contains('.'));
-    if numeric || fieldnotes_corpus::Date::parse(t).is_some() { t.to_string() } else { fm_text(s) }
+    if let Ok(i) = t.parse::<i64>() {
+        return Value::Integer(i);
+    }
+    if let Some(x) = t.parse::<f64>().ok().filter(|x| x.is_finite() && t.contains('.')) {
+        return Value::Float(x);
+    }
+    match fieldnotes_corpus::Date::parse(t) {
+        Some(d) => Value::Date(d),
+        None => fm_text(s),
+    }
 }
 
-/// A note's text: front matter (values already rendered: use [`fm_text`] for text) and a body.
-pub fn note_text(front: &[(String, String)], body: &str) -> String {
-    let mut out = String::from("---\n");
-    for (k, v) in front {
-        out.push_str(&format!("{k}: {v}\n"));
-    }
-    out.push_str("---\n");
-    out.push_str(body);
-    out
+/// A note's text: front matter and a body, written as every import writes a note
+/// ([`fieldnotes_corpus::frontmatter::write`]: text unquoted where it reads back as itself).
+pub fn note_text(front: &[(String, Value)], body: &str) -> String {
+    fieldnotes_corpus::frontmatter::write(front, body).text
 }
 
 /// A name made safe as a file or folder name: the workspace's one slug
@@ -93,7 +89,7 @@ mod tests {
             "it's \"quoted\"",
             "Ferguslie Park",
         ];
-        let front: Vec<(String, String)> =
+        let front: Vec<(String, Value)> =
             values.iter().enumerate().map(|(i, v)| (format!("k{i}"), fm_text(v))).collect();
         let text = note_text(&front, "Body.\n");
         let parsed = fieldnotes_corpus::frontmatter::parse(&text).unwrap();

@@ -11,7 +11,7 @@ use std::path::{Path, PathBuf};
 use anyhow::{Context, Result, bail};
 use fieldnotes_coding::Versions;
 use fieldnotes_coding::ledger::{self, Coding, Event, Ledger, Origin, Status, coding_id, now};
-use fieldnotes_corpus::{Project, SplitOptions, parse_document, text_hash};
+use fieldnotes_corpus::{Project, SplitOptions, Value, parse_document, text_hash};
 use fieldnotes_import::{fm_text, fm_value, note_text, slug, survey, transcript};
 
 use crate::Tell;
@@ -203,14 +203,14 @@ pub fn transcripts(project: &Project, a: &Transcripts, tell: &dyn Tell) -> Resul
         let stem = file.file_stem().map(|s| s.to_string_lossy().to_string()).unwrap_or_default();
         let mut front = vec![("title".to_string(), fm_text(&stem)), ("site".into(), fm_text(&a.site))];
         if let Some(d) = &a.date {
-            front.push(("date".into(), d.clone()));
+            front.push(("date".into(), fm_value(d)));
         }
         front.push(("kind".into(), fm_text(&a.kind)));
         front.push((
             "source".into(),
             fm_text(&file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default()),
         ));
-        front.push(("transcript".into(), "true".into()));
+        front.push(("transcript".into(), Value::Bool(true)));
         let body = transcript::note_body(&t);
         let hash = text_hash(&body);
         front.push(("source_hash".into(), fm_text(&hash)));
@@ -504,7 +504,7 @@ pub fn qmsum(project: &Project, a: &Qmsum, tell: &dyn Tell, listed: &mut dyn FnM
         let front = vec![
             ("title".to_string(), fm_text(&stem)),
             ("site".into(), fm_text(&a.site)),
-            ("kind".into(), "transcript".into()),
+            ("kind".into(), fm_text("transcript")),
             ("source".into(), fm_text(&file.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default())),
         ];
         // Turns with words and a speaker become passages; keep each turn's passage index.
@@ -661,7 +661,7 @@ pub fn notes(project: &Project, a: &Notes, tell: &dyn Tell) -> Result<Imported> 
         let out_text = match fieldnotes_corpus::frontmatter::parse(&text) {
             Ok(fm) => {
                 let body = &text[fm.body_start..];
-                let mut front: Vec<(String, String)> = Vec::new();
+                let mut front: Vec<(String, Value)> = Vec::new();
                 let had: BTreeSet<String> = fm.attributes.keys().cloned().collect();
                 // Keep the note's own front matter lines as written, then add the CSV's new keys.
                 if fm.body_start > 0 {
@@ -686,7 +686,7 @@ pub fn notes(project: &Project, a: &Notes, tell: &dyn Tell) -> Result<Imported> 
                         s.push('\n');
                     }
                     for (k, v) in &front {
-                        s.push_str(&format!("{k}: {v}\n"));
+                        s.push_str(&format!("{k}: {}\n", fieldnotes_corpus::frontmatter::render_value(v)));
                     }
                     s.push_str("---\n");
                     s.push_str(body);
