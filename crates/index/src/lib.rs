@@ -9,10 +9,13 @@
 
 mod codes;
 mod exact;
+mod manifest;
+mod merge;
 pub mod query;
 pub mod quickwit;
 pub mod schema;
 mod search;
+mod writer;
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::fs;
@@ -27,9 +30,15 @@ use tantivy::tokenizer::PreTokenizedString;
 use tantivy::{DateTime, Index, IndexReader, IndexWriter, ReloadPolicy, TantivyDocument, Term};
 
 pub use codes::{Codes, PassageCodes, at_key};
+use manifest::*;
+pub use manifest::{MANIFEST, STATE, Staleness, WORDS};
+pub use merge::MAX_MERGED_PASSAGES;
+use merge::*;
 pub use query::{Ast, SyntaxError, lowercase_operators, parse};
 pub use schema::{Fields, SCHEMA_VERSION};
 pub use search::{Hit, SearchOptions, SearchResults, Unknown, UnknownKind, closest};
+use writer::*;
+pub use writer::{Update, WriterOptions};
 
 /// The joined words of hyphenated compounds, as the Quickwit export writes them.
 pub use quickwit::compounds;
@@ -82,81 +91,6 @@ pub(crate) fn did_you_mean(names: &[String]) -> String {
 /// Result with this crate's [`Error`].
 pub type Result<T, E = Error> = std::result::Result<T, E>;
 
-/// The name of the manifest inside the index folder.
-pub const MANIFEST: &str = "fieldnotes-manifest.json";
-
-/// The index's word list: every word (lower-cased, unstemmed) of the passages indexed since it
-/// was created, one per line, sorted. Prefix and fuzzy terms expand over it. Words of removed
-/// passages stay until the next rebuild; a match is always checked against the passage's text.
-pub const WORDS: &str = "fieldnotes-words.txt";
-
-/// When the index was last brought up to date, and the notes it skipped then (see
-/// [`SearchIndex::staleness`]). Written by every update, even one that changed nothing.
-pub const STATE: &str = "fieldnotes-state.json";
-
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-struct State {
-    /// When the last update started reading the notes, in nanoseconds since the epoch: a note
-    /// modified after this may differ from the index.
-    updated_ns: u128,
-    /// Notes the last update could not read (they are not in the manifest).
-    skipped: BTreeSet<String>,
-}
-
-/// What changed in the notes since the index was last brought up to date.
-#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize)]
-pub struct Staleness {
-    /// Indexed notes modified since.
-    pub changed: Vec<String>,
-    /// Notes the index does not have.
-    pub added: Vec<String>,
-    /// Indexed notes that are gone.
-    pub removed: Vec<String>,
-}
-
-impl Staleness {
-    /// Whether anything changed.
-    pub fn is_empty(&self) -> bool {
-        self.changed.is_empty() && self.added.is_empty() && self.removed.is_empty()
-    }
-
-    /// Every note concerned, sorted.
-    pub fn paths(&self) -> Vec<&str> {
-        let mut all: Vec<&str> =
-            self.changed.iter().chain(&self.added).chain(&self.removed).map(String::as_str).collect();
-        all.sort_unstable();
-        all
-    }
-}
-
-#[derive(Clone, Debug, Default, Serialize, Deserialize)]
-struct Manifest {
-    schema_version: u32,
-    /// Document path -> signature.
-    #[serde(deserialize_with = "sorted_map")]
-    docs: BTreeMap<String, String>,
-}
-
-/// A map read as its pairs and built in one go: written sorted, it is built without the string
-/// comparisons of inserting 324,641 paths one at a time.
-fn sorted_map<'de, D: serde::Deserializer<'de>>(d: D) -> std::result::Result<BTreeMap<String, String>, D::Error> {
-    struct Pairs;
-    impl<'de> serde::de::Visitor<'de> for Pairs {
-        type Value = Vec<(String, String)>;
-        fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-            f.write_str("a map of paths to signatures")
-        }
-        fn visit_map<A: serde::de::MapAccess<'de>>(self, mut map: A) -> std::result::Result<Self::Value, A::Error> {
-            let mut out = Vec::with_capacity(map.size_hint().unwrap_or(0));
-            while let Some(pair) = map.next_entry()? {
-                out.push(pair);
-            }
-            Ok(out)
-        }
-    }
-    Ok(d.deserialize_map(Pairs)?.into_iter().collect())
-}
-
 /// An open search index.
 pub struct SearchIndex {
     dir: PathBuf,
@@ -188,35 +122,6 @@ pub struct UpdateStats {
     pub passages: usize,
     /// Why the index was rebuilt from scratch, if it was.
     pub rebuilt: Option<String>,
-}
-
-/// Settings of the index writer.
-#[derive(Clone, Debug)]
-pub struct WriterOptions {
-    /// Total memory budget in bytes.
-    pub memory_bytes: usize,
-    /// Indexing threads.
-    pub threads: usize,
-}
-
-impl Default for WriterOptions {
-    fn default() -> Self {
-        WriterOptions { memory_bytes: 128 << 20, threads: 2 }
-    }
-}
-
-impl WriterOptions {
-    /// From the project's settings.
-    pub fn from_config(cfg: &fieldnotes_corpus::IndexConfig) -> WriterOptions {
-        let threads = if cfg.threads == 0 {
-            std::thread::available_parallelism().map_or(1, |n| n.get()).min(8)
-        } else {
-            cfg.threads
-        };
-        // tantivy needs at least 15 MB per thread.
-        let memory_bytes = (cfg.writer_memory_mb << 20).max(threads * (16 << 20));
-        WriterOptions { memory_bytes, threads }
-    }
 }
 
 fn io(path: &Path) -> impl FnOnce(std::io::Error) -> Error + '_ {
@@ -491,254 +396,8 @@ impl SearchIndex {
     }
 }
 
-/// Adds the words of one attribute value to the `values` field, as `key=word` terms.
-fn add_value_words(doc: &mut TantivyDocument, field: Field, key: &str, value: &str) {
-    if let Some(v) = value_words(key, value) {
-        doc.add_pre_tokenized_text(field, v);
-    }
-}
-
-/// The words of one attribute value as `key=word` terms, pre-tokenized; `None` if it has none.
-fn value_words(key: &str, value: &str) -> Option<PreTokenizedString> {
-    let terms = schema::value_terms(key, value);
-    if terms.is_empty() {
-        return None;
-    }
-    let tokens = terms
-        .into_iter()
-        .map(|(position, text)| tantivy::tokenizer::Token {
-            offset_from: 0,
-            offset_to: 0,
-            position,
-            text,
-            position_length: 1,
-        })
-        .collect();
-    Some(PreTokenizedString { text: String::new(), tokens })
-}
-
 fn now_ns() -> u128 {
     std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_nanos())
-}
-
-/// Writes `path` by way of a synced temporary file renamed over it.
-fn write_atomically(path: &Path, bytes: &[u8]) -> Result<()> {
-    fieldnotes_corpus::atomic::write(path, bytes).map_err(io(path))
-}
-
-/// Passages in a segment a merge may produce. tantivy's own policy merges segments into ever
-/// larger ones; a merge maps every segment it reads, and at 2 GB of notes the last merges took
-/// the indexing process past 1 GB of resident memory. With segments of up to this many
-/// passages it peaked at 713 MB there (21 segments for 4.5 million passages; a project of
-/// 100 MB has two to four, as before).
-pub const MAX_MERGED_PASSAGES: u32 = 400_000;
-
-/// Fewest segments merged at once (fewer would rewrite the same passages over and over).
-const MIN_MERGE_SEGMENTS: usize = 3;
-
-/// Size ratio within one merge: its largest segment has at most this many times the passages
-/// of its smallest, so a one-note change does not rewrite the segments beside it.
-const MERGE_SIZE_RATIO: u32 = 4;
-
-/// Merges that run at once. Each maps the segments it reads, and the pages it reads stay
-/// resident until it ends; tantivy's default of four let the merges after re-indexing every
-/// note of a 2 GB project hold over a gigabyte.
-const MERGE_THREADS: usize = 1;
-
-/// The merge policy: a segment of which half or more of the passages were deleted (its notes
-/// re-indexed) is rewritten on its own, so that no merge reads many segments of mostly deleted
-/// passages at once; other segments merge with segments of similar size, at least
-/// [`MIN_MERGE_SEGMENTS`] at a time, into segments of at most [`MAX_MERGED_PASSAGES`] live
-/// passages. Passages deleted from a segment no longer count, so a segment thinned by
-/// re-indexed notes comes back into play.
-#[derive(Debug)]
-struct BoundedMerges;
-
-impl tantivy::merge_policy::MergePolicy for BoundedMerges {
-    fn compute_merge_candidates(
-        &self,
-        segments: &[tantivy::SegmentMeta],
-    ) -> Vec<tantivy::merge_policy::MergeCandidate> {
-        let mut out = Vec::new();
-        let mut small: Vec<&tantivy::SegmentMeta> = Vec::new();
-        for s in segments {
-            if s.num_deleted_docs() > 0 && s.num_deleted_docs() >= s.num_docs() {
-                out.push(tantivy::merge_policy::MergeCandidate(vec![s.id()]));
-            } else if s.num_docs() < MAX_MERGED_PASSAGES / 2 {
-                small.push(s);
-            }
-        }
-        small.sort_by_key(|s| s.num_docs());
-        let (mut group, mut first, mut total) = (Vec::new(), 0u32, 0u32);
-        for s in small {
-            let n = s.num_docs();
-            if group.is_empty() || total + n > MAX_MERGED_PASSAGES || n > first.max(1) * MERGE_SIZE_RATIO {
-                if group.len() >= MIN_MERGE_SEGMENTS {
-                    out.push(tantivy::merge_policy::MergeCandidate(std::mem::take(&mut group)));
-                }
-                group.clear();
-                (first, total) = (n, 0);
-            }
-            group.push(s.id());
-            total += n;
-        }
-        if group.len() >= MIN_MERGE_SEGMENTS {
-            out.push(tantivy::merge_policy::MergeCandidate(group));
-        }
-        out
-    }
-}
-
-/// An update of the index in progress (see [`SearchIndex::begin_update`]).
-pub struct Update<'a> {
-    idx: &'a mut SearchIndex,
-    opts: WriterOptions,
-    /// Opened at the first change.
-    writer: Option<IndexWriter<TantivyDocument>>,
-    /// Where the stemmer puts the words it meets while the writer is open.
-    words: Option<schema::WordSink>,
-    /// Paths of the notes the batches had.
-    seen: BTreeSet<String>,
-    /// Paths of the notes the batches could not read.
-    skipped: BTreeSet<String>,
-    /// When the update began (before any note was read).
-    started_ns: u128,
-    /// New signatures of the notes indexed.
-    signatures: Vec<(String, String)>,
-    stats: UpdateStats,
-    /// Only some of the notes: none is removed for want of being seen, and the time of the
-    /// last whole update is kept.
-    partial: bool,
-}
-
-impl Update<'_> {
-    fn writer(&mut self) -> Result<&mut IndexWriter<TantivyDocument>> {
-        if self.writer.is_none() {
-            // The stemmer hands every word it meets to `words`, for the word list.
-            let words = schema::WordSink::default();
-            schema::register_tokenizers(self.idx.index.tokenizers(), Some(words.clone()));
-            self.words = Some(words);
-            let threads = self.opts.threads.max(1);
-            let options = tantivy::indexer::IndexWriterOptions::builder()
-                .num_worker_threads(threads)
-                .memory_budget_per_thread(self.opts.memory_bytes / threads)
-                .num_merge_threads(MERGE_THREADS)
-                .build();
-            let writer: IndexWriter<TantivyDocument> =
-                self.idx.index.writer_with_options(options).map_err(|e| match e {
-                    tantivy::TantivyError::LockFailure(..) => Error::Busy { path: self.idx.dir.clone() },
-                    other => Error::Tantivy(other),
-                })?;
-            writer.set_merge_policy(Box::new(BoundedMerges));
-            self.writer = Some(writer);
-        }
-        Ok(self.writer.as_mut().expect("opened above"))
-    }
-
-    /// Deletes the passages of the notes with these `doc` terms, as one operation.
-    fn delete_notes(&mut self, paths: Vec<Term>) -> Result<()> {
-        if !paths.is_empty() {
-            self.writer()?.delete_query(Box::new(TermSetQuery::new(paths)))?;
-        }
-        Ok(())
-    }
-
-    /// Indexes the new and changed notes of one batch (`corpus` holds only that batch).
-    /// `progress` is called with passages written.
-    pub fn add(&mut self, corpus: &Corpus, progress: &(dyn Fn(u64) + Sync)) -> Result<()> {
-        self.skipped.extend(corpus.skipped.iter().map(|s| s.path.clone()));
-        // First the notes of the batch that changed, then one delete of the old passages of all
-        // of them, then their new passages: a delete per note would keep a scoring weight (over
-        // a kilobyte) per note in tantivy's delete queue until the commit, 350 MB when all 324,641
-        // notes of a 2 GB project are re-indexed.
-        let mut changed: Vec<usize> = Vec::new();
-        let mut replaced: Vec<Term> = Vec::new();
-        for (di, d) in corpus.documents.iter().enumerate() {
-            let signature = d.hash.clone();
-            self.seen.insert(d.path.clone());
-            let before = self.idx.manifest.docs.get(&d.path);
-            if before == Some(&signature) {
-                self.stats.unchanged += 1;
-                continue;
-            }
-            if before.is_some() {
-                replaced.push(Term::from_field_text(self.idx.fields.doc, &d.path));
-            }
-            self.signatures.push((d.path.clone(), signature));
-            changed.push(di);
-        }
-        if changed.is_empty() {
-            return Ok(());
-        }
-        self.stats.removed += replaced.len();
-        self.delete_notes(replaced)?;
-        let mut written = 0u64;
-        for di in changed {
-            let d = &corpus.documents[di];
-            let values = SearchIndex::attribute_values(d);
-            let docs: Vec<TantivyDocument> =
-                (0..d.passages.len()).map(|pi| self.idx.passage_doc(d, pi, &values)).collect();
-            let writer = self.writer()?;
-            for doc in docs {
-                writer.add_document(doc)?;
-                written += 1;
-                if written.is_multiple_of(1024) {
-                    progress(1024);
-                }
-            }
-            self.stats.indexed += 1;
-        }
-        progress(written % 1024);
-        self.stats.passages += usize::try_from(written).unwrap_or(usize::MAX);
-        Ok(())
-    }
-
-    /// Removes the notes that no batch had, commits, and records the new state.
-    pub fn finish(mut self) -> Result<UpdateStats> {
-        let gone: Vec<String> = if self.partial {
-            Vec::new()
-        } else {
-            self.idx.manifest.docs.keys().filter(|p| !self.seen.contains(*p)).cloned().collect()
-        };
-        let doc_field = self.idx.fields.doc;
-        self.delete_notes(gone.iter().map(|path| Term::from_field_text(doc_field, path)).collect())?;
-        self.stats.removed += gone.len();
-        let state = State { updated_ns: self.started_ns, skipped: std::mem::take(&mut self.skipped) };
-        let state_path = self.idx.dir.join(STATE);
-        let state_json =
-            serde_json::to_vec(&state).map_err(|e| Error::Io { path: state_path.clone(), source: e.into() })?;
-        let write_state = |partial: bool| if partial { Ok(()) } else { write_atomically(&state_path, &state_json) };
-        let Some(mut writer) = self.writer.take() else {
-            write_state(self.partial)?;
-            return Ok(std::mem::take(&mut self.stats));
-        };
-        writer.commit()?;
-        writer.wait_merging_threads()?;
-        schema::register_tokenizers(self.idx.index.tokenizers(), None);
-        let words = self.words.take().unwrap_or_default();
-        let words = std::mem::take(&mut *words.lock().unwrap_or_else(std::sync::PoisonError::into_inner));
-        self.idx.add_words(words)?;
-        for path in &gone {
-            self.idx.manifest.docs.remove(path);
-        }
-        for (path, signature) in std::mem::take(&mut self.signatures) {
-            self.idx.manifest.docs.insert(path, signature);
-        }
-        self.idx.write_manifest()?;
-        write_state(self.partial)?;
-        self.idx.reader = OnceLock::new();
-        Ok(std::mem::take(&mut self.stats))
-    }
-}
-
-impl Drop for Update<'_> {
-    fn drop(&mut self) {
-        // An update given up half-way: the writer is dropped uncommitted, and the stemmer no
-        // longer gathers words.
-        if self.writer.is_some() {
-            schema::register_tokenizers(self.idx.index.tokenizers(), None);
-        }
-    }
 }
 
 #[cfg(unix)]
