@@ -735,197 +735,85 @@ pub struct CheckArgs {
     json: bool,
 }
 
-/// Words (lower-cased runs of letters and digits) of a text.
-fn word_set(text: &str) -> HashSet<String> {
-    text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
-}
-
-/// The share of `old`'s words that `candidate` holds.
-fn words_kept(old: &str, candidate: &str) -> f64 {
-    let (a, b) = (word_set(old), word_set(candidate));
-    if a.is_empty() { 0.0 } else { a.intersection(&b).count() as f64 / a.len() as f64 }
-}
-
-/// The passage an orphaned coding most likely belongs to now, given its old words: the one
-/// where its words stood (`near`), else the one holding most of its old words (none holding any
-/// is no candidate); with the share of its old words it holds.
-fn candidate<'d>(doc: &'d Document, old: &str, near: Option<usize>) -> Option<(&'d Passage, f64)> {
-    if old.trim().is_empty() {
-        return None;
-    }
-    let near_passage = near.and_then(|n| {
-        let r = units::overlapping(doc, n, n + 1);
-        doc.passages.get(r.start).or_else(|| doc.passages.get(r.start.saturating_sub(1)))
-    });
-    match near_passage {
-        // Where its words stood, however few of them are left there.
-        Some(p) => Some((p, words_kept(old, doc.passage_text(p)))),
-        None => doc
-            .passages
-            .iter()
-            .map(|p| (p, words_kept(old, doc.passage_text(p))))
-            .max_by(|x, y| x.1.total_cmp(&y.1))
-            .filter(|(_, k)| *k > 0.0),
-    }
-}
-
-/// The words a coding covered when it was made or last moved: its text, or, for a coding of a
-/// whole passage kept by hash, those offsets of the kept version of its note.
-fn old_words(c: &Coding, versions: &Versions) -> Option<String> {
-    if !c.text.is_empty() {
-        return Some(c.text.clone());
-    }
-    let old = versions.get(c.base.as_deref()?)?;
-    Some(old.chars().skip(c.start).take(c.end.saturating_sub(c.start)).collect())
-}
-
-/// An orphan as `code check` reports it: the coding, why, its candidate place (passage id, its
-/// text clipped, share of the coding's old words there) and those old words.
-type Orphaned = (Coding, String, Option<(String, String, f64)>, Option<String>);
-
 fn check(g: &Globals, a: CheckArgs) -> Result<ExitCode> {
-    let project = g.project()?;
-    let book = study::codebook(&project).ok();
-    let versions = Versions::new(&project.derived_dir());
-    let mut checked = 0;
-    // Moved: their words are elsewhere, or the note changed under them (a new version to
-    // record); relocated: those whose offsets changed.
-    let mut moved = 0;
-    let mut relocated: Vec<(Coding, usize, usize)> = Vec::new();
-    let mut orphaned: Vec<Orphaned> = Vec::new();
-    let mut unknown: Vec<Coding> = Vec::new();
-    // With --fix, the `move` events that record where codings stand now, per ledger, and the
-    // orphans re-attached.
-    let mut by_ledger: BTreeMap<String, Vec<Event>> = BTreeMap::new();
-    let mut reattached = 0;
-    // The notes a batch at a time: the whole study at once took 8.6 GB at 2 GB of notes.
-    let bad = study::place_in_batches(&project, g, |corpus, codings, placement| {
-        let mut move_to = |c: &Coding, d: &Document, s: usize, e: usize| -> Result<()> {
-            versions.keep(d)?;
-            let now_text = match (d.byte_offset(s), d.byte_offset(e)) {
-                (Some(bs), Some(be)) if bs <= be => &d.text[bs..be],
-                _ => "",
-            };
-            by_ledger.entry(c.coder.clone()).or_default().push(study::follow(c, d, s, e, now_text));
-            Ok(())
-        };
-        checked += codings.iter().count();
-        if let Some(b) = &book {
-            unknown.extend(codings.iter().filter(|c| b.code(&c.code).is_none()).cloned());
-        }
-        for x in &placement.placed {
-            let d = &corpus.documents[x.doc];
-            if x.moved || x.coding.base.as_deref() != Some(d.hash.as_str()) {
-                moved += 1;
-                if (x.coding.start, x.coding.end) != (x.start, x.end) {
-                    relocated.push((x.coding.clone(), x.start, x.end));
-                }
-                if a.fix {
-                    move_to(x.coding, d, x.start, x.end)?;
-                }
-            }
-        }
-        // Each orphan, why, and its candidate place in its note (read in this batch, if not gone).
-        for o in &placement.orphans {
-            let doc = corpus.document(&o.coding.doc);
-            let old = old_words(o.coding, &versions);
-            let cand = doc.and_then(|d| candidate(d, old.as_deref()?, o.near).map(|(p, k)| (d, p, k)));
-            if a.fix
-                && let Some((d, p, k)) = cand
-                && k >= 0.5
-            {
-                move_to(o.coding, d, p.start, p.end)?;
-                reattached += 1;
-            }
-            let cand = cand.map(|(d, p, k)| (d.passage_id(p), output::clip(d.passage_text(p), 60), k));
-            orphaned.push((o.coding.clone(), o.reason.clone(), cand, old));
-        }
-        Ok(())
-    })?;
-    let bad: Vec<String> = bad.iter().map(ToString::to_string).collect();
+    let found = fieldnotes_study::check::check(&g.project()?, a.fix, g)?;
     let mut out = output::stdout();
     if a.json {
-        let v = serde_json::json!({
-            "moved": relocated.iter().map(|(c, s, e)| serde_json::json!({"id": c.id, "coder": c.coder, "doc": c.doc, "from": [c.start, c.end], "to": [s, e]})).collect::<Vec<_>>(),
-            "orphaned": orphaned.iter().map(|(c, r, cand, old)| serde_json::json!({
-                "id": c.id, "coder": c.coder, "doc": c.doc, "code": c.code, "status": c.status, "memo": c.memo,
-                "text": old, "reason": r,
-                "candidate": cand.as_ref().map(|(id, _, k)| serde_json::json!({"passage": id, "words_kept": k})),
-            })).collect::<Vec<_>>(),
-            "unknown_codes": unknown.iter().map(|c| serde_json::json!({"id": c.id, "coder": c.coder, "code": c.code})).collect::<Vec<_>>(),
-            "bad_lines": bad,
-        });
-        serde_json::to_writer_pretty(&mut out, &v)?;
+        // Keys in alphabetical order, as every JSON output of the command line has them.
+        serde_json::to_writer_pretty(&mut out, &serde_json::to_value(&found)?)?;
         writeln!(out)?;
     } else {
-        writeln!(out, "{checked} coding(s) checked")?;
-        for (c, s, e) in &relocated {
-            writeln!(
-                out,
-                "moved     {} ({}, {}) in `{}`: {}..{} -> {s}..{e}",
-                c.id, c.code, c.coder, c.doc, c.start, c.end
-            )?;
+        writeln!(out, "{} coding(s) checked", found.checked)?;
+        for m in &found.moved {
+            let ((s0, e0), (s, e)) = (m.from, m.to);
+            writeln!(out, "moved     {} ({}, {}) in `{}`: {s0}..{e0} -> {s}..{e}", m.id, m.code, m.coder, m.doc)?;
         }
-        for (c, r, cand, old) in &orphaned {
-            let old = match old {
+        for o in &found.orphaned {
+            let old = match &o.text {
                 Some(t) => format!("\"{}\"", output::clip(t, 60)),
                 None => "not known (a whole passage kept by its hash, whose note version is not kept)".to_string(),
             };
             writeln!(
                 out,
-                "orphaned  {} ({}, {}, {}) in `{}`: {r}; its text was {old}",
-                c.id, c.code, c.coder, c.status, c.doc
+                "orphaned  {} ({}, {}, {}) in `{}`: {}; its text was {old}",
+                o.id, o.code, o.coder, o.status, o.doc, o.reason
             )?;
-            if let Some(m) = c.memo.as_deref() {
+            if let Some(m) = o.memo.as_deref() {
                 writeln!(out, "          memo: {}", output::clip(m, 60))?;
             }
-            match cand {
+            match &o.candidate {
                 // A candidate holding few of its words is only where the words stood: no command
                 // to paste, lest a coding be moved onto words it never had.
-                Some((id, text, k)) if *k < 0.5 => writeln!(
+                Some(c) if c.words_kept < 0.5 => writeln!(
                     out,
-                    "          where its words stood: `{id}` ({:.0}% of its words): \"{text}\"\n          re-attach by hand if it belongs there, or remove it: fieldnotes code move {} PASSAGE, fieldnotes code rm --id {}",
-                    k * 100.0,
-                    c.id,
-                    c.id
+                    "          where its words stood: `{}` ({:.0}% of its words): \"{}\"\n          re-attach by hand if it belongs there, or remove it: fieldnotes code move {} PASSAGE, fieldnotes code rm --id {}",
+                    c.passage,
+                    c.words_kept * 100.0,
+                    c.text,
+                    o.id,
+                    o.id
                 )?,
-                Some((id, text, k)) => writeln!(
+                Some(c) => writeln!(
                     out,
-                    "          candidate: `{id}` ({:.0}% of its words): \"{text}\"\n          re-attach: fieldnotes code move {} {id}",
-                    k * 100.0,
-                    c.id,
+                    "          candidate: `{}` ({:.0}% of its words): \"{}\"\n          re-attach: fieldnotes code move {} {}",
+                    c.passage,
+                    c.words_kept * 100.0,
+                    c.text,
+                    o.id,
+                    c.passage,
                 )?,
                 None => {
-                    writeln!(out, "          no candidate; re-attach by hand: fieldnotes code move {} PASSAGE", c.id)?
+                    writeln!(out, "          no candidate; re-attach by hand: fieldnotes code move {} PASSAGE", o.id)?
                 }
             }
         }
-        for c in &unknown {
+        for c in &found.unknown_codes {
             writeln!(out, "unknown   {} uses code `{}`, which is not in the codebook ({})", c.id, c.code, c.coder)?;
         }
-        for b in &bad {
+        for b in &found.bad_lines {
             writeln!(out, "unreadable {b}")?;
         }
-        if relocated.is_empty() && orphaned.is_empty() && unknown.is_empty() && bad.is_empty() {
+        if found.moved.is_empty()
+            && found.orphaned.is_empty()
+            && found.unknown_codes.is_empty()
+            && found.bad_lines.is_empty()
+        {
             writeln!(out, "all codings sit on their text and use codes of the codebook")?;
         }
     }
     out.flush()?;
     if a.fix {
-        for (coder, events) in &by_ledger {
-            Ledger::new(project.root(), coder)?.append(events)?;
-        }
         output::info(
             g.quiet,
             &format!(
-                "recorded the current place of {moved} coding(s) ({} moved), re-attached {reattached} orphan(s)",
-                relocated.len()
+                "recorded the current place of {} coding(s) ({} moved), re-attached {} orphan(s)",
+                found.to_record,
+                found.moved.len(),
+                found.reattached
             ),
         );
     }
-    let orphans_left = orphaned.len() - reattached;
-    let failing = orphans_left > 0 || !unknown.is_empty() || !bad.is_empty() || (!a.fix && !relocated.is_empty());
-    Ok(if failing { ExitCode::from(1) } else { ExitCode::SUCCESS })
+    Ok(if found.failing(a.fix) { ExitCode::from(1) } else { ExitCode::SUCCESS })
 }
 
 /// Arguments of `fieldnotes code move`.

@@ -8,6 +8,7 @@
 //! end implements: the command line prints to stderr, a server might log.
 
 pub mod agree;
+pub mod check;
 pub mod code;
 pub mod import;
 pub mod redact;
