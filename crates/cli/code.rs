@@ -1,6 +1,6 @@
 //! `fieldnotes code ...`: auto-coding with evidence, manual coding, review, checks and evaluation.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeMap, HashMap, HashSet};
 use std::io::{BufRead, IsTerminal, Write};
 use std::process::ExitCode;
 
@@ -503,126 +503,39 @@ pub struct ListArgs {
     csv: bool,
 }
 
-/// Warns about a name given as a filter that nothing `among` (`in the project`) has, with the
-/// closest ones.
-fn warn_unknown(what: &str, name: &str, known: &BTreeSet<String>, among: &str) {
-    if known.iter().any(|k| k.eq_ignore_ascii_case(name)) {
-        return;
-    }
-    let near = fieldnotes_index::closest(name, known);
-    let hint = if near.is_empty() {
-        format!("there are: {}", known.iter().take(12).cloned().collect::<Vec<_>>().join(", "))
-    } else {
-        format!("did you mean {}?", near.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" or "))
-    };
-    output::warn(&format!("no {what} `{name}` {among}; {hint}"));
-}
-
 fn list(g: &Globals, a: ListArgs) -> Result<ExitCode> {
-    // One coder's codings need only that coder's ledger and the notes it codes; a coder without
-    // a ledger (one who only reviewed, or a name mistyped) is looked for in the whole study,
-    // read a batch of notes at a time.
-    let project = g.project()?;
-    let ledgers = Ledger::all(project.root())?;
-    let one_coder = a.coder.as_ref().filter(|c| ledgers.iter().any(|l| l.coder() == c.as_str()));
-    let among = match one_coder {
-        Some(c) => format!("among {c}'s codings and their notes"),
-        None => "in the project".to_string(),
-    };
-    // What the study holds, to say what a filter that matches nothing may have meant.
-    let mut known_codes: BTreeSet<String> = BTreeSet::new();
-    let mut known_sites: BTreeSet<String> = BTreeSet::new();
-    let mut known_coders: BTreeSet<String> = ledgers.iter().map(|l| l.coder().to_string()).collect();
-    let mut rows = Vec::new();
-    let mut json = Vec::new();
-    // Orphans are listed too, after the rest, marked, with what they held: nothing is dropped
-    // from view.
-    let mut orphan_rows = Vec::new();
-    let mut orphan_json = Vec::new();
-    let mut take = |corpus: &fieldnotes_corpus::Corpus, codings: &Codings, placement: &units::Placement<'_>| {
-        known_codes.extend(codings.iter().map(|c| c.code.clone()));
-        known_sites.extend(corpus.documents.iter().filter_map(|d| d.attr_str("site")).map(str::to_string));
-        known_coders.extend(codings.iter().filter_map(|c| c.reviewer.clone()));
-        let site_of = |doc: &str| corpus.document(doc).and_then(|d| d.attr_str("site")).unwrap_or("").to_string();
-        let keep = |c: &Coding| {
-            a.code.as_ref().is_none_or(|x| &c.code == x)
-                && a.coder.as_ref().is_none_or(|x| &c.coder == x)
-                && a.status.is_none_or(|s| c.status == s)
-                && a.site.as_ref().is_none_or(|s| site_of(&c.doc).eq_ignore_ascii_case(s))
-        };
-        let memo = |c: &Coding| c.memo.as_deref().map(|m| output::clip(m, 40)).unwrap_or_default();
-        for x in placement.placed.iter().filter(|x| keep(x.coding)) {
-            let d = &corpus.documents[x.doc];
-            let ids: Vec<String> = x.passages.clone().map(|i| d.passage_id(&d.passages[i])).collect();
-            let c = x.coding;
-            rows.push(vec![
-                c.id.clone(),
-                ids.join(" "),
-                c.code.clone(),
-                c.coder.clone(),
-                c.status.to_string(),
-                format!("{:?}", c.origin).to_lowercase(),
-                site_of(&c.doc),
-                output::clip(x.text(corpus), 60),
-                memo(c),
-            ]);
-            if a.json {
-                json.push(serde_json::json!({"coding": c, "passages": ids, "site": site_of(&c.doc), "moved": x.moved, "text": x.text(corpus)}));
-            }
-        }
-        for o in placement.orphans.iter().filter(|o| keep(o.coding)) {
-            let c = o.coding;
-            orphan_rows.push(vec![
-                c.id.clone(),
-                format!("(orphaned: {})", c.doc),
-                c.code.clone(),
-                c.coder.clone(),
-                c.status.to_string(),
-                format!("{:?}", c.origin).to_lowercase(),
-                site_of(&c.doc),
-                output::clip(&c.text, 60),
-                memo(c),
-            ]);
-            if a.json {
-                orphan_json
-                    .push(serde_json::json!({"coding": c, "passages": [], "orphaned": true, "reason": o.reason}));
-            }
-        }
-    };
-    match one_coder {
-        Some(c) => {
-            let study = Study::load_coders(g.project()?, std::slice::from_ref(c), g)?;
-            take(&study.corpus, &study.codings, &study.placement());
-        }
-        None => {
-            study::place_in_batches(&project, g, |corpus, codings, placement| {
-                take(corpus, codings, placement);
-                Ok(())
-            })?;
-        }
-    }
-    if let Some(code) = &a.code {
-        if let Ok(book) = study::codebook(&project) {
-            known_codes.extend(book.codes.iter().map(|c| c.id.clone()));
-        }
-        warn_unknown("code", code, &known_codes, &among);
-    }
-    if let Some(site) = &a.site {
-        warn_unknown("site", site, &known_sites, &among);
-    }
-    if let Some(coder) = &a.coder {
-        warn_unknown("coder", coder, &known_coders, "in the project");
-    }
-    let orphans = orphan_rows.len();
-    rows.extend(orphan_rows);
-    json.extend(orphan_json);
+    let filter = code::ListFilter { code: a.code, site: a.site, coder: a.coder, status: a.status };
+    let listed = code::list(&g.project()?, &filter, g)?;
+    let orphans = listed.iter().filter(|l| l.orphaned == Some(true)).count();
     let mut out = output::stdout();
     if a.json {
-        for v in json {
-            serde_json::to_writer(&mut out, &v)?;
+        for l in &listed {
+            // Keys in alphabetical order, as every JSON output of the command line has them.
+            serde_json::to_writer(&mut out, &serde_json::to_value(l)?)?;
             writeln!(out)?;
         }
     } else {
+        let rows: Vec<Vec<String>> = listed
+            .iter()
+            .map(|l| {
+                let c = &l.coding;
+                let (passage, text) = match &l.text {
+                    Some(t) => (l.passages.join(" "), output::clip(t, 60)),
+                    None => (format!("(orphaned: {})", c.doc), output::clip(&c.text, 60)),
+                };
+                vec![
+                    c.id.clone(),
+                    passage,
+                    c.code.clone(),
+                    c.coder.clone(),
+                    c.status.to_string(),
+                    format!("{:?}", c.origin).to_lowercase(),
+                    l.site_shown.clone(),
+                    text,
+                    c.memo.as_deref().map(|m| output::clip(m, 40)).unwrap_or_default(),
+                ]
+            })
+            .collect();
         let header: Vec<String> =
             ["id", "passage", "code", "coder", "status", "origin", "site", "text", "memo"].map(String::from).into();
         if a.csv {

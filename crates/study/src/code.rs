@@ -6,7 +6,7 @@ use std::collections::BTreeMap;
 
 use anyhow::{Context, Result, bail};
 use fieldnotes_coding::ledger::{self, Coding, Event, Ledger, Origin, Status, coding_id, now};
-use fieldnotes_coding::{Codebook, Codings, Versions};
+use fieldnotes_coding::{Codebook, Codings, Versions, units};
 use fieldnotes_corpus::{Document, Passage, Project, text_hash};
 use serde::Serialize;
 
@@ -405,4 +405,142 @@ impl Eval {
             micro: EvalRow::of("(micro)", ttp, tfp, tfn),
         })
     }
+}
+
+/// Which codings to list: all of them, or those of a code, a site, a coder, a status.
+#[derive(Clone, Debug, Default)]
+pub struct ListFilter {
+    /// Only this code.
+    pub code: Option<String>,
+    /// Only this site (any case).
+    pub site: Option<String>,
+    /// Only this coder.
+    pub coder: Option<String>,
+    /// Only this status.
+    pub status: Option<Status>,
+}
+
+/// A coding as [`list`] gives it: where it stands now, or that it is an orphan and why.
+#[derive(Clone, Debug, Serialize)]
+pub struct Listed {
+    /// The coding.
+    pub coding: Coding,
+    /// The ids of the passages it covers now (none for an orphan).
+    pub passages: Vec<String>,
+    /// Its note's site (for a coding that stands on its text).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub site: Option<String>,
+    /// Whether its words moved since it was made.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub moved: Option<bool>,
+    /// The words it covers now.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub text: Option<String>,
+    /// An orphan: its words are gone from its note.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub orphaned: Option<bool>,
+    /// Why it is an orphan.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// Its note's site, orphan or not, to show.
+    #[serde(skip)]
+    pub site_shown: String,
+}
+
+/// Warns about a name given as a filter that nothing `among` (`in the project`) has, with the
+/// closest ones.
+fn warn_unknown(tell: &dyn Tell, what: &str, name: &str, known: &std::collections::BTreeSet<String>, among: &str) {
+    if known.iter().any(|k| k.eq_ignore_ascii_case(name)) {
+        return;
+    }
+    let near = fieldnotes_index::closest(name, known);
+    let hint = if near.is_empty() {
+        format!("there are: {}", known.iter().take(12).cloned().collect::<Vec<_>>().join(", "))
+    } else {
+        format!("did you mean {}?", near.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" or "))
+    };
+    tell.warn(&format!("no {what} `{name}` {among}; {hint}"));
+}
+
+/// The codings `filter` admits, those that stand on their text note by note and then the
+/// orphans (marked, with why: nothing is dropped from view). One coder's codings need only that
+/// coder's ledger and the notes it codes; otherwise the notes are read a batch at a time. A
+/// filter that matches no code, site or coder of the study is warned of, with the closest.
+pub fn list(project: &Project, filter: &ListFilter, tell: &dyn Tell) -> Result<Vec<Listed>> {
+    use std::collections::BTreeSet;
+    let ledgers = Ledger::all(project.root())?;
+    let one_coder = filter.coder.as_ref().filter(|c| ledgers.iter().any(|l| l.coder() == c.as_str()));
+    let among = match one_coder {
+        Some(c) => format!("among {c}'s codings and their notes"),
+        None => "in the project".to_string(),
+    };
+    // What the study holds, to say what a filter that matches nothing may have meant.
+    let mut known_codes: BTreeSet<String> = BTreeSet::new();
+    let mut known_sites: BTreeSet<String> = BTreeSet::new();
+    let mut known_coders: BTreeSet<String> = ledgers.iter().map(|l| l.coder().to_string()).collect();
+    let (mut placed, mut orphans) = (Vec::new(), Vec::new());
+    let mut take = |corpus: &fieldnotes_corpus::Corpus, codings: &Codings, placement: &units::Placement<'_>| {
+        known_codes.extend(codings.iter().map(|c| c.code.clone()));
+        known_sites.extend(corpus.documents.iter().filter_map(|d| d.attr_str("site")).map(str::to_string));
+        known_coders.extend(codings.iter().filter_map(|c| c.reviewer.clone()));
+        let site_of = |doc: &str| corpus.document(doc).and_then(|d| d.attr_str("site")).unwrap_or("").to_string();
+        let keep = |c: &Coding| {
+            filter.code.as_ref().is_none_or(|x| &c.code == x)
+                && filter.coder.as_ref().is_none_or(|x| &c.coder == x)
+                && filter.status.is_none_or(|s| c.status == s)
+                && filter.site.as_ref().is_none_or(|s| site_of(&c.doc).eq_ignore_ascii_case(s))
+        };
+        for x in placement.placed.iter().filter(|x| keep(x.coding)) {
+            let d = &corpus.documents[x.doc];
+            let site = site_of(&x.coding.doc);
+            placed.push(Listed {
+                coding: x.coding.clone(),
+                passages: x.passages.clone().map(|i| d.passage_id(&d.passages[i])).collect(),
+                site: Some(site.clone()),
+                moved: Some(x.moved),
+                text: Some(x.text(corpus).to_string()),
+                orphaned: None,
+                reason: None,
+                site_shown: site,
+            });
+        }
+        for o in placement.orphans.iter().filter(|o| keep(o.coding)) {
+            orphans.push(Listed {
+                coding: o.coding.clone(),
+                passages: Vec::new(),
+                site: None,
+                moved: None,
+                text: None,
+                orphaned: Some(true),
+                reason: Some(o.reason.clone()),
+                site_shown: site_of(&o.coding.doc),
+            });
+        }
+    };
+    match one_coder {
+        Some(c) => {
+            let study = Study::load_coders(project.clone(), std::slice::from_ref(c), tell)?;
+            take(&study.corpus, &study.codings, &study.placement());
+        }
+        None => {
+            crate::study::place_in_batches(project, tell, |corpus, codings, placement| {
+                take(corpus, codings, placement);
+                Ok(())
+            })?;
+        }
+    }
+    if let Some(code) = &filter.code {
+        if let Ok(book) = crate::study::codebook(project) {
+            known_codes.extend(book.codes.iter().map(|c| c.id.clone()));
+        }
+        warn_unknown(tell, "code", code, &known_codes, &among);
+    }
+    if let Some(site) = &filter.site {
+        warn_unknown(tell, "site", site, &known_sites, &among);
+    }
+    if let Some(coder) = &filter.coder {
+        warn_unknown(tell, "coder", coder, &known_coders, "in the project");
+    }
+    placed.extend(orphans);
+    Ok(placed)
 }
