@@ -11,7 +11,7 @@ use fieldnotes_coding::ledger::{Coding, Codings, Event, Ledger, Origin, RULES_CO
 use fieldnotes_coding::state::States;
 use fieldnotes_coding::units;
 use fieldnotes_coding::{Anchorer, AutoCoder, Codebook, CodingTable, TableParts, Versions};
-use fieldnotes_corpus::{Document, Passage, Project};
+use fieldnotes_corpus::{Document, Project};
 
 use crate::Globals;
 use crate::output::{self, Align};
@@ -313,65 +313,42 @@ pub struct ExplainArgs {
 
 fn explain(g: &Globals, a: ExplainArgs) -> Result<ExitCode> {
     let study = Study::load_note(g.project()?, &a.id, g)?;
-    let book = study.codebook()?;
-    let (_, doc, p) = study.passage(&a.id, g)?;
-    let ac = AutoCoder::new(&book)?;
-    let text = doc.passage_text(p);
-    let found = ac.code_passage(text, p.start);
+    let e = study.explain(&a.id, g)?;
     let mut out = output::stdout();
     if a.json {
-        let v: Vec<serde_json::Value> = book
-            .codes
-            .iter()
-            .enumerate()
-            .map(|(i, c)| {
-                let m = found.iter().find(|m| m.code == i);
-                serde_json::json!({
-                    "code": c.id, "suggested": m.is_some_and(|m| m.suggested),
-                    "rules_fired": m.map_or(0, |m| m.rules_fired), "min_evidence": c.rules.min_evidence.max(1),
-                    "hits": m.map(|m| &m.hits), "excluded": m.map(|m| &m.excluded),
-                })
-            })
-            .collect();
-        serde_json::to_writer_pretty(&mut out, &serde_json::json!({"passage": a.id, "codes": v}))?;
+        // Keys in alphabetical order, as every JSON output of the command line has them.
+        serde_json::to_writer_pretty(&mut out, &serde_json::to_value(&e)?)?;
         writeln!(out)?;
         out.flush()?;
         return Ok(ExitCode::SUCCESS);
     }
-    let ranges: Vec<(usize, usize)> = {
-        let mut r: Vec<(usize, usize)> = found
-            .iter()
-            .flat_map(|m| m.hits.iter())
-            .filter_map(|h| Some((char_to_passage_byte(doc, p, h.start)?, char_to_passage_byte(doc, p, h.end)?)))
-            .collect();
-        r.sort_unstable();
-        r.dedup();
-        r
-    };
     writeln!(out, "{}", output::bold(&a.id, g.color))?;
-    writeln!(out, "    {}\n", output::highlight(text, &merge(ranges), g.color).replace('\n', "\n    "))?;
-    for (i, c) in book.codes.iter().enumerate() {
-        let need = c.rules.min_evidence.max(1);
-        match found.iter().find(|m| m.code == i) {
-            Some(m) => {
-                let verdict = if m.suggested { "suggested" } else { "not suggested" };
+    writeln!(
+        out,
+        "    {}\n",
+        output::highlight(&e.text, &merge(e.hit_bytes.clone()), g.color).replace('\n', "\n    ")
+    )?;
+    for v in &e.codes {
+        match (&v.hits, &v.excluded) {
+            (Some(hits), Some(excluded)) => {
+                let verdict = if v.suggested { "suggested" } else { "not suggested" };
                 writeln!(
                     out,
                     "{} {}: {} rule(s) fired, {} needed",
-                    output::bold(&c.id, g.color),
+                    output::bold(&v.code, g.color),
                     verdict,
-                    m.rules_fired,
-                    need
+                    v.rules_fired,
+                    v.min_evidence
                 )?;
-                for h in &m.hits {
+                for h in hits {
                     writeln!(out, "    {} matched \"{}\"", h.rule, h.text)?;
                 }
-                for h in &m.excluded {
+                for h in excluded {
                     writeln!(out, "    {} matched \"{}\" but an exclusion cancelled it", h.rule, h.text)?;
                 }
             }
-            None if c.rules.is_empty() => writeln!(out, "{}: no rules", c.id)?,
-            None => writeln!(out, "{}: not suggested: none of its rules fired", c.id)?,
+            _ if !v.has_rules => writeln!(out, "{}: no rules", v.code)?,
+            _ => writeln!(out, "{}: not suggested: none of its rules fired", v.code)?,
         }
     }
     out.flush()?;
@@ -388,11 +365,6 @@ fn merge(mut r: Vec<(usize, usize)>) -> Vec<(usize, usize)> {
         }
     }
     out
-}
-
-/// A document code-point offset as a byte offset into the passage text.
-fn char_to_passage_byte(doc: &Document, p: &Passage, offset: usize) -> Option<usize> {
-    Some(doc.byte_offset(offset)?.checked_sub(p.byte_start)?.min(p.byte_end - p.byte_start))
 }
 
 /// Arguments of `fieldnotes code add`.

@@ -544,3 +544,73 @@ pub fn list(project: &Project, filter: &ListFilter, tell: &dyn Tell) -> Result<V
     placed.extend(orphans);
     Ok(placed)
 }
+
+/// Why the rules suggested (or did not suggest) one code for a passage.
+#[derive(Clone, Debug, Serialize)]
+pub struct Verdict {
+    /// The code.
+    pub code: String,
+    /// Whether it is suggested.
+    pub suggested: bool,
+    /// Different rules that fired.
+    pub rules_fired: usize,
+    /// Rules that must fire.
+    pub min_evidence: usize,
+    /// The rules' hits, where any fired.
+    pub hits: Option<Vec<fieldnotes_coding::Hit>>,
+    /// Hits an exclusion cancelled, where any fired.
+    pub excluded: Option<Vec<fieldnotes_coding::Hit>>,
+    /// Whether the code has rules at all.
+    #[serde(skip)]
+    pub has_rules: bool,
+}
+
+/// The rules' reading of one passage ([`Study::explain`]).
+#[derive(Clone, Debug, Serialize)]
+pub struct Explained {
+    /// The passage id asked about.
+    pub passage: String,
+    /// Every code of the codebook, in its order.
+    pub codes: Vec<Verdict>,
+    /// The passage's words.
+    #[serde(skip)]
+    pub text: String,
+    /// Byte ranges of the words every hit matched, in `text`.
+    #[serde(skip)]
+    pub hit_bytes: Vec<(usize, usize)>,
+}
+
+impl Study {
+    /// Runs the codebook's rules on passage `id` and says, code by code, what fired.
+    pub fn explain(&self, id: &str, tell: &dyn Tell) -> Result<Explained> {
+        let book = self.codebook()?;
+        let (_, doc, p) = self.passage(id, tell)?;
+        let found = fieldnotes_coding::AutoCoder::new(&book)?.code_passage(doc.passage_text(p), p.start);
+        // A document offset as a byte offset into the passage's words.
+        let byte = |offset: usize| -> Option<usize> {
+            Some(doc.byte_offset(offset)?.checked_sub(p.byte_start)?.min(p.byte_end - p.byte_start))
+        };
+        let mut hit_bytes: Vec<(usize, usize)> =
+            found.iter().flat_map(|m| m.hits.iter()).filter_map(|h| Some((byte(h.start)?, byte(h.end)?))).collect();
+        hit_bytes.sort_unstable();
+        hit_bytes.dedup();
+        let codes = book
+            .codes
+            .iter()
+            .enumerate()
+            .map(|(i, c)| {
+                let m = found.iter().find(|m| m.code == i);
+                Verdict {
+                    code: c.id.clone(),
+                    suggested: m.is_some_and(|m| m.suggested),
+                    rules_fired: m.map_or(0, |m| m.rules_fired),
+                    min_evidence: c.rules.min_evidence.max(1),
+                    hits: m.map(|m| m.hits.clone()),
+                    excluded: m.map(|m| m.excluded.clone()),
+                    has_rules: !c.rules.is_empty(),
+                }
+            })
+            .collect();
+        Ok(Explained { passage: id.to_string(), codes, text: doc.passage_text(p).to_string(), hit_bytes })
+    }
+}
