@@ -5,7 +5,6 @@ use std::io::Write;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use fieldnotes_coding::units::Selection;
 use fieldnotes_coding::{Codebook, Severity};
 
 use crate::Globals;
@@ -101,21 +100,12 @@ fn show(g: &Globals, a: ShowArgs) -> Result<ExitCode> {
     let project = g.project()?;
     let book = crate::study::codebook(&project)?;
     // The passages carrying each code: the theme table's totals, from the report store.
-    let sel = Selection { coders: vec![], include_suggested: a.include_suggested, ..Selection::default() };
-    let table = crate::store::report_store(&project, g)?.passage_table(&book, "site", &sel)?;
-    let counts: HashMap<&str, u64> =
-        table.rows.iter().map(|r| (r.id.as_str(), r.cells.last().map_or(0, |c| c.passages))).collect();
+    let view = fieldnotes_study::report::codebook_view(&project, &book, a.include_suggested, g)?;
+    let counts: HashMap<&str, u64> = view.codes.iter().map(|c| (c.id.as_str(), c.passages)).collect();
     let mut out = output::stdout();
     if a.json {
-        let v: Vec<serde_json::Value> = book
-            .codes
-            .iter()
-            .map(|c| serde_json::json!({"id": c.id, "name": c.name, "parent": c.parent, "description": c.description, "colour": c.colour, "passages": counts.get(c.id.as_str()).copied().unwrap_or(0)}))
-            .collect();
-        serde_json::to_writer_pretty(
-            &mut out,
-            &serde_json::json!({"name": book.codebook.name, "version": book.codebook.version, "codes": v}),
-        )?;
+        // Keys in alphabetical order, as every JSON output of the command line has them.
+        serde_json::to_writer_pretty(&mut out, &serde_json::to_value(&view)?)?;
         writeln!(out)?;
         out.flush()?;
         return Ok(ExitCode::SUCCESS);

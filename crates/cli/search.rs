@@ -255,18 +255,7 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
         crate::store::hit_codes(&project, &mut res.hits)?;
     }
     if a.json {
-        let hits: Vec<serde_json::Value> = res
-            .hits
-            .iter()
-            .map(|h| {
-                serde_json::json!({
-                    "id": h.id, "score": h.score, "attributes": h.attributes, "text": h.text,
-                    "matches": h.units.iter().map(|&(s, e)| &h.text[s..e]).collect::<Vec<_>>(),
-                    "words": h.matches.iter().map(|&(s, e)| &h.text[s..e]).collect::<Vec<_>>(),
-                    "snippet": &h.text[h.snippet.0..h.snippet.1],
-                })
-            })
-            .collect();
+        let hits: Vec<fieldnotes_index::HitView<'_>> = res.hits.iter().map(fieldnotes_index::Hit::view).collect();
         let mut v = serde_json::json!({"query": a.query, "total": res.total, "hits": hits});
         if uses_codes {
             v["codings"] = (if a.include_suggested { "accepted and suggested" } else { "accepted" }).into();

@@ -36,7 +36,7 @@ pub use merge::MAX_MERGED_PASSAGES;
 use merge::*;
 pub use query::{Ast, SyntaxError, lowercase_operators, parse};
 pub use schema::{Fields, SCHEMA_VERSION};
-pub use search::{Hit, SearchOptions, SearchResults, Unknown, UnknownKind, closest};
+pub use search::{Hit, HitView, SearchOptions, SearchResults, Unknown, UnknownKind, closest};
 use writer::*;
 pub use writer::{Update, WriterOptions};
 

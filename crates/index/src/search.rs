@@ -79,6 +79,42 @@ impl Hit {
     }
 }
 
+/// A hit as a front end shows it: the passage, its attributes, its words, the words matched
+/// (per match, and each word) and the snippet, as text rather than byte ranges.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct HitView<'a> {
+    /// Passage id.
+    pub id: &'a str,
+    /// BM25 score.
+    pub score: f32,
+    /// Document attributes and passage speaker/section/codes, as text.
+    pub attributes: &'a BTreeMap<String, String>,
+    /// The whole passage text.
+    pub text: &'a str,
+    /// The words of each match of the query (a phrase is one).
+    pub matches: Vec<&'a str>,
+    /// Each word that satisfies the query.
+    pub words: Vec<&'a str>,
+    /// The best snippet.
+    pub snippet: &'a str,
+}
+
+impl Hit {
+    /// The hit as a front end shows it.
+    pub fn view(&self) -> HitView<'_> {
+        let t = &self.text;
+        HitView {
+            id: &self.id,
+            score: self.score,
+            attributes: &self.attributes,
+            text: t,
+            matches: self.units.iter().map(|&(s, e)| &t[s..e]).collect(),
+            words: self.matches.iter().map(|&(s, e)| &t[s..e]).collect(),
+            snippet: &t[self.snippet.0..self.snippet.1],
+        }
+    }
+}
+
 /// The result of a search.
 #[derive(Clone, Debug, Serialize)]
 pub struct SearchResults {

@@ -11,6 +11,8 @@ use fieldnotes_report::render::{self, Table};
 use fieldnotes_report::store::LeftOut;
 use fieldnotes_report::{Frames, GroupBy, Measure, ThemeTable, UnitKind};
 
+use serde::Serialize;
+
 use crate::{Study, Tell, study};
 
 /// [`study::place_in_batches`] handing `each` every batch of notes with the placement of their
@@ -194,4 +196,62 @@ pub fn html_report(project: &Project, book: &Codebook, by: &str, sel: &Selection
     }
     body.push_str("<p class=\"meta\">Made by fieldnotes; no network resources are used by this page.</p>\n");
     Ok(render::html_page(&name, &body))
+}
+
+/// One code of a [`CodebookView`].
+#[derive(Clone, Debug, Serialize)]
+pub struct CodeView {
+    /// Its id.
+    pub id: String,
+    /// Its name.
+    pub name: String,
+    /// Its parent's id.
+    pub parent: Option<String>,
+    /// What counts and what does not.
+    pub description: String,
+    /// Its colour.
+    pub colour: Option<String>,
+    /// Passages carrying it (the theme table's total).
+    pub passages: u64,
+}
+
+/// The codebook with how many passages carry each code.
+#[derive(Clone, Debug, Serialize)]
+pub struct CodebookView {
+    /// The codebook's name.
+    pub name: String,
+    /// Its version.
+    pub version: String,
+    /// Its codes, in its order.
+    pub codes: Vec<CodeView>,
+}
+
+/// `book` with the passages carrying each code, counted as the theme table counts them (from
+/// the report store; accepted codings by anyone, and suggestions with `include_suggested`).
+pub fn codebook_view(
+    project: &Project,
+    book: &Codebook,
+    include_suggested: bool,
+    tell: &dyn Tell,
+) -> Result<CodebookView> {
+    let sel = Selection { coders: vec![], include_suggested, ..Selection::default() };
+    let table = crate::store::report_store(project, tell)?.passage_table(book, "site", &sel)?;
+    let counts: std::collections::HashMap<&str, u64> =
+        table.rows.iter().map(|r| (r.id.as_str(), r.cells.last().map_or(0, |c| c.passages))).collect();
+    Ok(CodebookView {
+        name: book.codebook.name.clone(),
+        version: book.codebook.version.clone(),
+        codes: book
+            .codes
+            .iter()
+            .map(|c| CodeView {
+                id: c.id.clone(),
+                name: c.name.clone(),
+                parent: c.parent.clone(),
+                description: c.description.clone(),
+                colour: c.colour.clone(),
+                passages: counts.get(c.id.as_str()).copied().unwrap_or(0),
+            })
+            .collect(),
+    })
 }
