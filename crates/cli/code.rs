@@ -793,11 +793,8 @@ fn eval(g: &Globals, a: EvalArgs) -> Result<ExitCode> {
     let mut out = output::stdout();
     let header: Vec<String> = ["code", "tp", "fp", "fn", "precision", "recall", "f1"].map(String::from).into();
     if a.json {
-        // As it was printed before the counts moved to the library: the micro row as its three
-        // measures, every key in alphabetical order.
-        let micro = serde_json::json!({"precision": e.micro.precision, "recall": e.micro.recall, "f1": e.micro.f1});
-        let v = serde_json::json!({"coder": e.coder, "against": e.against, "unit": "passage", "codes": e.codes, "micro": micro});
-        serde_json::to_writer_pretty(&mut out, &v)?;
+        // Keys in alphabetical order, as every JSON output of the command line has them.
+        serde_json::to_writer_pretty(&mut out, &serde_json::to_value(&e)?)?;
         writeln!(out)?;
     } else if a.csv {
         output::write_csv(&mut out, &header, &rows)?;

@@ -334,6 +334,12 @@ fn export_quickwit(g: &Globals, dir: &std::path::Path, include_suggested: bool) 
     Ok(ExitCode::SUCCESS)
 }
 
+/// A report as JSON, pretty, every key in alphabetical order (as every JSON output of the
+/// command line has them).
+fn json(v: &impl serde::Serialize) -> Result<String> {
+    Ok(serde_json::to_string_pretty(&serde_json::to_value(v)?)? + "\n")
+}
+
 fn emit(out_path: Option<&Path>, content: &str) -> Result<()> {
     match out_path {
         Some(p) => write_atomic(p, content.as_bytes()),
@@ -368,12 +374,7 @@ fn render_table(t: &Table, format: Format, title: &str) -> Result<String> {
 /// Renders a theme table in any format.
 pub fn render_themes(t: &ThemeTable, format: Format, chart: Chart) -> Result<String> {
     Ok(match format {
-        Format::Json => {
-            serde_json::to_string_pretty(&serde_json::json!({
-                "caption": t.caption(), "table": t,
-                "values": (0..t.rows.len()).map(|i| (0..t.groups.len()).map(|j| t.value(i, j)).collect::<Vec<_>>()).collect::<Vec<_>>(),
-            }))? + "\n"
-        }
+        Format::Json => json(&report::ThemesJson::of(t))?,
         Format::Svg => match chart {
             Chart::Heatmap => render::heatmap_svg(t),
             Chart::Bars => render::bars_svg(t),
@@ -464,7 +465,7 @@ fn cooccur(g: &Globals, a: CooccurArgs) -> Result<ExitCode> {
     let co = counts.finish();
     let caption = report::cooccur_caption(&report::counted(&sel, &store.left_out(&sel)), a.window, book);
     let text = if a.out.format == Format::Json {
-        serde_json::to_string_pretty(&serde_json::json!({"caption": caption, "cooccurrence": co}))? + "\n"
+        json(&report::CooccurrenceJson { caption: &caption, cooccurrence: &co })?
     } else {
         render_table(&co.to_table(&caption), a.out.format, "Code co-occurrence")?
     };
@@ -483,8 +484,7 @@ fn stats(g: &Globals, a: StatsArgs) -> Result<ExitCode> {
     let (groups, tests) = analysis::GroupCounts::from_theme_table(&store.passage_table(book, &a.by, &sel)?).finish();
     let t = report::stats_table(&groups, &tests, &a.by, &report::counted(&sel, &store.left_out(&sel)));
     let text = if a.out.format == Format::Json {
-        serde_json::to_string_pretty(&serde_json::json!({"caption": t.caption, "groups": groups, "tests": tests}))?
-            + "\n"
+        json(&report::StatsJson { caption: &t.caption, groups: &groups, tests: &tests })?
     } else {
         render_table(&t, a.out.format, "Codes by group: chi-square")?
     };
@@ -520,7 +520,7 @@ fn quotes(g: &Globals, a: QuotesArgs) -> Result<ExitCode> {
         report::counted(&sel, &left_out)
     );
     let text = if a.out.format == Format::Json {
-        serde_json::to_string_pretty(&serde_json::json!({"caption": caption, "quotes": qs}))? + "\n"
+        json(&report::QuotesJson { caption: &caption, quotes: &qs })?
     } else {
         let clip = matches!(a.out.format, Format::Table);
         // Where the quote comes from; the grouping attribute is its own column already.

@@ -168,6 +168,32 @@ fn counted(include_suggested: bool) -> &'static str {
     }
 }
 
+/// `search --count --json`: the hits per group.
+#[derive(serde::Serialize)]
+struct CountsJson<'a> {
+    query: &'a str,
+    total: usize,
+    /// The grouping attribute (empty: none).
+    by: &'a str,
+    counts: Option<&'a std::collections::BTreeMap<String, u64>>,
+    codings: &'static str,
+}
+
+/// `search --json`: the hits, and, when the query asks about codes, which codings count.
+#[derive(serde::Serialize)]
+struct HitsJson<'a> {
+    query: &'a str,
+    total: usize,
+    hits: Vec<fieldnotes_index::HitView<'a>>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    codings: Option<&'static str>,
+}
+
+/// Which codings a code filter counts, as search's JSON says.
+fn codings_counted(include_suggested: bool) -> &'static str {
+    if include_suggested { "accepted and suggested" } else { "accepted" }
+}
+
 /// Runs `fieldnotes search`.
 pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     let ast = match fieldnotes_index::parse(&a.query) {
@@ -217,12 +243,14 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
             Err(e) => return Err(e.into()),
         };
         if a.json {
-            let v = serde_json::json!({
-                "query": a.query, "total": total, "by": group,
-                "counts": if group.is_empty() { serde_json::Value::Null } else { serde_json::to_value(&by)? },
-                "codings": if a.include_suggested { "accepted and suggested" } else { "accepted" },
-            });
-            serde_json::to_writer_pretty(&mut out, &v)?;
+            let v = CountsJson {
+                query: &a.query,
+                total,
+                by: group,
+                counts: (!group.is_empty()).then_some(&by),
+                codings: codings_counted(a.include_suggested),
+            };
+            serde_json::to_writer_pretty(&mut out, &serde_json::to_value(&v)?)?;
             writeln!(out)?;
         } else if group.is_empty() {
             writeln!(out, "{total}")?;
@@ -255,12 +283,14 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
         crate::store::hit_codes(&project, &mut res.hits)?;
     }
     if a.json {
-        let hits: Vec<fieldnotes_index::HitView<'_>> = res.hits.iter().map(fieldnotes_index::Hit::view).collect();
-        let mut v = serde_json::json!({"query": a.query, "total": res.total, "hits": hits});
-        if uses_codes {
-            v["codings"] = (if a.include_suggested { "accepted and suggested" } else { "accepted" }).into();
-        }
-        serde_json::to_writer_pretty(&mut out, &v)?;
+        let v = HitsJson {
+            query: &a.query,
+            total: res.total,
+            hits: res.hits.iter().map(fieldnotes_index::Hit::view).collect(),
+            codings: uses_codes.then(|| codings_counted(a.include_suggested)),
+        };
+        // Keys in alphabetical order, as every JSON output of the command line has them.
+        serde_json::to_writer_pretty(&mut out, &serde_json::to_value(&v)?)?;
         writeln!(out)?;
     } else if a.csv {
         let header: Vec<String> = ["id", "score", "site", "date", "kind", "speaker", "text"].map(String::from).into();

@@ -356,12 +356,26 @@ pub struct Eval {
     pub coder: String,
     /// The reference coder.
     pub against: String,
+    /// What is counted: `passage`.
+    pub unit: &'static str,
     /// Notes counted.
+    #[serde(skip)]
     pub notes: usize,
     /// One row per code of the codebook.
     pub codes: Vec<EvalRow>,
-    /// The counts summed over codes.
+    /// The counts summed over codes; its measures alone in JSON.
+    #[serde(serialize_with = "micro_measures")]
     pub micro: EvalRow,
+}
+
+/// The micro row as its three measures.
+fn micro_measures<S: serde::Serializer>(r: &EvalRow, s: S) -> std::result::Result<S::Ok, S::Error> {
+    use serde::ser::SerializeStruct;
+    let mut m = s.serialize_struct("Micro", 3)?;
+    m.serialize_field("precision", &r.precision)?;
+    m.serialize_field("recall", &r.recall)?;
+    m.serialize_field("f1", &r.f1)?;
+    m.end()
 }
 
 impl Eval {
@@ -400,6 +414,7 @@ impl Eval {
         Ok(Eval {
             coder: coder.to_string(),
             against: against.to_string(),
+            unit: "passage",
             notes: docs.len(),
             codes,
             micro: EvalRow::of("(micro)", ttp, tfp, tfn),

@@ -255,3 +255,52 @@ pub fn codebook_view(
             .collect(),
     })
 }
+
+/// A theme table as JSON gives it: the caption, the table, and each cell's value under the
+/// table's measure (row by row).
+#[derive(Clone, Debug, Serialize)]
+pub struct ThemesJson<'a> {
+    /// The caption.
+    pub caption: String,
+    /// The table.
+    pub table: &'a ThemeTable,
+    /// Each cell's value, row by row (`None` where undefined).
+    pub values: Vec<Vec<Option<f64>>>,
+}
+
+impl<'a> ThemesJson<'a> {
+    /// `t` with its caption and values.
+    pub fn of(t: &'a ThemeTable) -> ThemesJson<'a> {
+        let values = (0..t.rows.len()).map(|i| (0..t.groups.len()).map(|j| t.value(i, j)).collect()).collect();
+        ThemesJson { caption: t.caption(), table: t, values }
+    }
+}
+
+/// A co-occurrence table with its caption.
+#[derive(Clone, Debug, Serialize)]
+pub struct CooccurrenceJson<'a> {
+    /// The caption.
+    pub caption: &'a str,
+    /// The counts.
+    pub cooccurrence: &'a analysis::Cooccurrence,
+}
+
+/// The chi-square tests of each code by group, with the caption.
+#[derive(Clone, Debug, Serialize)]
+pub struct StatsJson<'a> {
+    /// The caption.
+    pub caption: &'a str,
+    /// The groups, in the tests' order.
+    pub groups: &'a [String],
+    /// One test per code.
+    pub tests: &'a [CodeTest],
+}
+
+/// Exemplar quotes with their caption.
+#[derive(Clone, Debug, Serialize)]
+pub struct QuotesJson<'a> {
+    /// The caption.
+    pub caption: &'a str,
+    /// The quotes.
+    pub quotes: &'a [analysis::Quote],
+}
