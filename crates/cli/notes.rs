@@ -58,17 +58,29 @@ struct Unmarked {
 pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     let project = g.project()?;
     let mut out = output::stdout();
+    // The notes are read a batch at a time: a row, a count or their JSON each is all they leave.
+    let (files, skipped) = study::note_files(&project, g)?;
+    let pb = output::progress(files.len() as u64, "reading", g.quiet);
     if a.list && a.json {
-        // Every note whole, text and all.
-        let corpus = study::load_corpus(&project, g)?;
-        serde_json::to_writer_pretty(&mut out, &corpus.documents)?;
-        writeln!(out)?;
+        // Every note whole, text and all: one JSON array, written a note at a time as
+        // `to_writer_pretty` would write it whole (each note indented one level).
+        let mut first = true;
+        study::read_in_batches(&project, &files, g, &|_| pb.inc(1), true, |corpus| {
+            for d in &corpus.documents {
+                let item = serde_json::to_string_pretty(d)?;
+                writeln!(out, "{}", if first { "[" } else { "," })?;
+                first = false;
+                for (i, line) in item.lines().enumerate() {
+                    write!(out, "{}  {line}", if i == 0 { "" } else { "\n" })?;
+                }
+            }
+            Ok(())
+        })?;
+        pb.finish_and_clear();
+        writeln!(out, "{}", if first { "[]" } else { "\n]" })?;
         out.flush()?;
         return Ok(ExitCode::SUCCESS);
     }
-    // Otherwise the notes are read a batch at a time: a row or a count each is all they leave.
-    let (files, skipped) = study::note_files(&project, g)?;
-    let pb = output::progress(files.len() as u64, "reading", g.quiet);
     let mut summary = Summary::new(&project, &a.by);
     summary.skipped = skipped;
     let mut rows: Vec<Vec<String>> = Vec::new();
