@@ -63,6 +63,27 @@ struct Row {
 }
 
 impl Row {
+    /// An event of `kind` by `coder` at place `seq`, every other field empty.
+    fn empty(coder: u32, seq: u32, kind: u8) -> Row {
+        Row {
+            id: 0,
+            hash: 0,
+            base: 0,
+            reviewer: NONE,
+            coder,
+            seq,
+            doc: NONE,
+            start: 0,
+            end: 0,
+            code: NONE,
+            text: NONE,
+            kind,
+            flags: 0,
+            origin: 0,
+            status: 0,
+        }
+    }
+
     fn key(&self) -> (u32, bool, u64) {
         (self.coder, self.flags & ID_STRING != 0, self.id)
     }
@@ -254,23 +275,7 @@ impl CodingTable {
     /// The row of an id of `coder` added at place `seq` and removed since.
     fn gone_row(&mut self, coder: u32, seq: u32, id: &str) -> Row {
         let (_, id_string, id) = self.key_of(coder, id);
-        Row {
-            id,
-            hash: 0,
-            base: 0,
-            reviewer: NONE,
-            coder,
-            seq,
-            doc: NONE,
-            start: 0,
-            end: 0,
-            code: NONE,
-            text: NONE,
-            kind: GONE,
-            flags: if id_string { ID_STRING } else { 0 },
-            origin: 0,
-            status: 0,
-        }
+        Row { id, flags: if id_string { ID_STRING } else { 0 }, ..Row::empty(coder, seq, GONE) }
     }
 
     /// Folds `events` into the table's rows and adds `removed` to its removed ids.
@@ -354,23 +359,7 @@ impl CodingTable {
 
     /// The compact form of one event of `coder`'s ledger; `None` if its offsets do not fit.
     fn row(&mut self, coder: u32, seq: u32, ev: Event) -> Option<Row> {
-        let mut r = Row {
-            id: 0,
-            hash: 0,
-            base: 0,
-            reviewer: NONE,
-            coder,
-            seq,
-            doc: NONE,
-            start: 0,
-            end: 0,
-            code: NONE,
-            text: NONE,
-            kind: ADD,
-            flags: 0,
-            origin: 0,
-            status: 0,
-        };
+        let mut r = Row::empty(coder, seq, ADD);
         let id = match ev {
             Event::Add(c) => {
                 r.doc = self.strings.get(&c.doc);
