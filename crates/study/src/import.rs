@@ -10,7 +10,7 @@ use std::path::{Path, PathBuf};
 
 use anyhow::{Context, Result, bail};
 use fieldnotes_coding::Versions;
-use fieldnotes_coding::ledger::{self, Coding, Event, Ledger, Origin, Status, coding_id, now};
+use fieldnotes_coding::ledger::{self, Coding, Event, Ledger, Origin, Status, now};
 use fieldnotes_corpus::{Project, SplitOptions, Value, parse_document, text_hash};
 use fieldnotes_import::{fm_text, fm_value, note_text, slug, survey, transcript};
 
@@ -384,28 +384,17 @@ pub fn survey(project: &Project, a: &Survey, tell: &dyn Tell, listed: &mut dyn F
             for (ans, p) in answers.iter().zip(&doc.passages) {
                 for path in &ans.codes {
                     let code = tree.resolve(path);
-                    let id = coding_id(coder, &rel, p.start, p.end, &code);
-                    if existing.seen.contains(&id) {
-                        continue;
-                    }
+                    // A whole answer, its words in the ledger as a person's coding has them.
                     let words = doc.passage_text(p);
-                    events.push(Event::Add(Coding {
-                        id,
-                        doc: rel.clone(),
-                        start: p.start,
-                        end: p.end,
+                    let c = Coding {
                         hash: text_hash(words),
                         text: words.to_string(),
-                        code,
-                        coder: coder.clone(),
-                        origin: Origin::Import,
-                        status: Status::Accepted,
-                        memo: None,
-                        evidence: vec![],
                         time: time.clone(),
-                        base: Some(doc.hash.clone()),
-                        reviewer: None,
-                    }));
+                        ..Coding::whole_passage(&doc, p, &code, coder, Origin::Import, Status::Accepted)
+                    };
+                    if !existing.seen.contains(&c.id) {
+                        events.push(Event::Add(c));
+                    }
                 }
             }
         }
@@ -571,27 +560,13 @@ pub fn qmsum(project: &Project, a: &Qmsum, tell: &dyn Tell, listed: &mut dyn FnM
                 }
                 for pi in passage_of[from..=to].iter().flatten() {
                     let p = &doc.passages[*pi];
-                    let cid = coding_id(&a.coder, &rel, p.start, p.end, &id);
-                    if existing.seen.contains(&cid) {
-                        continue;
-                    }
-                    events.push(Event::Add(Coding {
-                        id: cid,
-                        doc: rel.clone(),
-                        start: p.start,
-                        end: p.end,
-                        hash: p.hash.clone(),
-                        text: String::new(),
-                        code: id.clone(),
-                        coder: a.coder.clone(),
-                        origin: Origin::Import,
-                        status: Status::Accepted,
-                        memo: None,
-                        evidence: vec![],
+                    let c = Coding {
                         time: time.clone(),
-                        base: Some(doc.hash.clone()),
-                        reviewer: None,
-                    }));
+                        ..Coding::whole_passage(&doc, p, &id, &a.coder, Origin::Import, Status::Accepted)
+                    };
+                    if !existing.seen.contains(&c.id) {
+                        events.push(Event::Add(c));
+                    }
                 }
             }
         }
