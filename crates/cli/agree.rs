@@ -127,9 +127,7 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     let (caption, rows) = (&agreement.caption, &agreement.rows);
     match format {
         Format::Json => {
-            // Keys in alphabetical order, as every JSON output of the command line has them.
-            serde_json::to_writer_pretty(&mut out, &serde_json::to_value(&agreement)?)?;
-            writeln!(out)?;
+            output::write_json(&mut out, &agreement)?;
         }
         Format::Csv | Format::Table | Format::Latex => {
             let two = coders.len() == 2;
@@ -199,8 +197,7 @@ fn disagreements(out: &mut impl Write, found: &[Disagreement], codes: usize, for
         .collect();
     match format {
         Format::Json => {
-            serde_json::to_writer_pretty(&mut *out, &serde_json::to_value(found)?)?;
-            writeln!(out)?;
+            output::write_json(out, found)?;
         }
         Format::Csv => output::write_csv(&mut *out, &header, &rows)?,
         Format::Latex => {

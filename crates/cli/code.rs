@@ -316,9 +316,7 @@ fn explain(g: &Globals, a: ExplainArgs) -> Result<ExitCode> {
     let e = study.explain(&a.id, g)?;
     let mut out = output::stdout();
     if a.json {
-        // Keys in alphabetical order, as every JSON output of the command line has them.
-        serde_json::to_writer_pretty(&mut out, &serde_json::to_value(&e)?)?;
-        writeln!(out)?;
+        output::write_json(&mut out, &e)?;
         out.flush()?;
         return Ok(ExitCode::SUCCESS);
     }
@@ -482,9 +480,7 @@ fn list(g: &Globals, a: ListArgs) -> Result<ExitCode> {
     let mut out = output::stdout();
     if a.json {
         for l in &listed {
-            // Keys in alphabetical order, as every JSON output of the command line has them.
-            serde_json::to_writer(&mut out, &serde_json::to_value(l)?)?;
-            writeln!(out)?;
+            output::write_json_line(&mut out, l)?;
         }
     } else {
         let rows: Vec<Vec<String>> = listed
@@ -624,9 +620,7 @@ fn check(g: &Globals, a: CheckArgs) -> Result<ExitCode> {
     let found = fieldnotes_study::check::check(&g.project()?, a.fix, g)?;
     let mut out = output::stdout();
     if a.json {
-        // Keys in alphabetical order, as every JSON output of the command line has them.
-        serde_json::to_writer_pretty(&mut out, &serde_json::to_value(&found)?)?;
-        writeln!(out)?;
+        output::write_json(&mut out, &found)?;
     } else {
         writeln!(out, "{} coding(s) checked", found.checked)?;
         for m in &found.moved {
@@ -793,9 +787,7 @@ fn eval(g: &Globals, a: EvalArgs) -> Result<ExitCode> {
     let mut out = output::stdout();
     let header: Vec<String> = ["code", "tp", "fp", "fn", "precision", "recall", "f1"].map(String::from).into();
     if a.json {
-        // Keys in alphabetical order, as every JSON output of the command line has them.
-        serde_json::to_writer_pretty(&mut out, &serde_json::to_value(&e)?)?;
-        writeln!(out)?;
+        output::write_json(&mut out, &e)?;
     } else if a.csv {
         output::write_csv(&mut out, &header, &rows)?;
     } else {

@@ -104,9 +104,7 @@ fn show(g: &Globals, a: ShowArgs) -> Result<ExitCode> {
     let counts: HashMap<&str, u64> = view.codes.iter().map(|c| (c.id.as_str(), c.passages)).collect();
     let mut out = output::stdout();
     if a.json {
-        // Keys in alphabetical order, as every JSON output of the command line has them.
-        serde_json::to_writer_pretty(&mut out, &serde_json::to_value(&view)?)?;
-        writeln!(out)?;
+        output::write_json(&mut out, &view)?;
         out.flush()?;
         return Ok(ExitCode::SUCCESS);
     }

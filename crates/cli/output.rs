@@ -159,3 +159,23 @@ pub fn write_csv<W: Write>(w: W, header: &[String], rows: &[Vec<String>]) -> any
 }
 
 pub use fieldnotes_study::{clip, count};
+
+/// `v` as pretty JSON and a newline, every key in alphabetical order: as the outputs of the
+/// results that moved into the library had them when they were built with `json!` (typed
+/// results go through `serde_json::Value`, whose maps sort their keys).
+pub fn json_string(v: &(impl serde::Serialize + ?Sized)) -> anyhow::Result<String> {
+    Ok(serde_json::to_string_pretty(&serde_json::to_value(v)?)? + "\n")
+}
+
+/// Writes [`json_string`] of `v`.
+pub fn write_json(out: &mut impl Write, v: &(impl serde::Serialize + ?Sized)) -> anyhow::Result<()> {
+    out.write_all(json_string(v)?.as_bytes())?;
+    Ok(())
+}
+
+/// Writes `v` as one line of JSON, keys in alphabetical order ([`json_string`]).
+pub fn write_json_line(out: &mut impl Write, v: &(impl serde::Serialize + ?Sized)) -> anyhow::Result<()> {
+    serde_json::to_writer(&mut *out, &serde_json::to_value(v)?)?;
+    writeln!(out)?;
+    Ok(())
+}

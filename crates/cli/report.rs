@@ -334,12 +334,6 @@ fn export_quickwit(g: &Globals, dir: &std::path::Path, include_suggested: bool) 
     Ok(ExitCode::SUCCESS)
 }
 
-/// A report as JSON, pretty, every key in alphabetical order (as every JSON output of the
-/// command line has them).
-fn json(v: &impl serde::Serialize) -> Result<String> {
-    Ok(serde_json::to_string_pretty(&serde_json::to_value(v)?)? + "\n")
-}
-
 fn emit(out_path: Option<&Path>, content: &str) -> Result<()> {
     match out_path {
         Some(p) => write_atomic(p, content.as_bytes()),
@@ -374,7 +368,7 @@ fn render_table(t: &Table, format: Format, title: &str) -> Result<String> {
 /// Renders a theme table in any format.
 pub fn render_themes(t: &ThemeTable, format: Format, chart: Chart) -> Result<String> {
     Ok(match format {
-        Format::Json => json(&report::ThemesJson::of(t))?,
+        Format::Json => output::json_string(&report::ThemesJson::of(t))?,
         Format::Svg => match chart {
             Chart::Heatmap => render::heatmap_svg(t),
             Chart::Bars => render::bars_svg(t),
@@ -465,7 +459,7 @@ fn cooccur(g: &Globals, a: CooccurArgs) -> Result<ExitCode> {
     let co = counts.finish();
     let caption = report::cooccur_caption(&report::counted(&sel, &store.left_out(&sel)), a.window, book);
     let text = if a.out.format == Format::Json {
-        json(&report::CooccurrenceJson { caption: &caption, cooccurrence: &co })?
+        output::json_string(&report::CooccurrenceJson { caption: &caption, cooccurrence: &co })?
     } else {
         render_table(&co.to_table(&caption), a.out.format, "Code co-occurrence")?
     };
@@ -484,7 +478,7 @@ fn stats(g: &Globals, a: StatsArgs) -> Result<ExitCode> {
     let (groups, tests) = analysis::GroupCounts::from_theme_table(&store.passage_table(book, &a.by, &sel)?).finish();
     let t = report::stats_table(&groups, &tests, &a.by, &report::counted(&sel, &store.left_out(&sel)));
     let text = if a.out.format == Format::Json {
-        json(&report::StatsJson { caption: &t.caption, groups: &groups, tests: &tests })?
+        output::json_string(&report::StatsJson { caption: &t.caption, groups: &groups, tests: &tests })?
     } else {
         render_table(&t, a.out.format, "Codes by group: chi-square")?
     };
@@ -520,7 +514,7 @@ fn quotes(g: &Globals, a: QuotesArgs) -> Result<ExitCode> {
         report::counted(&sel, &left_out)
     );
     let text = if a.out.format == Format::Json {
-        json(&report::QuotesJson { caption: &caption, quotes: &qs })?
+        output::json_string(&report::QuotesJson { caption: &caption, quotes: &qs })?
     } else {
         let clip = matches!(a.out.format, Format::Table);
         // Where the quote comes from; the grouping attribute is its own column already.

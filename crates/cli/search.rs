@@ -250,8 +250,7 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
                 counts: (!group.is_empty()).then_some(&by),
                 codings: codings_counted(a.include_suggested),
             };
-            serde_json::to_writer_pretty(&mut out, &serde_json::to_value(&v)?)?;
-            writeln!(out)?;
+            output::write_json(&mut out, &v)?;
         } else if group.is_empty() {
             writeln!(out, "{total}")?;
         } else {
@@ -289,9 +288,7 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
             hits: res.hits.iter().map(fieldnotes_index::Hit::view).collect(),
             codings: uses_codes.then(|| codings_counted(a.include_suggested)),
         };
-        // Keys in alphabetical order, as every JSON output of the command line has them.
-        serde_json::to_writer_pretty(&mut out, &serde_json::to_value(&v)?)?;
-        writeln!(out)?;
+        output::write_json(&mut out, &v)?;
     } else if a.csv {
         let header: Vec<String> = ["id", "score", "site", "date", "kind", "speaker", "text"].map(String::from).into();
         let rows: Vec<Vec<String>> = res

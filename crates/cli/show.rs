@@ -28,9 +28,7 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     let view = study.view(&a.id, a.context, g)?;
     let mut out = output::stdout();
     if a.json {
-        // Keys in alphabetical order, as every JSON output of the command line has them.
-        serde_json::to_writer_pretty(&mut out, &serde_json::to_value(&view)?)?;
-        writeln!(out)?;
+        output::write_json(&mut out, &view)?;
         out.flush()?;
         return Ok(ExitCode::SUCCESS);
     }
