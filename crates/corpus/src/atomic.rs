@@ -32,7 +32,7 @@ impl AtomicFile {
         let n = MADE.fetch_add(1, Ordering::Relaxed);
         let tmp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
         let mut opts = fs::OpenOptions::new();
-        opts.write(true).read(true).create(true).truncate(true);
+        opts.write(true).create(true).truncate(true);
         #[cfg(unix)]
         {
             use std::os::unix::fs::OpenOptionsExt;
