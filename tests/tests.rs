@@ -14,6 +14,7 @@ mod reports;
 mod safety;
 mod sample;
 mod search;
+mod serve;
 mod snapshots;
 mod state;
 mod trust;

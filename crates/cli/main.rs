@@ -13,6 +13,7 @@ mod redact;
 mod refi;
 mod report;
 mod search;
+mod serve;
 mod show;
 
 // The study (notes, codings, index and report store kept in step) is the library's: the
@@ -86,6 +87,8 @@ enum Command {
     /// Export the study for other tools.
     #[command(subcommand)]
     Export(report::ExportCommand),
+    /// Read and code in the browser: a workbench on 127.0.0.1, until interrupted.
+    Serve(serve::Args),
     /// Write a pseudonymised copy of the study, or check that no name, email or phone is left.
     Redact(redact::Args),
     /// Run the whole pipeline on the sample study in `data/sample`.
@@ -154,6 +157,7 @@ fn main() -> ExitCode {
         Command::Import(c) => import::run(&g, c),
         Command::Export(c) => report::run_export(&g, c),
         Command::Redact(a) => redact::run(&g, a),
+        Command::Serve(a) => serve::run(&g, a),
         Command::Demo(a) => demo::run(&g, a),
     };
     match result {

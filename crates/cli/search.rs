@@ -3,12 +3,11 @@
 use std::io::Write;
 use std::process::ExitCode;
 
-use anyhow::{Context, Result};
-use fieldnotes_index::{SearchIndex, SearchOptions, Unknown, UnknownKind};
+use anyhow::Result;
+use fieldnotes_index::{SearchIndex, SearchOptions};
 
 use crate::Globals;
 use crate::output::{self, Align};
-use crate::study::Study;
 
 /// The query language, for `search --help`.
 const QUERY_HELP: &str = "\
@@ -89,76 +88,6 @@ pub struct Args {
     refresh: bool,
 }
 
-/// Notes of at most this many bytes in all are re-indexed before a search when some changed.
-const AUTO_REFRESH_BYTES: u64 = 16 << 20;
-
-/// Opens the index, building or updating it first.
-pub fn open_index(g: &Globals, study: &Study) -> Result<SearchIndex> {
-    let (idx, _) = study.update_index(g, true)?.context("the search index could not be built")?;
-    Ok(idx)
-}
-
-/// Builds the index, or brings it up to date, reading the notes a batch at a time as `fieldnotes
-/// index` does (the report store made in the same pass), and opens it. Where codings of edited
-/// notes now stand is left for `fieldnotes index` to record: a search writes no ledger.
-fn build_index(g: &Globals, project: &fieldnotes_corpus::Project) -> Result<SearchIndex> {
-    let before = crate::store::before(project)?;
-    let codings = crate::study::coding_parts(project, g)?;
-    crate::study::index_in_batches(project, &codings, before, g, false)?;
-    SearchIndex::open(&project.derived_dir().join("index"))?.context("the search index could not be built")
-}
-
-/// The existing index, checked against the notes: when notes changed since it was last brought
-/// up to date, it is updated if the project is small and otherwise the change is reported.
-fn checked_index(g: &Globals, stats: &fieldnotes_corpus::NoteStats, idx: SearchIndex) -> Result<SearchIndex> {
-    let mut bytes = 0u64;
-    let mut notes = Vec::with_capacity(stats.notes.len());
-    for n in stats.notes.iter().filter(|n| n.modified_ns != fieldnotes_corpus::NoteStat::UNREADABLE) {
-        bytes += n.len;
-        let modified =
-            std::time::UNIX_EPOCH + std::time::Duration::from_nanos(u64::try_from(n.modified_ns).unwrap_or(0));
-        notes.push((n.rel.clone(), modified));
-    }
-    let Some(stale) = idx.staleness(&notes) else { return Ok(idx) };
-    if stale.is_empty() {
-        return Ok(idx);
-    }
-    let paths = stale.paths();
-    let n = paths.len();
-    let mut list: Vec<String> = paths.iter().take(3).map(|p| format!("`{p}`")).collect();
-    if n > 3 {
-        list.push(format!("and {} more", n - 3));
-    }
-    if bytes <= AUTO_REFRESH_BYTES {
-        drop(idx);
-        output::info(
-            g.quiet,
-            &format!("{n} note(s) changed since the index was built ({}); updating it", list.join(", ")),
-        );
-        return open_index(g, &Study::load(g.project()?, g)?);
-    }
-    output::warn(&format!(
-        "{n} note(s) changed since the index was built ({}); results may be out of date: run `fieldnotes index` or search with `--refresh`",
-        list.join(", ")
-    ));
-    Ok(idx)
-}
-
-/// The warning for a name that exists nowhere in the project.
-fn unknown_warning(u: &Unknown) -> String {
-    let what = match u.kind {
-        UnknownKind::Field => format!("no note has a field `{}`", u.field),
-        UnknownKind::Value => format!("no passage has `{}` matching `{}`", u.field, u.value),
-        UnknownKind::Code => format!("no code `{}` in the codebook or the codings", u.value),
-    };
-    let hint = match u.suggestions.as_slice() {
-        [] => String::new(),
-        [one] => format!("; did you mean `{one}`?"),
-        more => format!("; did you mean {}?", more.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(" or ")),
-    };
-    format!("{what}{hint}")
-}
-
 /// Which codings `code:` and `--by code` counted, for captions.
 fn counted(include_suggested: bool) -> &'static str {
     if include_suggested {
@@ -207,29 +136,9 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
         ));
     }
     let project = g.project()?;
-    // One walk of the notes tells both whether the index is behind and whether the report store
-    // is.
-    let stats = project.note_stats()?;
-    let existing = if a.refresh { None } else { SearchIndex::open(&project.derived_dir().join("index"))? };
-    let mut idx = match existing {
-        Some(idx) => checked_index(g, &stats, idx)?,
-        None => build_index(g, &project)?,
-    };
-    let uses_codes = query_uses_codes(&ast) || matches!(a.by.as_deref(), Some("code" | "codes"));
-    // Codes are not in the index. A query or count on codes takes every passage's codes from the
-    // report store, as every table counts them; otherwise the hits' notes are enough.
-    if uses_codes {
-        idx.set_codes(crate::store::search_codes(&project, &stats, g)?);
-    }
-    // No codebook is fine for searching; a broken one is refused, as by every command.
-    let codebook: Vec<String> = if project.codebook_path().exists() {
-        crate::study::codebook(&project)?.codes.iter().map(|c| c.id.clone()).collect()
-    } else {
-        Vec::new()
-    };
-    for u in idx.unknown_names(&a.query, &codebook)? {
-        output::warn(&unknown_warning(&u));
-    }
+    let by_code = matches!(a.by.as_deref(), Some("code" | "codes"));
+    let opened = fieldnotes_study::search::open(&project, &a.query, &ast, by_code, a.refresh, g)?;
+    let (idx, uses_codes) = (opened.index, opened.uses_codes);
     let opts =
         SearchOptions { exact: a.exact, limit: a.limit, snippet_chars: 160, include_suggested: a.include_suggested };
     let mut out = output::stdout();
@@ -310,17 +219,18 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     } else if a.kwic {
         let mut lines = 0usize;
         for h in &res.hits {
-            for &(s, e) in &h.units {
-                let left: String =
-                    h.text[..s].chars().rev().take(a.width).collect::<Vec<_>>().into_iter().rev().collect();
-                let right: String = h.text[e..].chars().take(a.width).collect();
-                let left = left.replace(['\n', '\r'], " ");
-                let right = right.replace(['\n', '\r'], " ");
+            for k in fieldnotes_study::search::kwic(&h.text, &h.units, &h.matches, a.width) {
                 // Every word of the match marked, the words between (proximity) as they are.
-                let inside: Vec<(usize, usize)> =
-                    h.matches.iter().filter(|m| m.0 >= s && m.1 <= e).map(|m| (m.0 - s, m.1 - s)).collect();
-                let keyword = output::highlight(&h.text[s..e], &inside, g.color).replace(['\n', '\r'], " ");
-                writeln!(out, "{:>w$} {} {:<w$}  {}", left, keyword, right, output::dim(&h.id, g.color), w = a.width)?;
+                let keyword = output::highlight(&k.keyword, &k.words, g.color).replace(['\n', '\r'], " ");
+                writeln!(
+                    out,
+                    "{:>w$} {} {:<w$}  {}",
+                    k.left,
+                    keyword,
+                    k.right,
+                    output::dim(&h.id, g.color),
+                    w = a.width
+                )?;
                 lines += 1;
             }
         }
@@ -389,16 +299,5 @@ fn suggest_suggestions(g: &Globals, idx: &SearchIndex, a: &Args, uses_codes: boo
                 res.total
             ),
         );
-    }
-}
-
-/// Whether a query has a `code:` term.
-fn query_uses_codes(ast: &fieldnotes_index::Ast) -> bool {
-    use fieldnotes_index::Ast;
-    match ast {
-        Ast::And(items) | Ast::Or(items) => items.iter().any(query_uses_codes),
-        Ast::Not(inner) => query_uses_codes(inner),
-        Ast::Field { field, .. } => field == "code" || field == "codes",
-        _ => false,
     }
 }

@@ -13,6 +13,7 @@ pub mod code;
 pub mod import;
 pub mod redact;
 pub mod report;
+pub mod search;
 pub mod show;
 pub mod store;
 pub mod study;

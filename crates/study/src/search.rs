@@ -1,0 +1,160 @@
+//! Searching a study: the index opened (built, or brought up to date when notes changed and
+//! the project is small), every passage's codes set from the report store when the query asks
+//! about codes, and warnings for names that exist nowhere in the project. `fieldnotes search` and
+//! the workbench's search page both go through [`open`].
+
+use anyhow::{Context, Result};
+use fieldnotes_corpus::{NoteStat, NoteStats, Project};
+use fieldnotes_index::{Ast, SearchIndex, Unknown, UnknownKind};
+
+use crate::{Study, Tell};
+
+/// Notes of at most this many bytes in all are re-indexed before a search when some changed.
+pub const AUTO_REFRESH_BYTES: u64 = 16 << 20;
+
+/// An index ready for a query.
+pub struct Opened {
+    /// The index, with every passage's codes set when the query asks about codes.
+    pub index: SearchIndex,
+    /// Whether the query (or its grouping) asks about codes.
+    pub uses_codes: bool,
+}
+
+/// Opens the index for `query` (parsed as `ast`): built if there is none or `refresh` is asked,
+/// checked against the notes otherwise. `by_code`: the hits are counted by code. Names of
+/// fields, values or codes that exist nowhere are warned about, with the closest ones.
+pub fn open(
+    project: &Project,
+    query: &str,
+    ast: &Ast,
+    by_code: bool,
+    refresh: bool,
+    tell: &dyn Tell,
+) -> Result<Opened> {
+    // One walk of the notes tells both whether the index is behind and whether the report store
+    // is.
+    let stats = project.note_stats()?;
+    let existing = if refresh { None } else { SearchIndex::open(&project.derived_dir().join("index"))? };
+    let mut index = match existing {
+        Some(idx) => checked_index(project, &stats, idx, tell)?,
+        None => build_index(project, tell)?,
+    };
+    let uses_codes = query_uses_codes(ast) || by_code;
+    // Codes are not in the index. A query or count on codes takes every passage's codes from the
+    // report store, as every table counts them; otherwise the hits' notes are enough.
+    if uses_codes {
+        index.set_codes(crate::store::search_codes(project, &stats, tell)?);
+    }
+    // No codebook is fine for searching; a broken one is refused, as by every command.
+    let codebook: Vec<String> = if project.codebook_path().exists() {
+        crate::study::codebook(project)?.codes.iter().map(|c| c.id.clone()).collect()
+    } else {
+        Vec::new()
+    };
+    for u in index.unknown_names(query, &codebook)? {
+        tell.warn(&unknown_warning(&u));
+    }
+    Ok(Opened { index, uses_codes })
+}
+
+/// Builds the index, or brings it up to date, reading the notes a batch at a time as `fieldnotes
+/// index` does (the report store made in the same pass), and opens it. Where codings of edited
+/// notes now stand is left for `fieldnotes index` to record: a search writes no ledger.
+fn build_index(project: &Project, tell: &dyn Tell) -> Result<SearchIndex> {
+    let before = crate::store::before(project)?;
+    let codings = crate::study::coding_parts(project, tell)?;
+    crate::study::index_in_batches(project, &codings, before, tell, false)?;
+    SearchIndex::open(&project.derived_dir().join("index"))?.context("the search index could not be built")
+}
+
+/// The existing index, checked against the notes: when notes changed since it was last brought
+/// up to date, it is updated if the project is small and otherwise the change is reported.
+fn checked_index(project: &Project, stats: &NoteStats, idx: SearchIndex, tell: &dyn Tell) -> Result<SearchIndex> {
+    let mut bytes = 0u64;
+    let mut notes = Vec::with_capacity(stats.notes.len());
+    for n in stats.notes.iter().filter(|n| n.modified_ns != NoteStat::UNREADABLE) {
+        bytes += n.len;
+        let modified =
+            std::time::UNIX_EPOCH + std::time::Duration::from_nanos(u64::try_from(n.modified_ns).unwrap_or(0));
+        notes.push((n.rel.clone(), modified));
+    }
+    let Some(stale) = idx.staleness(&notes) else { return Ok(idx) };
+    if stale.is_empty() {
+        return Ok(idx);
+    }
+    let paths = stale.paths();
+    let n = paths.len();
+    let mut list: Vec<String> = paths.iter().take(3).map(|p| format!("`{p}`")).collect();
+    if n > 3 {
+        list.push(format!("and {} more", n - 3));
+    }
+    if bytes <= AUTO_REFRESH_BYTES {
+        drop(idx);
+        tell.info(&format!("{n} note(s) changed since the index was built ({}); updating it", list.join(", ")));
+        let study = Study::load(project.clone(), tell)?;
+        let (idx, _) = study.update_index(tell, true)?.context("the search index could not be built")?;
+        return Ok(idx);
+    }
+    tell.warn(&format!(
+        "{n} note(s) changed since the index was built ({}); results may be out of date: run `fieldnotes index` or search with `--refresh`",
+        list.join(", ")
+    ));
+    Ok(idx)
+}
+
+/// The warning for a name that exists nowhere in the project.
+pub fn unknown_warning(u: &Unknown) -> String {
+    let what = match u.kind {
+        UnknownKind::Field => format!("no note has a field `{}`", u.field),
+        UnknownKind::Value => format!("no passage has `{}` matching `{}`", u.field, u.value),
+        UnknownKind::Code => format!("no code `{}` in the codebook or the codings", u.value),
+    };
+    let hint = match u.suggestions.as_slice() {
+        [] => String::new(),
+        [one] => format!("; did you mean `{one}`?"),
+        more => format!("; did you mean {}?", more.iter().map(|s| format!("`{s}`")).collect::<Vec<_>>().join(" or ")),
+    };
+    format!("{what}{hint}")
+}
+
+/// Whether a query has a `code:` term.
+pub fn query_uses_codes(ast: &Ast) -> bool {
+    match ast {
+        Ast::And(items) | Ast::Or(items) => items.iter().any(query_uses_codes),
+        Ast::Not(inner) => query_uses_codes(inner),
+        Ast::Field { field, .. } => field == "code" || field == "codes",
+        _ => false,
+    }
+}
+
+/// Keyword-in-context: for each match unit `(start, end)` (bytes) of `text`, up to `width`
+/// characters on each side (line breaks made spaces), the matched words, and the places of the
+/// query's words within them.
+pub fn kwic(text: &str, units: &[(usize, usize)], matches: &[(usize, usize)], width: usize) -> Vec<Kwic> {
+    units
+        .iter()
+        .map(|&(s, e)| {
+            let left: String = text[..s].chars().rev().take(width).collect::<Vec<_>>().into_iter().rev().collect();
+            let right: String = text[e..].chars().take(width).collect();
+            Kwic {
+                left: left.replace(['\n', '\r'], " "),
+                keyword: text[s..e].to_string(),
+                words: matches.iter().filter(|m| m.0 >= s && m.1 <= e).map(|m| (m.0 - s, m.1 - s)).collect(),
+                right: right.replace(['\n', '\r'], " "),
+            }
+        })
+        .collect()
+}
+
+/// One keyword-in-context line of [`kwic`].
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Kwic {
+    /// The words before the match.
+    pub left: String,
+    /// The matched words as the passage has them.
+    pub keyword: String,
+    /// Where the query's words are within `keyword` (bytes).
+    pub words: Vec<(usize, usize)>,
+    /// The words after it.
+    pub right: String,
+}

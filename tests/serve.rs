@@ -1,0 +1,451 @@
+//! `fieldnotes serve` as a process, driven from outside: over plain HTTP for the token and for
+//! coders writing at once, and in a real browser (Debian's chromium through its chromedriver,
+//! over WebDriver) for selecting words, keys and review. Without chromedriver the browser tests
+//! step aside with a SKIPPED line, which CI (FIELDNOTES_REQUIRE_ALL) turns into a failure.
+
+use std::io::{BufRead, BufReader, Read, Write};
+use std::net::TcpStream;
+use std::path::Path;
+use std::process::{Child, Command, Stdio};
+use std::time::{Duration, Instant};
+
+use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::Value;
+
+use crate::util::TestProject;
+
+/// A `fieldnotes serve` process, killed when dropped.
+struct Served {
+    child: Child,
+    /// `http://127.0.0.1:PORT`.
+    base: String,
+    token: String,
+}
+
+impl Served {
+    fn start(p: &TestProject, coder: &str) -> Served {
+        let mut child = p
+            .cmd(&["serve", "--port", "0", "--coder", coder])
+            .stdout(Stdio::piped())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        let mut first = String::new();
+        BufReader::new(child.stdout.take().unwrap()).read_line(&mut first).unwrap();
+        let url = first.trim();
+        let (base, token) = url.split_once("/?token=").unwrap_or_else(|| panic!("first line is not the URL: {url:?}"));
+        assert!(base.starts_with("http://127.0.0.1:"), "{url}");
+        assert_eq!(token.len(), 32, "{url}");
+        Served { child, base: base.to_string(), token: token.to_string() }
+    }
+
+    fn url(&self) -> String {
+        format!("{}/?token={}", self.base, self.token)
+    }
+
+    fn addr(&self) -> &str {
+        self.base.trim_start_matches("http://")
+    }
+}
+
+impl Drop for Served {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// One HTTP/1.1 request on its own connection: the status, the headers, the body.
+fn http(addr: &str, method: &str, path: &str, headers: &[(&str, &str)], body: &str) -> (u16, String, String) {
+    let mut s = TcpStream::connect(addr).unwrap();
+    let mut req = format!("{method} {path} HTTP/1.1\r\nConnection: close\r\nContent-Length: {}\r\n", body.len());
+    if !headers.iter().any(|(k, _)| k.eq_ignore_ascii_case("host")) {
+        req.push_str(&format!("Host: {addr}\r\n"));
+    }
+    for (k, v) in headers {
+        req.push_str(&format!("{k}: {v}\r\n"));
+    }
+    req.push_str("\r\n");
+    req.push_str(body);
+    s.write_all(req.as_bytes()).unwrap();
+    let mut resp = String::new();
+    s.read_to_string(&mut resp).unwrap();
+    let (head, body) = resp.split_once("\r\n\r\n").unwrap_or((&resp, ""));
+    let status = head.split(' ').nth(1).and_then(|c| c.parse().ok()).unwrap_or(0);
+    (status, head.to_string(), body.to_string())
+}
+
+/// The ledger events of `coder`, as JSON values.
+fn ledger(p: &TestProject, coder: &str) -> Vec<Value> {
+    let path = p.path().join(format!("codings/{coder}.jsonl"));
+    let text = std::fs::read_to_string(path).unwrap_or_default();
+    text.lines().map(|l| serde_json::from_str(l).unwrap_or_else(|e| panic!("bad ledger line ({e}): {l}"))).collect()
+}
+
+/// What `code list --json` prints: a JSON object a line.
+fn listed(p: &TestProject, args: &[&str]) -> Vec<Value> {
+    p.run(args).lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+}
+
+/// Waits up to 20 s for `done`.
+fn wait_for(what: &str, mut done: impl FnMut() -> bool) {
+    let t = Instant::now();
+    while !done() {
+        assert!(t.elapsed() < Duration::from_secs(20), "timed out waiting for {what}");
+        std::thread::sleep(Duration::from_millis(50));
+    }
+}
+
+#[test]
+fn requests_without_the_token_are_refused_and_nothing_is_written() {
+    let p = TestProject::new();
+    p.write("notes/fife/a.md", "---\nsite: Fife\n---\nWe built trust slowly.\n");
+    let s = Served::start(&p, "ann");
+    let id = p.key_id("notes/fife/a.md#1");
+    for path in ["/", "/notes/fife/a.md", "/review", "/search?q=trust", "/codebook", "/themes", "/assets/app.js"] {
+        assert_eq!(http(s.addr(), "GET", path, &[], "").0, 401, "{path}");
+        assert_eq!(http(s.addr(), "GET", path, &[("Cookie", "fieldnotes_token=0123")], "").0, 401, "{path}");
+    }
+    let wrong = format!("/?token={}", "f".repeat(32));
+    assert_eq!(http(s.addr(), "GET", &wrong, &[], "").0, 401);
+    let body = format!(r#"{{"passage":"{id}","code":"time","start":3,"end":14}}"#);
+    let (status, _, said) = http(s.addr(), "POST", "/api/code", &[("Content-Type", "application/json")], &body);
+    assert_eq!(status, 401, "{said}");
+    assert!(said.contains("token"), "{said}");
+    assert!(ledger(&p, "ann").is_empty());
+    // The token sets the cookie (and leaves the address); the cookie then opens every page.
+    let (status, head, _) = http(s.addr(), "GET", &format!("/notes/fife/a.md?token={}", s.token), &[], "");
+    assert_eq!(status, 303, "{head}");
+    assert!(head.to_lowercase().contains("location: /notes/fife/a.md\r\n"), "{head}");
+    let cookie = format!("fieldnotes_token={}", s.token);
+    assert!(head.contains(&format!("{cookie}; Path=/; HttpOnly; SameSite=Strict")), "{head}");
+    let (status, _, page) = http(s.addr(), "GET", "/notes/fife/a.md", &[("Cookie", &cookie)], "");
+    assert_eq!(status, 200);
+    assert!(page.contains("We built trust slowly."), "{page}");
+    // Another host name (a page elsewhere rebinding its name to 127.0.0.1) is refused even with it.
+    let evil = [("Cookie", cookie.as_str()), ("Host", "evil.example")];
+    assert_eq!(http(s.addr(), "GET", "/", &evil, "").0, 403);
+    // With the cookie, the same coding is written.
+    let json = [("Cookie", cookie.as_str()), ("Content-Type", "application/json")];
+    let (status, _, said) = http(s.addr(), "POST", "/api/code", &json, &body);
+    assert_eq!(status, 200, "{said}");
+    let events = ledger(&p, "ann");
+    assert_eq!(events.len(), 1);
+    assert_eq!(events[0]["text"], "built trust");
+    // Bad input is refused with the library's message, and writes nothing.
+    let bad = format!(r#"{{"passage":"{id}","code":"nothing","start":3,"end":14}}"#);
+    let (status, _, said) = http(s.addr(), "POST", "/api/code", &json, &bad);
+    assert_eq!(status, 400);
+    assert!(said.contains("unknown code `nothing`"), "{said}");
+    let far = format!(r#"{{"passage":"{id}","code":"time","start":3,"end":400}}"#);
+    let (status, _, said) = http(s.addr(), "POST", "/api/code", &json, &far);
+    assert_eq!(status, 400);
+    assert!(said.contains("does not fit passage"), "{said}");
+    assert_eq!(ledger(&p, "ann").len(), 1);
+}
+
+#[test]
+fn two_coders_and_the_command_line_coding_at_once_lose_nothing() {
+    let p = TestProject::new();
+    let words: Vec<String> = (0..40).map(|i| format!("word{i:02}")).collect();
+    p.write("notes/fife/a.md", format!("---\nsite: Fife\n---\n{}\n", words.join(" ")));
+    let id = p.key_id("notes/fife/a.md#1");
+    let ann = Served::start(&p, "ann");
+    let bob = Served::start(&p, "bob");
+    let post = |s: &Served, i: usize, code: &str| {
+        let cookie = format!("fieldnotes_token={}", s.token);
+        let body = format!(r#"{{"passage":"{id}","code":"{code}","start":{},"end":{}}}"#, i * 7, i * 7 + 6);
+        let h = [("Cookie", cookie.as_str()), ("Content-Type", "application/json")];
+        let (status, _, said) = http(s.addr(), "POST", "/api/code", &h, &body);
+        assert_eq!(status, 200, "{said}");
+    };
+    std::thread::scope(|scope| {
+        for t in 0..2 {
+            let (ann, bob, post) = (&ann, &bob, &post);
+            scope.spawn(move || (t..20).step_by(2).for_each(|i| post(ann, i, "time")));
+            scope.spawn(move || (t..20).step_by(2).for_each(|i| post(bob, i, "context")));
+        }
+        scope.spawn(|| {
+            for w in &words[20..26] {
+                p.run(&["code", "add", &id, "expertise", "--coder", "hb", "--quote", w]);
+            }
+        });
+    });
+    let rows = listed(&p, &["code", "list", "--json"]);
+    let by = |c: &str| rows.iter().filter(|r| r["coding"]["coder"] == c).count();
+    assert_eq!((by("ann"), by("bob"), by("hb")), (20, 20, 6), "{rows:#?}");
+    for coder in ["ann", "bob"] {
+        let mut got: Vec<&str> =
+            rows.iter().filter(|r| r["coding"]["coder"] == coder).map(|r| r["text"].as_str().unwrap()).collect();
+        got.sort();
+        assert_eq!(got, words[..20], "{coder}");
+    }
+}
+
+/// A browser session on chromedriver, both ended when dropped; `None` (with a SKIPPED line)
+/// without chromedriver.
+struct Browser {
+    rt: tokio::runtime::Runtime,
+    client: Option<Client>,
+    driver: Child,
+    _profile: tempfile::TempDir,
+}
+
+impl Browser {
+    fn start(test: &str) -> Option<Browser> {
+        let driver =
+            ["/usr/bin/chromedriver", "/usr/lib/chromium/chromedriver"].into_iter().find(|d| Path::new(d).exists());
+        let chromium = ["/usr/bin/chromium", "/usr/bin/chromium-browser"].into_iter().find(|d| Path::new(d).exists());
+        let (Some(driver), Some(chromium)) = (driver, chromium) else {
+            fieldnotes_testkit::skip(
+                test,
+                "Chromium and its WebDriver (/usr/bin/chromium, /usr/bin/chromedriver)",
+                "on Debian: apt-get install chromium chromium-driver (`.ci/run` installs them)",
+            );
+            return None;
+        };
+        let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+        let driver = Command::new(driver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap();
+        wait_for("chromedriver", || TcpStream::connect(("127.0.0.1", port)).is_ok());
+        let profile = tempfile::tempdir().unwrap();
+        let mut caps = serde_json::Map::new();
+        caps.insert(
+            "goog:chromeOptions".into(),
+            serde_json::json!({
+                "binary": chromium,
+                "args": [
+                    "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--disable-dev-shm-usage", "--window-size=1280,900",
+                    format!("--user-data-dir={}", profile.path().display()),
+                ],
+            }),
+        );
+        let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().unwrap();
+        let client = rt.block_on(async {
+            ClientBuilder::new(hyper_util::client::legacy::connect::HttpConnector::new())
+                .capabilities(caps)
+                .connect(&format!("http://127.0.0.1:{port}"))
+                .await
+                .expect("a chromium session through chromedriver")
+        });
+        Some(Browser { rt, client: Some(client), driver, _profile: profile })
+    }
+
+    fn c(&self) -> &Client {
+        self.client.as_ref().unwrap()
+    }
+
+    /// Opens `url` and waits for the page's script to be ready.
+    fn open(&self, url: &str) {
+        self.rt.block_on(self.c().goto(url)).unwrap();
+        self.ready();
+    }
+
+    fn ready(&self) {
+        wait_for("the page's script", || {
+            self.js("return document.body && document.body.dataset.ready === '1';", vec![]) == Value::Bool(true)
+        });
+    }
+
+    fn js(&self, script: &str, args: Vec<Value>) -> Value {
+        self.rt.block_on(self.c().execute(script, args)).unwrap()
+    }
+
+    /// Presses and releases `key` on the page, as a person would.
+    fn press(&self, key: char) {
+        let keys =
+            KeyActions::new("keyboard".into()).then(KeyAction::Down { value: key }).then(KeyAction::Up { value: key });
+        self.rt.block_on(self.c().perform_actions(keys)).unwrap();
+    }
+
+    /// Selects `words` in the `n`th passage (from 0) as a drag over them would: a range from
+    /// their first character to after their last, in whatever text nodes hold them.
+    fn select(&self, n: usize, words: &str) {
+        let found = self.js(
+            r#"
+            const [n, words] = arguments;
+            const el = document.querySelectorAll('.ptext')[n];
+            const text = el.textContent;
+            const at = text.indexOf(words);
+            if (at < 0) return false;
+            // The text node and offset of a UTF-16 position within the element.
+            const place = (pos) => {
+              const w = document.createTreeWalker(el, NodeFilter.SHOW_TEXT);
+              let node, seen = 0;
+              while ((node = w.nextNode())) {
+                if (pos <= seen + node.data.length) return [node, pos - seen];
+                seen += node.data.length;
+              }
+              return null;
+            };
+            const [a, ao] = place(at), [b, bo] = place(at + words.length);
+            const r = document.createRange();
+            r.setStart(a, ao);
+            r.setEnd(b, bo);
+            const s = window.getSelection();
+            s.removeAllRanges();
+            s.addRange(r);
+            return s.toString() === words;
+            "#,
+            vec![Value::from(n), Value::from(words)],
+        );
+        assert_eq!(found, Value::Bool(true), "`{words}` is not in passage {n} as shown");
+    }
+
+    fn text_of(&self, css: &str) -> Vec<String> {
+        self.rt.block_on(async {
+            let mut out = Vec::new();
+            for e in self.c().find_all(Locator::Css(css)).await.unwrap() {
+                out.push(e.text().await.unwrap());
+            }
+            out
+        })
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        if let Some(c) = self.client.take() {
+            let _ = self.rt.block_on(c.close());
+        }
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+/// The note the browser codes: an emoji, accented names, a CRLF note.
+fn accented(p: &TestProject) {
+    p.write(
+        "notes/fife/a.md",
+        "---\nsite: Fife\n---\nZoë Ḿacleod 😀 opened the meeting. We built trust slowly over the year.\n\n\
+         Then 🎉🎉 the budget came, and José said the café was closing.\n",
+    );
+    p.write(
+        "notes/fife/crlf.md",
+        "---\r\nsite: Fife\r\n---\r\nFirst line of it\r\nsecond line here, with 👍 trust\r\n",
+    );
+}
+
+/// The coding a reference coder makes of `words` in passage `id` from the command line.
+fn reference(p: &TestProject, id: &str, code: &str, words: &str) -> Value {
+    p.run(&["code", "add", id, code, "--coder", "ref", "--quote", words]);
+    ledger(p, "ref").into_iter().rev().find(|e| e["text"] == words).unwrap()
+}
+
+#[test]
+fn selected_words_and_a_number_key_make_a_coding_on_exactly_those_words() {
+    let Some(b) = Browser::start("selected_words_and_a_number_key_make_a_coding_on_exactly_those_words") else {
+        return;
+    };
+    let p = TestProject::new();
+    accented(&p);
+    let s = Served::start(&p, "ann");
+    b.open(&s.url());
+    let cases = [
+        ("notes/fife/a.md", 0, "built trust", '1', "time"),
+        ("notes/fife/a.md", 1, "the café", '2', "personalised-connections"),
+        ("notes/fife/crlf.md", 0, "second line", '1', "time"),
+        ("notes/fife/crlf.md", 0, "👍 trust", '3', "critical-relationships"),
+    ];
+    for (k, (note, n, words, key, code)) in cases.iter().enumerate() {
+        b.open(&format!("{}/{note}", s.base));
+        b.select(*n, words);
+        b.press(*key);
+        wait_for("the coding in the ledger", || ledger(&p, "ann").len() == k + 1);
+        let got = ledger(&p, "ann").pop().unwrap();
+        let id = p.key_id(&format!("{note}#{}", n + 1));
+        let want = reference(&p, &id, code, words);
+        assert_eq!(got["text"], *words, "{got}");
+        assert_eq!(got["code"], *code, "{got}");
+        assert_eq!(
+            (&got["start"], &got["end"], &got["doc"]),
+            (&want["start"], &want["end"], &want["doc"]),
+            "{got}\n{want}"
+        );
+        // After the reload the words are marked in the code's colour.
+        b.ready();
+        assert!(b.text_of("mark.coded").iter().any(|t| t == words), "{:?}", b.text_of("mark"));
+    }
+    // A selection with white space at its ends codes the words alone; `u` takes it off again.
+    b.open(&format!("{}/notes/fife/a.md", s.base));
+    b.select(0, " opened the ");
+    b.press('4');
+    wait_for("the trimmed coding", || ledger(&p, "ann").len() == 5);
+    assert_eq!(ledger(&p, "ann")[4]["text"], "opened the");
+    b.ready();
+    b.press('u');
+    wait_for("the undo", || ledger(&p, "ann").len() == 6);
+    assert_eq!(ledger(&p, "ann")[5]["op"], "remove");
+    let left = listed(&p, &["code", "list", "--coder", "ann", "--json"]);
+    assert_eq!(left.len(), 4, "{left:#?}");
+}
+
+#[test]
+fn review_keys_accept_reject_skip_and_undo_and_a_cli_coding_shows_after_reload() {
+    let Some(b) = Browser::start("review_keys_accept_reject_skip_and_undo_and_a_cli_coding_shows_after_reload") else {
+        return;
+    };
+    let p = TestProject::sample();
+    p.run(&["code", "auto", "-q"]);
+    let s = Served::start(&p, "ann");
+    b.open(&s.url());
+    b.open(&format!("{}/review", s.base));
+    let current = || b.js("return document.querySelector('#suggestion').dataset.id;", vec![]);
+    let first = current();
+    let decided = |id: &Value| {
+        ledger(&p, "rules")
+            .into_iter()
+            .filter(|e| e["op"] == "status" && &e["id"] == id)
+            .map(|e| {
+                (e["status"].as_str().unwrap_or_default().to_string(), e["by"].as_str().unwrap_or_default().to_string())
+            })
+            .collect::<Vec<_>>()
+    };
+    b.press('a');
+    wait_for("the acceptance", || !decided(&first).is_empty());
+    assert_eq!(decided(&first), [("accepted".to_string(), "ann".to_string())]);
+    b.ready();
+    let second = current();
+    assert_ne!(first, second);
+    b.press('r');
+    wait_for("the rejection", || !decided(&second).is_empty());
+    assert_eq!(decided(&second)[0].0, "rejected");
+    b.ready();
+    b.press('u');
+    wait_for("the undo", || decided(&second).len() == 2);
+    assert_eq!(decided(&second)[1], ("suggested".to_string(), "ann".to_string()));
+    b.ready();
+    assert_eq!(current(), second, "the suggestion undone is shown again");
+    b.press('s');
+    b.ready();
+    assert_ne!(current(), second, "skip shows the next");
+    assert_eq!(decided(&second).len(), 2, "skip decides nothing");
+    let accepted = listed(&p, &["code", "list", "--coder", "rules", "--status", "accepted", "--json"]);
+    assert!(accepted.iter().any(|r| r["coding"]["id"] == first), "{accepted:#?}");
+
+    // A coding made on the command line shows on the note page after a reload.
+    let note = "notes/fife/2016-03-02-locality-planning-group-levenmouth.md";
+    b.open(&format!("{}/{}", s.base, note));
+    let marks = |b: &Browser| b.text_of("mark.coded");
+    assert!(!marks(&b).iter().any(|t| t == "radiator that cannot be turned down"));
+    p.run(&[
+        "code",
+        "add",
+        &format!("{note}#1"),
+        "context",
+        "--coder",
+        "hb",
+        "--quote",
+        "radiator that cannot be turned down",
+    ]);
+    b.rt.block_on(b.c().refresh()).unwrap();
+    b.ready();
+    assert!(marks(&b).iter().any(|t| t == "radiator that cannot be turned down"), "{:?}", marks(&b));
+}
