@@ -249,9 +249,9 @@ impl Browser {
     }
 
     fn ready(&self) {
-        wait_for("the page's script", || {
-            self.js("return document.body && document.body.dataset.ready === '1';", vec![]) == Value::Bool(true)
-        });
+        // A page a key or click was given to counts as gone: what it did may reload it.
+        let script = "return !window.fieldnotesOld && !!document.body && document.body.dataset.ready === '1';";
+        wait_for("the page's script", || self.js(script, vec![]) == Value::Bool(true));
     }
 
     fn js(&self, script: &str, args: Vec<Value>) -> Value {
@@ -262,6 +262,7 @@ impl Browser {
     fn press(&self, key: char) {
         let keys =
             KeyActions::new("keyboard".into()).then(KeyAction::Down { value: key }).then(KeyAction::Up { value: key });
+        self.js("window.fieldnotesOld = true;", vec![]);
         self.rt.block_on(self.c().perform_actions(keys)).unwrap();
     }
 
@@ -297,6 +298,17 @@ impl Browser {
             vec![Value::from(n), Value::from(words)],
         );
         assert_eq!(found, Value::Bool(true), "`{words}` is not in passage {n} as shown");
+    }
+
+    /// Waits for an element `css` finds.
+    fn wait_for_css(&self, css: &str) {
+        wait_for(css, || !self.text_of(css).is_empty());
+    }
+
+    /// Clicks the first element `css` finds.
+    fn click(&self, css: &str) {
+        self.js("window.fieldnotesOld = true;", vec![]);
+        self.rt.block_on(async { self.c().find(Locator::Css(css)).await.unwrap().click().await.unwrap() });
     }
 
     fn text_of(&self, css: &str) -> Vec<String> {
@@ -385,6 +397,56 @@ fn selected_words_and_a_number_key_make_a_coding_on_exactly_those_words() {
     assert_eq!(ledger(&p, "ann")[5]["op"], "remove");
     let left = listed(&p, &["code", "list", "--coder", "ann", "--json"]);
     assert_eq!(left.len(), 4, "{left:#?}");
+
+    // A click on a highlight shows the coding; a memo is written on it, and it is removed, and
+    // `u` brings it back whole, memo and all.
+    b.ready();
+    let events = || ledger(&p, "ann").len();
+    let n = events();
+    b.click("mark.coded[data-ids]");
+    b.wait_for_css("#details .coding[data-coder='ann']");
+    assert!(b.text_of("#details").iter().any(|t| t.contains("by ann")), "{:?}", b.text_of("#details"));
+    b.rt.block_on(async {
+        let memo = b.c().find(Locator::Css("#details .coding[data-coder='ann'] .memo-edit")).await.unwrap();
+        memo.send_keys("trust, slowly — the year's theme").await.unwrap();
+    });
+    b.click("#details .coding[data-coder='ann'] .save-memo");
+    wait_for("the memo", || events() == n + 1);
+    let memo = ledger(&p, "ann").pop().unwrap();
+    assert_eq!((memo["op"].as_str(), memo["memo"].as_str()), (Some("memo"), Some("trust, slowly — the year's theme")));
+    let id = memo["id"].as_str().unwrap().to_string();
+    let with_memo = listed(&p, &["code", "list", "--coder", "ann", "--json"]);
+    let row = with_memo.iter().find(|r| r["coding"]["id"] == id.as_str()).unwrap();
+    assert_eq!(row["coding"]["memo"], "trust, slowly — the year's theme");
+    b.ready();
+    b.click(&format!("mark.coded[data-ids~='{id}']"));
+    b.click(&format!("#details .coding[data-id='{id}'] .remove"));
+    wait_for("the removal", || events() == n + 2);
+    assert_eq!(ledger(&p, "ann")[n + 1]["op"], "remove");
+    b.ready();
+    b.press('u');
+    wait_for("the undo", || events() == n + 3);
+    let back = listed(&p, &["code", "list", "--coder", "ann", "--json"]);
+    let row = back.iter().find(|r| r["coding"]["id"] == id.as_str()).expect("the coding is back");
+    assert_eq!(row["coding"]["memo"], "trust, slowly — the year's theme");
+
+    // A code made on the spot joins the codebook and the list, ninth: `9` codes with it.
+    b.ready();
+    b.click("details.newcode summary");
+    b.rt.block_on(async {
+        let form = b.c().find(Locator::Css("#new-code")).await.unwrap();
+        form.find(Locator::Css("input[name=id]")).await.unwrap().send_keys("ritual").await.unwrap();
+        form.find(Locator::Css("input[name=name]")).await.unwrap().send_keys("Meeting ritual").await.unwrap();
+        form.find(Locator::Css("button")).await.unwrap().click().await.unwrap();
+    });
+    wait_for("the new code", || p.read("codebook.toml").contains("id = \"ritual\""));
+    b.ready();
+    wait_for("the list with the new code", || b.text_of("#codes li").len() == 9);
+    b.select(1, "José");
+    b.press('9');
+    wait_for("the coding with the new code", || ledger(&p, "ann").last().unwrap()["code"] == "ritual");
+    assert_eq!(ledger(&p, "ann").last().unwrap()["text"], "José");
+    p.run(&["codebook", "check"]);
 }
 
 #[test]

@@ -29,6 +29,8 @@ pub enum Command {
     Add(AddArgs),
     /// Remove codings.
     Rm(RmArgs),
+    /// Write a memo on a coding (in place of the one it had; "" takes it off).
+    Memo(MemoArgs),
     /// List codings.
     List(ListArgs),
     /// Accept or reject suggestions: interactively on a terminal, or with --accept/--reject.
@@ -48,6 +50,7 @@ pub fn run(g: &Globals, c: Command) -> Result<ExitCode> {
         Command::Explain(a) => explain(g, a),
         Command::Add(a) => add(g, a),
         Command::Rm(a) => rm(g, a),
+        Command::Memo(a) => memo(g, a),
         Command::List(a) => list(g, a),
         Command::Review(a) => review(g, a),
         Command::Check(a) => check(g, a),
@@ -447,6 +450,27 @@ fn rm(g: &Globals, a: RmArgs) -> Result<ExitCode> {
         study.remove_coding(&a.target, &code, &coder, &by, g)?
     };
     output::info(g.quiet, &format!("removed {n} coding(s)"));
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Arguments of `fieldnotes code memo`.
+#[derive(clap::Args, Debug)]
+pub struct MemoArgs {
+    /// The coding's id (as `code list` shows).
+    id: String,
+    /// The memo ("" for none).
+    memo: String,
+    /// Who writes it (default: `coder` in fieldnotes.toml, or FIELDNOTES_CODER).
+    #[arg(long)]
+    coder: Option<String>,
+}
+
+fn memo(g: &Globals, a: MemoArgs) -> Result<ExitCode> {
+    let project = g.project()?;
+    let by = coder_name(&project, a.coder)?;
+    let n = code::set_memo(&project, &a.id, &a.memo, &by, g)?.len();
+    let what = if a.memo.is_empty() { "took the memo off" } else { "wrote the memo on" };
+    output::info(g.quiet, &format!("{what} {n} coding(s)"));
     Ok(ExitCode::SUCCESS)
 }
 

@@ -223,6 +223,22 @@ pub enum Event {
         /// When.
         time: String,
     },
+    /// A memo written on a coding, in place of the one it had (empty: none).
+    Memo {
+        /// The coding's id.
+        id: String,
+        /// The coding's note, so that a reader of the ledger's last lines knows which note they
+        /// change without the rest.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        doc: Option<String>,
+        /// The memo.
+        memo: String,
+        /// Who wrote it.
+        #[serde(default)]
+        by: String,
+        /// When.
+        time: String,
+    },
 }
 
 /// A line of a ledger that could not be read.
@@ -311,6 +327,11 @@ impl LedgerState {
                 if let Some(c) = self.codings.get_mut(&id) {
                     c.status = status;
                     c.reviewer = (!by.is_empty()).then_some(by);
+                }
+            }
+            Event::Memo { id, memo, .. } => {
+                if let Some(c) = self.codings.get_mut(&id) {
+                    c.memo = (!memo.is_empty()).then_some(memo);
                 }
             }
             Event::Move { id, start, end, base, text, .. } => {

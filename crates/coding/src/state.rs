@@ -551,7 +551,10 @@ impl States {
         let tail_bad = fold_lines_from(ledger.path(), reader, opened.header.lines + 1, |_, ev| {
             let mine = match &ev {
                 Event::Add(c) => wanted.contains(c.doc.as_str()),
-                Event::Remove { id, .. } | Event::Status { id, .. } | Event::Move { id, .. } => view.seen.contains(id),
+                Event::Remove { id, .. }
+                | Event::Status { id, .. }
+                | Event::Move { id, .. }
+                | Event::Memo { id, .. } => view.seen.contains(id),
             };
             if mine {
                 view.apply(ev);
@@ -597,7 +600,9 @@ impl States {
                             who.insert(by);
                         }
                     }
-                    Event::Remove { doc: Some(_), .. } | Event::Move { doc: Some(_), .. } => {}
+                    Event::Remove { doc: Some(_), .. }
+                    | Event::Move { doc: Some(_), .. }
+                    | Event::Memo { doc: Some(_), .. } => {}
                     _ => unplaced = true,
                 },
             )
@@ -1028,7 +1033,7 @@ impl Index {
                         index.ids[k as usize].alive = false;
                     }
                 }
-                Event::Status { id, .. } | Event::Move { id, .. } => {
+                Event::Status { id, .. } | Event::Move { id, .. } | Event::Memo { id, .. } => {
                     if let Some(&k) = id_of.get(&key(&id)) {
                         index.later.push((k, at));
                     }
@@ -1281,6 +1286,13 @@ mod tests {
                 id: format!("c{d}-{k}"),
                 doc: None,
                 status: Status::ALL[st],
+                by: "jm".into(),
+                time: String::new(),
+            }),
+            1 => (id.clone(), 0..3usize).prop_map(|((d, k), m)| Event::Memo {
+                id: format!("c{d}-{k}"),
+                doc: Some(DOCS[d].to_string()),
+                memo: ["", "slow start", "métier — ✓"][m].to_string(),
                 by: "jm".into(),
                 time: String::new(),
             }),

@@ -24,6 +24,8 @@ const ADD: u8 = 0;
 const REMOVE: u8 = 1;
 const STATUS: u8 = 2;
 const MOVE: u8 = 3;
+/// A memo written: nothing the compact table keeps changes.
+const MEMO: u8 = 5;
 /// An id added at this place and removed since, as a coding state holds it.
 const GONE: u8 = 4;
 
@@ -247,7 +249,10 @@ impl CodingTable {
             // another note is left out.
             let doc = match ev {
                 Event::Add(c) => Some(&c.doc),
-                Event::Remove { doc, .. } | Event::Status { doc, .. } | Event::Move { doc, .. } => doc.as_ref(),
+                Event::Remove { doc, .. }
+                | Event::Status { doc, .. }
+                | Event::Move { doc, .. }
+                | Event::Memo { doc, .. } => doc.as_ref(),
             };
             let mine = match (&wanted, doc) {
                 (Some(wanted), Some(doc)) => wanted.contains(doc.as_str()),
@@ -396,6 +401,10 @@ impl CodingTable {
                 }
                 id
             }
+            Event::Memo { id, .. } => {
+                r.kind = MEMO;
+                id
+            }
             Event::Move { id, start, end, base, text, .. } => {
                 r.kind = MOVE;
                 r.start = u32::try_from(start).ok()?;
@@ -457,6 +466,7 @@ impl CodingTable {
                             c.reviewer = ev.reviewer;
                         }
                     }
+                    MEMO => {}
                     _ => {
                         if let Some(c) = cur.as_mut() {
                             c.start = ev.start;

@@ -107,6 +107,8 @@
       if (!m) continue;
       const d = document.createElement("div");
       d.className = "coding";
+      d.dataset.id = id;
+      d.dataset.coder = m.coder;
       const t = document.createElement("p");
       const sw = document.createElement("span");
       sw.className = "swatch";
@@ -122,11 +124,24 @@
       const q = document.createElement("blockquote");
       q.textContent = m.text;
       d.append(q);
-      if (m.memo) {
-        const p = document.createElement("p");
-        p.textContent = "memo: " + m.memo;
-        d.append(p);
-      }
+      const memo = document.createElement("textarea");
+      memo.className = "memo-edit";
+      memo.rows = 2;
+      memo.placeholder = "a memo on this coding";
+      memo.value = m.memo || "";
+      const save = document.createElement("button");
+      save.type = "button";
+      save.className = "save-memo";
+      save.textContent = "Save memo";
+      save.addEventListener("click", async () => {
+        try {
+          await post("/api/memo", { id, memo: memo.value });
+          reload();
+        } catch (e) {
+          say(e.message, true);
+        }
+      });
+      d.append(memo, save);
       for (const ev of m.evidence) {
         const p = document.createElement("p");
         p.className = "meta";
@@ -141,6 +156,7 @@
       }
       const rm = document.createElement("button");
       rm.type = "button";
+      rm.className = "remove";
       rm.textContent = "Remove";
       rm.addEventListener("click", async () => {
         try {

@@ -55,6 +55,8 @@ enum Undo {
     Removed(Vec<Coding>),
     /// A suggestion was accepted or rejected: suggested again.
     Decided(Box<Coding>),
+    /// A memo was written on a coding (its id, and the memo it had).
+    Memo(String, String),
 }
 
 /// Serves `project` until interrupted (Ctrl-C or SIGTERM). `ready` gets the URL with the token,
@@ -122,6 +124,7 @@ fn router(app: Arc<App>) -> Router {
         .route("/api/code", post(api_code))
         .route("/api/remove", post(api_remove))
         .route("/api/review", post(api_review))
+        .route("/api/memo", post(api_memo))
         .route("/api/undo", post(api_undo))
         .route("/api/codes", post(api_new_code))
         .layer(middleware::from_fn_with_state(app.clone(), guard))
@@ -361,12 +364,27 @@ struct IdRequest {
 
 async fn api_remove(State(app): State<Arc<App>>, axum::Json(r): axum::Json<IdRequest>) -> Response {
     action(app, move |app, log| {
-        let table = fieldnotes_study::study::coding_table(&app.project, log)?;
-        let removed: Vec<Coding> = table.with_id(&r.id).collect();
+        let removed = fieldnotes_study::code::codings_with_id(&app.project, &r.id, log)?;
         let n = fieldnotes_study::code::remove_by_id(&app.project, &r.id, &app.coder, log)?;
         fieldnotes_study::code::reviewed(&app.project)?;
         app.remember(Undo::Removed(removed));
         Ok(serde_json::json!({ "removed": n }))
+    })
+    .await
+}
+
+#[derive(Debug, Deserialize)]
+struct MemoRequest {
+    id: String,
+    memo: String,
+}
+
+async fn api_memo(State(app): State<Arc<App>>, axum::Json(r): axum::Json<MemoRequest>) -> Response {
+    action(app, move |app, log| {
+        let before = fieldnotes_study::code::set_memo(&app.project, &r.id, r.memo.trim(), &app.coder, log)?;
+        let had = before.first().and_then(|c| c.memo.clone()).unwrap_or_default();
+        app.remember(Undo::Memo(r.id.clone(), had));
+        Ok(serde_json::json!({ "memos": before.len() }))
     })
     .await
 }
@@ -407,6 +425,10 @@ async fn api_undo(State(app): State<Arc<App>>) -> Response {
                     Ledger::new(app.project.root(), &c.coder)?.append(&[Event::Add(c)])?;
                 }
                 "the codings removed are back"
+            }
+            Undo::Memo(id, before) => {
+                fieldnotes_study::code::set_memo(&app.project, &id, &before, &app.coder, log)?;
+                "the memo is as it was"
             }
             Undo::Decided(c) => {
                 fieldnotes_study::code::decide(&app.project, &c, Status::Suggested, &app.coder)?;

@@ -71,70 +71,77 @@ fn is_hex_colour(c: &str) -> bool {
     c.len() == 7 && c.starts_with('#') && c[1..].chars().all(|x| x.is_ascii_hexdigit())
 }
 
-/// The notes by site and kind, each with how much of it is coded, and by whom.
+/// One note's row on the first page.
+struct NoteRow {
+    path: String,
+    date: String,
+    passages: usize,
+    /// Passages with an accepted coding (by anyone).
+    coded: usize,
+    /// Accepted codings per coder.
+    by: BTreeMap<String, usize>,
+    suggested: usize,
+}
+
+/// The notes by site and kind, each with how much of it is coded, and by whom: read a batch of
+/// notes at a time, with their codings, as `fieldnotes index` reads them.
 pub fn index(project: &Project, log: &Log) -> Result<Markup> {
-    let study = Study::load(project.clone(), log)?;
-    let placement = study.placement();
-    /// One note's row.
-    struct Row<'a> {
-        path: &'a str,
-        date: String,
-        passages: usize,
-        coded: BTreeSet<usize>,
-        by: BTreeMap<&'a str, usize>,
-        suggested: usize,
-    }
-    let mut rows: Vec<Row<'_>> = study
-        .corpus
-        .documents
-        .iter()
-        .map(|d| Row {
-            path: &d.path,
-            date: d.attributes.get("date").map(|v| v.to_string()).unwrap_or_default(),
-            passages: d.passages.len(),
-            coded: BTreeSet::new(),
-            by: BTreeMap::new(),
-            suggested: 0,
-        })
-        .collect();
-    for x in &placement.placed {
-        let r = &mut rows[x.doc];
-        match x.coding.status {
-            Status::Accepted => {
-                r.coded.extend(x.passages.clone());
-                *r.by.entry(x.coding.coder.as_str()).or_default() += 1;
+    let mut groups: BTreeMap<(String, String), Vec<NoteRow>> = BTreeMap::new();
+    fieldnotes_study::study::place_in_batches(project, log, |corpus, _, placement| {
+        let mut coded: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); corpus.documents.len()];
+        let mut rows: Vec<NoteRow> = corpus
+            .documents
+            .iter()
+            .map(|d| NoteRow {
+                path: d.path.clone(),
+                date: d.attributes.get("date").map(|v| v.to_string()).unwrap_or_default(),
+                passages: d.passages.len(),
+                coded: 0,
+                by: BTreeMap::new(),
+                suggested: 0,
+            })
+            .collect();
+        for x in &placement.placed {
+            let r = &mut rows[x.doc];
+            match x.coding.status {
+                Status::Accepted => {
+                    coded[x.doc].extend(x.passages.clone());
+                    *r.by.entry(x.coding.coder.clone()).or_default() += 1;
+                }
+                Status::Suggested => r.suggested += 1,
+                Status::Rejected => {}
             }
-            Status::Suggested => r.suggested += 1,
-            Status::Rejected => {}
         }
-    }
-    let mut groups: BTreeMap<(String, String), Vec<usize>> = BTreeMap::new();
-    for (i, d) in study.corpus.documents.iter().enumerate() {
-        let site = d.attr_str("site").unwrap_or("(no site)").to_string();
-        let kind = d.attr_str("kind").unwrap_or("(no kind)").to_string();
-        groups.entry((site, kind)).or_default().push(i);
-    }
-    let total: usize = rows.iter().map(|r| r.passages).sum();
-    let coded: usize = rows.iter().map(|r| r.coded.len()).sum();
+        for ((mut r, c), d) in rows.into_iter().zip(coded).zip(&corpus.documents) {
+            r.coded = c.len();
+            let site = d.attr_str("site").unwrap_or("(no site)").to_string();
+            let kind = d.attr_str("kind").unwrap_or("(no kind)").to_string();
+            groups.entry((site, kind)).or_default().push(r);
+        }
+        Ok(())
+    })?;
+    let all = || groups.values().flatten();
+    let notes = all().count();
+    let total: usize = all().map(|r| r.passages).sum();
+    let coded: usize = all().map(|r| r.coded).sum();
     Ok(html! {
         h1 { (if project.config.name.is_empty() { "Notes" } else { &project.config.name }) }
         p.meta {
-            (fieldnotes_study::count(rows.len() as u64, "note")) ", "
+            (fieldnotes_study::count(notes as u64, "note")) ", "
             (fieldnotes_study::count(total as u64, "passage")) ", "
             (coded) " coded (an accepted coding by anyone)."
         }
-        @for ((site, kind), docs) in &groups {
+        @for ((site, kind), rows) in &groups {
             h2 { (site) " · " span.meta { (kind) } }
             table.notes {
                 thead { tr { th { "note" } th { "date" } th.num { "passages" } th.num { "coded" } th { "by" } th.num { "suggested" } } }
                 tbody {
-                    @for &i in docs {
-                        @let r = &rows[i];
+                    @for r in rows {
                         tr {
-                            td { a href=(note_href(r.path)) { (r.path) } }
+                            td { a href=(note_href(&r.path)) { (r.path) } }
                             td { (r.date) }
                             td.num { (r.passages) }
-                            td.num { (r.coded.len()) }
+                            td.num { (r.coded) }
                             td { (r.by.iter().map(|(c, n)| format!("{c} ({n})")).collect::<Vec<_>>().join(", ")) }
                             td.num { (r.suggested) }
                         }
@@ -142,7 +149,7 @@ pub fn index(project: &Project, log: &Log) -> Result<Markup> {
                 }
             }
         }
-        @if rows.is_empty() {
+        @if notes == 0 {
             p { "No notes yet: put Markdown or text files under " code { "notes/" } ", or use " code { "fieldnotes import" } "." }
         }
     })
@@ -372,7 +379,7 @@ pub fn note(project: &Project, path: &str, log: &Log) -> Result<Markup> {
 /// The suggestions waiting, one at a time, with their evidence in their passages.
 pub fn review(project: &Project, filter: &Filter, skip: usize, log: &Log) -> Result<Markup> {
     let book = fieldnotes_study::study::codebook(project)?;
-    let waiting = fieldnotes_study::code::pending(project, filter, log)?;
+    let (total, at) = fieldnotes_study::code::pending_at(project, filter, skip, log)?;
     let query = |skip: usize| {
         let mut q = vec![format!("skip={skip}")];
         for (k, v) in [("code", &filter.code), ("site", &filter.site), ("from", &filter.from)] {
@@ -393,11 +400,11 @@ pub fn review(project: &Project, filter: &Filter, skip: usize, log: &Log) -> Res
             button type="submit" { "Filter" }
         }
     };
-    let Some(s) = waiting.get(skip) else {
+    let Some(s) = at else {
         return Ok(html! {
             h1 { "Review" }
             (form)
-            p { @if waiting.is_empty() { "No suggestion waits for review here." } @else { "No more: " (waiting.len()) " skipped. " a href=(query(0)) { "Start again" } } }
+            p { @if total == 0 { "No suggestion waits for review here." } @else { "No more: " (total) " skipped. " a href=(query(0)) { "Start again" } } }
         });
     };
     let c: &Coding = &s.coding;
@@ -434,7 +441,7 @@ pub fn review(project: &Project, filter: &Filter, skip: usize, log: &Log) -> Res
         (form)
         div.columns {
             article #suggestion data-id=(c.id) data-next=(query(skip + 1)) data-here=(query(skip)) {
-                p.meta { "Suggestion " (skip + 1) " of " (waiting.len()) " · " (s.site) " · " a href=(format!("{}#p-{}", note_href(&c.doc), near.first().map_or("", |p| p.key.as_str()))) { (c.doc) } }
+                p.meta { "Suggestion " (skip + 1) " of " (total) " · " (s.site) " · " a href=(format!("{}#p-{}", note_href(&c.doc), near.first().map_or("", |p| p.key.as_str()))) { (c.doc) } }
                 h2 {
                     span.swatch style=(format!("background:{colour}")) {}
                     (code.map_or(c.code.as_str(), |k| k.name.as_str())) " " span.meta { (c.code) " · suggested by " (c.coder) }

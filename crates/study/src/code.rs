@@ -198,6 +198,41 @@ pub fn remove_by_id(project: &Project, id: &str, by: &str, tell: &dyn Tell) -> R
     remove(project, &by_ledger, by)
 }
 
+/// The codings with id `id` (one per ledger that holds it), whole: memo, evidence and time, as
+/// their ledgers have them (the compact table leaves those out). Read through the coding
+/// states, note by note: no other note's codings are read.
+pub fn codings_with_id(project: &Project, id: &str, tell: &dyn Tell) -> Result<Vec<Coding>> {
+    let table = crate::study::coding_table(project, tell)?;
+    let mut out = Vec::new();
+    for c in table.with_id(id) {
+        let whole = Codings::load_doc(project.root(), &project.derived_dir(), &c.doc)?;
+        out.extend(whole.ledgers.get(&c.coder).and_then(|l| l.codings.get(id)).cloned());
+    }
+    Ok(out)
+}
+
+/// Writes `memo` on the coding with id `id` (in place of its memo; empty: none), in whichever
+/// ledgers hold it, as written by `by`; returns the codings as they were before.
+pub fn set_memo(project: &Project, id: &str, memo: &str, by: &str, tell: &dyn Tell) -> Result<Vec<Coding>> {
+    ledger::validate_coder(by)?;
+    let before = codings_with_id(project, id, tell)?;
+    if before.is_empty() {
+        bail!("no coding with id `{id}`; `fieldnotes code list` shows the ids");
+    }
+    for c in &before {
+        let ev = Event::Memo {
+            id: c.id.clone(),
+            doc: Some(c.doc.clone()),
+            memo: memo.to_string(),
+            by: by.to_string(),
+            time: now(),
+        };
+        Ledger::new(project.root(), &c.coder)?.append(&[ev])?;
+    }
+    reviewed(project)?;
+    Ok(before)
+}
+
 /// Removes the codings `by_ledger` names (per ledger, each one's id and note), one write per
 /// ledger, recording who removed them.
 fn remove(project: &Project, by_ledger: &BTreeMap<String, Vec<(String, String)>>, by: &str) -> Result<usize> {
@@ -271,6 +306,19 @@ pub fn pending(project: &Project, filter: &Filter, tell: &dyn Tell) -> Result<Ve
         out.push(Pending { coding: c.clone(), text: text.to_string(), site: site.to_string() });
     })?;
     Ok(out)
+}
+
+/// How many suggestions `filter` admits, and the one at place `at` (from 0) in the order of
+/// the notes, with its words and site: one page of a review, without holding the rest.
+pub fn pending_at(project: &Project, filter: &Filter, at: usize, tell: &dyn Tell) -> Result<(usize, Option<Pending>)> {
+    let (mut n, mut found) = (0, None);
+    suggestions(project, filter, tell, |c, text, site| {
+        if n == at {
+            found = Some(Pending { coding: c.clone(), text: text.to_string(), site: site.to_string() });
+        }
+        n += 1;
+    })?;
+    Ok((n, found))
 }
 
 /// Records `reviewer`'s decision (`Accepted` or `Rejected`) on suggestion `c` in its coder's

@@ -223,7 +223,10 @@ fn update_in_place(
         for ev in events {
             let doc = match ev {
                 Event::Add(c) => Some(c.doc),
-                Event::Remove { doc, .. } | Event::Status { doc, .. } | Event::Move { doc, .. } => doc,
+                Event::Remove { doc, .. }
+                | Event::Status { doc, .. }
+                | Event::Move { doc, .. }
+                | Event::Memo { doc, .. } => doc,
             };
             let Some(doc) = doc else { return Ok(None) };
             notes.insert(doc);
