@@ -44,6 +44,11 @@ impl Served {
         format!("{}/?token={}", self.base, self.token)
     }
 
+    /// The cookie the token is kept in, as a request sends it.
+    fn cookie(&self) -> String {
+        format!("fieldnotes_token_{}={}", self.addr().rsplit(':').next().unwrap(), self.token)
+    }
+
     fn addr(&self) -> &str {
         self.base.trim_start_matches("http://")
     }
@@ -106,6 +111,8 @@ fn requests_without_the_token_are_refused_and_nothing_is_written() {
     for path in ["/", "/notes/fife/a.md", "/review", "/search?q=trust", "/codebook", "/themes", "/assets/app.js"] {
         assert_eq!(http(s.addr(), "GET", path, &[], "").0, 401, "{path}");
         assert_eq!(http(s.addr(), "GET", path, &[("Cookie", "fieldnotes_token=0123")], "").0, 401, "{path}");
+        let other = s.cookie().replace(&s.token, &"0".repeat(32));
+        assert_eq!(http(s.addr(), "GET", path, &[("Cookie", &other)], "").0, 401, "{path}");
     }
     let wrong = format!("/?token={}", "f".repeat(32));
     assert_eq!(http(s.addr(), "GET", &wrong, &[], "").0, 401);
@@ -118,11 +125,28 @@ fn requests_without_the_token_are_refused_and_nothing_is_written() {
     let (status, head, _) = http(s.addr(), "GET", &format!("/notes/fife/a.md?token={}", s.token), &[], "");
     assert_eq!(status, 303, "{head}");
     assert!(head.to_lowercase().contains("location: /notes/fife/a.md\r\n"), "{head}");
-    let cookie = format!("fieldnotes_token={}", s.token);
+    let cookie = s.cookie();
     assert!(head.contains(&format!("{cookie}; Path=/; HttpOnly; SameSite=Strict")), "{head}");
     let (status, _, page) = http(s.addr(), "GET", "/notes/fife/a.md", &[("Cookie", &cookie)], "");
     assert_eq!(status, 200);
     assert!(page.contains("We built trust slowly."), "{page}");
+    // Nothing a page or its script loads comes from elsewhere.
+    for path in [
+        "/",
+        "/notes/fife/a.md",
+        "/review",
+        "/search?q=trust",
+        "/codebook",
+        "/themes",
+        "/assets/app.js",
+        "/assets/app.css",
+    ] {
+        let (status, _, text) = http(s.addr(), "GET", path, &[("Cookie", &cookie)], "");
+        assert_eq!(status, 200, "{path}: {text}");
+        for far in ["src=\"http", "href=\"http", "src=\"//", "href=\"//", "url(", "@import", "fetch(\"http"] {
+            assert!(!text.contains(far), "{path} names `{far}`");
+        }
+    }
     // Another host name (a page elsewhere rebinding its name to 127.0.0.1) is refused even with it.
     let evil = [("Cookie", cookie.as_str()), ("Host", "evil.example")];
     assert_eq!(http(s.addr(), "GET", "/", &evil, "").0, 403);
@@ -154,7 +178,7 @@ fn two_coders_and_the_command_line_coding_at_once_lose_nothing() {
     let ann = Served::start(&p, "ann");
     let bob = Served::start(&p, "bob");
     let post = |s: &Served, i: usize, code: &str| {
-        let cookie = format!("fieldnotes_token={}", s.token);
+        let cookie = s.cookie();
         let body = format!(r#"{{"passage":"{id}","code":"{code}","start":{},"end":{}}}"#, i * 7, i * 7 + 6);
         let h = [("Cookie", cookie.as_str()), ("Content-Type", "application/json")];
         let (status, _, said) = http(s.addr(), "POST", "/api/code", &h, &body);

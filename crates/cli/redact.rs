@@ -5,7 +5,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use anyhow::{Context, Result};
-use fieldnotes_study::redact;
+use fieldnotes_study::redact::{self, Class};
 
 use crate::Globals;
 use crate::output;
@@ -13,7 +13,10 @@ use crate::output;
 /// Arguments of `fieldnotes redact`.
 ///
 /// `names.csv` has two columns, `name,pseudonym` (a header row first). Names are matched as
-/// whole words, ignoring case, longest first. Keep the names file outside the copy you share.
+/// whole words, ignoring case, longest first. Email addresses and phone numbers become `[email]`
+/// and `[phone]`; an email or web address with a listed name in it is replaced whole. Keep the
+/// names file outside the copy you share. `--check` finds exactly what `redact` replaces (one
+/// detector): give it the same options.
 #[derive(clap::Args, Debug)]
 pub struct Args {
     /// The names to replace: a CSV of `name,pseudonym`.
@@ -22,12 +25,58 @@ pub struct Args {
     /// Where to write the pseudonymised copy (default: `<project>-redacted` beside it).
     #[arg(long)]
     out: Option<PathBuf>,
-    /// Check instead of writing: fail if a listed name, an email address or a phone number is
+    /// Check instead of writing: fail if a listed name or an identifier of the classes on is
     /// found in the notes, the ledgers, or any file or folder given.
     #[arg(long)]
     check: bool,
+    /// Further classes to replace (off by default): url, postcode, birthdate (a date next to
+    /// "born"). Repeat, or separate with commas.
+    #[arg(long, value_delimiter = ',', value_name = "CLASS")]
+    also: Vec<String>,
+    /// Classes to leave as they are: email, phone (and any given with --also).
+    #[arg(long, value_delimiter = ',', value_name = "CLASS")]
+    keep: Vec<String>,
+    /// A placeholder of your own for a class: `--as email="[address]"`.
+    #[arg(long = "as", value_name = "CLASS=TEXT")]
+    placeholders: Vec<String>,
+    /// Also write what was replaced, per file and class (counts, never the values), as CSV.
+    #[arg(long, value_name = "FILE")]
+    report: Option<PathBuf>,
     /// With --check: further files or folders (exports) to scan.
     paths: Vec<PathBuf>,
+}
+
+impl Args {
+    /// The detector's options from `--also`, `--keep` and `--as`.
+    fn options(&self) -> Result<redact::Options> {
+        let mut opts = redact::Options::default();
+        for c in &self.also {
+            let c = Class::parse(c)?;
+            if !opts.classes.contains(&c) {
+                opts.classes.push(c);
+            }
+        }
+        for c in &self.keep {
+            let c = Class::parse(c)?;
+            anyhow::ensure!(
+                c != Class::Name,
+                "names are always replaced: leave a name out of the names file to keep it"
+            );
+            opts.classes.retain(|k| *k != c);
+        }
+        for p in &self.placeholders {
+            let (c, text) = p
+                .split_once('=')
+                .with_context(|| format!("`--as {p}`: write CLASS=TEXT, e.g. `--as email=[address]`"))?;
+            opts.placeholders.push((Class::parse(c)?, text.to_string()));
+        }
+        Ok(opts)
+    }
+
+    fn detector(&self) -> Result<redact::Detector> {
+        let names = self.names.as_deref().map(redact::Names::read).transpose()?;
+        redact::Detector::new(names, &self.options()?)
+    }
 }
 
 /// Runs `fieldnotes redact`.
@@ -37,25 +86,42 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     }
     let names_path =
         a.names.as_ref().context("give the names to replace: `--names names.csv` (columns name,pseudonym)")?;
-    let names = redact::Names::read(names_path)?;
+    let detector = a.detector()?;
     let project = g.project()?;
     let out = match &a.out {
         Some(o) => o.clone(),
         None => redact::default_out(&project)?,
     };
-    let (notes, n_codings) = redact::write_copy(&project, &names, names_path, &out, g)?;
+    let copied = redact::write_copy(&project, &detector, names_path, &out, g)?;
+    let counts: Vec<String> =
+        copied.replaced.by_class().iter().map(|(c, n)| fieldnotes_study::count(*n as u64, c.label())).collect();
+    let counts = if counts.is_empty() { "nothing".to_string() } else { counts.join(", ") };
     output::info(
         g.quiet,
         &format!(
-            "wrote a pseudonymised copy to `{}`: {notes} notes, {n_codings} codings; the names file stays where it is",
+            "wrote a pseudonymised copy to `{}`: {} notes, {} codings; replaced {counts}; the names file stays where it is",
             out.display(),
+            copied.notes,
+            copied.codings,
         ),
     );
+    if let Some(path) = &a.report {
+        let rows: Vec<Vec<String>> = copied
+            .replaced
+            .counts
+            .iter()
+            .map(|((file, class), n)| vec![file.clone(), class.label().to_string(), n.to_string()])
+            .collect();
+        let mut buf = Vec::new();
+        output::write_csv(&mut buf, &["file".to_string(), "class".to_string(), "count".to_string()], &rows)?;
+        fieldnotes_corpus::atomic::write(path, &buf).with_context(|| format!("cannot write `{}`", path.display()))?;
+        output::info(g.quiet, &format!("wrote what was replaced (counts per file and class) to `{}`", path.display()));
+    }
     Ok(ExitCode::SUCCESS)
 }
 
 fn check(g: &Globals, a: &Args) -> Result<ExitCode> {
-    let findings = redact::check(&g.project()?, a.names.as_deref(), &a.paths)?;
+    let findings = redact::check(&g.project()?, &a.detector()?, a.names.as_deref(), &a.paths)?;
     let mut out = output::stdout();
     use std::io::Write;
     for f in &findings.found {

@@ -32,8 +32,11 @@ pub struct Options {
     pub coder: String,
 }
 
-/// The cookie that carries the token after the first request.
-const COOKIE: &str = "fieldnotes_token";
+/// The cookie that carries the token after the first request, named with the port: browsers
+/// keep cookies by host, not by port, and two workbenches (two projects) may be open at once.
+fn cookie_name(port: u16) -> String {
+    format!("fieldnotes_token_{port}")
+}
 
 /// What every request handler shares.
 struct App {
@@ -159,13 +162,13 @@ async fn guard(State(app): State<Arc<App>>, req: Request, next: Next) -> Respons
             to = format!("{to}?{}", rest.join("&"));
         }
         let mut resp = Redirect::to(&to).into_response();
-        let cookie = format!("{COOKIE}={}; Path=/; HttpOnly; SameSite=Strict", app.token);
+        let cookie = format!("{}={}; Path=/; HttpOnly; SameSite=Strict", cookie_name(app.port), app.token);
         if let Ok(v) = HeaderValue::from_str(&cookie) {
             resp.headers_mut().insert(header::SET_COOKIE, v);
         }
         return resp;
     }
-    if cookie(req.headers()).is_some_and(|c| same(c, &app.token)) {
+    if cookie(req.headers(), &cookie_name(app.port)).is_some_and(|c| same(c, &app.token)) {
         return next.run(req).await;
     }
     refused()
@@ -180,14 +183,14 @@ fn refused() -> Response {
         .into_response()
 }
 
-/// The token cookie's value.
-fn cookie(headers: &HeaderMap) -> Option<&str> {
+/// The value of cookie `name`.
+fn cookie<'h>(headers: &'h HeaderMap, name: &str) -> Option<&'h str> {
     headers
         .get_all(header::COOKIE)
         .iter()
         .filter_map(|v| v.to_str().ok())
         .flat_map(|v| v.split(';'))
-        .find_map(|kv| kv.trim().strip_prefix(COOKIE).and_then(|r| r.strip_prefix('=')))
+        .find_map(|kv| kv.trim().strip_prefix(name).and_then(|r| r.strip_prefix('=')))
 }
 
 /// Equal strings, compared in time that does not depend on where they differ.

@@ -222,7 +222,7 @@ fn passage_text(p: &PassageView, layers: &[Layer<'_>]) -> Markup {
         out.push_str(&format!(
             "<mark class=\"{}\" data-ids=\"{}\" style=\"{}\" title=\"{}\">{text}</mark>",
             classes.join(" "),
-            ids.join(" "),
+            escape_text(&ids.join(" ")).replace('"', "&quot;"),
             style,
             over.len()
         ));
@@ -330,6 +330,10 @@ fn keys(list: &[(&str, &str)]) -> Markup {
 
 /// A whole note: its passages with the codings as highlights, the codes to pick from.
 pub fn note(project: &Project, path: &str, log: &Log) -> Result<Markup> {
+    // Checked first: a path that names no note would load the whole study to say so.
+    if project.note_file(path).is_none() {
+        anyhow::bail!("no note `{path}` in this project (the notes are listed at /)");
+    }
     let study = Study::load_note(project.clone(), &format!("{path}#1"), log)?;
     let book = study.codebook()?;
     let whole = study.note(path, log)?;

@@ -56,7 +56,7 @@ fn is_word(c: Option<char>) -> bool {
 }
 
 /// Whole-word matches of the names in `text`: (byte start, byte end, name index).
-fn find(names: &Names, text: &str) -> Vec<(usize, usize, usize)> {
+fn find_names(names: &Names, text: &str) -> Vec<(usize, usize, usize)> {
     names
         .ac
         .find_iter(text)
@@ -65,25 +65,273 @@ fn find(names: &Names, text: &str) -> Vec<(usize, usize, usize)> {
         .collect()
 }
 
-/// Replaces the names; returns the new text and, for mapping offsets, the replaced spans in
-/// code points: (old start, old end, new length).
-pub fn replace(names: &Names, text: &str) -> (String, Vec<(usize, usize, usize)>) {
+/// A kind of identifier the detector finds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord, Hash, serde::Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Class {
+    /// A name of the names file (replaced by its pseudonym).
+    Name,
+    /// An email address.
+    Email,
+    /// A phone number (UK and international forms).
+    Phone,
+    /// A web address (off by default; always replaced whole when a listed name is in it).
+    Url,
+    /// A UK postcode (off by default).
+    Postcode,
+    /// A date next to "born" (off by default).
+    Birthdate,
+}
+
+impl Class {
+    /// Every class, in the order reports list them.
+    pub const ALL: [Class; 6] =
+        [Class::Name, Class::Email, Class::Phone, Class::Url, Class::Postcode, Class::Birthdate];
+
+    /// Its name on the command line and in reports.
+    pub fn label(self) -> &'static str {
+        match self {
+            Class::Name => "name",
+            Class::Email => "email",
+            Class::Phone => "phone",
+            Class::Url => "url",
+            Class::Postcode => "postcode",
+            Class::Birthdate => "birthdate",
+        }
+    }
+
+    /// What a finding of it is called.
+    pub fn what(self) -> &'static str {
+        match self {
+            Class::Name => "name",
+            Class::Email => "email address",
+            Class::Phone => "phone number",
+            Class::Url => "web address",
+            Class::Postcode => "postcode",
+            Class::Birthdate => "date of birth",
+        }
+    }
+
+    /// What replaces it unless another placeholder is given.
+    pub fn placeholder(self) -> &'static str {
+        match self {
+            Class::Name => "[name]",
+            Class::Email => "[email]",
+            Class::Phone => "[phone]",
+            Class::Url => "[url]",
+            Class::Postcode => "[postcode]",
+            Class::Birthdate => "[date of birth]",
+        }
+    }
+
+    /// The class named `s` (as [`Class::label`] gives it).
+    pub fn parse(s: &str) -> Result<Class> {
+        Class::ALL.into_iter().find(|c| c.label() == s.trim()).with_context(|| {
+            let all: Vec<&str> = Class::ALL.iter().map(|c| c.label()).collect();
+            format!("no class of identifier `{s}`; the classes are {}", all.join(", "))
+        })
+    }
+}
+
+/// Which classes the detector looks for besides names, and what replaces them.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The classes on: by default email addresses and phone numbers.
+    pub classes: Vec<Class>,
+    /// Placeholders other than the default ones.
+    pub placeholders: Vec<(Class, String)>,
+}
+
+impl Default for Options {
+    fn default() -> Options {
+        Options { classes: vec![Class::Email, Class::Phone], placeholders: Vec::new() }
+    }
+}
+
+/// One identifier found: bytes `start..end` of the text.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct Found {
+    /// Its first byte.
+    pub start: usize,
+    /// After its last byte.
+    pub end: usize,
+    /// Its class.
+    pub class: Class,
+    /// For a name, which of the names file.
+    pub name: usize,
+}
+
+/// The one detector of identifiers that `redact` replaces and `redact --check` reports, so the
+/// two cannot disagree: the names listed (whole words, any case, longest first), and the
+/// classes on. An email address or web address with a listed name in it is found whole, so no
+/// part of it is left behind.
+pub struct Detector {
+    names: Option<Names>,
+    classes: Vec<Class>,
+    placeholders: Vec<(Class, String)>,
+    email: Regex,
+    phone: Regex,
+    url: Regex,
+    postcode: Regex,
+    born: Regex,
+}
+
+impl Detector {
+    /// A detector of `names` (if any) and the classes `opts` turns on.
+    pub fn new(names: Option<Names>, opts: &Options) -> Result<Detector> {
+        Ok(Detector {
+            names,
+            classes: opts.classes.clone(),
+            placeholders: opts.placeholders.clone(),
+            email: Regex::new(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9-]+(?:\.[A-Za-z0-9-]+)*\.[A-Za-z]{2,}")?,
+            // A candidate: digits (or a bracketed group of them), each after at most one space,
+            // dot or dash; checked by `is_phone`.
+            phone: Regex::new(r"\+?(?:\(\d{1,5}\)|\d)(?:[ .\-]?(?:\(\d{1,5}\)|\d)){5,16}")?,
+            url: Regex::new(r#"(?i)\b(?:https?://|www\.)[^\s<>"'()\[\]]+[^\s<>"'()\[\].,;:!?]"#)?,
+            postcode: Regex::new(r"\b(?:[A-Z]{1,2}\d[A-Z\d]?|[A-Z]{1,2}\d{2}) ?\d[A-Z]{2}\b")?,
+            born: Regex::new(
+                r"(?i)\bborn\b[^.\n]{0,24}?\b(\d{1,2}[/.-]\d{1,2}[/.-]\d{2,4}|\d{4}-\d{2}-\d{2}|\d{1,2}(?:st|nd|rd|th)? (?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]* \d{4}|(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]* \d{1,2}(?:st|nd|rd|th)?,? \d{4})",
+            )?,
+        })
+    }
+
+    fn on(&self, c: Class) -> bool {
+        self.classes.contains(&c)
+    }
+
+    /// What replaces an identifier found.
+    pub fn replacement(&self, f: &Found) -> &str {
+        if f.class == Class::Name
+            && let Some(n) = &self.names
+        {
+            return &n.pseudonyms[f.name];
+        }
+        self.placeholders.iter().find(|(c, _)| *c == f.class).map_or(f.class.placeholder(), |(_, p)| p.as_str())
+    }
+
+    /// What a finding is, for `--check`: `name `Moira``, `email address `...``.
+    pub fn describe(&self, text: &str, f: &Found) -> String {
+        match (&self.names, f.class) {
+            (Some(n), Class::Name) => format!("name `{}`", n.names[f.name]),
+            _ => format!("{} `{}`", f.class.what(), &text[f.start..f.end]),
+        }
+    }
+
+    /// The identifiers in `text`, in order, none overlapping: addresses, numbers and dates
+    /// first (a name inside one goes with it), then the names outside them.
+    pub fn find(&self, text: &str) -> Vec<Found> {
+        let names = self.names.as_ref().map(|n| find_names(n, text)).unwrap_or_default();
+        let has_name = |s: usize, e: usize| names.iter().any(|&(ns, ne, _)| ns < e && ne > s);
+        let at = |s: usize, e: usize, class: Class| Found { start: s, end: e, class, name: 0 };
+        let mut whole: Vec<Found> = Vec::new();
+        for m in self.email.find_iter(text) {
+            if self.on(Class::Email) || has_name(m.start(), m.end()) {
+                whole.push(at(m.start(), m.end(), Class::Email));
+            }
+        }
+        for m in self.url.find_iter(text) {
+            if self.on(Class::Url) || has_name(m.start(), m.end()) {
+                whole.push(at(m.start(), m.end(), Class::Url));
+            }
+        }
+        if self.on(Class::Phone) {
+            whole.extend(
+                self.phone
+                    .find_iter(text)
+                    .filter(|m| is_phone(text, m.start(), m.end()))
+                    .map(|m| at(m.start(), m.end(), Class::Phone)),
+            );
+        }
+        if self.on(Class::Postcode) {
+            whole.extend(self.postcode.find_iter(text).map(|m| at(m.start(), m.end(), Class::Postcode)));
+        }
+        if self.on(Class::Birthdate) {
+            whole.extend(
+                self.born
+                    .captures_iter(text)
+                    .filter_map(|c| c.get(1))
+                    .map(|m| at(m.start(), m.end(), Class::Birthdate)),
+            );
+        }
+        // Longest first where two begin together; the first of overlapping ones kept.
+        whole.sort_by_key(|f| (f.start, std::cmp::Reverse(f.end)));
+        let mut out: Vec<Found> = Vec::new();
+        for f in whole {
+            if out.last().is_none_or(|l| l.end <= f.start) {
+                out.push(f);
+            }
+        }
+        let taken = out.clone();
+        out.extend(
+            names
+                .into_iter()
+                .filter(|&(s, e, _)| !taken.iter().any(|t| t.start < e && t.end > s))
+                .map(|(s, e, i)| Found { start: s, end: e, class: Class::Name, name: i }),
+        );
+        out.sort_by_key(|f| f.start);
+        out
+    }
+}
+
+/// Whether `start..end` of `text` reads as a phone number: 10 to 15 digits, not part of a
+/// longer word or number.
+fn is_phone(text: &str, start: usize, end: usize) -> bool {
+    let digits = text[start..end].bytes().filter(u8::is_ascii_digit).count();
+    let joined = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '/');
+    let continued = |rest: &str| {
+        let mut cs = rest.chars();
+        matches!(cs.next(), Some('.' | '-' | ',')) && cs.next().is_some_and(|c| c.is_ascii_digit())
+    };
+    (10..=15).contains(&digits)
+        && !joined(text[..start].chars().next_back())
+        && !joined(text[end..].chars().next())
+        && !continued(&text[end..])
+}
+
+/// What was replaced, counted per class (never the values): for the ethics file.
+#[derive(Clone, Debug, Default, serde::Serialize)]
+pub struct Replaced {
+    /// Per file (relative to the copy) and class, how many.
+    pub counts: std::collections::BTreeMap<(String, Class), usize>,
+}
+
+impl Replaced {
+    fn add(&mut self, file: &str, found: &[Found]) {
+        for f in found {
+            *self.counts.entry((file.to_string(), f.class)).or_default() += 1;
+        }
+    }
+
+    /// Per class, how many in all.
+    pub fn by_class(&self) -> Vec<(Class, usize)> {
+        Class::ALL
+            .into_iter()
+            .map(|c| (c, self.counts.iter().filter(|((_, k), _)| *k == c).map(|(_, n)| n).sum()))
+            .filter(|(_, n)| *n > 0)
+            .collect()
+    }
+}
+
+/// Replaces what `detector` finds; returns the new text, the identifiers found, and, for mapping
+/// offsets, the replaced spans in code points: (old start, old end, new length).
+pub fn replace(detector: &Detector, text: &str) -> (String, Vec<Found>, Vec<(usize, usize, usize)>) {
+    let found = detector.find(text);
     let mut out = String::with_capacity(text.len());
     let mut spans = Vec::new();
     let mut last = 0;
     let mut cp = 0;
-    for (s, e, i) in find(names, text) {
-        out.push_str(&text[last..s]);
-        cp += text[last..s].chars().count();
-        let old_len = text[s..e].chars().count();
-        let new = &names.pseudonyms[i];
+    for f in &found {
+        out.push_str(&text[last..f.start]);
+        cp += text[last..f.start].chars().count();
+        let old_len = text[f.start..f.end].chars().count();
+        let new = detector.replacement(f);
         spans.push((cp, cp + old_len, new.chars().count()));
         out.push_str(new);
         cp += old_len;
-        last = e;
+        last = f.end;
     }
     out.push_str(&text[last..]);
-    (out, spans)
+    (out, found, spans)
 }
 
 /// Maps a code-point offset of the old text to the new text. An offset inside a replaced name
@@ -110,17 +358,28 @@ pub fn default_out(project: &Project) -> Result<PathBuf> {
     Ok(abs.with_file_name(format!("{name}-redacted")))
 }
 
+/// What [`write_copy`] wrote.
+#[derive(Clone, Debug, Default)]
+pub struct Copied {
+    /// Notes written.
+    pub notes: usize,
+    /// Codings written.
+    pub codings: usize,
+    /// What was replaced, per file and class.
+    pub replaced: Replaced,
+}
+
 /// Writes the pseudonymised copy of `project` to `out` (which must be new or empty, and must
-/// not hold the names file at `names_path`): the settings and codebook, each note with the names
-/// replaced, and every current coding at its words' new place in the copy's ledgers. Returns
-/// the notes and codings written.
+/// not hold the names file at `names_path`): the settings and codebook, each note with every
+/// identifier `detector` finds replaced, and every current coding at its words' new place in the
+/// copy's ledgers, its words, memo and evidence replaced the same way.
 pub fn write_copy(
     project: &Project,
-    names: &Names,
+    detector: &Detector,
     names_path: &Path,
     out: &Path,
     tell: &dyn Tell,
-) -> Result<(usize, usize)> {
+) -> Result<Copied> {
     let root = project.root();
     if out.exists() && fs::read_dir(out)?.next().is_some() {
         bail!("`{}` exists and is not empty; choose another `--out` (nothing was written)", out.display());
@@ -142,25 +401,29 @@ pub fn write_copy(
     // A batch of notes at a time: each note written with the names replaced, and its codings,
     // their offsets carried onto the rewritten text, appended to the copy's ledgers (codings of
     // notes that could not be read or are gone last, as they are).
-    let (mut notes, mut n_codings) = (0, 0);
+    let mut copied = Copied::default();
     crate::study::place_in_batches(project, tell, |corpus, codings, _| {
         let mut spans_of: std::collections::HashMap<String, Rewritten> = std::collections::HashMap::new();
         for d in &corpus.documents {
-            let (text, spans) = replace(names, &d.text);
+            let (text, found, spans) = replace(detector, &d.text);
             write(&out.join(&d.path), text.as_bytes())?;
+            copied.replaced.add(&d.path, &found);
             spans_of.insert(d.path.clone(), (text, spans));
         }
-        notes += corpus.documents.len();
+        copied.notes += corpus.documents.len();
         for (coder, state) in &codings.ledgers {
-            let events: Vec<Event> = state.current().map(|c| Event::Add(redacted(names, &spans_of, c))).collect();
+            let mut found = Vec::new();
+            let events: Vec<Event> =
+                state.current().map(|c| Event::Add(redacted(detector, &spans_of, c, &mut found))).collect();
             if !events.is_empty() {
-                n_codings += events.len();
+                copied.codings += events.len();
                 Ledger::new(out, coder)?.append(&events)?;
+                copied.replaced.add(&format!("{}/{coder}.jsonl", fieldnotes_coding::ledger::CODINGS_DIR), &found);
             }
         }
         Ok(())
     })?;
-    Ok((notes, n_codings))
+    Ok(copied)
 }
 
 /// A note rewritten: its new text, and the spans replaced (as [`replace`] gives them).
@@ -168,11 +431,13 @@ type Rewritten = (String, Vec<(usize, usize, usize)>);
 
 /// Coding `c` in the pseudonymised copy: where its note was rewritten (`spans_of`, the note's
 /// new text and the spans replaced), at its words' new place, with the new words and their
-/// hash; its evidence and memo with the names replaced.
+/// hash; its evidence and memo with the identifiers replaced (those of the memo added to
+/// `found`: the words and evidence are the note's, counted there).
 fn redacted(
-    names: &Names,
+    detector: &Detector,
     spans_of: &std::collections::HashMap<String, Rewritten>,
     c: &fieldnotes_coding::Coding,
+    found: &mut Vec<Found>,
 ) -> fieldnotes_coding::Coding {
     let mut c = c.clone();
     if let Some((text, spans)) = spans_of.get(&c.doc) {
@@ -189,25 +454,28 @@ fn redacted(
         for h in &mut c.evidence {
             h.start = map_offset(spans, h.start, false);
             h.end = map_offset(spans, h.end, true);
-            h.text = replace(names, &h.text).0;
         }
+    } else {
+        // A coding of a note that is gone: its own words are all there is of it.
+        c.text = replace(detector, &c.text).0;
     }
-    c.memo = c.memo.map(|m| replace(names, &m).0);
+    for h in &mut c.evidence {
+        h.text = replace(detector, &h.text).0;
+    }
+    c.memo = c.memo.map(|m| {
+        let (memo, f, _) = replace(detector, &m);
+        found.extend(f);
+        memo
+    });
     c
 }
 
-fn scan_file(path: &Path, names: Option<&Names>, email: &Regex, phone: &Regex, found: &mut Vec<String>) {
+fn scan_file(path: &Path, detector: &Detector, found: &mut Vec<String>) {
     let Ok(bytes) = fs::read(path) else { return };
     let text = String::from_utf8_lossy(&bytes);
     for (i, line) in text.lines().enumerate() {
-        let mut hits: Vec<String> = Vec::new();
-        if let Some(n) = names {
-            hits.extend(find(n, line).into_iter().map(|(_, _, k)| format!("name `{}`", n.names[k])));
-        }
-        hits.extend(email.find_iter(line).map(|m| format!("email address `{}`", m.as_str())));
-        hits.extend(phone.find_iter(line).map(|m| format!("phone number `{}`", m.as_str().trim())));
-        for h in hits {
-            found.push(format!("{}:{}: {h}", path.display(), i + 1));
+        for f in detector.find(line) {
+            found.push(format!("{}:{}: {}", path.display(), i + 1, detector.describe(line, &f)));
         }
     }
 }
@@ -234,13 +502,9 @@ pub struct Findings {
     pub found: Vec<String>,
 }
 
-/// Scans the notes, the ledgers and `paths` (files or folders: exports) for the names listed
-/// in `names_path` (if given), email addresses and phone numbers.
-pub fn check(project: &Project, names_path: Option<&Path>, paths: &[PathBuf]) -> Result<Findings> {
-    let names = names_path.map(read_names).transpose()?;
-    let email = Regex::new(r"[A-Za-z0-9._%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")?;
-    // International or UK-style numbers: 10 to 13 digits, spaces or dashes allowed between.
-    let phone = Regex::new(r"(?:^|[^\w])(\+?\d(?:[ -]?\d){9,12})(?:$|[^\w])")?;
+/// Scans the notes, the ledgers and `paths` (files or folders: exports) for what `detector`
+/// finds: the listed names and the classes on, as `redact` replaces them.
+pub fn check(project: &Project, detector: &Detector, names_path: Option<&Path>, paths: &[PathBuf]) -> Result<Findings> {
     let mut files = Vec::new();
     walk(&project.root().join("notes"), &mut files);
     walk(&project.root().join(fieldnotes_coding::ledger::CODINGS_DIR), &mut files);
@@ -253,7 +517,7 @@ pub fn check(project: &Project, names_path: Option<&Path>, paths: &[PathBuf]) ->
         if names_path.is_some_and(|n| n.canonicalize().ok() == f.canonicalize().ok()) {
             continue;
         }
-        scan_file(f, names.as_ref(), &email, &phone, &mut found);
+        scan_file(f, detector, &mut found);
     }
     Ok(Findings { files: files.len(), found })
 }
@@ -261,6 +525,100 @@ pub fn check(project: &Project, names_path: Option<&Path>, paths: &[PathBuf]) ->
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn detector(names: &str, opts: &Options) -> Detector {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("names.csv");
+        fs::write(&path, format!("name,pseudonym\n{names}")).unwrap();
+        Detector::new(Some(Names::read(&path).unwrap()), opts).unwrap()
+    }
+
+    /// What `d` finds in `text`, as (class, words).
+    fn found(d: &Detector, text: &str) -> Vec<(Class, String)> {
+        d.find(text).iter().map(|f| (f.class, text[f.start..f.end].to_string())).collect()
+    }
+
+    #[test]
+    fn phone_numbers_in_uk_and_international_forms_and_not_dates_or_ids() {
+        let d = detector("Moira,P1\n", &Options::default());
+        for phone in [
+            "01592 583 222",
+            "01592583222",
+            "+44 7700 900123",
+            "+44 (0)7700 900123",
+            "(01592) 583223",
+            "0131-496-0000",
+            "0131.496.0000",
+            "+1 415 555 2671",
+            "+353 1 234 5678",
+        ] {
+            let text = format!("ring {phone}, or not.");
+            assert_eq!(found(&d, &text), vec![(Class::Phone, phone.to_string())], "{text}");
+        }
+        for not in
+            ["on 2016-03-02 at 10.30", "ids c78cf320228651618 and 12345678", "in 1998, 2003 and 2005", "v1.2.3.4.5"]
+        {
+            assert_eq!(found(&d, not), vec![], "{not}");
+        }
+        // Two numbers after one another are two, not one too long to be either.
+        assert_eq!(found(&d, "07700 900123. 01592 583222").len(), 2);
+    }
+
+    #[test]
+    fn an_address_with_a_name_in_it_goes_whole() {
+        let d = detector("Morag Findlay,P7\nMorag,P7\nFindlay,P7\n", &Options::default());
+        let t = "Write to morag.findlay@fife.gov.uk or see www.example.org/morag-findlay today.";
+        assert_eq!(
+            found(&d, t),
+            vec![
+                (Class::Email, "morag.findlay@fife.gov.uk".into()),
+                (Class::Url, "www.example.org/morag-findlay".into())
+            ]
+        );
+        let (text, _, spans) = replace(&d, t);
+        assert_eq!(text, "Write to [email] or see [url] today.");
+        assert_eq!(map_offset(&spans, t.find(" today").unwrap(), false), text.find(" today").unwrap());
+        // A web address without a name stays unless asked for; asked for, it goes.
+        assert_eq!(found(&d, "see https://example.org/about."), vec![]);
+        let urls = Options { classes: vec![Class::Email, Class::Phone, Class::Url], ..Options::default() };
+        let d = detector("Morag,P7\n", &urls);
+        assert_eq!(found(&d, "see https://example.org/about."), vec![(Class::Url, "https://example.org/about".into())]);
+    }
+
+    #[test]
+    fn optional_classes_are_off_until_asked_and_kept_ones_stay() {
+        let text = "Born on 12/03/1961 in KY8 3RS; email a@b.org, ring 01592 583 222.";
+        let d = detector("Moira,P1\n", &Options::default());
+        assert_eq!(found(&d, text).iter().map(|f| f.0).collect::<Vec<_>>(), [Class::Email, Class::Phone]);
+        let all = Options {
+            classes: vec![Class::Email, Class::Postcode, Class::Birthdate],
+            placeholders: vec![(Class::Email, "[address]".into())],
+        };
+        let d = detector("Moira,P1\n", &all);
+        assert_eq!(
+            found(&d, text),
+            vec![
+                (Class::Birthdate, "12/03/1961".into()),
+                (Class::Postcode, "KY8 3RS".into()),
+                (Class::Email, "a@b.org".into())
+            ]
+        );
+        assert_eq!(replace(&d, text).0, "Born on [date of birth] in [postcode]; email [address], ring 01592 583 222.");
+        let d = detector("Moira,P1\n", &Options { classes: vec![Class::Birthdate], ..Options::default() });
+        assert_eq!(found(&d, "she was born 3rd March 1961"), vec![(Class::Birthdate, "3rd March 1961".into())]);
+    }
+
+    #[test]
+    fn what_redact_writes_its_check_does_not_find() {
+        let d = detector("Moira Jones,Participant 1\nMoira,P1\nJim,Colleague A\n", &Options::default());
+        let text = "Moira Jones: MOIRA's view; Jim (jim.b@example.org, 07700 900123) agreed.\nMoira: +44 7700 900124";
+        let (out, got, _) = replace(&d, text);
+        assert_eq!(got.len(), 7, "{got:?}");
+        assert_eq!(out, "Participant 1: P1's view; Colleague A ([email], [phone]) agreed.\nP1: [phone]");
+        for line in out.lines() {
+            assert_eq!(d.find(line), vec![], "{line}");
+        }
+    }
 
     #[test]
     fn offsets_follow_replacements() {
