@@ -303,12 +303,25 @@ fn redaction_leaves_nothing_its_own_check_finds_in_notes_ledgers_or_exports() {
     let qdpx = c.path().join("study.qdpx");
     run(&["export", "qdpx", qdpx.to_str().unwrap()], 0);
     run(&["report", "html", "-o", c.path().join("report.html").to_str().unwrap()], 0);
-    // The check, with the same names, finds nothing: in the notes, the ledgers and the exports.
-    let o = run(
-        &["redact", "--check", "--names", n, qdpx.to_str().unwrap(), c.path().join("report.html").to_str().unwrap()],
-        0,
-    );
+    run(&["export", "quickwit", c.path().join("qw").to_str().unwrap()], 0);
+    run(&["export", "qdc", c.path().join("book.qdc").to_str().unwrap()], 0);
+    // The check, with the same names, finds nothing: in the notes, the ledgers and the exports
+    // (the .qdpx read entry by entry).
+    let exports: Vec<String> = ["study.qdpx", "report.html", "qw", "book.qdc"]
+        .iter()
+        .map(|f| c.path().join(f).display().to_string())
+        .collect();
+    let mut args = vec!["redact", "--check", "--names", n];
+    args.extend(exports.iter().map(String::as_str));
+    let o = run(&args, 0);
     assert!(o.stdout.is_empty(), "{}", String::from_utf8_lossy(&o.stdout));
+    assert!(!stderr(&o).contains("not scanned"), "{}", stderr(&o));
+    // The original's export is read inside: the check finds the names in its entries.
+    let theirs = p.path().join("theirs.qdpx");
+    p.run(&["export", "qdpx", theirs.to_str().unwrap()]);
+    let o = p.run_expect(&["redact", "--check", "--names", n, theirs.to_str().unwrap()], 1);
+    let found = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(found.contains("theirs.qdpx!") && found.contains("name `Morag`"), "{found}");
     let text = std::fs::read_to_string(copy.join("notes/fife/interview.md")).unwrap();
     let ledger = std::fs::read_to_string(copy.join("codings/hb.jsonl")).unwrap();
     let mut export = String::new();

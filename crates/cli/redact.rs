@@ -128,6 +128,9 @@ fn check(g: &Globals, a: &Args) -> Result<ExitCode> {
         writeln!(out, "{f}")?;
     }
     out.flush()?;
+    for u in &findings.unread {
+        output::warn(&format!("not scanned: {u}; check the files it was made from, or export it as text"));
+    }
     output::info(g.quiet, &format!("checked {} file(s): {} finding(s)", findings.files, findings.found.len()));
     Ok(if findings.found.is_empty() { ExitCode::SUCCESS } else { ExitCode::from(1) })
 }

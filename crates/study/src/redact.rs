@@ -470,14 +470,56 @@ fn redacted(
     c
 }
 
-fn scan_file(path: &Path, detector: &Detector, found: &mut Vec<String>) {
-    let Ok(bytes) = fs::read(path) else { return };
-    let text = String::from_utf8_lossy(&bytes);
-    for (i, line) in text.lines().enumerate() {
-        for f in detector.find(line) {
-            found.push(format!("{}:{}: {}", path.display(), i + 1, detector.describe(line, &f)));
+/// Scans `path` line by line; a zip archive (a `.qdpx` export, a `.docx`) entry by entry. A
+/// binary file that is no archive is listed in `unread`, not passed over in silence.
+fn scan_file(path: &Path, detector: &Detector, found: &mut Vec<String>, unread: &mut Vec<String>) {
+    let Ok(bytes) = fs::read(path) else {
+        unread.push(format!("{}: cannot be read", path.display()));
+        return;
+    };
+    let mut scan = |name: &str, bytes: &[u8]| {
+        let text = String::from_utf8_lossy(bytes);
+        for (i, line) in text.lines().enumerate() {
+            for f in detector.find(line) {
+                found.push(format!("{name}:{}: {}", i + 1, detector.describe(line, &f)));
+            }
         }
+    };
+    if bytes.starts_with(b"PK\x03\x04") {
+        match zip::ZipArchive::new(std::io::Cursor::new(&bytes)) {
+            Ok(mut archive) => {
+                for i in 0..archive.len() {
+                    let mut entry_bytes = Vec::new();
+                    let name = match archive.by_index(i) {
+                        Ok(mut e) => {
+                            let name = e.name().map_or_else(|_| format!("entry {i}"), |n| n.to_string());
+                            if std::io::Read::read_to_end(&mut e, &mut entry_bytes).is_err() {
+                                unread.push(format!("{}!{name}: cannot be unpacked", path.display()));
+                                continue;
+                            }
+                            name
+                        }
+                        Err(e) => {
+                            unread.push(format!("{}: entry {i} cannot be unpacked ({e})", path.display()));
+                            continue;
+                        }
+                    };
+                    if entry_bytes.contains(&0) {
+                        unread.push(format!("{}!{name}: binary", path.display()));
+                        continue;
+                    }
+                    scan(&format!("{}!{name}", path.display()), &entry_bytes);
+                }
+            }
+            Err(e) => unread.push(format!("{}: a zip archive that cannot be opened ({e})", path.display())),
+        }
+        return;
     }
+    if bytes.contains(&0) {
+        unread.push(format!("{}: binary", path.display()));
+        return;
+    }
+    scan(&path.display().to_string(), &bytes);
 }
 
 fn walk(path: &Path, out: &mut Vec<PathBuf>) {
@@ -498,12 +540,16 @@ fn walk(path: &Path, out: &mut Vec<PathBuf>) {
 pub struct Findings {
     /// Files scanned.
     pub files: usize,
+    /// Files (or archive entries) that could not be scanned as text (Parquet, images), each with
+    /// why.
+    pub unread: Vec<String>,
     /// `path:line: name `X`` (or email address, phone number), in the order of the files.
     pub found: Vec<String>,
 }
 
-/// Scans the notes, the ledgers and `paths` (files or folders: exports) for what `detector`
-/// finds: the listed names and the classes on, as `redact` replaces them.
+/// Scans the notes, the ledgers and `paths` (files or folders: exports; zip archives such as
+/// `.qdpx` entry by entry) for what `detector` finds: the listed names and the classes on, as
+/// `redact` replaces them.
 pub fn check(project: &Project, detector: &Detector, names_path: Option<&Path>, paths: &[PathBuf]) -> Result<Findings> {
     let mut files = Vec::new();
     walk(&project.root().join("notes"), &mut files);
@@ -512,14 +558,14 @@ pub fn check(project: &Project, detector: &Detector, names_path: Option<&Path>, 
         walk(p, &mut files);
     }
     files.sort();
-    let mut found = Vec::new();
+    let (mut found, mut unread) = (Vec::new(), Vec::new());
     for f in &files {
         if names_path.is_some_and(|n| n.canonicalize().ok() == f.canonicalize().ok()) {
             continue;
         }
-        scan_file(f, detector, &mut found);
+        scan_file(f, detector, &mut found, &mut unread);
     }
-    Ok(Findings { files: files.len(), found })
+    Ok(Findings { files: files.len(), found, unread })
 }
 
 #[cfg(test)]
