@@ -14,6 +14,12 @@ fn init_makes_a_working_project() {
     p.write("notes/a.md", "---\nsite: Fife\n---\nOne paragraph.\n");
     let v = p.json(&["notes", "--json"]);
     assert_eq!(v["passages"], 1);
+    // A new folder names the project, as `.` names it after the folder it is.
+    p.run(&["init", "committee-study"]);
+    assert!(p.read("committee-study/fieldnotes.toml").contains("name = \"committee-study\""));
+    let here = p.path().canonicalize().unwrap();
+    let name = here.file_name().unwrap().to_str().unwrap();
+    assert!(p.read("fieldnotes.toml").contains(&format!("name = \"{name}\"")));
 }
 
 #[test]

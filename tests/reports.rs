@@ -377,3 +377,71 @@ fn stats_and_cooccurrence_count_what_the_theme_table_counts() {
         assert!(caption.contains("holding 2 coding(s)"), "{caption}");
     }
 }
+
+/// Keyness on a study whose counts are known: each row's G2 and Log Ratio recomputed here from
+/// its own frequencies and the groups' word totals, the frequencies those of the notes' words.
+#[test]
+fn keyness_rows_recompute_from_their_own_frequencies() {
+    let p = TestProject::new();
+    p.write(
+        "notes/fife/a.md",
+        "---\nsite: Fife\ntitle: Trust in Fife\n---\n# Trust\n\nTrust grew, and trust took time.\n\nThe budget came; Zoë's trust held.\n",
+    );
+    p.write(
+        "notes/glasgow/b.md",
+        "---\nsite: Glasgow\n---\nThe budget, the budget, and the budget again.\n\nTime passed.\n",
+    );
+    p.run(&["code", "add", "notes/fife/a.md#2", "context", "--coder", "hb"]);
+    let v = p.json(&[
+        "report",
+        "keyness",
+        "--by",
+        "site",
+        "--under",
+        "--p",
+        "1",
+        "--top",
+        "0",
+        "--all-words",
+        "--format",
+        "json",
+    ]);
+    // Words of the passages alone (no front matter, no heading), in lower case.
+    assert_eq!(v["totals"], serde_json::json!({"Fife": 12, "Glasgow": 10}));
+    let c_of = |g: &str| v["totals"][g].as_u64().unwrap() as f64;
+    let words = v["words"].as_array().unwrap();
+    let find = |g: &str, w: &str| {
+        words.iter().find(|r| r["group"] == g && r["word"] == w).unwrap_or_else(|| panic!("{g} {w}"))
+    };
+    let trust = find("Fife", "trust");
+    assert_eq!((trust["freq"].as_u64(), trust["ref_freq"].as_u64()), (Some(3), Some(0)));
+    assert_eq!(find("Glasgow", "budget")["freq"], 3);
+    assert_eq!(find("Fife", "zoë's")["freq"], 1);
+    for r in words {
+        let g = r["group"].as_str().unwrap();
+        let (a, b) = (r["freq"].as_f64().unwrap(), r["ref_freq"].as_f64().unwrap());
+        let c = c_of(g);
+        let d = 22.0 - c;
+        let n = c + d;
+        let cell = |o: f64, e: f64| if o > 0.0 { o * (o / e).ln() } else { 0.0 };
+        let g2 = 2.0
+            * (cell(a, (a + b) * c / n)
+                + cell(b, (a + b) * d / n)
+                + cell(c - a, (n - a - b) * c / n)
+                + cell(d - b, (n - a - b) * d / n));
+        let signed = if a / c >= b / d { g2 } else { -g2 };
+        let half = |x: f64| if x == 0.0 { 0.5 } else { x };
+        let lr = ((half(a) / c) / (half(b) / d)).log2();
+        assert!((r["g2"].as_f64().unwrap() - signed).abs() < 1e-9, "{r}");
+        assert!((r["log_ratio"].as_f64().unwrap() - lr).abs() < 1e-9, "{r}");
+    }
+    // The passages coded `context` against the rest, in CSV with the documented columns.
+    let csv = p.run(&["report", "keyness", "--code", "context", "--under", "--p", "1", "--format", "csv"]);
+    assert!(csv.starts_with("code,word,freq,ref_freq,g2,log_ratio,p\n"), "{csv}");
+    assert!(csv.lines().any(|l| l.starts_with("context,came,1,0,")), "{csv}");
+    assert!(csv.lines().any(|l| l.starts_with("context,budget,1,3,")), "{csv}");
+    // Word frequencies per 10,000 words, the built-in stopwords left out.
+    let f = p.run(&["report", "words", "--by", "site", "--format", "csv"]);
+    assert!(f.lines().any(|l| l == "Glasgow,budget,3,6000.0"), "{f}");
+    assert!(!f.lines().any(|l| l.contains(",the,")), "{f}");
+}

@@ -535,3 +535,37 @@ fn review_keys_accept_reject_skip_and_undo_and_a_cli_coding_shows_after_reload()
     b.ready();
     assert!(marks(&b).iter().any(|t| t == "radiator that cannot be turned down"), "{:?}", marks(&b));
 }
+
+#[test]
+fn the_html_report_fits_a_1280_pixel_window_and_names_codes() {
+    let Some(b) = Browser::start("the_html_report_fits_a_1280_pixel_window_and_names_codes") else {
+        return;
+    };
+    let p = TestProject::sample();
+    p.run(&["code", "auto", "-q"]);
+    p.run(&["code", "review", "--accept", "--coder", "hb", "-q"]);
+    let page = p.path().join("report.html");
+    p.run(&["report", "html", "-o", page.to_str().unwrap()]);
+    b.rt.block_on(b.c().goto(&format!("file://{}", page.display()))).unwrap();
+    let width = b.js("return window.innerWidth;", vec![]).as_f64().unwrap();
+    assert!((1200.0..=1280.0).contains(&width), "the window is {width} px wide");
+    let wider = b.js(
+        r#"
+        const w = window.innerWidth;
+        const out = [];
+        for (const el of document.querySelectorAll('body *')) {
+          const r = el.getBoundingClientRect();
+          if (r.right > w + 0.5) out.push(el.tagName + ' ' + Math.round(r.right));
+        }
+        if (document.documentElement.scrollWidth > w) out.push('page ' + document.documentElement.scrollWidth);
+        return out;
+        "#,
+        vec![],
+    );
+    assert_eq!(wider, Value::Array(vec![]), "elements wider than the window");
+    // Codes by their names in the tables and the figure; keyness has its section.
+    let text = b.text_of("body").join("\n");
+    assert!(text.contains("Personalised connections") && text.contains("Words by site: keyness"), "{text}");
+    let svg = std::fs::read_to_string(&page).unwrap();
+    assert!(svg.contains("<title>Personalised connections (personalised-connections)</title>"));
+}

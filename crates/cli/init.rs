@@ -49,8 +49,10 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     if dir.join(fieldnotes_corpus::CONFIG_FILE).exists() {
         bail!("`{}` already holds a `fieldnotes.toml`; nothing was changed", dir.display());
     }
+    // Named after the folder, which need not exist yet (`init committee-study`).
     let name = a.name.unwrap_or_else(|| {
         dir.canonicalize()
+            .or_else(|_| std::path::absolute(&dir))
             .ok()
             .and_then(|p| p.file_name().map(|n| n.to_string_lossy().to_string()))
             .unwrap_or_else(|| "study".into())

@@ -90,6 +90,10 @@ pub enum Command {
     Quotes(QuotesArgs),
     /// One self-contained HTML page: themes, heatmap, co-occurrence, statistics, quotes.
     Html(HtmlArgs),
+    /// Word frequencies per group (per 10,000 words), stopwords left out.
+    Words(WordsArgs),
+    /// Keyness: the words each group uses more (or less) than the rest: G2 and Log Ratio.
+    Keyness(KeynessArgs),
 }
 
 /// `fieldnotes export` subcommands.
@@ -226,6 +230,104 @@ pub struct HtmlArgs {
     output: PathBuf,
 }
 
+/// Which words count: shared by `report words` and `report keyness`.
+#[derive(clap::Args, Debug, Clone)]
+pub struct WordsCounting {
+    /// Words to leave out, one a line (default: a built-in list of English function words).
+    #[arg(long, value_name = "FILE", conflicts_with = "all_words")]
+    stopwords: Option<PathBuf>,
+    /// Count every word: no stopwords.
+    #[arg(long)]
+    all_words: bool,
+    /// Only words used at least this often (in the group; for keyness, in the group or the rest).
+    #[arg(long, default_value_t = 1)]
+    min_freq: u64,
+    /// At most this many words a group (0: all).
+    #[arg(long, default_value_t = 20)]
+    top: usize,
+}
+
+impl WordsCounting {
+    /// The stopwords, and how a caption names them.
+    fn stopwords(&self) -> Result<(Vec<String>, String)> {
+        if self.all_words {
+            return Ok((Vec::new(), "every word counted".to_string()));
+        }
+        match &self.stopwords {
+            Some(path) => {
+                let text =
+                    std::fs::read_to_string(path).with_context(|| format!("cannot read `{}`", path.display()))?;
+                let words: Vec<String> = text
+                    .lines()
+                    .map(|l| l.trim().to_lowercase())
+                    .filter(|l| !l.is_empty() && !l.starts_with('#'))
+                    .collect();
+                let n = words.len();
+                Ok((words, format!("{n} stopwords of `{}` left out", path.display())))
+            }
+            None => {
+                let words: Vec<String> =
+                    fieldnotes_report::keyness::ENGLISH_STOPWORDS.iter().map(|s| s.to_string()).collect();
+                let n = words.len();
+                Ok((words, format!("{n} English function words left out (--all-words counts them)")))
+            }
+        }
+    }
+}
+
+/// Arguments of `fieldnotes report words`.
+#[derive(clap::Args, Debug)]
+pub struct WordsArgs {
+    /// Group by this attribute (site, kind, speaker, year, ...).
+    #[arg(long, default_value = "site")]
+    by: String,
+    #[command(flatten)]
+    words: WordsCounting,
+    #[command(flatten)]
+    out: Output,
+}
+
+/// How keyness rows are sorted.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum KeySort {
+    /// By log-likelihood.
+    G2,
+    /// By Log Ratio (effect size).
+    LogRatio,
+}
+
+/// Arguments of `fieldnotes report keyness`.
+#[derive(clap::Args, Debug)]
+pub struct KeynessArgs {
+    /// Compare each value of this attribute with all the others.
+    #[arg(long, conflicts_with_all = ["target", "code"])]
+    by: Option<String>,
+    /// Compare one value with the rest: `site=Fife`.
+    #[arg(long, value_name = "ATTR=VALUE", conflicts_with = "code")]
+    target: Option<String>,
+    /// Compare the passages carrying this code with all other passages.
+    #[arg(long)]
+    code: Option<String>,
+    /// Also list the words a group uses less than the rest (negative G2).
+    #[arg(long)]
+    under: bool,
+    /// Sort each group's words by this.
+    #[arg(long, value_enum, default_value_t = KeySort::G2)]
+    sort: KeySort,
+    /// Keep words with p below this (0.05, 0.01, 0.001, 0.0001: G2 above 3.84, 6.63, 10.83, 15.13).
+    #[arg(long, default_value_t = 0.05)]
+    p: f64,
+    /// Multiply each p by the number of words tested in the group (Bonferroni).
+    #[arg(long)]
+    bonferroni: bool,
+    #[command(flatten)]
+    words: WordsCounting,
+    #[command(flatten)]
+    counting: Counting,
+    #[command(flatten)]
+    out: Output,
+}
+
 /// Arguments of `fieldnotes export parquet`.
 #[derive(clap::Args, Debug)]
 pub struct ParquetArgs {
@@ -245,6 +347,8 @@ pub fn run(g: &Globals, c: Command) -> Result<ExitCode> {
         Command::Cooccur(a) => cooccur(g, a),
         Command::Stats(a) => stats(g, a),
         Command::Quotes(a) => quotes(g, a),
+        Command::Words(a) => words(g, a),
+        Command::Keyness(a) => keyness(g, a),
         Command::Html(a) => {
             let project = g.project()?;
             let book = study::codebook(&project)?;
@@ -546,6 +650,139 @@ fn quotes(g: &Globals, a: QuotesArgs) -> Result<ExitCode> {
             caption: caption.clone(),
         };
         render_table(&t, a.out.format, "Exemplar quotes")?
+    };
+    emit(a.out.output.as_deref(), &text)?;
+    caption_for_csv(g.quiet, a.out.format, &caption);
+    Ok(ExitCode::SUCCESS)
+}
+
+/// Group word totals for a caption: `Fife 12,345; Glasgow 9,876`.
+fn totals(counts: &fieldnotes_report::keyness::WordCounts) -> String {
+    counts.groups().iter().map(|g| format!("{g} {}", counts.total(g))).collect::<Vec<_>>().join("; ")
+}
+
+fn words(g: &Globals, a: WordsArgs) -> Result<ExitCode> {
+    let project = g.project()?;
+    let (stop, stop_said) = a.words.stopwords()?;
+    let compare = report::Compare::By(a.by.clone());
+    let (counts, _) = report::word_counts(&project, &compare, stop, &Selection::default(), g)?;
+    let rows = counts.frequencies(a.words.min_freq, a.words.top);
+    let caption = format!(
+        "The most frequent words of each {by} (at most {top} a {by}{min}), with their rate per 10,000 of the {by}'s words. Words: runs of letters and digits in lower case, an apostrophe between letters kept, in the passages' text; {stop_said}. Words counted: {}.",
+        totals(&counts),
+        by = a.by,
+        top = a.words.top,
+        min = if a.words.min_freq > 1 { format!(", used at least {} times", a.words.min_freq) } else { String::new() },
+    );
+    let text = if a.out.format == Format::Json {
+        #[derive(serde::Serialize)]
+        struct WordsJson<'a> {
+            caption: &'a str,
+            words: &'a [fieldnotes_report::keyness::Frequency],
+        }
+        output::json_string(&WordsJson { caption: &caption, words: &rows })?
+    } else {
+        render_table(
+            &fieldnotes_report::keyness::frequency_table(&rows, &a.by, &caption),
+            a.out.format,
+            "Word frequencies",
+        )?
+    };
+    emit(a.out.output.as_deref(), &text)?;
+    caption_for_csv(g.quiet, a.out.format, &caption);
+    Ok(ExitCode::SUCCESS)
+}
+
+fn keyness(g: &Globals, a: KeynessArgs) -> Result<ExitCode> {
+    use fieldnotes_report::keyness::{self, Keyness};
+    let project = g.project()?;
+    let compare = match (&a.by, &a.target, &a.code) {
+        (_, Some(t), _) => {
+            let (attr, value) = t
+                .split_once('=')
+                .with_context(|| format!("`--target {t}`: write ATTR=VALUE, e.g. `--target site=Fife`"))?;
+            report::Compare::Target(attr.trim().to_string(), value.trim().to_string())
+        }
+        (_, _, Some(c)) => {
+            fieldnotes_study::code::require_code(&study::codebook(&project)?, c)?;
+            report::Compare::Code(c.clone())
+        }
+        (Some(by), _, _) => report::Compare::By(by.clone()),
+        _ => report::Compare::By("site".to_string()),
+    };
+    if !(a.p > 0.0 && a.p <= 1.0) {
+        bail!("--p {} is not a probability; give one between 0 and 1, such as 0.05", a.p);
+    }
+    let sel = a.counting.selection();
+    let (stop, stop_said) = a.words.stopwords()?;
+    let (counts, left_out) = report::word_counts(&project, &compare, stop, &sel, g)?;
+    if let Some(only) = compare.only()
+        && counts.total(only) == 0
+    {
+        bail!("no words in {}: nothing to compare (is the value or code spelt as in the notes?)", compare.describe());
+    }
+    let all = counts.keyness(a.words.min_freq, compare.only());
+    let mut rows: Vec<Keyness> = Vec::new();
+    for group in counts.groups() {
+        let mine: Vec<&Keyness> = all.iter().filter(|k| k.group == group).collect();
+        let tested = mine.len().max(1) as f64;
+        let p_of = |k: &Keyness| if a.bonferroni { (k.p * tested).min(1.0) } else { k.p };
+        let key = |k: &Keyness| match a.sort {
+            KeySort::G2 => k.g2.abs(),
+            KeySort::LogRatio => k.log_ratio.abs(),
+        };
+        for over in [true, false] {
+            if !over && !a.under {
+                continue;
+            }
+            let mut side: Vec<Keyness> = mine
+                .iter()
+                .filter(|k| (k.g2 > 0.0) == over && k.g2 != 0.0 && p_of(k) < a.p)
+                .map(|k| Keyness { p: p_of(k), ..(*k).clone() })
+                .collect();
+            side.sort_by(|x, y| key(y).total_cmp(&key(x)).then(x.word.cmp(&y.word)));
+            if a.words.top > 0 {
+                side.truncate(a.words.top);
+            }
+            rows.extend(side);
+        }
+    }
+    let threshold = match keyness::critical(a.p) {
+        Some(c) if !a.bonferroni => format!("p < {} (G2 above {c})", a.p),
+        _ => format!("p < {}", a.p),
+    };
+    let caption = format!(
+        "Keyness of {}: signed log-likelihood G2 (the four-cell form of Dunning 1993, + where the group uses the word more, - less) and Log Ratio (Hardie 2014: the binary log of the ratio of relative frequencies, a frequency of 0 taken as 0.5); {}words with {threshold}{}, sorted by {}, at most {} a group{}{}. Words: runs of letters and digits in lower case, an apostrophe between letters kept, in the passages' text; {stop_said}. Words counted: {}.{}",
+        compare.describe(),
+        if a.under { "over- and under-used " } else { "over-used " },
+        if a.bonferroni { ", Bonferroni-corrected for the words tested in each group" } else { "" },
+        if a.sort == KeySort::G2 { "G2" } else { "Log Ratio" },
+        a.words.top,
+        if a.under { " and direction" } else { "" },
+        if a.words.min_freq > 1 {
+            format!("; used at least {} times in the group or the rest", a.words.min_freq)
+        } else {
+            String::new()
+        },
+        totals(&counts),
+        match &compare {
+            report::Compare::Code(_) => format!(" Codings counted: {}.", report::counted(&sel, &left_out)),
+            _ => String::new(),
+        }
+    );
+    let text = if a.out.format == Format::Json {
+        #[derive(serde::Serialize)]
+        struct KeynessJson<'a> {
+            caption: &'a str,
+            /// What the groups are values of (`code` for a code).
+            by: &'a str,
+            totals: std::collections::BTreeMap<&'a str, u64>,
+            words: &'a [Keyness],
+        }
+        let totals = counts.groups().into_iter().map(|g| (g, counts.total(g))).collect();
+        output::json_string(&KeynessJson { caption: &caption, by: compare.column(), totals, words: &rows })?
+    } else {
+        render_table(&keyness::keyness_table(&rows, compare.column(), &caption), a.out.format, "Keyness")?
     };
     emit(a.out.output.as_deref(), &text)?;
     caption_for_csv(g.quiet, a.out.format, &caption);

@@ -10,6 +10,7 @@ pub mod analysis;
 pub mod chisq;
 pub mod export;
 mod frames;
+pub mod keyness;
 pub mod render;
 pub mod store;
 mod themes;

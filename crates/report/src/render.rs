@@ -186,7 +186,10 @@ caption {{ caption-side: bottom; text-align: left; font-size: 0.85rem; color: #5
 th, td {{ padding: 0.25rem 0.7rem; border-bottom: 1px solid #ddd; text-align: left; vertical-align: top; }}
 thead th {{ border-top: 2px solid #222; border-bottom: 1px solid #222; }}
 tbody tr:last-child td {{ border-bottom: 2px solid #222; }}
-td.num {{ text-align: right; font-variant-numeric: tabular-nums; }}
+td.num {{ text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }}
+figure svg {{ max-width: 100%; height: auto; }}
+.wide {{ overflow-x: auto; }}
+.wide table {{ font-size: 0.8rem; }}
 .flag {{ font-weight: bold; }}
 blockquote {{ margin: 0.3rem 0 0.8rem 1rem; font-style: italic; }}
 .meta {{ font-size: 0.8rem; color: #666; font-style: normal; }}
@@ -215,10 +218,14 @@ fn shade(t: f64) -> (u8, u8, u8) {
 /// A labelled heatmap of codes (rows) by groups (columns, without the total), as SVG.
 pub fn heatmap_svg(table: &ThemeTable) -> String {
     let groups = table.groups.len().saturating_sub(1);
-    let label_w = 10.0 * table.rows.iter().map(|r| r.id.chars().count() + 2 * r.depth).max().unwrap_or(4) as f64 + 20.0;
-    let cell_w = 10.0 * table.groups.iter().take(groups).map(|g| g.chars().count()).max().unwrap_or(6).max(7) as f64;
-    let (cell_h, top, bottom) = (30.0, 50.0, 70.0);
-    let width = label_w + cell_w * groups as f64 + 20.0;
+    let label_w =
+        8.0 * table.rows.iter().map(|r| code_label(r).chars().count() + 2 * r.depth).max().unwrap_or(4) as f64 + 20.0;
+    // Cells as wide as their numbers need; the groups' names above them at a slant, so that
+    // long names (`West Dunbartonshire`) do not widen the figure.
+    let cell_w = 64.0;
+    let longest = table.groups.iter().take(groups).map(|g| g.chars().count()).max().unwrap_or(6) as f64;
+    let (cell_h, top, bottom) = (30.0, 24.0 + 5.0 * longest, 70.0);
+    let width = label_w + cell_w * groups as f64 + 20.0 + 6.0 * longest;
     let height = top + cell_h * table.rows.len() as f64 + bottom;
     let max = (0..table.rows.len())
         .flat_map(|i| (0..groups).map(move |j| (i, j)))
@@ -235,8 +242,8 @@ pub fn heatmap_svg(table: &ThemeTable) -> String {
         let x = label_w + cell_w * (j as f64 + 0.5);
         let _ = writeln!(
             s,
-            r#"<text x="{x:.1}" y="{:.1}" text-anchor="middle" font-weight="bold">{}</text>"#,
-            top - 12.0,
+            r#"<text transform="translate({x:.1},{:.1}) rotate(-35)" text-anchor="start" font-weight="bold">{}</text>"#,
+            top - 8.0,
             html_escape(g)
         );
     }
@@ -244,10 +251,11 @@ pub fn heatmap_svg(table: &ThemeTable) -> String {
         let y = top + cell_h * i as f64;
         let _ = writeln!(
             s,
-            r#"<text x="{:.1}" y="{:.1}" text-anchor="end">{}</text>"#,
+            r#"<text x="{:.1}" y="{:.1}" text-anchor="end"><title>{}</title>{}</text>"#,
             label_w - 10.0,
             y + cell_h * 0.65,
-            html_escape(&format!("{}{}", "\u{a0}\u{a0}".repeat(r.depth), r.id))
+            html_escape(&code_title(r)),
+            html_escape(&format!("{}{}", "\u{a0}\u{a0}".repeat(r.depth), code_label(r)))
         );
         for j in 0..groups {
             let x = label_w + cell_w * j as f64;
@@ -287,6 +295,24 @@ pub fn heatmap_svg(table: &ThemeTable) -> String {
     );
     s.push_str("</svg>\n");
     s
+}
+
+/// Longest label a figure gives a code: longer names are cut, whole in the label's title.
+const LABEL_CHARS: usize = 30;
+
+/// A code's label in a figure: its name (its id if it has none), cut to [`LABEL_CHARS`].
+fn code_label(r: &crate::themes::CodeRow) -> String {
+    let name = if r.name.trim().is_empty() { &r.id } else { &r.name };
+    if name.chars().count() <= LABEL_CHARS {
+        name.clone()
+    } else {
+        format!("{}…", name.chars().take(LABEL_CHARS - 1).collect::<String>().trim_end())
+    }
+}
+
+/// A code's whole name and id, for a label's tooltip.
+fn code_title(r: &crate::themes::CodeRow) -> String {
+    if r.name.trim().is_empty() || r.name == r.id { r.id.clone() } else { format!("{} ({})", r.name, r.id) }
 }
 
 /// A grouped bar chart of codes (groups of bars) by group, as SVG, with greyscale-distinct fills.
@@ -340,7 +366,7 @@ pub fn bars_svg(table: &ThemeTable) -> String {
                 r##"<rect x="{:.1}" y="{:.1}" width="{bar_w}" height="{h:.1}" fill="#{r:02x}{g:02x}{b:02x}" stroke="#222" stroke-width="0.5"><title>{} / {}: {}</title></rect>"##,
                 x0 + bar_w * j as f64,
                 top + plot_h - h,
-                html_escape(&table.rows[i].id),
+                html_escape(&code_title(&table.rows[i])),
                 html_escape(&table.groups[j]),
                 table.formatted(i, j)
             );
@@ -348,9 +374,10 @@ pub fn bars_svg(table: &ThemeTable) -> String {
         let cx = x0 + bar_w * groups as f64 / 2.0;
         let _ = writeln!(
             s,
-            r#"<text transform="translate({cx:.1},{:.1}) rotate(-40)" text-anchor="end">{}</text>"#,
+            r#"<text transform="translate({cx:.1},{:.1}) rotate(-40)" text-anchor="end"><title>{}</title>{}</text>"#,
             top + plot_h + 14.0,
-            html_escape(&table.rows[i].id)
+            html_escape(&code_title(&table.rows[i])),
+            html_escape(&code_label(&table.rows[i]))
         );
     }
     for j in 0..groups {

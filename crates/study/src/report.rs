@@ -65,13 +65,16 @@ impl Study {
 
 /// The caption of a co-occurrence table: what counts as together, the counting rule.
 pub fn cooccur_caption(counted: &str, window: usize, book: &Codebook) -> String {
-    let together = if window == 0 {
-        "in the same passage".to_string()
-    } else {
-        format!("within {window} passage(s) in the same note")
-    };
+    if window == 0 {
+        return format!(
+            "Passages where both codes occur in the same passage (diagonal: passages with the code); Jaccard over single passages in brackets. Counted: {}; codebook version {}.",
+            counted, book.codebook.version
+        );
+    }
+    // Counted from the row code's passages: a cell and its mirror differ where one code's
+    // passages cluster near the other's.
     format!(
-        "Passages where both codes occur {together} (diagonal: passages with the code); Jaccard over single passages in brackets. Counted: {}; codebook version {}.",
+        "Each cell: passages carrying the row's code that have the column's code in the same passage or within {window} passage(s) of it in the same note, so the table is not symmetric: a cell counts the row code's passages, its mirror the column code's (diagonal: passages with the code); Jaccard over single passages in brackets. Counted: {}; codebook version {}.",
         counted, book.codebook.version
     )
 }
@@ -161,16 +164,37 @@ pub fn html_report(project: &Project, book: &Codebook, by: &str, sel: &Selection
         html_escape(&counted)
     );
     body.push_str(&format!("<h2>Themes by {}</h2>\n", html_escape(by)));
-    body.push_str(&html_table(&counts.to_table()));
+    body.push_str(&html_table(&named(counts.to_table(), book, true)));
     body.push_str(&format!(
         "<figure>{}<figcaption>{}</figcaption></figure>\n",
         render::heatmap_svg(&shares),
         html_escape(&shares.caption())
     ));
     body.push_str("<h2>Co-occurrence</h2>\n");
-    body.push_str(&html_table(&co.to_table(&cooccur_caption(&counted, 0, book))));
+    body.push_str(&format!(
+        "<div class=\"wide\">{}</div>",
+        html_table(&named(co.to_table(&cooccur_caption(&counted, 0, book)), book, false))
+    ));
     body.push_str(&format!("<h2>Codes by {}: chi-square</h2>\n", html_escape(by)));
-    body.push_str(&html_table(&stats_table(&groups, &tests, by, &counted)));
+    body.push_str(&format!(
+        "<div class=\"wide\">{}</div>",
+        html_table(&named(stats_table(&groups, &tests, by, &counted), book, true))
+    ));
+    // The words each group uses more than the others.
+    let stop = fieldnotes_report::keyness::ENGLISH_STOPWORDS.iter().map(|w| w.to_string()).collect();
+    let (words, _) = word_counts(project, &Compare::By(by.to_string()), stop, sel, tell)?;
+    let mut key: Vec<fieldnotes_report::keyness::Keyness> = Vec::new();
+    for g in words.groups() {
+        let mut mine: Vec<_> = words.keyness(3, Some(g)).into_iter().filter(|k| k.g2 > 0.0 && k.p < 0.05).collect();
+        mine.sort_by(|a, b| b.g2.total_cmp(&a.g2).then(a.word.cmp(&b.word)));
+        mine.truncate(10);
+        key.extend(mine);
+    }
+    let key_caption = format!(
+        "The ten words each {by} uses most over the other {by}s (used at least 3 times, p < 0.05: G2 above 3.84): signed log-likelihood G2 (the four-cell form of Dunning 1993) and Log Ratio (Hardie 2014, a frequency of 0 taken as 0.5). Words: runs of letters and digits in lower case in the passages' text, English function words left out."
+    );
+    body.push_str(&format!("<h2>Words by {}: keyness</h2>\n", html_escape(by)));
+    body.push_str(&html_table(&fieldnotes_report::keyness::keyness_table(&key, by, &key_caption)));
     body.push_str("<h2>Exemplar quotes</h2>\n");
     for c in &book.codes {
         let mine: Vec<&analysis::Quote> = qs.iter().filter(|q| q.code == c.id).collect();
@@ -196,6 +220,41 @@ pub fn html_report(project: &Project, book: &Codebook, by: &str, sel: &Selection
     }
     body.push_str("<p class=\"meta\">Made by fieldnotes; no network resources are used by this page.</p>\n");
     Ok(render::html_page(&name, &body))
+}
+
+/// `t` with its codes named as a paper names them: a row whose first cell is a code's id gets
+/// the code's name there (indented as it was) and, with `id_column`, the id in a last column,
+/// `id`; column headers that are ids (co-occurrence) get names too.
+pub fn named(mut t: Table, book: &Codebook, id_column: bool) -> Table {
+    let name = |id: &str| book.code(id).map(|c| if c.name.trim().is_empty() { c.id.clone() } else { c.name.clone() });
+    let mut any = false;
+    for row in &mut t.rows {
+        let Some(first) = row.first_mut() else { continue };
+        let id = first.trim_start().to_string();
+        match name(&id) {
+            Some(n) => {
+                let indent = &first[..first.len() - id.len()];
+                *first = format!("{indent}{n}");
+                row.push(id);
+                any = true;
+            }
+            None => row.push(String::new()),
+        }
+    }
+    if any && id_column {
+        t.header.push("id".to_string());
+        t.numeric.push(false);
+    } else {
+        for row in &mut t.rows {
+            row.pop();
+        }
+    }
+    for h in t.header.iter_mut().skip(1) {
+        if let Some(n) = name(h) {
+            *h = n;
+        }
+    }
+    t
 }
 
 /// One code of a [`CodebookView`].
@@ -303,4 +362,90 @@ pub struct QuotesJson<'a> {
     pub caption: &'a str,
     /// The quotes.
     pub quotes: &'a [analysis::Quote],
+}
+
+/// What a keyness table compares.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Compare {
+    /// Each value of an attribute (site, kind, speaker, year, ...) against all the others.
+    By(String),
+    /// One value of an attribute (`site=Fife`, any case) against the rest.
+    Target(String, String),
+    /// The passages carrying a code (as `sel` counts codings) against the rest.
+    Code(String),
+}
+
+impl Compare {
+    /// The column the groups are named in.
+    pub fn column(&self) -> &str {
+        match self {
+            Compare::By(a) | Compare::Target(a, _) => a,
+            Compare::Code(_) => "code",
+        }
+    }
+
+    /// The one group compared, if only one is.
+    pub fn only(&self) -> Option<&str> {
+        match self {
+            Compare::By(_) => None,
+            Compare::Target(_, v) => Some(v),
+            Compare::Code(c) => Some(c),
+        }
+    }
+
+    /// What is compared with what, for a caption.
+    pub fn describe(&self) -> String {
+        match self {
+            Compare::By(a) => format!("each {a} against all the other {a}s together"),
+            Compare::Target(a, v) => format!("{a} {v} against every other {a}"),
+            Compare::Code(c) => format!("the passages coded `{c}` against all other passages"),
+        }
+    }
+}
+
+/// The name of the groups' complement in [`Compare::Target`] and [`Compare::Code`].
+pub const REST: &str = "(rest)";
+
+/// The words of every passage (its text: front matter and headings are no passages), counted
+/// by group as `compare` groups them, a batch of notes at a time; returns the counts and what
+/// was left out of the codings `sel` counts (for `Compare::Code`).
+pub fn word_counts(
+    project: &Project,
+    compare: &Compare,
+    stopwords: Vec<String>,
+    sel: &Selection,
+    tell: &dyn Tell,
+) -> Result<(fieldnotes_report::keyness::WordCounts, LeftOut)> {
+    let mut counts = fieldnotes_report::keyness::WordCounts::new(stopwords);
+    let left = placed_in_batches(project, sel, tell, |corpus, placement| {
+        let codes = match compare {
+            Compare::Code(_) => units::passage_codes(placement, sel),
+            _ => Default::default(),
+        };
+        for (di, d) in corpus.documents.iter().enumerate() {
+            for (pi, p) in d.passages.iter().enumerate() {
+                let group = match compare {
+                    Compare::By(a) => GroupBy::parse(a).value(d, p),
+                    Compare::Target(a, v) => {
+                        if GroupBy::parse(a).value(d, p).eq_ignore_ascii_case(v) {
+                            v.clone()
+                        } else {
+                            REST.to_string()
+                        }
+                    }
+                    Compare::Code(c) => {
+                        if codes.get(&(di, pi)).is_some_and(|s| s.contains(c)) {
+                            c.clone()
+                        } else {
+                            REST.to_string()
+                        }
+                    }
+                };
+                let group = if group.is_empty() { "(none)".to_string() } else { group };
+                counts.add(&group, d.passage_text(p));
+            }
+        }
+        Ok(())
+    })?;
+    Ok((counts, left))
 }
