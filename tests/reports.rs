@@ -440,6 +440,10 @@ fn keyness_rows_recompute_from_their_own_frequencies() {
     assert!(csv.starts_with("code,word,freq,ref_freq,g2,log_ratio,p\n"), "{csv}");
     assert!(csv.lines().any(|l| l.starts_with("context,came,1,0,")), "{csv}");
     assert!(csv.lines().any(|l| l.starts_with("context,budget,1,3,")), "{csv}");
+    // The figure: Log Ratio bars, a panel per site, the counts in each bar's title.
+    let svg = p.run(&["report", "keyness", "--by", "site", "--p", "1", "--format", "svg"]);
+    assert!(svg.starts_with("<svg") && svg.contains("viewBox"), "{svg}");
+    assert!(svg.contains("<title>trust: freq 3 / 0,") && svg.contains(">Glasgow</text>"), "{svg}");
     // Word frequencies per 10,000 words, the built-in stopwords left out.
     let f = p.run(&["report", "words", "--by", "site", "--format", "csv"]);
     assert!(f.lines().any(|l| l == "Glasgow,budget,3,6000.0"), "{f}");

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import math
 import os
 import re
 import resource
@@ -41,6 +42,7 @@ import statistics
 import sys
 import time
 import tomllib
+from collections import Counter, defaultdict
 from pathlib import Path
 from typing import Iterator
 
@@ -698,6 +700,51 @@ def cmd_sqlite_point_update(a: argparse.Namespace) -> None:
 
 
 # --------------------------------------------------------------------------------------------
+# 8. Keyness: each site's words against the rest, as `report keyness --by site` computes it
+
+
+WORD = re.compile(r"[^\W_]+(?:['\u2019][^\W_]+)*")
+
+
+def cmd_keyness(a: argparse.Namespace) -> None:
+    """Reads the notes (the same passages), counts words as `report keyness` does (letter and
+    digit runs in lower case, an inner apostrophe kept, a letter required, the stopwords given
+    left out), and computes each site's signed four-cell G2, Log Ratio and p against the rest;
+    emits the time and each site's ten words of highest G2, to compare with fieldnotes."""
+    stop = set(w.strip().lower() for w in open(a.stopwords, encoding="utf-8") if w.strip()) if a.stopwords else set()
+    t0 = time.perf_counter()
+    corpus = Corpus(a.corpus)
+    counts: dict[str, Counter] = defaultdict(Counter)
+    for _, site, text in corpus:
+        c = counts[site]
+        for w in WORD.findall(text):
+            w = w.lower().replace("\u2019", "'")
+            if any(ch.isalpha() for ch in w) and w not in stop:
+                c[w] += 1
+    totals = {g: sum(c.values()) for g, c in counts.items()}
+    n = sum(totals.values())
+    every: Counter = Counter()
+    for c in counts.values():
+        every.update(c)
+    top = {}
+    for g, c in counts.items():
+        cg, d = totals[g], n - totals[g]
+        rows = []
+        for w, ab in every.items():
+            a_, b_ = c.get(w, 0), ab - c.get(w, 0)
+            cells = [(a_, ab * cg / n), (b_, ab * d / n), (cg - a_, (n - ab) * cg / n), (d - b_, (n - ab) * d / n)]
+            g2 = 2 * sum(o * math.log(o / e) for o, e in cells if o > 0)
+            if a_ / cg < b_ / d:
+                g2 = -g2
+            lr = math.log2((max(a_, 0.5) / cg) / (max(b_, 0.5) / d)) if a_ or b_ else 0.0
+            p = math.erfc(math.sqrt(abs(g2) / 2))
+            rows.append((g2, w, lr, p))
+        rows.sort(key=lambda r: (-r[0], r[1]))
+        top[g] = [r[1] for r in rows[:10]]
+    emit({"tool": "python", "op": "keyness", "keyness_s": round(time.perf_counter() - t0, 4), "totals": totals, "top": top, **corpus.stats()})
+
+
+# --------------------------------------------------------------------------------------------
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -751,6 +798,11 @@ def main(argv: list[str] | None = None) -> None:
     p.add_argument("--rows", type=int, default=190_000, help="codings in the table when it is made (default 190,000)")
     p.add_argument("--id", default="hb-1", help="the coding's id")
     p.set_defaults(func=cmd_sqlite_point_update)
+
+    p = sub.add_parser("keyness", help="each site's keyness (G2, Log Ratio, p) against the rest")
+    p.add_argument("corpus")
+    p.add_argument("--stopwords", default=None, help="a file of words to leave out, one a line")
+    p.set_defaults(func=cmd_keyness)
 
     a = ap.parse_args(argv)
     a.func(a)

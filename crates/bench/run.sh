@@ -130,6 +130,11 @@ for i in 1 2 3 4 5; do
   timed fieldnotes-long-code-rm "$FN" --project "$LONG" -q code rm "$LID" time --coder hb
 done
 
+echo "keyness by site (every word counted), fieldnotes and the same statistics in Python" >&2
+timed fieldnotes-keyness "$FN" --project "$CORPUS" -q report keyness --by site --all-words --p 1 --top 10 --format csv
+timed python-keyness $PY keyness "$CORPUS"
+record "$(cat "$OUT/last.out")"
+
 echo "ripgrep: one word at a time" >&2
 for w in $(sed -n 1,10p "$CORPUS/queries.txt"); do timed rg-word rg -c -w -i "$w" "$CORPUS/notes"; done
 

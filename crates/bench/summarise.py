@@ -87,6 +87,10 @@ def main(path: str, mb: str) -> None:
     sp, _ = proc("fieldnotes-split-code-auto")
     if lo is not None and sp is not None:
         out.append(f"| `code auto` on one 8 MB note vs the same notes apart, s (goal: within 2x), peak RSS {lo_rss} MB | {lo:.2f} | {sp:.2f} | {lo / sp:.2f}x |")
+    kf, kf_rss = proc("fieldnotes-keyness")
+    kp, kp_rss = proc("python-keyness")
+    if kf is not None and kp is not None:
+        out.append(f"| `report keyness --by site` whole command vs Python (read, count, G2 and Log Ratio), s, peak RSS {kf_rss} / {kp_rss} MB | {kf:.2f} | {kp:.2f} | {kp / kf:.1f}x |")
     th, th_rss = proc("fieldnotes-themes-from-store")
     first, first_rss = proc("fieldnotes-themes-building-store")
     ct = other.get(("fieldnotes", "crosstab"))

@@ -60,9 +60,9 @@ pub enum Format {
     Json,
     /// A self-contained HTML page.
     Html,
-    /// An SVG figure (themes only).
+    /// An SVG figure (themes; keyness: Log Ratio bars).
     Svg,
-    /// A PNG figure (themes only; needs -o), drawn with the system's fonts.
+    /// A PNG figure (themes, keyness; needs -o), drawn with the system's fonts.
     Png,
     /// Parquet (themes only; needs -o).
     Parquet,
@@ -770,6 +770,18 @@ fn keyness(g: &Globals, a: KeynessArgs) -> Result<ExitCode> {
             _ => String::new(),
         }
     );
+    if matches!(a.out.format, Format::Svg | Format::Png) {
+        let svg = keyness::log_ratio_svg(&rows, &caption);
+        if a.out.format == Format::Png {
+            let path = a.out.output.as_deref().context("PNG output needs a file: `-o keyness.png`")?;
+            write_atomic(path, &fieldnotes_report::render::svg_to_png(&svg, 2.0)?)?;
+            output::info(g.quiet, &format!("wrote `{}`", path.display()));
+        } else {
+            emit(a.out.output.as_deref(), &svg)?;
+        }
+        output::info(g.quiet, &format!("caption: {caption}"));
+        return Ok(ExitCode::SUCCESS);
+    }
     let text = if a.out.format == Format::Json {
         #[derive(serde::Serialize)]
         struct KeynessJson<'a> {

@@ -417,11 +417,36 @@ pub fn word_counts(
     tell: &dyn Tell,
 ) -> Result<(fieldnotes_report::keyness::WordCounts, LeftOut)> {
     let mut counts = fieldnotes_report::keyness::WordCounts::new(stopwords);
+    if !matches!(compare, Compare::Code(_)) {
+        // Groups of attributes need no codings: the notes alone, a batch at a time.
+        let (files, skipped) = study::note_files(project, tell)?;
+        for s in &skipped {
+            tell.warn(&study::skip_warning(s));
+        }
+        let pb = tell.progress(files.len() as u64, "reading");
+        study::read_in_batches(project, &files, tell, &|_| pb.inc(1), true, |corpus| {
+            add_words(&mut counts, compare, &corpus, &Default::default());
+            Ok(())
+        })?;
+        pb.finish_and_clear();
+        return Ok((counts, LeftOut::default()));
+    }
     let left = placed_in_batches(project, sel, tell, |corpus, placement| {
-        let codes = match compare {
-            Compare::Code(_) => units::passage_codes(placement, sel),
-            _ => Default::default(),
-        };
+        add_words(&mut counts, compare, corpus, &units::passage_codes(placement, sel));
+        Ok(())
+    })?;
+    Ok((counts, left))
+}
+
+/// Counts the words of every passage of `corpus` in its group (`codes`: each passage's codes,
+/// for [`Compare::Code`]).
+fn add_words(
+    counts: &mut fieldnotes_report::keyness::WordCounts,
+    compare: &Compare,
+    corpus: &Corpus,
+    codes: &units::PassageCodes,
+) {
+    {
         for (di, d) in corpus.documents.iter().enumerate() {
             for (pi, p) in d.passages.iter().enumerate() {
                 let group = match compare {
@@ -445,7 +470,5 @@ pub fn word_counts(
                 counts.add(&group, d.passage_text(p));
             }
         }
-        Ok(())
-    })?;
-    Ok((counts, left))
+    }
 }
