@@ -103,7 +103,15 @@ fn every_format_renders() {
     let png = std::fs::read(p.path().join("fig.png")).unwrap();
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 2000, "{} bytes", png.len());
     let bars = p.run(&["report", "themes", "--format", "svg", "--chart", "bars"]);
-    assert!(bars.contains("<rect") && bars.contains("time"));
+    assert!(bars.contains("<rect") && bars.contains("Time"), "{bars}");
+    // Counts get whole-number ticks.
+    let ticks: Vec<&str> = bars
+        .lines()
+        .filter(|l| l.contains(r##"text-anchor="end" fill="#444""##))
+        .filter_map(|l| l.split('>').nth(1)?.split('<').next())
+        .collect();
+    assert_eq!(ticks.len(), 5, "{bars}");
+    assert!(ticks.iter().all(|t| t.parse::<u64>().is_ok()), "{ticks:?}");
     p.run(&["report", "html", "-o", "r.html"]);
     let html = p.read("r.html");
     assert!(html.contains("<svg") && html.contains("Co-occurrence") && html.contains("Exemplar quotes"), "{html}");

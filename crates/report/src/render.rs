@@ -331,6 +331,9 @@ pub fn bars_svg(table: &ThemeTable) -> String {
         .filter_map(|(i, j)| table.value(i, j))
         .fold(0.0_f64, f64::max);
     let max = if max > 0.0 { max } else { 1.0 };
+    // Counts get whole-number ticks: the axis runs to four whole steps.
+    let counts = matches!(table.measure, crate::Measure::Count | crate::Measure::Docs);
+    let max = if counts { (max / 4.0).ceil().max(1.0) * 4.0 } else { max };
     let mut s = String::new();
     let _ = writeln!(
         s,
@@ -347,9 +350,10 @@ pub fn bars_svg(table: &ThemeTable) -> String {
     for k in 0..=4 {
         let v = max * k as f64 / 4.0;
         let y = top + plot_h - plot_h * k as f64 / 4.0;
+        let label = if counts { format!("{v:.0}") } else { format!("{v:.1}") };
         let _ = writeln!(
             s,
-            r##"<text x="{:.1}" y="{:.1}" text-anchor="end" fill="#444">{v:.1}</text>"##,
+            r##"<text x="{:.1}" y="{:.1}" text-anchor="end" fill="#444">{label}</text>"##,
             left - 6.0,
             y + 4.0
         );
