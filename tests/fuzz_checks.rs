@@ -36,6 +36,10 @@ pub fn passages(data: &[u8]) {
         let Ok(doc) = parse_document("n.md".into(), text.to_string(), &SplitOptions { speaker_turns }) else {
             return;
         };
+        // Offsets count in the note's text as read (wikilinks as their shown text); every
+        // line keeps its place.
+        assert_eq!(doc.text.matches('\n').count(), text.matches('\n').count(), "lines moved");
+        let text = doc.text.as_str();
         let mut prev_end = 0;
         for (i, p) in doc.passages.iter().enumerate() {
             assert_eq!(p.ordinal as usize, i + 1);

@@ -377,3 +377,58 @@ fn notes_that_look_like_transcripts_are_pointed_out() {
     assert!(doc("not")["passages"][1]["speaker"].is_null());
     assert!(doc("board")["passages"][1]["speaker"].is_null());
 }
+
+/// A small vault as Obsidian, Hugo and Zettlr users keep one: nested YAML, TOML front matter,
+/// tags in both places, wikilinks and a callout. Nothing is skipped, the filters and phrases
+/// find the notes, and passages read as the notes do.
+#[test]
+fn a_markdown_editors_vault_reads_whole() {
+    let p = TestProject::new();
+    p.write(
+        "notes/fife/board.md",
+        "---\nsite: Fife\ndate: 2016-03-02\nparticipants:\n  - name: Moira\n    role: chair\n  - name: Callum\n    role: officer\nproject:\n  funder: ESRC\ntags: [trust, board]\nsummary: >\n  A long meeting\n  about the plan.\n---\n# Board\n\nThe board met at [[Methil Community Centre|the centre]] and talked about [[Locality plan]]. #slow-progress\n\n> [!note] Reflection\n> Trust grows slowly here.\n",
+    );
+    p.write(
+        "notes/fife/workshop.md",
+        "+++\ntitle = \"Workshop\"\nsite = \"Fife\"\ndate = 2016-05-01\ntags = [\"workshop\"]\n+++\nThe staff turnover came up again, with #trust at stake.\n",
+    );
+    p.write("notes/glasgow/memo.md", "---\nsite: Glasgow\ntag: memo\n---\nA memo on [[Staff turnover]] in Glasgow.\n");
+    p.write("notes/.obsidian/workspace.md", "not a note\n");
+    let o = p.run_expect(&["index"], 0);
+    assert!(!stderr(&o).contains("skipped"), "{}", stderr(&o));
+    let n = p.json(&["notes", "--json"]);
+    assert_eq!(n["documents"], 3, "{n:#}");
+    assert!(n["skipped"].as_array().is_none_or(Vec::is_empty), "{n:#}");
+    let ids = |q: &str| -> Vec<String> {
+        let v = p.json(&["search", q, "--json"]);
+        let mut ids: Vec<String> = v["hits"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|h| h["id"].as_str().unwrap().split('#').next().unwrap().to_string())
+            .collect();
+        ids.sort();
+        ids.dedup();
+        ids
+    };
+    assert_eq!(ids("tag:trust"), ["notes/fife/board.md", "notes/fife/workshop.md"]);
+    assert_eq!(ids("tag:slow-progress"), ["notes/fife/board.md"]);
+    assert_eq!(ids("tag:memo site:glasgow"), ["notes/glasgow/memo.md"]);
+    assert_eq!(ids("\"staff turnover\""), ["notes/fife/workshop.md", "notes/glasgow/memo.md"]);
+    assert_eq!(ids("\"the centre\" participants.name:moira project.funder:esrc"), ["notes/fife/board.md"]);
+    assert_eq!(ids("links:\"locality plan\""), ["notes/fife/board.md"]);
+    let show = p.json(&["show", "notes/fife/board.md#1", "--json", "-C", "5"]);
+    let texts: Vec<&str> = show["passages"].as_array().unwrap().iter().map(|x| x["text"].as_str().unwrap()).collect();
+    assert_eq!(
+        texts,
+        ["The board met at the centre and talked about Locality plan. #slow-progress", "> Trust grows slowly here."]
+    );
+    let a = &show["attributes"];
+    assert_eq!(a["participants.role"], serde_json::json!(["chair", "officer"]));
+    assert_eq!(a["summary"], "A long meeting about the plan.");
+    assert_eq!(a["tag"], serde_json::json!(["trust", "board", "slow-progress"]));
+    // A coding on the shown words lands on them.
+    p.run(&["code", "add", "notes/fife/board.md#1", "context", "--quote", "the centre", "--coder", "hb"]);
+    let listed = p.run(&["code", "list", "--csv"]);
+    assert!(listed.contains("the centre"), "{listed}");
+}

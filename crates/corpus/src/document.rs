@@ -568,9 +568,167 @@ pub fn parse_document(
 
 /// Builds a document from its text and already parsed front matter.
 pub fn build_document(path: String, text: String, fm: frontmatter::Parsed, opts: &SplitOptions) -> Document {
+    let mut attributes = fm.attributes;
+    // Wikilinks read as their shown text, callout markers as blank lines: the note's text from
+    // here on (offsets, passages, search, exports) is the text a reader of the note sees.
+    let text = match editor_markup(&text[fm.body_start..]) {
+        Some((body, links)) => {
+            if !links.is_empty() {
+                attributes
+                    .insert("links".into(), crate::Value::List(links.into_iter().map(crate::Value::String).collect()));
+            }
+            format!("{}{body}", &text[..fm.body_start])
+        }
+        None => text,
+    };
     let passages = split_passages(&text, fm.body_start, fm.lines + 1, opts);
     let hash = text_hash(&text);
-    Document { path, attributes: fm.attributes, text, hash, passages }
+    add_inline_tags(&mut attributes, &text[fm.body_start..]);
+    Document { path, attributes, text, hash, passages }
+}
+
+/// The body with Markdown editors' markup read as a reader sees it, and the notes it links to;
+/// `None` when there is none (the body is then used as it is).
+///
+/// - `[[Target|shown text]]` reads `shown text`; `[[Target]]` reads `Target`; `[[Target#Part]]`
+///   reads `Target > Part`; an embed `![[picture.png]]` reads as nothing. Each target (without
+///   its `#part`) is listed once, in order, for the attribute `links`.
+/// - A callout's first line (`> [!note] Title`, as Obsidian writes it) becomes a blank line, so
+///   the callout's body is a passage of its own. Every other line keeps its place.
+pub fn editor_markup(body: &str) -> Option<(String, Vec<String>)> {
+    if !body.contains("[[") && !body.contains("[!") {
+        return None;
+    }
+    let mut out = String::with_capacity(body.len());
+    let mut links: Vec<String> = Vec::new();
+    let mut fence: Option<&str> = None;
+    let mut changed = false;
+    for line in body.split_inclusive('\n') {
+        let content = line.trim_end_matches(['\r', '\n']);
+        let ending = &line[content.len()..];
+        let t = content.trim_start();
+        if let Some(f) = fence {
+            if t.starts_with(f) {
+                fence = None;
+            }
+            out.push_str(line);
+            continue;
+        }
+        if t.starts_with("```") || t.starts_with("~~~") {
+            fence = Some(&t[..3]);
+            out.push_str(line);
+            continue;
+        }
+        if is_callout_marker(t) {
+            out.push_str(ending);
+            changed = true;
+            continue;
+        }
+        let mut rest = content;
+        while let Some(open) = rest.find("[[") {
+            let Some(close) = rest[open + 2..].find("]]").map(|c| open + 2 + c) else { break };
+            let inner = &rest[open + 2..close];
+            if inner.is_empty() || inner.contains('[') || inner.contains('\n') {
+                out.push_str(&rest[..open + 2]);
+                rest = &rest[open + 2..];
+                continue;
+            }
+            let embed = rest[..open].ends_with('!');
+            out.push_str(&rest[..if embed { open - 1 } else { open }]);
+            let (target, shown) = match inner.split_once('|') {
+                Some((t, s)) => (t.trim(), Some(s.trim())),
+                None => (inner.trim(), None),
+            };
+            let (page, part) = match target.split_once('#') {
+                Some((p, h)) => (p.trim(), Some(h.trim_start_matches('^').trim())),
+                None => (target, None),
+            };
+            if !page.is_empty() && !links.iter().any(|l| l == page) {
+                links.push(page.to_string());
+            }
+            if !embed {
+                match (shown, part) {
+                    (Some(s), _) if !s.is_empty() => out.push_str(s),
+                    (_, Some(h)) if !page.is_empty() => out.push_str(&format!("{page} > {h}")),
+                    (_, Some(h)) => out.push_str(h),
+                    _ => out.push_str(page),
+                }
+            }
+            changed = true;
+            rest = &rest[close + 2..];
+        }
+        out.push_str(rest);
+        out.push_str(ending);
+    }
+    changed.then_some((out, links))
+}
+
+/// Whether a line (without leading white space) opens a callout: `> [!type]`, a title after.
+fn is_callout_marker(t: &str) -> bool {
+    let Some(q) = t.strip_prefix('>') else { return false };
+    let Some(kind) = q.trim_start().strip_prefix("[!") else { return false };
+    kind.find(']')
+        .is_some_and(|end| end > 0 && kind[..end].chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_'))
+}
+
+/// Adds the body's inline `#tags` to the attribute `tag` (after the front matter's, each tag
+/// once whatever its case). A tag is `#` at the start of a line or after a space or `(`,
+/// followed by letters, digits, `_`, `-` and `/` with a letter among them: not a heading's
+/// `# `, not a `#` inside a web address, and not in code (fenced blocks or `inline code`).
+pub fn add_inline_tags(attributes: &mut crate::Attributes, body: &str) {
+    use crate::Value;
+    if !body.contains('#') {
+        return;
+    }
+    let mut found: Vec<String> = Vec::new();
+    let mut fence: Option<&str> = None;
+    for line in body.lines() {
+        let t = line.trim_start();
+        if let Some(f) = fence {
+            if t.starts_with(f) {
+                fence = None;
+            }
+            continue;
+        }
+        if t.starts_with("```") || t.starts_with("~~~") {
+            fence = Some(&t[..3]);
+            continue;
+        }
+        let mut in_code = false;
+        let mut prev = ' ';
+        let chars: Vec<(usize, char)> = line.char_indices().collect();
+        for (k, &(i, c)) in chars.iter().enumerate() {
+            if c == '`' {
+                in_code = !in_code;
+            } else if c == '#' && !in_code && (prev.is_whitespace() || prev == '(') {
+                let rest = &line[i + 1..];
+                let end = rest
+                    .char_indices()
+                    .find(|&(_, ch)| !(ch.is_alphanumeric() || ch == '_' || ch == '-' || ch == '/'))
+                    .map_or(rest.len(), |(j, _)| j);
+                let tag = rest[..end].trim_end_matches(['-', '/']);
+                if tag.chars().any(char::is_alphabetic) {
+                    found.push(tag.to_string());
+                }
+            }
+            prev = if k == 0 && i > 0 { ' ' } else { c };
+        }
+    }
+    if found.is_empty() {
+        return;
+    }
+    let mut tags = match attributes.remove("tag") {
+        Some(Value::List(items)) => items,
+        Some(other) => vec![other],
+        None => Vec::new(),
+    };
+    let mut seen: std::collections::BTreeSet<String> = tags.iter().map(|t| t.to_string().to_lowercase()).collect();
+    for t in found {
+        if seen.insert(t.to_lowercase()) {
+            tags.push(Value::String(t));
+        }
+    }
+    attributes.insert("tag".into(), Value::List(tags));
 }
 
 #[cfg(test)]
@@ -590,6 +748,37 @@ mod tests {
         let p = &doc.passages[0];
         assert_eq!(doc.passage_text(p), "The answer.");
         assert_eq!(p.line, 5);
+    }
+
+    #[test]
+    fn wikilinks_read_as_their_shown_text_and_callout_markers_are_no_text() {
+        let t = "---\nsite: Fife\n---\nWe met at [[Methil Community Centre|the centre]] about [[Locality plan]], see [[Minutes#Actions]] ![[photo.png]].\n\n> [!note] Reflection\n> Trust grows slowly here.\n\n```\n[[kept in code]]\n```\n";
+        let doc = parse_document("n.md".into(), t.into(), &SplitOptions { speaker_turns: false }).unwrap();
+        let texts: Vec<&str> = doc.passages.iter().map(|p| doc.passage_text(p)).collect();
+        assert_eq!(
+            texts,
+            [
+                "We met at the centre about Locality plan, see Minutes > Actions .",
+                "> Trust grows slowly here.",
+                "```\n[[kept in code]]\n```"
+            ]
+        );
+        assert_eq!(
+            doc.attributes["links"].texts(),
+            ["Methil Community Centre", "Locality plan", "Minutes", "photo.png"]
+        );
+        // Lines keep their numbers; the text is stable when read again (as kept versions are).
+        assert_eq!(doc.passages[1].line, 7);
+        let again = parse_document("n.md".into(), doc.text.clone(), &SplitOptions { speaker_turns: false }).unwrap();
+        assert_eq!(again.text, doc.text);
+    }
+
+    #[test]
+    fn inline_tags_join_the_front_matters() {
+        let t = "---\ntags: [trust]\n---\n# Heading\n\nSlow going #trust #Time-keeping, and (#co-op).\nSee https://example.org/#anchor and `#notatag` or C#.\n\n```\n#include <x>\n```\n#2016 #q3/plan\n";
+        let doc = parse_document("n.md".into(), t.into(), &SplitOptions { speaker_turns: false }).unwrap();
+        let tags: Vec<String> = doc.attributes["tag"].texts();
+        assert_eq!(tags, ["trust", "Time-keeping", "co-op", "q3/plan"]);
     }
 
     #[test]

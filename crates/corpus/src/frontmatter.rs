@@ -1,20 +1,28 @@
-//! The YAML subset that notes use for front matter.
+//! Front matter: YAML between `---` lines (as Obsidian, Zettlr, Quarto and Jekyll write it), or
+//! TOML between `+++` lines (as Hugo does).
 //!
 //! ```text
 //! ---
 //! site: Fife
 //! date: 2016-03-02
 //! kind: meeting            # a comment
-//! participants: [CPP manager, "Chair, board"]
-//! topics:
-//!   - housing
-//!   - transport
+//! participants:
+//!   - name: Moira
+//!     role: chair
+//!   - name: Callum
+//! project: {funder: ESRC, code: ES/1}
+//! summary: >
+//!   folded onto
+//!   one line
 //! ---
 //! ```
 //!
-//! Keys are lower-cased. Values are typed: `true`/`false`, integers, floats, `YYYY-MM-DD`
-//! dates, lists (inline `[a, b]` or a block of `- item` lines), and text (bare or quoted).
-//! Anything else (nesting, anchors, multi-line strings) is an error naming the line and column.
+//! Keys are lower-cased. Values are typed: `true`/`false`, integers, floats, `YYYY-MM-DD` dates
+//! (plain, not quoted), lists, and text. Nested maps become attributes with dotted names
+//! (`project.funder: ESRC`), and a list of maps one list per key (`participants.name: [Moira,
+//! Callum]`). A `tags:` or `tag:` list is the attribute `tag` (each tag without its `#`), with the
+//! note's inline `#tags` added where the note is read. Front matter that is not valid YAML (or
+//! TOML) is an error naming the line and column in the file.
 
 use std::collections::BTreeMap;
 
@@ -50,8 +58,8 @@ pub struct Parsed {
 /// The longest front matter accepted, in lines; longer is almost surely a missing closing `---`.
 pub const MAX_LINES: usize = 10_000;
 
-fn is_fence(line: &str) -> bool {
-    line.trim_end_matches(['\r', '\n']).trim_end() == "---"
+fn is_fence(line: &str, fence: &str) -> bool {
+    line.trim_end_matches(['\r', '\n']).trim_end() == fence
 }
 
 /// Splits off and parses the front matter at the start of `text` (which has no BOM).
@@ -59,17 +67,18 @@ fn is_fence(line: &str) -> bool {
 /// A file whose first line is not `---` has no front matter: the body starts at 0.
 pub fn parse(text: &str) -> Result<Parsed, FrontMatterError> {
     let mut lines = text.split_inclusive('\n');
-    match lines.next() {
-        Some(first) if is_fence(first) => {}
+    let fence = match lines.next() {
+        Some(first) if is_fence(first, "---") => "---",
+        Some(first) if is_fence(first, "+++") => "+++",
         _ => return Ok(Parsed::default()),
-    }
+    };
     let mut offset = text.split_inclusive('\n').next().map_or(0, str::len);
     let mut body_lines: Vec<(usize, &str)> = Vec::new();
     let mut closed = None;
     for (i, raw) in lines.enumerate() {
         let line_no = i + 2;
         offset += raw.len();
-        if is_fence(raw) {
+        if is_fence(raw, fence) {
             closed = Some(line_no);
             break;
         }
@@ -83,123 +92,383 @@ pub fn parse(text: &str) -> Result<Parsed, FrontMatterError> {
             line: 1,
             column: 1,
             message: if body_lines.len() >= MAX_LINES - 1 {
-                format!("front matter runs past {MAX_LINES} lines without a closing `---`")
+                format!("front matter runs past {MAX_LINES} lines without a closing `{fence}`")
             } else {
-                "front matter opened with `---` is never closed".to_string()
+                format!("front matter opened with `{fence}` is never closed")
             },
-            hint: "end the front matter with a line holding only `---`",
+            hint: if fence == "---" {
+                "end the front matter with a line holding only `---`"
+            } else {
+                "end the front matter with a line holding only `+++`"
+            },
         });
     };
-    let attributes = parse_lines(&body_lines)?;
+    let mut attributes = if fence == "---" { parse_yaml(&body_lines)? } else { parse_toml(&body_lines)? };
+    gather_tags(&mut attributes);
     Ok(Parsed { attributes, body_start: offset, lines: closing_line })
 }
 
-fn err(line: usize, column: usize, message: String, hint: &'static str) -> FrontMatterError {
-    FrontMatterError { line, column, message, hint }
+/// `tags:` and `tag:` as one attribute, `tag`, each tag without a leading `#`: a list, or the one
+/// text given (`tag: memo`) as it is.
+fn gather_tags(attrs: &mut Attributes) {
+    let (tag, tags) = (attrs.remove("tag"), attrs.remove("tags"));
+    let was_list = matches!(tag, Some(Value::List(_))) || matches!(tags, Some(Value::List(_)));
+    let mut items: Vec<Value> = Vec::new();
+    for v in [tag, tags].into_iter().flatten() {
+        match v {
+            Value::List(list) => items.extend(list),
+            Value::String(s) if s.trim().is_empty() => {}
+            other => items.push(other),
+        }
+    }
+    let mut seen = std::collections::BTreeSet::new();
+    let mut tags: Vec<Value> = items
+        .into_iter()
+        .map(|t| match t {
+            Value::String(s) => Value::String(s.trim().trim_start_matches('#').to_string()),
+            other => other,
+        })
+        .filter(|t| !matches!(t, Value::String(s) if s.is_empty()))
+        .filter(|t| seen.insert(t.to_string().to_lowercase()))
+        .collect();
+    match tags.len() {
+        0 => {}
+        1 if !was_list => {
+            attrs.insert("tag".into(), tags.remove(0));
+        }
+        _ => {
+            attrs.insert("tag".into(), Value::List(tags));
+        }
+    }
 }
 
-fn parse_lines(lines: &[(usize, &str)]) -> Result<Attributes, FrontMatterError> {
-    let mut attrs = Attributes::new();
+/// A node of the YAML front matter, with where it starts (line and column in the file).
+#[derive(Debug)]
+enum Node {
+    Scalar(String, yaml_rust2::scanner::TScalarStyle, (usize, usize)),
+    Seq(Vec<Node>),
+    Map(Vec<(Node, Node)>, (usize, usize)),
+    Alias((usize, usize)),
+}
+
+/// Collects the parser's events, with where each is.
+#[derive(Default)]
+struct Events(Vec<(yaml_rust2::parser::Event, (usize, usize))>);
+
+/// The file's first line of YAML is its second line.
+const FIRST_YAML_LINE: usize = 2;
+
+impl yaml_rust2::parser::MarkedEventReceiver for Events {
+    fn on_event(&mut self, ev: yaml_rust2::parser::Event, mark: yaml_rust2::scanner::Marker) {
+        self.0.push((ev, (mark.line() + FIRST_YAML_LINE - 1, mark.col() + 1)));
+    }
+}
+
+const YAML_HINT: &str = "front matter is YAML: `key: value` lines, lists, nested keys indented under theirs; quote text that holds `: ` or ` #`";
+
+fn parse_yaml(lines: &[(usize, &str)]) -> Result<Attributes, FrontMatterError> {
+    // A lone carriage return is no line break here, as it is none in the note.
+    let source: String = lines.iter().map(|(_, l)| l.replace('\r', " ")).collect::<Vec<_>>().join("\n");
+    if source.trim().is_empty() {
+        return Ok(Attributes::new());
+    }
+    let mut events = Events::default();
+    let mut parser = yaml_rust2::parser::Parser::new_from_str(&source);
+    if let Err(e) = parser.load(&mut events, false) {
+        let m = e.marker();
+        let line = (m.line() + FIRST_YAML_LINE - 1).min(lines.last().map_or(FIRST_YAML_LINE, |l| l.0));
+        return Err(err(line, m.col() + 1, format!("front matter is not valid YAML: {}", e.info()), YAML_HINT));
+    }
+    let mut it = events.0.into_iter().peekable();
+    let mut root = None;
+    while let Some((ev, at)) = it.next() {
+        use yaml_rust2::parser::Event;
+        match ev {
+            Event::StreamStart | Event::DocumentStart | Event::DocumentEnd | Event::StreamEnd | Event::Nothing => {}
+            other => {
+                root = Some(node(other, at, &mut it)?);
+                break;
+            }
+        }
+    }
+    match root {
+        None => Ok(Attributes::new()),
+        Some(Node::Map(entries, _)) => {
+            let mut attrs = Attributes::new();
+            put_map("", entries, &mut attrs)?;
+            Ok(attrs)
+        }
+        Some(Node::Scalar(s, _, (line, _))) if s.is_empty() => {
+            let _ = line;
+            Ok(Attributes::new())
+        }
+        Some(Node::Scalar(s, _, (line, column))) => Err(err(
+            line,
+            column,
+            format!("expected `key: value`, found `{}`", clip(&s)),
+            "write each attribute as `key: value`",
+        )),
+        Some(Node::Seq(_)) | Some(Node::Alias(_)) => Err(err(
+            lines.first().map_or(FIRST_YAML_LINE, |l| l.0),
+            1,
+            "front matter is a list, not `key: value` lines".into(),
+            "write each attribute as `key: value`",
+        )),
+    }
+}
+
+/// The node that `ev` (at `at`) begins, reading the events of its children from `rest`.
+fn node(
+    ev: yaml_rust2::parser::Event,
+    at: (usize, usize),
+    rest: &mut impl Iterator<Item = (yaml_rust2::parser::Event, (usize, usize))>,
+) -> Result<Node, FrontMatterError> {
+    use yaml_rust2::parser::Event;
+    Ok(match ev {
+        Event::Scalar(s, style, _, _) => Node::Scalar(s, style, at),
+        Event::Alias(_) => Node::Alias(at),
+        Event::SequenceStart(..) => {
+            let mut items = Vec::new();
+            loop {
+                match rest.next() {
+                    Some((Event::SequenceEnd, _)) | None => break,
+                    Some((e, a)) => items.push(node(e, a, rest)?),
+                }
+            }
+            Node::Seq(items)
+        }
+        Event::MappingStart(..) => {
+            let mut entries = Vec::new();
+            loop {
+                let key = match rest.next() {
+                    Some((Event::MappingEnd, _)) | None => break,
+                    Some((e, a)) => node(e, a, rest)?,
+                };
+                let value = match rest.next() {
+                    Some((e, a)) if e != Event::MappingEnd => node(e, a, rest)?,
+                    _ => Node::Scalar(String::new(), yaml_rust2::scanner::TScalarStyle::Plain, at),
+                };
+                entries.push((key, value));
+            }
+            Node::Map(entries, at)
+        }
+        _ => Node::Scalar(String::new(), yaml_rust2::scanner::TScalarStyle::Plain, at),
+    })
+}
+
+/// Puts a mapping's entries into `attrs` under `prefix` (`""` at the top): scalars as they are,
+/// nested maps under dotted keys, lists as lists (a list of maps one list per key).
+fn put_map(prefix: &str, entries: Vec<(Node, Node)>, attrs: &mut Attributes) -> Result<(), FrontMatterError> {
     let mut first_seen: BTreeMap<String, usize> = BTreeMap::new();
-    let mut i = 0;
-    while i < lines.len() {
-        let (line_no, line) = lines[i];
-        i += 1;
-        let trimmed = line.trim_start();
-        if trimmed.is_empty() || trimmed.starts_with('#') {
-            continue;
-        }
-        if line.starts_with([' ', '\t']) || trimmed.starts_with("- ") || trimmed == "-" {
-            return Err(err(
-                line_no,
-                1 + line.len() - trimmed.len(),
-                "unexpected indented line or list item".to_string(),
-                "list items belong under a `key:` line with no value; nested maps are not supported",
-            ));
-        }
-        let Some(colon) = line.find(':') else {
-            return Err(err(
-                line_no,
-                1,
-                format!("expected `key: value`, found `{}`", clip(line)),
-                "write each attribute as `key: value`",
-            ));
+    for (k, v) in entries {
+        let (name, (line, column)) = match k {
+            Node::Scalar(s, _, at) => (s, at),
+            Node::Map(_, at) | Node::Alias(at) => {
+                return Err(err(at.0, at.1, "a key must be text".into(), "write each attribute as `key: value`"));
+            }
+            Node::Seq(_) => {
+                return Err(err(
+                    FIRST_YAML_LINE,
+                    1,
+                    "a key must be text".into(),
+                    "write each attribute as `key: value`",
+                ));
+            }
         };
-        let key = line[..colon].trim();
-        // Where the key starts in the line (after leading white space such as a stray `\r`).
-        let key_at = colon - line[..colon].trim_start().len();
-        if let Some(bad) = key
+        let key = name.trim();
+        if key.is_empty() {
+            return Err(err(line, column, "missing key before `:`".into(), "write `key: value`"));
+        }
+        if let Some((j, _)) = key
             .char_indices()
             .find(|&(j, c)| !(c.is_alphanumeric() || c == '_' || c == '-' || (c == ' ' && j > 0)))
             .or_else(|| key.chars().next().filter(|c| !c.is_alphabetic()).map(|c| (0, c)))
         {
             return Err(err(
-                line_no,
-                1 + line[..key_at + bad.0].chars().count(),
+                line,
+                column + key[..j].chars().count(),
                 format!("`{}` is not a valid key", clip(key)),
                 "keys start with a letter and hold letters, digits, `_` and `-`",
             ));
         }
-        if key.is_empty() {
-            return Err(err(line_no, 1, "missing key before `:`".into(), "write `key: value`"));
-        }
         let key_lc = key.to_lowercase();
         if let Some(prev) = first_seen.get(&key_lc) {
             return Err(err(
-                line_no,
-                1,
+                line,
+                column,
                 format!("duplicate key `{key}` (first set on line {prev})"),
                 "keep one of the two lines; for several values use a list: `key: [a, b]`",
             ));
         }
-        first_seen.insert(key_lc.clone(), line_no);
-        let rest = &line[colon + 1..];
-        let value_col = 1 + line[..colon + 1].chars().count() + (rest.len() - rest.trim_start().len());
-        let raw = strip_comment(rest).trim();
-        let value = if raw.is_empty() {
-            // A block list may follow.
-            let mut items = Vec::new();
-            while i < lines.len() {
-                let (item_no, item_line) = lines[i];
-                let t = item_line.trim_start();
-                if t.is_empty() || t.starts_with('#') {
-                    i += 1;
-                    continue;
+        first_seen.insert(key_lc.clone(), line);
+        let full = if prefix.is_empty() { key_lc } else { format!("{prefix}.{key_lc}") };
+        match v {
+            Node::Map(entries, _) => put_map(&full, entries, attrs)?,
+            Node::Seq(items) => {
+                let mut lists: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+                lists.entry(full.clone()).or_default();
+                put_items(&full, items, &mut lists)?;
+                // The list itself only where it holds scalars, or is empty (`tags: []`).
+                let only_itself = lists.len() == 1;
+                for (k, values) in lists {
+                    if !values.is_empty() || (k == full && only_itself) {
+                        attrs.insert(k, Value::List(values));
+                    }
                 }
-                let Some(item) = t.strip_prefix('-') else { break };
-                if !(item.is_empty() || item.starts_with([' ', '\t'])) {
-                    break;
-                }
-                let col = 2 + item_line.len() - t.len();
-                items.push(parse_scalar(strip_comment(item).trim(), item_no, col)?);
-                i += 1;
             }
-            if items.is_empty() { Value::String(String::new()) } else { Value::List(items) }
-        } else {
-            parse_value(raw, line_no, value_col)?
-        };
-        attrs.insert(key_lc, value);
+            Node::Scalar(s, style, at) => {
+                attrs.insert(full, scalar(&s, style, at)?);
+            }
+            Node::Alias(at) => {
+                return Err(err(
+                    at.0,
+                    at.1,
+                    "YAML anchors and aliases are not supported".into(),
+                    "write the value out where it is used",
+                ));
+            }
+        }
     }
+    Ok(())
+}
+
+/// The items of a list: scalars onto `full`'s list, a map's entries onto one list per dotted
+/// key, nested lists flattened.
+fn put_items(full: &str, items: Vec<Node>, lists: &mut BTreeMap<String, Vec<Value>>) -> Result<(), FrontMatterError> {
+    for item in items {
+        match item {
+            Node::Scalar(s, style, at) => {
+                let v = scalar(&s, style, at)?;
+                if !matches!(&v, Value::String(t) if t.is_empty()) {
+                    lists.entry(full.to_string()).or_default().push(v);
+                }
+            }
+            Node::Seq(inner) => put_items(full, inner, lists)?,
+            Node::Map(entries, _) => {
+                let mut one = Attributes::new();
+                put_map(full, entries, &mut one)?;
+                for (k, v) in one {
+                    let list = lists.entry(k).or_default();
+                    match v {
+                        Value::List(vs) => list.extend(vs),
+                        v => list.push(v),
+                    }
+                }
+            }
+            Node::Alias(at) => {
+                return Err(err(
+                    at.0,
+                    at.1,
+                    "YAML anchors and aliases are not supported".into(),
+                    "write the value out where it is used",
+                ));
+            }
+        }
+    }
+    Ok(())
+}
+
+/// A scalar's value: a plain one typed (`true`, numbers, dates), a quoted or block one text.
+fn scalar(
+    s: &str,
+    style: yaml_rust2::scanner::TScalarStyle,
+    (line, column): (usize, usize),
+) -> Result<Value, FrontMatterError> {
+    use yaml_rust2::scanner::TScalarStyle;
+    match style {
+        TScalarStyle::Plain if s == "~" => Ok(Value::String(String::new())),
+        TScalarStyle::Plain => parse_scalar(s, line, column),
+        TScalarStyle::Literal | TScalarStyle::Folded => Ok(Value::String(s.trim_end_matches('\n').to_string())),
+        _ => Ok(Value::String(s.to_string())),
+    }
+}
+
+fn parse_toml(lines: &[(usize, &str)]) -> Result<Attributes, FrontMatterError> {
+    let source: String = lines.iter().map(|(_, l)| *l).collect::<Vec<_>>().join("\n");
+    let table: toml::Table = match source.parse() {
+        Ok(t) => t,
+        Err(e) => {
+            let (line, column) = e.span().map_or((FIRST_YAML_LINE, 1), |sp| {
+                let before = &source[..sp.start.min(source.len())];
+                let line = before.matches('\n').count() + FIRST_YAML_LINE;
+                let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
+                (line, column)
+            });
+            return Err(err(
+                line,
+                column,
+                format!("front matter is not valid TOML: {}", e.message()),
+                "front matter between `+++` lines is TOML: `key = \"value\"`",
+            ));
+        }
+    };
+    let mut attrs = Attributes::new();
+    put_toml("", table, &mut attrs);
     Ok(attrs)
 }
 
-/// Drops a ` # comment` that is outside quotes.
-fn strip_comment(s: &str) -> &str {
-    let mut quote = None;
-    let mut prev_space = true;
-    let mut prev: char = ' ';
-    for (i, c) in s.char_indices() {
-        let opens = prev.is_whitespace() || prev == '[' || prev == ',';
-        prev = c;
-        match (quote, c) {
-            (None, '"' | '\'') if opens => quote = Some(c),
-            (Some(q), c) if c == q => quote = None,
-            (None, '#') if prev_space => return &s[..i],
-            _ => {}
+fn put_toml(prefix: &str, table: toml::Table, attrs: &mut Attributes) {
+    for (k, v) in table {
+        let full = if prefix.is_empty() { k.to_lowercase() } else { format!("{prefix}.{}", k.to_lowercase()) };
+        match v {
+            toml::Value::Table(t) => put_toml(&full, t, attrs),
+            toml::Value::Array(items) => {
+                let mut lists: BTreeMap<String, Vec<Value>> = BTreeMap::new();
+                lists.entry(full.clone()).or_default();
+                toml_items(&full, items, &mut lists);
+                let only_itself = lists.len() == 1;
+                for (k, values) in lists {
+                    if !values.is_empty() || (k == full && only_itself) {
+                        attrs.insert(k, Value::List(values));
+                    }
+                }
+            }
+            other => {
+                attrs.insert(full, toml_scalar(other));
+            }
         }
-        prev_space = c.is_whitespace();
     }
-    s
+}
+
+fn toml_items(full: &str, items: Vec<toml::Value>, lists: &mut BTreeMap<String, Vec<Value>>) {
+    for item in items {
+        match item {
+            toml::Value::Array(inner) => toml_items(full, inner, lists),
+            toml::Value::Table(t) => {
+                let mut one = Attributes::new();
+                put_toml(full, t, &mut one);
+                for (k, v) in one {
+                    let list = lists.entry(k).or_default();
+                    match v {
+                        Value::List(vs) => list.extend(vs),
+                        v => list.push(v),
+                    }
+                }
+            }
+            other => lists.entry(full.to_string()).or_default().push(toml_scalar(other)),
+        }
+    }
+}
+
+fn toml_scalar(v: toml::Value) -> Value {
+    match v {
+        toml::Value::String(s) => Value::String(s),
+        toml::Value::Integer(i) => Value::Integer(i),
+        toml::Value::Float(x) => Value::Float(x),
+        toml::Value::Boolean(b) => Value::Bool(b),
+        toml::Value::Datetime(d) => {
+            let text = d.to_string();
+            match (d.date, d.time) {
+                (Some(_), None) => Date::parse(&text).map_or(Value::String(text), Value::Date),
+                _ => Value::String(text),
+            }
+        }
+        other => Value::String(other.to_string()),
+    }
+}
+
+fn err(line: usize, column: usize, message: String, hint: &'static str) -> FrontMatterError {
+    FrontMatterError { line, column, message, hint }
 }
 
 fn clip(s: &str) -> String {
@@ -208,85 +477,6 @@ fn clip(s: &str) -> String {
         out.push('…');
     }
     out
-}
-
-fn parse_value(raw: &str, line: usize, col: usize) -> Result<Value, FrontMatterError> {
-    if let Some(inner) = raw.strip_prefix('[') {
-        let Some(inner) = inner.strip_suffix(']') else {
-            return Err(err(
-                line,
-                col + raw.chars().count(),
-                "list opened with `[` is not closed".into(),
-                "close the list with `]` on the same line",
-            ));
-        };
-        let mut items = Vec::new();
-        let mut start = 0;
-        let mut quote = None;
-        let bytes: Vec<(usize, char)> = inner.char_indices().collect();
-        let mut push = |from: usize, to: usize| -> Result<(), FrontMatterError> {
-            let item = inner[from..to].trim();
-            if item.is_empty() {
-                return if to == inner.len() && from == 0 {
-                    Ok(())
-                } else {
-                    Err(err(
-                        line,
-                        col + 1 + inner[..from].chars().count(),
-                        "empty list item".into(),
-                        "remove the extra comma",
-                    ))
-                };
-            }
-            let item_col = col + 1 + inner[..from].chars().count();
-            items.push(parse_scalar(item, line, item_col)?);
-            Ok(())
-        };
-        let mut prev: char = ',';
-        for &(i, c) in &bytes {
-            let opens = prev.is_whitespace() || prev == ',';
-            prev = c;
-            match (quote, c) {
-                (None, '"' | '\'') if opens => quote = Some(c),
-                (Some(q), c) if c == q => quote = None,
-                (None, '[' | ']' | '{' | '}') => {
-                    return Err(err(
-                        line,
-                        col + 1 + inner[..i].chars().count(),
-                        format!("unexpected `{c}` inside a list"),
-                        "nested lists and maps are not supported; quote the item if it is text",
-                    ));
-                }
-                (None, ',') => {
-                    push(start, i)?;
-                    start = i + 1;
-                }
-                _ => {}
-            }
-        }
-        if quote.is_some() {
-            return Err(err(line, col, "unclosed quote in list".into(), "close the quote"));
-        }
-        push(start, inner.len())?;
-        return Ok(Value::List(items));
-    }
-    if raw.starts_with('{') {
-        return Err(err(
-            line,
-            col,
-            "maps are not supported in front matter".into(),
-            "use separate keys, e.g. `site: Fife` and `area: Levenmouth`",
-        ));
-    }
-    if raw.starts_with(['|', '>']) {
-        return Err(err(
-            line,
-            col,
-            "multi-line strings are not supported in front matter".into(),
-            "put long text in the note body, or keep the value on one line",
-        ));
-    }
-    parse_scalar(raw, line, col)
 }
 
 fn parse_scalar(raw: &str, line: usize, col: usize) -> Result<Value, FrontMatterError> {
@@ -626,7 +816,44 @@ mod tests {
         let e = parse("---\ntags: [a, b\n---\n").unwrap_err();
         assert_eq!(e.line, 2);
 
-        let e = parse("---\nmap: {a: 1}\n---\n").unwrap_err();
-        assert_eq!((e.line, e.column), (2, 6));
+        // Not YAML at all: the line and column of the parser's complaint.
+        let e = parse("---\nsite: Fife\nbad: [a\n  b: c\n---\n").unwrap_err();
+        assert!(e.line >= 3 && e.message.contains("not valid YAML"), "{e:?}");
+    }
+
+    #[test]
+    fn nested_yaml_becomes_dotted_attributes() {
+        let text = "---\ntitle: Board\nparticipants:\n  - name: Moira\n    role: chair\n  - name: Callum\n    role: officer\nproject: {funder: ESRC, year: 2016}\nsummary: >\n  folded onto\n  one line\nquote: |\n  kept\n  as is\ntags:\n  - trust\n  - '#time'\ntag: [trust, Slow]\nwhen: \"2016-03-02\"\n---\nBody\n";
+        let a = parse(text).unwrap().attributes;
+        let s = |v: &str| Value::String(v.into());
+        assert_eq!(a["participants.name"], Value::List(vec![s("Moira"), s("Callum")]));
+        assert_eq!(a["participants.role"], Value::List(vec![s("chair"), s("officer")]));
+        assert!(!a.contains_key("participants"), "{a:?}");
+        assert_eq!(a["project.funder"], s("ESRC"));
+        assert_eq!(a["project.year"], Value::Integer(2016));
+        assert_eq!(a["summary"], s("folded onto one line"));
+        assert_eq!(a["quote"], s("kept\nas is"));
+        // One `tag` list: both keys, without `#`, each tag once.
+        assert_eq!(a["tag"], Value::List(vec![s("trust"), s("Slow"), s("time")]));
+        assert!(!a.contains_key("tags"));
+        // A quoted date is text, as before.
+        assert_eq!(a["when"], s("2016-03-02"));
+    }
+
+    #[test]
+    fn toml_front_matter_between_plus_lines() {
+        let text = "+++\ntitle = \"Board\"\ndate = 2016-03-02\nminutes = 90\ntags = [\"trust\", \"time\"]\n[project]\nfunder = \"ESRC\"\n+++\nBody\n";
+        let p = parse(text).unwrap();
+        let a = &p.attributes;
+        assert_eq!(a["title"], Value::String("Board".into()));
+        assert_eq!(a["date"], Value::Date(Date::new(2016, 3, 2).unwrap()));
+        assert_eq!(a["minutes"], Value::Integer(90));
+        assert_eq!(a["project.funder"], Value::String("ESRC".into()));
+        assert_eq!(a["tag"], Value::List(vec![Value::String("trust".into()), Value::String("time".into())]));
+        assert_eq!(&text[p.body_start..], "Body\n");
+        assert_eq!(p.lines, 8);
+        let e = parse("+++\ntitle = Board\n+++\n").unwrap_err();
+        assert_eq!(e.line, 2);
+        assert!(e.message.contains("not valid TOML"), "{e:?}");
     }
 }
