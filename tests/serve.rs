@@ -498,6 +498,8 @@ fn review_keys_accept_reject_skip_and_undo_and_a_cli_coding_shows_after_reload()
     wait_for("the acceptance", || !decided(&first).is_empty());
     assert_eq!(decided(&first), [("accepted".to_string(), "ann".to_string())]);
     b.ready();
+    // The page says what was done, after it is back.
+    assert_eq!(b.text_of("#status"), ["accepted"]);
     let second = current();
     assert_ne!(first, second);
     b.press('r');

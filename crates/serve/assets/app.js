@@ -24,15 +24,23 @@
     return j;
   }
 
-  // Reload where the reader was.
+  // Reload where the reader was, saying what was done once the page is back.
   function reload() {
     sessionStorage.setItem("fieldnotes-scroll", String(window.scrollY));
+    const s = $("#status");
+    if (s && s.textContent) sessionStorage.setItem("fieldnotes-said", s.textContent);
     location.reload();
   }
   const kept = sessionStorage.getItem("fieldnotes-scroll");
   if (kept !== null) {
     sessionStorage.removeItem("fieldnotes-scroll");
     window.scrollTo(0, Number(kept));
+  }
+  const said = sessionStorage.getItem("fieldnotes-said");
+  if (said !== null) {
+    sessionStorage.removeItem("fieldnotes-said");
+    say(said);
+    setTimeout(() => say(""), 4000);
   }
 
   // The selection as a span of one passage: {passage, start, end, text}, trimmed of white space
@@ -136,6 +144,7 @@
       save.addEventListener("click", async () => {
         try {
           await post("/api/memo", { id, memo: memo.value });
+          say(memo.value.trim() ? "memo saved" : "memo taken off");
           reload();
         } catch (e) {
           say(e.message, true);
@@ -161,6 +170,7 @@
       rm.addEventListener("click", async () => {
         try {
           await post("/api/remove", { id });
+          say("removed");
           reload();
         } catch (e) {
           say(e.message, true);
@@ -209,6 +219,7 @@
   async function decide(accept) {
     try {
       await post("/api/review", { id: sugg.dataset.id, accept });
+      sessionStorage.setItem("fieldnotes-said", accept ? "accepted" : "rejected");
       location.href = sugg.dataset.here;
     } catch (e) {
       say(e.message, true);
