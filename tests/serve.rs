@@ -157,6 +157,9 @@ fn requests_without_the_token_are_refused_and_nothing_is_written() {
     let events = ledger(&p, "ann");
     assert_eq!(events.len(), 1);
     assert_eq!(events[0]["text"], "built trust");
+    // The first page counts it: the note, its one passage coded, by ann.
+    let (_, _, first) = http(s.addr(), "GET", "/", &[("Cookie", &cookie)], "");
+    assert!(first.contains("notes/fife/a.md") && first.contains("ann (1)"), "{first}");
     // Bad input is refused with the library's message, and writes nothing.
     let bad = format!(r#"{{"passage":"{id}","code":"nothing","start":3,"end":14}}"#);
     let (status, _, said) = http(s.addr(), "POST", "/api/code", &json, &bad);

@@ -215,6 +215,23 @@ pub struct Store {
     coding_status: Vec<u8>,
 }
 
+/// One note of [`Store::notes_overview`].
+#[derive(Clone, Debug, Default, Serialize)]
+pub struct NoteOverview {
+    /// Its path.
+    pub path: String,
+    /// The attributes asked for, as text, in the order asked.
+    pub attributes: Vec<String>,
+    /// Its passages.
+    pub passages: usize,
+    /// Passages with an accepted coding.
+    pub coded: usize,
+    /// Per coder, the passages they have accepted codings on.
+    pub by: std::collections::BTreeMap<String, usize>,
+    /// Passages with a suggestion waiting for review.
+    pub suggested: usize,
+}
+
 /// Builds a [`Store`] a batch of notes at a time, so that a project need not be loaded whole.
 pub struct StoreBuilder {
     store: Store,
@@ -652,6 +669,63 @@ impl Store {
             GroupBy::Section => pick(&self.header.sections, self.passage_section[k]),
         };
         v.filter(|s| !s.is_empty()).unwrap_or_else(|| "(none)".to_string())
+    }
+
+    /// Each note in path order, with its attribute `keys` (as text; empty where absent), its
+    /// passages, those with an accepted coding (by anyone, or accepted by a reviewer), the
+    /// passages each coder has accepted codings on, and the passages with a suggestion waiting.
+    pub fn notes_overview(&self, keys: &[&str]) -> Vec<NoteOverview> {
+        let strings = &self.header.attr_strings;
+        let mut out: Vec<NoteOverview> = self
+            .header
+            .docs
+            .iter()
+            .map(|d| NoteOverview {
+                path: d.path.clone(),
+                attributes: keys
+                    .iter()
+                    .map(|k| {
+                        d.attrs
+                            .iter()
+                            .find(|&&(a, _)| strings[a as usize] == *k)
+                            .map(|&(_, v)| strings[v as usize].clone())
+                            .unwrap_or_default()
+                    })
+                    .collect(),
+                ..NoteOverview::default()
+            })
+            .collect();
+        for k in 0..self.passages() {
+            out[self.passage_doc[k] as usize].passages += 1;
+        }
+        // Per note: coded passages, each coder's passages, passages with a suggestion.
+        let mut coded: std::collections::HashSet<u32> = std::collections::HashSet::new();
+        let mut by: std::collections::HashSet<(u32, u32)> = std::collections::HashSet::new();
+        let mut waiting: std::collections::HashSet<u32> = std::collections::HashSet::new();
+        for i in 0..self.coded_rows() {
+            let unit = self.coding_unit[i];
+            match self.coding_status[i] {
+                s if s == Status::Accepted as u8 => {
+                    coded.insert(unit);
+                    by.insert((unit, self.coding_coder[i]));
+                }
+                s if s == Status::Suggested as u8 => {
+                    waiting.insert(unit);
+                }
+                _ => {}
+            }
+        }
+        for u in coded {
+            out[self.passage_doc[u as usize] as usize].coded += 1;
+        }
+        for u in waiting {
+            out[self.passage_doc[u as usize] as usize].suggested += 1;
+        }
+        for (u, coder) in by {
+            let note = &mut out[self.passage_doc[u as usize] as usize];
+            *note.by.entry(self.header.coders[coder as usize].clone()).or_default() += 1;
+        }
+        out
     }
 
     /// The theme table of passages counted, grouped `by`, under `sel` (no roll-up): each

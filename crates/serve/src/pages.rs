@@ -71,55 +71,16 @@ fn is_hex_colour(c: &str) -> bool {
     c.len() == 7 && c.starts_with('#') && c[1..].chars().all(|x| x.is_ascii_hexdigit())
 }
 
-/// One note's row on the first page.
-struct NoteRow {
-    path: String,
-    date: String,
-    passages: usize,
-    /// Passages with an accepted coding (by anyone).
-    coded: usize,
-    /// Accepted codings per coder.
-    by: BTreeMap<String, usize>,
-    suggested: usize,
-}
-
-/// The notes by site and kind, each with how much of it is coded, and by whom: read a batch of
-/// notes at a time, with their codings, as `fieldnotes index` reads them.
+/// The notes by site and kind, each with how much of it is coded, and by whom: from the report
+/// store (brought up to date first, as every report is), so the page needs no note read.
 pub fn index(project: &Project, log: &Log) -> Result<Markup> {
-    let mut groups: BTreeMap<(String, String), Vec<NoteRow>> = BTreeMap::new();
-    fieldnotes_study::study::place_in_batches(project, log, |corpus, _, placement| {
-        let mut coded: Vec<BTreeSet<usize>> = vec![BTreeSet::new(); corpus.documents.len()];
-        let mut rows: Vec<NoteRow> = corpus
-            .documents
-            .iter()
-            .map(|d| NoteRow {
-                path: d.path.clone(),
-                date: d.attributes.get("date").map(|v| v.to_string()).unwrap_or_default(),
-                passages: d.passages.len(),
-                coded: 0,
-                by: BTreeMap::new(),
-                suggested: 0,
-            })
-            .collect();
-        for x in &placement.placed {
-            let r = &mut rows[x.doc];
-            match x.coding.status {
-                Status::Accepted => {
-                    coded[x.doc].extend(x.passages.clone());
-                    *r.by.entry(x.coding.coder.clone()).or_default() += 1;
-                }
-                Status::Suggested => r.suggested += 1,
-                Status::Rejected => {}
-            }
-        }
-        for ((mut r, c), d) in rows.into_iter().zip(coded).zip(&corpus.documents) {
-            r.coded = c.len();
-            let site = d.attr_str("site").unwrap_or("(no site)").to_string();
-            let kind = d.attr_str("kind").unwrap_or("(no kind)").to_string();
-            groups.entry((site, kind)).or_default().push(r);
-        }
-        Ok(())
-    })?;
+    let store = fieldnotes_study::store::report_store(project, log)?;
+    let mut groups: BTreeMap<(String, String), Vec<fieldnotes_report::store::NoteOverview>> = BTreeMap::new();
+    for n in store.notes_overview(&["site", "kind", "date"]) {
+        let or_none = |s: &str, none: &str| if s.is_empty() { none.to_string() } else { s.to_string() };
+        let key = (or_none(&n.attributes[0], "(no site)"), or_none(&n.attributes[1], "(no kind)"));
+        groups.entry(key).or_default().push(n);
+    }
     let all = || groups.values().flatten();
     let notes = all().count();
     let total: usize = all().map(|r| r.passages).sum();
@@ -129,7 +90,7 @@ pub fn index(project: &Project, log: &Log) -> Result<Markup> {
         p.meta {
             (fieldnotes_study::count(notes as u64, "note")) ", "
             (fieldnotes_study::count(total as u64, "passage")) ", "
-            (coded) " coded (an accepted coding by anyone)."
+            (coded) " coded (an accepted coding by anyone). Per note: passages coded, by whom, and with suggestions waiting."
         }
         @for ((site, kind), rows) in &groups {
             h2 { (site) " · " span.meta { (kind) } }
@@ -139,7 +100,7 @@ pub fn index(project: &Project, log: &Log) -> Result<Markup> {
                     @for r in rows {
                         tr {
                             td { a href=(note_href(&r.path)) { (r.path) } }
-                            td { (r.date) }
+                            td { (r.attributes[2]) }
                             td.num { (r.passages) }
                             td.num { (r.coded) }
                             td { (r.by.iter().map(|(c, n)| format!("{c} ({n})")).collect::<Vec<_>>().join(", ")) }
