@@ -256,3 +256,67 @@ fn codebook_check_flags_problems() {
     let show = p.run(&["codebook", "show"]);
     assert!(show.contains("time") && show.contains("benefits-impact"), "{show}");
 }
+
+/// `code learn`: trained on one coder's notes, it suggests for the notes nobody coded (not for
+/// theirs, unless `--all`), the same suggestions every time, each with its score and evidence.
+#[test]
+fn a_learned_coder_suggests_for_uncoded_notes_only_and_the_same_each_time() {
+    let p = TestProject::new();
+    let trust = ["We built trust slowly with the partners.", "Trust grew over the year.", "Partners came to trust us."];
+    let other = ["The budget was cut again.", "The room was cold and late.", "Minutes were circulated."];
+    for i in 0..6 {
+        let body: Vec<String> = trust.iter().chain(other.iter()).map(|s| format!("{s} Note {i}.")).collect();
+        p.write(&format!("notes/fife/n{i}.md"), format!("---\nsite: Fife\n---\n{}\n", body.join("\n\n")));
+    }
+    p.write("notes/glasgow/new.md", "---\nsite: Glasgow\n---\nTrust between partners grew.\n\nThe budget was cut.\n");
+    // hb codes the trust passages of four notes.
+    for i in 0..4 {
+        for k in 1..=3 {
+            p.run(&["code", "add", &format!("notes/fife/n{i}.md#{k}"), "time", "--coder", "hb"]);
+        }
+    }
+    let dry =
+        p.json(&["code", "learn", "--from", "hb", "--codes", "time", "--min-examples", "3", "--dry-run", "--json"]);
+    assert_eq!(
+        (dry["notes"].as_u64(), dry["passages"].as_u64(), dry["written"].as_bool()),
+        (Some(4), Some(24), Some(false))
+    );
+    assert_eq!(dry["codes"][0]["positives"], 12);
+    assert!(dry["codes"][0]["scores"]["tp"].as_u64().unwrap() >= 10, "{dry:#}");
+    assert!(!p.path().join("codings/model.jsonl").exists());
+    let learned = p.json(&["code", "learn", "--from", "hb", "--codes", "time", "--min-examples", "3", "--json"]);
+    let suggestions = |p: &TestProject| -> Vec<(String, String)> {
+        p.run(&["code", "list", "--coder", "model", "--json"])
+            .lines()
+            .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+            .map(|v| (v["passages"][0].as_str().unwrap().to_string(), v["text"].as_str().unwrap().to_string()))
+            .collect()
+    };
+    let got = suggestions(&p);
+    let notes: std::collections::BTreeSet<&str> = got.iter().map(|(id, _)| id.split('#').next().unwrap()).collect();
+    // Not on hb's notes; on the notes nobody coded, the trust passages and not the others.
+    assert_eq!(
+        notes.into_iter().collect::<Vec<_>>(),
+        ["notes/fife/n4.md", "notes/fife/n5.md", "notes/glasgow/new.md"],
+        "{got:?}"
+    );
+    assert!(got.iter().all(|(_, t)| t.to_lowercase().contains("trust")), "{got:?}");
+    assert_eq!(got.len(), 7, "{got:?}");
+    assert_eq!(learned["codes"][0]["suggested"], 7);
+    let ledger = p.read("codings/model.jsonl");
+    assert!(
+        ledger.contains("\"origin\":\"model\"")
+            && ledger.contains("\"rule\":\"model: trust\"")
+            && ledger.contains("model score"),
+        "{ledger}"
+    );
+    // Again: nothing new (the same suggestions, made already).
+    let again = p.json(&["code", "learn", "--from", "hb", "--codes", "time", "--min-examples", "3", "--json"]);
+    assert_eq!(again["codes"][0]["suggested"], 0);
+    // With --all, hb's own notes get suggestions too, on the passages hb did not code.
+    p.run(&["code", "learn", "--from", "hb", "--codes", "time", "--min-examples", "3", "--all"]);
+    let all = suggestions(&p);
+    assert!(all.iter().any(|(id, _)| id.starts_with("notes/fife/n0.md")), "{all:?}");
+    // The model is a coder as any: agreement and evaluation work on it.
+    p.run(&["agree", "--coders", "model,hb", "--include-suggested"]);
+}

@@ -41,6 +41,9 @@ pub enum Command {
     Move(MoveArgs),
     /// Precision, recall and F1 of one coder (default: the rules) against another.
     Eval(EvalArgs),
+    /// Learn each code from some coders' codings and suggest it for the notes they have not
+    /// coded, as coder `model` (cross-validated quality shown first).
+    Learn(LearnArgs),
 }
 
 /// Runs a `fieldnotes code` subcommand.
@@ -56,7 +59,112 @@ pub fn run(g: &Globals, c: Command) -> Result<ExitCode> {
         Command::Check(a) => check(g, a),
         Command::Move(a) => move_coding(g, a),
         Command::Eval(a) => eval(g, a),
+        Command::Learn(a) => learn(g, a),
     }
+}
+
+/// Arguments of `fieldnotes code learn`.
+#[derive(clap::Args, Debug)]
+pub struct LearnArgs {
+    /// The coders whose codings are the examples (comma-separated).
+    #[arg(long, value_delimiter = ',', required = true)]
+    from: Vec<String>,
+    /// Only these codes (comma-separated; default: every code).
+    #[arg(long, value_delimiter = ',')]
+    codes: Vec<String>,
+    /// A code with fewer passages coded is not learned.
+    #[arg(long, default_value_t = 5)]
+    min_examples: usize,
+    /// Suggest for every passage, the coders' own notes too.
+    #[arg(long)]
+    all: bool,
+    /// Show the cross-validated quality only; write nothing.
+    #[arg(long)]
+    dry_run: bool,
+    /// Cross-validation folds (whole notes to a fold).
+    #[arg(long, default_value_t = 5)]
+    folds: usize,
+    /// Print JSON.
+    #[arg(long)]
+    json: bool,
+}
+
+fn learn(g: &Globals, a: LearnArgs) -> Result<ExitCode> {
+    use fieldnotes_study::learn;
+    let project = g.project()?;
+    let opts = learn::Options {
+        from: a.from.clone(),
+        codes: a.codes.clone(),
+        min_examples: a.min_examples,
+        all: a.all,
+        dry_run: a.dry_run,
+        folds: a.folds.max(2),
+    };
+    let learned = learn::learn(&project, &opts, g)?;
+    let mut out = output::stdout();
+    if a.json {
+        output::write_json(&mut out, &learned)?;
+        out.flush()?;
+        return Ok(ExitCode::SUCCESS);
+    }
+    let pct = |x: Option<f64>| x.map_or("-".to_string(), |v| format!("{v:.2}"));
+    let header: Vec<String> =
+        ["code", "examples", "others", "precision", "recall", "F1", "threshold", "suggested"].map(String::from).into();
+    let rows: Vec<Vec<String>> = learned
+        .codes
+        .iter()
+        .map(|r| {
+            if r.learned {
+                vec![
+                    r.code.clone(),
+                    r.positives.to_string(),
+                    r.negatives.to_string(),
+                    pct(r.scores.precision()),
+                    pct(r.scores.recall()),
+                    format!("{:.2}", r.scores.f1()),
+                    format!("{:.2}", r.threshold),
+                    r.suggested.to_string(),
+                ]
+            } else {
+                vec![
+                    r.code.clone(),
+                    r.positives.to_string(),
+                    r.negatives.to_string(),
+                    "not learned: too few examples".into(),
+                    String::new(),
+                    String::new(),
+                    String::new(),
+                    "0".into(),
+                ]
+            }
+        })
+        .collect();
+    let align =
+        [Align::Left, Align::Right, Align::Right, Align::Right, Align::Right, Align::Right, Align::Right, Align::Right];
+    write!(out, "{}", output::table(&header, &rows, &align))?;
+    writeln!(
+        out,
+        "Learned from {} ({} notes, {} passages, {} words and word pairs); precision, recall and F1 by {}-fold cross-validation, whole notes to a fold, at the threshold that fold's held-out scores did best at.",
+        a.from.join(", "),
+        learned.notes,
+        learned.passages,
+        learned.features,
+        opts.folds
+    )?;
+    out.flush()?;
+    if learned.written {
+        let n: usize = learned.codes.iter().map(|r| r.suggested).sum();
+        output::info(
+            g.quiet,
+            &format!(
+                "wrote {n} suggestion(s) on {} note(s) as coder `model`; review them with `fieldnotes code review --coder model` or in `fieldnotes serve`",
+                learned.notes_suggested
+            ),
+        );
+    } else if a.dry_run {
+        output::info(g.quiet, "dry run: nothing written");
+    }
+    Ok(ExitCode::SUCCESS)
 }
 
 /// Arguments of `fieldnotes code auto`.

@@ -21,6 +21,7 @@ pub mod agreement;
 pub mod autocode;
 pub mod codebook;
 mod error;
+pub mod learn;
 pub mod ledger;
 pub mod state;
 pub mod table;

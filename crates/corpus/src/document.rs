@@ -182,6 +182,16 @@ fn ascii_masks(block: &[u8]) -> (u64, u64) {
     (w, a)
 }
 
+/// The words of `text` in lower case, as word counts and keyness read them: runs of letters
+/// and digits (an apostrophe between letters kept: `didn't`, `partner's`), each with a letter.
+pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
+    let is_apostrophe = |c: char| c == '\'' || c == '\u{2019}';
+    text.split(move |c: char| !(c.is_alphanumeric() || is_apostrophe(c)))
+        .map(move |w| w.trim_matches(is_apostrophe))
+        .filter(|w| w.chars().any(char::is_alphabetic))
+        .map(|w| w.to_lowercase().replace('\u{2019}', "'"))
+}
+
 /// Counts words: maximal runs of letters, digits and apostrophes inside words.
 pub fn count_words(text: &str) -> u32 {
     let (bytes, mut i) = (text.as_bytes(), 0);

@@ -32,7 +32,7 @@ mod value;
 
 pub use document::{
     Document, Passage, SplitOptions, UNKNOWN_TIME, build_document, char_to_byte, count_words, ordinal_id,
-    parse_document, speaker_label, split_passages, text_hash, turn_prefix,
+    parse_document, speaker_label, split_passages, text_hash, turn_prefix, words,
 };
 pub use error::{Error, Result, SkipReason};
 pub use frontmatter::Attributes;

@@ -202,13 +202,7 @@ pub const ENGLISH_STOPWORDS: &[&str] = &[
 ];
 
 /// The words of `text`, in lower case, as the module's documentation defines them.
-pub fn words(text: &str) -> impl Iterator<Item = String> + '_ {
-    let is_apostrophe = |c: char| c == '\'' || c == '\u{2019}';
-    text.split(move |c: char| !(c.is_alphanumeric() || is_apostrophe(c)))
-        .map(move |w| w.trim_matches(is_apostrophe))
-        .filter(|w| w.chars().any(char::is_alphabetic))
-        .map(|w| w.to_lowercase().replace('\u{2019}', "'"))
-}
+pub use fieldnotes_corpus::words;
 
 /// Word counts per group.
 #[derive(Clone, Debug, Default)]

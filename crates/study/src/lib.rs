@@ -11,6 +11,7 @@ pub mod agree;
 pub mod check;
 pub mod code;
 pub mod import;
+pub mod learn;
 pub mod redact;
 pub mod report;
 pub mod search;

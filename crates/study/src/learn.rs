@@ -1,0 +1,275 @@
+//! `code learn`: a model per code trained on the passages some coders have coded, checked by
+//! cross-validation (folds by note) before anything is written, then suggesting the code for
+//! the passages of the notes those coders have not coded, as coder `model`, each suggestion with
+//! its score and the words that weighed most.
+//!
+//! Training examples: every passage of a note the coders have coded (a note with at least one
+//! accepted coding of theirs, or a coding they accepted in review). A passage is a positive
+//! example of each code they gave it, and a negative example of every other code; a suggestion
+//! they rejected is a negative example of its code wherever it is.
+
+use std::collections::{BTreeMap, BTreeSet};
+
+use anyhow::{Result, bail};
+use fieldnotes_coding::Hit;
+use fieldnotes_coding::learn::{self, Features, Model, Scores, Training, Vocabulary};
+use fieldnotes_coding::ledger::{Coding, Event, Ledger, Origin, Status};
+use fieldnotes_corpus::Project;
+use serde::Serialize;
+
+use crate::Tell;
+
+/// The coder the model's suggestions are written as.
+pub const MODEL: &str = "model";
+
+/// What to learn from, and what to suggest.
+#[derive(Clone, Debug)]
+pub struct Options {
+    /// The coders whose codings are the examples.
+    pub from: Vec<String>,
+    /// Only these codes (default: every code of the codebook).
+    pub codes: Vec<String>,
+    /// A code with fewer positive examples is not learned (nor suggested).
+    pub min_examples: usize,
+    /// Suggest for every passage, the coders' own notes too.
+    pub all: bool,
+    /// Check and report only: write nothing.
+    pub dry_run: bool,
+    /// Cross-validation folds (by note).
+    pub folds: usize,
+}
+
+/// One code's examples and cross-validated quality.
+#[derive(Clone, Debug, Serialize)]
+pub struct CodeReport {
+    /// The code.
+    pub code: String,
+    /// Passages carrying it (positive examples).
+    pub positives: usize,
+    /// Passages of the coded notes without it.
+    pub negatives: usize,
+    /// Whether a model was learned (enough examples).
+    pub learned: bool,
+    /// Cross-validated counts at the threshold.
+    pub scores: Scores,
+    /// The score at or above which the code is suggested, chosen by cross-validation.
+    pub threshold: f32,
+    /// Suggestions written.
+    pub suggested: usize,
+}
+
+/// What [`learn`] did.
+#[derive(Clone, Debug, Serialize)]
+pub struct Learned {
+    /// Notes the coders have coded (the training notes).
+    pub notes: usize,
+    /// Their passages.
+    pub passages: usize,
+    /// Features (words and word pairs) in the vocabulary.
+    pub features: usize,
+    /// Per code.
+    pub codes: Vec<CodeReport>,
+    /// Notes that got suggestions.
+    pub notes_suggested: usize,
+    /// Whether anything was written.
+    pub written: bool,
+}
+
+/// The fold of a note: a hash of its path, so a note's passages stay together and the same
+/// notes fall in the same folds on every run.
+fn fold_of(path: &str, folds: usize) -> usize {
+    (xxhash_rust::xxh3::xxh3_64(path.as_bytes()) % folds.max(1) as u64) as usize
+}
+
+/// Learns, checks and (unless a dry run) suggests; see the module's documentation.
+pub fn learn(project: &Project, opts: &Options, tell: &dyn Tell) -> Result<Learned> {
+    for c in &opts.from {
+        fieldnotes_coding::ledger::validate_coder(c)?;
+    }
+    if opts.from.iter().any(|c| c == MODEL) {
+        bail!("the model cannot learn from its own suggestions: name the coders whose codings are the examples");
+    }
+    let book = crate::study::codebook(project)?;
+    let codes: Vec<String> = if opts.codes.is_empty() {
+        book.codes.iter().map(|c| c.id.clone()).collect()
+    } else {
+        for c in &opts.codes {
+            crate::code::require_code(&book, c)?;
+        }
+        opts.codes.clone()
+    };
+    let from: BTreeSet<&str> = opts.from.iter().map(String::as_str).collect();
+    // Pass 1: the training passages (terms, labels, fold).
+    let mut terms: Vec<Vec<String>> = Vec::new();
+    let mut labels: Vec<BTreeSet<String>> = Vec::new();
+    let mut rejected: Vec<BTreeSet<String>> = Vec::new();
+    let mut folds: Vec<usize> = Vec::new();
+    let mut coded_notes: BTreeSet<String> = BTreeSet::new();
+    crate::study::place_in_batches(project, tell, |corpus, _, placement| {
+        let mut by_note: BTreeMap<usize, Vec<&fieldnotes_coding::units::Placed<'_>>> = BTreeMap::new();
+        for x in &placement.placed {
+            let theirs = from.contains(x.coding.coder.as_str())
+                || x.coding.reviewer.as_deref().is_some_and(|r| from.contains(r));
+            if theirs && x.coding.status != Status::Suggested {
+                by_note.entry(x.doc).or_default().push(x);
+            }
+        }
+        for (di, placed) in by_note {
+            if !placed.iter().any(|x| x.coding.status == Status::Accepted) {
+                continue;
+            }
+            let d = &corpus.documents[di];
+            coded_notes.insert(d.path.clone());
+            let fold = fold_of(&d.path, opts.folds);
+            for (pi, p) in d.passages.iter().enumerate() {
+                let on = |status: Status| -> BTreeSet<String> {
+                    placed
+                        .iter()
+                        .filter(|x| x.coding.status == status && x.passages.contains(&pi))
+                        .map(|x| x.coding.code.clone())
+                        .collect()
+                };
+                terms.push(learn::terms(d.passage_text(p)));
+                labels.push(on(Status::Accepted));
+                rejected.push(on(Status::Rejected));
+                folds.push(fold);
+            }
+        }
+        Ok(())
+    })?;
+    if terms.is_empty() {
+        bail!(
+            "{} coded no note yet: code a few notes by hand first (`fieldnotes code add` or `fieldnotes serve`), then learn",
+            opts.from.join(", ")
+        );
+    }
+    let vocab = Vocabulary::fit(&terms, 2);
+    let xs: Vec<Features> = terms.iter().map(|t| vocab.features(t)).collect();
+    drop(terms);
+    let training = Training::default();
+    let mut reports = Vec::new();
+    let mut models: Vec<(String, Model, f32)> = Vec::new();
+    for code in &codes {
+        // A rejected suggestion is a negative example even where another coder gave the code.
+        let ys: Vec<bool> = labels.iter().zip(&rejected).map(|(l, r)| l.contains(code) && !r.contains(code)).collect();
+        let positives = ys.iter().filter(|&&y| y).count();
+        let mut report = CodeReport {
+            code: code.clone(),
+            positives,
+            negatives: ys.len() - positives,
+            learned: false,
+            scores: Scores::default(),
+            threshold: 0.5,
+            suggested: 0,
+        };
+        if positives >= opts.min_examples.max(1) && positives < ys.len() {
+            let held_out = learn::cross_validate(&xs, &ys, &folds, opts.folds.max(2), vocab.len(), training);
+            let (threshold, scores) = learn::best_threshold(&held_out, &ys);
+            let refs: Vec<&Features> = xs.iter().collect();
+            models.push((code.clone(), Model::train(&refs, &ys, vocab.len(), training), threshold));
+            report.learned = true;
+            report.scores = scores;
+            report.threshold = threshold;
+        }
+        reports.push(report);
+    }
+    let mut learned = Learned {
+        notes: coded_notes.len(),
+        passages: xs.len(),
+        features: vocab.len(),
+        codes: reports,
+        notes_suggested: 0,
+        written: false,
+    };
+    if opts.dry_run || models.is_empty() {
+        return Ok(learned);
+    }
+    // Pass 2: the notes to suggest for, a batch at a time, each batch's suggestions written at
+    // once; a suggestion the model made before (kept, removed or decided) is not made again.
+    let table = crate::study::coding_table(project, tell)?;
+    let ledger = Ledger::new(project.root(), MODEL)?;
+    let versions = fieldnotes_coding::Versions::new(&project.derived_dir());
+    let mut written: BTreeMap<String, usize> = BTreeMap::new();
+    crate::study::read_in_batches(
+        project,
+        &crate::study::note_files(project, tell)?.0,
+        tell,
+        &|_| {},
+        true,
+        |corpus| {
+            let mut events = Vec::new();
+            let mut touched = Vec::new();
+            for d in &corpus.documents {
+                if !opts.all && coded_notes.contains(&d.path) {
+                    continue;
+                }
+                let before = events.len();
+                for p in &d.passages {
+                    let text = d.passage_text(p);
+                    let x = vocab.features(&learn::terms(text));
+                    if x.is_empty() {
+                        continue;
+                    }
+                    for (code, model, threshold) in &models {
+                        let score = model.score(&x);
+                        if score < *threshold {
+                            continue;
+                        }
+                        let mut c = Coding::whole_passage(d, p, code, MODEL, Origin::Model, Status::Suggested);
+                        if table.was_added(MODEL, &c.id) {
+                            continue;
+                        }
+                        c.memo = Some(format!("model score {score:.2} (suggested at {threshold:.2} and above)"));
+                        c.evidence = model
+                            .reasons(&x, 5)
+                            .into_iter()
+                            .map(|(f, _)| evidence(vocab.name(f), text, p.start))
+                            .collect();
+                        *written.entry(code.clone()).or_default() += 1;
+                        events.push(Event::Add(c));
+                    }
+                }
+                if events.len() > before {
+                    touched.push(d);
+                }
+            }
+            if !events.is_empty() {
+                versions.keep_all(&touched)?;
+                ledger.append(&events)?;
+            }
+            learned.notes_suggested += touched.len();
+            Ok(())
+        },
+    )?;
+    for r in &mut learned.codes {
+        r.suggested = written.get(&r.code).copied().unwrap_or(0);
+    }
+    learned.written = true;
+    fieldnotes_coding::Codings::refresh_states(project.root(), &project.derived_dir())?;
+    Ok(learned)
+}
+
+/// A feature as evidence: the words where the passage has them (first place, any case), or the
+/// feature alone where their case changes the text's length.
+fn evidence(feature: &str, text: &str, passage_start: usize) -> Hit {
+    let lower = text.to_lowercase();
+    let found = (lower.len() == text.len()).then(|| lower.find(feature)).flatten();
+    match found {
+        Some(b) if text.is_char_boundary(b) && text.is_char_boundary(b + feature.len()) => {
+            let start = passage_start + text[..b].chars().count();
+            let words = &text[b..b + feature.len()];
+            Hit {
+                rule: format!("model: {feature}"),
+                text: words.to_string(),
+                start,
+                end: start + words.chars().count(),
+            }
+        }
+        _ => Hit {
+            rule: format!("model: {feature}"),
+            text: feature.to_string(),
+            start: passage_start,
+            end: passage_start,
+        },
+    }
+}
