@@ -135,6 +135,12 @@ timed fieldnotes-keyness "$FN" --project "$CORPUS" -q report keyness --by site -
 timed python-keyness $PY keyness "$CORPUS"
 record "$(cat "$OUT/last.out")"
 
+echo "learned coder against scikit-learn, trained on 20% and 5% of the notes (the generator's truth)" >&2
+for k in 5 20; do
+  record "$($FB learn "$CORPUS" --truth "$CORPUS/truth.csv" --every $k)"
+  record "$($PY learn-sklearn "$CORPUS" "$CORPUS/truth.csv" "$CORPUS/codebook.toml" --every $k)"
+done
+
 echo "ripgrep: one word at a time" >&2
 for w in $(sed -n 1,10p "$CORPUS/queries.txt"); do timed rg-word rg -c -w -i "$w" "$CORPUS/notes"; done
 

@@ -91,6 +91,20 @@ def main(path: str, mb: str) -> None:
     kp, kp_rss = proc("python-keyness")
     if kf is not None and kp is not None:
         out.append(f"| `report keyness --by site` whole command vs Python (read, count, G2 and Log Ratio), s, peak RSS {kf_rss} / {kp_rss} MB | {kf:.2f} | {kp:.2f} | {kp / kf:.1f}x |")
+    # The learned coder: records with op "learn", one per tool and split.
+    learned = [r for r in rows if r.get("op") == "learn"]
+    for every in sorted({r["every"] for r in learned}):
+        fnr = next((r for r in learned if r["tool"] == "fieldnotes" and r["every"] == every), None)
+        skr = next((r for r in learned if r["tool"] == "scikit-learn" and r["every"] == every), None)
+        if not fnr or not skr:
+            continue
+        share = f"{100 // every}%"
+        m, mr, ru = fnr["variants"]["model"], fnr["variants"]["model+rules"], fnr["variants"]["rules"]
+        for name, v in skr["variants"].items():
+            out.append(f"| learned coder, train on {share} of notes: macro F1 (vs scikit-learn TF-IDF + LR, {name}) | {m['macro_f1']:.3f} | {v['macro_f1']:.3f} | |")
+        bal = skr["variants"]["balanced"]
+        out.append(f"| learned coder, {share}: train (with 5-fold CV) + predict, s (vs scikit-learn, balanced) | {m['train_s'] + m['predict_s']:.2f} | {bal['train_s'] + bal['predict_s']:.2f} | {(bal['train_s'] + bal['predict_s']) / (m['train_s'] + m['predict_s']):.1f}x |")
+        out.append(f"| learned coder, {share}: macro F1 of the rules alone / the model with the rules as features | {ru['macro_f1']:.3f} / {mr['macro_f1']:.3f} | | |")
     th, th_rss = proc("fieldnotes-themes-from-store")
     first, first_rss = proc("fieldnotes-themes-building-store")
     ct = other.get(("fieldnotes", "crosstab"))

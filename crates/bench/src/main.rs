@@ -17,9 +17,122 @@ use fieldnotes_index::{SearchIndex, SearchOptions};
 fn usage() -> ! {
     let _ = writeln!(
         std::io::stderr(),
-        "usage:\n  fieldnotes-bench gen --mb N [--seed S] [--transcripts DIR] OUT\n  fieldnotes-bench query PROJECT QUERIES [--repeat N]\n  fieldnotes-bench code PROJECT [--truth truth.csv]\n  fieldnotes-bench crosstab [--codings N] [--csv OUT]\n  fieldnotes-bench ledger PROJECT [--codings N] [--coders K]\n  fieldnotes-bench fold PROJECT"
+        "usage:\n  fieldnotes-bench gen --mb N [--seed S] [--transcripts DIR] OUT\n  fieldnotes-bench query PROJECT QUERIES [--repeat N]\n  fieldnotes-bench code PROJECT [--truth truth.csv]\n  fieldnotes-bench crosstab [--codings N] [--csv OUT]\n  fieldnotes-bench ledger PROJECT [--codings N] [--coders K]\n  fieldnotes-bench fold PROJECT\n  fieldnotes-bench learn PROJECT --truth truth.csv [--every K]"
     );
     std::process::exit(2)
+}
+
+/// The truth file: each passage id (`path#ordinal`) with its codes.
+fn read_truth(truth: &Path) -> Result<std::collections::HashMap<String, Vec<String>>> {
+    let mut out = std::collections::HashMap::new();
+    for line in std::fs::read_to_string(truth)?.lines().skip(1) {
+        let mut parts = line.rsplitn(3, ',');
+        let themes = parts.next().unwrap_or("");
+        let _site = parts.next();
+        let id = parts.next().unwrap_or("").to_string();
+        out.insert(id, themes.split(';').filter(|t| !t.is_empty()).map(str::to_string).collect());
+    }
+    Ok(out)
+}
+
+/// The learned coder against the truth: trained on every `every`-th note (in path order) with
+/// the truth's codes as a coder's, tested on the rest, as `code learn` trains (its threshold by
+/// cross-validation, folds by note); beside it the rules alone, and the model with the rules'
+/// suggestions as features. Macro and micro F1 of each, and the time of each model's training
+/// (cross-validation included) and prediction.
+fn learn_bench(project: &fieldnotes_corpus::Project, truth: &Path, every: usize) -> Result<serde_json::Value> {
+    use fieldnotes_coding::learn::{self, Features, Model, Scores, Training, Vocabulary};
+    let corpus = project.load()?;
+    let book = fieldnotes_coding::Codebook::load(&project.codebook_path())?;
+    let truth = read_truth(truth)?;
+    let found = fieldnotes_coding::AutoCoder::new(&book)?.code_corpus(&corpus, &|_| {});
+    let mut rules: std::collections::HashMap<(usize, usize), Vec<usize>> = std::collections::HashMap::new();
+    for pm in &found {
+        rules.insert((pm.doc, pm.passage), pm.matches.iter().filter(|m| m.suggested).map(|m| m.code).collect());
+    }
+    let codes: Vec<String> = book.codes.iter().map(|c| c.id.clone()).collect();
+    // Passages: (train?, fold, terms, labels, rules).
+    let (mut train, mut fold, mut terms, mut labels, mut by_rules) = (vec![], vec![], vec![], vec![], vec![]);
+    for (di, d) in corpus.documents.iter().enumerate() {
+        let is_train = di % every.max(1) == 0;
+        for (pi, p) in d.passages.iter().enumerate() {
+            let id = fieldnotes_corpus::ordinal_id(&d.path, p.ordinal);
+            train.push(is_train);
+            fold.push((fold_hash(&d.path) % 5) as usize);
+            terms.push(learn::terms(d.passage_text(p)));
+            labels.push(truth.get(&id).cloned().unwrap_or_default());
+            by_rules.push(rules.get(&(di, pi)).cloned().unwrap_or_default());
+        }
+    }
+    let tr: Vec<usize> = (0..train.len()).filter(|&i| train[i]).collect();
+    let te: Vec<usize> = (0..train.len()).filter(|&i| !train[i]).collect();
+    let f1s = |per: &[Scores]| -> serde_json::Value {
+        let macro_f1 = per.iter().map(Scores::f1).sum::<f64>() / per.len().max(1) as f64;
+        let all =
+            per.iter().fold(Scores::default(), |a, s| Scores { tp: a.tp + s.tp, fp: a.fp + s.fp, fn_: a.fn_ + s.fn_ });
+        let per_code: serde_json::Map<String, serde_json::Value> =
+            codes.iter().zip(per).map(|(c, s)| (c.clone(), serde_json::json!(s.f1()))).collect();
+        serde_json::json!({"macro_f1": macro_f1, "micro_f1": all.f1(), "per_code": per_code})
+    };
+    // The rules alone, on the test passages.
+    let rules_scores: Vec<Scores> = (0..codes.len())
+        .map(|k| {
+            Scores::of(te.iter().map(|&i| by_rules[i].contains(&k)), te.iter().map(|&i| labels[i].contains(&codes[k])))
+        })
+        .collect();
+    let t = Instant::now();
+    let train_terms: Vec<Vec<String>> = tr.iter().map(|&i| terms[i].clone()).collect();
+    let vocab = Vocabulary::fit(&train_terms, 2);
+    let xs: Vec<Features> = terms.iter().map(|t| vocab.features(t)).collect();
+    let featurize_s = t.elapsed().as_secs_f64();
+    let mut variants = serde_json::Map::new();
+    for with_rules in [false, true] {
+        let dim = vocab.len() + if with_rules { codes.len() } else { 0 };
+        let x = |i: usize| -> Features {
+            let mut f = xs[i].clone();
+            if with_rules {
+                f.extend(by_rules[i].iter().map(|&k| ((vocab.len() + k) as u32, RULE_WEIGHT)));
+            }
+            f
+        };
+        let train_x: Vec<Features> = tr.iter().map(|&i| x(i)).collect();
+        let train_fold: Vec<usize> = tr.iter().map(|&i| fold[i]).collect();
+        let test_x: Vec<Features> = te.iter().map(|&i| x(i)).collect();
+        let (mut train_s, mut predict_s) = (featurize_s, 0.0);
+        let mut per = Vec::new();
+        for code in &codes {
+            let ys: Vec<bool> = tr.iter().map(|&i| labels[i].contains(code)).collect();
+            let t = Instant::now();
+            let held = learn::cross_validate(&train_x, &ys, &train_fold, 5, dim, Training::default());
+            let (threshold, _) = learn::best_threshold(&held, &ys);
+            let refs: Vec<&Features> = train_x.iter().collect();
+            let m = Model::train(&refs, &ys, dim, Training::default());
+            train_s += t.elapsed().as_secs_f64();
+            let t = Instant::now();
+            let predicted: Vec<bool> = test_x.iter().map(|f| m.score(f) >= threshold).collect();
+            predict_s += t.elapsed().as_secs_f64();
+            per.push(Scores::of(predicted, te.iter().map(|&i| labels[i].contains(code))));
+        }
+        let mut v = f1s(&per);
+        v["train_s"] = serde_json::json!(train_s);
+        v["predict_s"] = serde_json::json!(predict_s);
+        variants.insert(if with_rules { "model+rules".into() } else { "model".into() }, v);
+    }
+    variants.insert("rules".into(), f1s(&rules_scores));
+    Ok(serde_json::json!({"tool": "fieldnotes", "op": "learn", "every": every, "train_passages": tr.len(),
+        "test_passages": te.len(), "features": vocab.len(), "variants": variants}))
+}
+
+/// The value of a rule's feature beside a passage's TF-IDF features (of unit length).
+const RULE_WEIGHT: f32 = 0.2;
+
+fn fold_hash(s: &str) -> u64 {
+    // A note's fold: FNV-1a of its path, so that its passages stay together.
+    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+    for b in s.bytes() {
+        h = (h ^ u64::from(b)).wrapping_mul(0x0100_0000_01b3);
+    }
+    h
 }
 
 /// Precision, recall and F1 per code of the auto-coder's suggestions against the truth file.
@@ -283,6 +396,13 @@ fn main() -> Result<()> {
                 result["scores"] = scores(&corpus, &book, &found, Path::new(&truth))?;
             }
             writeln!(out, "{result}")?;
+        }
+        Some("learn") => {
+            let Some(project) = positional.first() else { usage() };
+            let project = fieldnotes_corpus::Project::open(project.as_str())?;
+            let truth = flag("--truth").context("--truth truth.csv is required")?;
+            let every: usize = flag("--every").map_or(Ok(5), |s| s.parse()).context("--every takes a whole number")?;
+            writeln!(out, "{}", learn_bench(&project, Path::new(&truth), every)?)?;
         }
         Some("ledger") => {
             let Some(project) = positional.first() else { usage() };

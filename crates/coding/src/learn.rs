@@ -116,7 +116,7 @@ pub struct Training {
 
 impl Default for Training {
     fn default() -> Training {
-        Training { epochs: 12, lambda: 1e-4 }
+        Training { epochs: 20, lambda: 3e-5 }
     }
 }
 
@@ -130,6 +130,11 @@ impl Model {
         let mut order: Vec<usize> = (0..xs.len()).collect();
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
         let mut step = 0usize;
+        // Each class weighs as much as the other in all (a code is on few passages).
+        let positives = ys.iter().filter(|&&y| y).count().max(1) as f32;
+        let negatives = (ys.len() as f32 - positives).max(1.0);
+        let n = ys.len() as f32;
+        let (w_pos, w_neg) = (n / (2.0 * positives), n / (2.0 * negatives));
         for _ in 0..t.epochs {
             for i in (1..order.len()).rev() {
                 let j = (xorshift(&mut seed) % (i as u64 + 1)) as usize;
@@ -140,7 +145,7 @@ impl Model {
                 let lr = 0.5 / (1.0 + 0.5 * t.lambda * step as f32).sqrt();
                 let x = xs[i];
                 let z = scale * x.iter().map(|&(f, v)| w[f as usize] * v).sum::<f32>() + bias;
-                let g = sigmoid(z) - if ys[i] { 1.0 } else { 0.0 };
+                let g = (sigmoid(z) - if ys[i] { 1.0 } else { 0.0 }) * if ys[i] { w_pos } else { w_neg };
                 scale *= 1.0 - lr * t.lambda;
                 if scale < 1e-6 {
                     for x in &mut w {
