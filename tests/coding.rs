@@ -319,4 +319,23 @@ fn a_learned_coder_suggests_for_uncoded_notes_only_and_the_same_each_time() {
     assert!(all.iter().any(|(id, _)| id.starts_with("notes/fife/n0.md")), "{all:?}");
     // The model is a coder as any: agreement and evaluation work on it.
     p.run(&["agree", "--coders", "model,hb", "--include-suggested"]);
+    // `code explain` shows the kept model's score and the words behind it.
+    let e = p.json(&["code", "explain", "notes/glasgow/new.md#1", "--json"]);
+    let m = &e["model"][0];
+    assert_eq!(m["code"], "time");
+    assert!(m["score"].as_f64().unwrap() >= m["threshold"].as_f64().unwrap(), "{e:#}");
+    assert!(m["features"].as_array().unwrap().iter().any(|f| f[0] == "trust"), "{e:#}");
+    let e = p.json(&["code", "explain", "notes/glasgow/new.md#2", "--json"]);
+    assert!(e["model"][0]["score"].as_f64().unwrap() < e["model"][0]["threshold"].as_f64().unwrap(), "{e:#}");
+    // Review, least certain first: the model's suggestions come before the others.
+    let mut child = p
+        .cmd(&["code", "review", "--order", "uncertain", "--prompt", "--coder", "hb"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    std::io::Write::write_all(child.stdin.as_mut().unwrap(), b"q\n").unwrap();
+    let o = child.wait_with_output().unwrap();
+    let shown = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(shown.contains("model"), "{shown}");
 }

@@ -157,7 +157,7 @@ fn learn(g: &Globals, a: LearnArgs) -> Result<ExitCode> {
         output::info(
             g.quiet,
             &format!(
-                "wrote {n} suggestion(s) on {} note(s) as coder `model`; review them with `fieldnotes code review --coder model` or in `fieldnotes serve`",
+                "wrote {n} suggestion(s) on {} note(s) as coder `model`; review them with `fieldnotes code review --from model --order uncertain` or in `fieldnotes serve`",
                 learned.notes_suggested
             ),
         );
@@ -460,6 +460,21 @@ fn explain(g: &Globals, a: ExplainArgs) -> Result<ExitCode> {
             _ => writeln!(out, "{}: not suggested: none of its rules fired", v.code)?,
         }
     }
+    if !e.model.is_empty() {
+        writeln!(out, "\n{}", output::bold("the learned coder (the last `code learn`):", g.color))?;
+        for m in &e.model {
+            let verdict = if m.score >= m.threshold { "suggested" } else { "not suggested" };
+            let why: Vec<String> = m.features.iter().map(|(f, c)| format!("\"{f}\" +{c:.2}")).collect();
+            writeln!(
+                out,
+                "{} {verdict}: score {:.2}, suggested at {:.2} and above{}",
+                output::bold(&m.code, g.color),
+                m.score,
+                m.threshold,
+                if why.is_empty() { String::new() } else { format!("; most: {}", why.join(", ")) }
+            )?;
+        }
+    }
     out.flush()?;
     Ok(ExitCode::SUCCESS)
 }
@@ -681,6 +696,19 @@ pub struct ReviewArgs {
     /// Ask for decisions on standard input even when it is not a terminal.
     #[arg(long)]
     prompt: bool,
+    /// In what order: the notes' (default), or the learned coder's least certain suggestions
+    /// first (each decision teaches the next `code learn` most).
+    #[arg(long, value_enum, default_value_t = ReviewOrder::Notes)]
+    order: ReviewOrder,
+}
+
+/// The order of `code review`.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, clap::ValueEnum)]
+pub enum ReviewOrder {
+    /// Note by note, as the notes are ordered.
+    Notes,
+    /// The learned coder's suggestions closest to their threshold first.
+    Uncertain,
 }
 
 fn review(g: &Globals, a: ReviewArgs) -> Result<ExitCode> {
@@ -700,7 +728,10 @@ fn review(g: &Globals, a: ReviewArgs) -> Result<ExitCode> {
         output::info(g.quiet, &format!("{status} {n} suggestion(s)"));
         return Ok(ExitCode::SUCCESS);
     }
-    let pending = code::pending(&project, &filter, g)?;
+    let mut pending = code::pending(&project, &filter, g)?;
+    if a.order == ReviewOrder::Uncertain {
+        fieldnotes_study::learn::uncertain_first(&project, &mut pending);
+    }
     let total = pending.len();
     let mut decided = 0;
     let stdin = std::io::stdin();

@@ -17,6 +17,9 @@ use rustc_hash::FxHashMap;
 /// A passage as features: (feature id, weight), by id, of unit length.
 pub type Features = Vec<(u32, f32)>;
 
+/// A code's model with its threshold: (code, model, the score at or above which it is suggested).
+pub type CodeModel = (String, Model, f32);
+
 /// The words and word pairs of `text`.
 pub fn terms(text: &str) -> Vec<String> {
     let words: Vec<String> = fieldnotes_corpus::words(text).collect();
@@ -178,6 +181,108 @@ impl Model {
         c.truncate(n);
         c
     }
+}
+
+/// The models of a `code learn`, kept under `.fieldnotes/` (derived: deleting it loses nothing
+/// but the scores `code explain` and `code review --order uncertain` show until the next
+/// `code learn`).
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct Saved {
+    /// The coders it learned from.
+    pub from: Vec<String>,
+    /// The vocabulary, in id order, with each term's inverse document frequency.
+    pub terms: Vec<(String, f32)>,
+    /// Each code's model.
+    pub codes: Vec<SavedCode>,
+}
+
+/// One code's model in [`Saved`].
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+pub struct SavedCode {
+    /// The code.
+    pub code: String,
+    /// The score at or above which it is suggested.
+    pub threshold: f32,
+    /// The intercept.
+    pub bias: f32,
+    /// The weights that are not zero: (feature id, weight).
+    pub weights: Vec<(u32, f32)>,
+}
+
+/// A passage's score for one code, with the features behind it.
+#[derive(Clone, Debug, serde::Serialize)]
+pub struct Explained {
+    /// The code.
+    pub code: String,
+    /// The model's probability.
+    pub score: f32,
+    /// The score at or above which it is suggested.
+    pub threshold: f32,
+    /// The passage's features that add most to the score, with what each adds.
+    pub features: Vec<(String, f32)>,
+}
+
+impl Saved {
+    /// Keeps `vocab` and the `models` (code, model, threshold) of a run.
+    pub fn of(from: &[String], vocab: &Vocabulary, models: &[CodeModel]) -> Saved {
+        Saved {
+            from: from.to_vec(),
+            terms: vocab.names.iter().cloned().zip(vocab.idf.iter().copied()).collect(),
+            codes: models
+                .iter()
+                .map(|(code, m, threshold)| SavedCode {
+                    code: code.clone(),
+                    threshold: *threshold,
+                    bias: m.bias,
+                    weights: m
+                        .weights
+                        .iter()
+                        .enumerate()
+                        .filter(|(_, w)| w.abs() > 1e-6)
+                        .map(|(i, &w)| (i as u32, w))
+                        .collect(),
+                })
+                .collect(),
+        }
+    }
+
+    /// The vocabulary and models kept.
+    pub fn models(&self) -> (Vocabulary, Vec<CodeModel>) {
+        let mut v = Vocabulary::default();
+        for (i, (t, idf)) in self.terms.iter().enumerate() {
+            v.ids.insert(t.clone(), i as u32);
+            v.names.push(t.clone());
+            v.idf.push(*idf);
+        }
+        let models = self
+            .codes
+            .iter()
+            .map(|c| {
+                let mut weights = vec![0.0f32; v.len()];
+                for &(i, w) in &c.weights {
+                    if let Some(x) = weights.get_mut(i as usize) {
+                        *x = w;
+                    }
+                }
+                (c.code.clone(), Model { weights, bias: c.bias }, c.threshold)
+            })
+            .collect();
+        (v, models)
+    }
+}
+
+/// Each code's score for `text` under the kept models, with its five strongest features.
+pub fn explain(vocab: &Vocabulary, models: &[CodeModel], text: &str) -> Vec<Explained> {
+    let x = vocab.features(&terms(text));
+    models
+        .iter()
+        .map(|(code, m, threshold)| Explained {
+            code: code.clone(),
+            score: m.score(&x),
+            threshold: *threshold,
+            features: m.reasons(&x, 5).into_iter().map(|(f, c)| (vocab.name(f).to_string(), c)).collect(),
+        })
+        .collect()
 }
 
 /// Precision, recall and F1 of predictions against labels (`None` where undefined).

@@ -641,6 +641,10 @@ pub struct Explained {
     /// Byte ranges of the words every hit matched, in `text`.
     #[serde(skip)]
     pub hit_bytes: Vec<(usize, usize)>,
+    /// The learned coder's score of each code it learned, with the words behind it (none
+    /// before a `code learn`).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub model: Vec<fieldnotes_coding::learn::Explained>,
 }
 
 impl Study {
@@ -674,6 +678,10 @@ impl Study {
                 }
             })
             .collect();
-        Ok(Explained { passage: id.to_string(), codes, text: doc.passage_text(p).to_string(), hit_bytes })
+        let text = doc.passage_text(p).to_string();
+        let model = crate::learn::saved(&self.project)
+            .map(|(vocab, models)| fieldnotes_coding::learn::explain(&vocab, &models, &text))
+            .unwrap_or_default();
+        Ok(Explained { passage: id.to_string(), codes, text, hit_bytes, model })
     }
 }

@@ -12,7 +12,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use anyhow::{Result, bail};
 use fieldnotes_coding::Hit;
-use fieldnotes_coding::learn::{self, Features, Model, Scores, Training, Vocabulary};
+use fieldnotes_coding::learn::{self, CodeModel, Features, Model, Scores, Training, Vocabulary};
 use fieldnotes_coding::ledger::{Coding, Event, Ledger, Origin, Status};
 use fieldnotes_corpus::Project;
 use serde::Serialize;
@@ -73,6 +73,37 @@ pub struct Learned {
     pub notes_suggested: usize,
     /// Whether anything was written.
     pub written: bool,
+}
+
+/// Where the last `code learn`'s models are kept.
+pub fn model_path(project: &Project) -> std::path::PathBuf {
+    project.derived_dir().join("model.json")
+}
+
+/// The last `code learn`'s vocabulary and models, if there are any.
+pub fn saved(project: &Project) -> Option<(learn::Vocabulary, Vec<CodeModel>)> {
+    let bytes = std::fs::read(model_path(project)).ok()?;
+    let saved: learn::Saved = serde_json::from_slice(&bytes).ok()?;
+    Some(saved.models())
+}
+
+/// `pending` with the learned coder's suggestions first, least certain first (closest to their
+/// code's threshold: each decision on one of them teaches the next `code learn` most), then the
+/// rest in their order. Without a kept model, as they were.
+pub fn uncertain_first(project: &Project, pending: &mut [crate::code::Pending]) {
+    let Some((vocab, models)) = saved(project) else { return };
+    let distance = |p: &crate::code::Pending| -> f32 {
+        if p.coding.coder != MODEL {
+            return f32::INFINITY;
+        }
+        models.iter().find(|(c, _, _)| *c == p.coding.code).map_or(f32::INFINITY, |(_, m, threshold)| {
+            (m.score(&vocab.features(&learn::terms(&p.text))) - threshold).abs()
+        })
+    };
+    let mut keyed: Vec<(f32, usize)> = pending.iter().enumerate().map(|(i, p)| (distance(p), i)).collect();
+    keyed.sort_by(|a, b| a.0.total_cmp(&b.0).then(a.1.cmp(&b.1)));
+    let order: Vec<crate::code::Pending> = keyed.iter().map(|&(_, i)| pending[i].clone()).collect();
+    pending.clone_from_slice(&order);
 }
 
 /// The fold of a note: a hash of its path, so a note's passages stay together and the same
@@ -148,7 +179,7 @@ pub fn learn(project: &Project, opts: &Options, tell: &dyn Tell) -> Result<Learn
     drop(terms);
     let training = Training::default();
     let mut reports = Vec::new();
-    let mut models: Vec<(String, Model, f32)> = Vec::new();
+    let mut models: Vec<CodeModel> = Vec::new();
     for code in &codes {
         // A rejected suggestion is a negative example even where another coder gave the code.
         let ys: Vec<bool> = labels.iter().zip(&rejected).map(|(l, r)| l.contains(code) && !r.contains(code)).collect();
@@ -184,6 +215,10 @@ pub fn learn(project: &Project, opts: &Options, tell: &dyn Tell) -> Result<Learn
     if opts.dry_run || models.is_empty() {
         return Ok(learned);
     }
+    fieldnotes_corpus::atomic::write(
+        &model_path(project),
+        &serde_json::to_vec(&learn::Saved::of(&opts.from, &vocab, &models))?,
+    )?;
     // Pass 2: the notes to suggest for, a batch at a time, each batch's suggestions written at
     // once; a suggestion the model made before (kept, removed or decided) is not made again.
     let table = crate::study::coding_table(project, tell)?;
