@@ -225,57 +225,50 @@ pub fn learn(project: &Project, opts: &Options, tell: &dyn Tell) -> Result<Learn
     let ledger = Ledger::new(project.root(), MODEL)?;
     let versions = fieldnotes_coding::Versions::new(&project.derived_dir());
     let mut written: BTreeMap<String, usize> = BTreeMap::new();
-    crate::study::read_in_batches(
-        project,
-        &crate::study::note_files(project, tell)?.0,
-        tell,
-        &|_| {},
-        true,
-        |corpus| {
-            let mut events = Vec::new();
-            let mut touched = Vec::new();
-            for d in &corpus.documents {
-                if !opts.all && coded_notes.contains(&d.path) {
+    // The notes that cannot be read were named in the first pass.
+    let quiet = crate::Silent;
+    let files = crate::study::note_files(project, &quiet)?.0;
+    crate::study::read_in_batches(project, &files, &quiet, &|_| {}, true, |corpus| {
+        let mut events = Vec::new();
+        let mut touched = Vec::new();
+        for d in &corpus.documents {
+            if !opts.all && coded_notes.contains(&d.path) {
+                continue;
+            }
+            let before = events.len();
+            for p in &d.passages {
+                let text = d.passage_text(p);
+                let x = vocab.features(&learn::terms(text));
+                if x.is_empty() {
                     continue;
                 }
-                let before = events.len();
-                for p in &d.passages {
-                    let text = d.passage_text(p);
-                    let x = vocab.features(&learn::terms(text));
-                    if x.is_empty() {
+                for (code, model, threshold) in &models {
+                    let score = model.score(&x);
+                    if score < *threshold {
                         continue;
                     }
-                    for (code, model, threshold) in &models {
-                        let score = model.score(&x);
-                        if score < *threshold {
-                            continue;
-                        }
-                        let mut c = Coding::whole_passage(d, p, code, MODEL, Origin::Model, Status::Suggested);
-                        if table.was_added(MODEL, &c.id) {
-                            continue;
-                        }
-                        c.memo = Some(format!("model score {score:.2} (suggested at {threshold:.2} and above)"));
-                        c.evidence = model
-                            .reasons(&x, 5)
-                            .into_iter()
-                            .map(|(f, _)| evidence(vocab.name(f), text, p.start))
-                            .collect();
-                        *written.entry(code.clone()).or_default() += 1;
-                        events.push(Event::Add(c));
+                    let mut c = Coding::whole_passage(d, p, code, MODEL, Origin::Model, Status::Suggested);
+                    if table.was_added(MODEL, &c.id) {
+                        continue;
                     }
-                }
-                if events.len() > before {
-                    touched.push(d);
+                    c.memo = Some(format!("model score {score:.2} (suggested at {threshold:.2} and above)"));
+                    c.evidence =
+                        model.reasons(&x, 5).into_iter().map(|(f, _)| evidence(vocab.name(f), text, p.start)).collect();
+                    *written.entry(code.clone()).or_default() += 1;
+                    events.push(Event::Add(c));
                 }
             }
-            if !events.is_empty() {
-                versions.keep_all(&touched)?;
-                ledger.append(&events)?;
+            if events.len() > before {
+                touched.push(d);
             }
-            learned.notes_suggested += touched.len();
-            Ok(())
-        },
-    )?;
+        }
+        if !events.is_empty() {
+            versions.keep_all(&touched)?;
+            ledger.append(&events)?;
+        }
+        learned.notes_suggested += touched.len();
+        Ok(())
+    })?;
     for r in &mut learned.codes {
         r.suggested = written.get(&r.code).copied().unwrap_or(0);
     }
