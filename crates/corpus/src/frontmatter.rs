@@ -155,12 +155,12 @@ enum Node {
 #[derive(Default)]
 struct Events(Vec<(yaml_rust2::parser::Event, (usize, usize))>);
 
-/// The file's first line of YAML is its second line.
-const FIRST_YAML_LINE: usize = 2;
+/// The front matter's first line (YAML or TOML) is the file's second.
+const FIRST_LINE: usize = 2;
 
 impl yaml_rust2::parser::MarkedEventReceiver for Events {
     fn on_event(&mut self, ev: yaml_rust2::parser::Event, mark: yaml_rust2::scanner::Marker) {
-        self.0.push((ev, (mark.line() + FIRST_YAML_LINE - 1, mark.col() + 1)));
+        self.0.push((ev, (mark.line() + FIRST_LINE - 1, mark.col() + 1)));
     }
 }
 
@@ -176,7 +176,7 @@ fn parse_yaml(lines: &[(usize, &str)]) -> Result<Attributes, FrontMatterError> {
     let mut parser = yaml_rust2::parser::Parser::new_from_str(&source);
     if let Err(e) = parser.load(&mut events, false) {
         let m = e.marker();
-        let line = (m.line() + FIRST_YAML_LINE - 1).min(lines.last().map_or(FIRST_YAML_LINE, |l| l.0));
+        let line = (m.line() + FIRST_LINE - 1).min(lines.last().map_or(FIRST_LINE, |l| l.0));
         return Err(err(line, m.col() + 1, format!("front matter is not valid YAML: {}", e.info()), YAML_HINT));
     }
     let mut it = events.0.into_iter().peekable();
@@ -209,7 +209,7 @@ fn parse_yaml(lines: &[(usize, &str)]) -> Result<Attributes, FrontMatterError> {
             "write each attribute as `key: value`",
         )),
         Some(Node::Seq(_)) | Some(Node::Alias(_)) => Err(err(
-            lines.first().map_or(FIRST_YAML_LINE, |l| l.0),
+            lines.first().map_or(FIRST_LINE, |l| l.0),
             1,
             "front matter is a list, not `key: value` lines".into(),
             "write each attribute as `key: value`",
@@ -267,12 +267,7 @@ fn put_map(prefix: &str, entries: Vec<(Node, Node)>, attrs: &mut Attributes) -> 
                 return Err(err(at.0, at.1, "a key must be text".into(), "write each attribute as `key: value`"));
             }
             Node::Seq(_) => {
-                return Err(err(
-                    FIRST_YAML_LINE,
-                    1,
-                    "a key must be text".into(),
-                    "write each attribute as `key: value`",
-                ));
+                return Err(err(FIRST_LINE, 1, "a key must be text".into(), "write each attribute as `key: value`"));
             }
         };
         let key = name.trim();
@@ -305,64 +300,79 @@ fn put_map(prefix: &str, entries: Vec<(Node, Node)>, attrs: &mut Attributes) -> 
         match v {
             Node::Map(entries, _) => put_map(&full, entries, attrs)?,
             Node::Seq(items) => {
-                let mut lists: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-                lists.entry(full.clone()).or_default();
+                let mut lists = Lists::new(&full);
                 put_items(&full, items, &mut lists)?;
-                // The list itself only where it holds scalars, or is empty (`tags: []`).
-                let only_itself = lists.len() == 1;
-                for (k, values) in lists {
-                    if !values.is_empty() || (k == full && only_itself) {
-                        attrs.insert(k, Value::List(values));
-                    }
-                }
+                lists.put(&full, attrs);
             }
             Node::Scalar(s, style, at) => {
                 attrs.insert(full, scalar(&s, style, at)?);
             }
-            Node::Alias(at) => {
-                return Err(err(
-                    at.0,
-                    at.1,
-                    "YAML anchors and aliases are not supported".into(),
-                    "write the value out where it is used",
-                ));
-            }
+            Node::Alias(at) => return Err(alias(at)),
         }
     }
     Ok(())
 }
 
+/// The error for a YAML alias at `at`.
+fn alias(at: (usize, usize)) -> FrontMatterError {
+    err(at.0, at.1, "YAML anchors and aliases are not supported".into(), "write the value out where it is used")
+}
+
+/// The lists a YAML or TOML list becomes: its scalars under its own key, its maps' values under
+/// dotted keys, one list each.
+struct Lists(BTreeMap<String, Vec<Value>>);
+
+impl Lists {
+    /// Lists for the list at key `full`.
+    fn new(full: &str) -> Lists {
+        Lists(BTreeMap::from([(full.to_string(), Vec::new())]))
+    }
+
+    fn push(&mut self, key: &str, v: Value) {
+        self.0.entry(key.to_string()).or_default().push(v);
+    }
+
+    /// A map item's attributes (read under the list's key), each onto its key's list.
+    fn extend(&mut self, one: Attributes) {
+        for (k, v) in one {
+            let list = self.0.entry(k).or_default();
+            match v {
+                Value::List(vs) => list.extend(vs),
+                v => list.push(v),
+            }
+        }
+    }
+
+    /// Into `attrs`: every list with values, and the list at `full` itself where it holds
+    /// scalars or is empty (`tags: []`).
+    fn put(self, full: &str, attrs: &mut Attributes) {
+        let only_itself = self.0.len() == 1;
+        for (k, values) in self.0 {
+            if !values.is_empty() || (k == full && only_itself) {
+                attrs.insert(k, Value::List(values));
+            }
+        }
+    }
+}
+
 /// The items of a list: scalars onto `full`'s list, a map's entries onto one list per dotted
 /// key, nested lists flattened.
-fn put_items(full: &str, items: Vec<Node>, lists: &mut BTreeMap<String, Vec<Value>>) -> Result<(), FrontMatterError> {
+fn put_items(full: &str, items: Vec<Node>, lists: &mut Lists) -> Result<(), FrontMatterError> {
     for item in items {
         match item {
             Node::Scalar(s, style, at) => {
                 let v = scalar(&s, style, at)?;
                 if !matches!(&v, Value::String(t) if t.is_empty()) {
-                    lists.entry(full.to_string()).or_default().push(v);
+                    lists.push(full, v);
                 }
             }
             Node::Seq(inner) => put_items(full, inner, lists)?,
             Node::Map(entries, _) => {
                 let mut one = Attributes::new();
                 put_map(full, entries, &mut one)?;
-                for (k, v) in one {
-                    let list = lists.entry(k).or_default();
-                    match v {
-                        Value::List(vs) => list.extend(vs),
-                        v => list.push(v),
-                    }
-                }
+                lists.extend(one);
             }
-            Node::Alias(at) => {
-                return Err(err(
-                    at.0,
-                    at.1,
-                    "YAML anchors and aliases are not supported".into(),
-                    "write the value out where it is used",
-                ));
-            }
+            Node::Alias(at) => return Err(alias(at)),
         }
     }
     Ok(())
@@ -388,9 +398,9 @@ fn parse_toml(lines: &[(usize, &str)]) -> Result<Attributes, FrontMatterError> {
     let table: toml::Table = match source.parse() {
         Ok(t) => t,
         Err(e) => {
-            let (line, column) = e.span().map_or((FIRST_YAML_LINE, 1), |sp| {
+            let (line, column) = e.span().map_or((FIRST_LINE, 1), |sp| {
                 let before = &source[..sp.start.min(source.len())];
-                let line = before.matches('\n').count() + FIRST_YAML_LINE;
+                let line = before.matches('\n').count() + FIRST_LINE;
                 let column = before.rsplit('\n').next().map_or(0, |l| l.chars().count()) + 1;
                 (line, column)
             });
@@ -413,15 +423,9 @@ fn put_toml(prefix: &str, table: toml::Table, attrs: &mut Attributes) {
         match v {
             toml::Value::Table(t) => put_toml(&full, t, attrs),
             toml::Value::Array(items) => {
-                let mut lists: BTreeMap<String, Vec<Value>> = BTreeMap::new();
-                lists.entry(full.clone()).or_default();
+                let mut lists = Lists::new(&full);
                 toml_items(&full, items, &mut lists);
-                let only_itself = lists.len() == 1;
-                for (k, values) in lists {
-                    if !values.is_empty() || (k == full && only_itself) {
-                        attrs.insert(k, Value::List(values));
-                    }
-                }
+                lists.put(&full, attrs);
             }
             other => {
                 attrs.insert(full, toml_scalar(other));
@@ -430,22 +434,16 @@ fn put_toml(prefix: &str, table: toml::Table, attrs: &mut Attributes) {
     }
 }
 
-fn toml_items(full: &str, items: Vec<toml::Value>, lists: &mut BTreeMap<String, Vec<Value>>) {
+fn toml_items(full: &str, items: Vec<toml::Value>, lists: &mut Lists) {
     for item in items {
         match item {
             toml::Value::Array(inner) => toml_items(full, inner, lists),
             toml::Value::Table(t) => {
                 let mut one = Attributes::new();
                 put_toml(full, t, &mut one);
-                for (k, v) in one {
-                    let list = lists.entry(k).or_default();
-                    match v {
-                        Value::List(vs) => list.extend(vs),
-                        v => list.push(v),
-                    }
-                }
+                lists.extend(one);
             }
-            other => lists.entry(full.to_string()).or_default().push(toml_scalar(other)),
+            other => lists.push(full, toml_scalar(other)),
         }
     }
 }
