@@ -76,30 +76,30 @@
       .forEach((li, i) => ($(".key", li).textContent = String(i + 1)));
   }
 
-  async function code(codeId) {
-    const s = selected();
-    if (!s) return say("select words in a passage first", true);
-    if (s.error) return say(s.error, true);
-    const memo = $("#memo") ? $("#memo").value : "";
+  // Posts an action; once done says what was done (`said`: text, or made from the answer) and
+  // reloads, or says why it failed.
+  async function act(url, body, said) {
     try {
-      const r = await post("/api/code", { passage: s.passage, code: codeId, start: s.start, end: s.end, memo });
-      say((r.new ? "coded " : "already coded ") + "\u201c" + s.text + "\u201d as " + codeId);
-      if ($("#memo")) $("#memo").value = "";
+      const r = await post(url, body);
+      say(typeof said === "function" ? said(r) : said);
       reload();
     } catch (e) {
       say(e.message, true);
     }
   }
 
-  async function undo() {
-    try {
-      const r = await post("/api/undo");
-      say("undone: " + r.undone);
-      reload();
-    } catch (e) {
-      say(e.message, true);
-    }
+  async function code(codeId) {
+    const s = selected();
+    if (!s) return say("select words in a passage first", true);
+    if (s.error) return say(s.error, true);
+    const memo = $("#memo") ? $("#memo").value : "";
+    await act("/api/code", { passage: s.passage, code: codeId, start: s.start, end: s.end, memo }, (r) => {
+      if ($("#memo")) $("#memo").value = "";
+      return (r.new ? "coded " : "already coded ") + "\u201c" + s.text + "\u201d as " + codeId;
+    });
   }
+
+  const undo = () => act("/api/undo", {}, (r) => "undone: " + r.undone);
 
   // A click on a highlight: who coded it, the memo, the evidence; a button to remove it.
   const marks = $("#marks-data") ? JSON.parse($("#marks-data").textContent) : {};
@@ -141,15 +141,9 @@
       save.type = "button";
       save.className = "save-memo";
       save.textContent = "Save memo";
-      save.addEventListener("click", async () => {
-        try {
-          await post("/api/memo", { id, memo: memo.value });
-          say(memo.value.trim() ? "memo saved" : "memo taken off");
-          reload();
-        } catch (e) {
-          say(e.message, true);
-        }
-      });
+      save.addEventListener("click", () =>
+        act("/api/memo", { id, memo: memo.value }, memo.value.trim() ? "memo saved" : "memo taken off"),
+      );
       d.append(memo, save);
       for (const ev of m.evidence) {
         const p = document.createElement("p");
@@ -167,15 +161,7 @@
       rm.type = "button";
       rm.className = "remove";
       rm.textContent = "Remove";
-      rm.addEventListener("click", async () => {
-        try {
-          await post("/api/remove", { id });
-          say("removed");
-          reload();
-        } catch (e) {
-          say(e.message, true);
-        }
-      });
+      rm.addEventListener("click", () => act("/api/remove", { id }, "removed"));
       d.append(rm);
       box.append(d);
     }
@@ -205,12 +191,7 @@
     newCode.addEventListener("submit", async (e) => {
       e.preventDefault();
       const f = new FormData(newCode);
-      try {
-        await post("/api/codes", { id: f.get("id"), name: f.get("name"), description: f.get("description") });
-        reload();
-      } catch (err) {
-        say(err.message, true);
-      }
+      act("/api/codes", { id: f.get("id"), name: f.get("name"), description: f.get("description") }, "");
     });
   }
 

@@ -367,8 +367,8 @@ struct IdRequest {
 
 async fn api_remove(State(app): State<Arc<App>>, axum::Json(r): axum::Json<IdRequest>) -> Response {
     action(app, move |app, log| {
-        let removed = fieldnotes_study::code::codings_with_id(&app.project, &r.id, log)?;
-        let n = fieldnotes_study::code::remove_by_id(&app.project, &r.id, &app.coder, log)?;
+        let removed = fieldnotes_study::code::remove_whole_by_id(&app.project, &r.id, &app.coder, log)?;
+        let n = removed.len();
         fieldnotes_study::code::reviewed(&app.project)?;
         app.remember(Undo::Removed(removed));
         Ok(serde_json::json!({ "removed": n }))

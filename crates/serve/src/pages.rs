@@ -183,7 +183,7 @@ fn passage_text(p: &PassageView, layers: &[Layer<'_>]) -> Markup {
         out.push_str(&format!(
             "<mark class=\"{}\" data-ids=\"{}\" style=\"{}\" title=\"{}\">{text}</mark>",
             classes.join(" "),
-            escape_text(&ids.join(" ")).replace('"', "&quot;"),
+            fieldnotes_report::render::html_escape(&ids.join(" ")),
             style,
             over.len()
         ));
@@ -191,19 +191,10 @@ fn passage_text(p: &PassageView, layers: &[Layer<'_>]) -> Markup {
     PreEscaped(out)
 }
 
-/// Text for an element's content: `&`, `<`, `>` escaped, carriage returns as references.
+/// Text for an element's content, escaped as the report's HTML is, with carriage returns as
+/// references (the parser keeps those; a raw one it folds into the line feed).
 fn escape_text(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for c in s.chars() {
-        match c {
-            '&' => out.push_str("&amp;"),
-            '<' => out.push_str("&lt;"),
-            '>' => out.push_str("&gt;"),
-            '\r' => out.push_str("&#13;"),
-            c => out.push(c),
-        }
-    }
-    out
+    fieldnotes_report::render::html_escape(s).replace('\r', "&#13;")
 }
 
 /// A passage with its heading (key, line, speaker, section) and its words.

@@ -193,9 +193,29 @@ pub fn remove_by_id(project: &Project, id: &str, by: &str, tell: &dyn Tell) -> R
         by_ledger.entry(c.coder).or_default().push((c.id, c.doc));
     }
     if by_ledger.is_empty() {
-        bail!("no coding with id `{id}`; `fieldnotes code list` shows the ids");
+        return Err(no_coding(id));
     }
     remove(project, &by_ledger, by)
+}
+
+/// [`remove_by_id`], returning the codings removed whole (memo, evidence, time), as an undo
+/// needs them to add them again: the notes they are in are read for it.
+pub fn remove_whole_by_id(project: &Project, id: &str, by: &str, tell: &dyn Tell) -> Result<Vec<Coding>> {
+    let whole = codings_with_id(project, id, tell)?;
+    if whole.is_empty() {
+        return Err(no_coding(id));
+    }
+    let mut by_ledger: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    for c in &whole {
+        by_ledger.entry(c.coder.clone()).or_default().push((c.id.clone(), c.doc.clone()));
+    }
+    remove(project, &by_ledger, by)?;
+    Ok(whole)
+}
+
+/// The error for an id no ledger holds.
+fn no_coding(id: &str) -> anyhow::Error {
+    anyhow::anyhow!("no coding with id `{id}`; `fieldnotes code list` shows the ids")
 }
 
 /// The codings with id `id` (one per ledger that holds it), whole: memo, evidence and time, as
@@ -217,7 +237,7 @@ pub fn set_memo(project: &Project, id: &str, memo: &str, by: &str, tell: &dyn Te
     ledger::validate_coder(by)?;
     let before = codings_with_id(project, id, tell)?;
     if before.is_empty() {
-        bail!("no coding with id `{id}`; `fieldnotes code list` shows the ids");
+        return Err(no_coding(id));
     }
     for c in &before {
         let ev = Event::Memo {
