@@ -143,16 +143,10 @@ fn scores(
     truth: &Path,
 ) -> Result<serde_json::Value> {
     use std::collections::HashSet;
-    let mut want: HashSet<(String, String)> = HashSet::new();
-    for line in std::fs::read_to_string(truth)?.lines().skip(1) {
-        let mut parts = line.rsplitn(3, ',');
-        let themes = parts.next().unwrap_or("");
-        let _site = parts.next();
-        let id = parts.next().unwrap_or("").to_string();
-        for t in themes.split(';').filter(|t| !t.is_empty()) {
-            want.insert((id.clone(), t.to_string()));
-        }
-    }
+    let want: HashSet<(String, String)> = read_truth(truth)?
+        .into_iter()
+        .flat_map(|(id, codes)| codes.into_iter().map(move |c| (id.clone(), c)))
+        .collect();
     let mut got: HashSet<(String, String)> = HashSet::new();
     for pm in found {
         let d = &corpus.documents[pm.doc];
