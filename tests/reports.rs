@@ -58,6 +58,34 @@ fn theme_table_counts_match_direct_counts() {
 }
 
 #[test]
+fn rolled_up_a_child_code_counts_once_for_each_ancestor() {
+    let p = fixture();
+    let mut book = p.read("codebook.toml");
+    book.push_str("\n[[code]]\nid = \"deadlines\"\nname = \"Deadlines\"\nparent = \"time\"\n");
+    book.push_str("\n[[code]]\nid = \"late-meetings\"\nname = \"Late meetings\"\nparent = \"deadlines\"\n");
+    p.write("codebook.toml", &book);
+    // Under a passage that has `time` already, and two levels down in a passage of its own.
+    p.run(&["code", "add", "notes/fife/a.md#1", "deadlines", "-q"]);
+    p.run(&["code", "add", "notes/fife/a.md#3", "deadlines", "-q"]);
+    p.run(&["code", "add", "notes/glasgow/b.md#2", "late-meetings", "-q"]);
+    let table = |extra: &[&str]| {
+        let mut args = vec!["report", "themes", "--by", "site", "--format", "csv"];
+        args.extend_from_slice(extra);
+        csv_rows(&p.run(&args))
+    };
+    let row = |t: &[Vec<String>], id: &str| t.iter().find(|r| r[0] == id).unwrap()[1..].to_vec();
+    let t = table(&[]);
+    assert_eq!(row(&t, "time"), ["2", "0", "0", "2"]);
+    assert_eq!(row(&t, "deadlines"), ["2", "0", "0", "2"]);
+    assert_eq!(row(&t, "late-meetings"), ["0", "1", "0", "1"]);
+    let t = table(&["--rollup"]);
+    assert_eq!(row(&t, "time"), ["3", "1", "0", "4"]);
+    assert_eq!(row(&t, "deadlines"), ["2", "1", "0", "3"]);
+    assert_eq!(row(&t, "late-meetings"), ["0", "1", "0", "1"]);
+    assert_eq!(row(&t, "context"), ["1", "1", "0", "2"]);
+}
+
+#[test]
 fn theme_table_agrees_with_a_direct_count_on_the_sample() {
     let p = TestProject::sample();
     p.run(&["code", "auto", "-q"]);

@@ -18,3 +18,4 @@ mod serve;
 mod snapshots;
 mod state;
 mod trust;
+mod watch;

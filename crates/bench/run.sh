@@ -78,8 +78,14 @@ record "$($FB code "$CORPUS" --truth "$CORPUS/truth.csv")"
 fi
 timed fieldnotes-code-auto "$FN" --project "$CORPUS" -q code auto
 
-echo "fieldnotes: interactive commands on the coded project, 5 rounds; SQLite's point update beside them" >&2
+echo "fieldnotes: interactive commands on the coded project, 5 rounds, with \`fieldnotes watch\` running; SQLite's point update beside them" >&2
 ID=$("$FN" --project "$CORPUS" -q search partnership -n 1 --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["hits"][0]["id"])')
+# The watcher tells the commands that no note changed, so they do not stat every note.
+"$FN" --project "$CORPUS" watch 2> "$OUT/watch.err" &
+WATCH=$!
+trap 'kill $WATCH 2>/dev/null || true' EXIT
+until grep -q '^watching' "$OUT/watch.err"; do sleep 0.1; kill -0 $WATCH || { cat "$OUT/watch.err" >&2; exit 1; }; done
+"$FN" --project "$CORPUS" -q report themes > /dev/null  # the notes walked once, for the watcher's token
 rm -f "$OUT/codings.db"
 for i in 1 2 3 4 5; do
   timed fieldnotes-code-add "$FN" --project "$CORPUS" -q code add "$ID" time --coder hb --memo "round $i"
@@ -93,6 +99,8 @@ for i in 1 2 3 4 5; do
   timed sqlite-point-update $PY sqlite-point-update "$OUT/codings.db" --id "hb-$i"
   record "$(cat "$OUT/last.out")"
 done
+kill $WATCH
+wait $WATCH 2>/dev/null || true
 
 echo "fieldnotes: whole-study commands, once each (every note read, a batch at a time)" >&2
 timed fieldnotes-code-check "$FN" --project "$CORPUS" -q code check || true  # exit 1 if anything moved

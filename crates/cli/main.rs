@@ -15,6 +15,7 @@ mod report;
 mod search;
 mod serve;
 mod show;
+mod watch;
 
 // The study (notes, codings, index and report store kept in step) is the library's: the
 // command line's modules reach it as `crate::study` and `crate::store`.
@@ -89,6 +90,9 @@ enum Command {
     Export(report::ExportCommand),
     /// Read and code in the browser: a workbench on 127.0.0.1, until interrupted.
     Serve(serve::Args),
+    /// Watch the project's folders, so that commands on a large study know without walking every
+    /// note that none changed (Linux), until interrupted.
+    Watch(watch::Args),
     /// Write a pseudonymised copy of the study, or check that no name, email or phone is left.
     Redact(redact::Args),
     /// Run the whole pipeline on the sample study in `data/sample`.
@@ -158,6 +162,7 @@ fn main() -> ExitCode {
         Command::Export(c) => report::run_export(&g, c),
         Command::Redact(a) => redact::run(&g, a),
         Command::Serve(a) => serve::run(&g, a),
+        Command::Watch(a) => watch::run(&g, a),
         Command::Demo(a) => demo::run(&g, a),
     };
     match result {

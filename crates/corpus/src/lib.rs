@@ -29,6 +29,7 @@ pub mod frontmatter;
 mod key;
 mod project;
 mod value;
+pub mod watch;
 
 pub use document::{
     Document, Passage, SplitOptions, UNKNOWN_TIME, build_document, char_to_byte, count_words, ordinal_id,

@@ -225,7 +225,7 @@ impl Project {
         rel.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/")
     }
 
-    fn globs(&self) -> Result<GlobSet> {
+    pub(crate) fn globs(&self) -> Result<GlobSet> {
         let mut b = GlobSetBuilder::new();
         for g in &self.config.notes {
             let glob = Glob::new(g).map_err(|e| Error::Glob { glob: g.clone(), message: e.kind().to_string() })?;
@@ -262,11 +262,21 @@ impl Project {
         Ok((files, skipped))
     }
 
-    /// The size and modification time of every note file now, from the walk of
-    /// [`Project::note_files`] run on every core (a `stat` of each of 324,641 notes, one after
-    /// another, took a second), in no particular order. What tells whether a note changed since
-    /// the index or the report store was made.
+    /// The size and modification time of every note file now, in no particular order: what
+    /// tells whether a note changed since the index or the report store was made. While
+    /// `fieldnotes watch` runs, the stats kept from the last walk when it says that nothing
+    /// changed since ([`crate::watch`]); else a walk ([`Project::walk_note_stats`]).
     pub fn note_stats(&self) -> Result<NoteStats> {
+        if let Some(stats) = crate::watch::note_stats(self, || self.walk_note_stats()) {
+            return Ok(stats);
+        }
+        self.walk_note_stats()
+    }
+
+    /// [`Project::note_stats`] from the walk of [`Project::note_files`] run on every core (a
+    /// `stat` of each of 324,641 notes, one after another, took a second; on two cores it takes
+    /// half a second).
+    pub fn walk_note_stats(&self) -> Result<NoteStats> {
         let globs = self.globs()?;
         let out = std::sync::Mutex::new(NoteStats::default());
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
@@ -295,7 +305,7 @@ impl Project {
 
     /// The walk over the notes from `dir` (the root, or a folder in it), as every listing of
     /// notes makes it: hidden files and `.fieldnotes/` left out, `.gitignore` honoured.
-    fn walker(&self, dir: &Path) -> ignore::WalkBuilder {
+    pub(crate) fn walker(&self, dir: &Path) -> ignore::WalkBuilder {
         let mut b = ignore::WalkBuilder::new(dir);
         b.hidden(true)
             .git_ignore(true)

@@ -138,30 +138,17 @@ impl Frames {
     pub fn from_groups<'a>(
         doc: Vec<u32>,
         groups: Vec<String>,
-        mut group: Vec<u32>,
+        group: Vec<u32>,
         words: Vec<u32>,
         coded: impl Iterator<Item = (u32, Vec<&'a str>)>,
         book: &'a Codebook,
         rollup: bool,
     ) -> Result<Frames> {
-        let mut order: Vec<u32> = (0..groups.len() as u32).collect();
-        order.sort_by(|&a, &b| groups[a as usize].cmp(&groups[b as usize]));
-        let mut rank = vec![0u32; groups.len()];
-        for (r, &i) in order.iter().enumerate() {
-            rank[i as usize] = r as u32;
-        }
-        for g in &mut group {
-            *g = rank[*g as usize];
-        }
-        let groups: Vec<String> = order.iter().map(|&i| groups[i as usize].clone()).collect();
-        let unit: Vec<u32> = (0..doc.len() as u32).collect();
         let mut code_ids: Vec<String> = book.codes.iter().map(|c| c.id.clone()).collect();
         let mut code_index: HashMap<String, u32> =
             code_ids.iter().enumerate().map(|(i, c)| (c.clone(), i as u32)).collect();
-        let (mut cdoc, mut cunit, mut cgroup, mut cwords, mut ccode) =
-            (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        let (mut cunit, mut ccode) = (Vec::new(), Vec::new());
         for (k, set) in coded {
-            let i = k as usize;
             let mut all: BTreeSet<&str> = set.iter().copied().collect();
             if rollup {
                 for c in set {
@@ -186,15 +173,40 @@ impl Frames {
                         (code_ids.len() - 1) as u32
                     }
                 };
-                cdoc.push(doc[i]);
                 cunit.push(k);
-                cgroup.push(group[i]);
-                cwords.push(words[i]);
                 ccode.push(ci);
             }
         }
+        Frames::from_rows(doc, groups, group, words, (cunit, ccode), code_ids)
+    }
+
+    /// [`Frames::from_groups`] with the coded rows made: each row's unit and code (an index
+    /// into `codes`, the codebook's codes first, then any others), a row per code that counts in
+    /// a unit.
+    pub fn from_rows(
+        doc: Vec<u32>,
+        groups: Vec<String>,
+        mut group: Vec<u32>,
+        words: Vec<u32>,
+        (cunit, ccode): (Vec<u32>, Vec<u32>),
+        codes: Vec<String>,
+    ) -> Result<Frames> {
+        let mut order: Vec<u32> = (0..groups.len() as u32).collect();
+        order.sort_by(|&a, &b| groups[a as usize].cmp(&groups[b as usize]));
+        let mut rank = vec![0u32; groups.len()];
+        for (r, &i) in order.iter().enumerate() {
+            rank[i as usize] = r as u32;
+        }
+        for g in &mut group {
+            *g = rank[*g as usize];
+        }
+        let groups: Vec<String> = order.iter().map(|&i| groups[i as usize].clone()).collect();
+        let unit: Vec<u32> = (0..doc.len() as u32).collect();
+        let cdoc: Vec<u32> = cunit.iter().map(|&k| doc[k as usize]).collect();
+        let cgroup: Vec<u32> = cunit.iter().map(|&k| group[k as usize]).collect();
+        let cwords: Vec<u32> = cunit.iter().map(|&k| words[k as usize]).collect();
         let passages = df!("doc" => doc, "unit" => unit, "group" => group, "words" => words)?;
         let coded = df!("doc" => cdoc, "unit" => cunit, "group" => cgroup, "words" => cwords, "code" => ccode)?;
-        Ok(Frames { passages, coded, groups, codes: code_ids })
+        Ok(Frames { passages, coded, groups, codes })
     }
 }
