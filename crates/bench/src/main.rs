@@ -212,11 +212,11 @@ fn crosstab(n: usize, csv: Option<&Path>) -> Result<serde_json::Value> {
     let frames = fieldnotes_report::Frames {
         passages: df!(
             "doc" => (0..passages).map(|p| (p / 12) as u32).collect::<Vec<_>>(),
-            "unit" => (0..passages as u32).collect::<Vec<_>>(),
             "group" => site_of.clone(),
             "words" => vec![60u32; passages],
+            "n" => vec![1u32; passages],
         )?,
-        coded: df!("doc" => doc, "unit" => unit, "group" => group, "words" => words, "code" => code)?,
+        coded: df!("doc" => doc, "group" => group, "words" => words, "code" => code, "n" => vec![1u32; unit.len()])?,
         groups: sites.iter().map(|s| s.to_string()).collect(),
         codes: codes.iter().map(|c| c.to_string()).collect(),
     };

@@ -99,31 +99,66 @@ impl NoteStat {
 /// read.
 #[derive(Clone, Debug, Default)]
 pub struct NoteStats {
-    /// Every note file, in no particular order.
-    pub notes: Vec<NoteStat>,
-    /// Paths (relative) the walk could not read.
-    pub unreadable: Vec<String>,
+    /// The notes and the paths that could not be read, once made.
+    lists: std::sync::OnceLock<(Vec<NoteStat>, Vec<String>)>,
+    /// Or the kept stats' bytes they are made from when first asked for
+    /// ([`crate::watch::Kept`]): most commands ask only for the fingerprint, and making 324,641
+    /// paths took 15 ms.
+    kept: Option<std::sync::Arc<crate::watch::Kept>>,
+    /// [`NoteStats::fingerprint`], once made (10 ms at 324,641 notes, asked for by the index's
+    /// check and the report store's alike).
+    fingerprint: std::sync::OnceLock<(u64, u64)>,
 }
 
 impl NoteStats {
+    /// The stats of these notes and unreadable paths.
+    pub fn new(notes: Vec<NoteStat>, unreadable: Vec<String>) -> NoteStats {
+        NoteStats { lists: std::sync::OnceLock::from((notes, unreadable)), ..NoteStats::default() }
+    }
+
+    /// Stats kept from a walk, with their fingerprint.
+    pub(crate) fn kept(kept: crate::watch::Kept, fingerprint: (u64, u64)) -> NoteStats {
+        NoteStats {
+            kept: Some(std::sync::Arc::new(kept)),
+            fingerprint: std::sync::OnceLock::from(fingerprint),
+            ..NoteStats::default()
+        }
+    }
+
+    fn lists(&self) -> &(Vec<NoteStat>, Vec<String>) {
+        self.lists.get_or_init(|| self.kept.as_ref().map(|k| k.lists()).unwrap_or_default())
+    }
+
+    /// Every note file, in no particular order.
+    pub fn notes(&self) -> &[NoteStat] {
+        &self.lists().0
+    }
+
+    /// Paths (relative) the walk could not read.
+    pub fn unreadable(&self) -> &[String] {
+        &self.lists().1
+    }
+
     /// The notes in two numbers: how many files (with those the walk could not read), and the
     /// sum of a hash of each one's path, size and modification time, the same whatever the order
     /// they were found in. Any note added, removed, renamed or written changes it.
     pub fn fingerprint(&self) -> (u64, u64) {
-        let entry = |rel: &str, len: u64, t: i128| {
-            let mut h = xxhash_rust::xxh3::Xxh3::new();
-            h.update(rel.as_bytes());
-            h.update(&len.to_le_bytes());
-            h.update(&t.to_le_bytes());
-            h.digest()
-        };
-        let sum = self
-            .notes
-            .iter()
-            .map(|n| entry(&n.rel, n.len, n.modified_ns))
-            .chain(self.unreadable.iter().map(|r| entry(r, 0, NoteStat::UNREADABLE)))
-            .fold(0u64, u64::wrapping_add);
-        ((self.notes.len() + self.unreadable.len()) as u64, sum)
+        *self.fingerprint.get_or_init(|| {
+            let entry = |rel: &str, len: u64, t: i128| {
+                let mut h = xxhash_rust::xxh3::Xxh3::new();
+                h.update(rel.as_bytes());
+                h.update(&len.to_le_bytes());
+                h.update(&t.to_le_bytes());
+                h.digest()
+            };
+            let sum = self
+                .notes()
+                .iter()
+                .map(|n| entry(&n.rel, n.len, n.modified_ns))
+                .chain(self.unreadable().iter().map(|r| entry(r, 0, NoteStat::UNREADABLE)))
+                .fold(0u64, u64::wrapping_add);
+            ((self.notes().len() + self.unreadable().len()) as u64, sum)
+        })
     }
 }
 
@@ -278,7 +313,7 @@ impl Project {
     /// half a second).
     pub fn walk_note_stats(&self) -> Result<NoteStats> {
         let globs = self.globs()?;
-        let out = std::sync::Mutex::new(NoteStats::default());
+        let out = std::sync::Mutex::new((Vec::new(), Vec::new()));
         let threads = std::thread::available_parallelism().map_or(1, |n| n.get()).min(8);
         self.walker(&self.root).threads(threads).build_parallel().run(|| {
             Box::new(|e| {
@@ -288,19 +323,20 @@ impl Project {
                         if globs.is_match(&rel) {
                             let (len, modified_ns) = file_stamp(e.path());
                             let note = NoteStat { rel, len, modified_ns };
-                            out.lock().unwrap_or_else(|e| e.into_inner()).notes.push(note);
+                            out.lock().unwrap_or_else(|e| e.into_inner()).0.push(note);
                         }
                     }
                     Ok(_) => {}
                     Err(err) => {
                         let rel = walk_error_path(&err).map(|p| self.relative(p)).unwrap_or_default();
-                        out.lock().unwrap_or_else(|e| e.into_inner()).unreadable.push(rel);
+                        out.lock().unwrap_or_else(|e| e.into_inner()).1.push(rel);
                     }
                 }
                 ignore::WalkState::Continue
             })
         });
-        Ok(out.into_inner().unwrap_or_else(|e| e.into_inner()))
+        let (notes, unreadable) = out.into_inner().unwrap_or_else(|e| e.into_inner());
+        Ok(NoteStats::new(notes, unreadable))
     }
 
     /// The walk over the notes from `dir` (the root, or a folder in it), as every listing of
@@ -559,7 +595,7 @@ mod tests {
         assert_eq!(first.0, 40);
         assert_eq!(print(), first, "the same notes, walked again in whatever order");
         let stats = project.note_stats().unwrap();
-        let mut listed: Vec<&str> = stats.notes.iter().map(|n| n.rel.as_str()).collect();
+        let mut listed: Vec<&str> = stats.notes().iter().map(|n| n.rel.as_str()).collect();
         listed.sort();
         let (files, _) = project.note_files().unwrap();
         let mut walked: Vec<String> = files.iter().map(|f| project.relative(f)).collect();

@@ -34,7 +34,7 @@ const CACHE: &str = "notes.stats";
 /// The folder of the watcher's cookies, in the derived folder.
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 const COOKIES: &str = "watch-cookies";
-const CACHE_MAGIC: &[u8; 8] = b"FNSTAT01";
+const CACHE_MAGIC: &[u8; 8] = b"FNSTAT02";
 
 /// The watcher's answer to "what changed since this token?".
 #[derive(Debug, PartialEq, Eq)]
@@ -143,29 +143,65 @@ fn parse_answer(lines: &[String]) -> Option<Answer> {
     }
 }
 
+/// The kept stats: the magic, the token, the fingerprint, the notes, the unreadable paths, and
+/// a checksum of all before it. The lists are checked here and made only when asked for
+/// ([`Kept`]).
 fn read_cache(path: &Path) -> Option<(String, NoteStats)> {
-    let bytes = fs::read(path).ok()?;
-    let mut r = Cursor { bytes: &bytes, at: 0 };
+    let mut bytes = fs::read(path).ok()?;
+    let body_len = bytes.len().checked_sub(8)?;
+    let (body, sum) = bytes.split_at(body_len);
+    if xxhash_rust::xxh3::xxh3_64(body).to_le_bytes() != sum {
+        return None;
+    }
+    let mut r = Cursor { bytes: body, at: 0 };
     if r.take(8)? != CACHE_MAGIC {
         return None;
     }
     let token = r.string()?;
-    let n = r.u64()? as usize;
-    let mut stats = NoteStats { notes: Vec::with_capacity(n.min(bytes.len() / 28)), unreadable: Vec::new() };
+    let fingerprint = (r.u64()?, r.u64()?);
+    let lists_at = r.at;
+    walk_lists(&body[lists_at..], |_, _, _| {}, |_| {})?;
+    bytes.truncate(body_len);
+    bytes.drain(..lists_at);
+    Some((token, NoteStats::kept(Kept(bytes), fingerprint)))
+}
+
+/// The lists of kept stats, as bytes that [`walk_lists`] has read through once.
+#[derive(Debug)]
+pub(crate) struct Kept(Vec<u8>);
+
+impl Kept {
+    /// The notes and the unreadable paths.
+    pub(crate) fn lists(&self) -> (Vec<NoteStat>, Vec<String>) {
+        let (mut notes, mut unreadable) = (Vec::new(), Vec::new());
+        // Read through once already when kept: this cannot stop short.
+        let _ = walk_lists(
+            &self.0,
+            |rel, len, modified_ns| notes.push(NoteStat { rel: rel.to_string(), len, modified_ns }),
+            |rel| unreadable.push(rel.to_string()),
+        );
+        (notes, unreadable)
+    }
+}
+
+/// Reads the lists' bytes through, calling `note` with each note's path, size and time and
+/// `unreadable` with each unreadable path; `None` where they do not read to the end.
+fn walk_lists(bytes: &[u8], mut note: impl FnMut(&str, u64, i128), mut unreadable: impl FnMut(&str)) -> Option<()> {
+    let mut r = Cursor { bytes, at: 0 };
+    let n = r.u64()?;
     for _ in 0..n {
         let len = r.u64()?;
         let modified_ns = i128::from_le_bytes(r.take(16)?.try_into().ok()?);
-        stats.notes.push(NoteStat { rel: r.string()?, len, modified_ns });
+        note(r.str()?, len, modified_ns);
     }
-    let m = r.u64()? as usize;
-    for _ in 0..m {
-        stats.unreadable.push(r.string()?);
+    for _ in 0..r.u64()? {
+        unreadable(r.str()?);
     }
-    (r.at == bytes.len()).then_some((token, stats))
+    (r.at == bytes.len()).then_some(())
 }
 
 fn write_cache(path: &Path, token: &str, stats: &NoteStats) -> io::Result<()> {
-    let size: usize = stats.notes.iter().map(|n| n.rel.len() + 28).sum();
+    let size: usize = stats.notes().iter().map(|n| n.rel.len() + 28).sum();
     let mut out = Vec::with_capacity(size + 64);
     out.extend_from_slice(CACHE_MAGIC);
     let string = |out: &mut Vec<u8>, s: &str| {
@@ -173,16 +209,21 @@ fn write_cache(path: &Path, token: &str, stats: &NoteStats) -> io::Result<()> {
         out.extend_from_slice(s.as_bytes());
     };
     string(&mut out, token);
-    out.extend_from_slice(&(stats.notes.len() as u64).to_le_bytes());
-    for n in &stats.notes {
+    let (count, sum) = stats.fingerprint();
+    out.extend_from_slice(&count.to_le_bytes());
+    out.extend_from_slice(&sum.to_le_bytes());
+    out.extend_from_slice(&(stats.notes().len() as u64).to_le_bytes());
+    for n in stats.notes() {
         out.extend_from_slice(&n.len.to_le_bytes());
         out.extend_from_slice(&n.modified_ns.to_le_bytes());
         string(&mut out, &n.rel);
     }
-    out.extend_from_slice(&(stats.unreadable.len() as u64).to_le_bytes());
-    for u in &stats.unreadable {
+    out.extend_from_slice(&(stats.unreadable().len() as u64).to_le_bytes());
+    for u in stats.unreadable() {
         string(&mut out, u);
     }
+    let sum = xxhash_rust::xxh3::xxh3_64(&out);
+    out.extend_from_slice(&sum.to_le_bytes());
     crate::atomic::write(path, &out)
 }
 
@@ -200,9 +241,12 @@ impl<'a> Cursor<'a> {
     fn u64(&mut self) -> Option<u64> {
         Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
     }
-    fn string(&mut self) -> Option<String> {
+    fn str(&mut self) -> Option<&'a str> {
         let n = u32::from_le_bytes(self.take(4)?.try_into().ok()?) as usize;
-        String::from_utf8(self.take(n)?.to_vec()).ok()
+        std::str::from_utf8(self.take(n)?).ok()
+    }
+    fn string(&mut self) -> Option<String> {
+        self.str().map(str::to_string)
     }
 }
 
@@ -544,21 +588,26 @@ mod tests {
     fn the_kept_stats_read_back_as_written_and_damage_is_refused() {
         let dir = tempfile::tempdir().unwrap();
         let path = dir.path().join(CACHE);
-        let stats = NoteStats {
-            notes: vec![
+        let stats = NoteStats::new(
+            vec![
                 NoteStat { rel: "notes/a.md".into(), len: 10, modified_ns: 1_700_000_000_000_000_001 },
                 NoteStat { rel: "notes/é.md".into(), len: 0, modified_ns: -1 },
             ],
-            unreadable: vec!["notes/locked".into()],
-        };
+            vec!["notes/locked".into()],
+        );
         write_cache(&path, "ab:7", &stats).unwrap();
         let (token, back) = read_cache(&path).unwrap();
         assert_eq!(token, "ab:7");
-        assert_eq!(back.notes, stats.notes);
-        assert_eq!(back.unreadable, stats.unreadable);
-        let mut bytes = fs::read(&path).unwrap();
-        bytes.pop();
-        fs::write(&path, &bytes).unwrap();
+        assert_eq!(back.notes(), stats.notes());
+        assert_eq!(back.unreadable(), stats.unreadable());
+        assert_eq!(back.fingerprint(), stats.fingerprint());
+        // Cut short, or a byte changed: not read.
+        let bytes = fs::read(&path).unwrap();
+        fs::write(&path, &bytes[..bytes.len() - 1]).unwrap();
+        assert!(read_cache(&path).is_none());
+        let mut changed = bytes.clone();
+        changed[40] ^= 1;
+        fs::write(&path, &changed).unwrap();
         assert!(read_cache(&path).is_none());
     }
 

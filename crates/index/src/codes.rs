@@ -6,7 +6,9 @@
 //! [`PassageSetQuery`] keeps the documents whose `at` is among the hashes of the passages a code
 //! stands on (a scan of the column per segment, not a term per passage).
 
-use std::collections::{BTreeSet, HashMap, HashSet};
+use std::collections::{BTreeSet, HashMap};
+
+use rustc_hash::FxHashSet;
 use std::sync::Arc;
 
 use tantivy::query::{BitSetDocSet, ConstScorer, EnableScoring, Explanation, Query, Scorer, Weight};
@@ -91,8 +93,19 @@ impl Codes {
     /// The codes of each of `passages` (note path, ordinal), in their order: one pass over the
     /// rows however many are asked.
     pub fn of_many(&self, passages: &[(&str, u64)]) -> Vec<Option<PassageCodes>> {
-        let path_ids: HashMap<&str, u32> = self.paths.iter().enumerate().map(|(i, p)| (p.as_str(), i as u32)).collect();
-        let mut wanted: HashMap<(u32, u32), usize> = HashMap::new();
+        // The asked notes are found among all the paths, and each row's note is checked in a
+        // table of flags before its passage is looked up: hashing every path and every row's
+        // (note, ordinal) took 0.1 s for the ten hits of a search at 2 GB of notes.
+        let asked: rustc_hash::FxHashSet<&str> = passages.iter().map(|(p, _)| *p).collect();
+        let mut path_ids: rustc_hash::FxHashMap<&str, u32> = Default::default();
+        let mut is_asked = vec![false; self.paths.len()];
+        for (i, p) in self.paths.iter().enumerate() {
+            if asked.contains(p.as_str()) {
+                path_ids.insert(p.as_str(), i as u32);
+                is_asked[i] = true;
+            }
+        }
+        let mut wanted: rustc_hash::FxHashMap<(u32, u32), usize> = Default::default();
         for (i, (path, ordinal)) in passages.iter().enumerate() {
             if let (Some(&p), Ok(o)) = (path_ids.get(path), u32::try_from(*ordinal)) {
                 wanted.insert((p, o), i);
@@ -101,6 +114,9 @@ impl Codes {
         let mut found: Vec<(BTreeSet<&str>, BTreeSet<&str>)> = vec![Default::default(); passages.len()];
         let mut any = vec![false; passages.len()];
         for r in &self.rows {
+            if !is_asked[r.path as usize] {
+                continue;
+            }
             if let Some(&i) = wanted.get(&(r.path, r.ordinal)) {
                 let name = self.names[r.code as usize].as_str();
                 if r.accepted { &mut found[i].0 } else { &mut found[i].1 }.insert(name);
@@ -140,8 +156,9 @@ impl Codes {
     }
 
     /// The `at` keys of the passages carrying a code that `wanted` takes (given the code
-    /// lower-cased).
-    pub(crate) fn keys(&self, include_suggested: bool, wanted: &dyn Fn(&str) -> bool) -> HashSet<u64> {
+    /// lower-cased). Hashed with FxHash: the keys are hashes already, and the scan of a segment
+    /// looks up every passage (4.5 million at 2 GB of notes took 0.15 s with std's SipHash).
+    pub(crate) fn keys(&self, include_suggested: bool, wanted: &dyn Fn(&str) -> bool) -> FxHashSet<u64> {
         let takes: Vec<bool> = self.names.iter().map(|n| wanted(&n.to_lowercase())).collect();
         self.rows
             .iter()
@@ -155,11 +172,11 @@ impl Codes {
 #[derive(Clone, Debug)]
 pub(crate) struct PassageSetQuery {
     field: String,
-    keys: Arc<HashSet<u64>>,
+    keys: Arc<FxHashSet<u64>>,
 }
 
 impl PassageSetQuery {
-    pub(crate) fn new(field: &str, keys: HashSet<u64>) -> PassageSetQuery {
+    pub(crate) fn new(field: &str, keys: FxHashSet<u64>) -> PassageSetQuery {
         PassageSetQuery { field: field.to_string(), keys: Arc::new(keys) }
     }
 }
@@ -173,10 +190,29 @@ impl Query for PassageSetQuery {
 impl Weight for PassageSetQuery {
     fn scorer(&self, reader: &SegmentReader, boost: Score) -> tantivy::Result<Box<dyn Scorer>> {
         let column = reader.fast_fields().u64(&self.field)?;
-        let mut bits = BitSet::with_max_value(reader.max_doc());
-        for doc in 0..reader.max_doc() {
-            if column.first(doc).is_some_and(|k| self.keys.contains(&k)) {
-                bits.insert(doc);
+        let max = reader.max_doc();
+        let mut bits = BitSet::with_max_value(max);
+        if matches!(column.index, tantivy::columnar::ColumnIndex::Full) && column.values.num_vals() == max {
+            // Every passage has its key: the column is read in runs, not a document at a time
+            // through its index (4.5 million at 2 GB of notes).
+            let mut run = vec![0u64; 4096];
+            let mut start = 0u32;
+            while start < max {
+                let n = (max - start).min(run.len() as u32);
+                let run = &mut run[..n as usize];
+                column.values.get_range(u64::from(start), run);
+                for (i, k) in run.iter().enumerate() {
+                    if self.keys.contains(k) {
+                        bits.insert(start + i as u32);
+                    }
+                }
+                start += n;
+            }
+        } else {
+            for doc in 0..max {
+                if column.first(doc).is_some_and(|k| self.keys.contains(&k)) {
+                    bits.insert(doc);
+                }
             }
         }
         Ok(Box::new(ConstScorer::new(BitSetDocSet::from(bits), boost)))
@@ -212,7 +248,7 @@ mod tests {
         assert_eq!(c.names(false).into_iter().collect::<Vec<_>>(), ["time", "trust"]);
         assert_eq!(c.names(true).len(), 3);
         let trust = c.keys(false, &|n| n == "trust");
-        assert_eq!(trust, HashSet::from([at_key("a.md", 1)]));
+        assert_eq!(trust, FxHashSet::from_iter([at_key("a.md", 1)]));
         assert_eq!(c.keys(true, &|n| n == "trust").len(), 2);
         assert_ne!(at_key("a.md", 1), at_key("a.md", 2));
     }

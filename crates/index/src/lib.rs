@@ -297,6 +297,20 @@ impl SearchIndex {
         Ok(())
     }
 
+    /// What [`SearchIndex::staleness`] reads of the index, in one string: the size and
+    /// modification time of its state, its manifest and tantivy's `meta.json`. Equal strings
+    /// mean the same index, as far as staleness goes.
+    pub fn stamp(&self) -> String {
+        [STATE, MANIFEST, "meta.json"]
+            .iter()
+            .map(|f| {
+                let (len, t) = fieldnotes_corpus::file_stamp(&self.dir.join(f));
+                format!("{f} {len} {t}")
+            })
+            .collect::<Vec<_>>()
+            .join("; ")
+    }
+
     /// What changed among the notes since the index was last brought up to date: `notes` are
     /// the project's note files now (path relative to the root, as in passage ids, and
     /// modification time). A note counts as changed when it was modified after the last update

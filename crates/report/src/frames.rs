@@ -84,15 +84,36 @@ impl GroupBy {
 /// The two frames every table starts from. Groups and codes are dictionary-encoded (`u32`
 /// indices into [`Frames::groups`] and [`Frames::codes`]): grouping ten million rows by two
 /// small integers is several times faster than by two strings.
+///
+/// A row stands for `n` passages of one note and group (and, in `coded`, one code), with their
+/// words summed: one row per passage from a loaded study, one per note and group from the
+/// report store, which adds them up as it makes them (4.5 million passages at 2 GB of notes are
+/// 324,641 rows by site). A passage is in one row of `passages`, and in one row of `coded` per
+/// code that counts there.
 pub struct Frames {
-    /// One row per passage: `doc` (u32), `unit` (u32, passage key), `group` (u32), `words` (u32).
+    /// `doc` (u32), `group` (u32), `words` (u32), `n` (u32).
     pub passages: DataFrame,
-    /// One row per coded passage and code: `doc`, `unit`, `group`, `words`, `code` (u32).
+    /// `doc`, `group`, `words`, `code` (u32), `n`.
     pub coded: DataFrame,
     /// Group names, sorted; `group` values index this.
     pub groups: Vec<String>,
     /// Code ids, codebook order first; `code` values index this.
     pub codes: Vec<String>,
+}
+
+/// The columns of a frame's rows ([`Frames::from_sums`]).
+#[derive(Debug, Default)]
+pub struct Rows {
+    /// The note.
+    pub doc: Vec<u32>,
+    /// The group, an index into the groups given with the rows.
+    pub group: Vec<u32>,
+    /// The words of the row's passages.
+    pub words: Vec<u32>,
+    /// How many passages the row stands for.
+    pub n: Vec<u32>,
+    /// The code (coded rows only).
+    pub code: Vec<u32>,
 }
 
 impl Frames {
@@ -186,27 +207,40 @@ impl Frames {
     pub fn from_rows(
         doc: Vec<u32>,
         groups: Vec<String>,
-        mut group: Vec<u32>,
+        group: Vec<u32>,
         words: Vec<u32>,
         (cunit, ccode): (Vec<u32>, Vec<u32>),
         codes: Vec<String>,
     ) -> Result<Frames> {
+        let coded = Rows {
+            doc: cunit.iter().map(|&k| doc[k as usize]).collect(),
+            group: cunit.iter().map(|&k| group[k as usize]).collect(),
+            words: cunit.iter().map(|&k| words[k as usize]).collect(),
+            n: vec![1; cunit.len()],
+            code: ccode,
+        };
+        let n = vec![1; doc.len()];
+        let passages = Rows { doc, group, words, n, code: Vec::new() };
+        Frames::from_sums(groups, passages, coded, codes)
+    }
+
+    /// The frames from rows that each stand for `n` passages (see [`Frames`]); `passages.code`
+    /// is not read. The groups are sorted by name, and the rows' `group` numbered to match.
+    pub fn from_sums(groups: Vec<String>, mut passages: Rows, mut coded: Rows, codes: Vec<String>) -> Result<Frames> {
         let mut order: Vec<u32> = (0..groups.len() as u32).collect();
         order.sort_by(|&a, &b| groups[a as usize].cmp(&groups[b as usize]));
         let mut rank = vec![0u32; groups.len()];
         for (r, &i) in order.iter().enumerate() {
             rank[i as usize] = r as u32;
         }
-        for g in &mut group {
+        for g in passages.group.iter_mut().chain(coded.group.iter_mut()) {
             *g = rank[*g as usize];
         }
         let groups: Vec<String> = order.iter().map(|&i| groups[i as usize].clone()).collect();
-        let unit: Vec<u32> = (0..doc.len() as u32).collect();
-        let cdoc: Vec<u32> = cunit.iter().map(|&k| doc[k as usize]).collect();
-        let cgroup: Vec<u32> = cunit.iter().map(|&k| group[k as usize]).collect();
-        let cwords: Vec<u32> = cunit.iter().map(|&k| words[k as usize]).collect();
-        let passages = df!("doc" => doc, "unit" => unit, "group" => group, "words" => words)?;
-        let coded = df!("doc" => cdoc, "unit" => cunit, "group" => cgroup, "words" => cwords, "code" => ccode)?;
+        let Rows { doc, group, words, n, .. } = passages;
+        let passages = df!("doc" => doc, "group" => group, "words" => words, "n" => n)?;
+        let Rows { doc, group, words, n, code } = coded;
+        let coded = df!("doc" => doc, "group" => group, "words" => words, "code" => code, "n" => n)?;
         Ok(Frames { passages, coded, groups, codes })
     }
 }

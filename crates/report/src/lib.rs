@@ -15,7 +15,7 @@ pub mod render;
 pub mod store;
 mod themes;
 
-pub use frames::{Frames, GroupBy};
+pub use frames::{Frames, GroupBy, Rows};
 pub use themes::{Cell, CodeRow, Measure, ThemeTable, UnitKind, theme_table};
 
 /// Report errors.

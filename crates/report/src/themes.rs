@@ -161,7 +161,7 @@ fn name_at(dict: &[String], df: &DataFrame, name: &str, i: usize) -> Result<Stri
 }
 
 /// Computes the theme table from the frames (polars, lazy). `frames.coded` must hold each
-/// (unit, code) once, as [`crate::Frames::build`] makes it.
+/// passage once per code, as [`crate::Frames::build`] and the report store make it.
 pub fn theme_table(
     frames: &Frames,
     book: &Codebook,
@@ -171,11 +171,11 @@ pub fn theme_table(
     codings: &str,
     rollup: bool,
 ) -> Result<ThemeTable> {
-    // Both frames hold one row per unit (passages) or per unit and code (coded, as
-    // `Frames::build` makes it), so units are counted with `len`; notes need `n_unique`.
+    // A row stands for `n` passages of one note (and group, and code: see `Frames`), each
+    // passage in one row per code, so passages are summed; notes need `n_unique`.
     let aggs = || {
         [
-            len().cast(DataType::UInt64).alias("passages"),
+            col("n").cast(DataType::UInt64).sum().alias("passages"),
             col("doc").n_unique().alias("docs"),
             col("words").cast(DataType::UInt64).sum().alias("words"),
         ]

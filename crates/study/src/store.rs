@@ -19,8 +19,7 @@ use crate::study;
 /// in place when only ledgers grew a little (and saved once more than [`SAVE_AFTER_EVENTS`]
 /// ledger lines are new), else built from the notes and ledgers and saved.
 pub fn report_store(project: &Project, tell: &dyn Tell) -> Result<Store> {
-    let s = project.note_stats()?;
-    report_store_with(project, &s, tell)
+    report_store_with(project, &project.note_stats()?, tell)
 }
 
 /// [`report_store`] with the notes as `stats` found them (a walk the caller made anyway).
