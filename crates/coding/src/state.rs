@@ -529,6 +529,9 @@ struct Opened {
     /// finds its entry in the bytes).
     table_bytes: Vec<u8>,
     table: std::sync::OnceLock<Vec<Entry>>,
+    /// Whether a note was looked for in the bytes already: the next look makes the entries, so
+    /// that a command about many notes does not scan the table once per note.
+    scanned: std::sync::atomic::AtomicBool,
     /// Offset of the blocks section in the state file.
     blocks_at: u64,
     file: File,
@@ -747,6 +750,7 @@ impl States {
             header,
             table_bytes: table_buf,
             table: std::sync::OnceLock::new(),
+            scanned: std::sync::atomic::AtomicBool::new(false),
             blocks_at: 8,
             file,
         })
@@ -1201,23 +1205,22 @@ impl Opened {
     }
 
     fn block(&self, doc: &str) -> Option<Block> {
-        let found = match self.table.get() {
-            Some(table) => {
-                table.binary_search_by(|e| e.path.as_str().cmp(doc)).ok().map(|i| (table[i].offset, table[i].len))
-            }
-            None => {
-                // Sorted by path: the scan stops at the note, or past where it would be.
-                let mut found = None;
-                let _ = scan_table(&self.table_bytes, |path, offset, len| match path.cmp(doc) {
-                    std::cmp::Ordering::Less => true,
-                    std::cmp::Ordering::Equal => {
-                        found = Some((offset, len));
-                        false
-                    }
-                    std::cmp::Ordering::Greater => false,
-                });
-                found
-            }
+        let first_look = !self.scanned.swap(true, std::sync::atomic::Ordering::Relaxed);
+        let found = if !first_look || self.table.get().is_some() {
+            let table = self.table();
+            table.binary_search_by(|e| e.path.as_str().cmp(doc)).ok().map(|i| (table[i].offset, table[i].len))
+        } else {
+            // Sorted by path: the scan stops at the note, or past where it would be.
+            let mut found = None;
+            let _ = scan_table(&self.table_bytes, |path, offset, len| match path.cmp(doc) {
+                std::cmp::Ordering::Less => true,
+                std::cmp::Ordering::Equal => {
+                    found = Some((offset, len));
+                    false
+                }
+                std::cmp::Ordering::Greater => false,
+            });
+            found
         };
         let Some((offset, len)) = found else { return Some(Block::default()) };
         let mut buf = vec![0u8; usize::try_from(len).ok()?];
