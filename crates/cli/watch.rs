@@ -39,14 +39,21 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
             }
         });
     }
-    fieldnotes_corpus::watch::run(&project, |folders| {
+    let started = std::cell::Cell::new(false);
+    let result = fieldnotes_corpus::watch::run(&project, |folders| {
+        started.set(true);
         output::info(
             g.quiet,
             &format!(
                 "watching {folders} folder(s) of `{root}`: while this runs, commands in the project ask it what changed instead of walking every note. Ctrl-C stops."
             ),
         );
-    })
-    .with_context(|| format!("the watcher of `{root}` stopped; commands walk the notes again"))?;
-    Ok(ExitCode::SUCCESS)
+    });
+    match result {
+        Ok(()) => Ok(ExitCode::SUCCESS),
+        Err(e) if started.get() => {
+            Err(e).with_context(|| format!("the watcher of `{root}` stopped; commands walk the notes again"))
+        }
+        Err(e) => Err(e).with_context(|| format!("cannot watch `{root}`")),
+    }
 }

@@ -368,7 +368,10 @@ mod daemon {
         if UnixStream::connect(&socket).is_ok() {
             return Err(io::Error::new(
                 io::ErrorKind::AddrInUse,
-                format!("another `fieldnotes watch` already watches this project (`{}` answers)", socket.display()),
+                format!(
+                    "another `fieldnotes watch` already watches this project (`{}` answers; `fieldnotes watch --status` gives its process)",
+                    socket.display()
+                ),
             ));
         }
         let _ = fs::remove_file(&socket);
@@ -609,6 +612,111 @@ mod tests {
         changed[40] ^= 1;
         fs::write(&path, &changed).unwrap();
         assert!(read_cache(&path).is_none());
+    }
+
+    /// Random changes to a project's files, and after each the notes' stats as a command gets
+    /// them with a watcher running must be those a walk finds.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn with_a_watcher_the_stats_are_always_those_of_a_walk() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        fs::write(root.join("fieldnotes.toml"), "name = \"t\"\n").unwrap();
+        fs::create_dir_all(root.join("notes/d0")).unwrap();
+        fs::create_dir_all(root.join("codings")).unwrap();
+        let project = Project::open(&root).unwrap();
+        let watched = project.clone();
+        std::thread::spawn(move || run(&watched, |_| {}));
+        while status(&project).is_none() {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let mut seed = 0x9e37_79b9_7f4a_7c15u64;
+        let mut next = |n: u64| {
+            seed ^= seed << 13;
+            seed ^= seed >> 7;
+            seed ^= seed << 17;
+            seed % n
+        };
+        let notes = |root: &Path| -> Vec<PathBuf> {
+            let mut out = Vec::new();
+            for d in fs::read_dir(root.join("notes")).into_iter().flatten().flatten() {
+                for f in fs::read_dir(d.path()).into_iter().flatten().flatten() {
+                    out.push(f.path());
+                }
+            }
+            out.sort();
+            out
+        };
+        let mut kept_used = 0;
+        for step in 0..400 {
+            let all = notes(&root);
+            let pick = |i: u64| all.get(i as usize % all.len().max(1)).cloned();
+            let folder = root.join(format!("notes/d{}", next(4)));
+            let what = match next(10) {
+                0 | 1 => {
+                    fs::create_dir_all(&folder).unwrap();
+                    fs::write(folder.join(format!("n{}.md", next(20))), "A note.\n").unwrap();
+                    "a note written"
+                }
+                2 => {
+                    let Some(f) = pick(next(1000)) else { continue };
+                    let mut text = fs::read(&f).unwrap_or_default();
+                    text.extend_from_slice(b"More.\n");
+                    let _ = fs::write(&f, text);
+                    "a note added to"
+                }
+                3 => {
+                    let Some(f) = pick(next(1000)) else { continue };
+                    let _ = fs::remove_file(&f);
+                    "a note deleted"
+                }
+                4 => {
+                    let Some(f) = pick(next(1000)) else { continue };
+                    fs::create_dir_all(&folder).unwrap();
+                    let _ = fs::rename(&f, folder.join(format!("m{}.md", next(20))));
+                    "a note renamed"
+                }
+                5 => {
+                    let to = root.join(format!("notes/d{}", next(4)));
+                    if to.exists() {
+                        let _ = fs::remove_dir_all(&to);
+                    }
+                    let _ = fs::rename(&folder, &to);
+                    "a folder renamed over another"
+                }
+                6 => {
+                    let ignore = root.join("notes/.gitignore");
+                    if ignore.exists() {
+                        fs::remove_file(&ignore).unwrap();
+                    } else {
+                        fs::write(&ignore, format!("d{}/\n", next(4))).unwrap();
+                    }
+                    "the ignore file changed"
+                }
+                7 => {
+                    let Some(f) = pick(next(1000)) else { continue };
+                    let t = std::time::UNIX_EPOCH + std::time::Duration::from_secs(1_600_000_000 + next(1000));
+                    let _ = fs::File::options().write(true).open(&f).and_then(|h| h.set_modified(t));
+                    "a note's time set"
+                }
+                8 => {
+                    fs::write(root.join("codings/hb.jsonl"), format!("{step}\n")).unwrap();
+                    "a ledger written"
+                }
+                _ => "nothing",
+            };
+            let kept = root.join(".fieldnotes").join(CACHE);
+            let before = fs::metadata(&kept).and_then(|m| m.modified()).ok();
+            let asked = project.note_stats().unwrap().fingerprint();
+            let walked = project.walk_note_stats().unwrap().fingerprint();
+            assert_eq!(asked, walked, "step {step}: {what}");
+            if before.is_some() && (what == "nothing" || what == "a ledger written") {
+                // Taken as kept: not walked, and so not written again.
+                kept_used += 1;
+                assert_eq!(fs::metadata(&kept).and_then(|m| m.modified()).ok(), before, "step {step}: {what}");
+            }
+        }
+        assert!(kept_used > 50, "{kept_used}");
     }
 
     #[test]
