@@ -796,15 +796,31 @@ impl Store {
     pub fn frames(&self, book: &Codebook, by: &GroupBy, sel: &Selection, rollup: bool) -> Result<Frames> {
         // A passage's group depends on its note (attributes, year), speaker or section only:
         // each distinct one is named once, and the names sorted as the frames want them.
-        let key = |k: usize| match by {
-            GroupBy::Attribute(_) | GroupBy::Year => self.passage_doc[k],
-            GroupBy::Speaker => self.passage_speaker[k],
-            GroupBy::Section => self.passage_section[k],
+        // The key of a note's group is the index of its value (each distinct string is kept
+        // once), not the note: keyed by note, each of 324,641 notes made its group's name
+        // anew.
+        let attr = match by {
+            GroupBy::Attribute(a) => self.header.attr_strings.iter().position(|s| s == a).map(|i| i as u32),
+            _ => None,
+        };
+        let key = |k: usize| -> u64 {
+            let doc = || &self.header.docs[self.passage_doc[k] as usize];
+            let value = match by {
+                GroupBy::Attribute(_) => {
+                    attr.and_then(|a| doc().attrs.iter().find(|&&(key, _)| key == a)).map_or(NONE, |&(_, v)| v)
+                }
+                GroupBy::Year => doc().year.map_or(NONE, |y| y as u32),
+                GroupBy::Speaker => self.passage_speaker[k],
+                GroupBy::Section => self.passage_section[k],
+            };
+            // A year of -1 is not a missing one.
+            let missing = value == NONE && !matches!(by, GroupBy::Year if doc().year.is_some());
+            if missing { u64::MAX } else { u64::from(value) }
         };
         // Keys are indices (NONE: no speaker or section); a passage's is mostly its
         // neighbour's, so each run of equal keys is looked up once.
         let (mut slot, mut names) = (HashMap::new(), Interner::default());
-        let mut last: Option<(u32, u32)> = None;
+        let mut last: Option<(u64, u32)> = None;
         let mut group_of = |k: usize| {
             let key = key(k);
             match last {
