@@ -259,6 +259,21 @@ impl Codebook {
         out
     }
 
+    /// The ancestors of a code, its parent first, each once (a cycle, which
+    /// [`Codebook::check`] reports, stops where it comes round).
+    pub fn ancestors(&self, id: &str) -> Vec<&str> {
+        let mut out: Vec<&str> = Vec::new();
+        let mut cur = self.code(id).and_then(|c| c.parent.as_deref());
+        while let Some(p) = cur {
+            if p == id || out.contains(&p) {
+                break;
+            }
+            out.push(p);
+            cur = self.code(p).and_then(|c| c.parent.as_deref());
+        }
+        out
+    }
+
     /// Depth of each code in the tree (roots are 0).
     pub fn depth(&self, id: &str) -> usize {
         let mut d = 0;

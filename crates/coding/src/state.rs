@@ -30,6 +30,7 @@ use std::fs::File;
 use std::io::{BufReader, Read, Seek, SeekFrom, Write};
 use std::path::{Path, PathBuf};
 
+use fieldnotes_corpus::bytes::{In, Out};
 use serde::{Deserialize, Serialize};
 
 use crate::error::{Error, Result};
@@ -149,33 +150,27 @@ fn encode_table(table: &[Entry]) -> Vec<u8> {
     out.0
 }
 
+/// Reads one entry of an encoded table: its path, offset and length, each reviewer going to
+/// `reviewer`. The one reader of the table's format, for [`scan_table`] and [`decode_table`].
+fn read_entry<'a>(b: &mut In<'a>, mut reviewer: impl FnMut(&'a str)) -> Option<(&'a str, u64, u64)> {
+    let path = b.str()?;
+    let (offset, len) = (b.u64()?, b.u64()?);
+    for _ in 0..b.u32()? {
+        reviewer(b.str()?);
+    }
+    Some((path, offset, len))
+}
+
 /// Reads an encoded table through without making its entries: each entry's path, offset and
 /// length go to `each`, which says whether to go on. The entries read, or `None` if the table
 /// does not read to its end (or `each` stopped it).
 fn scan_table<'a>(b: &'a [u8], mut each: impl FnMut(&'a str, u64, u64) -> bool) -> Option<usize> {
-    fn take<'a>(b: &mut &'a [u8], n: usize) -> Option<&'a [u8]> {
-        let (head, rest) = b.split_at_checked(n)?;
-        *b = rest;
-        Some(head)
-    }
-    fn u32(b: &mut &[u8]) -> Option<u32> {
-        Some(u32::from_le_bytes(take(b, 4)?.try_into().ok()?))
-    }
-    fn u64(b: &mut &[u8]) -> Option<u64> {
-        Some(u64::from_le_bytes(take(b, 8)?.try_into().ok()?))
-    }
-    let mut b = b;
+    let mut b = In(b);
     let mut n = 0;
     while !b.is_empty() {
-        let len = u32(&mut b)? as usize;
-        let path = std::str::from_utf8(take(&mut b, len)?).ok()?;
-        let (offset, block_len) = (u64(&mut b)?, u64(&mut b)?);
-        for _ in 0..u32(&mut b)? {
-            let len = u32(&mut b)? as usize;
-            std::str::from_utf8(take(&mut b, len)?).ok()?;
-        }
+        let (path, offset, len) = read_entry(&mut b, |_| {})?;
         n += 1;
-        if !each(path, offset, block_len) {
+        if !each(path, offset, len) {
             return None;
         }
     }
@@ -185,15 +180,10 @@ fn scan_table<'a>(b: &'a [u8], mut each: impl FnMut(&'a str, u64, u64) -> bool) 
 fn decode_table(b: &[u8]) -> Option<Vec<Entry>> {
     let mut out = Vec::new();
     let mut b = In(b);
-    while !b.0.is_empty() {
-        let path = b.string()?;
-        let (offset, len) = (b.u64()?, b.u64()?);
-        let n = b.u32()? as usize;
-        let mut reviewers = Vec::with_capacity(n.min(64));
-        for _ in 0..n {
-            reviewers.push(b.string()?);
-        }
-        out.push(Entry { path, offset, len, reviewers });
+    while !b.is_empty() {
+        let mut reviewers = Vec::new();
+        let (path, offset, len) = read_entry(&mut b, |r| reviewers.push(r.to_string()))?;
+        out.push(Entry { path: path.to_string(), offset, len, reviewers });
     }
     Some(out)
 }
@@ -285,7 +275,7 @@ fn decode_block(b: &[u8]) -> Option<Block> {
     for _ in 0..n {
         removed.push((b.u64()?, b.string()?));
     }
-    b.0.is_empty().then_some(Block { codings, removed })
+    b.is_empty().then_some(Block { codings, removed })
 }
 
 /// A coding as a state's block holds it, borrowed from the block's bytes, without its memo,
@@ -393,116 +383,27 @@ fn decode_block_lean<'a>(b: &'a [u8], each: &mut impl FnMut(Folded<'a>)) -> Opti
     let n = b.u32()?;
     for _ in 0..n {
         let place = b.u64()?;
-        let (id, doc) = (b.str_ref()?, b.str_ref()?);
+        let (id, doc) = (b.str()?, b.str()?);
         let (start, end) = (b.u64()?, b.u64()?);
-        let (hash, text, code, _coder) = (b.str_ref()?, b.str_ref()?, b.str_ref()?, b.str_ref()?);
+        let (hash, text, code, _coder) = (b.str()?, b.str()?, b.str()?, b.str()?);
         let origin = *crate::ledger::Origin::ALL.get(usize::from(b.u8()?))?;
         let status = *crate::ledger::Status::ALL.get(usize::from(b.u8()?))?;
-        b.opt_ref()?;
+        b.opt_str()?;
         for _ in 0..b.u32()? {
-            b.str_ref()?;
-            b.str_ref()?;
-            b.take_ref(16)?;
+            b.str()?;
+            b.str()?;
+            b.take(16)?;
         }
-        b.str_ref()?;
-        let (base, reviewer) = (b.opt_ref()?, b.opt_ref()?);
+        b.str()?;
+        let (base, reviewer) = (b.opt_str()?, b.opt_str()?);
         let c = LeanCoding { place, id, doc, start, end, hash, text, code, origin, status, base, reviewer };
         each(Folded::Coding(c));
     }
     for _ in 0..b.u32()? {
         let place = b.u64()?;
-        each(Folded::Removed(place, b.str_ref()?));
+        each(Folded::Removed(place, b.str()?));
     }
-    b.0.is_empty().then_some(())
-}
-
-/// Little-endian writes of the state's binary parts.
-struct Out(Vec<u8>);
-
-impl Out {
-    fn u8(&mut self, v: u8) {
-        self.0.push(v);
-    }
-
-    fn u32(&mut self, v: u32) {
-        self.0.extend_from_slice(&v.to_le_bytes());
-    }
-
-    fn u64(&mut self, v: u64) {
-        self.0.extend_from_slice(&v.to_le_bytes());
-    }
-
-    fn str(&mut self, s: &str) {
-        self.u32(s.len() as u32);
-        self.0.extend_from_slice(s.as_bytes());
-    }
-
-    fn opt(&mut self, s: Option<&str>) {
-        match s {
-            Some(s) => {
-                self.u8(1);
-                self.str(s);
-            }
-            None => self.u8(0),
-        }
-    }
-}
-
-/// Reads what [`Out`] wrote; `None` when the bytes run short or a string is not UTF-8.
-struct In<'a>(&'a [u8]);
-
-impl In<'_> {
-    fn take(&mut self, n: usize) -> Option<&[u8]> {
-        let (head, rest) = (self.0.get(..n)?, self.0.get(n..)?);
-        self.0 = rest;
-        Some(head)
-    }
-
-    fn u8(&mut self) -> Option<u8> {
-        Some(self.take(1)?[0])
-    }
-
-    fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
-    }
-
-    fn u64(&mut self) -> Option<u64> {
-        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
-    }
-
-    fn string(&mut self) -> Option<String> {
-        let n = self.u32()? as usize;
-        std::str::from_utf8(self.take(n)?).ok().map(str::to_string)
-    }
-
-    fn opt(&mut self) -> Option<Option<String>> {
-        match self.u8()? {
-            0 => Some(None),
-            1 => Some(Some(self.string()?)),
-            _ => None,
-        }
-    }
-}
-
-impl<'a> In<'a> {
-    fn take_ref(&mut self, n: usize) -> Option<&'a [u8]> {
-        let (head, rest) = self.0.split_at_checked(n)?;
-        self.0 = rest;
-        Some(head)
-    }
-
-    fn str_ref(&mut self) -> Option<&'a str> {
-        let n = self.u32()? as usize;
-        std::str::from_utf8(self.take_ref(n)?).ok()
-    }
-
-    fn opt_ref(&mut self) -> Option<Option<&'a str>> {
-        match self.u8()? {
-            0 => Some(None),
-            1 => Some(Some(self.str_ref()?)),
-            _ => None,
-        }
-    }
+    b.is_empty().then_some(())
 }
 
 /// Opens a ledger's file for reading; `None` when it does not exist (an empty ledger).
@@ -618,9 +519,9 @@ impl States {
         let Some(mut file) = open_ledger(ledger)? else { return Ok(Some(BTreeMap::new())) };
         let mut made = false;
         loop {
-            let (opened, len) = self.open_fresh(ledger, &mut file, &mut made)?;
+            let (mut opened, len) = self.open_fresh(ledger, &mut file, &mut made)?;
             let mut out: BTreeMap<String, BTreeSet<String>> =
-                opened.table().iter().map(|e| (e.path.clone(), e.reviewers.iter().cloned().collect())).collect();
+                opened.take_table().into_iter().map(|e| (e.path, e.reviewers.into_iter().collect())).collect();
             // The lines since: each names its note; one that does not (written before events
             // carried it) sends the state to be made again.
             file.seek(SeekFrom::Start(opened.header.len)).map_err(io)?;
@@ -956,10 +857,7 @@ impl Extender {
             bad = std::mem::take(&mut old.header.bad);
             // The blocks of the notes not given, copied as they are.
             let mut buf = Vec::new();
-            let entries = std::mem::take(&mut old.table)
-                .into_inner()
-                .unwrap_or_else(|| decode_table(&old.table_bytes).unwrap_or_default());
-            for e in &entries {
+            for e in &old.take_table() {
                 if self.given.contains(&e.path) {
                     continue;
                 }
@@ -1197,13 +1095,19 @@ fn whole_lines(file: &mut File) -> std::io::Result<u64> {
 }
 
 impl Opened {
-    /// The note's block (empty for a note without one); `None` if it is unreadable.
     /// The table's entries, made on first use.
     fn table(&self) -> &[Entry] {
         // Read through when opened: it cannot fail here.
         self.table.get_or_init(|| decode_table(&self.table_bytes).unwrap_or_default())
     }
 
+    /// The table's entries, taken out.
+    fn take_table(&mut self) -> Vec<Entry> {
+        self.table();
+        std::mem::take(&mut self.table).into_inner().unwrap_or_default()
+    }
+
+    /// The note's block (empty for a note without one); `None` if it is unreadable.
     fn block(&self, doc: &str) -> Option<Block> {
         let first_look = !self.scanned.swap(true, std::sync::atomic::Ordering::Relaxed);
         let found = if !first_look || self.table.get().is_some() {

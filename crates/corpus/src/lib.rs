@@ -23,6 +23,7 @@
 #![warn(missing_docs)]
 
 pub mod atomic;
+pub mod bytes;
 mod document;
 mod error;
 pub mod frontmatter;

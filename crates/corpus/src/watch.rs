@@ -25,6 +25,7 @@ use std::fs;
 use std::io::{self, BufRead, BufReader, Read, Write};
 use std::path::{Path, PathBuf};
 
+use crate::bytes::{In, Out};
 use crate::project::{NoteStat, NoteStats, Project};
 
 /// The watcher's socket, in the derived folder.
@@ -153,14 +154,14 @@ fn read_cache(path: &Path) -> Option<(String, NoteStats)> {
     if xxhash_rust::xxh3::xxh3_64(body).to_le_bytes() != sum {
         return None;
     }
-    let mut r = Cursor { bytes: body, at: 0 };
+    let mut r = In(body);
     if r.take(8)? != CACHE_MAGIC {
         return None;
     }
     let token = r.string()?;
     let fingerprint = (r.u64()?, r.u64()?);
-    let lists_at = r.at;
-    walk_lists(&body[lists_at..], |_, _, _| {}, |_| {})?;
+    let lists_at = body.len() - r.0.len();
+    walk_lists(r.0, |_, _, _| {}, |_| {})?;
     bytes.truncate(body_len);
     bytes.drain(..lists_at);
     Some((token, NoteStats::kept(Kept(bytes), fingerprint)))
@@ -187,77 +188,51 @@ impl Kept {
 /// Reads the lists' bytes through, calling `note` with each note's path, size and time and
 /// `unreadable` with each unreadable path; `None` where they do not read to the end.
 fn walk_lists(bytes: &[u8], mut note: impl FnMut(&str, u64, i128), mut unreadable: impl FnMut(&str)) -> Option<()> {
-    let mut r = Cursor { bytes, at: 0 };
-    let n = r.u64()?;
-    for _ in 0..n {
-        let len = r.u64()?;
-        let modified_ns = i128::from_le_bytes(r.take(16)?.try_into().ok()?);
+    let mut r = In(bytes);
+    for _ in 0..r.u64()? {
+        let (len, modified_ns) = (r.u64()?, r.i128()?);
         note(r.str()?, len, modified_ns);
     }
     for _ in 0..r.u64()? {
         unreadable(r.str()?);
     }
-    (r.at == bytes.len()).then_some(())
+    r.is_empty().then_some(())
 }
 
 fn write_cache(path: &Path, token: &str, stats: &NoteStats) -> io::Result<()> {
     let size: usize = stats.notes().iter().map(|n| n.rel.len() + 28).sum();
-    let mut out = Vec::with_capacity(size + 64);
-    out.extend_from_slice(CACHE_MAGIC);
-    let string = |out: &mut Vec<u8>, s: &str| {
-        out.extend_from_slice(&(s.len() as u32).to_le_bytes());
-        out.extend_from_slice(s.as_bytes());
-    };
-    string(&mut out, token);
+    let mut out = Out(Vec::with_capacity(size + 64));
+    out.0.extend_from_slice(CACHE_MAGIC);
+    out.str(token);
     let (count, sum) = stats.fingerprint();
-    out.extend_from_slice(&count.to_le_bytes());
-    out.extend_from_slice(&sum.to_le_bytes());
-    out.extend_from_slice(&(stats.notes().len() as u64).to_le_bytes());
+    out.u64(count);
+    out.u64(sum);
+    out.u64(stats.notes().len() as u64);
     for n in stats.notes() {
-        out.extend_from_slice(&n.len.to_le_bytes());
-        out.extend_from_slice(&n.modified_ns.to_le_bytes());
-        string(&mut out, &n.rel);
+        out.u64(n.len);
+        out.i128(n.modified_ns);
+        out.str(&n.rel);
     }
-    out.extend_from_slice(&(stats.unreadable().len() as u64).to_le_bytes());
+    out.u64(stats.unreadable().len() as u64);
     for u in stats.unreadable() {
-        string(&mut out, u);
+        out.str(u);
     }
-    let sum = xxhash_rust::xxh3::xxh3_64(&out);
-    out.extend_from_slice(&sum.to_le_bytes());
-    crate::atomic::write(path, &out)
-}
-
-struct Cursor<'a> {
-    bytes: &'a [u8],
-    at: usize,
-}
-
-impl<'a> Cursor<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let s = self.bytes.get(self.at..self.at.checked_add(n)?)?;
-        self.at += n;
-        Some(s)
-    }
-    fn u64(&mut self) -> Option<u64> {
-        Some(u64::from_le_bytes(self.take(8)?.try_into().ok()?))
-    }
-    fn str(&mut self) -> Option<&'a str> {
-        let n = u32::from_le_bytes(self.take(4)?.try_into().ok()?) as usize;
-        std::str::from_utf8(self.take(n)?).ok()
-    }
-    fn string(&mut self) -> Option<String> {
-        self.str().map(str::to_string)
-    }
+    let sum = xxhash_rust::xxh3::xxh3_64(&out.0);
+    out.u64(sum);
+    crate::atomic::write(path, &out.0)
 }
 
 /// Whether a change to `rel` (relative, `/` separators) can change what a walk of the notes
 /// finds: a note (by the project's globs), an ignore file, the settings file, or a folder.
 #[cfg_attr(not(target_os = "linux"), allow(dead_code))]
 fn matters(rel: &str, is_dir: bool, notes: &globset::GlobSet) -> bool {
-    let name = rel.rsplit('/').next().unwrap_or(rel);
-    is_dir
-        || notes.is_match(rel)
-        || matches!(name, ".gitignore" | ".ignore")
+    is_dir || notes.is_match(rel) || shapes_walk(rel)
+}
+
+/// Whether `rel` is a file that says where the walk goes: an ignore file or the settings.
+#[cfg_attr(not(target_os = "linux"), allow(dead_code))]
+fn shapes_walk(rel: &str) -> bool {
+    matches!(rel.rsplit('/').next(), Some(".gitignore" | ".ignore"))
         || rel == ".git/info/exclude"
         || rel == crate::CONFIG_FILE
 }
@@ -532,12 +507,12 @@ mod daemon {
                     // New settings may mean new globs.
                     globs = Project::open(project.root()).ok().and_then(|p| p.globs().ok());
                 }
-                if matches!(rel.rsplit('/').next(), Some(".gitignore" | ".ignore")) || rel == crate::CONFIG_FILE {
-                    // Folders ignored before may be walked now.
-                    if let Err(e) = folders.add_tree(project, "") {
-                        drop(st);
-                        return stop(shared, e.to_string());
-                    }
+                // Folders ignored before may be walked now.
+                if shapes_walk(&rel)
+                    && let Err(e) = folders.add_tree(project, "")
+                {
+                    drop(st);
+                    return stop(shared, e.to_string());
                 }
                 st.log.push((n, rel));
             }

@@ -7,10 +7,9 @@
 //! stands on (a scan of the column per segment, not a term per passage).
 
 use std::collections::{BTreeSet, HashMap};
-
-use rustc_hash::FxHashSet;
 use std::sync::Arc;
 
+use rustc_hash::{FxHashMap, FxHashSet};
 use tantivy::query::{BitSetDocSet, ConstScorer, EnableScoring, Explanation, Query, Scorer, Weight};
 use tantivy::{BitSet, DocId, Score, SegmentReader};
 
@@ -96,8 +95,8 @@ impl Codes {
         // The asked notes are found among all the paths, and each row's note is checked in a
         // table of flags before its passage is looked up: hashing every path and every row's
         // (note, ordinal) took 0.1 s for the ten hits of a search at 2 GB of notes.
-        let asked: rustc_hash::FxHashSet<&str> = passages.iter().map(|(p, _)| *p).collect();
-        let mut path_ids: rustc_hash::FxHashMap<&str, u32> = Default::default();
+        let asked: FxHashSet<&str> = passages.iter().map(|(p, _)| *p).collect();
+        let mut path_ids: FxHashMap<&str, u32> = Default::default();
         let mut is_asked = vec![false; self.paths.len()];
         for (i, p) in self.paths.iter().enumerate() {
             if asked.contains(p.as_str()) {
@@ -105,7 +104,7 @@ impl Codes {
                 is_asked[i] = true;
             }
         }
-        let mut wanted: rustc_hash::FxHashMap<(u32, u32), usize> = Default::default();
+        let mut wanted: FxHashMap<(u32, u32), usize> = Default::default();
         for (i, (path, ordinal)) in passages.iter().enumerate() {
             if let (Some(&p), Ok(o)) = (path_ids.get(path), u32::try_from(*ordinal)) {
                 wanted.insert((p, o), i);

@@ -116,6 +116,27 @@ pub struct Rows {
     pub code: Vec<u32>,
 }
 
+impl Rows {
+    /// Counts a passage of note `doc` with `words` words in `group` (and `code`, for coded
+    /// rows): in the row from `from` on that has them, or in a new row.
+    pub(crate) fn add(&mut self, from: usize, doc: u32, group: u32, code: Option<u32>, words: u32) {
+        let same = |i: &usize| self.group[*i] == group && code.is_none_or(|c| self.code[*i] == c);
+        match (from..self.doc.len()).find(same) {
+            Some(i) => {
+                self.n[i] += 1;
+                self.words[i] += words;
+            }
+            None => {
+                self.doc.push(doc);
+                self.group.push(group);
+                self.n.push(1);
+                self.words.push(words);
+                self.code.extend(code);
+            }
+        }
+    }
+}
+
 impl Frames {
     /// Builds the frames. `codes` maps (document, passage) to the codes that count there;
     /// with `rollup`, a code also counts for each of its ancestors.
@@ -173,16 +194,7 @@ impl Frames {
             let mut all: BTreeSet<&str> = set.iter().copied().collect();
             if rollup {
                 for c in set {
-                    let mut cur = book.code(c).and_then(|x| x.parent.as_deref());
-                    let mut steps = 0;
-                    while let Some(p) = cur {
-                        all.insert(p);
-                        steps += 1;
-                        if steps > book.codes.len() {
-                            break;
-                        }
-                        cur = book.code(p).and_then(|x| x.parent.as_deref());
-                    }
+                    all.extend(book.ancestors(c));
                 }
             }
             for c in all {
@@ -198,20 +210,6 @@ impl Frames {
                 ccode.push(ci);
             }
         }
-        Frames::from_rows(doc, groups, group, words, (cunit, ccode), code_ids)
-    }
-
-    /// [`Frames::from_groups`] with the coded rows made: each row's unit and code (an index
-    /// into `codes`, the codebook's codes first, then any others), a row per code that counts in
-    /// a unit.
-    pub fn from_rows(
-        doc: Vec<u32>,
-        groups: Vec<String>,
-        group: Vec<u32>,
-        words: Vec<u32>,
-        (cunit, ccode): (Vec<u32>, Vec<u32>),
-        codes: Vec<String>,
-    ) -> Result<Frames> {
         let coded = Rows {
             doc: cunit.iter().map(|&k| doc[k as usize]).collect(),
             group: cunit.iter().map(|&k| group[k as usize]).collect(),
@@ -221,7 +219,7 @@ impl Frames {
         };
         let n = vec![1; doc.len()];
         let passages = Rows { doc, group, words, n, code: Vec::new() };
-        Frames::from_sums(groups, passages, coded, codes)
+        Frames::from_sums(groups, passages, coded, code_ids)
     }
 
     /// The frames from rows that each stand for `n` passages (see [`Frames`]); `passages.code`

@@ -10,8 +10,9 @@
 //! Like the index, it can be deleted at any time.
 //!
 //! Layout: `FNSTORE` and a format byte; a little-endian `u64` length and a JSON header
-//! (signature, string tables, warnings); the documents (a `u64` count, then each one's path,
-//! attributes and year, binary); then each column as a `u64` count and its values,
+//! (signature, string tables, warnings); the documents (a `u64` count and a `u64` length in
+//! bytes, then each one's path, attributes and year as [`fieldnotes_corpus::bytes::Out`] writes
+//! them); then each column as a `u64` count and its values,
 //! little-endian (`u32`, or `u8` for statuses); last, the xxh3 of everything after the header's
 //! length, which a load checks.
 
@@ -22,6 +23,7 @@ use std::path::{Path, PathBuf};
 
 use fieldnotes_coding::units::{Placement, Selection};
 use fieldnotes_coding::{Codebook, Ledger, Status};
+use fieldnotes_corpus::bytes::{In, Out};
 use fieldnotes_corpus::{Corpus, Project, Value};
 use serde::{Deserialize, Serialize};
 
@@ -552,26 +554,25 @@ impl Store {
         serde_json::to_writer(&mut body, &self.header).map_err(|e| io(e.into()))?;
         let header_len = body.n;
         // The notes as one block after their count and its length, read back in one piece.
-        let mut docs = Vec::with_capacity(1 << 16);
+        let mut docs = Out(Vec::with_capacity(1 << 16));
         for d in &self.header.docs {
-            docs.extend_from_slice(&(d.path.len() as u32).to_le_bytes());
-            docs.extend_from_slice(d.path.as_bytes());
-            docs.extend_from_slice(&(d.attrs.len() as u32).to_le_bytes());
+            docs.str(&d.path);
+            docs.u32(d.attrs.len() as u32);
             for &(k, v) in &d.attrs {
-                docs.extend_from_slice(&k.to_le_bytes());
-                docs.extend_from_slice(&v.to_le_bytes());
+                docs.u32(k);
+                docs.u32(v);
             }
             match d.year {
                 Some(y) => {
-                    docs.push(1);
-                    docs.extend_from_slice(&y.to_le_bytes());
+                    docs.u8(1);
+                    docs.u32(y as u32);
                 }
-                None => docs.push(0),
+                None => docs.u8(0),
             }
         }
         body.write_all(&(self.header.docs.len() as u64).to_le_bytes()).map_err(io)?;
-        body.write_all(&(docs.len() as u64).to_le_bytes()).map_err(io)?;
-        body.write_all(&docs).map_err(io)?;
+        body.write_all(&(docs.0.len() as u64).to_le_bytes()).map_err(io)?;
+        body.write_all(&docs.0).map_err(io)?;
         for col in [
             &self.passage_doc,
             &self.passage_words,
@@ -622,24 +623,23 @@ impl Store {
         let block_len = usize::try_from(r.u64()?).ok()?;
         let block = r.take(block_len)?;
         // Field by field through the hashing reader, 324,641 notes took 70 ms; from one block, 25.
-        let mut b = Slice(&block);
+        let mut b = In(&block);
         s.header.docs.reserve(docs.min(block.len() / 9));
         for _ in 0..docs {
-            let len = b.u32()? as usize;
-            let path = std::str::from_utf8(b.take(len)?).ok()?.to_string();
+            let path = b.string()?;
             let n = b.u32()? as usize;
             let mut attrs = Vec::with_capacity(n.min(b.0.len() / 8));
             for _ in 0..n {
                 attrs.push((b.u32()?, b.u32()?));
             }
-            let year = match b.take(1)? {
-                [0] => None,
-                [1] => Some(b.u32()? as i32),
+            let year = match b.u8()? {
+                0 => None,
+                1 => Some(b.u32()? as i32),
                 _ => return None,
             };
             s.header.docs.push(StoredDoc { path, attrs, year });
         }
-        if !b.0.is_empty() {
+        if !b.is_empty() {
             return None;
         }
         s.passage_doc = r.u32s()?;
@@ -803,24 +803,22 @@ impl Store {
             GroupBy::Attribute(a) => self.header.attr_strings.iter().position(|s| s == a).map(|i| i as u32),
             _ => None,
         };
-        let key = |k: usize| -> u64 {
-            let doc = || &self.header.docs[self.passage_doc[k] as usize];
-            let value = match by {
+        let key = |k: usize| -> Option<u32> {
+            let doc = &self.header.docs[self.passage_doc[k] as usize];
+            let index = |i: u32| (i != NONE).then_some(i);
+            match by {
                 GroupBy::Attribute(_) => {
-                    attr.and_then(|a| doc().attrs.iter().find(|&&(key, _)| key == a)).map_or(NONE, |&(_, v)| v)
+                    attr.and_then(|a| doc.attrs.iter().find(|&&(key, _)| key == a)).map(|&(_, v)| v)
                 }
-                GroupBy::Year => doc().year.map_or(NONE, |y| y as u32),
-                GroupBy::Speaker => self.passage_speaker[k],
-                GroupBy::Section => self.passage_section[k],
-            };
-            // A year of -1 is not a missing one.
-            let missing = value == NONE && !matches!(by, GroupBy::Year if doc().year.is_some());
-            if missing { u64::MAX } else { u64::from(value) }
+                GroupBy::Year => doc.year.map(|y| y as u32),
+                GroupBy::Speaker => index(self.passage_speaker[k]),
+                GroupBy::Section => index(self.passage_section[k]),
+            }
         };
-        // Keys are indices (NONE: no speaker or section); a passage's is mostly its
-        // neighbour's, so each run of equal keys is looked up once.
+        // A passage's key is mostly its neighbour's, so each run of equal keys is looked up
+        // once.
         let (mut slot, mut names) = (HashMap::new(), Interner::default());
-        let mut last: Option<(u64, u32)> = None;
+        let mut last: Option<(Option<u32>, u32)> = None;
         let mut group_of = |k: usize| {
             let key = key(k);
             match last {
@@ -851,14 +849,7 @@ impl Store {
         for c in &self.header.codes {
             let mut names = vec![c.as_str()];
             if rollup {
-                let mut cur = book.code(c).and_then(|x| x.parent.as_deref());
-                while let Some(p) = cur {
-                    if names.len() > book.codes.len() || names.contains(&p) {
-                        break;
-                    }
-                    names.push(p);
-                    cur = book.code(p).and_then(|x| x.parent.as_deref());
-                }
+                names.extend(book.ancestors(c));
             }
             name_list.extend(&names);
             under.push(names);
@@ -871,42 +862,16 @@ impl Store {
         let mut frame_code: Vec<u32> =
             name_list.iter().map(|n| book.codes.iter().position(|c| c.id == *n).map_or(NONE, |i| i as u32)).collect();
         // Each note's passages are next to each other: their rows are added up per group (and
-        // code) while the note lasts, and written when the next note begins.
+        // code) from where the note's rows begin.
         let (mut passages, mut coded) = (Rows::default(), Rows::default());
-        let mut note_rows: Vec<(u32, u32, u32)> = Vec::new(); // group, passages, words
-        let mut note_coded: Vec<(u32, u32, u32, u32)> = Vec::new(); // group, code, passages, words
-        let flush = |doc: u32,
-                     note_rows: &mut Vec<(u32, u32, u32)>,
-                     note_coded: &mut Vec<(u32, u32, u32, u32)>,
-                     passages: &mut Rows,
-                     coded: &mut Rows| {
-            for (g, n, w) in note_rows.drain(..) {
-                passages.doc.push(doc);
-                passages.group.push(g);
-                passages.n.push(n);
-                passages.words.push(w);
-            }
-            for (g, c, n, w) in note_coded.drain(..) {
-                coded.doc.push(doc);
-                coded.group.push(g);
-                coded.code.push(c);
-                coded.n.push(n);
-                coded.words.push(w);
-            }
-        };
+        let (mut passages_from, mut coded_from) = (0, 0);
         let mut set: Vec<u32> = Vec::new();
         for k in 0..self.passages() {
             let (doc, g, w) = (self.passage_doc[k], group_of(k), self.passage_words[k]);
             if k > 0 && self.passage_doc[k - 1] != doc {
-                flush(self.passage_doc[k - 1], &mut note_rows, &mut note_coded, &mut passages, &mut coded);
+                (passages_from, coded_from) = (passages.doc.len(), coded.doc.len());
             }
-            match note_rows.iter_mut().find(|r| r.0 == g) {
-                Some(r) => {
-                    r.1 += 1;
-                    r.2 += w;
-                }
-                None => note_rows.push((g, 1, w)),
-            }
+            passages.add(passages_from, doc, g, None, w);
             // The passage's codes: the set bits of its run, a word at a time.
             set.clear();
             let (lo, hi) = (k * n_codes, (k + 1) * n_codes);
@@ -923,9 +888,6 @@ impl Store {
                 }
                 b += 1;
             }
-            if set.is_empty() {
-                continue;
-            }
             set.sort_unstable();
             set.dedup();
             for &n in &set {
@@ -933,35 +895,10 @@ impl Store {
                     code_ids.push(name_list[n as usize].to_string());
                     frame_code[n as usize] = (code_ids.len() - 1) as u32;
                 }
-                let c = frame_code[n as usize];
-                match note_coded.iter_mut().find(|r| r.0 == g && r.1 == c) {
-                    Some(r) => {
-                        r.2 += 1;
-                        r.3 += w;
-                    }
-                    None => note_coded.push((g, c, 1, w)),
-                }
+                coded.add(coded_from, doc, g, Some(frame_code[n as usize]), w);
             }
         }
-        if let Some(&last) = self.passage_doc.last() {
-            flush(last, &mut note_rows, &mut note_coded, &mut passages, &mut coded);
-        }
         Frames::from_sums(names.list, passages, coded, code_ids)
-    }
-}
-
-/// Bytes read from the front.
-struct Slice<'a>(&'a [u8]);
-
-impl<'a> Slice<'a> {
-    fn take(&mut self, n: usize) -> Option<&'a [u8]> {
-        let (head, rest) = self.0.split_at_checked(n)?;
-        self.0 = rest;
-        Some(head)
-    }
-
-    fn u32(&mut self) -> Option<u32> {
-        Some(u32::from_le_bytes(self.take(4)?.try_into().ok()?))
     }
 }
 
