@@ -492,6 +492,10 @@ mod daemon {
             }
             let mut st = shared.state.lock().unwrap_or_else(|e| e.into_inner());
             for (rel, is_dir) in changed {
+                if rel == crate::CONFIG_FILE {
+                    // New settings may mean new globs (and settings that parse again, globs again).
+                    globs = Project::open(project.root()).ok().and_then(|p| p.globs().ok());
+                }
                 let Some(g) = globs.as_ref() else {
                     // Settings that do not parse: nothing can be vouched for until they do.
                     st.seq += 1;
@@ -503,10 +507,6 @@ mod daemon {
                 }
                 st.seq += 1;
                 let n = st.seq;
-                if rel == crate::CONFIG_FILE {
-                    // New settings may mean new globs.
-                    globs = Project::open(project.root()).ok().and_then(|p| p.globs().ok());
-                }
                 // Folders ignored before may be walked now.
                 if shapes_walk(&rel)
                     && let Err(e) = folders.add_tree(project, "")
@@ -692,6 +692,36 @@ mod tests {
             }
         }
         assert!(kept_used > 50, "{kept_used}");
+    }
+
+    /// Settings that do not parse leave the watcher unable to vouch for anything; once they
+    /// parse again, a change that does not matter is again no reason to walk.
+    #[cfg(target_os = "linux")]
+    #[test]
+    fn the_watcher_vouches_again_once_the_settings_parse_again() {
+        let dir = tempfile::tempdir().unwrap();
+        let root = dir.path().to_path_buf();
+        fs::write(root.join("fieldnotes.toml"), "name = \"t\"\n").unwrap();
+        fs::create_dir_all(root.join("notes")).unwrap();
+        fs::create_dir_all(root.join("codings")).unwrap();
+        fs::write(root.join("notes/a.md"), "A note.\n").unwrap();
+        let project = Project::open(&root).unwrap();
+        let watched = project.clone();
+        std::thread::spawn(move || run(&watched, |_| {}));
+        while status(&project).is_none() {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        let kept = root.join(".fieldnotes").join(CACHE);
+        let written = || fs::metadata(&kept).and_then(|m| m.modified()).unwrap();
+        project.note_stats().unwrap();
+        fs::write(root.join("fieldnotes.toml"), "name = [\n").unwrap();
+        project.note_stats().unwrap();
+        fs::write(root.join("fieldnotes.toml"), "name = \"t\"\n").unwrap();
+        project.note_stats().unwrap();
+        let before = written();
+        fs::write(root.join("codings/hb.jsonl"), "{}\n").unwrap();
+        assert_eq!(project.note_stats().unwrap().fingerprint(), project.walk_note_stats().unwrap().fingerprint());
+        assert_eq!(written(), before, "a ledger line after the settings were mended made the command walk");
     }
 
     #[test]
