@@ -311,17 +311,19 @@ impl Scores {
         s
     }
 
-    /// tp / (tp + fp).
+    /// tp / (tp + fp), as `code eval` gives it.
     pub fn precision(&self) -> Option<f64> {
-        (self.tp + self.fp > 0).then(|| self.tp as f64 / (self.tp + self.fp) as f64)
+        crate::units::precision_recall_f1(self.tp, self.fp, self.fn_).0
     }
 
-    /// tp / (tp + fn).
+    /// tp / (tp + fn), as `code eval` gives it.
     pub fn recall(&self) -> Option<f64> {
-        (self.tp + self.fn_ > 0).then(|| self.tp as f64 / (self.tp + self.fn_) as f64)
+        crate::units::precision_recall_f1(self.tp, self.fp, self.fn_).1
     }
 
-    /// The harmonic mean of precision and recall (0 where either is 0 or undefined).
+    /// The harmonic mean of precision and recall (0 where either is 0 or undefined), from the
+    /// counts (2 tp / (2 tp + fp + fn)), so that equal counts give equal scores when thresholds
+    /// are compared.
     pub fn f1(&self) -> f64 {
         let d = 2 * self.tp + self.fp + self.fn_;
         if d == 0 { 0.0 } else { 2.0 * self.tp as f64 / d as f64 }
