@@ -654,19 +654,58 @@ impl Codings {
 }
 
 /// A stable id for a coding from what identifies it.
+///
+/// FNV-1a 64 of `coder␟doc␟start␟end␟code` (the numbers in decimal), as `c` and 16 hex digits:
+/// stable across versions and platforms, enough for ids within one ledger. Hashed piece by
+/// piece rather than from a formatted key (`code auto` makes one for each of its suggestions).
 pub fn coding_id(coder: &str, doc: &str, start: usize, end: usize, code: &str) -> String {
-    let key = format!("{coder}\u{1f}{doc}\u{1f}{start}\u{1f}{end}\u{1f}{code}");
-    format!("c{:016x}", fnv1a(&key))
+    let mut h = Fnv1a::default();
+    h.write(coder.as_bytes());
+    h.write(b"\x1f");
+    h.write(doc.as_bytes());
+    h.write(b"\x1f");
+    h.write_decimal(start);
+    h.write(b"\x1f");
+    h.write_decimal(end);
+    h.write(b"\x1f");
+    h.write(code.as_bytes());
+    let mut id = String::with_capacity(17);
+    id.push('c');
+    id.push_str(&fieldnotes_corpus::hex16(h.0));
+    id
 }
 
-fn fnv1a(s: &str) -> u64 {
-    // FNV-1a 64: stable across versions and platforms, enough for ids within one ledger.
-    let mut h: u64 = 0xcbf2_9ce4_8422_2325;
-    for b in s.bytes() {
-        h ^= u64::from(b);
-        h = h.wrapping_mul(0x0100_0000_01b3);
+/// FNV-1a 64, fed a piece at a time.
+struct Fnv1a(u64);
+
+impl Default for Fnv1a {
+    fn default() -> Fnv1a {
+        Fnv1a(0xcbf2_9ce4_8422_2325)
     }
-    h
+}
+
+impl Fnv1a {
+    fn write(&mut self, bytes: &[u8]) {
+        for &b in bytes {
+            self.0 ^= u64::from(b);
+            self.0 = self.0.wrapping_mul(0x0100_0000_01b3);
+        }
+    }
+
+    /// `n`'s decimal digits, as `format!("{n}")` writes them.
+    fn write_decimal(&mut self, mut n: usize) {
+        let mut digits = [0u8; 20];
+        let mut at = digits.len();
+        loop {
+            at -= 1;
+            digits[at] = b'0' + (n % 10) as u8;
+            n /= 10;
+            if n == 0 {
+                break;
+            }
+        }
+        self.write(&digits[at..]);
+    }
 }
 
 /// The current time as RFC 3339 UTC, to the second.
@@ -764,6 +803,28 @@ pub fn anchor_where(coding: &Coding, doc: Option<&Document>, accept: impl Fn(usi
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn coding_ids_are_the_fnv_of_the_formatted_key() {
+        // Ids are kept in ledgers: they must never change. As first made, from a formatted key.
+        fn as_first_made(coder: &str, doc: &str, start: usize, end: usize, code: &str) -> String {
+            let key = format!("{coder}\u{1f}{doc}\u{1f}{start}\u{1f}{end}\u{1f}{code}");
+            let mut h: u64 = 0xcbf2_9ce4_8422_2325;
+            for b in key.bytes() {
+                h ^= u64::from(b);
+                h = h.wrapping_mul(0x0100_0000_01b3);
+            }
+            format!("c{h:016x}")
+        }
+        for (start, end) in [(0, 0), (0, 9), (10, 99), (7, 1_000_000), (usize::MAX - 1, usize::MAX)] {
+            for (coder, doc, code) in
+                [("rules", "notes/a.md", "time"), ("hb", "notes/é ü/b.md", "trust-2"), ("", "", "")]
+            {
+                assert_eq!(coding_id(coder, doc, start, end, code), as_first_made(coder, doc, start, end, code));
+            }
+        }
+        assert_eq!(coding_id("rules", "notes/a.md", 0, 4, "time"), "cbae1727d18541e83");
+    }
 
     fn coding(id: &str, code: &str) -> Coding {
         Coding {

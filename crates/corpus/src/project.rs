@@ -405,7 +405,7 @@ impl Project {
         let rel = self.relative(path);
         let skip = |reason| Skipped { path: rel.clone(), reason };
         let bytes = read_capped(path).map_err(|e| skip(SkipReason::Unreadable { message: e.to_string() }))?;
-        let text = decode(&bytes, self.config.max_line_bytes).map_err(skip)?;
+        let text = decode(bytes, self.config.max_line_bytes).map_err(skip)?;
         self.parse_note(rel.clone(), text).map_err(|e| {
             skip(SkipReason::FrontMatter {
                 line: e.line,
@@ -434,7 +434,7 @@ impl Project {
         self.load_with_progress(&|_| {})
     }
 
-    /// Like [`Project::load`], calling `progress` with each file's size in bytes as it is done.
+    /// Like [`Project::load`], calling `progress` with 1 as each file is done.
     pub fn load_with_progress(&self, progress: &(dyn Fn(u64) + Sync)) -> Result<Corpus> {
         let (files, skipped) = self.note_files()?;
         Ok(self.load_files(&files, skipped, progress))
@@ -447,7 +447,7 @@ impl Project {
             .par_iter()
             .map(|f| {
                 let r = self.load_file(f);
-                progress(fs::metadata(f).map(|m| m.len()).unwrap_or(0));
+                progress(1);
                 r
             })
             .collect();
@@ -492,25 +492,30 @@ fn read_capped(path: &Path) -> std::io::Result<Vec<u8>> {
 }
 
 /// Checks and decodes a note's bytes: UTF-8, not binary, not empty, no over-long line; drops a BOM.
-pub fn decode(bytes: &[u8], max_line_bytes: usize) -> std::result::Result<String, SkipReason> {
-    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+/// The bytes become the text without a copy.
+pub fn decode(mut bytes: Vec<u8>, max_line_bytes: usize) -> std::result::Result<String, SkipReason> {
+    if bytes.starts_with(b"\xEF\xBB\xBF") {
+        bytes.drain(..3);
+    }
     if bytes.starts_with(b"\xFF\xFE") || bytes.starts_with(b"\xFE\xFF") {
         return Err(SkipReason::NotUtf8 {
             line: 1,
             message: "the file is UTF-16 (it starts with a UTF-16 byte-order mark)".into(),
         });
     }
-    if let Some(pos) = memchr_nul(bytes) {
-        let line = 1 + bytes[..pos].iter().filter(|&&b| b == b'\n').count();
-        return Err(SkipReason::Binary { line, offset: pos });
+    let line_of = |bytes: &[u8], pos: usize| 1 + bytes[..pos].iter().filter(|&&b| b == b'\n').count();
+    // `contains` of a byte runs as `memchr` does; where it is, only when it is there.
+    if bytes.contains(&0) {
+        let pos = bytes.iter().position(|&b| b == 0).unwrap_or_default();
+        return Err(SkipReason::Binary { line: line_of(&bytes, pos), offset: pos });
     }
-    let text = match std::str::from_utf8(bytes) {
+    let text = match String::from_utf8(bytes) {
         Ok(t) => t,
         Err(e) => {
-            let pos = e.valid_up_to();
-            let line = 1 + bytes[..pos].iter().filter(|&&b| b == b'\n').count();
+            let pos = e.utf8_error().valid_up_to();
+            let bytes = e.as_bytes();
             return Err(SkipReason::NotUtf8 {
-                line,
+                line: line_of(bytes, pos),
                 message: format!("invalid UTF-8 byte 0x{:02X} at byte {pos}", bytes[pos]),
             });
         }
@@ -518,16 +523,15 @@ pub fn decode(bytes: &[u8], max_line_bytes: usize) -> std::result::Result<String
     if text.trim().is_empty() {
         return Err(SkipReason::Empty);
     }
-    for (i, line) in text.split('\n').enumerate() {
-        if line.len() > max_line_bytes {
-            return Err(SkipReason::LineTooLong { line: i + 1, bytes: line.len(), limit: max_line_bytes });
+    // Only a note longer than the limit can have a line longer than it.
+    if text.len() > max_line_bytes {
+        for (i, line) in text.split('\n').enumerate() {
+            if line.len() > max_line_bytes {
+                return Err(SkipReason::LineTooLong { line: i + 1, bytes: line.len(), limit: max_line_bytes });
+            }
         }
     }
-    Ok(text.to_string())
-}
-
-fn memchr_nul(bytes: &[u8]) -> Option<usize> {
-    bytes.iter().position(|&b| b == 0)
+    Ok(text)
 }
 
 /// A file's size and modification time in nanoseconds since 1970, as [`NoteStat`] keeps them:
@@ -674,9 +678,26 @@ mod tests {
     fn over_long_line_is_skipped() {
         let mut big = vec![b'a'; 2000];
         big.push(b'\n');
-        let err = decode(&big, 1000).unwrap_err();
+        let err = decode(big, 1000).unwrap_err();
         assert_eq!(err.kind(), "line-too-long");
         assert!(err.to_string().contains("line 1"), "{err}");
+    }
+
+    #[test]
+    fn decode_drops_a_bom_and_names_the_line_of_a_bad_byte() {
+        assert_eq!(decode(b"\xEF\xBB\xBFSome words.\n".to_vec(), 1000).unwrap(), "Some words.\n");
+        assert_eq!(decode(b"short\nlines\n".to_vec(), 8).unwrap(), "short\nlines\n");
+        match decode(b"one\ntwo\nth\xFFree\n".to_vec(), 1000).unwrap_err() {
+            SkipReason::NotUtf8 { line, message } => {
+                assert_eq!(line, 3);
+                assert!(message.contains("0xFF at byte 10"), "{message}");
+            }
+            other => panic!("{other}"),
+        }
+        match decode(b"\xEF\xBB\xBFone\ntw\0o\n".to_vec(), 1000).unwrap_err() {
+            SkipReason::Binary { line, offset } => assert_eq!((line, offset), (2, 6)),
+            other => panic!("{other}"),
+        }
     }
 
     #[test]
