@@ -169,6 +169,24 @@ fn auto_coding_reads_the_notes_in_batches() {
 }
 
 #[test]
+fn auto_coding_with_a_rule_too_big_to_compile_stops_and_writes_nothing() {
+    // The rules compile while the notes are read: a regex that parses but exceeds the size
+    // limit still stops the run before a suggestion is written, with or without notes.
+    let p = TestProject::in_batches(|_| "Staff turnover meant starting again from scratch.".into());
+    let book = p.read("codebook.toml").replacen("\nregex = [", "\nregex = ['(\\w{400}){400}', ", 1);
+    p.write("codebook.toml", book);
+    p.run(&["index"]);
+    for notes in [true, false] {
+        if !notes {
+            std::fs::remove_dir_all(p.path().join("notes")).unwrap();
+        }
+        let err = stderr(&p.run_expect(&["code", "auto"], 2));
+        assert!(err.contains("invalid regex in code") && err.contains("size limit"), "{err}");
+        assert!(!p.path().join("codings/rules.jsonl").exists() || p.read("codings/rules.jsonl").is_empty());
+    }
+}
+
+#[test]
 fn review_accepts_and_rejects_with_filters() {
     let p = two_notes();
     p.run(&["code", "auto"]);

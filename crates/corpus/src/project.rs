@@ -52,7 +52,7 @@ pub struct IndexConfig {
 
 impl Default for IndexConfig {
     fn default() -> Self {
-        IndexConfig { writer_memory_mb: 128, threads: 0, batch_mb: 32 }
+        IndexConfig { writer_memory_mb: 128, threads: 0, batch_mb: 16 }
     }
 }
 
