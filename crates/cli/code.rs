@@ -211,7 +211,7 @@ pub fn auto_code(
         std::thread::spawn(move || AutoCoder::new(&book))
     };
     let mut building = Some(building);
-    let compiled = std::cell::OnceCell::new();
+    let mut rules: Option<AutoCoder> = None;
     let ledger = Ledger::new(project.root(), RULES_CODER)?;
     let versions = Versions::new(&project.derived_dir());
     let time = now();
@@ -230,10 +230,10 @@ pub fn auto_code(
     let pb = output::progress(files.len() as u64, "coding", g.quiet);
     let code_index: HashMap<&str, usize> = book.codes.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect();
     study::read_in_batches(project, &files, g, &|n| pb.inc(n), true, |corpus| {
-        if let Some(ac) = rules_built(&mut building)? {
-            let _ = compiled.set(ac);
+        if let Some(built) = rules_built(&mut building)? {
+            rules = Some(built);
         }
-        let ac = compiled.get().expect("the rules are compiled before the first batch is coded");
+        let ac = rules.as_ref().expect("the rules are compiled before the first batch is coded");
         let suggester = Suggester { ac, book, code_index: &code_index, time: &time };
         let table = study::batch_table(codings, &corpus, g)?;
         // Each note coded and its new suggestions made on its own, on every core.

@@ -692,6 +692,17 @@ fn is_callout_marker(t: &str) -> bool {
         .is_some_and(|end| end > 0 && kind[..end].chars().all(|c| c.is_alphanumeric() || c == '-' || c == '_'))
 }
 
+/// The tag that `rest` (what follows a `#` that may open one) starts with: letters, digits,
+/// `_`, `-` and `/`, without a trailing `-` or `/`, and with a letter among them.
+fn tag_after_hash(rest: &str) -> Option<&str> {
+    let end = rest
+        .char_indices()
+        .find(|&(_, ch)| !(ch.is_alphanumeric() || ch == '_' || ch == '-' || ch == '/'))
+        .map_or(rest.len(), |(j, _)| j);
+    let tag = rest[..end].trim_end_matches(['-', '/']);
+    tag.chars().any(char::is_alphabetic).then_some(tag)
+}
+
 /// Adds the body's inline `#tags` to the attribute `tag` (after the front matter's, each tag
 /// once whatever its case). A tag is `#` at the start of a line or after a space or `(`,
 /// followed by letters, digits, `_`, `-` and `/` with a letter among them: not a heading's
@@ -728,15 +739,7 @@ pub fn add_inline_tags(attributes: &mut crate::Attributes, body: &str) {
             {
                 continue;
             }
-            let rest = &line[i + 1..];
-            let end = rest
-                .char_indices()
-                .find(|&(_, ch)| !(ch.is_alphanumeric() || ch == '_' || ch == '-' || ch == '/'))
-                .map_or(rest.len(), |(j, _)| j);
-            let tag = rest[..end].trim_end_matches(['-', '/']);
-            if tag.chars().any(char::is_alphabetic) {
-                found.push(tag.to_string());
-            }
+            found.extend(tag_after_hash(&line[i + 1..]).map(str::to_string));
         }
     }
     if found.is_empty() {
@@ -814,22 +817,14 @@ mod tests {
     }
 
     /// A line's tags found a character at a time: a backtick opens or closes code, a `#` after
-    /// white space, `(` or the line's start begins a tag.
+    /// white space, `(` or the line's start may begin a tag.
     fn tags_slowly(line: &str) -> Vec<String> {
         let (mut found, mut in_code, mut prev) = (Vec::new(), false, ' ');
         for (i, c) in line.char_indices() {
             if c == '`' {
                 in_code = !in_code;
             } else if c == '#' && !in_code && (prev.is_whitespace() || prev == '(') {
-                let rest = &line[i + 1..];
-                let end = rest
-                    .char_indices()
-                    .find(|&(_, ch)| !(ch.is_alphanumeric() || ch == '_' || ch == '-' || ch == '/'))
-                    .map_or(rest.len(), |(j, _)| j);
-                let tag = rest[..end].trim_end_matches(['-', '/']);
-                if tag.chars().any(char::is_alphabetic) {
-                    found.push(tag.to_string());
-                }
+                found.extend(tag_after_hash(&line[i + 1..]).map(str::to_string));
             }
             prev = c;
         }

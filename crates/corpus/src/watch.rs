@@ -589,6 +589,21 @@ mod tests {
         assert!(read_cache(&path).is_none());
     }
 
+    /// A project at `root` (its settings and `codings/` made here, its notes already there) with
+    /// a watcher running on it, once the watcher answers.
+    #[cfg(target_os = "linux")]
+    fn watched_project(root: &Path) -> Project {
+        fs::write(root.join("fieldnotes.toml"), "name = \"t\"\n").unwrap();
+        fs::create_dir_all(root.join("codings")).unwrap();
+        let project = Project::open(root).unwrap();
+        let watched = project.clone();
+        std::thread::spawn(move || run(&watched, |_| {}));
+        while status(&project).is_none() {
+            std::thread::sleep(std::time::Duration::from_millis(10));
+        }
+        project
+    }
+
     /// Random changes to a project's files, and after each the notes' stats as a command gets
     /// them with a watcher running must be those a walk finds.
     #[cfg(target_os = "linux")]
@@ -596,15 +611,8 @@ mod tests {
     fn with_a_watcher_the_stats_are_always_those_of_a_walk() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().to_path_buf();
-        fs::write(root.join("fieldnotes.toml"), "name = \"t\"\n").unwrap();
         fs::create_dir_all(root.join("notes/d0")).unwrap();
-        fs::create_dir_all(root.join("codings")).unwrap();
-        let project = Project::open(&root).unwrap();
-        let watched = project.clone();
-        std::thread::spawn(move || run(&watched, |_| {}));
-        while status(&project).is_none() {
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
+        let project = watched_project(&root);
         let mut seed = 0x9e37_79b9_7f4a_7c15u64;
         let mut next = |n: u64| {
             seed ^= seed << 13;
@@ -701,16 +709,9 @@ mod tests {
     fn the_watcher_vouches_again_once_the_settings_parse_again() {
         let dir = tempfile::tempdir().unwrap();
         let root = dir.path().to_path_buf();
-        fs::write(root.join("fieldnotes.toml"), "name = \"t\"\n").unwrap();
         fs::create_dir_all(root.join("notes")).unwrap();
-        fs::create_dir_all(root.join("codings")).unwrap();
         fs::write(root.join("notes/a.md"), "A note.\n").unwrap();
-        let project = Project::open(&root).unwrap();
-        let watched = project.clone();
-        std::thread::spawn(move || run(&watched, |_| {}));
-        while status(&project).is_none() {
-            std::thread::sleep(std::time::Duration::from_millis(10));
-        }
+        let project = watched_project(&root);
         let kept = root.join(".fieldnotes").join(CACHE);
         let written = || fs::metadata(&kept).and_then(|m| m.modified()).unwrap();
         project.note_stats().unwrap();
