@@ -260,23 +260,30 @@ pub fn auto_code(
         }
         summary.fresh += fresh.len();
         let Some(store) = store.as_mut() else { return Ok(()) };
-        store.add(&corpus, &table, &fresh, &mut anchorer);
-        if !fresh.is_empty() {
-            // The versions the new suggestions count in are kept before the ledger names them.
+        // Three writers side by side: the report store takes the batch; the versions the new
+        // suggestions count in are kept and then the ledger names them (in that order, so that a
+        // ledger line never names a version not kept); the coding state takes the suggestions.
+        let keep_and_append = || -> Result<Option<(u64, u64)>> {
+            if fresh.is_empty() {
+                return Ok(None);
+            }
             let mut kept = std::collections::HashSet::new();
             let docs: Vec<&Document> =
                 fresh.iter().filter(|c| kept.insert(c.doc.as_str())).filter_map(|c| corpus.document(&c.doc)).collect();
             versions.keep_all(&docs)?;
-            // The coding state is brought forward while the ledger lines are made and written.
-            let (_, appended) = rayon::join(
-                || {
-                    if let Some(state) = state.as_mut() {
+            Ok(Some(ledger.append_adds(&fresh)?))
+        };
+        let ((), (appended, ())) = rayon::join(
+            || store.add(&corpus, &table, &fresh, &mut anchorer),
+            || {
+                rayon::join(keep_and_append, || {
+                    if let Some(state) = state.as_mut().filter(|_| !fresh.is_empty()) {
                         state.add(&fresh);
                     }
-                },
-                || ledger.append_adds(&fresh),
-            );
-            let (start, end) = appended?;
+                })
+            },
+        );
+        if let Some((start, end)) = appended? {
             contiguous &= written.is_none_or(|(_, last)| last == start);
             written = Some((written.map_or(start, |(first, _)| first), end));
             summary.written += fresh.len();
