@@ -263,24 +263,25 @@ pub fn auto_code(
         // Three writers side by side: the report store takes the batch; the versions the new
         // suggestions count in are kept and then the ledger names them (in that order, so that a
         // ledger line never names a version not kept); the coding state takes the suggestions.
-        let keep_and_append = || -> Result<Option<(u64, u64)>> {
-            if fresh.is_empty() {
-                return Ok(None);
-            }
+        let keep_and_append = || -> Result<(u64, u64)> {
             let mut kept = std::collections::HashSet::new();
             let docs: Vec<&Document> =
                 fresh.iter().filter(|c| kept.insert(c.doc.as_str())).filter_map(|c| corpus.document(&c.doc)).collect();
             versions.keep_all(&docs)?;
-            Ok(Some(ledger.append_adds(&fresh)?))
+            Ok(ledger.append_adds(&fresh)?)
         };
-        let ((), (appended, ())) = rayon::join(
+        let ((), appended) = rayon::join(
             || store.add(&corpus, &table, &fresh, &mut anchorer),
-            || {
-                rayon::join(keep_and_append, || {
-                    if let Some(state) = state.as_mut().filter(|_| !fresh.is_empty()) {
+            || -> Result<Option<(u64, u64)>> {
+                if fresh.is_empty() {
+                    return Ok(None);
+                }
+                let (appended, ()) = rayon::join(keep_and_append, || {
+                    if let Some(state) = state.as_mut() {
                         state.add(&fresh);
                     }
-                })
+                });
+                appended.map(Some)
             },
         );
         if let Some((start, end)) = appended? {
