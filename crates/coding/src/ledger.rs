@@ -693,18 +693,8 @@ impl Fnv1a {
     }
 
     /// `n`'s decimal digits, as `format!("{n}")` writes them.
-    fn write_decimal(&mut self, mut n: usize) {
-        let mut digits = [0u8; 20];
-        let mut at = digits.len();
-        loop {
-            at -= 1;
-            digits[at] = b'0' + (n % 10) as u8;
-            n /= 10;
-            if n == 0 {
-                break;
-            }
-        }
-        self.write(&digits[at..]);
+    fn write_decimal(&mut self, n: usize) {
+        self.write(itoa::Buffer::new().format(n).as_bytes());
     }
 }
 
