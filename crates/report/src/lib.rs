@@ -8,6 +8,7 @@
 
 pub mod analysis;
 pub mod chisq;
+mod column;
 pub mod export;
 mod frames;
 pub mod keyness;
