@@ -428,7 +428,7 @@ struct Opened {
     /// The table as written, read through once ([`scan_table`]); made into entries only when a
     /// command wants them all (324,641 notes' entries took 15 ms, and a command about one note
     /// finds its entry in the bytes).
-    table_bytes: Vec<u8>,
+    table_bytes: fieldnotes_corpus::mapped::Mapped,
     table: std::sync::OnceLock<Vec<Entry>>,
     /// Whether a note was looked for in the bytes already: the next look makes the entries, so
     /// that a command about many notes does not scan the table once per note.
@@ -643,9 +643,9 @@ impl States {
         if head != header.head || before != header.before {
             return None;
         }
-        let mut table_buf = vec![0u8; usize::try_from(table_bytes).ok()?];
-        file.seek(SeekFrom::Start(table_at)).ok()?;
-        file.read_exact(&mut table_buf).ok()?;
+        // Read in place (19 MB for the 324,641 notes of 2 GB, on new pages each time when read).
+        let table_buf =
+            fieldnotes_corpus::mapped::Mapped::range(&file, table_at, usize::try_from(table_bytes).ok()?).ok()?;
         let notes = scan_table(&table_buf, |_, _, _| true)?;
         (notes == header.notes).then_some(Opened {
             header,

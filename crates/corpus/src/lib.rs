@@ -28,6 +28,7 @@ mod document;
 mod error;
 pub mod frontmatter;
 mod key;
+pub mod mapped;
 mod project;
 mod value;
 pub mod watch;
