@@ -5,7 +5,8 @@
 //! thirds of a `report themes` after a coding. Mapped, the pages are those the system already
 //! holds the file in: nothing is zeroed or copied.
 //!
-//! Only for fieldnotes' own derived files, which are never written in place: each is written to a
+//! Its readers: the report store, the coding states' tables of notes, and the kept note stats
+//! (`notes.stats`). Only for fieldnotes' own derived files, which are never written in place: each is written to a
 //! new file renamed over the old one ([`crate::atomic`]), so a map keeps the bytes it was made
 //! with. Mapping is `unsafe` because a file written in place by another program while it is
 //! mapped changes under the map; cut short meanwhile, it stops the command that reads it (the

@@ -148,7 +148,8 @@ fn parse_answer(lines: &[String]) -> Option<Answer> {
 /// a checksum of all before it. The lists are checked here and made only when asked for
 /// ([`Kept`]).
 fn read_cache(path: &Path) -> Option<(String, NoteStats)> {
-    let mut bytes = fs::read(path).ok()?;
+    // Read in place (17 MB at 324,641 notes, which a read put on new pages each command).
+    let bytes = crate::mapped::Mapped::whole(&fs::File::open(path).ok()?).ok()?;
     let body_len = bytes.len().checked_sub(8)?;
     let (body, sum) = bytes.split_at(body_len);
     if xxhash_rust::xxh3::xxh3_64(body).to_le_bytes() != sum {
@@ -160,16 +161,18 @@ fn read_cache(path: &Path) -> Option<(String, NoteStats)> {
     }
     let token = r.string()?;
     let fingerprint = (r.u64()?, r.u64()?);
-    let lists_at = body.len() - r.0.len();
+    let lists = body.len() - r.0.len()..body_len;
     walk_lists(r.0, |_, _, _| {}, |_| {})?;
-    bytes.truncate(body_len);
-    bytes.drain(..lists_at);
-    Some((token, NoteStats::kept(Kept(bytes), fingerprint)))
+    Some((token, NoteStats::kept(Kept { bytes, lists }, fingerprint)))
 }
 
-/// The lists of kept stats, as bytes that [`walk_lists`] has read through once.
+/// The lists of kept stats: the bytes of the file, and where in them the lists are, which
+/// [`walk_lists`] has read through once.
 #[derive(Debug)]
-pub(crate) struct Kept(Vec<u8>);
+pub(crate) struct Kept {
+    bytes: crate::mapped::Mapped,
+    lists: std::ops::Range<usize>,
+}
 
 impl Kept {
     /// The notes and the unreadable paths.
@@ -177,7 +180,7 @@ impl Kept {
         let (mut notes, mut unreadable) = (Vec::new(), Vec::new());
         // Read through once already when kept: this cannot stop short.
         let _ = walk_lists(
-            &self.0,
+            &self.bytes[self.lists.clone()],
             |rel, len, modified_ns| notes.push(NoteStat { rel: rel.to_string(), len, modified_ns }),
             |rel| unreadable.push(rel.to_string()),
         );
