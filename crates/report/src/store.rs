@@ -104,14 +104,138 @@ impl Signature {
     }
 }
 
-/// A document as the store keeps it: its attributes as table cells (key and value, each an index
-/// into the header's `attr_strings`, sorted by key), and the year of its date. As a map of strings
-/// per note, 324,641 notes took a quarter of a gigabyte.
-#[derive(Clone, Debug, Serialize, Deserialize)]
-struct StoredDoc {
-    path: String,
-    attrs: Vec<(u32, u32)>,
+/// The store's notes as its file has them, one after another: each one's path (a `u32` length
+/// and its bytes), its attributes as table cells (a `u32` count, then each key and value as a
+/// `u32` index into the header's `attr_strings`, sorted by key), and the year of its date (a
+/// flag byte, then the year as 4 bytes if there is one). Kept as those bytes, read in place from
+/// the file, with where each note starts: made into a string and a vector each, the 324,641
+/// notes of 2 GB took 40 MB of new pages, a fifth of `report themes` after a coding there (as a
+/// map of strings per note, a quarter of a gigabyte).
+#[derive(Debug, Default)]
+struct Docs {
+    bytes: DocBytes,
+    starts: Vec<usize>,
+}
+
+#[derive(Debug)]
+enum DocBytes {
+    Own(Vec<u8>),
+    /// A range of a store's file.
+    Shared(Arc<Mapped>, std::ops::Range<usize>),
+}
+
+impl Default for DocBytes {
+    fn default() -> Self {
+        DocBytes::Own(Vec::new())
+    }
+}
+
+impl std::ops::Deref for DocBytes {
+    type Target = [u8];
+
+    fn deref(&self) -> &[u8] {
+        match self {
+            DocBytes::Own(v) => v,
+            DocBytes::Shared(m, r) => &m[r.clone()],
+        }
+    }
+}
+
+/// A note of [`Docs`].
+#[derive(Clone, Copy, Debug, Default)]
+struct Doc<'a> {
+    path: &'a [u8],
+    /// Its attributes' 8 bytes each.
+    attrs: &'a [u8],
     year: Option<i32>,
+}
+
+impl<'a> Doc<'a> {
+    /// The note at the front of `b`, or `None` where the bytes run short or its year's flag is
+    /// neither 0 nor 1.
+    fn read(b: &mut In<'a>) -> Option<Doc<'a>> {
+        let n = b.u32()? as usize;
+        let path = b.take(n)?;
+        let n = b.u32()? as usize;
+        let attrs = b.take(n.checked_mul(8)?)?;
+        let year = match b.u8()? {
+            0 => None,
+            1 => Some(b.u32()? as i32),
+            _ => return None,
+        };
+        Some(Doc { path, attrs, year })
+    }
+
+    /// Its path (checked to be UTF-8 when the store was read).
+    fn path(&self) -> &'a str {
+        std::str::from_utf8(self.path).unwrap_or_default()
+    }
+
+    /// Its attributes: (key, value), indices into the header's `attr_strings`.
+    fn attrs(&self) -> impl Iterator<Item = (u32, u32)> + 'a {
+        let word = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        self.attrs.chunks_exact(8).map(move |c| (word(&c[..4]), word(&c[4..])))
+    }
+
+    /// The value of its attribute `key`.
+    fn attr(&self, key: u32) -> Option<u32> {
+        self.attrs().find(|&(k, _)| k == key).map(|(_, v)| v)
+    }
+}
+
+impl Docs {
+    fn len(&self) -> usize {
+        self.starts.len()
+    }
+
+    /// Note `i`.
+    fn get(&self, i: usize) -> Doc<'_> {
+        // Each was read through when the store was made or read: this cannot stop short.
+        Doc::read(&mut In(&self.bytes[self.starts[i]..])).unwrap_or_default()
+    }
+
+    /// The index of the note at `path`.
+    fn position(&self, path: &str) -> Option<usize> {
+        (0..self.len()).find(|&i| self.get(i).path == path.as_bytes())
+    }
+
+    /// Adds a note (to notes of their own, as a builder's are).
+    fn push(&mut self, path: &str, attrs: &[(u32, u32)], year: Option<i32>) {
+        let DocBytes::Own(bytes) = &mut self.bytes else { return };
+        self.starts.push(bytes.len());
+        let mut out = Out(std::mem::take(bytes));
+        out.str(path);
+        out.u32(attrs.len() as u32);
+        for &(k, v) in attrs {
+            out.u32(k);
+            out.u32(v);
+        }
+        match year {
+            Some(y) => {
+                out.u8(1);
+                out.u32(y as u32);
+            }
+            None => out.u8(0),
+        }
+        *bytes = out.0;
+    }
+
+    /// The `n` notes in `range` of `bytes`, each read through once: `None` if they do not fill
+    /// it exactly, a path is not UTF-8 or an attribute is not one of `strings` strings.
+    fn read(bytes: &Arc<Mapped>, range: std::ops::Range<usize>, n: usize, strings: usize) -> Option<Docs> {
+        let block = bytes.get(range.clone())?;
+        let mut b = In(block);
+        let mut starts = Vec::with_capacity(n.min(block.len() / 9));
+        for _ in 0..n {
+            starts.push(block.len() - b.0.len());
+            let d = Doc::read(&mut b)?;
+            std::str::from_utf8(d.path).ok()?;
+            if !d.attrs().all(|(k, v)| (k as usize) < strings && (v as usize) < strings) {
+                return None;
+            }
+        }
+        b.is_empty().then(|| Docs { bytes: DocBytes::Shared(Arc::clone(bytes), range), starts })
+    }
 }
 
 #[derive(Debug, Default, Serialize, Deserialize)]
@@ -120,7 +244,7 @@ struct Header {
     /// Written apart, in binary, after the header ([`Store::save`]): as JSON they were 29 MB at
     /// 324,641 notes.
     #[serde(skip)]
-    docs: Vec<StoredDoc>,
+    docs: Docs,
     /// The attributes' keys and values, each once.
     attr_strings: Vec<String>,
     speakers: Vec<String>,
@@ -273,7 +397,7 @@ pub struct StoreBuilder {
     /// Per passage: its note, words, speaker and section.
     passages: [Vec<u32>; 4],
     rows: CodingRows,
-    docs: Vec<StoredDoc>,
+    docs: Docs,
     attr_strings: Interner,
     speakers: Interner,
     sections: Interner,
@@ -296,17 +420,12 @@ impl StoreBuilder {
             self.first_unit.push(doc.len() as u32);
             let di = self.docs.len() as u32;
             self.batch_paths.insert(d.path.clone(), di);
-            self.docs.push(StoredDoc {
-                path: d.path.clone(),
-                attrs: {
-                    let strings = &mut self.attr_strings;
-                    let mut a: Vec<(u32, u32)> =
-                        d.attributes.iter().map(|(k, v)| (strings.get(k), strings.get(&v.to_plain()))).collect();
-                    a.sort_unstable();
-                    a
-                },
-                year: d.attributes.get("date").and_then(Value::as_date).map(|x| x.year),
-            });
+            let strings = &mut self.attr_strings;
+            let mut attrs: Vec<(u32, u32)> =
+                d.attributes.iter().map(|(k, v)| (strings.get(k), strings.get(&v.to_plain()))).collect();
+            attrs.sort_unstable();
+            let year = d.attributes.get("date").and_then(Value::as_date).map(|x| x.year);
+            self.docs.push(&d.path, &attrs, year);
             for p in &d.passages {
                 doc.push(di);
                 words.push(p.words);
@@ -447,7 +566,7 @@ impl Store {
             store,
             passages: Default::default(),
             rows: CodingRows::default(),
-            docs: Vec::new(),
+            docs: Docs::default(),
             attr_strings: Interner::default(),
             speakers: Interner::default(),
             sections: Interner::default(),
@@ -496,7 +615,7 @@ impl Store {
 
     /// Whether note `path` is one the store counts (read, not left out).
     pub fn has_note(&self, path: &str) -> bool {
-        self.header.docs.iter().any(|d| d.path == path)
+        self.header.docs.position(path).is_some()
     }
 
     /// Replaces the coding rows and orphans of one note with those of `placement` (the note's
@@ -506,7 +625,7 @@ impl Store {
     ///
     /// [`units::place_in_doc`]: fieldnotes_coding::units::place_in_doc
     pub fn replace_note(&mut self, path: &str, passages: usize, placement: &Placement<'_>) -> Option<()> {
-        let di = self.header.docs.iter().position(|d| d.path == path)? as u32;
+        let di = self.header.docs.position(path)? as u32;
         let doc: &[u32] = &self.passage_doc;
         let first = doc.iter().position(|&d| d == di)?;
         let n = doc[first..].iter().take_while(|&&d| d == di).count();
@@ -564,7 +683,8 @@ impl Store {
                 rows.push((d, unit - first[d as usize] + 1, code, accepted));
             }
         });
-        let paths = self.header.docs.iter().map(|d| d.path.clone()).collect();
+        let docs = &self.header.docs;
+        let paths = (0..docs.len()).map(|i| docs.get(i).path().to_string()).collect();
         CodedPassages { paths, codes: self.header.codes.clone(), rows }
     }
 
@@ -624,25 +744,10 @@ impl Store {
         serde_json::to_writer(&mut body, &self.header).map_err(|e| io(e.into()))?;
         let header_len = body.n;
         // The notes as one block after their count and its length, read back in one piece.
-        let mut docs = Out(Vec::with_capacity(1 << 16));
-        for d in &self.header.docs {
-            docs.str(&d.path);
-            docs.u32(d.attrs.len() as u32);
-            for &(k, v) in &d.attrs {
-                docs.u32(k);
-                docs.u32(v);
-            }
-            match d.year {
-                Some(y) => {
-                    docs.u8(1);
-                    docs.u32(y as u32);
-                }
-                None => docs.u8(0),
-            }
-        }
-        body.write_all(&(self.header.docs.len() as u64).to_le_bytes()).map_err(io)?;
-        body.write_all(&(docs.0.len() as u64).to_le_bytes()).map_err(io)?;
-        body.write_all(&docs.0).map_err(io)?;
+        let docs = &self.header.docs;
+        body.write_all(&(docs.len() as u64).to_le_bytes()).map_err(io)?;
+        body.write_all(&(docs.bytes.len() as u64).to_le_bytes()).map_err(io)?;
+        body.write_all(&docs.bytes).map_err(io)?;
         // The coding rows that count, made into columns if notes were made again.
         let merged = (!self.replaced.is_empty() || self.changed.len() > 0).then(|| {
             let mut rows = CodingRows::default();
@@ -689,11 +794,16 @@ impl Store {
         if bytes.get(..MAGIC.len())? != MAGIC {
             return None;
         }
-        let (intact, store) = std::thread::scope(|scope| {
-            let intact = scope.spawn(|| xxhash_rust::xxh3::xxh3_64(body) == u64::from_le_bytes(*sum));
-            let store = Store::read(&bytes, body);
-            (intact.join().unwrap_or(false), store)
-        });
+        let intact = || xxhash_rust::xxh3::xxh3_64(body) == u64::from_le_bytes(*sum);
+        let (intact, store) =
+            std::thread::scope(|scope| match std::thread::Builder::new().spawn_scoped(scope, intact) {
+                Ok(check) => {
+                    let store = Store::read(&bytes, body);
+                    (check.join().unwrap_or(false), store)
+                }
+                // No thread to be had: one after the other.
+                Err(_) => (intact(), Store::read(&bytes, body)),
+            });
         store.filter(|_| intact)
     }
 
@@ -707,25 +817,9 @@ impl Store {
         let mut s = Store { header, ..Store::default() };
         let docs = usize::try_from(r.u64()?).ok()?;
         let block_len = usize::try_from(r.u64()?).ok()?;
-        let mut b = In(r.take(block_len)?);
-        s.header.docs.reserve(docs.min(block_len / 9));
-        for _ in 0..docs {
-            let path = b.string()?;
-            let n = b.u32()? as usize;
-            let mut attrs = Vec::with_capacity(n.min(b.0.len() / 8));
-            for _ in 0..n {
-                attrs.push((b.u32()?, b.u32()?));
-            }
-            let year = match b.u8()? {
-                0 => None,
-                1 => Some(b.u32()? as i32),
-                _ => return None,
-            };
-            s.header.docs.push(StoredDoc { path, attrs, year });
-        }
-        if !b.is_empty() {
-            return None;
-        }
+        let block = at(&r)..at(&r).checked_add(block_len)?;
+        r.take(block_len)?;
+        s.header.docs = Docs::read(bytes, block, docs, s.header.attr_strings.len())?;
         // A column: its count, zeros up to a multiple of 8 bytes in the file, its values.
         fn column<T: bytemuck::Pod + crate::column::FromLe>(
             r: &mut In,
@@ -753,9 +847,6 @@ impl Store {
             && [s.passage_words.len(), s.passage_speaker.len(), s.passage_section.len()].iter().all(|&l| l == np)
             && [s.coding_code.len(), s.coding_coder.len(), s.coding_status.len()].iter().all(|&l| l == nc)
             && s.passage_doc.iter().all(|&d| (d as usize) < ndocs)
-            && s.header.docs.iter().flat_map(|d| &d.attrs).all(|&(k, v)| {
-                (k as usize) < s.header.attr_strings.len() && (v as usize) < s.header.attr_strings.len()
-            })
             && s.coding_unit.iter().all(|&u| (u as usize) < np)
             && s.coding_code.iter().all(|&c| (c as usize) < ncodes)
             && s.coding_coder.iter().all(|&c| (c as usize) < ncoders)
@@ -765,12 +856,12 @@ impl Store {
 
     /// The group of passage `k`, as [`GroupBy::value`] gives it for the loaded study.
     fn group(&self, by: &GroupBy, k: usize) -> String {
-        let d = &self.header.docs[self.passage_doc[k] as usize];
+        let d = self.header.docs.get(self.passage_doc[k] as usize);
         let pick = |list: &[String], i: u32| (i != NONE).then(|| list[i as usize].clone());
         let v = match by {
             GroupBy::Attribute(a) => {
                 let strings = &self.header.attr_strings;
-                d.attrs.iter().find(|&&(k, _)| strings[k as usize] == *a).map(|&(_, v)| strings[v as usize].clone())
+                d.attrs().find(|&(k, _)| strings[k as usize] == *a).map(|(_, v)| strings[v as usize].clone())
             }
             GroupBy::Year => d.year.map(|y| y.to_string()),
             GroupBy::Speaker => pick(&self.header.speakers, self.passage_speaker[k]),
@@ -784,19 +875,17 @@ impl Store {
     /// passages each coder has accepted codings on, and the passages with a suggestion waiting.
     pub fn notes_overview(&self, keys: &[&str]) -> Vec<NoteOverview> {
         let strings = &self.header.attr_strings;
-        let mut out: Vec<NoteOverview> = self
-            .header
-            .docs
-            .iter()
+        let docs = &self.header.docs;
+        let mut out: Vec<NoteOverview> = (0..docs.len())
+            .map(|i| docs.get(i))
             .map(|d| NoteOverview {
-                path: d.path.clone(),
+                path: d.path().to_string(),
                 attributes: keys
                     .iter()
                     .map(|k| {
-                        d.attrs
-                            .iter()
-                            .find(|&&(a, _)| strings[a as usize] == *k)
-                            .map(|&(_, v)| strings[v as usize].clone())
+                        d.attrs()
+                            .find(|&(a, _)| strings[a as usize] == *k)
+                            .map(|(_, v)| strings[v as usize].clone())
                             .unwrap_or_default()
                     })
                     .collect(),
@@ -896,16 +985,24 @@ impl Store {
         };
         let (passage_doc, passage_words): (&[u32], &[u32]) = (&self.passage_doc, &self.passage_words);
         let (speaker, section): (&[u32], &[u32]) = (&self.passage_speaker, &self.passage_section);
-        let key = |k: usize| -> Option<u32> {
-            let doc = &self.header.docs[passage_doc[k] as usize];
+        // The key of a note's attribute or year is found once per note.
+        let mut doc_key: Option<(u32, Option<u32>)> = None;
+        let mut key = |k: usize| -> Option<u32> {
             let index = |i: u32| (i != NONE).then_some(i);
+            let d = passage_doc[k];
             match by {
-                GroupBy::Attribute(_) => {
-                    attr.and_then(|a| doc.attrs.iter().find(|&&(key, _)| key == a)).map(|&(_, v)| v)
-                }
-                GroupBy::Year => doc.year.map(|y| y as u32),
                 GroupBy::Speaker => index(speaker[k]),
                 GroupBy::Section => index(section[k]),
+                _ if doc_key.is_some_and(|(kd, _)| kd == d) => doc_key.and_then(|(_, key)| key),
+                _ => {
+                    let doc = self.header.docs.get(d as usize);
+                    let key = match by {
+                        GroupBy::Year => doc.year.map(|y| y as u32),
+                        _ => attr.and_then(|a| doc.attr(a)),
+                    };
+                    doc_key = Some((d, key));
+                    key
+                }
             }
         };
         // A passage's key is mostly its neighbour's, so each run of equal keys is looked up
