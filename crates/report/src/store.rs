@@ -1157,7 +1157,7 @@ mod tests {
     #[test]
     fn a_saved_store_is_read_in_place_and_a_note_made_again_counts_as_a_rebuild_would() {
         let a = note("a.md", "---\nsite: A\n---\nOne trust.\n\nTwo.\n\nThree trust.\n");
-        let b = note("b.md", "---\nsite: B é\n---\nFour.\n\nFive trust.\n");
+        let b = note("b/é.md", "---\nsite: B é\n---\nFour.\n\nFive trust.\n");
         let corpus = Corpus { documents: vec![a.clone(), b.clone()], skipped: vec![] };
         let build = |codings: &[Coding]| {
             let mut builder = Store::builder(Signature::default());
@@ -1188,6 +1188,12 @@ mod tests {
         assert_eq!(rows(&loaded), rows(&store));
         assert_eq!(*loaded.passage_words, *store.passage_words);
         assert_eq!(loaded.warnings(), ["a warning"]);
+        // The notes, read in place too: found by path, with their attributes.
+        assert!(matches!(loaded.header.docs.bytes, DocBytes::Shared(..)));
+        assert!(loaded.has_note("b/é.md") && !loaded.has_note("b.md"));
+        let overview = loaded.notes_overview(&["site", "kind"]);
+        let seen: Vec<(&str, &[String])> = overview.iter().map(|n| (n.path.as_str(), &n.attributes[..])).collect();
+        assert_eq!(seen, [("a.md", &["A".to_string(), String::new()][..]), ("b/é.md", &["B é".into(), "".into()])]);
         // Note a.md made again with other codings: the store counts what one built from them
         // counts, in memory and once saved and read back.
         let after = [coding(&a, 1, "x", "jm", "accepted"), coding(&b, 1, "x", "hb", "accepted")];
