@@ -32,7 +32,7 @@ impl Mapped {
     /// The whole of `file`.
     pub fn whole(file: &File) -> std::io::Result<Mapped> {
         let len = usize::try_from(file.metadata()?.len()).map_err(std::io::Error::other)?;
-        Mapped::range(file, 0, len)
+        Mapped::within(file, 0, len)
     }
 
     /// `len` bytes of `file` from byte `offset`; an error if the file ends first.
@@ -41,6 +41,11 @@ impl Mapped {
         if end > file.metadata()?.len() {
             return Err(std::io::Error::new(std::io::ErrorKind::UnexpectedEof, "the file ends first"));
         }
+        Mapped::within(file, offset, len)
+    }
+
+    /// [`Mapped::range`] of a range known to be within the file.
+    fn within(file: &File, offset: u64, len: usize) -> std::io::Result<Mapped> {
         #[cfg(unix)]
         if len > 0
             && let Ok(m) = map(file, offset, len)

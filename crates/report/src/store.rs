@@ -29,7 +29,7 @@ use fieldnotes_corpus::bytes::{In, Out};
 use fieldnotes_corpus::{Corpus, Project, Value};
 use serde::{Deserialize, Serialize};
 
-use crate::column::Column;
+use crate::column::{Column, FromLe};
 use crate::frames::Interner;
 use crate::{Error, Frames, GroupBy, Result, Rows};
 use fieldnotes_corpus::mapped::Mapped;
@@ -113,32 +113,8 @@ impl Signature {
 /// map of strings per note, a quarter of a gigabyte).
 #[derive(Debug, Default)]
 struct Docs {
-    bytes: DocBytes,
+    bytes: Column<u8>,
     starts: Vec<usize>,
-}
-
-#[derive(Debug)]
-enum DocBytes {
-    Own(Vec<u8>),
-    /// A range of a store's file.
-    Shared(Arc<Mapped>, std::ops::Range<usize>),
-}
-
-impl Default for DocBytes {
-    fn default() -> Self {
-        DocBytes::Own(Vec::new())
-    }
-}
-
-impl std::ops::Deref for DocBytes {
-    type Target = [u8];
-
-    fn deref(&self) -> &[u8] {
-        match self {
-            DocBytes::Own(v) => v,
-            DocBytes::Shared(m, r) => &m[r.clone()],
-        }
-    }
 }
 
 /// A note of [`Docs`].
@@ -173,7 +149,7 @@ impl<'a> Doc<'a> {
 
     /// Its attributes: (key, value), indices into the header's `attr_strings`.
     fn attrs(&self) -> impl Iterator<Item = (u32, u32)> + 'a {
-        let word = |b: &[u8]| u32::from_le_bytes([b[0], b[1], b[2], b[3]]);
+        let word = <u32 as FromLe>::from_le;
         self.attrs.chunks_exact(8).map(move |c| (word(&c[..4]), word(&c[4..])))
     }
 
@@ -201,7 +177,7 @@ impl Docs {
 
     /// Adds a note (to notes of their own, as a builder's are).
     fn push(&mut self, path: &str, attrs: &[(u32, u32)], year: Option<i32>) {
-        let DocBytes::Own(bytes) = &mut self.bytes else { return };
+        let Column::Owned(bytes) = &mut self.bytes else { return };
         self.starts.push(bytes.len());
         let mut out = Out(std::mem::take(bytes));
         out.str(path);
@@ -223,7 +199,8 @@ impl Docs {
     /// The `n` notes in `range` of `bytes`, each read through once: `None` if they do not fill
     /// it exactly, a path is not UTF-8 or an attribute is not one of `strings` strings.
     fn read(bytes: &Arc<Mapped>, range: std::ops::Range<usize>, n: usize, strings: usize) -> Option<Docs> {
-        let block = bytes.get(range.clone())?;
+        let column = Column::at(bytes, range.start, range.len())?;
+        let block: &[u8] = &column;
         let mut b = In(block);
         let mut starts = Vec::with_capacity(n.min(block.len() / 9));
         for _ in 0..n {
@@ -234,7 +211,7 @@ impl Docs {
                 return None;
             }
         }
-        b.is_empty().then(|| Docs { bytes: DocBytes::Shared(Arc::clone(bytes), range), starts })
+        b.is_empty().then_some(Docs { bytes: column, starts })
     }
 }
 
@@ -821,7 +798,7 @@ impl Store {
         r.take(block_len)?;
         s.header.docs = Docs::read(bytes, block, docs, s.header.attr_strings.len())?;
         // A column: its count, zeros up to a multiple of 8 bytes in the file, its values.
-        fn column<T: bytemuck::Pod + crate::column::FromLe>(
+        fn column<T: bytemuck::Pod + FromLe>(
             r: &mut In,
             bytes: &Arc<Mapped>,
             at: impl Fn(&In) -> usize,
@@ -1189,7 +1166,7 @@ mod tests {
         assert_eq!(*loaded.passage_words, *store.passage_words);
         assert_eq!(loaded.warnings(), ["a warning"]);
         // The notes, read in place too: found by path, with their attributes.
-        assert!(matches!(loaded.header.docs.bytes, DocBytes::Shared(..)));
+        assert!(matches!(loaded.header.docs.bytes, Column::Shared { .. }));
         assert!(loaded.has_note("b/é.md") && !loaded.has_note("b.md"));
         let overview = loaded.notes_overview(&["site", "kind"]);
         let seen: Vec<(&str, &[String])> = overview.iter().map(|n| (n.path.as_str(), &n.attributes[..])).collect();
