@@ -28,6 +28,26 @@ use clap::{Parser, Subcommand, ValueEnum};
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
+/// `mi_option_purge_delay`, the sixteenth of mimalloc's options (`mi_option_e` in its
+/// `mimalloc.h`, version 2), which the `extended` API does not name.
+const MI_OPTION_PURGE_DELAY: libmimalloc_sys::mi_option_t = 15;
+
+/// Memory freed is given back to the system a second after, not mimalloc's 10 ms. A command
+/// that works a batch of notes at a time frees each batch and takes as much again for the next:
+/// with 10 ms between, the pages went back between batches and each batch faulted them in anew,
+/// the system zeroing each (`code auto` at 100 MB of notes: 32,000-43,000 page faults, 1,070 with
+/// a second, and 1.92-2.04 s -> 1.57-1.75 s in 5 rounds in turns; BENCHMARKS.md, run 28). A
+/// long-running `serve` or `watch` still gives back what it freed, a second later. The
+/// environment's `MIMALLOC_PURGE_DELAY`, when set, is left to mimalloc.
+#[allow(unsafe_code)]
+fn tune_allocator() {
+    if std::env::var_os("MIMALLOC_PURGE_DELAY").is_none() {
+        // SAFETY: `mi_option_set` takes two integers and may be called at any time; 15 is
+        // `mi_option_purge_delay` in the mimalloc version the `v2` feature builds.
+        unsafe { libmimalloc_sys::mi_option_set(MI_OPTION_PURGE_DELAY, 1000) }
+    }
+}
+
 /// Search, code and tabulate qualitative fieldnotes.
 ///
 /// A project is a folder of notes (Markdown or text with front matter), a `codebook.toml`
@@ -138,6 +158,7 @@ impl fieldnotes_study::Tell for Globals {
 }
 
 fn main() -> ExitCode {
+    tune_allocator();
     let cli = Cli::parse();
     let color = match cli.color {
         ColorChoice::Always => true,
