@@ -88,14 +88,25 @@ struct Block {
     removed: Vec<(u64, String)>,
 }
 
+/// Who reviewed `codings`, sorted, once each.
+fn reviewers_of<'a>(codings: impl IntoIterator<Item = &'a Coding>) -> Vec<String> {
+    let mut out: Vec<String> =
+        codings.into_iter().filter_map(|c| c.reviewer.clone()).filter(|r| !r.is_empty()).collect();
+    out.sort();
+    out.dedup();
+    out
+}
+
+/// Whether no two of `codings` have the same id.
+fn distinct_ids(codings: &[&Coding]) -> bool {
+    let mut seen = rustc_hash::FxHashSet::default();
+    codings.iter().all(|c| seen.insert(c.id.as_str()))
+}
+
 impl Block {
     /// Who reviewed its current codings, sorted, once each.
     fn reviewers(&self) -> Vec<String> {
-        let mut out: Vec<String> =
-            self.codings.iter().filter_map(|(_, c)| c.reviewer.clone()).filter(|r| !r.is_empty()).collect();
-        out.sort();
-        out.dedup();
-        out
+        reviewers_of(self.codings.iter().map(|(_, c)| c))
     }
 
     /// Folds `add`s of `adds`, in order, onto the note's part, as the whole fold does: an id
@@ -194,13 +205,18 @@ fn decode_table(b: &[u8]) -> Option<Vec<Entry>> {
 /// a count and each hit's rule, words, start and end), then the removed ids with their places.
 /// As JSON a note of 17,000 suggestions took 70 ms to read.
 fn encode_block(block: &Block) -> Vec<u8> {
-    let mut out = Out(Vec::with_capacity(block.codings.len() * 160 + 8));
-    out.u32(block.codings.len() as u32);
+    encode_codings(block.codings.iter().map(|(seq, c)| (*seq, c)).collect(), &block.removed)
+}
+
+/// [`encode_block`] of a block's codings, each with its place, given by reference, and its
+/// removed ids.
+fn encode_codings(mut sorted: Vec<(u64, &Coding)>, removed: &[(u64, String)]) -> Vec<u8> {
+    let mut out = Out(Vec::with_capacity(sorted.len() * 160 + 8));
+    out.u32(sorted.len() as u32);
     // In the order of their ids, as a reader's map of them wants them.
-    let mut sorted: Vec<&(u64, Coding)> = block.codings.iter().collect();
     sorted.sort_unstable_by(|a, b| a.1.id.cmp(&b.1.id));
     for (seq, c) in sorted {
-        out.u64(*seq);
+        out.u64(seq);
         for s in [&c.id, &c.doc] {
             out.str(s);
         }
@@ -223,8 +239,8 @@ fn encode_block(block: &Block) -> Vec<u8> {
         out.opt(c.base.as_deref());
         out.opt(c.reviewer.as_deref());
     }
-    out.u32(block.removed.len() as u32);
-    for (seq, id) in &block.removed {
+    out.u32(removed.len() as u32);
+    for (seq, id) in removed {
         out.u64(*seq);
         out.str(id);
     }
@@ -818,24 +834,32 @@ impl Extender {
                 self.broken = true;
                 return;
             }
-            let Some(mut block) = self.old.as_ref().map_or(Some(Block::default()), |o| o.block(doc)) else {
-                self.broken = true;
-                return;
-            };
             self.events += codings.len();
-            block.add_all(codings, &mut self.next);
-            let bytes = encode_block(&block);
+            let (bytes, reviewers) = match &self.old {
+                // A note new to the state whose codings are all new ids (as `code auto`'s are):
+                // its block is written from them as they are, each taking the next place, not
+                // from copies of them.
+                None if distinct_ids(&codings) => {
+                    let reviewers = reviewers_of(codings.iter().copied());
+                    let first = self.next;
+                    self.next += codings.len() as u64;
+                    (encode_codings((first..).zip(codings).collect(), &[]), reviewers)
+                }
+                old => {
+                    let Some(mut block) = old.as_ref().map_or(Some(Block::default()), |o| o.block(doc)) else {
+                        self.broken = true;
+                        return;
+                    };
+                    block.add_all(codings, &mut self.next);
+                    (encode_block(&block), block.reviewers())
+                }
+            };
             let Some(out) = self.out.as_mut() else { return };
             if out.write_all(&bytes).is_err() {
                 self.broken = true;
                 return;
             }
-            self.table.push(Entry {
-                path: doc.to_string(),
-                offset: self.at,
-                len: bytes.len() as u64,
-                reviewers: block.reviewers(),
-            });
+            self.table.push(Entry { path: doc.to_string(), offset: self.at, len: bytes.len() as u64, reviewers });
             self.at += bytes.len() as u64;
         }
     }
