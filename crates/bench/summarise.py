@@ -53,6 +53,14 @@ def main(path: str, mb: str) -> None:
     ca, ca_rss = proc("fieldnotes-code-auto")
     if ca is not None:
         out.append(f"| `fieldnotes code auto` whole command (read, code, write ledger), s | {ca:.2f} | | |")
+        aho = other.get(("pyahocorasick", "code"))
+        if aho:
+            both = aho["load_s"] + aho["code_s"]
+            out.append(f"| `code auto` whole command vs pyahocorasick reading the notes into the same passages and matching, s | {ca:.2f} | {both:.2f} | {both / ca:.1f}x |")
+            if "lean_read_match_s" in aho:
+                lean = aho["lean_read_match_s"]
+                out.append(f"| `code auto` whole command vs pyahocorasick reading the notes the leanest way (cut at blank lines) and matching, s | {ca:.2f} | {lean:.2f} | {lean / ca:.1f}x |")
+            out.append(f"| `code auto` whole command vs pyahocorasick matching alone (its reading not counted), s | {ca:.2f} | {aho['code_s']:.2f} | {aho['code_s'] / ca:.1f}x |")
     sq, sq_rss = proc("sqlite-point-update")
     sq_in = [r["insert_s"] for r in rows if r.get("op") == "point-update"]
     for name, label, goal in [
