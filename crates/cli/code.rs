@@ -217,7 +217,7 @@ pub fn auto_code(
     let time = now();
     let mut summary =
         AutoSummary { per_code: book.codes.iter().map(|c| (c.id.clone(), (0, 0))).collect(), fresh: 0, written: 0 };
-    let (files, walk_skipped) = study::note_files(project, g)?;
+    let (files, walk_skipped) = study::NoteFiles::of(project, before.notes(), g)?;
     let from = before.mark(RULES_CODER);
     // The coding state of the rules ledger, brought forward by the suggestions as they are
     // written rather than read back after.
@@ -227,9 +227,9 @@ pub fn auto_code(
     // other line came between, and the store counts the ledger up to the end.
     let mut written: Option<(u64, u64)> = None;
     let mut contiguous = true;
-    let pb = output::progress(files.len() as u64, "coding", g.quiet);
+    let pb = output::progress(files.files.len() as u64, "coding", g.quiet);
     let code_index: HashMap<&str, usize> = book.codes.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect();
-    study::read_in_batches(project, &files, g, &|n| pb.inc(n), true, |corpus| {
+    study::read_sized_batches(project, &files, g, &|n| pb.inc(n), true, |corpus| {
         if let Some(built) = rules_built(&mut building)? {
             rules = Some(built);
         }

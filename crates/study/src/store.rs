@@ -49,14 +49,14 @@ pub fn report_store_with(project: &Project, stats: &NoteStats, tell: &dyn Tell) 
         }
         return Ok(store);
     }
-    let before = Before { signature, marks: marks_now(project)? };
+    let before = Before { signature, marks: marks_now(project)?, notes: None };
     // Built a batch of notes at a time from the compact coding table, so that neither the notes
     // nor millions of codings need be held whole.
     let parts = study::coding_parts(project, tell)?;
-    let (files, walk_skipped) = study::note_files(project, tell)?;
+    let (files, walk_skipped) = study::NoteFiles::of(project, Some(stats), tell)?;
     let mut build = StoreBuild::start(before, &parts, &walk_skipped)?;
-    let pb = tell.progress(files.len() as u64, "reading");
-    study::read_in_batches(project, &files, tell, &|n| pb.inc(n), true, |corpus| {
+    let pb = tell.progress(files.files.len() as u64, "reading");
+    study::read_sized_batches(project, &files, tell, &|n| pb.inc(n), true, |corpus| {
         build.add(&corpus, &study::batch_table(&parts, &corpus, tell)?, &[], &mut study::anchorer(project));
         Ok(())
     })?;
@@ -70,6 +70,8 @@ pub fn report_store_with(project: &Project, stats: &NoteStats, tell: &dyn Tell) 
 pub struct Before {
     signature: Signature,
     marks: Vec<Mark>,
+    /// The notes as the signature's walk found them.
+    notes: Option<NoteStats>,
 }
 
 impl Before {
@@ -81,11 +83,17 @@ impl Before {
             .cloned()
             .unwrap_or_else(|| Mark { coder: coder.to_string(), ..Mark::default() })
     }
+
+    /// The notes as the walk that made the signature found them.
+    pub fn notes(&self) -> Option<&NoteStats> {
+        self.notes.as_ref()
+    }
 }
 
 /// Where the project stands now ([`Before`]).
 pub fn before(project: &Project) -> Result<Before> {
-    Ok(Before { signature: Signature::of(project)?, marks: marks_now(project)? })
+    let notes = project.note_stats()?;
+    Ok(Before { signature: Signature::with_notes(project, &notes)?, marks: marks_now(project)?, notes: Some(notes) })
 }
 
 /// Where every ledger stands now.
