@@ -76,7 +76,17 @@ done
 echo "fieldnotes: auto-coding (in process, and the whole command)" >&2
 record "$($FB code "$CORPUS" --truth "$CORPUS/truth.csv")"
 fi
-timed fieldnotes-code-auto "$FN" --project "$CORPUS" -q code auto
+# `code auto` as the first run after `index`, 5 rounds: each starts from what `index` left (no
+# ledger, no coding state, no kept versions, the report store as `index` wrote it), after a
+# `sync`, so that no round shares the machine with the writing back of the one before.
+cp "$CORPUS/.fieldnotes/report.store" "$OUT/report.store.after-index"
+for round in 1 2 3 4 5; do
+  rm -rf "$CORPUS/codings" "$CORPUS/.fieldnotes/state" "$CORPUS/.fieldnotes/texts"
+  cp "$OUT/report.store.after-index" "$CORPUS/.fieldnotes/report.store"
+  sync
+  timed fieldnotes-code-auto "$FN" --project "$CORPUS" -q code auto
+done
+rm -f "$OUT/report.store.after-index"
 
 echo "fieldnotes: interactive commands on the coded project, 5 rounds, with \`fieldnotes watch\` running; SQLite's point update beside them" >&2
 ID=$("$FN" --project "$CORPUS" -q search partnership -n 1 --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["hits"][0]["id"])')
