@@ -87,6 +87,8 @@ for round in 1 2 3 4 5; do
   timed fieldnotes-code-auto "$FN" --project "$CORPUS" -q code auto
 done
 rm -f "$OUT/report.store.after-index"
+# The rounds' writes (4 GB at 2 GB of notes) out of the way of the interactive commands' fsyncs.
+sync
 
 echo "fieldnotes: interactive commands on the coded project, 5 rounds, with \`fieldnotes watch\` running; SQLite's point update beside them" >&2
 ID=$("$FN" --project "$CORPUS" -q search partnership -n 1 --json | python3 -c 'import json, sys; print(json.load(sys.stdin)["hits"][0]["id"])')

@@ -198,7 +198,7 @@ pub struct AutoSummary {
 pub fn auto_code(
     project: &Project,
     codings: &TableParts,
-    before: crate::store::Before,
+    mut before: crate::store::Before,
     book: &Codebook,
     dry_run: bool,
     g: &Globals,
@@ -217,7 +217,7 @@ pub fn auto_code(
     let time = now();
     let mut summary =
         AutoSummary { per_code: book.codes.iter().map(|c| (c.id.clone(), (0, 0))).collect(), fresh: 0, written: 0 };
-    let (files, walk_skipped) = study::NoteFiles::of(project, before.notes(), g)?;
+    let (files, walk_skipped) = study::NoteFiles::of(project, before.take_notes().as_ref(), g)?;
     let from = before.mark(RULES_CODER);
     // The coding state of the rules ledger, brought forward by the suggestions as they are
     // written rather than read back after.

@@ -84,9 +84,11 @@ impl Before {
             .unwrap_or_else(|| Mark { coder: coder.to_string(), ..Mark::default() })
     }
 
-    /// The notes as the walk that made the signature found them.
-    pub fn notes(&self) -> Option<&NoteStats> {
-        self.notes.as_ref()
+    /// The notes as the walk that made the signature found them, taken (the signature keeps
+    /// their fingerprint): 30 MB at 324,641 notes, not to be held through a command that uses
+    /// them only to list the files.
+    pub fn take_notes(&mut self) -> Option<NoteStats> {
+        self.notes.take()
     }
 }
 

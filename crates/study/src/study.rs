@@ -518,7 +518,7 @@ pub fn read_sized_batches(
 pub fn index_in_batches(
     project: &Project,
     codings: &TableParts,
-    before: crate::store::Before,
+    mut before: crate::store::Before,
     tell: &dyn Tell,
     record_moves: bool,
 ) -> Result<UpdateStats> {
@@ -528,7 +528,7 @@ pub fn index_in_batches(
         tell.info(r);
     }
     let opts = WriterOptions::from_config(&project.config.index);
-    let (files, walk_skipped) = NoteFiles::of(project, before.notes(), tell)?;
+    let (files, walk_skipped) = NoteFiles::of(project, before.take_notes().as_ref(), tell)?;
     let mut store = crate::store::StoreBuild::start(before, codings, &walk_skipped)?;
     let pb = tell.progress(files.files.len() as u64, "indexing");
     let mut update = idx.begin_update(&opts);
