@@ -835,24 +835,21 @@ impl Extender {
                 return;
             }
             self.events += codings.len();
-            let (bytes, reviewers) = match &self.old {
+            let Some(mut block) = self.old.as_ref().map_or(Some(Block::default()), |o| o.block(doc)) else {
+                self.broken = true;
+                return;
+            };
+            let (bytes, reviewers) = if block.codings.is_empty() && block.removed.is_empty() && distinct_ids(&codings) {
                 // A note new to the state whose codings are all new ids (as `code auto`'s are):
                 // its block is written from them as they are, each taking the next place, not
-                // from copies of them.
-                None if distinct_ids(&codings) => {
-                    let reviewers = reviewers_of(codings.iter().copied());
-                    let first = self.next;
-                    self.next += codings.len() as u64;
-                    (encode_codings((first..).zip(codings).collect(), &[]), reviewers)
-                }
-                old => {
-                    let Some(mut block) = old.as_ref().map_or(Some(Block::default()), |o| o.block(doc)) else {
-                        self.broken = true;
-                        return;
-                    };
-                    block.add_all(codings, &mut self.next);
-                    (encode_block(&block), block.reviewers())
-                }
+                // from copies of them folded onto an empty block.
+                let reviewers = reviewers_of(codings.iter().copied());
+                let first = self.next;
+                self.next += codings.len() as u64;
+                (encode_codings((first..).zip(codings).collect(), &[]), reviewers)
+            } else {
+                block.add_all(codings, &mut self.next);
+                (encode_block(&block), block.reviewers())
             };
             let Some(out) = self.out.as_mut() else { return };
             if out.write_all(&bytes).is_err() {
