@@ -199,27 +199,22 @@ impl Versions {
     /// Keeps the current versions of `docs` not kept already, in one pack: one file written
     /// (then renamed), then one write to the history naming where each version is in it.
     pub fn keep_all(&self, docs: &[&Document]) -> Result<()> {
-        // Many versions are asked about: the map of the packed ones is made once.
-        if docs.len() > 1 {
+        // Many versions are asked about: the map of the packed ones is made once, and the
+        // versions kept one to a file are listed once (a `stat` of each version asked about,
+        // nearly all new after `index`, was 16,000 system calls at 100 MB of notes).
+        let loose: Option<std::collections::HashSet<std::ffi::OsString>> = (docs.len() > 1).then(|| {
             self.packed(|_| ());
-        }
-        // The versions kept one to a file, listed once: a `stat` of each version asked about
-        // (nearly all new, after `index`) was 16,000 system calls at 100 MB of notes.
-        let loose: std::collections::HashSet<std::ffi::OsString> = match docs.len() {
-            0 | 1 => Default::default(),
-            _ => fs::read_dir(&self.dir)
-                .map(|d| d.filter_map(|e| Some(e.ok()?.file_name())).collect())
-                .unwrap_or_default(),
+            fs::read_dir(&self.dir).map(|d| d.filter_map(|e| Some(e.ok()?.file_name())).collect()).unwrap_or_default()
+        });
+        let kept = |hash: &str| match &loose {
+            Some(loose) => loose.contains(std::ffi::OsStr::new(hash)) || self.packed_one(hash).is_some(),
+            None => self.has(hash),
         };
         let mut seen = std::collections::HashSet::new();
         let new: Vec<&Document> = docs
             .iter()
             .copied()
-            .filter(|d| is_name(&d.hash) && seen.insert(d.hash.as_str()))
-            .filter(|d| match docs.len() {
-                0 | 1 => !self.has(&d.hash),
-                _ => !loose.contains(std::ffi::OsStr::new(&d.hash)) && self.packed_one(&d.hash).is_none(),
-            })
+            .filter(|d| is_name(&d.hash) && seen.insert(d.hash.as_str()) && !kept(&d.hash))
             .collect();
         match new.as_slice() {
             [] => return Ok(()),
