@@ -229,7 +229,7 @@ pub fn auto_code(
     let mut contiguous = true;
     let pb = output::progress(files.files.len() as u64, "coding", g.quiet);
     let code_index: HashMap<&str, usize> = book.codes.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect();
-    study::read_sized_batches(project, &files, g, &|n| pb.inc(n), true, |corpus| {
+    study::read_sized_batches(project, &files.files, files.sizes.as_deref(), g, &|n| pb.inc(n), true, |corpus| {
         if let Some(built) = rules_built(&mut building)? {
             rules = Some(built);
         }

@@ -424,19 +424,18 @@ pub fn read_in_batches(
     ahead: bool,
     each: impl FnMut(Corpus) -> Result<()>,
 ) -> Result<()> {
-    let files = NoteFiles { files: std::borrow::Cow::Borrowed(files), sizes: None };
-    read_sized_batches(project, &files, tell, progress, ahead, each)
+    read_sized_batches(project, files, None, tell, progress, ahead, each)
 }
 
 /// The project's note files, in order, with their sizes when a walk made anyway gave them.
-pub struct NoteFiles<'a> {
+pub struct NoteFiles {
     /// The files, in the order [`note_files`] lists them.
-    pub files: std::borrow::Cow<'a, [PathBuf]>,
+    pub files: Vec<PathBuf>,
     /// Each one's size, in bytes.
-    sizes: Option<Vec<u64>>,
+    pub sizes: Option<Vec<u64>>,
 }
 
-impl NoteFiles<'_> {
+impl NoteFiles {
     /// The note files of the walk that `stats` came from, if there was one and it read every
     /// path ([`Project::note_files_in`]); else a walk of its own ([`note_files`]), whose skipped
     /// paths are told and returned.
@@ -444,40 +443,38 @@ impl NoteFiles<'_> {
         project: &Project,
         stats: Option<&fieldnotes_corpus::NoteStats>,
         tell: &dyn Tell,
-    ) -> Result<(NoteFiles<'static>, Vec<fieldnotes_corpus::Skipped>)> {
+    ) -> Result<(NoteFiles, Vec<fieldnotes_corpus::Skipped>)> {
         if let Some((files, sizes)) = stats.and_then(|s| project.note_files_in(s)) {
-            return Ok((NoteFiles { files: std::borrow::Cow::Owned(files), sizes: Some(sizes) }, Vec::new()));
+            return Ok((NoteFiles { files, sizes: Some(sizes) }, Vec::new()));
         }
         let (files, skipped) = note_files(project, tell)?;
-        Ok((NoteFiles { files: std::borrow::Cow::Owned(files), sizes: None }, skipped))
+        Ok((NoteFiles { files, sizes: None }, skipped))
     }
 }
 
-/// [`read_in_batches`] of `files`, their sizes taken only if not given.
+/// [`read_in_batches`] of `files`, their `sizes` taken only if not given.
 pub fn read_sized_batches(
     project: &Project,
-    files: &NoteFiles,
+    files: &[PathBuf],
+    sizes: Option<&[u64]>,
     tell: &dyn Tell,
     progress: &(dyn Fn(u64) + Sync),
     ahead: bool,
     mut each: impl FnMut(Corpus) -> Result<()>,
 ) -> Result<()> {
     let batch_bytes = (project.config.index.batch_mb.max(1) as u64) << 20;
-    let NoteFiles { files, sizes } = files;
-    let files = &files[..];
     // The sizes taken on every core: one `stat` after another was 1.5 us a note before the
     // first was read (half a second at 2 GB of notes).
     let taken: Vec<u64>;
-    let sizes = match sizes {
-        Some(s) => &s[..],
+    let mut sizes = match sizes {
+        Some(s) => s,
         None => {
             taken = files.par_iter().map(|f| std::fs::metadata(f).map_or(0, |m| m.len())).collect();
-            &taken[..]
+            &taken
         }
     };
     let mut batches = Vec::new();
     let mut rest = files;
-    let mut sizes = sizes;
     while !rest.is_empty() {
         let (mut n, mut bytes) = (0, 0u64);
         while n < rest.len() && (n == 0 || bytes < batch_bytes) {
@@ -533,7 +530,7 @@ pub fn index_in_batches(
     let pb = tell.progress(files.files.len() as u64, "indexing");
     let mut update = idx.begin_update(&opts);
     let mut moved = 0;
-    read_sized_batches(project, &files, tell, &|n| pb.inc(n), false, |corpus| {
+    read_sized_batches(project, &files.files, files.sizes.as_deref(), tell, &|n| pb.inc(n), false, |corpus| {
         update.add(&corpus, &|_| {})?;
         let table = batch_table(codings, &corpus, tell)?;
         // One anchorer for the batch: each edited note is compared with its old version once.
