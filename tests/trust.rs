@@ -380,3 +380,128 @@ fn search_and_reports_count_the_same_codings() {
     assert!(with > accepted);
     assert_eq!(search_total(&["--include-suggested"]), with, "and suggestions alike when asked");
 }
+
+/// The path of the sample note the tests below edit.
+const LEVENMOUTH: &str = "notes/fife/2016-03-02-locality-planning-group-levenmouth.md";
+
+#[test]
+fn a_code_renamed_in_the_codebook_is_said_wherever_its_codings_go_uncounted() {
+    let p = TestProject::sample();
+    p.run(&["code", "auto", "-q"]);
+    p.run(&["code", "review", "--accept", "--code", "context", "--coder", "hb", "-q"]);
+    let book = p.read("codebook.toml");
+    p.write("codebook.toml", book.replacen("id = \"context\"", "id = \"understanding-context\"", 1));
+    let check = p.run(&["codebook", "check"]);
+    assert!(check.contains("use code `context`, which the codebook does not have"), "{check}");
+    // Every table that leaves them out says so, in its caption and on the terminal.
+    let o = p.run_expect(&["report", "themes", "--format", "md"], 0);
+    let (md, e) = (String::from_utf8_lossy(&o.stdout).to_string(), stderr(&o));
+    assert!(md.contains("Not counted in any row") && md.contains("`context`: "), "{md}");
+    assert!(e.contains("warning: Not counted in any row"), "{e}");
+    let o = p.run_expect(&["agree", "--coders", "hb,rules", "--include-suggested"], 0);
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(out.contains("the codebook does not have (`context`: "), "{out}");
+    assert!(stderr(&o).contains("codebook does not have"), "{}", stderr(&o));
+    // Search finds them, and says that no table counts them.
+    let o = p.run_expect(&["search", "code:context", "--count"], 0);
+    let n: u64 = String::from_utf8_lossy(&o.stdout).trim().parse().unwrap();
+    assert!(n > 0);
+    assert!(stderr(&o).contains("code `context` is not in the codebook"), "{}", stderr(&o));
+}
+
+#[test]
+fn pooled_agreement_counts_only_the_codes_some_coder_gave() {
+    let p = TestProject::sample();
+    let book = p.read("codebook.toml");
+    p.write(
+        "codebook.toml",
+        format!("{book}\n[[code]]\nid = \"unused\"\nname = \"Unused\"\ndescription = \"Never given.\"\n"),
+    );
+    p.run(&["code", "auto", "-q"]);
+    p.run(&["code", "review", "--accept", "--code", "time", "--coder", "hb", "-q"]);
+    let a = p.json(&["agree", "--coders", "rules,hb", "--include-suggested", "--json"]);
+    let rows = a["rows"].as_array().unwrap();
+    let (pooled, per_code) = rows.split_last().unwrap();
+    assert_eq!(pooled["code"], "(all codes, pooled)");
+    let units = per_code[0]["units"].as_u64().unwrap();
+    let used = per_code.iter().filter(|r| r["coded_units"].as_u64().unwrap() > 0).count() as u64;
+    assert!(used < per_code.len() as u64, "the code `unused` is given by nobody: {a}");
+    assert_eq!(pooled["units"].as_u64().unwrap(), units * used, "{a}");
+    let caption = a["caption"].as_str().unwrap();
+    assert!(caption.contains(&format!("pooled over the {used} code(s) some coder gave")), "{caption}");
+}
+
+#[test]
+fn measures_with_a_unit_of_their_own_refuse_another_and_label_their_sizes() {
+    let p = TestProject::sample();
+    p.run(&["code", "auto", "-q"]);
+    p.run(&["code", "review", "--accept", "--coder", "hb", "-q"]);
+    let o = p.cmd(&["report", "themes", "--unit", "documents", "--measure", "rate"]).output().unwrap();
+    assert!(!o.status.success() && stderr(&o).contains("drop `--unit documents`"), "{}", stderr(&o));
+    let o = p.cmd(&["report", "themes", "--unit", "words", "--measure", "docs"]).output().unwrap();
+    assert!(!o.status.success() && stderr(&o).contains("drop `--unit words`"), "{}", stderr(&o));
+    let docs = p.run(&["report", "themes", "--measure", "docs", "--format", "csv"]);
+    assert!(docs.lines().nth(1).unwrap().starts_with("(notes per group),"), "{docs}");
+    let rate = p.run(&["report", "themes", "--measure", "rate", "--format", "csv"]);
+    assert!(rate.lines().nth(1).unwrap().starts_with("(words per group),"), "{rate}");
+    // Words are counted by passage, and the caption says so.
+    let words = p.run(&["report", "themes", "--unit", "words", "--format", "md"]);
+    assert!(words.contains("words in the passages carrying each code"), "{words}");
+}
+
+#[test]
+fn codings_of_a_note_that_cannot_be_read_wait_for_it_and_are_not_called_gone() {
+    let p = TestProject::sample();
+    let id = format!("{LEVENMOUTH}#2");
+    p.run(&["code", "add", &id, "time", "-q"]);
+    let note = p.read(LEVENMOUTH);
+    p.write(LEVENMOUTH, note.replacen("kind: meeting", "kind: [meeting", 1));
+    let o = p.run_expect(&["code", "check"], 1);
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(out.contains("waiting   1 coding(s)") && out.contains("could not be read"), "{out}");
+    assert!(!out.contains("orphaned") && !out.contains("code rm"), "no advice to remove it: {out}");
+    let o = p.cmd(&["show", &id]).output().unwrap();
+    assert!(!o.status.success() && stderr(&o).contains("could not be read"), "{}", stderr(&o));
+    p.write(LEVENMOUTH, note);
+    let out = p.run(&["code", "check"]);
+    assert!(out.contains("all codings sit on their text"), "{out}");
+}
+
+#[test]
+fn check_fix_does_not_widen_a_quote_on_the_strength_of_function_words() {
+    let p = TestProject::sample();
+    let id = format!("{LEVENMOUTH}#4");
+    p.run(&["code", "add", &id, "context", "--quote", "There was a short, uncomfortable silence.", "-q"]);
+    let note = p.read(LEVENMOUTH);
+    let edited = note
+        .replacen(
+            "rather than as verdicts from outside.\n\nOne of the councillors",
+            "rather than as verdicts from outside. One of the councillors",
+            1,
+        )
+        .replacen("There was a short, uncomfortable silence.", "A brief and awkward silence followed.", 1);
+    assert_ne!(edited, note);
+    p.write(LEVENMOUTH, edited);
+    p.run_expect(&["code", "check", "--fix"], 1);
+    let listed = p.run(&["code", "list", "--json"]);
+    let l: serde_json::Value = serde_json::from_str(listed.lines().next().unwrap()).unwrap();
+    assert_eq!(l["orphaned"], true, "left for the researcher, not put on the whole merged passage: {l}");
+    assert_eq!(l["coding"]["text"], "There was a short, uncomfortable silence.");
+}
+
+#[test]
+fn code_list_gives_whole_words_in_csv_and_lists_what_a_reviewer_accepted() {
+    let p = TestProject::sample();
+    p.run(&["code", "auto", "-q"]);
+    p.run(&["code", "review", "--accept", "--code", "time", "--site", "glasgow", "--coder", "jm", "-q"]);
+    let csv = p.run(&["code", "list", "--csv", "--reviewer", "jm"]);
+    let mut rows = csv.lines();
+    assert_eq!(rows.next().unwrap(), "id,passage,code,coder,status,reviewer,origin,site,text,memo");
+    let rows: Vec<&str> = rows.collect();
+    assert!(!rows.is_empty());
+    assert!(rows.iter().all(|r| r.contains(",rules,accepted,jm,")), "{csv}");
+    assert!(rows.iter().any(|r| r.len() > 300) && !csv.contains('…'), "whole words: {csv}");
+    // jm has no ledger of their own: listing jm's codings says where theirs are.
+    let o = p.run_expect(&["code", "list", "--coder", "jm"], 0);
+    assert!(stderr(&o).contains("`fieldnotes code list --reviewer jm` lists them"), "{}", stderr(&o));
+}

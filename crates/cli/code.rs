@@ -633,22 +633,27 @@ pub struct ListArgs {
     /// Only this site (case-insensitive).
     #[arg(long)]
     site: Option<String>,
-    /// Only this coder.
+    /// Only this coder's codings (those in their ledger; suggestions they accepted are listed
+    /// by `--reviewer`).
     #[arg(long)]
     coder: Option<String>,
+    /// Only codings this person reviewed (accepted or rejected), in any ledger.
+    #[arg(long)]
+    reviewer: Option<String>,
     /// Only this status: suggested, accepted, rejected.
     #[arg(long)]
     status: Option<Status>,
     /// Print JSON lines.
     #[arg(long, conflicts_with = "csv")]
     json: bool,
-    /// Print CSV.
+    /// Print CSV (the coded words and memos in full).
     #[arg(long)]
     csv: bool,
 }
 
 fn list(g: &Globals, a: ListArgs) -> Result<ExitCode> {
-    let filter = code::ListFilter { code: a.code, site: a.site, coder: a.coder, status: a.status };
+    let filter =
+        code::ListFilter { code: a.code, site: a.site, coder: a.coder, reviewer: a.reviewer, status: a.status };
     let listed = code::list(&g.project()?, &filter, g)?;
     let orphans = listed.iter().filter(|l| l.orphaned == Some(true)).count();
     let mut out = output::stdout();
@@ -657,13 +662,16 @@ fn list(g: &Globals, a: ListArgs) -> Result<ExitCode> {
             output::write_json_line(&mut out, l)?;
         }
     } else {
+        // On a terminal the words and memos are clipped to fit; CSV, for a spreadsheet or a
+        // paper, has them whole.
+        let clip = |s: &str, n: usize| if a.csv { s.to_string() } else { output::clip(s, n) };
         let rows: Vec<Vec<String>> = listed
             .iter()
             .map(|l| {
                 let c = &l.coding;
                 let (passage, text) = match &l.text {
-                    Some(t) => (l.passages.join(" "), output::clip(t, 60)),
-                    None => (format!("(orphaned: {})", c.doc), output::clip(&c.text, 60)),
+                    Some(t) => (l.passages.join(" "), clip(t, 60)),
+                    None => (format!("(orphaned: {})", c.doc), clip(&c.text, 60)),
                 };
                 vec![
                     c.id.clone(),
@@ -671,15 +679,18 @@ fn list(g: &Globals, a: ListArgs) -> Result<ExitCode> {
                     c.code.clone(),
                     c.coder.clone(),
                     c.status.to_string(),
+                    c.reviewer.clone().unwrap_or_default(),
                     format!("{:?}", c.origin).to_lowercase(),
                     l.site_shown.clone(),
                     text,
-                    c.memo.as_deref().map(|m| output::clip(m, 40)).unwrap_or_default(),
+                    c.memo.as_deref().map(|m| clip(m, 40)).unwrap_or_default(),
                 ]
             })
             .collect();
         let header: Vec<String> =
-            ["id", "passage", "code", "coder", "status", "origin", "site", "text", "memo"].map(String::from).into();
+            ["id", "passage", "code", "coder", "status", "reviewer", "origin", "site", "text", "memo"]
+                .map(String::from)
+                .into();
         if a.csv {
             output::write_csv(&mut out, &header, &rows)?;
         } else {
@@ -844,12 +855,13 @@ fn check(g: &Globals, a: CheckArgs) -> Result<ExitCode> {
                 )?,
                 Some(c) => writeln!(
                     out,
-                    "          candidate: `{}` ({:.0}% of its words): \"{}\"\n          re-attach: fieldnotes code move {} {}",
+                    "          candidate: `{}` ({:.0}% of its words): \"{}\"\n          re-attach: fieldnotes code move {} {}{}",
                     c.passage,
                     c.words_kept * 100.0,
                     c.text,
                     o.id,
                     c.passage,
+                    if c.whole { "" } else { " --quote \"...\" (it was a quote: name the words it codes now)" }
                 )?,
                 None => {
                     writeln!(out, "          no candidate; re-attach by hand: fieldnotes code move {} PASSAGE", o.id)?
@@ -862,8 +874,16 @@ fn check(g: &Globals, a: CheckArgs) -> Result<ExitCode> {
         for b in &found.bad_lines {
             writeln!(out, "unreadable {b}")?;
         }
+        for u in &found.unread_notes {
+            writeln!(
+                out,
+                "waiting   {} coding(s) in `{}`, which could not be read: {}; they count again once the note is mended",
+                u.codings, u.path, u.reason
+            )?;
+        }
         if found.moved.is_empty()
             && found.orphaned.is_empty()
+            && found.unread_notes.is_empty()
             && found.unknown_codes.is_empty()
             && found.bad_lines.is_empty()
         {

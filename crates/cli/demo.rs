@@ -76,11 +76,20 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     if sample.join("codings").is_dir() {
         copy_tree(&sample.join("codings"), &out_dir.join("codings"))?;
     }
-    // The sample's settings point at the shared codebook; the copy carries its own.
-    let book_src = sample.join("codebook.toml");
-    let book_src = if book_src.exists() { book_src } else { sample.join("../codebooks/wws-considerations.toml") };
-    fs::copy(&book_src, out_dir.join("codebook.toml"))
-        .with_context(|| format!("cannot copy `{}`", book_src.display()))?;
+    // The sample's settings point at the shared codebook; the copy carries its own: the
+    // sample's, else the one beside it in the source tree, else the one built in (a copy of the
+    // sample elsewhere has neither beside it).
+    let book_dst = out_dir.join("codebook.toml");
+    let book_src = [sample.join("codebook.toml"), sample.join("../codebooks/wws-considerations.toml")]
+        .into_iter()
+        .find(|p| p.is_file());
+    match book_src {
+        Some(src) => {
+            fs::copy(&src, &book_dst).with_context(|| format!("cannot copy `{}`", src.display()))?;
+        }
+        None => fs::write(&book_dst, crate::init::WWS_CODEBOOK)
+            .with_context(|| format!("cannot write `{}`", book_dst.display()))?,
+    }
     fs::write(
         out_dir.join("fieldnotes.toml"),
         "name = \"Sample study: building relationships with Community Planning Partnerships\"\ncoder = \"demo\"\n",

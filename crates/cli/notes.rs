@@ -110,6 +110,22 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     summary.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    // Files beside the notes that are not notes: said, with how to read them, so that none is
+    // passed over unawares (a warning when they are all there is).
+    let others = project.other_files()?;
+    if !others.is_empty() {
+        let listed: Vec<String> = others
+            .iter()
+            .map(|(ext, n)| if ext.is_empty() { format!("{n} without an extension") } else { format!("{n} .{ext}") })
+            .collect();
+        let message = format!(
+            "{} file(s) beside the notes are not notes ({}): notes are the files `{}` finds (`notes` in fieldnotes.toml); `fieldnotes import transcript` and `fieldnotes import qmsum` turn other formats into notes",
+            others.values().sum::<usize>(),
+            listed.join(", "),
+            project.config.notes.join("`, `"),
+        );
+        if summary.documents == 0 { output::warn(&message) } else { output::info(g.quiet, &message) }
+    }
     if a.json {
         serde_json::to_writer_pretty(&mut out, &summary)?;
         writeln!(out)?;

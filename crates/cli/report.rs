@@ -506,6 +506,17 @@ fn themes(g: &Globals, a: ThemesArgs) -> Result<ExitCode> {
         MeasureArg::Rate => Measure::Rate,
         MeasureArg::Docs => Measure::Docs,
     };
+    // `rate` and `docs` have a unit of their own: another unit asked for would be ignored.
+    match (measure, unit) {
+        (Measure::Rate, UnitKind::Documents | UnitKind::Words) => anyhow::bail!(
+            "`--measure rate` counts coded passages per 1,000 words whatever the unit: drop `--unit {}`",
+            unit.name().replace("notes", "documents")
+        ),
+        (Measure::Docs, UnitKind::Words) => anyhow::bail!(
+            "`--measure docs` counts notes with the code whatever the unit: drop `--unit words` (or use `--unit documents`)"
+        ),
+        _ => {}
+    }
     let sel = a.counting.selection();
     let frames = store.frames(&book, &GroupBy::parse(&a.by), &sel, a.rollup)?;
     // A key no note has would give one `(none)` column: an error instead (issue #20).
@@ -519,6 +530,9 @@ fn themes(g: &Globals, a: ThemesArgs) -> Result<ExitCode> {
     }
     let mut t = fieldnotes_report::theme_table(&frames, &book, &a.by, unit, measure, &sel.describe(), a.rollup)?;
     t.left_out = store.left_out(&sel).describe();
+    if let Some(clause) = t.not_in_codebook_clause() {
+        output::warn(&clause);
+    }
     if a.out.format == Format::Png {
         let path = a.out.output.context("PNG output needs a file: `-o themes.png`")?;
         let svg = match a.chart {

@@ -302,7 +302,10 @@ impl Codebook {
         let mut out = Vec::new();
         let mut seen: HashMap<&str, usize> = HashMap::new();
         for (i, c) in self.codes.iter().enumerate() {
-            let line = line_for(&c.id);
+            // The line of this definition: a repeated id's own line, not its first's.
+            let earlier = self.codes[..i].iter().filter(|x| x.id == c.id).count();
+            let line = text.and_then(|t| find_id_line_nth(t, &c.id, earlier)).or_else(|| line_for(&c.id));
+            let first_line = line_for(&c.id);
             if c.id.trim().is_empty() || c.id.chars().any(|ch| ch.is_whitespace() || ch == ':' || ch == '"') {
                 out.push(Finding {
                     severity: Severity::Error,
@@ -316,18 +319,16 @@ impl Codebook {
             }
             if let Some(&first) = seen.get(c.id.as_str()) {
                 // The line of this, the repeated, definition; the message names the first one's.
-                let earlier = self.codes[..i].iter().filter(|x| x.id == c.id).count();
-                let again = text.and_then(|t| find_id_line_nth(t, &c.id, earlier)).or(line);
                 out.push(Finding {
                     severity: Severity::Error,
                     code: Some(c.id.clone()),
-                    line: again,
+                    line,
                     message: format!(
                         "duplicate code id `{}` (code #{} and #{}{}); give each code its own id",
                         c.id,
                         first + 1,
                         i + 1,
-                        line.map(|l| format!(", first defined on line {l}")).unwrap_or_default()
+                        first_line.map(|l| format!(", first defined on line {l}")).unwrap_or_default()
                     ),
                 });
             } else {
@@ -402,6 +403,23 @@ impl Codebook {
                     code: Some(c.id.clone()),
                     line,
                     message: format!("code `{}` is never used in any ledger", c.id),
+                });
+            }
+        }
+        // Codes the ledgers use that the codebook does not have: renamed or removed, their
+        // codings are in no table, so each is said.
+        if let Some(u) = usage {
+            let mut missing: Vec<(&String, &usize)> =
+                u.iter().filter(|(id, n)| **n > 0 && !self.codes.iter().any(|c| &c.id == *id)).collect();
+            missing.sort();
+            for (id, n) in missing {
+                out.push(Finding {
+                    severity: Severity::Warning,
+                    code: Some(id.clone()),
+                    line: None,
+                    message: format!(
+                        "{n} coding(s) in the ledgers use code `{id}`, which the codebook does not have, so no table or agreement counts them; if the code was renamed, give it back its old id (ledgers name codes by id); `fieldnotes code check` lists them"
+                    ),
                 });
             }
         }
@@ -515,7 +533,7 @@ description = "e"
     #[test]
     fn check_finds_every_problem() {
         let cb = Codebook::parse(BOOK).unwrap();
-        let usage = HashMap::from([("a".to_string(), 3)]);
+        let usage = HashMap::from([("a".to_string(), 3), ("renamed".to_string(), 2)]);
         let f = cb.check(Some(BOOK), Some(&usage));
         let msgs: Vec<String> = f.iter().map(|x| format!("{:?} {:?} {}", x.severity, x.line, x.message)).collect();
         let all = msgs.join("\n");
@@ -526,6 +544,10 @@ description = "e"
         assert!(all.contains("code `d` has no description"), "{all}");
         assert!(all.contains("`rgb(1,2,3)`"), "{all}");
         assert!(all.contains("code `e` is never used"), "{all}");
+        assert!(
+            all.contains("2 coding(s) in the ledgers use code `renamed`, which the codebook does not have"),
+            "{all}"
+        );
         // The duplicate is reported where it is repeated, naming the first definition's line.
         let dup = f.iter().find(|x| x.message.contains("duplicate code id `a`")).unwrap();
         assert_eq!(dup.line, Some(20), "{}", dup.message);

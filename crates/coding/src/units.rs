@@ -140,9 +140,26 @@ pub fn place_codings<'a>(
     anchorer: &mut Anchorer,
 ) -> Placement<'a> {
     let index: HashMap<&str, usize> = corpus.documents.iter().enumerate().map(|(i, d)| (d.path.as_str(), i)).collect();
+    // A note that is there but could not be read is not gone: its codings wait for it, and
+    // saying so keeps anyone from removing or moving them.
+    let unread: HashMap<&str, &fieldnotes_corpus::Skipped> =
+        corpus.skipped.iter().map(|s| (s.path.as_str(), s)).collect();
     let mut out = Placement::default();
     for c in codings {
         let di = index.get(c.doc.as_str()).copied();
+        if di.is_none()
+            && let Some(s) = unread.get(c.doc.as_str())
+        {
+            out.orphans.push(Orphan {
+                coding: c,
+                reason: format!(
+                    "note `{}` could not be read ({}); its codings come back when the note is mended",
+                    s.path, s.reason
+                ),
+                near: None,
+            });
+            continue;
+        }
         place_one(&mut out, c, di.map(|i| (i, &corpus.documents[i])), anchorer);
     }
     out

@@ -297,6 +297,39 @@ impl Project {
         Ok((files, skipped))
     }
 
+    /// Files the note globs do not take, in the folders the globs look in (the part of each glob
+    /// before its first wildcard, `notes/` by default): their count by extension (`""` for
+    /// none), to tell a researcher whose files were passed over what they were.
+    pub fn other_files(&self) -> Result<std::collections::BTreeMap<String, usize>> {
+        let globs = self.globs()?;
+        let mut out = std::collections::BTreeMap::new();
+        let mut dirs: Vec<PathBuf> = self
+            .config
+            .notes
+            .iter()
+            .map(|g| {
+                let fixed: Vec<&str> = g.split('/').take_while(|part| !part.contains(['*', '?', '[', '{'])).collect();
+                self.root.join(fixed.join("/"))
+            })
+            .filter(|d| d.is_dir())
+            .collect();
+        dirs.sort();
+        dirs.dedup();
+        // A folder inside another is walked with it.
+        let outer: Vec<PathBuf> =
+            dirs.iter().filter(|d| !dirs.iter().any(|o| o != *d && d.starts_with(o))).cloned().collect();
+        for dir in outer {
+            for e in self.walker(&dir).build().flatten() {
+                if !e.file_type().is_some_and(|t| t.is_file()) || globs.is_match(self.relative(e.path())) {
+                    continue;
+                }
+                let ext = e.path().extension().map(|x| x.to_string_lossy().to_lowercase()).unwrap_or_default();
+                *out.entry(ext).or_insert(0) += 1;
+            }
+        }
+        Ok(out)
+    }
+
     /// The note files of `stats` (a walk made anyway, for the project's signature) as
     /// [`Project::note_files`] lists them, in its order, each with its size: a second walk and
     /// a second `stat` of each note saved. `None` when that walk could not read some path: then

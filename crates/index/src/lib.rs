@@ -61,7 +61,7 @@ pub enum Error {
         path: PathBuf,
     },
     /// The query is malformed.
-    #[error("{0}")]
+    #[error(transparent)]
     Syntax(#[from] SyntaxError),
     /// An error from tantivy.
     #[error("search index: {0}")]
@@ -211,6 +211,12 @@ impl SearchIndex {
     /// grouping by `code` counts and hits show. Without them no passage has a code.
     pub fn set_codes(&mut self, codes: Codes) {
         self.codes = codes;
+    }
+
+    /// The codes (lower-cased) some passage carries, suggestions counted with
+    /// `include_suggested`, as [`SearchIndex::set_codes`] gave them.
+    pub fn code_names(&self, include_suggested: bool) -> std::collections::BTreeSet<String> {
+        self.codes.names(include_suggested)
     }
 
     /// Brings the index in step with the corpus. Only notes whose content changed are touched;

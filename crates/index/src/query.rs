@@ -68,7 +68,11 @@ pub struct SyntaxError {
 
 impl fmt::Display for SyntaxError {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
-        write!(f, "column {}: {} (hint: {})", self.column, self.message, self.hint)
+        match self.column {
+            // Found once the query was parsed, in a value: where is said by the caret.
+            0 => write!(f, "{} (hint: {})", self.message, self.hint),
+            c => write!(f, "column {c}: {} (hint: {})", self.message, self.hint),
+        }
     }
 }
 
@@ -77,7 +81,21 @@ impl std::error::Error for SyntaxError {}
 impl SyntaxError {
     /// The query with a caret under the error column, for terminals.
     pub fn pointer(&self, query: &str) -> String {
-        format!("  {query}\n  {}^", " ".repeat(self.column.saturating_sub(1)))
+        // An error found after parsing (column 0) points at the value it names in backquotes.
+        let column = match self.column {
+            0 => self
+                .message
+                .split('`')
+                .nth(1)
+                .filter(|v| !v.is_empty())
+                .and_then(|v| query.find(v))
+                .map_or(0, |b| query[..b].chars().count() + 1),
+            c => c,
+        };
+        if column == 0 {
+            return format!("  {query}");
+        }
+        format!("  {query}\n  {}^", " ".repeat(column - 1))
     }
 }
 

@@ -168,7 +168,7 @@ struct Compiler<'a> {
 }
 
 fn syntax(message: String, hint: &str) -> SyntaxError {
-    SyntaxError { column: 1, message, hint: hint.to_string() }
+    SyntaxError { column: 0, message, hint: hint.to_string() }
 }
 
 /// The words of query text as they are searched: lower-cased, and a hyphenated compound as its
@@ -503,7 +503,12 @@ fn keys_of(searcher: &Searcher, field: Field, into: &mut BTreeSet<String>) -> Re
 /// length, or 2), nearest first: what "did you mean" offers.
 pub fn closest<'a>(name: &str, candidates: impl IntoIterator<Item = &'a String>) -> Vec<String> {
     let name = name.to_lowercase();
-    let limit = (name.chars().count() / 2).max(2);
+    // A typo changes a letter or two: one in a short name (two in `foo` would make it `doc`).
+    let limit = match name.chars().count() {
+        0..=4 => 1,
+        5..=8 => 2,
+        n => n / 3,
+    };
     let mut scored: Vec<(usize, &String)> = candidates
         .into_iter()
         .filter(|c| **c != name)

@@ -23,10 +23,10 @@ impl ThemeTable {
         let mut header = vec!["code".to_string()];
         header.extend(self.groups.iter().cloned());
         let mut rows = Vec::with_capacity(self.rows.len() + 1);
-        let mut sizes = vec![format!("({} per group)", self.unit.name())];
+        let mut sizes = vec![format!("({} per group)", self.size_unit().name())];
         for s in &self.sizes {
             sizes.push(
-                match self.unit {
+                match self.size_unit() {
                     crate::UnitKind::Passages => s.passages,
                     crate::UnitKind::Documents => s.docs,
                     crate::UnitKind::Words => s.words,

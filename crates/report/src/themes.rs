@@ -94,9 +94,23 @@ pub struct ThemeTable {
     /// What the counts leave out (notes that could not be read, orphaned codings), as a
     /// sentence for the caption; empty when nothing was.
     pub left_out: String,
+    /// Codes that codings use but the codebook does not have (renamed or removed), with the
+    /// units carrying each: no row counts them, and the caption says so.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub not_in_codebook: Vec<(String, Cell)>,
 }
 
 impl ThemeTable {
+    /// The unit of the group sizes a cell is read against: the table's unit for counts and
+    /// shares, notes for `docs`, words for `rate`.
+    pub fn size_unit(&self) -> UnitKind {
+        match self.measure {
+            Measure::Count | Measure::Share => self.unit,
+            Measure::Docs => UnitKind::Documents,
+            Measure::Rate => UnitKind::Words,
+        }
+    }
+
     /// The number a cell shows under the table's unit and measure; `None` where undefined
     /// (a share of an empty group).
     pub fn value(&self, row: usize, col: usize) -> Option<f64> {
@@ -132,11 +146,21 @@ impl ThemeTable {
 
     /// The caption: what is counted, over which codings, with which codebook.
     pub fn caption(&self) -> String {
-        let what = match self.measure {
-            Measure::Count => format!("Number of {} carrying each code", self.unit.name()),
-            Measure::Share => format!("Percentage of each group's {} carrying each code", self.unit.name()),
-            Measure::Rate => "Coded passages per 1,000 words of each group's text".to_string(),
-            Measure::Docs => "Number of notes with at least one passage carrying each code".to_string(),
+        let what = match (self.measure, self.unit) {
+            // A passage carries a code, however few of its words a coding quotes: words are
+            // counted by passage.
+            (Measure::Count, UnitKind::Words) => {
+                "Number of words in the passages carrying each code (a coding of a few words counts its whole passage)"
+                    .to_string()
+            }
+            (Measure::Share, UnitKind::Words) => {
+                "Percentage of each group's words that stand in passages carrying each code (a coding of a few words counts its whole passage)"
+                    .to_string()
+            }
+            (Measure::Count, _) => format!("Number of {} carrying each code", self.unit.name()),
+            (Measure::Share, _) => format!("Percentage of each group's {} carrying each code", self.unit.name()),
+            (Measure::Rate, _) => "Coded passages per 1,000 words of each group's text".to_string(),
+            (Measure::Docs, _) => "Number of notes with at least one passage carrying each code".to_string(),
         };
         let caption = format!(
             "{what}, by {}. A code counts once per unit however many codings or coders put it there; counted: {}; codebook: {}{}.",
@@ -145,7 +169,37 @@ impl ThemeTable {
             self.codebook,
             if self.rollup { "; child codes also count for their parents" } else { "" }
         );
-        if self.left_out.is_empty() { caption } else { format!("{caption} {}", self.left_out) }
+        let caption = if self.left_out.is_empty() { caption } else { format!("{caption} {}", self.left_out) };
+        match self.not_in_codebook_clause() {
+            Some(clause) => format!("{caption} {clause}"),
+            None => caption,
+        }
+    }
+
+    /// The codes codings use that the codebook does not have, as a sentence: no row counts
+    /// them. `None` when there are none.
+    pub fn not_in_codebook_clause(&self) -> Option<String> {
+        if self.not_in_codebook.is_empty() {
+            return None;
+        }
+        let unit = self.unit.name();
+        let listed: Vec<String> = self
+            .not_in_codebook
+            .iter()
+            .map(|(code, c)| {
+                let n = match self.unit {
+                    UnitKind::Passages => c.passages,
+                    UnitKind::Documents => c.docs,
+                    UnitKind::Words => c.words,
+                };
+                format!("`{code}`: {n} {unit}")
+            })
+            .collect();
+        Some(format!(
+            "Not counted in any row: codings of {} code(s) the codebook does not have ({}); a code renamed in the codebook keeps its old id in the ledgers.",
+            listed.len(),
+            listed.join(", ")
+        ))
     }
 }
 
@@ -224,14 +278,10 @@ pub fn theme_table(
             cells: vec![Cell::default(); groups.len()],
         })
         .collect();
-    let mut unknown = Vec::new();
     for i in 0..counts.height() {
         let code = name_at(&frames.codes, &counts, "code", i)?;
         let group = name_at(&frames.groups, &counts, "group", i)?;
-        let Some(&r) = ci.get(code.as_str()) else {
-            unknown.push(code);
-            continue;
-        };
+        let Some(&r) = ci.get(code.as_str()) else { continue };
         let Some(&g) = gi.get(group.as_str()) else { continue };
         rows[r].cells[g] = Cell {
             passages: u64_at(&counts, "passages", i)?,
@@ -240,16 +290,21 @@ pub fn theme_table(
         };
     }
     let last = groups.len() - 1;
+    let mut not_in_codebook = Vec::new();
     for i in 0..totals.height() {
         let code = name_at(&frames.codes, &totals, "code", i)?;
-        if let Some(&r) = ci.get(code.as_str()) {
-            rows[r].cells[last] = Cell {
-                passages: u64_at(&totals, "passages", i)?,
-                docs: u64_at(&totals, "docs", i)?,
-                words: u64_at(&totals, "words", i)?,
-            };
+        let cell = Cell {
+            passages: u64_at(&totals, "passages", i)?,
+            docs: u64_at(&totals, "docs", i)?,
+            words: u64_at(&totals, "words", i)?,
+        };
+        match ci.get(code.as_str()) {
+            Some(&r) => rows[r].cells[last] = cell,
+            None if cell.passages > 0 => not_in_codebook.push((code, cell)),
+            None => {}
         }
     }
+    not_in_codebook.sort_by(|a, b| a.0.cmp(&b.0));
     if book.codes.is_empty() {
         return Err(Error::Invalid("the codebook has no codes".into()));
     }
@@ -269,5 +324,6 @@ pub fn theme_table(
         codebook,
         rollup,
         left_out: String::new(),
+        not_in_codebook,
     })
 }

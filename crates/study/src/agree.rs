@@ -166,6 +166,11 @@ pub fn human_coders(project: &fieldnotes_corpus::Project) -> Result<Vec<String>>
     Ok(units::human_coders(&codings))
 }
 
+/// The units of agreement, as captions name them.
+fn unit_name(unit: Unit) -> &'static str {
+    if unit == Unit::Passage { "passages" } else { "notes" }
+}
+
 impl Agreement {
     /// Agreement of `req.coders` over `study` (the notes they share, [`Study::load_shared`], or
     /// the whole study). An error names what is missing: a coder without codings, an unknown
@@ -267,24 +272,59 @@ impl Agreement {
             sets.iter().map(|s| Some(f64::from(u8::from(s.contains(code))))).collect()
         };
         let mut rows: Vec<Row> = Vec::new();
+        // The codes some coder gave in these units: only they are pooled, as a code nobody
+        // used would add units where every coder agrees by saying nothing.
+        let mut used: Vec<&String> = Vec::new();
         for c in &codes {
             let matrix: Vec<Vec<Option<f64>>> = kept.iter().map(|(_, sets)| presence(sets, c)).collect();
             let coded = kept.iter().filter(|(_, sets)| sets.iter().any(|s| s.contains(c))).count();
+            if coded > 0 {
+                used.push(c);
+            }
             rows.push(Row::of(c, &Ratings::new(coders.clone(), matrix)?, coded, req));
         }
-        if codes.len() > 1 {
+        if codes.len() > 1 && !used.is_empty() {
             let pooled: Vec<Vec<Option<f64>>> =
-                kept.iter().flat_map(|(_, sets)| codes.iter().map(move |c| presence(sets, c))).collect();
+                kept.iter().flat_map(|(_, sets)| used.iter().map(move |c| presence(sets, c))).collect();
             let coded = pooled.iter().filter(|r| r.contains(&Some(1.0))).count();
             if let Ok(r) = Ratings::new(coders.clone(), pooled) {
                 rows.push(Row::of("(all codes, pooled)", &r, coded, req));
             }
         }
-        let unit = if req.unit == Unit::Passage { "passages" } else { "notes" };
+        // Codes the codings use that the codebook does not have (renamed or removed): no row
+        // counts them, which is said rather than passed over.
+        let mut not_in_book: BTreeMap<&str, usize> = BTreeMap::new();
+        if req.code.is_none() {
+            for (_, sets) in &kept {
+                let unit_codes: BTreeSet<&str> = sets.iter().flatten().map(String::as_str).collect();
+                for c in unit_codes.into_iter().filter(|c| book.code(c).is_none()) {
+                    *not_in_book.entry(c).or_default() += 1;
+                }
+            }
+        }
+        let not_in_book = if not_in_book.is_empty() {
+            String::new()
+        } else {
+            let listed: Vec<String> =
+                not_in_book.iter().map(|(c, n)| format!("`{c}`: {n} {}", unit_name(req.unit))).collect();
+            let clause = format!(
+                "not counted in any row: codings of {} code(s) the codebook does not have ({}); a code renamed in the codebook keeps its old id in the ledgers",
+                listed.len(),
+                listed.join(", ")
+            );
+            tell.warn(&clause);
+            format!("; {clause}")
+        };
+        let pooled_over = if codes.len() > 1 && used.len() < codes.len() {
+            format!("; pooled over the {} code(s) some coder gave", used.len())
+        } else {
+            String::new()
+        };
+        let unit = unit_name(req.unit);
         // Codings that count nowhere (orphaned, or in notes that could not be read) are said.
         let left = study.left_out(&placement, &sel).clause();
         let caption = format!(
-            "Agreement of {} over {} {unit} of {} note(s){}; {}; nominal presence/absence per code{}{}.",
+            "Agreement of {} over {} {unit} of {} note(s){}; {}; nominal presence/absence per code{}{pooled_over}{}{not_in_book}.",
             coders.join(", "),
             kept.len(),
             shared.len(),

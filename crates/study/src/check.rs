@@ -41,6 +41,10 @@ pub struct Candidate {
     /// The passage's words, clipped to 60 characters, to show.
     #[serde(skip)]
     pub text: String,
+    /// Whether the orphan may stand on the whole passage: false for a quote of a few words
+    /// from a much longer passage, which is moved by hand with the words it codes now.
+    #[serde(skip)]
+    pub whole: bool,
 }
 
 /// A coding whose words are gone from its note.
@@ -64,6 +68,17 @@ pub struct Orphan {
     pub reason: String,
     /// Where it most likely belongs now.
     pub candidate: Option<Candidate>,
+}
+
+/// A note that is there but could not be read, and how many codings wait for it.
+#[derive(Clone, Debug, Serialize)]
+pub struct UnreadNote {
+    /// Its path.
+    pub path: String,
+    /// Why it could not be read (file, line, hint).
+    pub reason: String,
+    /// The codings on it, which count again once it is mended.
+    pub codings: usize,
 }
 
 /// A coding of a code the codebook does not have.
@@ -94,6 +109,8 @@ pub struct Check {
     pub unknown_codes: Vec<UnknownCode>,
     /// Ledger lines that could not be read.
     pub bad_lines: Vec<String>,
+    /// Notes that are there but could not be read, with codings that wait for them.
+    pub unread_notes: Vec<UnreadNote>,
     /// With `fix`: orphans re-attached.
     #[serde(skip)]
     pub reattached: usize,
@@ -105,6 +122,7 @@ impl Check {
     pub fn failing(&self, fixed: bool) -> bool {
         self.orphaned.len() > self.reattached
             || !self.unknown_codes.is_empty()
+            || !self.unread_notes.is_empty()
             || !self.bad_lines.is_empty()
             || (!fixed && !self.moved.is_empty())
     }
@@ -115,10 +133,27 @@ fn word_set(text: &str) -> HashSet<String> {
     text.split(|c: char| !c.is_alphanumeric()).filter(|w| !w.is_empty()).map(str::to_lowercase).collect()
 }
 
-/// The share of `old`'s words that `candidate` holds.
+/// The words of a text that say what it is about: its words without English function words
+/// ("there", "was", "a"), which any passage holds; all its words if it has no other.
+fn content_words(text: &str) -> HashSet<String> {
+    let all = word_set(text);
+    let content: HashSet<String> =
+        all.iter().filter(|w| !fieldnotes_report::keyness::ENGLISH_STOPWORDS.contains(&w.as_str())).cloned().collect();
+    if content.is_empty() { all } else { content }
+}
+
+/// The share of `old`'s content words ([`content_words`]) that `candidate` holds.
 fn words_kept(old: &str, candidate: &str) -> f64 {
-    let (a, b) = (word_set(old), word_set(candidate));
+    let (a, b) = (content_words(old), word_set(candidate));
     if a.is_empty() { 0.0 } else { a.intersection(&b).count() as f64 / a.len() as f64 }
+}
+
+/// Whether an orphan with words `old` may be put on the whole of passage text `candidate`
+/// without a word from the researcher: at least half of its content words are there, and it
+/// was not a quote of a few words from a much longer passage (put on the whole passage, it
+/// would say the passage was coded where only a phrase was).
+fn reattaches(old: &str, candidate: &str, kept: f64) -> bool {
+    kept >= 0.5 && 4 * content_words(old).len() >= content_words(candidate).len()
 }
 
 /// The passage an orphaned coding most likely belongs to now, given its old words: the one
@@ -168,6 +203,7 @@ pub fn check(project: &Project, fix: bool, tell: &dyn Tell) -> Result<Check> {
         orphaned: Vec::new(),
         unknown_codes: Vec::new(),
         bad_lines: Vec::new(),
+        unread_notes: Vec::new(),
         reattached: 0,
     };
     // With `fix`, the `move` events that record where codings stand now, per ledger.
@@ -210,18 +246,40 @@ pub fn check(project: &Project, fix: bool, tell: &dyn Tell) -> Result<Check> {
                 }
             }
         }
+        // Codings of notes that are there but could not be read are not orphans: they wait
+        // for the note to be mended, each note said once.
+        let unread: BTreeMap<&str, String> =
+            corpus.skipped.iter().map(|s| (s.path.as_str(), s.reason.to_string())).collect();
         // Each orphan, why, and its candidate place in its note (read in this batch, if not gone).
         for o in &placement.orphans {
+            if let Some(reason) = unread.get(o.coding.doc.as_str()) {
+                match found.unread_notes.iter_mut().find(|u| u.path == o.coding.doc) {
+                    Some(u) => u.codings += 1,
+                    None => found.unread_notes.push(UnreadNote {
+                        path: o.coding.doc.clone(),
+                        reason: reason.clone(),
+                        codings: 1,
+                    }),
+                }
+                continue;
+            }
             let doc = corpus.document(&o.coding.doc);
             let old = old_words(o.coding, &versions);
             let cand = doc.and_then(|d| candidate(d, old.as_deref()?, o.near).map(|(p, k)| (d, p, k)));
             if fix
                 && let Some((d, p, k)) = cand
-                && k >= 0.5
+                && let Some(old) = old.as_deref()
+                && reattaches(old, d.passage_text(p), k)
             {
                 move_to(o.coding, d, p.start, p.end)?;
                 found.reattached += 1;
             }
+            let candidate = cand.map(|(d, p, k)| Candidate {
+                passage: d.passage_id(p),
+                words_kept: k,
+                text: crate::clip(d.passage_text(p), 60),
+                whole: old.as_deref().is_some_and(|old| reattaches(old, d.passage_text(p), 1.0)),
+            });
             let c = o.coding;
             found.orphaned.push(Orphan {
                 id: c.id.clone(),
@@ -232,11 +290,7 @@ pub fn check(project: &Project, fix: bool, tell: &dyn Tell) -> Result<Check> {
                 memo: c.memo.clone(),
                 text: old,
                 reason: o.reason.clone(),
-                candidate: cand.map(|(d, p, k)| Candidate {
-                    passage: d.passage_id(p),
-                    words_kept: k,
-                    text: crate::clip(d.passage_text(p), 60),
-                }),
+                candidate,
             });
         }
         Ok(())

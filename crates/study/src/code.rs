@@ -497,8 +497,10 @@ pub struct ListFilter {
     pub code: Option<String>,
     /// Only this site (any case).
     pub site: Option<String>,
-    /// Only this coder.
+    /// Only this coder's codings (those in their ledger).
     pub coder: Option<String>,
+    /// Only codings this person reviewed (accepted or rejected), in any ledger.
+    pub reviewer: Option<String>,
     /// Only this status.
     pub status: Option<Status>,
 }
@@ -562,6 +564,7 @@ pub fn list(project: &Project, filter: &ListFilter, tell: &dyn Tell) -> Result<V
     let mut known_sites: BTreeSet<String> = BTreeSet::new();
     let mut known_coders: BTreeSet<String> = ledgers.iter().map(|l| l.coder().to_string()).collect();
     let (mut placed, mut orphans) = (Vec::new(), Vec::new());
+    let mut credited = 0usize;
     let mut take = |corpus: &fieldnotes_corpus::Corpus, codings: &Codings, placement: &units::Placement<'_>| {
         known_codes.extend(codings.iter().map(|c| c.code.clone()));
         known_sites.extend(corpus.documents.iter().filter_map(|d| d.attr_str("site")).map(str::to_string));
@@ -570,9 +573,18 @@ pub fn list(project: &Project, filter: &ListFilter, tell: &dyn Tell) -> Result<V
         let keep = |c: &Coding| {
             filter.code.as_ref().is_none_or(|x| &c.code == x)
                 && filter.coder.as_ref().is_none_or(|x| &c.coder == x)
+                && filter.reviewer.as_ref().is_none_or(|x| c.reviewer.as_ref() == Some(x))
                 && filter.status.is_none_or(|s| c.status == s)
                 && filter.site.as_ref().is_none_or(|s| site_of(&c.doc).eq_ignore_ascii_case(s))
         };
+        // Suggestions of others this coder accepted count as theirs in tables and agreement:
+        // said, with how to list them, when only the coder's own are listed.
+        if let Some(x) = filter.coder.as_ref().filter(|_| filter.reviewer.is_none()) {
+            credited += codings
+                .iter()
+                .filter(|c| &c.coder != x && c.status == Status::Accepted && c.reviewer.as_ref() == Some(x))
+                .count();
+        }
         for x in placement.placed.iter().filter(|x| keep(x.coding)) {
             let d = &corpus.documents[x.doc];
             let site = site_of(&x.coding.doc);
@@ -623,6 +635,14 @@ pub fn list(project: &Project, filter: &ListFilter, tell: &dyn Tell) -> Result<V
     }
     if let Some(coder) = &filter.coder {
         warn_unknown(tell, "coder", coder, &known_coders, "in the project");
+        if credited > 0 {
+            tell.info(&format!(
+                "{credited} suggestion(s) in other ledgers that `{coder}` accepted count as {coder}'s in tables and agreement; `fieldnotes code list --reviewer {coder}` lists them"
+            ));
+        }
+    }
+    if let Some(reviewer) = &filter.reviewer {
+        warn_unknown(tell, "reviewer", reviewer, &known_coders, "in the project");
     }
     placed.extend(orphans);
     Ok(placed)

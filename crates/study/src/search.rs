@@ -48,16 +48,51 @@ pub fn open(
     if uses_codes {
         index.set_codes(crate::store::search_codes(project, &stats, tell)?);
     }
-    // No codebook is fine for searching; a broken one is refused, as by every command.
+    // No codebook is fine for searching. A broken one is refused when the query is about codes,
+    // as by every command that counts them; a search of the text only is told and goes on.
     let codebook: Vec<String> = if project.codebook_path().exists() {
-        crate::study::codebook(project)?.codes.iter().map(|c| c.id.clone()).collect()
+        match crate::study::codebook(project) {
+            Ok(book) => book.codes.iter().map(|c| c.id.clone()).collect(),
+            Err(e) if !uses_codes => {
+                tell.warn(&format!("{e:#}; searching the text without it"));
+                Vec::new()
+            }
+            Err(e) => return Err(e),
+        }
     } else {
         Vec::new()
     };
     for u in index.unknown_names(query, &codebook)? {
         tell.warn(&unknown_warning(&u));
     }
+    // A code the codings use but the codebook does not have is found here, yet counted in no
+    // table: said, so that a count from search and one from a table are not taken for the same.
+    let mut named = Vec::new();
+    codes_named(ast, &mut named);
+    if !codebook.is_empty() && !named.is_empty() {
+        let coded = index.code_names(true);
+        named.sort();
+        named.dedup();
+        for code in named {
+            let lower = code.to_lowercase();
+            if coded.contains(&lower) && !codebook.iter().any(|k| k.to_lowercase() == lower) {
+                tell.warn(&format!(
+                    "code `{code}` is not in the codebook: its codings are found here but counted in no table or agreement (a code renamed in the codebook keeps its old id in the ledgers)"
+                ));
+            }
+        }
+    }
     Ok(Opened { index, uses_codes })
+}
+
+/// The values of the query's `code:` terms.
+fn codes_named<'a>(ast: &'a Ast, out: &mut Vec<&'a str>) {
+    match ast {
+        Ast::And(items) | Ast::Or(items) => items.iter().for_each(|a| codes_named(a, out)),
+        Ast::Not(inner) => codes_named(inner, out),
+        Ast::Field { field, value, prefix: false, .. } if field == "code" || field == "codes" => out.push(value),
+        _ => {}
+    }
 }
 
 /// Builds the index, or brings it up to date, reading the notes a batch at a time as `fieldnotes
@@ -104,7 +139,7 @@ fn checked_index(project: &Project, stats: &NoteStats, idx: SearchIndex, tell: &
     }
     if bytes <= AUTO_REFRESH_BYTES {
         drop(idx);
-        tell.info(&format!("{n} note(s) changed since the index was built ({}); updating it", list.join(", ")));
+        tell.info(&format!("{n} note(s) changed since the index was built ({}); updating the index", list.join(", ")));
         let study = Study::load(project.clone(), tell)?;
         let (idx, _) = study.update_index(tell, true)?.context("the search index could not be built")?;
         return Ok(idx);

@@ -140,12 +140,14 @@ impl Study {
         let (path, r) = fieldnotes_corpus::split_passage_id(id).with_context(|| {
             format!("`{id}` is not a passage id; ids look like `notes/fife/2016-03-02-board.md#kq3x7fa2` (or `…md#3` for the third passage)")
         })?;
-        let di = self
-            .corpus
-            .documents
-            .binary_search_by(|d| d.path.as_str().cmp(path))
-            .ok()
-            .with_context(|| format!("no note `{path}` in the project; `fieldnotes notes --list` lists them"))?;
+        let Ok(di) = self.corpus.documents.binary_search_by(|d| d.path.as_str().cmp(path)) else {
+            // A note that is there but could not be read is not missing: say why, and that
+            // mending it brings its passages (and codings) back.
+            if let Some(s) = self.corpus.skipped.iter().find(|s| s.path == path) {
+                bail!("note `{path}` could not be read: {}; mend it and its passages and codings come back", s.reason);
+            }
+            bail!("no note `{path}` in the project; `fieldnotes notes --list` lists them");
+        };
         let doc = &self.corpus.documents[di];
         if let Some(p) = doc.find_passage(r) {
             return Ok((di, doc, p));
