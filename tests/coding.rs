@@ -210,8 +210,12 @@ fn interactive_review_is_resumable() {
     let mut child =
         p.cmd(&["code", "review", "--prompt"]).stdin(Stdio::piped()).stdout(Stdio::piped()).spawn().unwrap();
     use std::io::Write;
-    child.stdin.take().unwrap().write_all(b"a\nq\n").unwrap();
-    assert!(child.wait().unwrap().success());
+    // A mistyped key is asked again, not taken as a skip: the `a` after it decides the first.
+    child.stdin.take().unwrap().write_all(b"x\na\nq\n").unwrap();
+    let o = child.wait_with_output().unwrap();
+    assert!(o.status.success());
+    let shown = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(shown.contains("`x` is not an answer"), "{shown}");
     assert_eq!(p.run(&["code", "list", "--csv", "--status", "suggested"]).lines().count() - 1, n - 1);
     assert_eq!(p.run(&["code", "list", "--csv", "--status", "accepted"]).lines().count() - 1, 1);
 }

@@ -470,7 +470,7 @@ fn explain(g: &Globals, a: ExplainArgs) -> Result<ExitCode> {
                 let verdict = if v.suggested { "suggested" } else { "not suggested" };
                 writeln!(
                     out,
-                    "{} {}: {} rule(s) fired, {} needed",
+                    "{}: {}: {} rule(s) fired, {} needed",
                     output::bold(&v.code, g.color),
                     verdict,
                     v.rules_fired,
@@ -494,7 +494,7 @@ fn explain(g: &Globals, a: ExplainArgs) -> Result<ExitCode> {
             let why: Vec<String> = m.features.iter().map(|(f, c)| format!("\"{f}\" +{c:.2}")).collect();
             writeln!(
                 out,
-                "{} {verdict}: score {:.2}, suggested at {:.2} and above{}",
+                "{}: {verdict}: score {:.2}, suggested at {:.2} and above{}",
                 output::bold(&m.code, g.color),
                 m.score,
                 m.threshold,
@@ -787,15 +787,21 @@ fn review(g: &Globals, a: ReviewArgs) -> Result<ExitCode> {
         for h in &c.evidence {
             writeln!(out, "    {} {} \"{}\"", output::dim("evidence:", g.color), h.rule, h.text)?;
         }
-        write!(out, "[a]ccept  [r]eject  [s]kip  [q]uit > ")?;
-        out.flush()?;
-        let Some(line) = lines.next() else { break };
-        let status = match line?.trim() {
-            "a" | "accept" => Status::Accepted,
-            "r" | "reject" => Status::Rejected,
-            "q" | "quit" => break,
-            _ => continue,
+        // Asked again on any other answer: a mistyped key neither decides nor skips.
+        let answer = loop {
+            write!(out, "[a]ccept  [r]eject  [s]kip  [q]uit > ")?;
+            out.flush()?;
+            let Some(line) = lines.next() else { break None };
+            match line?.trim() {
+                "a" | "accept" => break Some(Some(Status::Accepted)),
+                "r" | "reject" => break Some(Some(Status::Rejected)),
+                "s" | "skip" => break Some(None),
+                "q" | "quit" => break None,
+                other => writeln!(out, "`{other}` is not an answer: type a, r, s or q")?,
+            }
         };
+        let Some(answer) = answer else { break };
+        let Some(status) = answer else { continue };
         code::decide(&project, c, status, &reviewer)?;
         decided += 1;
     }

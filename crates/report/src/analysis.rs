@@ -124,9 +124,12 @@ impl Cooccurrence {
             .enumerate()
             .map(|(i, c)| {
                 let mut r = vec![c.clone()];
+                // Jaccard is undefined where neither code occurs: a dash, as the theme table
+                // shows an undefined share.
                 r.extend((0..self.codes.len()).map(|j| match self.jaccard[i][j] {
-                    Some(x) if i != j => format!("{} ({x:.2})", self.counts[i][j]),
-                    _ => self.counts[i][j].to_string(),
+                    _ if i == j => self.counts[i][j].to_string(),
+                    Some(x) => format!("{} ({x:.2})", self.counts[i][j]),
+                    None => format!("{} (–)", self.counts[i][j]),
                 }));
                 r
             })

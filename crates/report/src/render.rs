@@ -279,12 +279,7 @@ pub fn heatmap_svg(table: &ThemeTable) -> String {
             );
         }
     }
-    let legend = match table.measure {
-        crate::Measure::Count => format!("{} with the code", table.unit.name()),
-        crate::Measure::Share => format!("% of the group's {}", table.unit.name()),
-        crate::Measure::Rate => "coded passages per 1,000 words".to_string(),
-        crate::Measure::Docs => "notes with the code".to_string(),
-    };
+    let legend = what_cells_show(table);
     let _ = writeln!(
         s,
         r##"<text x="{:.1}" y="{:.1}" font-size="12" fill="#444">Cells: {}; darker = more (max {:.1}).</text>"##,
@@ -315,7 +310,18 @@ fn code_title(r: &crate::themes::CodeRow) -> String {
     if r.name.trim().is_empty() || r.name == r.id { r.id.clone() } else { format!("{} ({})", r.name, r.id) }
 }
 
+/// What a figure's cells or bars show, in a few words.
+fn what_cells_show(table: &ThemeTable) -> String {
+    match table.measure {
+        crate::Measure::Count => format!("{} with the code", table.unit.name()),
+        crate::Measure::Share => format!("% of the group's {}", table.unit.name()),
+        crate::Measure::Rate => "coded passages per 1,000 words".to_string(),
+        crate::Measure::Docs => "notes with the code".to_string(),
+    }
+}
+
 /// A grouped bar chart of codes (groups of bars) by group, as SVG, with greyscale-distinct fills.
+/// Its axis says what a bar counts, and its title holds the table's caption (the counting rule).
 pub fn bars_svg(table: &ThemeTable) -> String {
     let groups = table.groups.len().saturating_sub(1);
     let n = table.rows.len();
@@ -339,7 +345,14 @@ pub fn bars_svg(table: &ThemeTable) -> String {
         s,
         r#"<svg xmlns="http://www.w3.org/2000/svg" width="{width:.0}" height="{height:.0}" viewBox="0 0 {width:.0} {height:.0}" font-family="Helvetica, Arial, sans-serif" font-size="12">"#
     );
+    let _ = writeln!(s, r#"<title>{}</title>"#, html_escape(&table.caption()));
     let _ = writeln!(s, r##"<rect width="100%" height="100%" fill="#ffffff"/>"##);
+    let _ = writeln!(
+        s,
+        r##"<text transform="translate(14,{:.1}) rotate(-90)" text-anchor="middle" fill="#444">{}</text>"##,
+        top + plot_h / 2.0,
+        html_escape(&what_cells_show(table))
+    );
     let _ = writeln!(
         s,
         r##"<line x1="{left}" y1="{:.1}" x2="{:.1}" y2="{:.1}" stroke="#222"/>"##,

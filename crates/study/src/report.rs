@@ -67,14 +67,14 @@ impl Study {
 pub fn cooccur_caption(counted: &str, window: usize, book: &Codebook) -> String {
     if window == 0 {
         return format!(
-            "Passages where both codes occur in the same passage (diagonal: passages with the code); Jaccard over single passages in brackets. Counted: {}; codebook version {}.",
+            "Passages where both codes occur in the same passage (diagonal: passages with the code); Jaccard over single passages in brackets (– where neither code occurs). Counted: {}; codebook version {}.",
             counted, book.codebook.version
         );
     }
     // Counted from the row code's passages: a cell and its mirror differ where one code's
     // passages cluster near the other's.
     format!(
-        "Each cell: passages carrying the row's code that have the column's code in the same passage or within {window} passage(s) of it in the same note, so the table is not symmetric: a cell counts the row code's passages, its mirror the column code's (diagonal: passages with the code); Jaccard over single passages in brackets. Counted: {}; codebook version {}.",
+        "Each cell: passages carrying the row's code that have the column's code in the same passage or within {window} passage(s) of it in the same note, so the table is not symmetric: a cell counts the row code's passages, its mirror the column code's (diagonal: passages with the code); Jaccard over single passages in brackets (– where neither code occurs). Counted: {}; codebook version {}.",
         counted, book.codebook.version
     )
 }
