@@ -505,3 +505,22 @@ fn code_list_gives_whole_words_in_csv_and_lists_what_a_reviewer_accepted() {
     let o = p.run_expect(&["code", "list", "--coder", "jm"], 0);
     assert!(stderr(&o).contains("`fieldnotes code list --reviewer jm` lists them"), "{}", stderr(&o));
 }
+
+#[test]
+fn eval_counts_a_rejection_but_not_the_other_codes_of_its_note() {
+    let p = TestProject::sample();
+    p.run(&["code", "auto", "-q"]);
+    p.run(&["code", "review", "--accept", "--code", "time", "--site", "fife", "--coder", "hb", "-q"]);
+    let fp = |e: &serde_json::Value, code: &str| {
+        e["codes"].as_array().unwrap().iter().find(|c| c["code"] == code).unwrap()["fp"].as_u64().unwrap()
+    };
+    let before = p.json(&["code", "eval", "--against", "hb", "--json"]);
+    p.run(&["code", "review", "--reject", "--code", "time", "--site", "highland", "--coder", "hb", "-q"]);
+    let after = p.json(&["code", "eval", "--against", "hb", "--json"]);
+    // hb's rejections are the rules' false positives...
+    assert!(fp(&after, "time") > fp(&before, "time"), "{before}\n{after}");
+    // ...but hb said nothing of the other codes in those notes.
+    assert_eq!(fp(&after, "expertise"), fp(&before, "expertise"), "{before}\n{after}");
+    let out = p.run(&["code", "eval", "--against", "hb"]);
+    assert!(out.contains("and the suggestions hb rejected in"), "{out}");
+}

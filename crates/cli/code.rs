@@ -1007,7 +1007,16 @@ fn eval(g: &Globals, a: EvalArgs) -> Result<ExitCode> {
     } else if a.csv {
         output::write_csv(&mut out, &header, &rows)?;
     } else {
-        writeln!(out, "{} against {} (passages of the {} note(s) {} coded)", e.coder, e.against, e.notes, e.against)?;
+        let elsewhere = if e.reviewed_elsewhere > 0 {
+            format!(", and the suggestions {} rejected in {} other note(s)", e.against, e.reviewed_elsewhere)
+        } else {
+            String::new()
+        };
+        writeln!(
+            out,
+            "{} against {} (passages of the {} note(s) {} coded{elsewhere})",
+            e.coder, e.against, e.notes, e.against
+        )?;
         let mut align = vec![Align::Left];
         align.extend([Align::Right; 6]);
         write!(out, "{}", output::table(&header, &rows, &align))?;

@@ -417,7 +417,8 @@ impl EvalRow {
 }
 
 /// Precision, recall and F1 of one coder (suggestions included) against another's accepted
-/// codings, per passage and code, over the notes the reference coder coded or reviewed in.
+/// codings, per passage and code, over the notes the reference coder coded, and the suggestions
+/// they rejected in other notes.
 #[derive(Clone, Debug, Serialize)]
 pub struct Eval {
     /// The coder evaluated.
@@ -426,9 +427,13 @@ pub struct Eval {
     pub against: String,
     /// What is counted: `passage`.
     pub unit: &'static str,
-    /// Notes counted.
+    /// Notes the reference coder coded (an accepted coding of theirs there): all their
+    /// passages count.
     #[serde(skip)]
     pub notes: usize,
+    /// Other notes where they rejected suggestions: only those suggestions count.
+    #[serde(skip)]
+    pub reviewed_elsewhere: usize,
     /// One row per code of the codebook.
     pub codes: Vec<EvalRow>,
     /// The counts summed over codes; its measures alone in JSON.
@@ -464,16 +469,27 @@ impl Eval {
             &placement,
             &Selection { coders: vec![coder.to_string()], include_suggested: true, machine_output: true },
         );
-        // Only passages the reference coder has seen count: notes they coded or reviewed in.
-        let mut docs: HashSet<usize> = truth.keys().map(|k| k.0).collect();
-        docs.extend(placement.placed.iter().filter(|x| x.coding.reviewer.as_deref() == Some(against)).map(|x| x.doc));
+        // What the reference coder has judged counts: every passage of the notes they coded (an
+        // accepted coding of theirs there, as `code learn` takes them), and elsewhere only the
+        // suggestions they rejected: a note where they turned down one code's suggestions says
+        // nothing of the other codes there.
+        let docs: HashSet<usize> = truth.keys().map(|k| k.0).collect();
+        let rejected: HashSet<(usize, usize, &str)> = placement
+            .placed
+            .iter()
+            .filter(|x| x.coding.reviewer.as_deref() == Some(against) && x.coding.status == Status::Rejected)
+            .flat_map(|x| x.passages.clone().map(move |pi| (x.doc, pi, x.coding.code.as_str())))
+            .collect();
+        let reviewed_elsewhere: HashSet<usize> =
+            rejected.iter().map(|&(d, _, _)| d).filter(|d| !docs.contains(d)).collect();
         let mut codes = Vec::new();
         let (mut ttp, mut tfp, mut tfn) = (0usize, 0usize, 0usize);
         for c in &book.codes {
             let t: BTreeSet<(usize, usize)> =
                 truth.iter().filter(|(_, s)| s.contains(&c.id)).map(|(k, _)| *k).collect();
+            let judged = |k: &(usize, usize)| docs.contains(&k.0) || rejected.contains(&(k.0, k.1, c.id.as_str()));
             let p: BTreeSet<(usize, usize)> =
-                pred.iter().filter(|(k, s)| docs.contains(&k.0) && s.contains(&c.id)).map(|(k, _)| *k).collect();
+                pred.iter().filter(|(k, s)| judged(k) && s.contains(&c.id)).map(|(k, _)| *k).collect();
             let tp = t.intersection(&p).count();
             let (fp, fn_) = (p.len() - tp, t.len() - tp);
             (ttp, tfp, tfn) = (ttp + tp, tfp + fp, tfn + fn_);
@@ -484,6 +500,7 @@ impl Eval {
             against: against.to_string(),
             unit: "passage",
             notes: docs.len(),
+            reviewed_elsewhere: reviewed_elsewhere.len(),
             codes,
             micro: EvalRow::of("(micro)", ttp, tfp, tfn),
         })
