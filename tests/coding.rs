@@ -361,3 +361,27 @@ fn a_learned_coder_suggests_for_uncoded_notes_only_and_the_same_each_time() {
     let shown = String::from_utf8_lossy(&o.stdout).to_string();
     assert!(shown.contains("model"), "{shown}");
 }
+
+#[test]
+fn the_learned_coder_does_not_suggest_again_what_its_teacher_rejected() {
+    let p = TestProject::sample();
+    p.run(&["code", "auto", "-q"]);
+    for site in ["fife", "glasgow", "aberdeenshire"] {
+        p.run(&["code", "review", "--accept", "--site", site, "--coder", "hb", "-q"]);
+    }
+    p.run(&["code", "review", "--reject", "--site", "dundee", "--code", "benefits-impact", "--coder", "hb", "-q"]);
+    p.run(&["code", "learn", "--from", "hb", "-q"]);
+    let passages = |args: &[&str]| -> std::collections::BTreeSet<String> {
+        let csv =
+            p.run(&[&["code", "list", "--csv", "--code", "benefits-impact", "--site", "dundee"][..], args].concat());
+        csv.lines().skip(1).map(|l| l.split(',').nth(1).unwrap().to_string()).collect()
+    };
+    let rejected = passages(&["--reviewer", "hb", "--status", "rejected"]);
+    assert!(!rejected.is_empty());
+    let suggested = passages(&["--coder", "model"]);
+    assert!(
+        rejected.is_disjoint(&suggested),
+        "suggested again: {:?}",
+        rejected.intersection(&suggested).collect::<Vec<_>>()
+    );
+}

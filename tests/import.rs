@@ -421,7 +421,7 @@ fn a_markdown_editors_vault_reads_whole() {
     let texts: Vec<&str> = show["passages"].as_array().unwrap().iter().map(|x| x["text"].as_str().unwrap()).collect();
     assert_eq!(
         texts,
-        ["The board met at the centre and talked about Locality plan. #slow-progress", "> Trust grows slowly here."]
+        ["The board met at the centre and talked about Locality plan. #slow-progress", "Trust grows slowly here."]
     );
     let a = &show["attributes"];
     assert_eq!(a["participants.role"], serde_json::json!(["chair", "officer"]));

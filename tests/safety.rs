@@ -347,3 +347,30 @@ fn redaction_leaves_nothing_its_own_check_finds_in_notes_ledgers_or_exports() {
     assert_eq!(listed["coding"]["memo"], "P7 said it twice; she gave [phone] too");
     run(&["code", "check"], 0);
 }
+
+/// Transcripts are named after whom they record: the name goes from the file's name too, the
+/// codings follow the note to its new name, and the check reads file names.
+#[test]
+fn redaction_replaces_names_in_file_names_and_its_check_reads_them() {
+    let p = TestProject::new();
+    p.write("notes/fife/interview-morag.md", "---\nsite: Fife\nkind: interview\n---\nMorag: It took a year.\n");
+    p.run(&["code", "add", "notes/fife/interview-morag.md#1", "time", "-q"]);
+    let names = tempfile::tempdir().unwrap();
+    let names_csv = names.path().join("names.csv");
+    std::fs::write(&names_csv, "name,pseudonym\nMorag,P2\n").unwrap();
+    let n = names_csv.to_str().unwrap();
+    let o = p.run_expect(&["redact", "--check", "--names", n], 1);
+    let found = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(found.contains("interview-morag.md: name `Morag` in the file's name"), "{found}");
+    let out = tempfile::tempdir().unwrap();
+    let copy = out.path().join("copy");
+    p.run(&["redact", "--names", n, "--out", copy.to_str().unwrap(), "-q"]);
+    assert!(copy.join("notes/fife/interview-P2.md").is_file());
+    assert!(!copy.join("notes/fife/interview-morag.md").exists());
+    let c = TestProject { dir: out };
+    let project = copy.to_str().unwrap();
+    let list = c.run(&["--project", project, "code", "list", "--csv"]);
+    assert!(list.contains("notes/fife/interview-P2.md#") && !list.to_lowercase().contains("morag"), "{list}");
+    c.run_expect(&["--project", project, "code", "check"], 0);
+    c.run_expect(&["--project", project, "redact", "--check", "--names", n], 0);
+}

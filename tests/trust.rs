@@ -524,3 +524,28 @@ fn eval_counts_a_rejection_but_not_the_other_codes_of_its_note() {
     let out = p.run(&["code", "eval", "--against", "hb"]);
     assert!(out.contains("and the suggestions hb rejected in"), "{out}");
 }
+
+#[test]
+fn a_codebook_exported_and_read_back_keeps_its_ids_rules_and_codings() {
+    let p = TestProject::sample();
+    p.run(&["code", "auto", "-q"]);
+    p.run(&["code", "review", "--accept", "--code", "context", "--coder", "hb", "-q"]);
+    let before = p.run(&["report", "themes", "--format", "csv"]);
+    let book = p.read("codebook.toml");
+    p.run(&["export", "qdc", "own.qdc", "-q"]);
+    let o = p.run_expect(&["import", "qdc", "own.qdc", "--replace"], 0);
+    assert!(!stderr(&o).contains("does not have"), "{}", stderr(&o));
+    let after_book = p.read("codebook.toml");
+    assert!(after_book.contains("id = \"context\""), "{after_book}");
+    assert_eq!(after_book.matches("keywords = [").count(), book.matches("keywords = [").count(), "rules kept");
+    p.run(&["codebook", "check"]);
+    assert_eq!(p.run(&["report", "themes", "--format", "csv"]), before);
+    // A codebook that drops a code in use says so as it is read.
+    let fewer = std::fs::read_to_string(p.path().join("own.qdc")).unwrap();
+    let start = fewer.find("name=\"Understanding the context\"").unwrap();
+    let open = fewer[..start].rfind("<Code ").unwrap();
+    let close = open + fewer[open..].find("</Code>").unwrap() + "</Code>".len();
+    p.write("fewer.qdc", format!("{}{}", &fewer[..open], &fewer[close..]));
+    let o = p.run_expect(&["import", "qdc", "fewer.qdc", "--replace", "--dry-run"], 0);
+    assert!(stderr(&o).contains("the new codebook does not have (`context`: "), "{}", stderr(&o));
+}

@@ -108,7 +108,13 @@ fn show(g: &Globals, a: ShowArgs) -> Result<ExitCode> {
         out.flush()?;
         return Ok(ExitCode::SUCCESS);
     }
-    writeln!(out, "{} (version {})", output::bold(&book.codebook.name, g.color), book.codebook.version)?;
+    let name = if book.codebook.name.is_empty() { "unnamed codebook" } else { &book.codebook.name };
+    let version = if book.codebook.version.is_empty() {
+        "unversioned".to_string()
+    } else {
+        format!("version {}", book.codebook.version)
+    };
+    writeln!(out, "{} ({version})", output::bold(name, g.color))?;
     let children = book.children();
     fn walk(
         out: &mut impl Write,

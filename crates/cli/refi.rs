@@ -126,12 +126,14 @@ pub fn export_qdpx(g: &Globals, file: &Path, include_suggested: bool) -> Result<
 pub fn import_qdc(g: &Globals, file: &Path, replace: bool, dry_run: bool) -> Result<ExitCode> {
     let project = g.project()?;
     let xml = fs::read_to_string(file).with_context(|| format!("cannot read `{}`", file.display()))?;
-    let (incoming, warnings) = fieldnotes_refi::import_qdc(&xml).with_context(|| format!("`{}`", file.display()))?;
+    let path = project.codebook_path();
+    let current = if path.exists() { Codebook::load(&path)? } else { Codebook::default() };
+    // Codes this project exported keep their ids and rules (matched by the GUIDs it gave them).
+    let (incoming, warnings) = fieldnotes_refi::import_qdc_into(&xml, &current, &project_key(&project))
+        .with_context(|| format!("`{}`", file.display()))?;
     for w in &warnings {
         output::warn(&format!("`{}`: {}", file.display(), w.message));
     }
-    let path = project.codebook_path();
-    let current = if path.exists() { Codebook::load(&path)? } else { Codebook::default() };
     let mut out = output::stdout();
     use std::io::Write;
     if replace {
@@ -145,6 +147,19 @@ pub fn import_qdc(g: &Globals, file: &Path, replace: bool, dry_run: bool) -> Res
             writeln!(out, "{sign} {} ({})", c.id, c.name)?;
         }
         out.flush()?;
+        // Codings under codes the new codebook does not have would count in no table: said now,
+        // before or as the codebook is replaced, not found later.
+        let usage = crate::study::coding_table(&project, g)?.usage();
+        let mut lost: Vec<(&String, &usize)> =
+            usage.iter().filter(|(id, n)| **n > 0 && incoming.code(id).is_none()).collect();
+        lost.sort();
+        if !lost.is_empty() {
+            output::warn(&format!(
+                "{} coding(s) use code(s) the new codebook does not have ({}); no table or agreement will count them until the codes are back (`fieldnotes codebook check` lists them)",
+                lost.iter().map(|(_, n)| **n).sum::<usize>(),
+                lost.iter().map(|(id, n)| format!("`{id}`: {n}")).collect::<Vec<_>>().join(", ")
+            ));
+        }
         if !dry_run {
             write_atomic(&path, incoming.to_toml().as_bytes())?;
         }
@@ -219,12 +234,18 @@ pub fn import_qdpx(g: &Globals, file: &Path, dir: Option<PathBuf>) -> Result<Exi
     output::info(
         g.quiet,
         &format!(
-            "made a project in `{}`: {} notes, {} codes, {} codings by {} coder(s)",
+            "made a project in `{}`: {} notes, {} codes, {} codings by {} coder(s){}",
             dir.display(),
             imported.notes.len(),
             imported.book.codes.len(),
             n,
-            imported.codings.len()
+            imported.codings.len(),
+            match imported.counts.suggested {
+                0 => String::new(),
+                k => format!(
+                    " ({k} of them suggestions not yet reviewed, as the export marked them: `fieldnotes code review` decides them)"
+                ),
+            }
         ),
     );
     Ok(ExitCode::SUCCESS)

@@ -520,14 +520,7 @@ fn themes(g: &Globals, a: ThemesArgs) -> Result<ExitCode> {
     let sel = a.counting.selection();
     let frames = store.frames(&book, &GroupBy::parse(&a.by), &sel, a.rollup)?;
     // A key no note has would give one `(none)` column: an error instead (issue #20).
-    if let GroupBy::Attribute(name) = GroupBy::parse(&a.by)
-        && frames.passages.height() > 0
-        && frames.groups.iter().all(|g| g == "(none)")
-    {
-        anyhow::bail!(
-            "no note has `{name}` to group by; group by `site`, `kind`, `author`, `year`, `speaker`, `section` or another front-matter key"
-        );
-    }
+    frames.check_grouped(&GroupBy::parse(&a.by))?;
     let mut t = fieldnotes_report::theme_table(&frames, &book, &a.by, unit, measure, &sel.describe(), a.rollup)?;
     t.left_out = store.left_out(&sel).describe();
     if let Some(clause) = t.not_in_codebook_clause() {

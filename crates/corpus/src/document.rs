@@ -624,6 +624,8 @@ pub fn editor_markup(body: &str) -> Option<(String, Vec<String>)> {
     let mut links: Vec<String> = Vec::new();
     let mut fence: Option<&str> = None;
     let mut changed = false;
+    // Inside a callout: its lines' `>` markers are markup, not words of the note.
+    let mut in_callout = false;
     for line in body.split_inclusive('\n') {
         let content = line.trim_end_matches(['\r', '\n']);
         let ending = &line[content.len()..];
@@ -643,9 +645,17 @@ pub fn editor_markup(body: &str) -> Option<(String, Vec<String>)> {
         if is_callout_marker(t) {
             out.push_str(ending);
             changed = true;
+            in_callout = true;
             continue;
         }
         let mut rest = content;
+        match t.strip_prefix('>') {
+            Some(quoted) if in_callout => {
+                rest = quoted.strip_prefix(' ').unwrap_or(quoted);
+                changed = true;
+            }
+            _ => in_callout = false,
+        }
         while let Some(open) = rest.find("[[") {
             let Some(close) = rest[open + 2..].find("]]").map(|c| open + 2 + c) else { break };
             let inner = &rest[open + 2..close];
@@ -656,8 +666,9 @@ pub fn editor_markup(body: &str) -> Option<(String, Vec<String>)> {
             }
             let embed = rest[..open].ends_with('!');
             out.push_str(&rest[..if embed { open - 1 } else { open }]);
+            // In a Markdown table the pipe is escaped: `[[Note\\|shown]]`.
             let (target, shown) = match inner.split_once('|') {
-                Some((t, s)) => (t.trim(), Some(s.trim())),
+                Some((t, s)) => (t.trim_end_matches('\\').trim(), Some(s.trim())),
                 None => (inner.trim(), None),
             };
             let (page, part) = match target.split_once('#') {
@@ -781,20 +792,21 @@ mod tests {
 
     #[test]
     fn wikilinks_read_as_their_shown_text_and_callout_markers_are_no_text() {
-        let t = "---\nsite: Fife\n---\nWe met at [[Methil Community Centre|the centre]] about [[Locality plan]], see [[Minutes#Actions]] ![[photo.png]].\n\n> [!note] Reflection\n> Trust grows slowly here.\n\n```\n[[kept in code]]\n```\n";
+        let t = "---\nsite: Fife\n---\nWe met at [[Methil Community Centre|the centre]] about [[Locality plan]], see [[Minutes#Actions]] ![[photo.png]].\n\n> [!note] Reflection\n> Trust grows slowly here.\n>and then all at once.\n\n```\n[[kept in code]]\n```\n\n| [[Budget 2016\\|the budget]] | > kept |\n";
         let doc = parse_document("n.md".into(), t.into(), &SplitOptions { speaker_turns: false }).unwrap();
         let texts: Vec<&str> = doc.passages.iter().map(|p| doc.passage_text(p)).collect();
         assert_eq!(
             texts,
             [
                 "We met at the centre about Locality plan, see Minutes > Actions .",
-                "> Trust grows slowly here.",
-                "```\n[[kept in code]]\n```"
+                "Trust grows slowly here.\nand then all at once.",
+                "```\n[[kept in code]]\n```",
+                "| the budget | > kept |"
             ]
         );
         assert_eq!(
             doc.attributes["links"].texts(),
-            ["Methil Community Centre", "Locality plan", "Minutes", "photo.png"]
+            ["Methil Community Centre", "Locality plan", "Minutes", "photo.png", "Budget 2016"]
         );
         // Lines keep their numbers; the text is stable when read again (as kept versions are).
         assert_eq!(doc.passages[1].line, 7);

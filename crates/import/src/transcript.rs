@@ -207,15 +207,32 @@ pub fn parse_vtt(text: &str) -> Result<Transcript> {
                 (None, words)
             }
         };
-        let (voice, words) = strip_tags(&payload);
-        let (speaker, words) = match voice {
-            Some(v) => (Some(v), words),
-            None => prefixed(&words),
-        };
-        cues.push(Cue { times, speaker, text: words });
+        // A cue may hold several voices (`<v Jane>Short.</v>\n<v Moira>Reply.</v>`): each is a
+        // turn of its own, at the cue's time.
+        for part in voice_parts(&payload) {
+            let (voice, words) = strip_tags(part);
+            let (speaker, words) = match voice {
+                Some(v) => (Some(v), words),
+                None => prefixed(&words),
+            };
+            cues.push(Cue { times, speaker, text: words });
+        }
     }
     t.turns = merge(cues);
     Ok(t)
+}
+
+/// A cue's payload cut before each voice tag (`<v Name>`, `<v.class Name>`) after the first.
+fn voice_parts(payload: &str) -> Vec<&str> {
+    let starts: Vec<usize> = payload
+        .match_indices("<v")
+        .map(|(i, _)| i)
+        .filter(|&i| payload[i + 2..].starts_with([' ', '.', '\t']))
+        .collect();
+    let mut cuts: Vec<usize> = starts.into_iter().filter(|&i| payload[..i].trim() != "").collect();
+    cuts.insert(0, 0);
+    cuts.push(payload.len());
+    cuts.windows(2).map(|w| &payload[w[0]..w[1]]).filter(|p| !p.trim().is_empty()).collect()
 }
 
 /// Reads SRT subtitles.
@@ -243,17 +260,55 @@ pub fn parse_srt(text: &str) -> Result<Transcript> {
     Ok(t)
 }
 
-/// Reads plain text: paragraphs, with `NAME:` prefixes as speakers.
+/// Reads plain text: paragraphs, with `NAME:` prefixes as speakers, and `[hh:mm:ss]` stamps
+/// before them as times. A line inside a paragraph opens a turn of its own when it starts with
+/// a stamp, or with the label of a speaker met before, or with a capitalised label followed by
+/// words that do not begin in lower case (as notes read them: transcripts with a turn a line
+/// and no blank lines between are common); any other line carries on the turn above it.
 pub fn parse_plain(text: &str) -> Transcript {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
-    let turns = blocks(text)
-        .into_iter()
-        .map(|(_, b)| {
-            let joined = b.iter().map(|l| l.trim()).collect::<Vec<_>>().join(" ");
-            let (speaker, text) = prefixed(&joined);
-            Turn { speaker, time: None, text, heading: None }
-        })
-        .collect();
+    let mut turns: Vec<Turn> = Vec::new();
+    let mut speakers: std::collections::HashSet<String> = std::collections::HashSet::new();
+    for (_, block) in blocks(text) {
+        let mut open = false;
+        for line in block.iter().map(|l| l.trim()).filter(|l| !l.is_empty()) {
+            let opens = fieldnotes_corpus::turn_prefix(line).filter(|&(time, name, len)| {
+                !open
+                    || time.is_some()
+                    || name.is_some_and(|n| {
+                        speakers.contains(n)
+                            || (n.starts_with(char::is_uppercase)
+                                && !line[len..].trim_start().starts_with(char::is_lowercase))
+                    })
+            });
+            match (opens, turns.last_mut()) {
+                (None, Some(turn)) if open => {
+                    turn.text.push(' ');
+                    turn.text.push_str(line);
+                }
+                (None, _) => {
+                    turns.push(Turn { speaker: None, time: None, text: line.to_string(), heading: None });
+                }
+                (Some((time, name, len)), _) => {
+                    if let Some(n) = name {
+                        speakers.insert(n.to_string());
+                    }
+                    turns.push(Turn {
+                        speaker: name.map(str::to_string),
+                        // A single stamp: a start without an end.
+                        time: time.map(|t| match t.split_once("-->") {
+                            Some((a, b)) => (a.trim().to_string(), b.trim().to_string()),
+                            None => (t.to_string(), String::new()),
+                        }),
+                        text: line[len..].trim().to_string(),
+                        heading: None,
+                    });
+                }
+            }
+            open = true;
+        }
+    }
+    turns.retain(|t| !t.text.is_empty() || t.speaker.is_some());
     Transcript { turns, problems: Vec::new() }
 }
 
@@ -359,6 +414,7 @@ pub fn note_body(t: &Transcript) -> String {
             out.push_str(&format!("# {h}\n\n"));
         }
         match &turn.time {
+            Some((s, e)) if e.is_empty() => out.push_str(&format!("[{s}] ")),
             Some((s, e)) => out.push_str(&format!("[{s} --> {e}] ")),
             None if timed => {
                 out.push_str(fieldnotes_corpus::UNKNOWN_TIME);
@@ -463,5 +519,46 @@ mod tests {
         assert_eq!(t.turns.len(), 2);
         assert_eq!(t.turns[0].text, "How long? A while.");
         assert_eq!(t.turns[1].speaker.as_deref(), Some("A"));
+    }
+
+    #[test]
+    fn a_cue_of_two_voices_is_two_turns() {
+        let t =
+            parse_vtt("WEBVTT\n\n00:00:09.500 --> 00:00:12.000\n<v Jane>Short.</v>\n<v Moira>Reply in same cue.</v>\n")
+                .unwrap();
+        let got: Vec<(Option<&str>, &str)> = t.turns.iter().map(|t| (t.speaker.as_deref(), t.text.as_str())).collect();
+        assert_eq!(got, [(Some("Jane"), "Short."), (Some("Moira"), "Reply in same cue.")]);
+        assert!(t.turns.iter().all(|t| t.time == Some(("00:00:09.500".into(), "00:00:12.000".into()))));
+    }
+
+    #[test]
+    fn plain_turns_a_line_each() {
+        let t = parse_plain(
+            "JANE SMITH: How did it start?\nMORAG FINDLAY: Slowly, it took\na year before they trusted us.\nJANE SMITH: And now?\nMORAG FINDLAY: better.\n",
+        );
+        let got: Vec<(Option<&str>, &str)> = t.turns.iter().map(|t| (t.speaker.as_deref(), t.text.as_str())).collect();
+        assert_eq!(
+            got,
+            [
+                (Some("JANE SMITH"), "How did it start?"),
+                (Some("MORAG FINDLAY"), "Slowly, it took a year before they trusted us."),
+                (Some("JANE SMITH"), "And now?"),
+                (Some("MORAG FINDLAY"), "better."),
+            ]
+        );
+        let t = parse_plain("[00:01:02] Jane: Hello.\n[00:01:09] Moira: Hi.\nInterviewer (RC): Why?\n");
+        assert_eq!(t.turns.len(), 3);
+        assert_eq!(t.turns[1].time, Some(("00:01:09".to_string(), String::new())));
+        assert_eq!(t.turns[2].speaker.as_deref(), Some("Interviewer (RC)"));
+        let body = note_body(&t);
+        assert!(body.starts_with("[00:01:02] Jane: Hello.\n\n[00:01:09] Moira: Hi.\n\n"), "{body}");
+        let doc = fieldnotes_corpus::parse_document(
+            "n.md".into(),
+            format!("---\nkind: interview\n---\n{body}"),
+            &fieldnotes_corpus::SplitOptions { speaker_turns: true },
+        )
+        .unwrap();
+        let speakers: Vec<Option<&str>> = doc.passages.iter().map(|p| p.speaker.as_deref()).collect();
+        assert_eq!(speakers, [Some("Jane"), Some("Moira"), Some("Interviewer (RC)")]);
     }
 }

@@ -38,7 +38,16 @@ impl<'a> Archive<'a> {
     /// entries over [`MAX_ENTRY_BYTES`], a total over [`MAX_TOTAL_BYTES`], and entries over
     /// [`RATIO_CHECKED_ABOVE`] compressed more than [`MAX_COMPRESSION_RATIO`]:1.
     pub fn open(bytes: &'a [u8]) -> Result<Archive<'a>> {
-        let mut zip = ZipArchive::new(Cursor::new(bytes)).map_err(|e| Error::Archive { message: e.to_string() })?;
+        let mut zip = ZipArchive::new(Cursor::new(bytes)).map_err(|e| {
+            // A bare project file (`project.qde`) is XML: say how to make it a `.qdpx`.
+            let xml = bytes.iter().find(|b| !(b.is_ascii_whitespace() || [0xef, 0xbb, 0xbf].contains(*b))) == Some(&b'<');
+            let hint = if xml {
+                "; this looks like a bare project file (`project.qde`, XML): a .qdpx is a zip archive of it with its `sources/` folder (`zip -r project.qdpx project.qde sources`)"
+            } else {
+                ""
+            };
+            Error::Archive { message: format!("{e}{hint}") }
+        })?;
         let mut by_lower = HashMap::new();
         let mut total: u64 = 0;
         for i in 0..zip.len() {

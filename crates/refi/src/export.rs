@@ -59,12 +59,16 @@ pub struct Exported {
     pub warnings: Vec<Warning>,
 }
 
+/// What the name of the user a suggestion not yet reviewed is exported under ends with (after
+/// its coder's name); an import reads such a user's codings back as suggestions.
+pub const SUGGESTED_USER: &str = " (suggested, not reviewed)";
+
 /// The user a coding is exported under: its coder; for a suggestion of the rules (or a model)
 /// that a person accepted, that person, as every count of fieldnotes credits them; for a
 /// suggestion not yet reviewed, a user that says so.
 pub fn export_user(c: &Coding) -> String {
     match (c.status, c.reviewer.as_deref()) {
-        (Status::Suggested, _) => format!("{} (suggested, not reviewed)", c.coder),
+        (Status::Suggested, _) => format!("{}{SUGGESTED_USER}", c.coder),
         (Status::Accepted, Some(r)) if !r.is_empty() && matches!(c.origin, Origin::Rule | Origin::Model) => {
             r.to_string()
         }
@@ -406,6 +410,20 @@ pub(crate) fn build(input: &ExportInput<'_>) -> Built {
             let kind = Kind::of(v);
             kinds.entry(k.as_str()).and_modify(|x| *x = x.merge(kind)).or_insert(kind);
         }
+    }
+    // REFI-QDA variables hold one value: a list goes as text, its items joined by `; `, which a
+    // reader takes as one value. Said, once per attribute.
+    let listed: BTreeSet<&str> = sources
+        .iter()
+        .flat_map(|s| s.doc.attributes.iter())
+        .filter(|(_, v)| matches!(v, Value::List(_)))
+        .map(|(k, _)| k.as_str())
+        .collect();
+    if !listed.is_empty() {
+        warnings.push(Warning::new(format!(
+            "list attribute(s) {} written as text, the items joined by `; ` (REFI-QDA variables hold one value): read back, each is one value, not a list",
+            listed.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+        )));
     }
     let var_guid = |name: &str| guid::v5(&["variable", key, name]);
 

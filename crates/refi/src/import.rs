@@ -54,6 +54,9 @@ pub struct Counts {
     pub codings: usize,
     /// Codings imported.
     pub imported: usize,
+    /// Of those, suggestions not yet reviewed (a fieldnotes export's `<coder> (suggested, not
+    /// reviewed)` users): imported as suggestions, which no count takes as accepted.
+    pub suggested: usize,
     /// Codings whose selection lies outside its text (or ends before it starts): not imported.
     pub outside: usize,
     /// Codings of sources whose text is not in the archive: not imported.
@@ -220,6 +223,9 @@ struct Importer<'a, 'x> {
     time: String,
     /// Normalised GUID to coder name.
     users: HashMap<String, String>,
+    /// Users whose codings are suggestions not yet reviewed (as fieldnotes exports them, under
+    /// `<coder> (suggested, not reviewed)`): their normalised GUIDs.
+    suggesting: HashSet<String>,
     default_coder: String,
     code_ids: HashMap<String, String>,
     /// Normalised code GUID to code name.
@@ -254,6 +260,7 @@ impl<'a, 'x> Importer<'a, 'x> {
             counts: Counts::default(),
             time: now(),
             users: HashMap::new(),
+            suggesting: HashSet::new(),
             default_coder: "imported".into(),
             code_ids: HashMap::new(),
             code_names: HashMap::new(),
@@ -353,7 +360,13 @@ impl<'a, 'x> Importer<'a, 'x> {
         for u in root.child("Users").into_iter().flat_map(|u| u.children("User")) {
             let Some(g) = u.attr("guid") else { continue };
             let g = guid::normalize(g);
-            let label = u.attr("name").or(u.attr("id")).map(str::trim).filter(|n| !n.is_empty());
+            let mut label = u.attr("name").or(u.attr("id")).map(str::trim).filter(|n| !n.is_empty());
+            // A user fieldnotes made for suggestions not yet reviewed: its codings come back as
+            // that coder's suggestions, never as accepted codings.
+            if let Some(base) = label.and_then(|n| n.strip_suffix(crate::export::SUGGESTED_USER)) {
+                self.suggesting.insert(g.clone());
+                label = Some(base.trim()).filter(|b| !b.is_empty());
+            }
             let coder = match label {
                 Some(n) => coder_name(n),
                 None => format!("user-{}", g.chars().take(8).collect::<String>()),
@@ -825,11 +838,22 @@ impl<'a, 'x> Importer<'a, 'x> {
                     *self.unknown_codes.entry(target.to_string()).or_default() += 1;
                     continue;
                 };
-                let coder = self
-                    .coder_for(c.attr("creatingUser"))
-                    .or_else(|| if s.whole { None } else { self.coder_for(s.el.attr("creatingUser")) })
-                    .or_else(|| self.coder_for(source_user))
-                    .unwrap_or_else(|| self.default_coder.clone());
+                let user =
+                    [c.attr("creatingUser"), if s.whole { None } else { s.el.attr("creatingUser") }, source_user]
+                        .into_iter()
+                        .flatten()
+                        .find(|g| !guid::normalize(g).is_empty());
+                let coder = self.coder_for(user).unwrap_or_else(|| self.default_coder.clone());
+                let suggested = user.is_some_and(|g| self.suggesting.contains(&guid::normalize(g)));
+                let (origin, status) = match (suggested, coder.as_str()) {
+                    (false, _) => (Origin::Import, Status::Accepted),
+                    (true, fieldnotes_coding::ledger::RULES_CODER) => (Origin::Rule, Status::Suggested),
+                    (true, "model") => (Origin::Model, Status::Suggested),
+                    (true, _) => (Origin::Import, Status::Suggested),
+                };
+                if suggested {
+                    self.counts.suggested += 1;
+                }
                 let start = note.body_offset + a.cp;
                 let end = note.body_offset + b.cp;
                 let id = coding_id(&coder, &path, start, end, &code);
@@ -854,8 +878,8 @@ impl<'a, 'x> Importer<'a, 'x> {
                     text: text.to_string(),
                     code,
                     coder,
-                    origin: Origin::Import,
-                    status: Status::Accepted,
+                    origin,
+                    status,
                     memo: (!memo.is_empty()).then(|| memo.join("\n\n")),
                     evidence: Vec::new(),
                     time,

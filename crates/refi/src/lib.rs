@@ -52,7 +52,7 @@ use std::fmt;
 pub use export::{ExportInput, Exported, export_qdpx, export_user};
 pub use guid::code_guid;
 pub use import::{Counts, Imported, import_qdpx};
-pub use qdc::{export_qdc, import_qdc, new_codes};
+pub use qdc::{export_qdc, import_qdc, import_qdc_into, new_codes};
 
 /// The largest total size an archive may unpack to: 1 GiB.
 pub const MAX_TOTAL_BYTES: u64 = 1 << 30;

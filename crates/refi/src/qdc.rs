@@ -47,6 +47,8 @@ pub(crate) struct BookRead {
 
 #[derive(Default)]
 struct Walk {
+    /// Warnings about invalid GUIDs, listed together at the end.
+    invalid_guids: Vec<String>,
     codes: Vec<Code>,
     ids: Unique,
     by_guid: HashMap<String, String>,
@@ -64,6 +66,12 @@ pub(crate) fn read_codes(codes: Option<&Element>, file: &str, warnings: &mut Vec
     if let Some(codes) = codes {
         walk(codes, None, &mut w, file, warnings);
     }
+    // A program that writes its own kind of ids writes them for every code: a few named, then
+    // how many in all.
+    let n_invalid = w.invalid_guids.len();
+    crate::export::push_listed(warnings, std::mem::take(&mut w.invalid_guids), |more| {
+        format!("{file}: ... and {more} more code(s) with an invalid GUID ({n_invalid} in all); new ones were made")
+    });
     if w.not_codable > 0 {
         warnings.push(Warning::new(format!(
             "{file}: {} code(s) are marked not codable (folders or categories); imported as ordinary codes",
@@ -101,9 +109,7 @@ fn walk(parent_el: &Element, parent: Option<&str>, w: &mut Walk, file: &str, war
         if raw_guid.is_empty() {
             warnings.push(Warning::new(format!("{file}: code `{name}` has no GUID; a new one was made")));
         } else if !guid::is_valid(raw_guid) {
-            warnings.push(Warning::new(format!(
-                "{file}: code `{name}` has an invalid GUID `{raw_guid}`; a new one was made"
-            )));
+            w.invalid_guids.push(format!("{file}: code `{name}` has an invalid GUID `{raw_guid}`; a new one was made"));
         }
         let norm = guid::normalize(raw_guid);
         if !norm.is_empty() {
@@ -321,6 +327,70 @@ pub fn import_qdc(xml: &str) -> Result<(Codebook, Vec<Warning>)> {
     }
     let read = read_codes(codes, FILE, &mut warnings);
     Ok((read.book, warnings))
+}
+
+/// [`import_qdc`] for a project whose codebook is `current` (its GUIDs made with
+/// `project_key`): a code whose GUID is one [`export_qdc`] gave a code of `current` keeps that
+/// code's id (ledgers name codes by id: re-slugged from its name, its codings would lose it) and
+/// what the format has no place for (examples, auto-coding rules); so does the codebook's name
+/// and version where the file has none. A file from another program reads as [`import_qdc`]
+/// reads it.
+pub fn import_qdc_into(xml: &str, current: &Codebook, project_key: &str) -> Result<(Codebook, Vec<Warning>)> {
+    let (mut book, warnings) = import_qdc(xml)?;
+    // The GUIDs again, to match them: the same walk as the import's.
+    let root = xml::parse("codebook", xml)?;
+    let codes = match root.name.as_str() {
+        "Project" => root.child("CodeBook").and_then(|c| c.child("Codes")),
+        _ => root.child("Codes"),
+    };
+    let read = read_codes(codes, "codebook", &mut Vec::new());
+    let ours: HashMap<String, &Code> =
+        current.codes.iter().map(|c| (crate::guid::code_guid(project_key, &c.id), c)).collect();
+    let mut renames: HashMap<String, &Code> = HashMap::new();
+    for (g, id) in &read.by_guid {
+        if let Some(c) = ours.get(g) {
+            renames.insert(id.clone(), c);
+        }
+    }
+    if renames.is_empty() {
+        return Ok((book, warnings));
+    }
+    let taken: std::collections::HashSet<String> = renames.values().map(|c| c.id.clone()).collect();
+    // Codes not matched keep their ids, made unique against the ids kept.
+    let mut new_id: HashMap<String, String> = HashMap::new();
+    for c in &book.codes {
+        let id = match renames.get(&c.id) {
+            Some(ours) => ours.id.clone(),
+            None => {
+                let mut id = c.id.clone();
+                let mut k = 2;
+                while taken.contains(&id) {
+                    id = format!("{}-{k}", c.id);
+                    k += 1;
+                }
+                id
+            }
+        };
+        new_id.insert(c.id.clone(), id);
+    }
+    for c in &mut book.codes {
+        if let Some(ours) = renames.get(&c.id) {
+            c.examples = ours.examples.clone();
+            c.rules = ours.rules.clone();
+        }
+        c.id = new_id[&c.id].clone();
+        c.parent = c.parent.as_ref().map(|p| new_id.get(p).cloned().unwrap_or_else(|| p.clone()));
+    }
+    if book.codebook.name.is_empty() {
+        book.codebook.name = current.codebook.name.clone();
+    }
+    if book.codebook.version.is_empty() {
+        book.codebook.version = current.codebook.version.clone();
+    }
+    if book.codebook.description.is_empty() {
+        book.codebook.description = current.codebook.description.clone();
+    }
+    Ok((book, warnings))
 }
 
 /// The codes of `incoming` that `current` lacks, to add to it: a code is already there when a

@@ -549,7 +549,19 @@ pub fn themes(project: &Project, by: &str, log: &Log) -> Result<Markup> {
     let book = fieldnotes_study::study::codebook(project)?;
     let sel = Selection::default();
     let store = fieldnotes_study::store::report_store(project, log)?;
-    let table = store.passage_table(&book, by, &sel)?;
+    // A key no note has is refused, as `report themes` refuses it.
+    let group = fieldnotes_report::GroupBy::parse(by);
+    let frames = store.frames(&book, &group, &sel, false)?;
+    frames.check_grouped(&group)?;
+    let table = fieldnotes_report::theme_table(
+        &frames,
+        &book,
+        by,
+        fieldnotes_report::UnitKind::Passages,
+        fieldnotes_report::Measure::Count,
+        &sel.describe(),
+        false,
+    )?;
     let shares = fieldnotes_report::ThemeTable { measure: fieldnotes_report::Measure::Share, ..table.clone() };
     Ok(html! {
         h1 { "Themes by " (by) }

@@ -136,6 +136,9 @@ pub fn learn(project: &Project, opts: &Options, tell: &dyn Tell) -> Result<Learn
     let mut rejected: Vec<BTreeSet<String>> = Vec::new();
     let mut folds: Vec<usize> = Vec::new();
     let mut coded_notes: BTreeSet<String> = BTreeSet::new();
+    // What the coders turned down, wherever it is: (note, passage start, code). The model never
+    // suggests it again.
+    let mut turned_down: std::collections::HashSet<(String, usize, String)> = std::collections::HashSet::new();
     crate::study::place_in_batches(project, tell, |corpus, _, placement| {
         let mut by_note: BTreeMap<usize, Vec<&fieldnotes_coding::units::Placed<'_>>> = BTreeMap::new();
         for x in &placement.placed {
@@ -143,6 +146,12 @@ pub fn learn(project: &Project, opts: &Options, tell: &dyn Tell) -> Result<Learn
                 || x.coding.reviewer.as_deref().is_some_and(|r| from.contains(r));
             if theirs && x.coding.status != Status::Suggested {
                 by_note.entry(x.doc).or_default().push(x);
+            }
+            if theirs && x.coding.status == Status::Rejected {
+                let d = &corpus.documents[x.doc];
+                for pi in x.passages.clone() {
+                    turned_down.insert((d.path.clone(), d.passages[pi].start, x.coding.code.clone()));
+                }
             }
         }
         for (di, placed) in by_note {
@@ -244,7 +253,7 @@ pub fn learn(project: &Project, opts: &Options, tell: &dyn Tell) -> Result<Learn
                 }
                 for (code, model, threshold) in &models {
                     let score = model.score(&x);
-                    if score < *threshold {
+                    if score < *threshold || turned_down.contains(&(d.path.clone(), p.start, code.clone())) {
                         continue;
                     }
                     let mut c = Coding::whole_passage(d, p, code, MODEL, Origin::Model, Status::Suggested);

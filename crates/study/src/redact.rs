@@ -280,10 +280,21 @@ fn is_phone(text: &str, start: usize, end: usize) -> bool {
     let joined = |c: Option<char>| c.is_some_and(|c| c.is_alphanumeric() || c == '_' || c == '/');
     let continued = |rest: &str| {
         let mut cs = rest.chars();
-        matches!(cs.next(), Some('.' | '-' | ',')) && cs.next().is_some_and(|c| c.is_ascii_digit())
+        match cs.next() {
+            Some('.' | ',') => cs.next().is_some_and(|c| c.is_ascii_digit()),
+            // Hyphens join the parts of identifiers (GUIDs, references): `…-9611-bc6a…`.
+            Some('-') => cs.next().is_some_and(char::is_alphanumeric),
+            _ => false,
+        }
+    };
+    // The same on the left: `738bff4b-1380-…` is inside an identifier.
+    let follows_part = |before: &str| {
+        let mut cs = before.chars().rev();
+        matches!(cs.next(), Some('-')) && cs.next().is_some_and(char::is_alphanumeric)
     };
     (10..=15).contains(&digits)
         && !joined(text[..start].chars().next_back())
+        && !follows_part(&text[..start])
         && !joined(text[end..].chars().next())
         && !continued(&text[end..])
 }
@@ -398,23 +409,33 @@ pub fn write_copy(
             write(&out.join(f), &fs::read(&src)?)?;
         }
     }
-    // A batch of notes at a time: each note written with the names replaced, and its codings,
-    // their offsets carried onto the rewritten text, appended to the copy's ledgers (codings of
-    // notes that could not be read or are gone last, as they are).
+    // A batch of notes at a time: each note written with the names replaced (in its file name
+    // too: transcripts are often named after whom they record), and its codings, their offsets
+    // carried onto the rewritten text, appended to the copy's ledgers (codings of notes that
+    // could not be read or are gone last, as they are).
     let mut copied = Copied::default();
+    let mut paths = NotePaths::default();
     crate::study::place_in_batches(project, tell, |corpus, codings, _| {
         let mut spans_of: std::collections::HashMap<String, Rewritten> = std::collections::HashMap::new();
         for d in &corpus.documents {
             let (text, found, spans) = replace(detector, &d.text);
-            write(&out.join(&d.path), text.as_bytes())?;
-            copied.replaced.add(&d.path, &found);
+            let (path, in_path) = paths.of(detector, &d.path);
+            write(&out.join(&path), text.as_bytes())?;
+            copied.replaced.add(&path, &found);
+            copied.replaced.add(&path, &in_path);
             spans_of.insert(d.path.clone(), (text, spans));
         }
         copied.notes += corpus.documents.len();
         for (coder, state) in &codings.ledgers {
             let mut found = Vec::new();
-            let events: Vec<Event> =
-                state.current().map(|c| Event::Add(redacted(detector, &spans_of, c, &mut found))).collect();
+            let events: Vec<Event> = state
+                .current()
+                .map(|c| {
+                    let mut c = redacted(detector, &spans_of, c, &mut found);
+                    c.doc = paths.of(detector, &c.doc).0;
+                    Event::Add(c)
+                })
+                .collect();
             if !events.is_empty() {
                 copied.codings += events.len();
                 Ledger::new(out, coder)?.append(&events)?;
@@ -424,6 +445,43 @@ pub fn write_copy(
         Ok(())
     })?;
     Ok(copied)
+}
+
+/// The copy's path of each note: identifiers in its folder and file names replaced, as in its
+/// text; two notes that would meet at one path kept apart (`-2` before the extension).
+#[derive(Default)]
+struct NotePaths {
+    given: std::collections::HashMap<String, String>,
+    taken: std::collections::HashSet<String>,
+}
+
+impl NotePaths {
+    /// The copy's path of note `path`, and what was found in it (the first time it is asked).
+    fn of(&mut self, detector: &Detector, path: &str) -> (String, Vec<Found>) {
+        if let Some(p) = self.given.get(path) {
+            return (p.clone(), Vec::new());
+        }
+        let mut found = Vec::new();
+        let parts: Vec<String> = path
+            .split('/')
+            .map(|part| {
+                let (new, f, _) = replace(detector, part);
+                found.extend(f);
+                new.replace(['/', '\\'], "-")
+            })
+            .collect();
+        let mut new = parts.join("/");
+        if self.taken.contains(&new) {
+            let (stem, ext) = match new.rfind('.').filter(|&i| i > new.rfind('/').map_or(0, |s| s + 1)) {
+                Some(i) => (new[..i].to_string(), new[i..].to_string()),
+                None => (new.clone(), String::new()),
+            };
+            new = (2..).map(|n| format!("{stem}-{n}{ext}")).find(|p| !self.taken.contains(p)).expect("a free path");
+        }
+        self.taken.insert(new.clone());
+        self.given.insert(path.to_string(), new.clone());
+        (new, found)
+    }
 }
 
 /// A note rewritten: its new text, and the spans replaced (as [`replace`] gives them).
@@ -563,6 +621,12 @@ pub fn check(project: &Project, detector: &Detector, names_path: Option<&Path>, 
         if names_path.is_some_and(|n| n.canonicalize().ok() == f.canonicalize().ok()) {
             continue;
         }
+        // The file's name (and its folders' within the project) first: a note named after
+        // whom it records gives them away as much as its text.
+        let shown = f.strip_prefix(project.root()).unwrap_or(f).to_string_lossy().to_string();
+        for hit in detector.find(&shown) {
+            found.push(format!("{}: {} in the file's name", f.display(), detector.describe(&shown, &hit)));
+        }
         scan_file(f, detector, &mut found, &mut unread);
     }
     Ok(Findings { files: files.len(), found, unread })
@@ -601,9 +665,14 @@ mod tests {
             let text = format!("ring {phone}, or not.");
             assert_eq!(found(&d, &text), vec![(Class::Phone, phone.to_string())], "{text}");
         }
-        for not in
-            ["on 2016-03-02 at 10.30", "ids c78cf320228651618 and 12345678", "in 1998, 2003 and 2005", "v1.2.3.4.5"]
-        {
+        for not in [
+            "on 2016-03-02 at 10.30",
+            "ids c78cf320228651618 and 12345678",
+            "in 1998, 2003 and 2005",
+            "v1.2.3.4.5",
+            "guid=\"738bff4b-1380-5335-9611-bc6aa972c0f7\"",
+            "guid=\"1b3d2e4f-5a6b-4c7d-8e9f-101112131415\"",
+        ] {
             assert_eq!(found(&d, not), vec![], "{not}");
         }
         // Two numbers after one another are two, not one too long to be either.
