@@ -240,6 +240,40 @@ impl Codebook {
         m
     }
 
+    /// The codes' indices in tree order: each code followed by its children (depth first), the
+    /// codes of each level in the order they are listed. A code whose parent is unknown, or in a
+    /// cycle of parents, comes at the top level where it is listed.
+    pub fn tree_order(&self) -> Vec<usize> {
+        let index: HashMap<&str, usize> = self.codes.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect();
+        let mut kids: Vec<Vec<usize>> = vec![Vec::new(); self.codes.len()];
+        let mut roots = Vec::new();
+        for (i, c) in self.codes.iter().enumerate() {
+            match c.parent.as_deref().and_then(|p| index.get(p)) {
+                Some(&p) if p != i => kids[p].push(i),
+                _ => roots.push(i),
+            }
+        }
+        let mut out = Vec::with_capacity(self.codes.len());
+        let mut seen = vec![false; self.codes.len()];
+        fn visit(i: usize, kids: &[Vec<usize>], seen: &mut [bool], out: &mut Vec<usize>) {
+            if std::mem::replace(&mut seen[i], true) {
+                return;
+            }
+            out.push(i);
+            for &k in &kids[i] {
+                visit(k, kids, seen, out);
+            }
+        }
+        for r in roots {
+            visit(r, &kids, &mut seen, &mut out);
+        }
+        // Codes in a cycle of parents: where they are listed, after the rest.
+        for i in 0..self.codes.len() {
+            visit(i, &kids, &mut seen, &mut out);
+        }
+        out
+    }
+
     /// The ids of a code and all its descendants.
     pub fn descendants(&self, id: &str) -> Vec<String> {
         let children = self.children();
@@ -529,6 +563,16 @@ id = "e"
 parent = "nowhere"
 description = "e"
 "##;
+
+    #[test]
+    fn tree_order_puts_sub_codes_under_their_parents() {
+        let cb = Codebook::parse(
+            "[[code]]\nid='a'\n[[code]]\nid='b'\n[[code]]\nid='a/x'\nparent='a'\n[[code]]\nid='a/x/y'\nparent='a/x'\n[[code]]\nid='c'\nparent='nowhere'\n",
+        )
+        .unwrap();
+        let ids: Vec<&str> = cb.tree_order().into_iter().map(|i| cb.codes[i].id.as_str()).collect();
+        assert_eq!(ids, ["a", "a/x", "a/x/y", "b", "c"]);
+    }
 
     #[test]
     fn check_finds_every_problem() {

@@ -79,7 +79,7 @@ pub struct ThemeTable {
     pub groups: Vec<String>,
     /// Size of each group (and the total): passages, notes, words.
     pub sizes: Vec<Cell>,
-    /// Rows in codebook order.
+    /// Rows in tree order (each code followed by its sub-codes; otherwise codebook order).
     pub rows: Vec<CodeRow>,
     /// The counting unit.
     pub unit: UnitKind,
@@ -267,10 +267,12 @@ pub fn theme_table(
         Cell::default()
     });
     let gi: HashMap<&str, usize> = groups.iter().enumerate().map(|(i, g)| (g.as_str(), i)).collect();
-    let ci: HashMap<&str, usize> = book.codes.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect();
-    let mut rows: Vec<CodeRow> = book
-        .codes
+    // Rows in tree order: a sub-code under its parent, wherever the codebook lists it.
+    let order = book.tree_order();
+    let ci: HashMap<&str, usize> = order.iter().enumerate().map(|(row, &i)| (book.codes[i].id.as_str(), row)).collect();
+    let mut rows: Vec<CodeRow> = order
         .iter()
+        .map(|&i| &book.codes[i])
         .map(|c| CodeRow {
             id: c.id.clone(),
             name: c.name.clone(),
