@@ -218,6 +218,7 @@ fn passages_df(corpus: &Corpus) -> Result<DataFrame> {
             cols.entry("kind").or_default().push(attr(d.attributes.get("kind")));
             cols.entry("date").or_default().push(attr(d.attributes.get("date")));
             cols.entry("speaker").or_default().push(p.speaker.clone());
+            cols.entry("time").or_default().push(p.time.clone());
             cols.entry("section").or_default().push(p.section.clone());
             cols.entry("text").or_default().push(Some(d.passage_text(p).to_string()));
             ordinal.push(p.ordinal);
@@ -238,6 +239,7 @@ fn passages_df(corpus: &Corpus) -> Result<DataFrame> {
         "date" => take(&mut cols, "date"),
         "year" => year,
         "speaker" => take(&mut cols, "speaker"),
+        "time" => take(&mut cols, "time"),
         "section" => take(&mut cols, "section"),
         "words" => words,
         "text" => take(&mut cols, "text"),
