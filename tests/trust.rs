@@ -549,3 +549,50 @@ fn a_codebook_exported_and_read_back_keeps_its_ids_rules_and_codings() {
     let o = p.run_expect(&["import", "qdc", "fewer.qdc", "--replace", "--dry-run"], 0);
     assert!(stderr(&o).contains("the new codebook does not have (`context`: "), "{}", stderr(&o));
 }
+
+#[test]
+fn one_codes_agreement_is_the_same_asked_alone_or_with_the_others() {
+    let p = TestProject::new();
+    p.write(
+        "codebook.toml",
+        "[codebook]\nname = \"t\"\nversion = \"1\"\n\n[[code]]\nid = \"x\"\nname = \"X\"\ndescription = \"x\"\n\n[[code]]\nid = \"y\"\nname = \"Y\"\ndescription = \"y\"\n",
+    );
+    p.write("notes/s/n.md", "---\nsite: S\nkind: memo\n---\nOne alpha.\n\nTwo beta.\n\nThree gamma.\n\nFour delta.\n");
+    for (id, code, coder) in [("#1", "x", "A"), ("#1", "x", "B"), ("#2", "x", "A"), ("#3", "y", "A"), ("#3", "y", "B")]
+    {
+        p.run(&["code", "add", &format!("notes/s/n.md{id}"), code, "--coder", coder, "-q"]);
+    }
+    let row = |args: &[&str]| -> serde_json::Value {
+        let a = p.json(&[&["agree", "--coders", "A,B", "--json", "--bootstrap", "0"][..], args].concat());
+        a["rows"].as_array().unwrap().iter().find(|r| r["code"] == "x").unwrap().clone()
+    };
+    for extra in [&[][..], &["--exclude-uncoded"][..]] {
+        let all = row(extra);
+        let alone = row(&[extra, &["--code", "x"][..]].concat());
+        assert_eq!(all, alone, "{extra:?}");
+    }
+    // Excluding the units nobody coded: three of the four passages stay.
+    assert_eq!(row(&["--exclude-uncoded"])["units"], 3);
+}
+
+#[test]
+fn a_renamed_note_takes_its_codings_with_it_through_check_fix() {
+    let p = TestProject::sample();
+    let id = format!("{LEVENMOUTH}#2");
+    p.run(&["code", "add", &id, "time", "--memo", "slow start", "-q"]);
+    p.run(&["code", "auto", "-q"]);
+    p.run(&["code", "review", "--accept", "--code", "context", "--coder", "jm", "-q"]);
+    let before = p.run(&["report", "themes", "--format", "csv"]);
+    let renamed = "notes/fife/levenmouth-group.md";
+    std::fs::rename(p.path().join(LEVENMOUTH), p.path().join(renamed)).unwrap();
+    let o = p.run_expect(&["code", "check"], 1);
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(out.contains(&format!("its note is now `{renamed}` (the same text)")), "{out}");
+    p.run_expect(&["code", "check", "--fix"], 0);
+    p.run(&["code", "check"]);
+    assert_eq!(p.run(&["report", "themes", "--format", "csv"]), before, "every coding counts again");
+    let list = p.run(&["code", "list", "--coder", "hb", "--csv"]);
+    assert!(list.contains(renamed) && list.contains("slow start") && !list.contains("orphaned"), "{list}");
+    let reviewed = p.run(&["code", "list", "--reviewer", "jm", "--csv"]);
+    assert!(reviewed.contains(renamed), "the reviewer stays credited: {reviewed}");
+}

@@ -221,7 +221,8 @@ fn disagreements(out: &mut impl Write, found: &[Disagreement], codes: usize, for
                 })
                 .collect();
             write!(out, "{}", output::table(&header, &clipped, &[]))?;
-            writeln!(out, "{} disagreement(s) over {codes} code(s)", rows.len())?;
+            let with: std::collections::BTreeSet<&str> = found.iter().map(|d| d.code.as_str()).collect();
+            writeln!(out, "{} disagreement(s), on {} of the {codes} code(s) compared", rows.len(), with.len())?;
         }
     }
     out.flush()?;

@@ -847,6 +847,13 @@ fn check(g: &Globals, a: CheckArgs) -> Result<ExitCode> {
             if let Some(m) = o.memo.as_deref() {
                 writeln!(out, "          memo: {}", output::clip(m, 60))?;
             }
+            if let Some(to) = &o.renamed {
+                writeln!(
+                    out,
+                    "          its note is now `{to}` (the same text): `fieldnotes code check --fix` moves it there, with its memo, status and reviewer"
+                )?;
+                continue;
+            }
             match &o.candidate {
                 // A candidate holding few of its words is only where the words stood: no command
                 // to paste, lest a coding be moved onto words it never had.
@@ -868,6 +875,11 @@ fn check(g: &Globals, a: CheckArgs) -> Result<ExitCode> {
                     o.id,
                     c.passage,
                     if c.whole { "" } else { " --quote \"...\" (it was a quote: name the words it codes now)" }
+                )?,
+                None if o.reason.contains("is gone") => writeln!(
+                    out,
+                    "          no note holds its text now; if the note was renamed or moved and then edited, give it back its old name, or remove the coding: fieldnotes code rm --id {}",
+                    o.id
                 )?,
                 None => {
                     writeln!(out, "          no candidate; re-attach by hand: fieldnotes code move {} PASSAGE", o.id)?

@@ -61,6 +61,10 @@ fn check(g: &Globals, a: CheckArgs) -> Result<ExitCode> {
             (project.codebook_path(), Some(codings.usage()))
         }
     };
+    if a.file.is_none() && !path.exists() {
+        // The project's codebook is missing: the message every command gives, with what to do.
+        crate::study::codebook(&g.project()?)?;
+    }
     let text = std::fs::read_to_string(&path).with_context(|| format!("cannot read `{}`", path.display()))?;
     let book = match Codebook::parse(&text) {
         Ok(b) => b,

@@ -110,6 +110,9 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     summary.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    if summary.documents == 0 && summary.skipped.is_empty() {
+        warn_no_notes(&project)?;
+    }
     // Files beside the notes that are not notes: said, with how to read them, so that none is
     // passed over unawares (a warning when they are all there is).
     let others = project.other_files()?;
@@ -210,7 +213,8 @@ fn print_summary(out: &mut impl Write, s: &Summary, color: bool) -> Result<()> {
         output::count(s.documents as u64, "note"),
         output::count(s.passages as u64, "passage"),
         output::count(s.words, "word"),
-        output::count(s.groups.len() as u64, &s.by)
+        // Notes without the key are a row of the table, not one more site.
+        output::count(s.groups.keys().filter(|k| *k != "(none)").count() as u64, &s.by)
     )?;
     let mut kinds: Vec<String> = s.groups.values().flat_map(|g| g.kinds.keys().cloned()).collect();
     kinds.sort();
@@ -255,6 +259,19 @@ fn print_summary(out: &mut impl Write, s: &Summary, color: bool) -> Result<()> {
                 s.unmarked_transcripts.len() - 10
             )?;
         }
+    }
+    Ok(())
+}
+
+/// Warns that the notes globs found nothing, naming them and where they are set: a glob with a
+/// typo makes every coding an orphan, and that should not be the first sign of it.
+pub fn warn_no_notes(project: &fieldnotes_corpus::Project) -> Result<()> {
+    let others = project.other_files()?;
+    if others.is_empty() {
+        output::warn(&format!(
+            "no note found: no file matches `{}` (`notes` in fieldnotes.toml; by default `notes/**/*.md` and `notes/**/*.txt`)",
+            project.config.notes.join("`, `")
+        ));
     }
     Ok(())
 }

@@ -235,7 +235,25 @@ impl Agreement {
             })
             .collect();
         if shared.is_empty() {
-            bail!("no note has been coded by all of {}; agreement needs shared material", coders.join(", "));
+            if let Some(site) = &req.site {
+                let sites: BTreeSet<&str> = study.corpus.documents.iter().filter_map(|d| d.attr_str("site")).collect();
+                let theirs: BTreeSet<&str> = (0..study.corpus.documents.len())
+                    .filter(|d| coders.iter().all(|c| touched.get(c.as_str()).is_some_and(|s| s.contains(d))))
+                    .filter_map(|d| study.corpus.documents[d].attr_str("site"))
+                    .collect();
+                if !sites.iter().any(|s| s.eq_ignore_ascii_case(site)) && !theirs.is_empty() {
+                    bail!(
+                        "none of the notes {} all coded is in site `{site}`; theirs are in: {}",
+                        coders.join(", "),
+                        theirs.into_iter().collect::<Vec<_>>().join(", ")
+                    );
+                }
+            }
+            bail!(
+                "no note{} has been coded by all of {}; agreement needs shared material",
+                req.site.as_ref().map(|s| format!(" in {s}")).unwrap_or_default(),
+                coders.join(", ")
+            );
         }
         // Units and, per unit, per coder, the codes.
         let mut all_units: Vec<(String, Vec<BTreeSet<String>>)> = Vec::new();
@@ -264,9 +282,11 @@ impl Agreement {
                 }
             }
         }
+        // Left out with `--exclude-uncoded`: units no coder gave any code of the codebook, whether
+        // one code is asked about or all (one code's row is the same either way).
         let kept: Vec<(String, Vec<BTreeSet<String>>)> = all_units
             .into_iter()
-            .filter(|(_, sets)| !req.exclude_uncoded || sets.iter().any(|s| s.iter().any(|c| codes.contains(c))))
+            .filter(|(_, sets)| !req.exclude_uncoded || sets.iter().any(|s| s.iter().any(|c| book.code(c).is_some())))
             .collect();
         let presence = |sets: &[BTreeSet<String>], code: &str| -> Vec<Option<f64>> {
             sets.iter().map(|s| Some(f64::from(u8::from(s.contains(code))))).collect()

@@ -68,6 +68,10 @@ pub struct Orphan {
     pub reason: String,
     /// Where it most likely belongs now.
     pub candidate: Option<Candidate>,
+    /// For a coding of a note that is gone: the note that now holds that very text (the note
+    /// renamed or moved), where `fix` puts it.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub renamed: Option<String>,
 }
 
 /// A note that is there but could not be read, and how many codings wait for it.
@@ -208,7 +212,13 @@ pub fn check(project: &Project, fix: bool, tell: &dyn Tell) -> Result<Check> {
     };
     // With `fix`, the `move` events that record where codings stand now, per ledger.
     let mut by_ledger: BTreeMap<String, Vec<Event>> = BTreeMap::new();
+    // Each note read, by the hash of its text: a note renamed or moved keeps its text, so the
+    // codings of the note gone are found a home (the gone notes come in the last batch).
+    let mut by_hash: std::collections::HashMap<String, String> = std::collections::HashMap::new();
+    // With `fix`, the codings of those notes made again in the notes holding their text.
+    let mut rehomed: BTreeMap<String, Vec<Event>> = BTreeMap::new();
     let bad = study::place_in_batches(project, tell, |corpus, codings, placement| {
+        by_hash.extend(corpus.documents.iter().map(|d| (d.hash.clone(), d.path.clone())));
         let mut move_to = |c: &Coding, d: &Document, s: usize, e: usize| -> Result<()> {
             versions.keep(d)?;
             let now_text = match (d.byte_offset(s), d.byte_offset(e)) {
@@ -264,6 +274,26 @@ pub fn check(project: &Project, fix: bool, tell: &dyn Tell) -> Result<Check> {
                 continue;
             }
             let doc = corpus.document(&o.coding.doc);
+            // Its note gone, and the very text it was made on under another name.
+            let renamed = match doc {
+                None => o.coding.base.as_ref().and_then(|h| by_hash.get(h)).cloned(),
+                Some(_) => None,
+            };
+            if fix && let Some(to) = &renamed {
+                let c = o.coding;
+                let mut moved = c.clone();
+                moved.doc = to.clone();
+                moved.id = fieldnotes_coding::ledger::coding_id(&c.coder, to, c.start, c.end, &c.code);
+                let events = rehomed.entry(c.coder.clone()).or_default();
+                events.push(Event::Remove {
+                    id: c.id.clone(),
+                    doc: Some(c.doc.clone()),
+                    by: String::new(),
+                    time: fieldnotes_coding::ledger::now(),
+                });
+                events.push(Event::Add(moved));
+                found.reattached += 1;
+            }
             let old = old_words(o.coding, &versions);
             let cand = doc.and_then(|d| candidate(d, old.as_deref()?, o.near).map(|(p, k)| (d, p, k)));
             if fix
@@ -291,11 +321,15 @@ pub fn check(project: &Project, fix: bool, tell: &dyn Tell) -> Result<Check> {
                 text: old,
                 reason: o.reason.clone(),
                 candidate,
+                renamed,
             });
         }
         Ok(())
     })?;
     found.bad_lines = bad.iter().map(ToString::to_string).collect();
+    for (coder, events) in rehomed {
+        by_ledger.entry(coder).or_default().extend(events);
+    }
     for (coder, events) in &by_ledger {
         Ledger::new(project.root(), coder)?.append(events)?;
     }

@@ -28,13 +28,20 @@ pub enum Span {
 /// The coder's name: `given`, or `FIELDNOTES_CODER`, or the project's `coder`; checked as a
 /// ledger name.
 pub fn coder_name(project: &Project, given: Option<String>) -> Result<String> {
-    let name = given
-        .or_else(|| std::env::var("FIELDNOTES_CODER").ok().filter(|s| !s.is_empty()))
-        .or_else(|| project.config.coder.clone())
-        .context(
-            "no coder given; pass `--coder NAME`, set `coder = \"NAME\"` in `fieldnotes.toml`, or set FIELDNOTES_CODER",
-        )?;
-    ledger::validate_coder(&name)?;
+    let (name, from) = match given {
+        Some(n) => (n, "`--coder`"),
+        None => match std::env::var("FIELDNOTES_CODER").ok().filter(|s| !s.is_empty()) {
+            Some(n) => (n, "FIELDNOTES_CODER"),
+            None => (
+                project.config.coder.clone().context(
+                    "no coder given; pass `--coder NAME`, set `coder = \"NAME\"` in `fieldnotes.toml`, or set FIELDNOTES_CODER",
+                )?,
+                "`coder` in fieldnotes.toml",
+            ),
+        },
+    };
+    // Where the name came from is said: the environment and the settings are easy to forget.
+    ledger::validate_coder(&name).map_err(|e| anyhow::anyhow!("{e}; the name comes from {from}"))?;
     Ok(name)
 }
 

@@ -645,9 +645,13 @@ pub fn anchorer(project: &Project) -> Anchorer {
 pub fn codebook(project: &Project) -> Result<Codebook> {
     let path = project.codebook_path();
     if !path.exists() {
+        let set = project.root().join(fieldnotes_corpus::CONFIG_FILE).is_file()
+            && project.config.codebook != fieldnotes_corpus::Config::default().codebook;
         bail!(
-            "no codebook at `{}`; copy one in (e.g. `data/codebooks/wws-considerations.toml`) or run `fieldnotes init`",
-            project.relative(&path)
+            "no codebook at `{}`{}; write one there, or set `codebook` in {} to the file you have (`fieldnotes init NEW --codebook wws` makes a project with the eight considerations' codebook, to copy from)",
+            project.relative(&path),
+            if set { " (`codebook` in fieldnotes.toml)" } else { "" },
+            fieldnotes_corpus::CONFIG_FILE
         );
     }
     Ok(Codebook::load(&path)?)
