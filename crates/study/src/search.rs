@@ -69,13 +69,14 @@ pub fn open(
     // table: said, so that a count from search and one from a table are not taken for the same.
     let mut named = Vec::new();
     codes_named(ast, &mut named);
+    named.retain(|c| !codebook.iter().any(|k| k.eq_ignore_ascii_case(c)));
     if !codebook.is_empty() && !named.is_empty() {
+        // Only for codes outside the codebook: the names of every passage's codes are gathered.
         let coded = index.code_names(true);
         named.sort();
         named.dedup();
         for code in named {
-            let lower = code.to_lowercase();
-            if coded.contains(&lower) && !codebook.iter().any(|k| k.to_lowercase() == lower) {
+            if coded.contains(&code.to_lowercase()) {
                 tell.warn(&format!(
                     "code `{code}` is not in the codebook: its codings are found here but counted in no table or agreement (a code renamed in the codebook keeps its old id in the ledgers)"
                 ));
