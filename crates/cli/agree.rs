@@ -112,6 +112,14 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
         bootstrap: a.bootstrap,
         seed: a.seed,
     };
+    // A percentile interval from a handful of resamples is noise, and can even exclude the
+    // estimate: said, not left for a reader to take as a result.
+    if (1..200).contains(&a.bootstrap) {
+        output::warn(&format!(
+            "a 95% interval from {} bootstrap resamples is rough (it can even miss the estimate); use 1,000 or more (the default) for a figure to report",
+            a.bootstrap
+        ));
+    }
     let agreement = Agreement::of(&study, &req, g)?;
     let format = if a.json {
         Format::Json
