@@ -228,6 +228,15 @@ fn surveys_with_codes_from_two_coders() {
     assert!(d.contains("accountability-ownership") && d.contains("expertise"), "{d}");
     let t = p.run(&["report", "themes", "--coder", "ann", "--format", "csv"]);
     assert!(t.contains("time,1,0,1"), "{t}");
+    // A corrected sheet: r1's code is now context. Its old code goes, said, not counted twice.
+    p.write(
+        "a.csv",
+        "id,site,age,q1,codes\nr1,Fife,34,\"It took years, honestly.\",context;Local knowledge->Housing\nr2,Glasgow,51,We owned the plan.,accountability-ownership\n",
+    );
+    let o = p.run_expect(&a.iter().map(String::as_str).collect::<Vec<_>>(), 0);
+    assert!(stderr(&o).contains("removed 1 coding(s) the sheet no longer gives (`r1` time)"), "{}", stderr(&o));
+    let t = p.run(&["report", "themes", "--coder", "ann", "--format", "csv"]);
+    assert!(t.contains("time,0,0,0") && t.contains("context,1,0,1"), "{t}");
 }
 
 #[test]

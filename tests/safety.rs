@@ -374,3 +374,29 @@ fn redaction_replaces_names_in_file_names_and_its_check_reads_them() {
     c.run_expect(&["--project", project, "code", "check"], 0);
     c.run_expect(&["--project", project, "redact", "--check", "--names", n], 0);
 }
+
+/// The demo clears only a folder it made: given one with a researcher's files, it stops.
+#[test]
+fn the_demo_does_not_clear_a_folder_it_did_not_make() {
+    let dir = tempfile::tempdir().unwrap();
+    let out = dir.path().join("mine");
+    std::fs::create_dir_all(&out).unwrap();
+    std::fs::write(out.join("thesis.txt"), "keep").unwrap();
+    let demo = |out: &std::path::Path| {
+        Command::new(env!("CARGO_BIN_EXE_fieldnotes"))
+            .args(["-q", "demo", "--out"])
+            .arg(out)
+            .current_dir(env!("CARGO_MANIFEST_DIR"))
+            .env("NO_COLOR", "1")
+            .output()
+            .unwrap()
+    };
+    let o = demo(&out);
+    assert!(!o.status.success() && stderr(&o).contains("was not made by the demo"), "{}", stderr(&o));
+    assert_eq!(std::fs::read_to_string(out.join("thesis.txt")).unwrap(), "keep");
+    // Its own folder it makes again.
+    let own = dir.path().join("demo");
+    assert!(demo(&own).status.success());
+    let o = demo(&own);
+    assert!(o.status.success(), "{}", stderr(&o));
+}

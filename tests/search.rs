@@ -117,3 +117,19 @@ fn code_counts_accepted_codings_unless_told() {
     let by = p.run(&["search", "code:time", "--count", "--by", "site"]);
     assert!(by.contains("accepted codings"), "{by}");
 }
+
+/// A note replaced by a copy that kept its old date (`cp -p`, `rsync -a`, unzip) is not newer
+/// than the index: search still sees that the notes are not those it was made from.
+#[test]
+fn a_note_changed_under_an_old_date_is_noticed() {
+    let p = project();
+    p.run(&["index", "-q"]);
+    let path = p.path().join("notes/fife/b.md");
+    let old = std::fs::metadata(&path).unwrap().modified().unwrap() - std::time::Duration::from_secs(86_400 * 365);
+    let text = std::fs::read_to_string(&path).unwrap();
+    std::fs::write(&path, format!("{text}\nAn elephantine budget was agreed.\n")).unwrap();
+    std::fs::File::options().write(true).open(&path).unwrap().set_modified(old).unwrap();
+    let o = p.run_expect(&["search", "elephantine", "--count"], 0);
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "1", "{}", stderr(&o));
+    assert!(stderr(&o).contains("none is newer than it"), "{}", stderr(&o));
+}

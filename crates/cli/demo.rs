@@ -55,6 +55,9 @@ fn copy_tree(from: &Path, to: &Path) -> Result<usize> {
 }
 
 /// Runs `fieldnotes demo`.
+/// The file that marks a folder as the demo's own, which the next demo may clear.
+const DEMO_MARKER: &str = ".fieldnotes-demo";
+
 pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     let sample = match a.sample.or_else(default_sample) {
         Some(s) => s,
@@ -69,10 +72,21 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
             std::env::temp_dir().join("fieldnotes-demo")
         }
     });
+    // Only a folder the demo made before is cleared: anything else given as `--out` may hold a
+    // researcher's files.
+    let marker = out_dir.join(DEMO_MARKER);
     if out_dir.exists() {
+        let empty = fs::read_dir(&out_dir).map(|mut d| d.next().is_none()).unwrap_or(false);
+        if !empty && !marker.is_file() {
+            bail!(
+                "`{}` is not empty and was not made by the demo; give `--out` a new or empty folder (nothing was touched)",
+                out_dir.display()
+            );
+        }
         fs::remove_dir_all(&out_dir).with_context(|| format!("cannot clear `{}`", out_dir.display()))?;
     }
     copy_tree(&sample.join("notes"), &out_dir.join("notes"))?;
+    fs::write(&marker, "made by `fieldnotes demo`, which clears this folder when it runs again\n")?;
     if sample.join("codings").is_dir() {
         copy_tree(&sample.join("codings"), &out_dir.join("codings"))?;
     }

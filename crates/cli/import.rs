@@ -103,7 +103,9 @@ pub struct SurveyArgs {
     attr: Vec<String>,
     /// Code columns: several codes in a cell separated by `;`, `,`, `|` or line breaks, each a
     /// code or a `parent->child` path, matched to the codebook's codes by place and by id or
-    /// name (ignoring case).
+    /// name (ignoring case). As many as `--text` columns: the i-th codes the i-th answer;
+    /// otherwise each codes every answer of its row. A re-import removes the codings a
+    /// corrected sheet no longer gives.
     #[arg(long, num_args = 1.., requires = "coder")]
     codes: Vec<String>,
     /// The characters that separate codes in a code cell, instead of `;,|` (line breaks always

@@ -263,10 +263,22 @@ pub fn respondents(sheet: &Sheet, spec: &SurveySpec) -> Result<(Vec<Respondent>,
     let attrs: Vec<usize> = spec.attrs.iter().map(|c| col(sheet, c)).collect::<Result<_>>()?;
     let codes: Vec<usize> = spec.codes.iter().map(|c| col(sheet, c)).collect::<Result<_>>()?;
     let paired = codes.len() == text.len();
+    let mut problems = sheet.problems.clone();
+    if !paired && !codes.is_empty() && text.len() > 1 {
+        // Not an error (codes of the whole respondent are a way to code a survey), but easy to
+        // get by leaving a column out: said, with how to pair them.
+        problems.push(Problem {
+            line: 1,
+            message: format!(
+                "{} code column(s) for {} answer columns: each code column codes every answer of its row; give one code column per answer column, in the same order, to pair them",
+                codes.len(),
+                text.len()
+            ),
+        });
+    }
     let separators =
         if spec.code_separators.is_empty() { DEFAULT_CODE_SEPARATORS } else { spec.code_separators.as_str() };
     let mut out = Vec::new();
-    let mut problems = sheet.problems.clone();
     let mut seen: BTreeMap<String, usize> = BTreeMap::new();
     for (line, cells) in &sheet.rows {
         let rid = cells[id].trim().to_string();
@@ -288,6 +300,18 @@ pub fn respondents(sheet: &Sheet, spec: &SurveySpec) -> Result<(Vec<Respondent>,
         for (k, &t) in text.iter().enumerate() {
             let words = cells[t].trim();
             if words.is_empty() {
+                // Codes with no answer to stand on are not dropped in silence.
+                if paired && !cells[codes[k]].trim().is_empty() {
+                    problems.push(Problem {
+                        line: *line,
+                        message: format!(
+                            "column `{}` ({}) has codes for an empty answer in `{}`; they were left out",
+                            sheet.header[codes[k]],
+                            column_letters(codes[k]),
+                            sheet.header[t]
+                        ),
+                    });
+                }
                 continue;
             }
             let code_cols: Vec<usize> = if paired { vec![codes[k]] } else { codes.clone() };

@@ -4,7 +4,7 @@
 //! (file and line) and goes on, and never overwrites a note that changed unless forced. The
 //! readers are `fieldnotes-import`'s; this is where their results become notes and codings.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::{BTreeMap, BTreeSet, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -325,6 +325,7 @@ pub fn survey(project: &Project, a: &Survey, tell: &dyn Tell, listed: &mut dyn F
     );
     let mut events = Vec::new();
     let mut outcomes = Vec::new();
+    let mut withdrawn: Vec<String> = Vec::new();
     let time = now();
     for r in &people {
         let units: Vec<(String, Vec<&survey::Answer>)> = if a.per_answer {
@@ -381,6 +382,7 @@ pub fn survey(project: &Project, a: &Survey, tell: &dyn Tell, listed: &mut dyn F
             if !a.common.dry_run {
                 Versions::new(&project.derived_dir()).keep(&doc)?;
             }
+            let mut now_coded: HashSet<String> = HashSet::new();
             for (ans, p) in answers.iter().zip(&doc.passages) {
                 for path in &ans.codes {
                     let code = tree.resolve(path);
@@ -392,9 +394,23 @@ pub fn survey(project: &Project, a: &Survey, tell: &dyn Tell, listed: &mut dyn F
                         time: time.clone(),
                         ..Coding::whole_passage(&doc, p, &code, coder, Origin::Import, Status::Accepted)
                     };
+                    now_coded.insert(c.id.clone());
                     if !existing.seen.contains(&c.id) {
                         events.push(Event::Add(c));
                     }
+                }
+            }
+            // The sheet is the source of the codings it gave: one taken out of it (a corrected
+            // cell) is removed, and said, rather than counted beside its correction.
+            for old in existing.current().filter(|c| c.doc == rel && c.origin == Origin::Import) {
+                if !now_coded.contains(&old.id) {
+                    withdrawn.push(format!("`{}` {}", r.id, old.code));
+                    events.push(Event::Remove {
+                        id: old.id.clone(),
+                        doc: Some(rel.clone()),
+                        by: coder.clone(),
+                        time: time.clone(),
+                    });
                 }
             }
         }
@@ -410,11 +426,22 @@ pub fn survey(project: &Project, a: &Survey, tell: &dyn Tell, listed: &mut dyn F
         .collect();
     add_codes(tell, listed, project, &codes, a.common.dry_run)?;
     if let Some(coder) = &coder {
+        let added = events.len() - withdrawn.len();
+        if !withdrawn.is_empty() {
+            let shown: Vec<&str> = withdrawn.iter().take(10).map(String::as_str).collect();
+            tell.warn(&format!(
+                "{} {} coding(s) the sheet no longer gives ({}{})",
+                if a.common.dry_run { "would remove" } else { "removed" },
+                withdrawn.len(),
+                shown.join(", "),
+                if withdrawn.len() > 10 { format!(", and {} more", withdrawn.len() - 10) } else { String::new() }
+            ));
+        }
         if a.common.dry_run {
-            tell.info(&format!("would add {} coding(s) by {coder}", events.len()));
+            tell.info(&format!("would add {added} coding(s) by {coder}"));
         } else {
             Ledger::new(project.root(), coder)?.append(&events)?;
-            tell.info(&format!("added {} coding(s) to `codings/{coder}.jsonl`", events.len()));
+            tell.info(&format!("added {added} coding(s) to `codings/{coder}.jsonl`"));
         }
     }
     report(tell, "survey", &outcomes, a.common.dry_run);

@@ -113,11 +113,14 @@ fn checked_index(project: &Project, stats: &NoteStats, idx: SearchIndex, tell: &
     // sizes, times) and the same index give the same answer, without comparing 324,641 notes
     // with the index's list of them again (0.1 s at 2 GB of notes).
     let memo = project.derived_dir().join(FRESH_FILE);
-    let (count, sum) = stats.fingerprint();
-    let key = format!("notes {count} {sum}; {}", idx.stamp());
-    if std::fs::read_to_string(&memo).is_ok_and(|k| k == key) {
+    let key = fresh_key(stats.fingerprint(), &idx);
+    let recorded = std::fs::read_to_string(&memo).unwrap_or_default();
+    if recorded == key {
         return Ok(idx);
     }
+    // The same index, other notes: something changed since (or during) the update that made
+    // it, whatever the files' times say.
+    let moved_unseen = recorded.split_once("; ").is_some_and(|(_, stamp)| stamp == idx.stamp());
     let mut bytes = 0u64;
     let mut notes = Vec::with_capacity(stats.notes().len());
     for n in stats.notes().iter().filter(|n| n.modified_ns != NoteStat::UNREADABLE) {
@@ -127,7 +130,7 @@ fn checked_index(project: &Project, stats: &NoteStats, idx: SearchIndex, tell: &
         notes.push((n.rel.clone(), modified));
     }
     let Some(stale) = idx.staleness(&notes) else { return Ok(idx) };
-    if stale.is_empty() {
+    if stale.is_empty() && !moved_unseen {
         // Not kept is only a check made again next time.
         let _ = fieldnotes_corpus::atomic::write(&memo, key.as_bytes());
         return Ok(idx);
@@ -138,18 +141,33 @@ fn checked_index(project: &Project, stats: &NoteStats, idx: SearchIndex, tell: &
     if n > 3 {
         list.push(format!("and {} more", n - 3));
     }
+    let what = if stale.is_empty() {
+        "notes changed since the index was built, though none is newer than it (copied with their old dates?)"
+            .to_string()
+    } else {
+        format!("{n} note(s) changed since the index was built ({})", list.join(", "))
+    };
     if bytes <= AUTO_REFRESH_BYTES {
         drop(idx);
-        tell.info(&format!("{n} note(s) changed since the index was built ({}); updating the index", list.join(", ")));
+        tell.info(&format!("{what}; updating the index"));
         let study = Study::load(project.clone(), tell)?;
         let (idx, _) = study.update_index(tell, true)?.context("the search index could not be built")?;
         return Ok(idx);
     }
-    tell.warn(&format!(
-        "{n} note(s) changed since the index was built ({}); results may be out of date: run `fieldnotes index` or search with `--refresh`",
-        list.join(", ")
-    ));
+    tell.warn(&format!("{what}; results may be out of date: run `fieldnotes index` or search with `--refresh`"));
     Ok(idx)
+}
+
+/// What the fresh-index memo holds: the notes' fingerprint and the index's files.
+fn fresh_key((count, sum): (u64, u64), idx: &SearchIndex) -> String {
+    format!("notes {count} {sum}; {}", idx.stamp())
+}
+
+/// Records that `idx` was made from the notes with fingerprint `fp` (an update that read
+/// them): the next search knows the index fresh without a check, and knows it behind when the
+/// notes differ though no file is newer. Not kept is only a check made again.
+pub fn record_fresh(project: &Project, fp: (u64, u64), idx: &SearchIndex) {
+    let _ = fieldnotes_corpus::atomic::write(&project.derived_dir().join(FRESH_FILE), fresh_key(fp, idx).as_bytes());
 }
 
 /// The warning for a name that exists nowhere in the project.

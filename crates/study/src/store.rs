@@ -90,6 +90,12 @@ impl Before {
     pub fn take_notes(&mut self) -> Option<NoteStats> {
         self.notes.take()
     }
+
+    /// The fingerprint of the notes as the walk found them (paths, sizes and times), while
+    /// they are held.
+    pub fn notes_fingerprint(&self) -> Option<(u64, u64)> {
+        self.notes.as_ref().map(NoteStats::fingerprint)
+    }
 }
 
 /// Where the project stands now ([`Before`]).

@@ -527,6 +527,9 @@ pub fn index_in_batches(
         tell.info(r);
     }
     let opts = WriterOptions::from_config(&project.config.index);
+    // The notes as this update finds them: a later search that finds other notes, though none
+    // is newer than the update (a copy that kept old dates), knows the index is behind.
+    let walked = before.notes_fingerprint();
     let (files, walk_skipped) = NoteFiles::of(project, before.take_notes().as_ref(), tell)?;
     let mut store = crate::store::StoreBuild::start(before, codings, &walk_skipped)?;
     let pb = tell.progress(files.files.len() as u64, "indexing");
@@ -545,6 +548,9 @@ pub fn index_in_batches(
         Ok(())
     })?;
     let mut stats = update.finish()?;
+    if let Some(fp) = walked {
+        crate::search::record_fresh(project, fp, &idx);
+    }
     store.finish(project, codings, tell)?;
     pb.finish_and_clear();
     stats.rebuilt = reason;
