@@ -127,9 +127,22 @@ pub struct Respondent {
 }
 
 fn col(sheet: &Sheet, name: &str) -> Result<usize> {
-    sheet.header.iter().position(|h| h.eq_ignore_ascii_case(name)).ok_or_else(|| Error::Format {
-        line: 1,
-        message: format!("no column `{name}`; the columns are: {}", sheet.header.join(", ")),
+    sheet.header.iter().position(|h| h.eq_ignore_ascii_case(name)).ok_or_else(|| {
+        // One column holding `;` or tabs between names: a sheet saved with another separator
+        // (Excel's in many European settings is `;`).
+        let hint = match sheet.header.as_slice() {
+            [one] if one.contains(';') => {
+                "; the header is one column holding `;`: save the sheet as CSV with commas (or as XLSX)"
+            }
+            [one] if one.contains('\t') => {
+                "; the header is one column holding tabs: save the sheet as CSV with commas (or as XLSX)"
+            }
+            _ => "",
+        };
+        Error::Format {
+            line: 1,
+            message: format!("no column `{name}`; the columns are: {}{hint}", sheet.header.join(", ")),
+        }
     })
 }
 

@@ -464,15 +464,20 @@ pub fn search(project: &Project, query: &str, log: &Log) -> Result<Markup> {
     Ok(html! {
         h1 { "Search" }
         (form)
-        p.meta { (fieldnotes_study::count(res.total as u64, "passage")) " match; showing " (res.hits.len()) "." }
+        p.meta { (fieldnotes_study::count(res.total as u64, "passage")) (if res.total == 1 { " matches" } else { " match" }) "; showing " (res.hits.len()) "." }
         @for h in &res.hits {
             @let (path, key) = h.id.split_once('#').unwrap_or((h.id.as_str(), ""));
             div.hit {
                 a href=(format!("{}#p-{key}", note_href(path))) { (h.id) }
                 " " span.meta { ([h.attr("site"), h.attr("date"), h.attr("kind"), h.attr("speaker"), h.attr("codes")].iter().filter(|s| !s.is_empty()).copied().collect::<Vec<_>>().join(" · ")) }
+                // A query of fields or codes only has no words to centre on: the passage's
+                // opening instead.
+                @if h.units.is_empty() {
+                    div.text { (fieldnotes_study::clip(&h.text, 240)) }
+                }
                 @for k in fieldnotes_study::search::kwic(&h.text, &h.units, &h.matches, 60) {
                     div.kwic {
-                        span.left { (k.left) }
+                        span.left { bdi { (k.left) } }
                         span.kw { (highlighted(&k.keyword, &k.words)) }
                         span.right { (k.right) }
                     }
@@ -581,6 +586,11 @@ pub fn themes(project: &Project, by: &str, log: &Log) -> Result<Markup> {
 pub fn new_code(project: &Project, id: &str, name: &str, description: &str) -> Result<serde_json::Value> {
     if id.is_empty() {
         anyhow::bail!("a new code needs an id");
+    }
+    if let Ok(book) = fieldnotes_study::study::codebook(project)
+        && book.code(id).is_some()
+    {
+        anyhow::bail!("the codebook has a code `{id}` already; give the new one another id (nothing was written)");
     }
     let code = Code {
         id: id.to_string(),
