@@ -244,18 +244,27 @@ fn folders_of_notes_with_attributes() {
     let p = TestProject::new();
     p.write("incoming/a.md", "Plain note without front matter.\n");
     p.write("incoming/sub/b.txt", "---\nsite: Fife\n---\nHas its own site.\n");
-    p.write("attrs.csv", "file,site,kind\na.md,Glasgow,memo\nsub/b.txt,Dundee,meeting\nmissing.md,X,Y\n");
+    p.write(
+        "attrs.csv",
+        "file,site,kind,consent given,date\na.md,Glasgow,memo,true,not-a-date\nsub/b.txt,Dundee,meeting,false,2016-05-01\nmissing.md,X,Y,,\n",
+    );
     let o = p.run_expect(&["import", "notes", "incoming", "--attrs", "attrs.csv", "--dry-run"], 0);
     assert!(!p.path().join("notes/incoming/a.md").exists());
     assert!(stderr(&o).contains("would write"), "{}", stderr(&o));
     let o = p.run_expect(&["import", "notes", "incoming", "--attrs", "attrs.csv"], 0);
     let e = stderr(&o);
-    assert!(e.contains("missing.md") && e.contains("already in its front matter"), "{e}");
+    assert!(
+        e.contains("row 4: attributes for `missing.md` match no file") && e.contains("already in its front matter"),
+        "{e}"
+    );
+    assert!(e.contains("column `consent given` is written as the key `consent_given`"), "{e}");
+    assert!(e.contains("row 2: `not-a-date` is not a date"), "{e}");
     let list = p.json(&["notes", "--list", "--json"]);
     let docs = list.as_array().unwrap();
     assert_eq!(docs.len(), 2);
     assert_eq!(docs[0]["attributes"]["site"], "Glasgow");
     assert_eq!(docs[0]["attributes"]["kind"], "memo");
+    assert_eq!(docs[0]["attributes"]["consent_given"], true, "yes and no, not words");
     assert_eq!(docs[1]["attributes"]["site"], "Fife");
     assert_eq!(docs[1]["attributes"]["kind"], "meeting");
 }

@@ -49,6 +49,12 @@ pub fn fm_value(s: &str) -> Value {
     if let Ok(i) = t.parse::<i64>() {
         return Value::Integer(i);
     }
+    // As front matter reads them: `true` and `false` are yes and no, not words.
+    match t {
+        "true" | "True" | "TRUE" => return Value::Bool(true),
+        "false" | "False" | "FALSE" => return Value::Bool(false),
+        _ => {}
+    }
     if let Some(x) = t.parse::<f64>().ok().filter(|x| x.is_finite() && t.contains('.')) {
         return Value::Float(x);
     }

@@ -611,7 +611,8 @@ pub fn qmsum(project: &Project, a: &Qmsum, tell: &dyn Tell, listed: &mut dyn FnM
 
 /// Imports a folder of Markdown or text notes, with attributes from a CSV keyed by file name.
 pub fn notes(project: &Project, a: &Notes, tell: &dyn Tell) -> Result<Imported> {
-    let mut attrs: BTreeMap<String, Vec<(String, String)>> = BTreeMap::new();
+    // Per file named: the row it is on, and its attributes.
+    let mut attrs: BTreeMap<String, (usize, Vec<(String, String)>)> = BTreeMap::new();
     if let Some(csv_path) = &a.attrs {
         let bytes = fs::read(csv_path).with_context(|| format!("cannot read `{}`", csv_path.display()))?;
         let sheet = survey::read_sheet(csv_path, &bytes).with_context(|| format!("`{}`", csv_path.display()))?;
@@ -621,8 +622,14 @@ pub fn notes(project: &Project, a: &Notes, tell: &dyn Tell) -> Result<Imported> 
         for p in &sheet.problems {
             tell.warn(&format!("`{}` row {}: {}", csv_path.display(), p.line, p.message));
         }
-        for (_, cells) in &sheet.rows {
-            let kv = sheet
+        // A column whose name is no front-matter key as it stands is renamed, and said.
+        for (i, h) in sheet.header.iter().enumerate() {
+            if i != fcol && attr_key(h) != *h {
+                tell.warn(&format!("`{}`: column `{h}` is written as the key `{}`", csv_path.display(), attr_key(h)));
+            }
+        }
+        for (line, cells) in &sheet.rows {
+            let kv: Vec<(String, String)> = sheet
                 .header
                 .iter()
                 .zip(cells)
@@ -630,7 +637,17 @@ pub fn notes(project: &Project, a: &Notes, tell: &dyn Tell) -> Result<Imported> 
                 .filter(|(i, (_, v))| *i != fcol && !v.trim().is_empty())
                 .map(|(_, (k, v))| (attr_key(k), v.trim().to_string()))
                 .collect();
-            attrs.insert(cells[fcol].trim().to_string(), kv);
+            // A date that is none is kept as text, and said: it would fall out of every
+            // grouping by year.
+            for (k, v) in &kv {
+                if k == "date" && fieldnotes_corpus::Date::parse(v).is_none() {
+                    tell.warn(&format!(
+                        "`{}` row {line}: `{v}` is not a date (YYYY-MM-DD); kept as text, so the note has no year",
+                        csv_path.display()
+                    ));
+                }
+            }
+            attrs.insert(cells[fcol].trim().to_string(), (*line, kv));
         }
     }
     let mut files = Vec::new();
@@ -656,7 +673,7 @@ pub fn notes(project: &Project, a: &Notes, tell: &dyn Tell) -> Result<Imported> 
                 continue;
             }
         };
-        let extra = attrs.get(&rel_str).or_else(|| attrs.get(&name));
+        let extra = attrs.get(&rel_str).or_else(|| attrs.get(&name)).map(|(_, kv)| kv);
         if extra.is_some() {
             used_attrs.insert(if attrs.contains_key(&rel_str) { rel_str.clone() } else { name.clone() });
         }
@@ -728,8 +745,9 @@ pub fn notes(project: &Project, a: &Notes, tell: &dyn Tell) -> Result<Imported> 
         }
         outcomes.push(put_note(tell, project, &rel, &out_text, &a.common)?);
     }
-    for k in attrs.keys().filter(|k| !used_attrs.contains(*k)) {
-        tell.warn(&format!("attributes for `{k}` match no file in `{}`", a.dir.display()));
+    for (k, (line, _)) in attrs.iter().filter(|(k, _)| !used_attrs.contains(*k)) {
+        let csv = a.attrs.as_ref().map(|p| p.display().to_string()).unwrap_or_default();
+        tell.warn(&format!("`{csv}` row {line}: attributes for `{k}` match no file in `{}`", a.dir.display()));
     }
     report(tell, "notes", &outcomes, a.common.dry_run);
     Ok(Imported::of(&outcomes, 0))
