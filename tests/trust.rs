@@ -322,6 +322,11 @@ fn notes_that_cannot_be_read_are_named_in_every_caption() {
     let o = p.run_expect(&["code", "list", "--site", "fyfe", "--code", "tiem"], 0);
     let e = stderr(&o);
     assert!(e.contains("did you mean `Fife`") && e.contains("did you mean `time`"), "{e}");
+    // So does a review (on the terminal, and on the workbench's review page, which shows the
+    // same warnings).
+    let o = p.run_expect(&["code", "review", "--accept", "--site", "fyfe", "--code", "tiem", "--coder", "hb"], 0);
+    let e = stderr(&o);
+    assert!(e.contains("no site `fyfe`") && e.contains("did you mean `time`"), "{e}");
     p.run(&["report", "html", "-o", "r.html", "-q"]);
     assert!(p.read("r.html").contains("notes/fife/broken.md"));
     let o = p.run_expect(&["export", "qdpx", "s.qdpx"], 0);

@@ -308,7 +308,17 @@ fn suggestions(
     tell: &dyn Tell,
     mut each: impl FnMut(&Coding, &str, &str),
 ) -> Result<()> {
-    crate::study::place_in_batches(project, tell, |corpus, _, placement| {
+    use std::collections::BTreeSet;
+    // What the study holds, to say what a filter that matches nothing may have meant.
+    let (mut sites, mut codes, mut coders) = (BTreeSet::new(), BTreeSet::new(), BTreeSet::new());
+    crate::study::place_in_batches(project, tell, |corpus, codings, placement| {
+        if filter.site.is_some() {
+            sites.extend(corpus.documents.iter().filter_map(|d| d.attr_str("site")).map(str::to_string));
+        }
+        if filter.code.is_some() || filter.from.is_some() {
+            codes.extend(codings.iter().map(|c| c.code.clone()));
+            coders.extend(codings.ledgers.keys().cloned());
+        }
         let site_of = |doc: &str| corpus.document(doc).and_then(|d| d.attr_str("site")).unwrap_or("");
         let wanted = placement
             .placed
@@ -323,6 +333,18 @@ fn suggestions(
         }
         Ok(())
     })?;
+    if let Some(site) = &filter.site {
+        warn_unknown(tell, "site", site, &sites, "in the project");
+    }
+    if let Some(code) = &filter.code {
+        if let Ok(book) = crate::study::codebook(project) {
+            codes.extend(book.codes.iter().map(|c| c.id.clone()));
+        }
+        warn_unknown(tell, "code", code, &codes, "in the project");
+    }
+    if let Some(from) = &filter.from {
+        warn_unknown(tell, "ledger", from, &coders, "in the project");
+    }
     Ok(())
 }
 
