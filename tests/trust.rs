@@ -601,3 +601,34 @@ fn a_renamed_note_takes_its_codings_with_it_through_check_fix() {
     let reviewed = p.run(&["code", "list", "--reviewer", "jm", "--csv"]);
     assert!(reviewed.contains(renamed), "the reviewer stays credited: {reviewed}");
 }
+
+#[test]
+fn a_note_has_one_year_and_a_list_one_group_whoever_counts() {
+    let p = TestProject::new();
+    let note = |name: &str, front: &str| {
+        p.write(
+            &format!("notes/fife/{name}.md"),
+            format!("---\nsite: Fife\n{front}\n---\nThe staff turnover continued.\n"),
+        );
+    };
+    note("dt", "date: 2018-03-04T10:30:00\ntags: [board, trust]");
+    note("y", "date: 2017\ntags: [trust, board]");
+    note("d", "date: 2018-06-01\ntags: [trust]");
+    p.write(
+        "notes/fife/hugo.md",
+        "+++\nsite = \"Fife\"\ndate = 2018-05-06T09:00:00Z\n+++\nThe staff turnover continued in Hugo.\n",
+    );
+    for n in ["dt", "y", "d", "hugo"] {
+        p.run(&["code", "add", &format!("notes/fife/{n}.md#1"), "time", "-q"]);
+    }
+    let themes = p.run(&["report", "themes", "--by", "year", "--format", "csv"]);
+    assert!(themes.starts_with("code,2017,2018,total\n") && themes.contains("\ntime,1,3,4\n"), "{themes}");
+    let search = p.json(&["search", "code:time", "--count", "--by", "year", "--json"]);
+    assert_eq!(search["counts"]["2017"], 1, "{search}");
+    assert_eq!(search["counts"]["2018"], 3, "{search}");
+    let notes = p.run(&["notes", "--by", "year"]);
+    assert!(notes.contains("2 years"), "{notes}");
+    // The same tags in another order: one column.
+    let tags = p.run(&["report", "themes", "--by", "tag", "--format", "csv"]);
+    assert!(tags.starts_with("code,(none),board; trust,trust,total\n"), "{tags}");
+}

@@ -110,6 +110,14 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
         return Ok(ExitCode::SUCCESS);
     }
     summary.skipped.sort_by(|a, b| a.path.cmp(&b.path));
+    if summary.documents > 0 && summary.groups.keys().all(|k| k == "(none)") {
+        let hint = if matches!(a.by.as_str(), "speaker" | "section") {
+            format!("`{}` belongs to passages, not notes: `fieldnotes report themes --by {}` counts them", a.by, a.by)
+        } else {
+            "group by `site`, `kind`, `author`, `year` or another front-matter key".to_string()
+        };
+        output::warn(&format!("no note has `{}`; {hint}", a.by));
+    }
     if summary.documents == 0 && summary.skipped.is_empty() {
         warn_no_notes(&project)?;
     }
@@ -167,7 +175,12 @@ impl Summary {
     /// Counts the notes of `corpus` (a batch of them, or all), and those it could not read.
     fn add(&mut self, corpus: &fieldnotes_corpus::Corpus) {
         for d in &corpus.documents {
-            let key = d.attributes.get(&self.by).map(|v| v.to_string()).unwrap_or_else(|| "(none)".into());
+            // As the reports group notes: a year from the date, a list as the set of its items.
+            let key = match self.by.as_str() {
+                "year" => d.attributes.get("date").and_then(fieldnotes_corpus::Value::year).map(|y| y.to_string()),
+                by => d.attributes.get(by).map(fieldnotes_corpus::Value::group_label),
+            }
+            .unwrap_or_else(|| "(none)".into());
             let kind = d.attributes.get("kind").map(|v| v.to_string()).unwrap_or_else(|| "(none)".into());
             let gr = self.groups.entry(key).or_default();
             gr.documents += 1;

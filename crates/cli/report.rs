@@ -586,7 +586,20 @@ fn stats(g: &Globals, a: StatsArgs) -> Result<ExitCode> {
     // Passages per group, and per code those carrying it: the theme table's counts, from the
     // report store.
     let store = crate::store::report_store(&project, g)?;
-    let (groups, tests) = analysis::GroupCounts::from_theme_table(&store.passage_table(book, &a.by, &sel)?).finish();
+    // A key no note has is refused, as `report themes` refuses it.
+    let group = GroupBy::parse(&a.by);
+    let frames = store.frames(book, &group, &sel, false)?;
+    frames.check_grouped(&group)?;
+    let table = fieldnotes_report::theme_table(
+        &frames,
+        book,
+        &a.by,
+        UnitKind::Passages,
+        Measure::Count,
+        &sel.describe(),
+        false,
+    )?;
+    let (groups, tests) = analysis::GroupCounts::from_theme_table(&table).finish();
     let t = report::stats_table(&groups, &tests, &a.by, &report::counted(&sel, &store.left_out(&sel)));
     let text = if a.out.format == Format::Json {
         output::json_string(&report::StatsJson { caption: &t.caption, groups: &groups, tests: &tests })?

@@ -458,6 +458,8 @@ fn toml_scalar(v: toml::Value) -> Value {
             let text = d.to_string();
             match (d.date, d.time) {
                 (Some(_), None) => Date::parse(&text).map_or(Value::String(text), Value::Date),
+                // A date and time (Hugo's `date = 2018-05-06T09:00:00Z`): its day.
+                (Some(_), Some(_)) => Date::parse_datetime(&text).map_or(Value::String(text), Value::Date),
                 _ => Value::String(text),
             }
         }
@@ -505,7 +507,7 @@ fn parse_scalar(raw: &str, line: usize, col: usize) -> Result<Value, FrontMatter
         "true" | "True" | "TRUE" => Value::Bool(true),
         "false" | "False" | "FALSE" => Value::Bool(false),
         _ => {
-            if let Some(d) = Date::parse(raw) {
+            if let Some(d) = Date::parse(raw).or_else(|| Date::parse_datetime(raw)) {
                 Value::Date(d)
             } else if raw.len() == 10
                 && raw.as_bytes()[4] == b'-'

@@ -40,6 +40,26 @@ impl Date {
         Date::new(year, month, day)
     }
 
+    /// The day of a date and time (`2018-03-04T10:30:00`, `2018-05-06 09:00:00Z`,
+    /// `2018-03-04T10:30:00+01:00`): front matter written by static-site tools and note apps
+    /// dates notes so, and a note's day is what groups it.
+    pub fn parse_datetime(s: &str) -> Option<Date> {
+        let (day, time) = (s.get(..10)?, s.get(10..)?);
+        let time = time.strip_prefix(['T', 't', ' '])?;
+        let clock = time.trim_end_matches(['Z', 'z']);
+        // hh:mm[:ss[.fff]], then an offset perhaps.
+        let (clock, _offset) = match clock.get(5..).and_then(|r| r.find(['+', '-'])) {
+            Some(i) => clock.split_at(5 + i),
+            None => (clock, ""),
+        };
+        let b = clock.as_bytes();
+        let ok = b.len() >= 5 && b[2] == b':' && b.iter().all(|c| c.is_ascii_digit() || *c == b':' || *c == b'.');
+        if !ok {
+            return None;
+        }
+        Date::parse(day)
+    }
+
     /// Days since 1970-01-01 (negative before), after Howard Hinnant's `days_from_civil`.
     pub fn days_since_epoch(&self) -> i64 {
         let y = i64::from(self.year) - i64::from(self.month <= 2);
@@ -142,6 +162,32 @@ impl Value {
         }
     }
 
+    /// The year a `date` value stands for: a date's, or a year written alone (`date: 2017`).
+    /// What every table and search groups `--by year` by.
+    pub fn year(&self) -> Option<i32> {
+        match self {
+            Value::Date(d) => Some(d.year),
+            Value::Integer(y) if (1000..=9999).contains(y) => i32::try_from(*y).ok(),
+            _ => None,
+        }
+    }
+
+    /// The value as a group of a table: its text; a list as the set of its items (sorted, and
+    /// once each whatever their case, `board; trust`), so that notes with the same items in
+    /// another order or case fall in one group.
+    pub fn group_label(&self) -> String {
+        match self {
+            Value::List(items) => {
+                let mut seen: Vec<(String, String)> =
+                    items.iter().map(Value::to_plain).map(|t| (t.to_lowercase(), t)).collect();
+                seen.sort();
+                seen.dedup_by(|a, b| a.0 == b.0);
+                seen.into_iter().map(|(_, t)| t).collect::<Vec<_>>().join("; ")
+            }
+            other => other.to_plain(),
+        }
+    }
+
     /// The value as one line of text, list items joined by `; ` (for table cells and groups).
     pub fn to_plain(&self) -> String {
         match self {
@@ -192,6 +238,20 @@ mod tests {
         assert!(Date::parse("2016-13-01").is_none());
         assert!(Date::parse("16-01-01").is_none());
         assert!(Date::parse("2016-1-011").is_none());
+        for dt in ["2018-03-04T10:30:00", "2018-03-04 10:30", "2018-03-04T10:30:00Z", "2018-03-04T10:30:00.5+01:00"] {
+            assert_eq!(Date::parse_datetime(dt), Date::new(2018, 3, 4), "{dt}");
+        }
+        for not in ["2018-03-04", "2018-03-04Tea", "2018-03-04 at noon", "2018-13-04T10:30"] {
+            assert_eq!(Date::parse_datetime(not), None, "{not}");
+        }
+        let list = Value::List(vec![
+            Value::String("Trust".into()),
+            Value::String("board".into()),
+            Value::String("trust".into()),
+        ]);
+        assert_eq!(list.group_label(), "board; Trust");
+        assert_eq!(Value::Integer(2017).year(), Some(2017));
+        assert_eq!(Value::Integer(42).year(), None);
     }
 
     #[test]

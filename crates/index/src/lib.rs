@@ -385,7 +385,12 @@ impl SearchIndex {
             };
             if let ("date", Value::Date(date)) = (key.as_str(), value) {
                 doc.add_date(f.date, DateTime::from_timestamp_secs(date.days_since_epoch() * 86_400));
-                doc.add_u64(f.year, u64::try_from(date.year).unwrap_or(0));
+            }
+            // The year every table groups by: a date's, or a year written alone.
+            if key == "date"
+                && let Some(y) = value.year()
+            {
+                doc.add_u64(f.year, u64::try_from(y).unwrap_or(0));
             }
             for t in value.texts() {
                 match field {

@@ -876,11 +876,27 @@ impl SearchIndex {
             let display = doc.get_first(self.fields.display).and_then(|v| v.as_str()).unwrap_or("{}");
             let attrs: BTreeMap<String, String> = serde_json::from_str(display).unwrap_or_default();
             let items: Vec<String> = match key {
-                "year" => vec![attrs.get("date").map(|d| d.chars().take(4).collect()).unwrap_or_default()],
+                // The year as the tables take it: a date's, or a year written alone.
+                "year" => vec![
+                    attrs
+                        .get("date")
+                        .and_then(|d| {
+                            fieldnotes_corpus::Date::parse(d)
+                                .map(|x| x.year)
+                                .or_else(|| d.parse::<i32>().ok().filter(|y| (1000..=9999).contains(y)))
+                        })
+                        .map(|y| y.to_string())
+                        .unwrap_or_default(),
+                ],
                 _ => {
                     let value = attrs.get(key).cloned().unwrap_or_default();
                     if value.starts_with('[') {
-                        value.trim_matches(['[', ']']).split(", ").map(str::to_string).collect()
+                        // A list's items, each once whatever its case (as tag filters match).
+                        let mut items: Vec<String> =
+                            value.trim_matches(['[', ']']).split(", ").map(str::to_string).collect();
+                        items.sort_by_key(|i| i.to_lowercase());
+                        items.dedup_by(|a, b| a.eq_ignore_ascii_case(b));
+                        items
                     } else {
                         vec![value]
                     }

@@ -72,8 +72,8 @@ impl GroupBy {
     /// The group of a passage; `(none)` where the attribute is missing.
     pub fn value(&self, d: &Document, p: &Passage) -> String {
         let v = match self {
-            GroupBy::Attribute(a) => d.attributes.get(a).map(Value::to_plain),
-            GroupBy::Year => d.attributes.get("date").and_then(Value::as_date).map(|d| d.year.to_string()),
+            GroupBy::Attribute(a) => d.attributes.get(a).map(Value::group_label),
+            GroupBy::Year => d.attributes.get("date").and_then(Value::year).map(|y| y.to_string()),
             GroupBy::Speaker => p.speaker.clone(),
             GroupBy::Section => p.section.clone(),
         };

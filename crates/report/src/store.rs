@@ -399,9 +399,9 @@ impl StoreBuilder {
             self.batch_paths.insert(d.path.clone(), di);
             let strings = &mut self.attr_strings;
             let mut attrs: Vec<(u32, u32)> =
-                d.attributes.iter().map(|(k, v)| (strings.get(k), strings.get(&v.to_plain()))).collect();
+                d.attributes.iter().map(|(k, v)| (strings.get(k), strings.get(&v.group_label()))).collect();
             attrs.sort_unstable();
-            let year = d.attributes.get("date").and_then(Value::as_date).map(|x| x.year);
+            let year = d.attributes.get("date").and_then(Value::year);
             self.docs.push(&d.path, &attrs, year);
             for p in &d.passages {
                 doc.push(di);
