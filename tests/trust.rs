@@ -632,3 +632,24 @@ fn a_note_has_one_year_and_a_list_one_group_whoever_counts() {
     let tags = p.run(&["report", "themes", "--by", "tag", "--format", "csv"]);
     assert!(tags.starts_with("code,(none),board; trust,trust,total\n"), "{tags}");
 }
+
+/// Text written decomposed (`e` and a combining accent, as macOS and some copy-paste write it)
+/// reads, counts, searches and quotes as it looks.
+#[test]
+fn decomposed_letters_read_as_the_composed_ones() {
+    let p = TestProject::new();
+    let nfd = "We met Zoe\u{308} at the cafe\u{301} again; the nai\u{308}ve plan was dropped.";
+    p.write("notes/fife/nfd.md", format!("---\nsite: Fife\n---\n{nfd}\n"));
+    let show = p.json(&["show", "notes/fife/nfd.md#1", "--json", "-C", "0"]);
+    assert_eq!(show["passages"][0]["text"], "We met Zoë at the café again; the naïve plan was dropped.");
+    let notes = p.json(&["notes", "--json"]);
+    assert_eq!(notes["words"], 12, "{notes}");
+    // A quote typed either way is found.
+    p.run(&["code", "add", "notes/fife/nfd.md#1", "authenticity", "--quote", "nai\u{308}ve plan", "-q"]);
+    p.run(&["code", "add", "notes/fife/nfd.md#1", "time", "--quote", "naïve plan", "-q"]);
+    assert_eq!(p.run(&["code", "list", "--csv"]).matches("naïve plan").count(), 2);
+    for q in ["café", "cafe\u{301}"] {
+        let o = p.run_expect(&["search", q, "--count"], 0);
+        assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "1", "{q}: {}", stderr(&o));
+    }
+}

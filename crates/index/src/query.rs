@@ -504,6 +504,9 @@ pub fn lowercase_operators(query: &str) -> Vec<String> {
 
 /// Parses a query.
 pub fn parse(query: &str) -> Result<Ast, SyntaxError> {
+    // Letters as the notes hold them: composed (NFC).
+    let composed = fieldnotes_corpus::nfc(query);
+    let query: &str = &composed;
     let n = query.chars().count();
     if n > MAX_QUERY_CHARS {
         return Err(err(

@@ -71,6 +71,8 @@ pub fn span_in_passage(doc: &Document, p: &Passage, id: &str, span: &Span) -> Re
             (s, e)
         }
         Span::Quote(q) => {
+            // Typed as the note is read: composed (a terminal may send `e` and an accent).
+            let q: String = fieldnotes_corpus::nfc(q).into_owned();
             let found: Vec<usize> = ptext.match_indices(q.as_str()).map(|(b, _)| b).collect();
             match found.as_slice() {
                 [] => {
@@ -84,7 +86,7 @@ pub fn span_in_passage(doc: &Document, p: &Passage, id: &str, span: &Span) -> Re
                         Some(n) => bail!(
                             "the words \"{q}\" are not in passage `{id}`, but \"{n}\" is; quote the words as the note has them"
                         ),
-                        None if squeeze(ptext).contains(&squeeze(q)) => bail!(
+                        None if squeeze(ptext).contains(&squeeze(&q)) => bail!(
                             "the words \"{q}\" are in passage `{id}` with other spacing or line breaks; quote them as the note has them, or use --start/--end"
                         ),
                         None => bail!("the words \"{q}\" are not in passage `{id}`; quote them exactly as in the note"),
