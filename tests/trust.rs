@@ -631,6 +631,21 @@ fn a_note_has_one_year_and_a_list_one_group_whoever_counts() {
     // The same tags in another order: one column.
     let tags = p.run(&["report", "themes", "--by", "tag", "--format", "csv"]);
     assert!(tags.starts_with("code,(none),board; trust,trust,total\n"), "{tags}");
+    // A key no note has is refused by every report that groups, as by `report themes`.
+    for args in [
+        &["report", "themes", "--by", "nosuch"][..],
+        &["report", "stats", "--by", "nosuch"],
+        &["report", "quotes", "--by", "nosuch"],
+        &["report", "words", "--by", "nosuch"],
+        &["report", "keyness", "--by", "nosuch"],
+    ] {
+        let o = p.cmd(args).output().unwrap();
+        assert!(
+            !o.status.success() && stderr(&o).contains("no note has `nosuch` to group by"),
+            "{args:?}: {}",
+            stderr(&o)
+        );
+    }
 }
 
 /// Text written decomposed (`e` and a combining accent, as macOS and some copy-paste write it)

@@ -611,8 +611,22 @@ fn stats(g: &Globals, a: StatsArgs) -> Result<ExitCode> {
     Ok(ExitCode::SUCCESS)
 }
 
+/// An error for a grouping by a front-matter key no note has, as `report themes` gives it: a
+/// table of one `(none)` group says nothing.
+fn require_grouping(project: &fieldnotes_corpus::Project, by: &str) -> Result<()> {
+    if let GroupBy::Attribute(name) = GroupBy::parse(by)
+        && !crate::store::report_store(project, &fieldnotes_study::Silent)?.has_attribute(&name)
+    {
+        bail!(
+            "no note has `{name}` to group by; group by `site`, `kind`, `author`, `year`, `speaker`, `section` or another front-matter key"
+        );
+    }
+    Ok(())
+}
+
 fn quotes(g: &Globals, a: QuotesArgs) -> Result<ExitCode> {
     let project = g.project()?;
+    require_grouping(&project, &a.by)?;
     let book = &study::codebook(&project)?;
     let sel = a.counting.selection();
     let ids: Vec<String> = match &a.code {
@@ -684,6 +698,7 @@ fn totals(counts: &fieldnotes_report::keyness::WordCounts) -> String {
 fn words(g: &Globals, a: WordsArgs) -> Result<ExitCode> {
     let project = g.project()?;
     let (stop, stop_said) = a.words.stopwords()?;
+    require_grouping(&project, &a.by)?;
     let compare = report::Compare::By(a.by.clone());
     let (counts, _) = report::word_counts(&project, &compare, stop, &Selection::default(), g)?;
     let rows = counts.frequencies(a.words.min_freq, a.words.top);
@@ -727,7 +742,10 @@ fn keyness(g: &Globals, a: KeynessArgs) -> Result<ExitCode> {
             fieldnotes_study::code::require_code(&study::codebook(&project)?, c)?;
             report::Compare::Code(c.clone())
         }
-        (Some(by), _, _) => report::Compare::By(by.clone()),
+        (Some(by), _, _) => {
+            require_grouping(&project, by)?;
+            report::Compare::By(by.clone())
+        }
         _ => report::Compare::By("site".to_string()),
     };
     if !(a.p > 0.0 && a.p <= 1.0) {

@@ -590,6 +590,14 @@ impl Store {
         self.header.marks = marks;
     }
 
+    /// Whether some note the store counts has front-matter key `key`.
+    pub fn has_attribute(&self, key: &str) -> bool {
+        let strings = &self.header.attr_strings;
+        let ids: Vec<u32> = strings.iter().enumerate().filter(|(_, s)| *s == key).map(|(i, _)| i as u32).collect();
+        !ids.is_empty()
+            && (0..self.header.docs.len()).any(|i| self.header.docs.get(i).attrs().any(|(k, _)| ids.contains(&k)))
+    }
+
     /// Whether note `path` is one the store counts (read, not left out).
     pub fn has_note(&self, path: &str) -> bool {
         self.header.docs.position(path).is_some()
