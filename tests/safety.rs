@@ -204,6 +204,16 @@ fn the_demo_runs_with_no_network() {
     assert!(dir.path().join("demo/report.html").is_file());
 }
 
+/// A names file (`name,pseudonym` and `rows`) outside the project: the folder that holds it,
+/// and its path.
+fn names_file(rows: &str) -> (tempfile::TempDir, String) {
+    let dir = tempfile::tempdir().unwrap();
+    let path = dir.path().join("names.csv");
+    std::fs::write(&path, format!("name,pseudonym\n{rows}")).unwrap();
+    let path = path.to_str().unwrap().to_string();
+    (dir, path)
+}
+
 #[test]
 fn redaction_replaces_names_and_keeps_codings_on_their_words() {
     let p = TestProject::new();
@@ -213,10 +223,8 @@ fn redaction_replaces_names_and_keeps_codings_on_their_words() {
     );
     p.run(&["code", "add", "notes/a.md#2", "time", "--quote", "said to email"]);
     p.run(&["code", "add", "notes/a.md#1", "context"]);
-    let names = tempfile::tempdir().unwrap();
-    let names_csv = names.path().join("names.csv");
-    std::fs::write(&names_csv, "name,pseudonym\nMoira,Participant 1\nJim,Colleague A\n").unwrap();
-    let n = names_csv.to_str().unwrap();
+    let (_names, n) = names_file("Moira,Participant 1\nJim,Colleague A\n");
+    let n = n.as_str();
     // The original fails the check: names, an email and a phone number.
     let o = p.run_expect(&["redact", "--check", "--names", n], 1);
     let found = String::from_utf8_lossy(&o.stdout).to_string();
@@ -263,10 +271,8 @@ fn redaction_leaves_nothing_its_own_check_finds_in_notes_ledgers_or_exports() {
     p.run(&["code", "add", "notes/fife/interview.md#2", "time", "--quote", "took a year to trust us"]);
     let id = p.json(&["code", "list", "--json"])["coding"]["id"].as_str().unwrap().to_string();
     p.run(&["code", "memo", &id, "Morag said it twice; she gave 07700 900124 too"]);
-    let names = tempfile::tempdir().unwrap();
-    let names_csv = names.path().join("names.csv");
-    std::fs::write(&names_csv, "name,pseudonym\nMorag Findlay,Participant 7\nMorag,P7\nFindlay,P7\n").unwrap();
-    let n = names_csv.to_str().unwrap();
+    let (_names, n) = names_file("Morag Findlay,Participant 7\nMorag,P7\nFindlay,P7\n");
+    let n = n.as_str();
     let before = String::from_utf8(p.run_expect(&["redact", "--check", "--names", n], 1).stdout).unwrap();
     for what in [
         "name `Morag`",
@@ -355,10 +361,8 @@ fn redaction_replaces_names_in_file_names_and_its_check_reads_them() {
     let p = TestProject::new();
     p.write("notes/fife/interview-morag.md", "---\nsite: Fife\nkind: interview\n---\nMorag: It took a year.\n");
     p.run(&["code", "add", "notes/fife/interview-morag.md#1", "time", "-q"]);
-    let names = tempfile::tempdir().unwrap();
-    let names_csv = names.path().join("names.csv");
-    std::fs::write(&names_csv, "name,pseudonym\nMorag,P2\n").unwrap();
-    let n = names_csv.to_str().unwrap();
+    let (_names, n) = names_file("Morag,P2\n");
+    let n = n.as_str();
     let o = p.run_expect(&["redact", "--check", "--names", n], 1);
     let found = String::from_utf8_lossy(&o.stdout).to_string();
     assert!(found.contains("interview-morag.md: name `Morag` in the file's name"), "{found}");

@@ -32,8 +32,8 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     let stats = study::index_in_batches(&project, &codings, before, g, true)?;
     // Indexing records moves of codings whose notes changed: the coding states follow.
     fieldnotes_coding::Codings::refresh_states(project.root(), &project.derived_dir())?;
-    if stats.indexed + stats.unchanged == 0 {
-        crate::notes::warn_no_notes(&project)?;
+    if stats.indexed + stats.unchanged == 0 && project.other_files()?.is_empty() {
+        output::warn(&crate::notes::no_notes(&project));
     }
     output::info(
         g.quiet,

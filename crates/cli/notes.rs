@@ -118,12 +118,12 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
         };
         output::warn(&format!("no note has `{}`; {hint}", a.by));
     }
-    if summary.documents == 0 && summary.skipped.is_empty() {
-        warn_no_notes(&project)?;
-    }
     // Files beside the notes that are not notes: said, with how to read them, so that none is
     // passed over unawares (a warning when they are all there is).
     let others = project.other_files()?;
+    if summary.documents == 0 && summary.skipped.is_empty() && others.is_empty() {
+        output::warn(&no_notes(&project));
+    }
     if !others.is_empty() {
         let listed: Vec<String> = others
             .iter()
@@ -276,15 +276,11 @@ fn print_summary(out: &mut impl Write, s: &Summary, color: bool) -> Result<()> {
     Ok(())
 }
 
-/// Warns that the notes globs found nothing, naming them and where they are set: a glob with a
-/// typo makes every coding an orphan, and that should not be the first sign of it.
-pub fn warn_no_notes(project: &fieldnotes_corpus::Project) -> Result<()> {
-    let others = project.other_files()?;
-    if others.is_empty() {
-        output::warn(&format!(
-            "no note found: no file matches `{}` (`notes` in fieldnotes.toml; by default `notes/**/*.md` and `notes/**/*.txt`)",
-            project.config.notes.join("`, `")
-        ));
-    }
-    Ok(())
+/// The warning that the notes globs found nothing, naming them and where they are set: a glob
+/// with a typo makes every coding an orphan, and that should not be the first sign of it.
+pub fn no_notes(project: &fieldnotes_corpus::Project) -> String {
+    format!(
+        "no note found: no file matches `{}` (`notes` in fieldnotes.toml; by default `notes/**/*.md` and `notes/**/*.txt`)",
+        project.config.notes.join("`, `")
+    )
 }

@@ -520,7 +520,7 @@ fn themes(g: &Globals, a: ThemesArgs) -> Result<ExitCode> {
     let sel = a.counting.selection();
     let frames = store.frames(&book, &GroupBy::parse(&a.by), &sel, a.rollup)?;
     // A key no note has would give one `(none)` column: an error instead (issue #20).
-    frames.check_grouped(&GroupBy::parse(&a.by))?;
+    store.check_grouped(&GroupBy::parse(&a.by))?;
     let mut t = fieldnotes_report::theme_table(&frames, &book, &a.by, unit, measure, &sel.describe(), a.rollup)?;
     t.left_out = store.left_out(&sel).describe();
     if let Some(clause) = t.not_in_codebook_clause() {
@@ -587,19 +587,8 @@ fn stats(g: &Globals, a: StatsArgs) -> Result<ExitCode> {
     // report store.
     let store = crate::store::report_store(&project, g)?;
     // A key no note has is refused, as `report themes` refuses it.
-    let group = GroupBy::parse(&a.by);
-    let frames = store.frames(book, &group, &sel, false)?;
-    frames.check_grouped(&group)?;
-    let table = fieldnotes_report::theme_table(
-        &frames,
-        book,
-        &a.by,
-        UnitKind::Passages,
-        Measure::Count,
-        &sel.describe(),
-        false,
-    )?;
-    let (groups, tests) = analysis::GroupCounts::from_theme_table(&table).finish();
+    store.check_grouped(&GroupBy::parse(&a.by))?;
+    let (groups, tests) = analysis::GroupCounts::from_theme_table(&store.passage_table(book, &a.by, &sel)?).finish();
     let t = report::stats_table(&groups, &tests, &a.by, &report::counted(&sel, &store.left_out(&sel)));
     let text = if a.out.format == Format::Json {
         output::json_string(&report::StatsJson { caption: &t.caption, groups: &groups, tests: &tests })?
@@ -614,12 +603,9 @@ fn stats(g: &Globals, a: StatsArgs) -> Result<ExitCode> {
 /// An error for a grouping by a front-matter key no note has, as `report themes` gives it: a
 /// table of one `(none)` group says nothing.
 fn require_grouping(project: &fieldnotes_corpus::Project, by: &str) -> Result<()> {
-    if let GroupBy::Attribute(name) = GroupBy::parse(by)
-        && !crate::store::report_store(project, &fieldnotes_study::Silent)?.has_attribute(&name)
-    {
-        bail!(
-            "no note has `{name}` to group by; group by `site`, `kind`, `author`, `year`, `speaker`, `section` or another front-matter key"
-        );
+    let by = GroupBy::parse(by);
+    if matches!(by, GroupBy::Attribute(_)) {
+        crate::store::report_store(project, &fieldnotes_study::Silent)?.check_grouped(&by)?;
     }
     Ok(())
 }

@@ -174,7 +174,7 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
                 write!(out, "{}", output::table(&header, &rows, &[Align::Left, Align::Right]))?;
                 let caption =
                     if uses_codes { format!("; codes count {}", counted(a.include_suggested)) } else { String::new() };
-                writeln!(out, "{} `{}`{caption}", matching(total), a.query)?;
+                writeln!(out, "{} `{}`{caption}", fieldnotes_study::matching(total), a.query)?;
             }
         }
         if uses_codes && !a.json && (group.is_empty() || a.csv) {
@@ -234,7 +234,10 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
                 lines += 1;
             }
         }
-        output::info(g.quiet, &format!("{}; {lines} lines from the best {}", matching(res.total), res.hits.len()));
+        output::info(
+            g.quiet,
+            &format!("{}; {lines} lines from the best {}", fieldnotes_study::matching(res.total), res.hits.len()),
+        );
     } else {
         for h in &res.hits {
             let mut meta = vec![h.attr("site").to_string(), h.attr("date").to_string(), h.attr("kind").to_string()];
@@ -258,7 +261,10 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
             writeln!(out, "    {pre}{snippet}{post}")?;
         }
         let codes = if uses_codes { format!(" (codes: {})", counted(a.include_suggested)) } else { String::new() };
-        output::info(g.quiet, &format!("{} `{}`{codes}; showing {}", matching(res.total), a.query, res.hits.len()));
+        output::info(
+            g.quiet,
+            &format!("{} `{}`{codes}; showing {}", fieldnotes_study::matching(res.total), a.query, res.hits.len()),
+        );
     }
     out.flush()?;
     if res.total == 0 {
@@ -285,9 +291,4 @@ fn suggest_suggestions(g: &Globals, idx: &SearchIndex, a: &Args, uses_codes: boo
             ),
         );
     }
-}
-
-/// `1 passage matches`, `3 passages match`.
-fn matching(n: usize) -> String {
-    format!("{} {}", output::count(n as u64, "passage"), if n == 1 { "matches" } else { "match" })
 }

@@ -511,7 +511,12 @@ impl Builder<'_> {
 /// Hard-wrapped speech puts any words at the start of a line (`question: who pays?`), so there
 /// a label must be a speaker met before in the note, or be capitalised and followed by words
 /// that do not begin in lower case (`CPP manager: Months.`); a timestamp always starts a turn.
-fn opens_turn_inside_paragraph(line: &str, name: Option<&str>, prefix_len: usize, speakers: &HashSet<String>) -> bool {
+pub fn opens_turn_inside_paragraph(
+    line: &str,
+    name: Option<&str>,
+    prefix_len: usize,
+    speakers: &HashSet<String>,
+) -> bool {
     let Some(name) = name else { return true };
     if line.starts_with('[') || speakers.contains(name) {
         return true;

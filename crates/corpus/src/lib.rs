@@ -34,8 +34,9 @@ mod value;
 pub mod watch;
 
 pub use document::{
-    Document, Passage, SplitOptions, UNKNOWN_TIME, build_document, char_to_byte, count_words, hex16, nfc, ordinal_id,
-    parse_document, speaker_label, split_passages, text_hash, turn_prefix, words,
+    Document, Passage, SplitOptions, UNKNOWN_TIME, build_document, char_to_byte, count_words, hex16, nfc,
+    opens_turn_inside_paragraph, ordinal_id, parse_document, speaker_label, split_passages, text_hash, turn_prefix,
+    words,
 };
 pub use error::{Error, Result, SkipReason};
 pub use frontmatter::Attributes;

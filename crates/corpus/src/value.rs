@@ -133,6 +133,11 @@ pub enum Value {
     List(Vec<Value>),
 }
 
+/// A whole number as a year written alone: four digits.
+fn year_alone(y: i64) -> Option<i32> {
+    (1000..=9999).contains(&y).then(|| i32::try_from(y).ok()).flatten()
+}
+
 impl Value {
     /// The kind of value, for messages and schemas: `string`, `integer`, `float`, `date`, `bool`, `list`.
     pub fn type_name(&self) -> &'static str {
@@ -167,9 +172,14 @@ impl Value {
     pub fn year(&self) -> Option<i32> {
         match self {
             Value::Date(d) => Some(d.year),
-            Value::Integer(y) if (1000..=9999).contains(y) => i32::try_from(*y).ok(),
+            Value::Integer(y) => year_alone(*y),
             _ => None,
         }
+    }
+
+    /// [`Value::year`] of a `date` value as text shows it (`2018-03-04`, `2017`).
+    pub fn year_of_text(s: &str) -> Option<i32> {
+        Date::parse(s).map(|d| d.year).or_else(|| s.parse().ok().and_then(year_alone))
     }
 
     /// The value as a group of a table: its text; a list as the set of its items (sorted, and

@@ -261,10 +261,9 @@ pub fn parse_srt(text: &str) -> Result<Transcript> {
 }
 
 /// Reads plain text: paragraphs, with `NAME:` prefixes as speakers, and `[hh:mm:ss]` stamps
-/// before them as times. A line inside a paragraph opens a turn of its own when it starts with
-/// a stamp, or with the label of a speaker met before, or with a capitalised label followed by
-/// words that do not begin in lower case (as notes read them: transcripts with a turn a line
-/// and no blank lines between are common); any other line carries on the turn above it.
+/// before them as times. A line inside a paragraph opens a turn of its own as it does in a note
+/// ([`fieldnotes_corpus::opens_turn_inside_paragraph`]: transcripts with a turn a line and no
+/// blank lines between are common); any other line carries on the turn above it.
 pub fn parse_plain(text: &str) -> Transcript {
     let text = text.strip_prefix('\u{feff}').unwrap_or(text);
     let mut turns: Vec<Turn> = Vec::new();
@@ -272,14 +271,8 @@ pub fn parse_plain(text: &str) -> Transcript {
     for (_, block) in blocks(text) {
         let mut open = false;
         for line in block.iter().map(|l| l.trim()).filter(|l| !l.is_empty()) {
-            let opens = fieldnotes_corpus::turn_prefix(line).filter(|&(time, name, len)| {
-                !open
-                    || time.is_some()
-                    || name.is_some_and(|n| {
-                        speakers.contains(n)
-                            || (n.starts_with(char::is_uppercase)
-                                && !line[len..].trim_start().starts_with(char::is_lowercase))
-                    })
+            let opens = fieldnotes_corpus::turn_prefix(line).filter(|&(_, name, len)| {
+                !open || fieldnotes_corpus::opens_turn_inside_paragraph(line, name, len, &speakers)
             });
             match (opens, turns.last_mut()) {
                 (None, Some(turn)) if open => {

@@ -880,11 +880,7 @@ impl SearchIndex {
                 "year" => vec![
                     attrs
                         .get("date")
-                        .and_then(|d| {
-                            fieldnotes_corpus::Date::parse(d)
-                                .map(|x| x.year)
-                                .or_else(|| d.parse::<i32>().ok().filter(|y| (1000..=9999).contains(y)))
-                        })
+                        .and_then(|d| fieldnotes_corpus::Value::year_of_text(d))
                         .map(|y| y.to_string())
                         .unwrap_or_default(),
                 ],

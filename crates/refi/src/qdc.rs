@@ -296,6 +296,11 @@ pub fn export_qdc(book: &Codebook, project_key: &str) -> String {
 /// A BOM and an empty `<Sets/>` are fine. XML that is not well-formed, or has a DOCTYPE, is an
 /// [`Error`] saying where.
 pub fn import_qdc(xml: &str) -> Result<(Codebook, Vec<Warning>)> {
+    read_qdc(xml).map(|(read, warnings)| (read.book, warnings))
+}
+
+/// [`import_qdc`]'s reading, with the codes' GUIDs.
+fn read_qdc(xml: &str) -> Result<(BookRead, Vec<Warning>)> {
     const FILE: &str = "codebook";
     let root = xml::parse(FILE, xml)?;
     let mut warnings = Vec::new();
@@ -326,7 +331,7 @@ pub fn import_qdc(xml: &str) -> Result<(Codebook, Vec<Warning>)> {
         warnings.push(Warning::new(format!("{FILE}: no `<Codes>` element; the codebook is empty")));
     }
     let read = read_codes(codes, FILE, &mut warnings);
-    Ok((read.book, warnings))
+    Ok((read, warnings))
 }
 
 /// [`import_qdc`] for a project whose codebook is `current` (its GUIDs made with
@@ -336,14 +341,8 @@ pub fn import_qdc(xml: &str) -> Result<(Codebook, Vec<Warning>)> {
 /// and version where the file has none. A file from another program reads as [`import_qdc`]
 /// reads it.
 pub fn import_qdc_into(xml: &str, current: &Codebook, project_key: &str) -> Result<(Codebook, Vec<Warning>)> {
-    let (mut book, warnings) = import_qdc(xml)?;
-    // The GUIDs again, to match them: the same walk as the import's.
-    let root = xml::parse("codebook", xml)?;
-    let codes = match root.name.as_str() {
-        "Project" => root.child("CodeBook").and_then(|c| c.child("Codes")),
-        _ => root.child("Codes"),
-    };
-    let read = read_codes(codes, "codebook", &mut Vec::new());
+    let (read, warnings) = read_qdc(xml)?;
+    let mut book = read.book;
     let ours: HashMap<String, &Code> =
         current.codes.iter().map(|c| (crate::guid::code_guid(project_key, &c.id), c)).collect();
     let mut renames: HashMap<String, &Code> = HashMap::new();

@@ -849,26 +849,17 @@ fn suggestions_go_out_only_when_asked_and_marked() {
         };
         let mut out = Cursor::new(Vec::new());
         let summary = export_qdpx(&input, &mut out).unwrap();
-        (unzip(&out.into_inner(), "project.qde"), summary)
+        let zipped = out.into_inner();
+        (unzip(&zipped, "project.qde"), summary, zipped)
     };
-    let (xml, plain) = export(false);
+    let (xml, plain, _) = export(false);
     assert_eq!(plain.suggested, 0);
     assert_eq!(plain.suggestions_left_out, turned);
     assert!(!xml.contains("(suggested, not reviewed)"), "no suggestion goes out by default");
     assert_eq!(xml.matches("<Coding ").count(), plain.codings, "the summary counts what was written");
-    let (xml, with) = export(true);
+    let (xml, with, zipped) = export(true);
     // Read back, the suggestions are suggestions again, of their coder: none counts as accepted.
-    let mut zipped = Cursor::new(Vec::new());
-    let input = ExportInput {
-        name: "s",
-        project_key: "s",
-        corpus: &g.corpus,
-        book: &g.book,
-        codings: &g.codings,
-        include_suggested: true,
-    };
-    export_qdpx(&input, &mut zipped).unwrap();
-    let back = import_qdpx(&zipped.into_inner()).unwrap();
+    let back = import_qdpx(&zipped).unwrap();
     let suggested: Vec<&Coding> = back.codings.values().flatten().filter(|c| c.status == Status::Suggested).collect();
     assert_eq!(suggested.len(), with.suggested);
     assert_eq!(back.counts.suggested, with.suggested);

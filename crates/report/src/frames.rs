@@ -101,22 +101,6 @@ pub struct Frames {
     pub codes: Vec<String>,
 }
 
-impl Frames {
-    /// An error when grouping by front-matter key `by` put every passage under `(none)`: no note
-    /// has the key, and a table of one `(none)` column would say nothing.
-    pub fn check_grouped(&self, by: &crate::GroupBy) -> crate::Result<()> {
-        if let crate::GroupBy::Attribute(name) = by
-            && self.passages.height() > 0
-            && self.groups.iter().all(|g| g == "(none)")
-        {
-            return Err(crate::Error::Invalid(format!(
-                "no note has `{name}` to group by; group by `site`, `kind`, `author`, `year`, `speaker`, `section` or another front-matter key"
-            )));
-        }
-        Ok(())
-    }
-}
-
 /// The columns of a frame's rows ([`Frames::from_sums`]).
 #[derive(Debug, Default)]
 pub struct Rows {

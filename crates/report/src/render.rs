@@ -24,16 +24,7 @@ impl ThemeTable {
         header.extend(self.groups.iter().cloned());
         let mut rows = Vec::with_capacity(self.rows.len() + 1);
         let mut sizes = vec![format!("({} per group)", self.size_unit().name())];
-        for s in &self.sizes {
-            sizes.push(
-                match self.size_unit() {
-                    crate::UnitKind::Passages => s.passages,
-                    crate::UnitKind::Documents => s.docs,
-                    crate::UnitKind::Words => s.words,
-                }
-                .to_string(),
-            );
-        }
+        sizes.extend(self.sizes.iter().map(|s| s.of(self.size_unit()).to_string()));
         rows.push(sizes);
         for (i, r) in self.rows.iter().enumerate() {
             let mut row = vec![format!("{}{}", "  ".repeat(r.depth), r.id)];

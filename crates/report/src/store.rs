@@ -590,12 +590,22 @@ impl Store {
         self.header.marks = marks;
     }
 
-    /// Whether some note the store counts has front-matter key `key`.
-    pub fn has_attribute(&self, key: &str) -> bool {
+    /// An error when grouping by front-matter key `by` would put every passage under `(none)`:
+    /// no note has the key (with a value), and a table of one `(none)` column would say
+    /// nothing. What every report that groups checks first.
+    pub fn check_grouped(&self, by: &GroupBy) -> Result<()> {
+        let GroupBy::Attribute(name) = by else { return Ok(()) };
         let strings = &self.header.attr_strings;
-        let ids: Vec<u32> = strings.iter().enumerate().filter(|(_, s)| *s == key).map(|(i, _)| i as u32).collect();
-        !ids.is_empty()
-            && (0..self.header.docs.len()).any(|i| self.header.docs.get(i).attrs().any(|(k, _)| ids.contains(&k)))
+        let ids: Vec<u32> = strings.iter().enumerate().filter(|(_, s)| *s == name).map(|(i, _)| i as u32).collect();
+        let has = |i: usize| {
+            self.header.docs.get(i).attrs().any(|(k, v)| ids.contains(&k) && !strings[v as usize].is_empty())
+        };
+        if self.passages() > 0 && !(0..self.header.docs.len()).any(has) {
+            return Err(crate::Error::Invalid(format!(
+                "no note has `{name}` to group by; group by `site`, `kind`, `author`, `year`, `speaker`, `section` or another front-matter key"
+            )));
+        }
+        Ok(())
     }
 
     /// Whether note `path` is one the store counts (read, not left out).

@@ -57,6 +57,17 @@ pub struct Cell {
     pub words: u64,
 }
 
+impl Cell {
+    /// The count of `unit`s.
+    pub fn of(&self, unit: UnitKind) -> u64 {
+        match unit {
+            UnitKind::Passages => self.passages,
+            UnitKind::Documents => self.docs,
+            UnitKind::Words => self.words,
+        }
+    }
+}
+
 /// A row of the table.
 #[derive(Clone, Debug, Serialize)]
 pub struct CodeRow {
@@ -116,16 +127,7 @@ impl ThemeTable {
     pub fn value(&self, row: usize, col: usize) -> Option<f64> {
         let c = &self.rows[row].cells[col];
         let s = &self.sizes[col];
-        let count = match self.unit {
-            UnitKind::Passages => c.passages,
-            UnitKind::Documents => c.docs,
-            UnitKind::Words => c.words,
-        } as f64;
-        let size = match self.unit {
-            UnitKind::Passages => s.passages,
-            UnitKind::Documents => s.docs,
-            UnitKind::Words => s.words,
-        } as f64;
+        let (count, size) = (c.of(self.unit) as f64, s.of(self.unit) as f64);
         match self.measure {
             Measure::Count => Some(count),
             Measure::Docs => Some(c.docs as f64),
@@ -183,18 +185,8 @@ impl ThemeTable {
             return None;
         }
         let unit = self.unit.name();
-        let listed: Vec<String> = self
-            .not_in_codebook
-            .iter()
-            .map(|(code, c)| {
-                let n = match self.unit {
-                    UnitKind::Passages => c.passages,
-                    UnitKind::Documents => c.docs,
-                    UnitKind::Words => c.words,
-                };
-                format!("`{code}`: {n} {unit}")
-            })
-            .collect();
+        let listed: Vec<String> =
+            self.not_in_codebook.iter().map(|(code, c)| format!("`{code}`: {} {unit}", c.of(self.unit))).collect();
         Some(format!(
             "Not counted in any row: codings of {} code(s) the codebook does not have ({}); a code renamed in the codebook keeps its old id in the ledgers.",
             listed.len(),

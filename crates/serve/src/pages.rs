@@ -464,7 +464,7 @@ pub fn search(project: &Project, query: &str, log: &Log) -> Result<Markup> {
     Ok(html! {
         h1 { "Search" }
         (form)
-        p.meta { (fieldnotes_study::count(res.total as u64, "passage")) (if res.total == 1 { " matches" } else { " match" }) "; showing " (res.hits.len()) "." }
+        p.meta { (fieldnotes_study::matching(res.total)) "; showing " (res.hits.len()) "." }
         @for h in &res.hits {
             @let (path, key) = h.id.split_once('#').unwrap_or((h.id.as_str(), ""));
             div.hit {
@@ -555,18 +555,8 @@ pub fn themes(project: &Project, by: &str, log: &Log) -> Result<Markup> {
     let sel = Selection::default();
     let store = fieldnotes_study::store::report_store(project, log)?;
     // A key no note has is refused, as `report themes` refuses it.
-    let group = fieldnotes_report::GroupBy::parse(by);
-    let frames = store.frames(&book, &group, &sel, false)?;
-    frames.check_grouped(&group)?;
-    let table = fieldnotes_report::theme_table(
-        &frames,
-        &book,
-        by,
-        fieldnotes_report::UnitKind::Passages,
-        fieldnotes_report::Measure::Count,
-        &sel.describe(),
-        false,
-    )?;
+    store.check_grouped(&fieldnotes_report::GroupBy::parse(by))?;
+    let table = store.passage_table(&book, by, &sel)?;
     let shares = fieldnotes_report::ThemeTable { measure: fieldnotes_report::Measure::Share, ..table.clone() };
     Ok(html! {
         h1 { "Themes by " (by) }

@@ -152,12 +152,12 @@ fn words_kept(old: &str, candidate: &str) -> f64 {
     if a.is_empty() { 0.0 } else { a.intersection(&b).count() as f64 / a.len() as f64 }
 }
 
-/// Whether an orphan with words `old` may be put on the whole of passage text `candidate`
-/// without a word from the researcher: at least half of its content words are there, and it
+/// Whether an orphan with words `old` may stand on the whole of passage text `candidate`: it
 /// was not a quote of a few words from a much longer passage (put on the whole passage, it
-/// would say the passage was coded where only a phrase was).
-fn reattaches(old: &str, candidate: &str, kept: f64) -> bool {
-    kept >= 0.5 && 4 * content_words(old).len() >= content_words(candidate).len()
+/// would say the passage was coded where only a phrase was). `--fix` re-attaches it there
+/// when, besides, at least half of its content words are there.
+fn fits_whole(old: &str, candidate: &str) -> bool {
+    4 * content_words(old).len() >= content_words(candidate).len()
 }
 
 /// The passage an orphaned coding most likely belongs to now, given its old words: the one
@@ -295,20 +295,22 @@ pub fn check(project: &Project, fix: bool, tell: &dyn Tell) -> Result<Check> {
                 found.reattached += 1;
             }
             let old = old_words(o.coding, &versions);
-            let cand = doc.and_then(|d| candidate(d, old.as_deref()?, o.near).map(|(p, k)| (d, p, k)));
+            let cand = doc.and_then(|d| {
+                let old = old.as_deref()?;
+                candidate(d, old, o.near).map(|(p, k)| (d, p, k, fits_whole(old, d.passage_text(p))))
+            });
             if fix
-                && let Some((d, p, k)) = cand
-                && let Some(old) = old.as_deref()
-                && reattaches(old, d.passage_text(p), k)
+                && let Some((d, p, k, true)) = cand
+                && k >= 0.5
             {
                 move_to(o.coding, d, p.start, p.end)?;
                 found.reattached += 1;
             }
-            let candidate = cand.map(|(d, p, k)| Candidate {
+            let candidate = cand.map(|(d, p, k, whole)| Candidate {
                 passage: d.passage_id(p),
                 words_kept: k,
                 text: crate::clip(d.passage_text(p), 60),
-                whole: old.as_deref().is_some_and(|old| reattaches(old, d.passage_text(p), 1.0)),
+                whole,
             });
             let c = o.coding;
             found.orphaned.push(Orphan {

@@ -339,10 +339,7 @@ fn suggestions(
         warn_unknown(tell, "site", site, &sites, "in the project");
     }
     if let Some(code) = &filter.code {
-        if let Ok(book) = crate::study::codebook(project) {
-            codes.extend(book.codes.iter().map(|c| c.id.clone()));
-        }
-        warn_unknown(tell, "code", code, &codes, "in the project");
+        warn_unknown_code(project, tell, code, codes, "in the project");
     }
     if let Some(from) = &filter.from {
         warn_unknown(tell, "ledger", from, &coders, "in the project");
@@ -580,6 +577,20 @@ pub struct Listed {
     pub site_shown: String,
 }
 
+/// [`warn_unknown`] for a code: `known`, the codes of the codings, and the codebook's.
+fn warn_unknown_code(
+    project: &Project,
+    tell: &dyn Tell,
+    code: &str,
+    mut known: std::collections::BTreeSet<String>,
+    among: &str,
+) {
+    if let Ok(book) = crate::study::codebook(project) {
+        known.extend(book.codes.iter().map(|c| c.id.clone()));
+    }
+    warn_unknown(tell, "code", code, &known, among);
+}
+
 /// Warns about a name given as a filter that nothing `among` (`in the project`) has, with the
 /// closest ones.
 fn warn_unknown(tell: &dyn Tell, what: &str, name: &str, known: &std::collections::BTreeSet<String>, among: &str) {
@@ -673,10 +684,7 @@ pub fn list(project: &Project, filter: &ListFilter, tell: &dyn Tell) -> Result<V
         }
     }
     if let Some(code) = &filter.code {
-        if let Ok(book) = crate::study::codebook(project) {
-            known_codes.extend(book.codes.iter().map(|c| c.id.clone()));
-        }
-        warn_unknown(tell, "code", code, &known_codes, &among);
+        warn_unknown_code(project, tell, code, known_codes, &among);
     }
     if let Some(site) = &filter.site {
         warn_unknown(tell, "site", site, &known_sites, &among);

@@ -59,6 +59,11 @@ pub fn count(n: u64, noun: &str) -> String {
     if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
 }
 
+/// `1 passage matches`, `3 passages match`: what a search found, on every front end.
+pub fn matching(n: usize) -> String {
+    format!("{} {}", count(n as u64, "passage"), if n == 1 { "matches" } else { "match" })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
