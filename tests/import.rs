@@ -244,6 +244,11 @@ fn folders_of_notes_with_attributes() {
     let p = TestProject::new();
     p.write("incoming/a.md", "Plain note without front matter.\n");
     p.write("incoming/sub/b.txt", "---\nsite: Fife\n---\nHas its own site.\n");
+    // What is not a note is named, with how it comes in, not passed over in silence.
+    p.write("incoming/meeting_2.json", "{}");
+    p.write("incoming/sub/meeting_1.json", "{}");
+    p.write("incoming/LICENSE", "MIT");
+    p.write("incoming/.obsidian/app.json", "{}");
     p.write(
         "attrs.csv",
         "file,site,kind,consent given,date\na.md,Glasgow,memo,true,not-a-date\nsub/b.txt,Dundee,meeting,false,2016-05-01\nmissing.md,X,Y,,\n",
@@ -259,6 +264,11 @@ fn folders_of_notes_with_attributes() {
     );
     assert!(e.contains("column `consent given` is written as the key `consent_given`"), "{e}");
     assert!(e.contains("row 2: `not-a-date` is not a date"), "{e}");
+    assert!(
+        e.contains("left out what is not a note: 1 file(s) without an extension (`LICENSE`), 2 `.json` file(s) (`meeting_1.json`), 1 hidden file(s) or folder(s)")
+            && e.contains("`fieldnotes import qmsum`"),
+        "{e}"
+    );
     let list = p.json(&["notes", "--list", "--json"]);
     let docs = list.as_array().unwrap();
     assert_eq!(docs.len(), 2);

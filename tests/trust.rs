@@ -668,3 +668,120 @@ fn decomposed_letters_read_as_the_composed_ones() {
         assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "1", "{q}: {}", stderr(&o));
     }
 }
+
+#[test]
+fn a_merge_that_keeps_both_clones_ledger_lines_keeps_both_coders_reviews() {
+    // Two clones make the same suggestions (the same ids) and review different ones; git
+    // merges the rules ledger keeping both sides' lines, so every suggestion is added twice.
+    let clone = |code: &str, coder: &str| {
+        let p = TestProject::sample();
+        p.run(&["index", "-q"]);
+        p.run(&["code", "auto", "-q"]);
+        p.run(&["code", "review", "--accept", "--code", code, "--site", "fife", "--coder", coder, "-q"]);
+        p
+    };
+    let (a, b) = (clone("time", "alice"), clone("expertise", "bob"));
+    let accepted_by = |p: &TestProject, who: &str| -> usize {
+        p.run(&["code", "list", "--reviewer", who, "--status", "accepted", "--json"]).lines().count()
+    };
+    let (alice, bob) = (accepted_by(&a, "alice"), accepted_by(&b, "bob"));
+    assert!(alice > 0 && bob > 0);
+    let merged = a.read("codings/rules.jsonl") + &b.read("codings/rules.jsonl");
+    a.write("codings/rules.jsonl", merged);
+    let check = |when: &str| {
+        assert_eq!(accepted_by(&a, "alice"), alice, "{when}: the second add undid alice's reviews");
+        assert_eq!(accepted_by(&a, "bob"), bob, "{when}: bob's reviews");
+        let t = a.json(&["report", "themes", "--format", "json"]);
+        let total = |id: &str| {
+            let row = t["table"]["rows"].as_array().unwrap().iter().position(|r| r["id"] == id).unwrap();
+            t["values"][row].as_array().unwrap().last().unwrap().as_f64().unwrap() as u64
+        };
+        let found =
+            |code: &str| a.json(&["search", &format!("code:{code}"), "--count", "--json"])["total"].as_u64().unwrap();
+        assert!(total("time") > 0 && total("expertise") > 0, "{when}: {t}");
+        assert_eq!(found("time"), total("time"), "{when}");
+        assert_eq!(found("expertise"), total("expertise"), "{when}");
+    };
+    // The derived state reads the other clone's lines as appended ones; made again from the
+    // whole ledger it must say the same.
+    check("appended");
+    std::fs::remove_dir_all(a.path().join(".fieldnotes/state")).unwrap();
+    std::fs::remove_file(a.path().join(".fieldnotes/report.store")).unwrap();
+    check("made again");
+}
+
+#[test]
+fn a_ledger_edited_by_hand_in_its_middle_is_read_again() {
+    let p = TestProject::sample();
+    p.run(&["index", "-q"]);
+    p.run(&["code", "auto", "-q"]);
+    p.run(&["code", "review", "--accept", "--code", "time", "--site", "fife", "--coder", "jm", "-q"]);
+    p.run(&["code", "review", "--accept", "--code", "expertise", "--site", "glasgow", "--coder", "jm", "-q"]);
+    let counted = || -> (u64, u64) {
+        let t = p.json(&["report", "themes", "--format", "json"]);
+        let row = t["table"]["rows"].as_array().unwrap().iter().position(|r| r["id"] == "time").unwrap();
+        let themes = t["values"][row].as_array().unwrap().last().unwrap().as_f64().unwrap() as u64;
+        (themes, p.json(&["search", "code:time", "--count", "--json"])["total"].as_u64().unwrap())
+    };
+    let (themes, found) = counted();
+    assert_eq!(themes, found);
+    // One decision changed by hand, far from both ends, the length kept: `sed -i` writes a
+    // new file and renames it over the ledger.
+    let ledger = p.read("codings/rules.jsonl");
+    let first = ledger.find("\"status\":\"accepted\"").unwrap();
+    assert!(first > 4096 && ledger.len() - first > 4096, "the edit is in the middle");
+    let edited = format!("{}\"status\":\"rejected\"{}", &ledger[..first], &ledger[first + 19..]);
+    assert_eq!(edited.len(), ledger.len());
+    p.write("codings/rules.jsonl.new", edited);
+    std::fs::rename(p.path().join("codings/rules.jsonl.new"), p.path().join("codings/rules.jsonl")).unwrap();
+    assert_eq!(counted(), (themes - 1, found - 1), "the rejection counts at once");
+}
+
+#[test]
+fn an_orphaned_suggestion_a_coder_accepted_is_said_in_that_coders_tables() {
+    let p = TestProject::sample();
+    p.run(&["index", "-q"]);
+    p.run(&["code", "auto", "-q"]);
+    p.run(&["code", "review", "--accept", "--code", "expertise", "--site", "fife", "--coder", "jm", "-q"]);
+    let accepted: Vec<serde_json::Value> = p
+        .run(&["code", "list", "--reviewer", "jm", "--status", "accepted", "--json"])
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect();
+    // The paragraph of one of them deleted: its words are gone.
+    let doc = accepted[0]["coding"]["doc"].as_str().unwrap();
+    let words = accepted[0]["text"].as_str().unwrap();
+    let note = p.read(doc);
+    p.write(doc, note.replace(words, ""));
+    p.run(&["index", "-q"]);
+    for args in [&["report", "themes", "--coder", "jm"][..], &["report", "themes"]] {
+        let o = p.run_expect(args, 0);
+        let out = String::from_utf8_lossy(&o.stdout).to_string() + &stderr(&o);
+        assert!(out.contains("1 orphaned coding(s)"), "{args:?}: {out}");
+    }
+}
+
+#[test]
+fn a_coder_with_no_codings_is_refused_by_tables_not_given_zeros() {
+    let p = TestProject::sample();
+    p.run(&[
+        "code",
+        "add",
+        "notes/fife/2015-05-13-interview-partnership-team-leader.md#4",
+        "expertise",
+        "--coder",
+        "hb",
+        "-q",
+    ]);
+    for report in ["themes", "cooccur", "stats", "quotes"] {
+        let o = p.run_expect(&["report", report, "--coder", "HB"], 2);
+        assert!(
+            stderr(&o).contains("no coder `HB` has codings") && stderr(&o).contains("did you mean `hb`?"),
+            "{}",
+            stderr(&o)
+        );
+    }
+    p.run_expect(&["report", "themes", "--coder", "hb"], 0);
+    let o = p.run_expect(&["code", "list", "--coder", "HB"], 0);
+    assert!(stderr(&o).contains("no coder `HB` in the project; did you mean `hb`?"), "{}", stderr(&o));
+}

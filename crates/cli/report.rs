@@ -29,8 +29,11 @@ pub struct Counting {
 }
 
 impl Counting {
-    fn selection(&self) -> Selection {
-        Selection { coders: self.coder.clone(), include_suggested: self.include_suggested, ..Selection::default() }
+    /// What counts; an error for a coder of `project` with no codings and no reviews, whose
+    /// table would be all zeros.
+    fn selection(&self, project: &fieldnotes_corpus::Project) -> Result<Selection> {
+        fieldnotes_study::code::check_coders(project, &self.coder)?;
+        Ok(Selection { coders: self.coder.clone(), include_suggested: self.include_suggested, ..Selection::default() })
     }
 }
 
@@ -352,7 +355,7 @@ pub fn run(g: &Globals, c: Command) -> Result<ExitCode> {
         Command::Html(a) => {
             let project = g.project()?;
             let book = study::codebook(&project)?;
-            let page = report::html_report(&project, &book, &a.by, &a.counting.selection(), g)?;
+            let page = report::html_report(&project, &book, &a.by, &a.counting.selection(&project)?, g)?;
             write_atomic(&a.output, page.as_bytes())?;
             output::info(g.quiet, &format!("wrote `{}`", a.output.display()));
             Ok(ExitCode::SUCCESS)
@@ -372,7 +375,7 @@ pub fn run_export(g: &Globals, c: ExportCommand) -> Result<ExitCode> {
     };
     let project = g.project()?;
     let book = study::codebook(&project)?;
-    let sel = a.counting.selection();
+    let sel = a.counting.selection(&project)?;
     // Written a batch of notes at a time.
     let mut export = fieldnotes_report::export::ParquetExport::new(&a.dir, &book, &sel)?;
     let (mut notes, mut written) = (0, 0);
@@ -517,7 +520,7 @@ fn themes(g: &Globals, a: ThemesArgs) -> Result<ExitCode> {
         ),
         _ => {}
     }
-    let sel = a.counting.selection();
+    let sel = a.counting.selection(&project)?;
     let frames = store.frames(&book, &GroupBy::parse(&a.by), &sel, a.rollup)?;
     // A key no note has would give one `(none)` column: an error instead (issue #20).
     store.check_grouped(&GroupBy::parse(&a.by))?;
@@ -562,7 +565,7 @@ fn caption_for_csv(quiet: bool, format: Format, caption: &str) {
 fn cooccur(g: &Globals, a: CooccurArgs) -> Result<ExitCode> {
     let project = g.project()?;
     let book = &study::codebook(&project)?;
-    let sel = a.counting.selection();
+    let sel = a.counting.selection(&project)?;
     // Each note's passages and their codes, from the report store.
     let store = crate::store::report_store(&project, g)?;
     let mut counts = analysis::CooccurrenceCounts::new(book, a.window);
@@ -582,7 +585,7 @@ fn cooccur(g: &Globals, a: CooccurArgs) -> Result<ExitCode> {
 fn stats(g: &Globals, a: StatsArgs) -> Result<ExitCode> {
     let project = g.project()?;
     let book = &study::codebook(&project)?;
-    let sel = a.counting.selection();
+    let sel = a.counting.selection(&project)?;
     // Passages per group, and per code those carrying it: the theme table's counts, from the
     // report store.
     let store = crate::store::report_store(&project, g)?;
@@ -614,7 +617,7 @@ fn quotes(g: &Globals, a: QuotesArgs) -> Result<ExitCode> {
     let project = g.project()?;
     require_grouping(&project, &a.by)?;
     let book = &study::codebook(&project)?;
-    let sel = a.counting.selection();
+    let sel = a.counting.selection(&project)?;
     let ids: Vec<String> = match &a.code {
         Some(c) => {
             if book.code(c).is_none() {
@@ -689,7 +692,7 @@ fn words(g: &Globals, a: WordsArgs) -> Result<ExitCode> {
     let (counts, _) = report::word_counts(&project, &compare, stop, &Selection::default(), g)?;
     let rows = counts.frequencies(a.words.min_freq, a.words.top);
     let caption = format!(
-        "The most frequent words of each {by} (at most {top} a {by}{min}), with their rate per 10,000 of the {by}'s words. Words: runs of letters and digits in lower case, an apostrophe between letters kept, in the passages' text; {stop_said}. Words counted: {}.",
+        "The most frequent words of each {by} (at most {top} a {by}{min}), with their rate per 10,000 of the {by}'s words counted (the totals below, stopwords left out). Words: runs of letters and digits with at least one letter (a number alone is not a word, so these totals are below those of `fieldnotes notes`), in lower case, an apostrophe between letters kept, in the passages' text; {stop_said}. Words counted: {}.",
         totals(&counts),
         by = a.by,
         top = a.words.top,
@@ -737,7 +740,7 @@ fn keyness(g: &Globals, a: KeynessArgs) -> Result<ExitCode> {
     if !(a.p > 0.0 && a.p <= 1.0) {
         bail!("--p {} is not a probability; give one between 0 and 1, such as 0.05", a.p);
     }
-    let sel = a.counting.selection();
+    let sel = a.counting.selection(&project)?;
     let (stop, stop_said) = a.words.stopwords()?;
     let (counts, left_out) = report::word_counts(&project, &compare, stop, &sel, g)?;
     if let Some(only) = compare.only()
@@ -776,7 +779,7 @@ fn keyness(g: &Globals, a: KeynessArgs) -> Result<ExitCode> {
         _ => format!("p < {}", a.p),
     };
     let caption = format!(
-        "Keyness of {}: signed log-likelihood G2 (the four-cell form of Dunning 1993, + where the group uses the word more, - less) and Log Ratio (Hardie 2014: the binary log of the ratio of relative frequencies, a frequency of 0 taken as 0.5); {}words with {threshold}{}, sorted by {}, at most {} a group{}{}. Words: runs of letters and digits in lower case, an apostrophe between letters kept, in the passages' text; {stop_said}. Words counted: {}.{}",
+        "Keyness of {}: signed log-likelihood G2 (the four-cell form of Dunning 1993, + where the group uses the word more, - less) and Log Ratio (Hardie 2014: the binary log of the ratio of relative frequencies, a frequency of 0 taken as 0.5); {}words with {threshold}{}, sorted by {}, at most {} a group{}{}. Words: runs of letters and digits with at least one letter (a number alone is not a word), in lower case, an apostrophe between letters kept, in the passages' text; {stop_said}. Words counted: {}.{}",
         compare.describe(),
         if a.under { "over- and under-used " } else { "over-used " },
         if a.bonferroni { ", Bonferroni-corrected for the words tested in each group" } else { "" },

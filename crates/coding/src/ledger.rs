@@ -314,6 +314,13 @@ impl LedgerState {
         self.events += 1;
         match ev {
             Event::Add(c) => {
+                // A second `add` of a coding that stands changes nothing: two clones that each
+                // made the same suggestion (the same id) and reviewed it hold both lines once
+                // git merges their ledgers, and the later `add` must not undo the decisions
+                // after the first. Removed, a coding is added again.
+                if self.codings.contains_key(&c.id) {
+                    return;
+                }
                 // An id keeps the place of its first addition, even when removed and added again.
                 if self.seen.insert(c.id.clone()) {
                     self.order.push(c.id.clone());
@@ -575,11 +582,32 @@ pub fn fold_lines_from(
         if text.iter().all(u8::is_ascii_whitespace) {
             continue;
         }
-        match serde_json::from_slice::<Event>(text).map_err(|e| e.to_string()).and_then(|ev| ev.check().map(|()| ev)) {
+        match read_event(text) {
             Ok(ev) => apply(n, ev),
             Err(message) => bad.push(BadLine { path: path.to_path_buf(), line: n, message, torn: !complete }),
         }
     }
+}
+
+/// One ledger line read as an event, or what is wrong with it.
+pub fn read_event(text: &[u8]) -> std::result::Result<Event, String> {
+    // A byte order mark, as some Windows editors write at the start of a file, is not part of it.
+    let text = text.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(text);
+    serde_json::from_slice::<Event>(text).map_err(|e| line_problem(text, e.to_string())).and_then(|ev| {
+        ev.check()?;
+        Ok(ev)
+    })
+}
+
+/// What is wrong with a ledger line that is not an event: a line git marks a merge conflict
+/// with is named as one, with what to do.
+fn line_problem(text: &[u8], message: String) -> String {
+    let markers: [&[u8]; 4] = [b"<<<<<<<", b"=======", b">>>>>>>", b"|||||||"];
+    if markers.iter().any(|m| text.starts_with(m)) {
+        return "a merge conflict marker left by git: keep the lines of both sides, delete the marker lines                 (`<<<<<<<`, `|||||||`, `=======`, `>>>>>>>`) and commit; a coding both sides added is read once"
+            .to_string();
+    }
+    message
 }
 
 /// All current codings of a project, across ledgers.
@@ -872,6 +900,20 @@ mod tests {
         assert_eq!(cur.len(), 1);
         assert_eq!(cur[0].status, Status::Rejected);
         assert!(s.bad_lines.is_empty());
+    }
+
+    #[test]
+    fn a_merge_conflict_is_named_and_an_add_both_sides_made_is_read_once() {
+        let mut add = serde_json::to_string(&Event::Add(coding("1", "time"))).unwrap();
+        let status = r#"{"op":"status","id":"1","status":"accepted","by":"ann","time":"t"}"#;
+        add.push('\n');
+        let text = format!("<<<<<<< HEAD\n\u{feff}{add}{status}\n=======\n{add}>>>>>>> theirs\n");
+        let state = fold_bytes(Path::new("codings/hb.jsonl"), text.as_bytes());
+        let lines: Vec<usize> = state.bad_lines.iter().map(|b| b.line).collect();
+        assert_eq!(lines, [1, 4, 6]);
+        assert!(state.bad_lines.iter().all(|b| b.message.starts_with("a merge conflict marker left by git")));
+        assert_eq!(state.codings["1"].status, Status::Accepted, "the second add undoes no review; a BOM is no fault");
+        assert_eq!(state.codings["1"].reviewer.as_deref(), Some("ann"));
     }
 
     #[test]

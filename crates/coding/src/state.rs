@@ -5,7 +5,7 @@
 //! The ledgers stay the truth. For each, `.fieldnotes/state/<coder>.codings` holds the fold of
 //! its first `len` bytes (whole lines): per note, the current codings and the ids removed, each
 //! with its place in the order of first addition. It records `len`, the number of lines in it,
-//! and the hash of the ledger's first 4 KiB and of the 4 KiB before `len`: a ledger shorter than
+//! and the hash of the ledger's first 4 KiB (with which file it is) and of the 4 KiB before `len`: a ledger shorter than
 //! `len` or with either hash changed was rewritten (a checkout, an edit by hand), and the state is
 //! made again from the whole ledger. Otherwise the lines after `len` are folded onto the note's
 //! codings as they are read, up to [`TAIL_LIMIT`] bytes; past that the state is made again.
@@ -109,26 +109,24 @@ impl Block {
         reviewers_of(self.codings.iter().map(|(_, c)| c))
     }
 
-    /// Folds `add`s of `adds`, in order, onto the note's part, as the whole fold does: an id
-    /// added before (standing or removed) keeps its place and takes the new coding; a new id
+    /// Folds `add`s of `adds`, in order, onto the note's part, as the whole fold does: a standing
+    /// id is left as it is; a removed one is added again in its old place; a new id
     /// takes place `next`, which is then moved on. The ids are looked up in a map made once (one
     /// search of the codings per add made 17,000 suggestions on one note quadratic).
     fn add_all<'a>(&mut self, adds: impl IntoIterator<Item = &'a Coding>, next: &mut u64) {
-        let mut standing: rustc_hash::FxHashMap<String, usize> =
-            self.codings.iter().enumerate().map(|(i, (_, c))| (c.id.clone(), i)).collect();
+        let mut standing: rustc_hash::FxHashSet<String> = self.codings.iter().map(|(_, c)| c.id.clone()).collect();
         let mut removed: rustc_hash::FxHashMap<String, u64> =
             std::mem::take(&mut self.removed).into_iter().map(|(seq, id)| (id, seq)).collect();
         for c in adds {
-            if let Some(&i) = standing.get(&c.id) {
-                self.codings[i].1 = c.clone();
-            } else {
-                let seq = removed.remove(&c.id).unwrap_or_else(|| {
-                    *next += 1;
-                    *next - 1
-                });
-                standing.insert(c.id.clone(), self.codings.len());
-                self.codings.push((seq, c.clone()));
+            // A second `add` of a standing coding changes nothing ([`LedgerState::apply`]).
+            if !standing.insert(c.id.clone()) {
+                continue;
             }
+            let seq = removed.remove(&c.id).unwrap_or_else(|| {
+                *next += 1;
+                *next - 1
+            });
+            self.codings.push((seq, c.clone()));
         }
         self.removed = removed.into_iter().map(|(id, seq)| (seq, id)).collect();
         self.removed.sort_unstable();
@@ -965,10 +963,7 @@ impl Index {
             if text.iter().all(u8::is_ascii_whitespace) {
                 continue;
             }
-            let ev = match serde_json::from_slice::<Event>(text)
-                .map_err(|e| e.to_string())
-                .and_then(|ev| ev.check().map(|()| ev))
-            {
+            let ev = match crate::ledger::read_event(text) {
                 Ok(ev) => ev,
                 Err(message) => {
                     index.bad.push(BadLine { path: path.to_path_buf(), line: index.lines, message, torn: false });
@@ -986,10 +981,14 @@ impl Index {
                     });
                     let seq = index.ids.len() as u32;
                     match id_of.get(&key(&c.id)) {
+                        // A second `add` of a standing coding changes nothing
+                        // ([`LedgerState::apply`]): the events after the first still apply.
                         Some(&k) => {
                             let e = &mut index.ids[k as usize];
-                            e.add = at;
-                            e.alive = true;
+                            if !e.alive {
+                                e.add = at;
+                                e.alive = true;
+                            }
                         }
                         None => {
                             id_of.insert(key(&c.id), seq);
@@ -1198,7 +1197,10 @@ fn read_u64(r: &mut impl Read) -> Option<u64> {
 }
 
 /// The hashes of the first `CHECK_BYTES` of a ledger's first `len` bytes and of the
-/// `CHECK_BYTES` before `len`, reading only the bytes hashed.
+/// `CHECK_BYTES` before `len`, reading only the bytes hashed. The first also holds which file
+/// it is (device and inode, on Unix): git, `sed -i` and most editors write a ledger as a new
+/// file, so an edit in its middle that keeps its length and both ends (a status changed by
+/// hand, a merge) is noticed too. A ledger only appended to stays the same file.
 fn check_hashes(file: &mut File, len: u64) -> std::io::Result<(u64, u64)> {
     let n = len.min(CHECK_BYTES);
     let mut head = vec![0u8; n as usize];
@@ -1207,7 +1209,25 @@ fn check_hashes(file: &mut File, len: u64) -> std::io::Result<(u64, u64)> {
     let mut before = vec![0u8; n as usize];
     file.seek(SeekFrom::Start(len - n))?;
     file.read_exact(&mut before)?;
-    Ok((xxhash_rust::xxh3::xxh3_64(&head), xxhash_rust::xxh3::xxh3_64(&before)))
+    Ok((xxhash_rust::xxh3::xxh3_64(&head) ^ file_identity(file)?, xxhash_rust::xxh3::xxh3_64(&before)))
+}
+
+/// A hash of the file's device and inode (0 where the system has none).
+fn file_identity(file: &File) -> std::io::Result<u64> {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let m = file.metadata()?;
+        let mut bytes = [0u8; 16];
+        bytes[..8].copy_from_slice(&m.dev().to_le_bytes());
+        bytes[8..].copy_from_slice(&m.ino().to_le_bytes());
+        Ok(xxhash_rust::xxh3::xxh3_64(&bytes))
+    }
+    #[cfg(not(unix))]
+    {
+        let _ = file;
+        Ok(0)
+    }
 }
 
 #[cfg(test)]

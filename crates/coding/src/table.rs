@@ -451,6 +451,9 @@ impl CodingTable {
             while i < events.len() && events[i].key() == key {
                 let ev = events[i];
                 match ev.kind {
+                    // A second `add` of a standing coding changes nothing
+                    // ([`LedgerState::apply`](crate::ledger::LedgerState::apply)).
+                    ADD if cur.is_some() => {}
                     ADD => {
                         // A re-added coding keeps its place: only its content counts here.
                         cur = Some(Row { seq: *first_seq.get_or_insert(ev.seq), ..ev });

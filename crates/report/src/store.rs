@@ -43,7 +43,7 @@ pub const STORE_FILE: &str = "report.store";
 // after the header, and a checksum at the end instead of an fsync. Version 7: the documents as
 // one block of known length. Version 8: each column's values start at a multiple of 8 bytes, to
 // be read in place. Stores of other versions are rebuilt.
-const MAGIC: &[u8; 8] = b"FNSTORE\x08";
+const MAGIC: &[u8; 8] = b"FNSTORE\x09";
 const NONE: u32 = u32::MAX;
 
 /// What every table depends on: the note files, as [`fieldnotes_corpus::NoteStats::fingerprint`] sums them up
@@ -234,9 +234,10 @@ struct Header {
     /// Notes that could not be read (`path: reason`), and codings in them.
     #[serde(default)]
     unread: (Vec<String>, usize),
-    /// Orphaned codings: (coder, status as a byte), to count those a selection would have.
+    /// Orphaned codings: (coder, status as a byte, who accepted it if another coder: `NONE`
+    /// otherwise), to count those a selection would have, crediting reviewers as rows do.
     #[serde(default)]
-    orphans: Vec<(u32, u8)>,
+    orphans: Vec<(u32, u8, u32)>,
     /// The note of each orphan (an index into `docs`; `NONE` for a note gone).
     #[serde(default)]
     orphan_docs: Vec<u32>,
@@ -432,7 +433,8 @@ impl StoreBuilder {
     pub fn add_orphans<'c>(&mut self, codings: impl IntoIterator<Item = &'c fieldnotes_coding::Coding>) {
         for c in codings {
             let coder = self.coders.get(&c.coder);
-            self.store.header.orphans.push((coder, c.status as u8));
+            let reviewer = accepted_by(c, &mut self.coders);
+            self.store.header.orphans.push((coder, c.status as u8, reviewer));
             self.store.header.orphan_docs.push(NONE);
         }
     }
@@ -493,6 +495,15 @@ fn retain_rows<T>(col: &mut Vec<T>, keep: &[bool]) {
     col.retain(|_| *k.next().unwrap_or(&true));
 }
 
+/// Who accepted coding `c`, when another coder did (the rows of such a coding are theirs too),
+/// as an index into `coders`; `NONE` otherwise.
+fn accepted_by(c: &fieldnotes_coding::Coding, coders: &mut Interner) -> u32 {
+    match (c.status, c.reviewer.as_deref()) {
+        (Status::Accepted, Some(r)) if r != c.coder && !r.is_empty() => coders.get(r),
+        _ => NONE,
+    }
+}
+
 /// Adds the rows of placed codings to `s`: a row per passage each coding overlaps, for its
 /// coder and, once accepted, for whoever accepted it (`Selection::credits`), each distinct row
 /// once; and each orphan with its note (into `header`). `unit(doc, pi)` is the store's passage for
@@ -508,7 +519,8 @@ fn push_rows(
 ) {
     for o in &placement.orphans {
         let coder = coders.get(&o.coding.coder);
-        header.orphans.push((coder, o.coding.status as u8));
+        let reviewer = accepted_by(o.coding, coders);
+        header.orphans.push((coder, o.coding.status as u8, reviewer));
         header.orphan_docs.push(note(&o.coding.doc));
     }
     let mut seen = std::collections::HashSet::new();
@@ -557,7 +569,14 @@ impl Store {
     /// What the store's counts leave out, for a selection.
     pub fn left_out(&self, sel: &Selection) -> LeftOut {
         let admits = self.admits(sel);
-        let orphans = self.header.orphans.iter().filter(|&&(coder, status)| admits(coder, status)).count();
+        let orphans = self
+            .header
+            .orphans
+            .iter()
+            .filter(|&&(coder, status, reviewer)| {
+                admits(coder, status) || (reviewer != NONE && admits(reviewer, Status::Accepted as u8))
+            })
+            .count();
         LeftOut { notes: self.header.unread.0.clone(), in_unread: self.header.unread.1, orphans }
     }
 
@@ -845,7 +864,11 @@ impl Store {
             && s.coding_unit.iter().all(|&u| (u as usize) < np)
             && s.coding_code.iter().all(|&c| (c as usize) < ncodes)
             && s.coding_coder.iter().all(|&c| (c as usize) < ncoders)
-            && s.header.orphans.len() == s.header.orphan_docs.len();
+            && s.header.orphans.len() == s.header.orphan_docs.len()
+            && s.header
+                .orphans
+                .iter()
+                .all(|&(c, _, r)| (c as usize) < ncoders && (r == NONE || (r as usize) < ncoders));
         whole.then_some(s)
     }
 

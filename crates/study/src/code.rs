@@ -591,13 +591,55 @@ fn warn_unknown_code(
     warn_unknown(tell, "code", code, &known, among);
 }
 
+/// An error for a coder given to a table (`--coder`) who has no ledger and reviewed nothing:
+/// their table would be all zeros under a caption naming them. Coder names are file names, so
+/// the case counts (`HB` is not `hb`).
+pub fn check_coders(project: &Project, coders: &[String]) -> Result<()> {
+    if coders.is_empty() {
+        return Ok(());
+    }
+    let ledgers = Ledger::all(project.root())?;
+    let mut known: std::collections::BTreeSet<String> = ledgers.iter().map(|l| l.coder().to_string()).collect();
+    if coders.iter().all(|c| known.contains(c)) {
+        return Ok(());
+    }
+    // Those who reviewed suggestions count too, crediting what they accepted.
+    let states = fieldnotes_coding::state::States::new(&project.derived_dir());
+    for l in &ledgers {
+        if let Some(notes) = states.notes(l)? {
+            known.extend(notes.into_values().flatten());
+        }
+    }
+    if let Some(c) = coders.iter().find(|c| !known.contains(*c)) {
+        let near: Vec<String> = match known.iter().find(|k| k.eq_ignore_ascii_case(c)) {
+            Some(k) => vec![k.clone()],
+            None => fieldnotes_index::closest(c, &known),
+        };
+        let hint = if near.is_empty() {
+            format!("coders with codings or reviews: {}", known.iter().cloned().collect::<Vec<_>>().join(", "))
+        } else {
+            format!(
+                "did you mean {}? (coder names are case-sensitive)",
+                near.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" or ")
+            )
+        };
+        bail!("no coder `{c}` has codings or reviewed any in this project: {hint}");
+    }
+    Ok(())
+}
+
 /// Warns about a name given as a filter that nothing `among` (`in the project`) has, with the
 /// closest ones.
 fn warn_unknown(tell: &dyn Tell, what: &str, name: &str, known: &std::collections::BTreeSet<String>, among: &str) {
-    if known.iter().any(|k| k.eq_ignore_ascii_case(name)) {
+    // Coder names are file names: their case counts.
+    let coder = what == "coder" || what == "reviewer";
+    if known.contains(name) || (!coder && known.iter().any(|k| k.eq_ignore_ascii_case(name))) {
         return;
     }
-    let near = fieldnotes_index::closest(name, known);
+    let near = match known.iter().find(|k| k.eq_ignore_ascii_case(name)) {
+        Some(k) => vec![k.clone()],
+        None => fieldnotes_index::closest(name, known),
+    };
     let hint = if near.is_empty() {
         format!("there are: {}", known.iter().take(12).cloned().collect::<Vec<_>>().join(", "))
     } else {

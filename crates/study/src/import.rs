@@ -651,8 +651,12 @@ pub fn notes(project: &Project, a: &Notes, tell: &dyn Tell) -> Result<Imported> 
         }
     }
     let mut files = Vec::new();
-    collect(&a.dir, &mut files)?;
+    let mut left_out = LeftOut::default();
+    collect(&a.dir, &mut files, &mut left_out)?;
     files.sort();
+    if let Some(said) = left_out.said(&a.dir) {
+        tell.warn(&said);
+    }
     let base = slug(
         &a.dir
             .canonicalize()
@@ -753,14 +757,77 @@ pub fn notes(project: &Project, a: &Notes, tell: &dyn Tell) -> Result<Imported> 
     Ok(Imported::of(&outcomes, 0))
 }
 
-fn collect(dir: &Path, out: &mut Vec<PathBuf>) -> Result<()> {
+/// The files of a folder `import notes` does not take, by extension (`""`: none), and the
+/// hidden ones (names starting with `.`, as an editor's settings folder), counted apart.
+#[derive(Default)]
+struct LeftOut {
+    by_ext: BTreeMap<String, (usize, String)>,
+    hidden: usize,
+}
+
+impl LeftOut {
+    /// The warning that says what was left out of `dir`, and how those files come in.
+    fn said(&self, dir: &Path) -> Option<String> {
+        let n: usize = self.by_ext.values().map(|(n, _)| n).sum();
+        if n == 0 && self.hidden == 0 {
+            return None;
+        }
+        let mut kinds: Vec<String> = self
+            .by_ext
+            .iter()
+            .map(|(ext, (k, first))| match ext.as_str() {
+                "" => format!("{k} file(s) without an extension (`{first}`)"),
+                _ => format!("{k} `.{ext}` file(s) (`{first}`)"),
+            })
+            .collect();
+        if self.hidden > 0 {
+            kinds.push(format!("{} hidden file(s) or folder(s) (names starting with `.`)", self.hidden));
+        }
+        let mut hints = Vec::new();
+        let has = |exts: &[&str]| exts.iter().any(|e| self.by_ext.contains_key(*e));
+        if has(&["vtt", "srt", "docx"]) {
+            hints.push("transcripts come in with `fieldnotes import transcript`");
+        }
+        if has(&["json"]) {
+            hints.push("QMSum meetings with `fieldnotes import qmsum`");
+        }
+        if has(&["csv", "xlsx", "tsv"]) {
+            hints.push("survey answers with `fieldnotes import survey`");
+        }
+        if has(&["qdpx"]) {
+            hints.push("REFI-QDA projects with `fieldnotes import qdpx`");
+        }
+        if has(&["markdown", "text", "mdown"]) {
+            hints.push("notes are read from `.md` and `.txt` files: rename the others");
+        }
+        let hint = if hints.is_empty() {
+            "only `.md` and `.txt` files are notes".to_string()
+        } else {
+            format!("only `.md` and `.txt` files are notes; {}", hints.join(", "))
+        };
+        Some(format!("`{}`: left out what is not a note: {} (hint: {hint})", dir.display(), kinds.join(", ")))
+    }
+}
+
+fn collect(dir: &Path, out: &mut Vec<PathBuf>, left_out: &mut LeftOut) -> Result<()> {
     for e in fs::read_dir(dir).with_context(|| format!("cannot read `{}`", dir.display()))? {
         let e = e?;
         let p = e.path();
-        if e.file_type()?.is_dir() {
-            collect(&p, out)?;
+        let name = e.file_name().to_string_lossy().to_string();
+        if name.starts_with('.') {
+            left_out.hidden += 1;
+        } else if e.file_type()?.is_dir() {
+            collect(&p, out, left_out)?;
         } else if p.extension().is_some_and(|x| x == "md" || x == "txt") {
             out.push(p);
+        } else {
+            let ext = p.extension().map(|x| x.to_string_lossy().to_lowercase()).unwrap_or_default();
+            let e = left_out.by_ext.entry(ext).or_insert((0, name.clone()));
+            e.0 += 1;
+            // The first by name, to show the same one on every system.
+            if name < e.1 {
+                e.1 = name;
+            }
         }
     }
     Ok(())

@@ -191,7 +191,7 @@ pub fn html_report(project: &Project, book: &Codebook, by: &str, sel: &Selection
         key.extend(mine);
     }
     let key_caption = format!(
-        "The ten words each {by} uses most over the other {by}s (used at least 3 times, p < 0.05: G2 above 3.84): signed log-likelihood G2 (the four-cell form of Dunning 1993) and Log Ratio (Hardie 2014, a frequency of 0 taken as 0.5). Words: runs of letters and digits in lower case in the passages' text, English function words left out."
+        "The ten words each {by} uses most over the other {by}s (used at least 3 times, p < 0.05: G2 above 3.84): signed log-likelihood G2 (the four-cell form of Dunning 1993) and Log Ratio (Hardie 2014, a frequency of 0 taken as 0.5). Words: runs of letters and digits with at least one letter (a number alone is not a word), in lower case, in the passages' text, English function words left out."
     );
     body.push_str(&format!("<h2>Words by {}: keyness</h2>\n", html_escape(by)));
     body.push_str(&html_table(&fieldnotes_report::keyness::keyness_table(&key, by, &key_caption)));
