@@ -465,6 +465,12 @@ fn codings_of_a_note_that_cannot_be_read_wait_for_it_and_are_not_called_gone() {
     let out = String::from_utf8_lossy(&o.stdout).to_string();
     assert!(out.contains("waiting   1 coding(s)") && out.contains("could not be read"), "{out}");
     assert!(!out.contains("orphaned") && !out.contains("code rm"), "no advice to remove it: {out}");
+    let o = p.run_expect(&["code", "list"], 0);
+    assert!(
+        stderr(&o).contains("1 coding(s) wait for notes that could not be read") && !stderr(&o).contains("orphaned"),
+        "{}",
+        stderr(&o)
+    );
     let o = p.cmd(&["show", &id]).output().unwrap();
     assert!(!o.status.success() && stderr(&o).contains("could not be read"), "{}", stderr(&o));
     p.write(LEVENMOUTH, note);

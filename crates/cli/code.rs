@@ -655,7 +655,8 @@ fn list(g: &Globals, a: ListArgs) -> Result<ExitCode> {
     let filter =
         code::ListFilter { code: a.code, site: a.site, coder: a.coder, reviewer: a.reviewer, status: a.status };
     let listed = code::list(&g.project()?, &filter, g)?;
-    let orphans = listed.iter().filter(|l| l.orphaned == Some(true)).count();
+    let waiting = listed.iter().filter(|l| l.waiting == Some(true)).count();
+    let orphans = listed.iter().filter(|l| l.orphaned == Some(true)).count() - waiting;
     let mut out = output::stdout();
     if a.json {
         for l in &listed {
@@ -702,6 +703,11 @@ fn list(g: &Globals, a: ListArgs) -> Result<ExitCode> {
     if orphans > 0 {
         output::warn(&format!(
             "{orphans} coding(s) are orphaned (their words are gone from their note); `fieldnotes code check` shows the candidate places, `fieldnotes code move ID PASSAGE` re-attaches one"
+        ));
+    }
+    if waiting > 0 {
+        output::warn(&format!(
+            "{waiting} coding(s) wait for notes that could not be read (`fieldnotes code check` names them); they count again once the notes are mended"
         ));
     }
     Ok(ExitCode::SUCCESS)

@@ -604,8 +604,11 @@ pub fn read_event(text: &[u8]) -> std::result::Result<Event, String> {
 fn line_problem(text: &[u8], message: String) -> String {
     let markers: [&[u8]; 4] = [b"<<<<<<<", b"=======", b">>>>>>>", b"|||||||"];
     if markers.iter().any(|m| text.starts_with(m)) {
-        return "a merge conflict marker left by git: keep the lines of both sides, delete the marker lines                 (`<<<<<<<`, `|||||||`, `=======`, `>>>>>>>`) and commit; a coding both sides added is read once"
-            .to_string();
+        return concat!(
+            "a merge conflict marker left by git: keep the lines of both sides, delete the marker lines ",
+            "(`<<<<<<<`, `|||||||`, `=======`, `>>>>>>>`) and commit; a coding both sides added is read once"
+        )
+        .to_string();
     }
     message
 }
@@ -911,7 +914,7 @@ mod tests {
         let state = fold_bytes(Path::new("codings/hb.jsonl"), text.as_bytes());
         let lines: Vec<usize> = state.bad_lines.iter().map(|b| b.line).collect();
         assert_eq!(lines, [1, 4, 6]);
-        assert!(state.bad_lines.iter().all(|b| b.message.starts_with("a merge conflict marker left by git")));
+        assert!(state.bad_lines.iter().all(|b| b.message.contains("delete the marker lines (`<<<<<<<`")));
         assert_eq!(state.codings["1"].status, Status::Accepted, "the second add undoes no review; a BOM is no fault");
         assert_eq!(state.codings["1"].reviewer.as_deref(), Some("ann"));
     }

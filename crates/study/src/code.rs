@@ -572,6 +572,9 @@ pub struct Listed {
     /// Why it is an orphan.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub reason: Option<String>,
+    /// Not an orphan but waiting: its note is there and could not be read.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub waiting: Option<bool>,
     /// Its note's site, orphan or not, to show.
     #[serde(skip)]
     pub site_shown: String,
@@ -697,6 +700,7 @@ pub fn list(project: &Project, filter: &ListFilter, tell: &dyn Tell) -> Result<V
                 text: Some(x.text(corpus).to_string()),
                 orphaned: None,
                 reason: None,
+                waiting: None,
                 site_shown: site,
             });
         }
@@ -709,6 +713,7 @@ pub fn list(project: &Project, filter: &ListFilter, tell: &dyn Tell) -> Result<V
                 text: None,
                 orphaned: Some(true),
                 reason: Some(o.reason.clone()),
+                waiting: corpus.skipped.iter().any(|s| s.path == o.coding.doc).then_some(true),
                 site_shown: site_of(&o.coding.doc),
             });
         }
