@@ -359,31 +359,41 @@ fn walk(dir: &std::path::Path) -> Vec<String> {
     out
 }
 
-#[test]
-fn search_and_reports_count_the_same_codings() {
+/// The sample study indexed and auto-coded, with the suggestions of each (code, site) accepted by
+/// its coder.
+fn reviewed_sample(accepted: &[(&str, &str, &str)]) -> TestProject {
     let p = TestProject::sample();
     p.run(&["index", "-q"]);
     p.run(&["code", "auto", "-q"]);
-    p.run(&["code", "review", "--accept", "--code", "time", "--site", "fife", "--coder", "jm", "-q"]);
+    for (code, site, coder) in accepted {
+        p.run(&["code", "review", "--accept", "--code", code, "--site", site, "--coder", coder, "-q"]);
+    }
+    p
+}
+
+/// The total of `code`'s row in `report themes` (with `extra` arguments).
+fn themes_total(p: &TestProject, code: &str, extra: &[&str]) -> u64 {
+    let t = p.json(&[&["report", "themes", "--format", "json"], extra].concat());
+    let row = t["table"]["rows"].as_array().unwrap().iter().position(|r| r["id"] == code).unwrap();
+    t["values"][row].as_array().unwrap().last().unwrap().as_f64().unwrap() as u64
+}
+
+/// The passages `search code:CODE --count` finds (with `extra` arguments).
+fn search_total(p: &TestProject, code: &str, extra: &[&str]) -> u64 {
+    let query = format!("code:{code}");
+    p.json(&[&["search", query.as_str(), "--count", "--json"], extra].concat())["total"].as_u64().unwrap()
+}
+
+#[test]
+fn search_and_reports_count_the_same_codings() {
+    let p = reviewed_sample(&[("time", "fife", "jm")]);
     p.run(&["code", "review", "--reject", "--code", "time", "--site", "glasgow", "-q"]);
-    let themes_total = |extra: &[&str]| -> u64 {
-        let mut args = vec!["report", "themes", "--format", "json"];
-        args.extend_from_slice(extra);
-        let t = p.json(&args);
-        let row = t["table"]["rows"].as_array().unwrap().iter().position(|r| r["id"] == "time").unwrap();
-        t["values"][row].as_array().unwrap().last().unwrap().as_f64().unwrap() as u64
-    };
-    let search_total = |extra: &[&str]| -> u64 {
-        let mut args = vec!["search", "code:time", "--count", "--json"];
-        args.extend_from_slice(extra);
-        p.json(&args)["total"].as_u64().unwrap()
-    };
-    let accepted = themes_total(&[]);
+    let accepted = themes_total(&p, "time", &[]);
     assert!(accepted > 0);
-    assert_eq!(search_total(&[]), accepted, "search and report count accepted codings alike");
-    let with = themes_total(&["--include-suggested"]);
+    assert_eq!(search_total(&p, "time", &[]), accepted, "search and report count accepted codings alike");
+    let with = themes_total(&p, "time", &["--include-suggested"]);
     assert!(with > accepted);
-    assert_eq!(search_total(&["--include-suggested"]), with, "and suggestions alike when asked");
+    assert_eq!(search_total(&p, "time", &["--include-suggested"]), with, "and suggestions alike when asked");
 }
 
 /// The path of the sample note the tests below edit.
@@ -679,14 +689,7 @@ fn decomposed_letters_read_as_the_composed_ones() {
 fn a_merge_that_keeps_both_clones_ledger_lines_keeps_both_coders_reviews() {
     // Two clones make the same suggestions (the same ids) and review different ones; git
     // merges the rules ledger keeping both sides' lines, so every suggestion is added twice.
-    let clone = |code: &str, coder: &str| {
-        let p = TestProject::sample();
-        p.run(&["index", "-q"]);
-        p.run(&["code", "auto", "-q"]);
-        p.run(&["code", "review", "--accept", "--code", code, "--site", "fife", "--coder", coder, "-q"]);
-        p
-    };
-    let (a, b) = (clone("time", "alice"), clone("expertise", "bob"));
+    let (a, b) = (reviewed_sample(&[("time", "fife", "alice")]), reviewed_sample(&[("expertise", "fife", "bob")]));
     let accepted_by = |p: &TestProject, who: &str| -> usize {
         p.run(&["code", "list", "--reviewer", who, "--status", "accepted", "--json"]).lines().count()
     };
@@ -697,16 +700,10 @@ fn a_merge_that_keeps_both_clones_ledger_lines_keeps_both_coders_reviews() {
     let check = |when: &str| {
         assert_eq!(accepted_by(&a, "alice"), alice, "{when}: the second add undid alice's reviews");
         assert_eq!(accepted_by(&a, "bob"), bob, "{when}: bob's reviews");
-        let t = a.json(&["report", "themes", "--format", "json"]);
-        let total = |id: &str| {
-            let row = t["table"]["rows"].as_array().unwrap().iter().position(|r| r["id"] == id).unwrap();
-            t["values"][row].as_array().unwrap().last().unwrap().as_f64().unwrap() as u64
-        };
-        let found =
-            |code: &str| a.json(&["search", &format!("code:{code}"), "--count", "--json"])["total"].as_u64().unwrap();
-        assert!(total("time") > 0 && total("expertise") > 0, "{when}: {t}");
-        assert_eq!(found("time"), total("time"), "{when}");
-        assert_eq!(found("expertise"), total("expertise"), "{when}");
+        let (time, expertise) = (themes_total(&a, "time", &[]), themes_total(&a, "expertise", &[]));
+        assert!(time > 0 && expertise > 0, "{when}: {time} {expertise}");
+        assert_eq!(search_total(&a, "time", &[]), time, "{when}");
+        assert_eq!(search_total(&a, "expertise", &[]), expertise, "{when}");
     };
     // The derived state reads the other clone's lines as appended ones; made again from the
     // whole ledger it must say the same.
@@ -718,17 +715,8 @@ fn a_merge_that_keeps_both_clones_ledger_lines_keeps_both_coders_reviews() {
 
 #[test]
 fn a_ledger_edited_by_hand_in_its_middle_is_read_again() {
-    let p = TestProject::sample();
-    p.run(&["index", "-q"]);
-    p.run(&["code", "auto", "-q"]);
-    p.run(&["code", "review", "--accept", "--code", "time", "--site", "fife", "--coder", "jm", "-q"]);
-    p.run(&["code", "review", "--accept", "--code", "expertise", "--site", "glasgow", "--coder", "jm", "-q"]);
-    let counted = || -> (u64, u64) {
-        let t = p.json(&["report", "themes", "--format", "json"]);
-        let row = t["table"]["rows"].as_array().unwrap().iter().position(|r| r["id"] == "time").unwrap();
-        let themes = t["values"][row].as_array().unwrap().last().unwrap().as_f64().unwrap() as u64;
-        (themes, p.json(&["search", "code:time", "--count", "--json"])["total"].as_u64().unwrap())
-    };
+    let p = reviewed_sample(&[("time", "fife", "jm"), ("expertise", "glasgow", "jm")]);
+    let counted = || (themes_total(&p, "time", &[]), search_total(&p, "time", &[]));
     let (themes, found) = counted();
     assert_eq!(themes, found);
     // One decision changed by hand, far from both ends, the length kept: `sed -i` writes a
@@ -745,10 +733,7 @@ fn a_ledger_edited_by_hand_in_its_middle_is_read_again() {
 
 #[test]
 fn an_orphaned_suggestion_a_coder_accepted_is_said_in_that_coders_tables() {
-    let p = TestProject::sample();
-    p.run(&["index", "-q"]);
-    p.run(&["code", "auto", "-q"]);
-    p.run(&["code", "review", "--accept", "--code", "expertise", "--site", "fife", "--coder", "jm", "-q"]);
+    let p = reviewed_sample(&[("expertise", "fife", "jm")]);
     let accepted: Vec<serde_json::Value> = p
         .run(&["code", "list", "--reviewer", "jm", "--status", "accepted", "--json"])
         .lines()

@@ -130,6 +130,15 @@ pub struct Coding {
 }
 
 impl Coding {
+    /// Who accepted this coding when another coder did: it counts as theirs too (in `--coder`
+    /// tables, agreement and exports); `None` for a coding not accepted, or accepted by its coder.
+    pub fn accepted_by_other(&self) -> Option<&str> {
+        match (self.status, self.reviewer.as_deref()) {
+            (Status::Accepted, Some(r)) if r != self.coder && !r.is_empty() => Some(r),
+            _ => None,
+        }
+    }
+
     /// A coding of a whole passage, as bulk coders (the auto-coder, imports) make them: the
     /// text is left out of the ledger, and the passage's hash re-anchors the coding. No
     /// evidence, the time now; set those fields after if need be.

@@ -38,12 +38,8 @@ impl Selection {
             Status::Suggested => self.include_suggested || machine,
             Status::Rejected => machine,
         };
-        let reviewer = match (c.status, c.reviewer.as_deref()) {
-            (Status::Accepted, Some(r)) if r != c.coder && !r.is_empty() => Some(r),
-            _ => None,
-        };
         std::iter::once(c.coder.as_str())
-            .chain(reviewer)
+            .chain(c.accepted_by_other())
             .filter(move |who| status_ok && (self.coders.is_empty() || self.coders.iter().any(|x| x == who)))
     }
 

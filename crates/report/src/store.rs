@@ -495,13 +495,10 @@ fn retain_rows<T>(col: &mut Vec<T>, keep: &[bool]) {
     col.retain(|_| *k.next().unwrap_or(&true));
 }
 
-/// Who accepted coding `c`, when another coder did (the rows of such a coding are theirs too),
-/// as an index into `coders`; `NONE` otherwise.
+/// [`Coding::accepted_by_other`](fieldnotes_coding::Coding::accepted_by_other) as an index into
+/// `coders`; `NONE` for none.
 fn accepted_by(c: &fieldnotes_coding::Coding, coders: &mut Interner) -> u32 {
-    match (c.status, c.reviewer.as_deref()) {
-        (Status::Accepted, Some(r)) if r != c.coder && !r.is_empty() => coders.get(r),
-        _ => NONE,
-    }
+    c.accepted_by_other().map_or(NONE, |r| coders.get(r))
 }
 
 /// Adds the rows of placed codings to `s`: a row per passage each coding overlaps, for its
@@ -528,10 +525,7 @@ fn push_rows(
         let c = placed.coding;
         let code = codes.get(&c.code);
         let mut rows = vec![(coders.get(&c.coder), c.status as u8)];
-        if let (Status::Accepted, Some(r)) = (c.status, c.reviewer.as_deref())
-            && r != c.coder
-            && !r.is_empty()
-        {
+        if let Some(r) = c.accepted_by_other() {
             rows.push((coders.get(r), Status::Accepted as u8));
         }
         for pi in placed.passages.clone() {

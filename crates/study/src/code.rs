@@ -684,10 +684,7 @@ pub fn list(project: &Project, filter: &ListFilter, tell: &dyn Tell) -> Result<V
         // Suggestions of others this coder accepted count as theirs in tables and agreement:
         // said, with how to list them, when only the coder's own are listed.
         if let Some(x) = filter.coder.as_ref().filter(|_| filter.reviewer.is_none()) {
-            credited += codings
-                .iter()
-                .filter(|c| &c.coder != x && c.status == Status::Accepted && c.reviewer.as_ref() == Some(x))
-                .count();
+            credited += codings.iter().filter(|c| c.accepted_by_other() == Some(x.as_str())).count();
         }
         for x in placement.placed.iter().filter(|x| keep(x.coding)) {
             let d = &corpus.documents[x.doc];
