@@ -132,6 +132,16 @@ fn every_format_renders() {
     assert!(png.starts_with(b"\x89PNG\r\n\x1a\n") && png.len() > 2000, "{} bytes", png.len());
     let bars = p.run(&["report", "themes", "--format", "svg", "--chart", "bars"]);
     assert!(bars.contains("<rect") && bars.contains("Time"), "{bars}");
+    // A figure on its own shows its counting rule, below it, as a table's caption does.
+    for figure in [&svg, &bars] {
+        let shown: Vec<&str> = figure
+            .lines()
+            .filter(|l| l.contains(r##"font-size="11" fill="#333""##))
+            .filter_map(|l| l.split('>').nth(1)?.split('<').next())
+            .collect();
+        let shown = shown.join(" ");
+        assert!(shown.contains("counted: accepted codings only") && shown.contains("codebook:"), "{figure}");
+    }
     // Counts get whole-number ticks.
     let ticks: Vec<&str> = bars
         .lines()
@@ -404,13 +414,14 @@ fn stats_and_cooccurrence_count_what_the_theme_table_counts() {
         assert!(b.starts_with(b"PAR1") && b.ends_with(b"PAR1"), "{f}");
     }
     // Each says what it left out, as the theme table does: the unreadable note and the codings
-    // in it (the rules' suggestion and the hand coding), whatever the counting rule.
+    // in it that its counting rule would have counted (the hand coding, and with suggestions
+    // the rules' suggestion too).
     let accepted = p.json(&["report", "cooccur", "--format", "json", "-q"]);
     let quotes = p.json(&["report", "quotes", "--format", "json", "-q"]);
-    for caption in [&stats["caption"], &accepted["caption"], &quotes["caption"]] {
+    for (caption, held) in [(&stats["caption"], 2), (&accepted["caption"], 1), (&quotes["caption"], 1)] {
         let caption = caption.as_str().unwrap();
         assert!(caption.contains("1 note(s) that could not be read (`notes/broken.md`"), "{caption}");
-        assert!(caption.contains("holding 2 coding(s)"), "{caption}");
+        assert!(caption.contains(&format!("holding {held} coding(s)")), "{caption}");
     }
 }
 

@@ -118,8 +118,8 @@ fn code_counts_accepted_codings_unless_told() {
     assert!(by.contains("accepted codings"), "{by}");
 }
 
-/// A note replaced by a copy that kept its old date (`cp -p`, `rsync -a`, unzip) is not newer
-/// than the index: search still sees that the notes are not those it was made from.
+/// A note replaced by a copy that kept its old date (`cp -p`, `rsync -a`, unzip): its time of
+/// last change says it changed after the index, and search sees it.
 #[test]
 fn a_note_changed_under_an_old_date_is_noticed() {
     let p = project();
@@ -131,5 +131,22 @@ fn a_note_changed_under_an_old_date_is_noticed() {
     std::fs::File::options().write(true).open(&path).unwrap().set_modified(old).unwrap();
     let o = p.run_expect(&["search", "elephantine", "--count"], 0);
     assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "1", "{}", stderr(&o));
-    assert!(stderr(&o).contains("none is newer than it"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("1 note(s) changed since the index was built (`notes/fife/b.md`)"), "{}", stderr(&o));
+}
+
+/// Counted by a key a note has several values of, a passage counts under each: the caption
+/// says so, with the sum the rows add up to.
+#[test]
+fn counts_by_a_list_say_that_rows_add_up_to_more() {
+    let p = TestProject::sample();
+    p.run(&["index", "-q"]);
+    p.run(&["code", "auto", "-q"]);
+    let out = p.run(&["search", "code:time", "--count", "--by", "participants", "--include-suggested"]);
+    let summed: u64 =
+        out.lines().filter(|l| !l.contains("match")).filter_map(|l| l.rsplit(' ').next()?.parse::<u64>().ok()).sum();
+    let total = p.json(&["search", "code:time", "--count", "--json", "--include-suggested"])["total"].as_u64().unwrap();
+    assert!(summed > total, "{out}");
+    assert!(out.contains(&format!("the rows add up to {summed}, not {total}")), "{out}");
+    let by_site = p.run(&["search", "code:time", "--count", "--by", "site", "--include-suggested"]);
+    assert!(!by_site.contains("add up to"), "{by_site}");
 }

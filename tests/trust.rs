@@ -726,9 +726,49 @@ fn a_ledger_edited_by_hand_in_its_middle_is_read_again() {
     assert!(first > 4096 && ledger.len() - first > 4096, "the edit is in the middle");
     let edited = format!("{}\"status\":\"rejected\"{}", &ledger[..first], &ledger[first + 19..]);
     assert_eq!(edited.len(), ledger.len());
-    p.write("codings/rules.jsonl.new", edited);
+    p.write("codings/rules.jsonl.new", &edited);
     std::fs::rename(p.path().join("codings/rules.jsonl.new"), p.path().join("codings/rules.jsonl")).unwrap();
     assert_eq!(counted(), (themes - 1, found - 1), "the rejection counts at once");
+    // Another, written into the same file with its time put back (`cp -p` of an edited copy):
+    // same file, same length, same ends, same modification time.
+    let path = p.path().join("codings/rules.jsonl");
+    let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+    let second = edited.find("\"status\":\"accepted\"").unwrap();
+    assert!(second > 4096 && edited.len() - second > 4096, "the edit is in the middle");
+    let again = format!("{}\"status\":\"rejected\"{}", &edited[..second], &edited[second + 19..]);
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let mut f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    std::io::Write::write_all(&mut f, again.as_bytes()).unwrap();
+    f.set_modified(modified).unwrap();
+    drop(f);
+    assert_eq!(std::fs::metadata(&path).unwrap().modified().unwrap(), modified);
+    assert_eq!(counted(), (themes - 2, found - 2), "an edit in place counts at once too");
+    let listed = p.run(&["code", "list", "--coder", "rules", "--status", "rejected", "--json"]);
+    assert_eq!(listed.lines().count(), 2, "{listed}");
+}
+
+#[test]
+fn a_note_put_back_with_its_old_time_is_read_again() {
+    let p = TestProject::sample();
+    p.run(&["index", "-q"]);
+    let found = |q: &str| p.json(&["search", q, "--count", "--json"])["total"].as_u64().unwrap();
+    let doc = "notes/fife/2015-05-13-interview-partnership-team-leader.md";
+    let path = p.path().join(doc);
+    let before = found("partnership");
+    assert!(before > 0);
+    // The word replaced by one as long, and the file's time set back: as `cp -p` or `rsync -t`
+    // put back a copy edited elsewhere. Size and modification time are those indexed.
+    let note = p.read(doc);
+    let in_note = note.matches("partnership").count();
+    assert!(in_note > 0);
+    let modified = std::fs::metadata(&path).unwrap().modified().unwrap();
+    std::thread::sleep(std::time::Duration::from_millis(20));
+    let mut f = std::fs::OpenOptions::new().write(true).open(&path).unwrap();
+    std::io::Write::write_all(&mut f, note.replace("partnership", "zzzzzzzzzzz").as_bytes()).unwrap();
+    f.set_modified(modified).unwrap();
+    drop(f);
+    assert!(found("zzzzzzzzzzz") > 0, "the note is read again");
+    assert!(found("partnership") < before);
 }
 
 #[test]
@@ -775,4 +815,46 @@ fn a_coder_with_no_codings_is_refused_by_tables_not_given_zeros() {
     p.run_expect(&["report", "themes", "--coder", "hb"], 0);
     let o = p.run_expect(&["code", "list", "--coder", "HB"], 0);
     assert!(stderr(&o).contains("no coder `HB` in the project; did you mean `hb`?"), "{}", stderr(&o));
+}
+
+#[test]
+fn an_id_added_again_with_other_content_is_reported_by_check() {
+    let p = TestProject::sample();
+    p.run(&["index", "-q"]);
+    let passage = "notes/fife/2015-05-13-interview-partnership-team-leader.md#4";
+    p.run(&["code", "add", passage, "time", "--coder", "jm", "-q"]);
+    let listed = p.run(&["code", "list", "--coder", "jm", "--json"]);
+    let id = serde_json::from_str::<serde_json::Value>(listed.lines().next().unwrap()).unwrap()["coding"]["id"]
+        .as_str()
+        .unwrap()
+        .to_string();
+    // Removed and added again: a coding anew, not a conflict.
+    p.run(&["code", "rm", "--id", &id, "-q"]);
+    p.run(&["code", "add", passage, "time", "--coder", "jm", "-q"]);
+    // The same add again with another time (two clones' lines kept in a merge): not a conflict.
+    let ledger = p.read("codings/jm.jsonl");
+    let mut add: serde_json::Value = serde_json::from_str(ledger.lines().last().unwrap()).unwrap();
+    add["time"] = "2001-01-01T00:00:00Z".into();
+    let append = |p: &TestProject, line: &serde_json::Value| {
+        let mut f = std::fs::OpenOptions::new().append(true).open(p.path().join("codings/jm.jsonl")).unwrap();
+        std::io::Write::write_all(&mut f, format!("{line}\n").as_bytes()).unwrap();
+    };
+    append(&p, &add);
+    let o = p.run_expect(&["code", "check"], 0);
+    assert!(!String::from_utf8_lossy(&o.stdout).contains("conflict"));
+    // Another code under the same id (a line copied and edited by hand): the first stands, and
+    // check says so, naming both lines.
+    add["code"] = "context".into();
+    append(&p, &add);
+    let o = p.run_expect(&["code", "check"], 1);
+    let out = String::from_utf8_lossy(&o.stdout);
+    assert!(out.contains(&format!("conflict  {id} is added twice with other content")), "{out}");
+    assert!(out.contains("(lines 3 and 5): line 3 counts"), "{out}");
+    let t = p.json(&["report", "themes", "--coder", "jm", "--format", "json"]);
+    let rows = t["table"]["rows"].as_array().unwrap();
+    let total = |code: &str| {
+        let row = rows.iter().position(|r| r["id"] == code).unwrap();
+        t["values"][row].as_array().unwrap().last().unwrap().as_f64().unwrap()
+    };
+    assert_eq!((total("time"), total("context")), (1.0, 0.0));
 }

@@ -898,6 +898,13 @@ fn check(g: &Globals, a: CheckArgs) -> Result<ExitCode> {
         for b in &found.bad_lines {
             writeln!(out, "unreadable {b}")?;
         }
+        for c in &found.conflicting_adds {
+            writeln!(
+                out,
+                "conflict  {} is added twice with other content in `{}` (lines {} and {}): line {} counts, line {} changes nothing; remove the line that is wrong, or if both codings are meant, add the second again with `fieldnotes code add`",
+                c.id, c.ledger, c.first_line, c.line, c.first_line, c.line
+            )?;
+        }
         for u in &found.unread_notes {
             writeln!(
                 out,
@@ -910,6 +917,7 @@ fn check(g: &Globals, a: CheckArgs) -> Result<ExitCode> {
             && found.unread_notes.is_empty()
             && found.unknown_codes.is_empty()
             && found.bad_lines.is_empty()
+            && found.conflicting_adds.is_empty()
         {
             writeln!(out, "all codings sit on their text and use codes of the codebook")?;
         }

@@ -161,7 +161,10 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     let html = out_dir.join("report.html");
     crate::init::write_atomic(&html, page.as_bytes())?;
     let svg = out_dir.join("themes-by-site.svg");
-    crate::init::write_atomic(&svg, fieldnotes_report::render::heatmap_svg(&t).as_bytes())?;
+    crate::init::write_atomic(
+        &svg,
+        fieldnotes_report::render::captioned(&fieldnotes_report::render::heatmap_svg(&t), &t.caption()).as_bytes(),
+    )?;
     writeln!(out, "wrote `{}` and `{}`", html.display(), svg.display())?;
     writeln!(
         out,

@@ -43,9 +43,19 @@ pub struct Output {
     /// Output format.
     #[arg(long, value_enum, default_value_t = Format::Table)]
     format: Format,
+    /// The same as `--format json`, as other commands that print data take it.
+    #[arg(long, conflicts_with = "format")]
+    json: bool,
     /// Write to this file instead of standard output.
     #[arg(long, short)]
     output: Option<PathBuf>,
+}
+
+impl Output {
+    /// The format asked for.
+    fn format(&self) -> Format {
+        if self.json { Format::Json } else { self.format }
+    }
 }
 
 /// Output formats of tables.
@@ -477,8 +487,8 @@ pub fn render_themes(t: &ThemeTable, format: Format, chart: Chart) -> Result<Str
     Ok(match format {
         Format::Json => output::json_string(&report::ThemesJson::of(t))?,
         Format::Svg => match chart {
-            Chart::Heatmap => render::heatmap_svg(t),
-            Chart::Bars => render::bars_svg(t),
+            Chart::Heatmap => render::captioned(&render::heatmap_svg(t), &t.caption()),
+            Chart::Bars => render::captioned(&render::bars_svg(t), &t.caption()),
         },
         Format::Html => {
             let body = format!(
@@ -529,25 +539,26 @@ fn themes(g: &Globals, a: ThemesArgs) -> Result<ExitCode> {
     if let Some(clause) = t.not_in_codebook_clause() {
         output::warn(&clause);
     }
-    if a.out.format == Format::Png {
+    if a.out.format() == Format::Png {
         let path = a.out.output.context("PNG output needs a file: `-o themes.png`")?;
         let svg = match a.chart {
             Chart::Heatmap => fieldnotes_report::render::heatmap_svg(&t),
             Chart::Bars => fieldnotes_report::render::bars_svg(&t),
         };
+        let svg = fieldnotes_report::render::captioned(&svg, &t.caption());
         write_atomic(&path, &fieldnotes_report::render::svg_to_png(&svg, 2.0)?)?;
         output::info(g.quiet, &format!("wrote `{}`", path.display()));
         return Ok(ExitCode::SUCCESS);
     }
-    if a.out.format == Format::Parquet {
+    if a.out.format() == Format::Parquet {
         let path = a.out.output.context("Parquet output needs a file: `-o themes.parquet`")?;
         fieldnotes_report::export::theme_parquet(&t, &path)?;
         output::info(g.quiet, &format!("wrote `{}`", path.display()));
         return Ok(ExitCode::SUCCESS);
     }
-    let text = render_themes(&t, a.out.format, a.chart)?;
+    let text = render_themes(&t, a.out.format(), a.chart)?;
     emit(a.out.output.as_deref(), &text)?;
-    caption_for_csv(g.quiet, a.out.format, &t.caption());
+    caption_for_csv(g.quiet, a.out.format(), &t.caption());
     if let Some(p) = &a.out.output {
         output::info(g.quiet, &format!("wrote `{}`", p.display()));
     }
@@ -572,13 +583,13 @@ fn cooccur(g: &Globals, a: CooccurArgs) -> Result<ExitCode> {
     store.for_each_note_codes(book, &sel, |sets| counts.add_note(sets));
     let co = counts.finish();
     let caption = report::cooccur_caption(&report::counted(&sel, &store.left_out(&sel)), a.window, book);
-    let text = if a.out.format == Format::Json {
+    let text = if a.out.format() == Format::Json {
         output::json_string(&report::CooccurrenceJson { caption: &caption, cooccurrence: &co })?
     } else {
-        render_table(&co.to_table(&caption), a.out.format, "Code co-occurrence")?
+        render_table(&co.to_table(&caption), a.out.format(), "Code co-occurrence")?
     };
     emit(a.out.output.as_deref(), &text)?;
-    caption_for_csv(g.quiet, a.out.format, &caption);
+    caption_for_csv(g.quiet, a.out.format(), &caption);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -593,13 +604,13 @@ fn stats(g: &Globals, a: StatsArgs) -> Result<ExitCode> {
     store.check_grouped(&GroupBy::parse(&a.by))?;
     let (groups, tests) = analysis::GroupCounts::from_theme_table(&store.passage_table(book, &a.by, &sel)?).finish();
     let t = report::stats_table(&groups, &tests, &a.by, &report::counted(&sel, &store.left_out(&sel)));
-    let text = if a.out.format == Format::Json {
+    let text = if a.out.format() == Format::Json {
         output::json_string(&report::StatsJson { caption: &t.caption, groups: &groups, tests: &tests })?
     } else {
-        render_table(&t, a.out.format, "Codes by group: chi-square")?
+        render_table(&t, a.out.format(), "Codes by group: chi-square")?
     };
     emit(a.out.output.as_deref(), &text)?;
-    caption_for_csv(g.quiet, a.out.format, &t.caption);
+    caption_for_csv(g.quiet, a.out.format(), &t.caption);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -640,10 +651,10 @@ fn quotes(g: &Globals, a: QuotesArgs) -> Result<ExitCode> {
         a.by,
         report::counted(&sel, &left_out)
     );
-    let text = if a.out.format == Format::Json {
+    let text = if a.out.format() == Format::Json {
         output::json_string(&report::QuotesJson { caption: &caption, quotes: &qs })?
     } else {
-        let clip = matches!(a.out.format, Format::Table);
+        let clip = matches!(a.out.format(), Format::Table);
         // Where the quote comes from; the grouping attribute is its own column already.
         let places: Vec<&str> = ["speaker", "site", "kind", "date"].into_iter().filter(|k| *k != a.by).collect();
         let mut header: Vec<String> = vec!["code".into(), a.by.clone(), "passage".into()];
@@ -672,10 +683,10 @@ fn quotes(g: &Globals, a: QuotesArgs) -> Result<ExitCode> {
                 .collect(),
             caption: caption.clone(),
         };
-        render_table(&t, a.out.format, "Exemplar quotes")?
+        render_table(&t, a.out.format(), "Exemplar quotes")?
     };
     emit(a.out.output.as_deref(), &text)?;
-    caption_for_csv(g.quiet, a.out.format, &caption);
+    caption_for_csv(g.quiet, a.out.format(), &caption);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -698,7 +709,7 @@ fn words(g: &Globals, a: WordsArgs) -> Result<ExitCode> {
         top = a.words.top,
         min = if a.words.min_freq > 1 { format!(", used at least {} times", a.words.min_freq) } else { String::new() },
     );
-    let text = if a.out.format == Format::Json {
+    let text = if a.out.format() == Format::Json {
         #[derive(serde::Serialize)]
         struct WordsJson<'a> {
             caption: &'a str,
@@ -708,12 +719,12 @@ fn words(g: &Globals, a: WordsArgs) -> Result<ExitCode> {
     } else {
         render_table(
             &fieldnotes_report::keyness::frequency_table(&rows, &a.by, &caption),
-            a.out.format,
+            a.out.format(),
             "Word frequencies",
         )?
     };
     emit(a.out.output.as_deref(), &text)?;
-    caption_for_csv(g.quiet, a.out.format, &caption);
+    caption_for_csv(g.quiet, a.out.format(), &caption);
     Ok(ExitCode::SUCCESS)
 }
 
@@ -797,9 +808,9 @@ fn keyness(g: &Globals, a: KeynessArgs) -> Result<ExitCode> {
             _ => String::new(),
         }
     );
-    if matches!(a.out.format, Format::Svg | Format::Png) {
-        let svg = keyness::log_ratio_svg(&rows, &caption);
-        if a.out.format == Format::Png {
+    if matches!(a.out.format(), Format::Svg | Format::Png) {
+        let svg = fieldnotes_report::render::captioned(&keyness::log_ratio_svg(&rows, &caption), &caption);
+        if a.out.format() == Format::Png {
             let path = a.out.output.as_deref().context("PNG output needs a file: `-o keyness.png`")?;
             write_atomic(path, &fieldnotes_report::render::svg_to_png(&svg, 2.0)?)?;
             output::info(g.quiet, &format!("wrote `{}`", path.display()));
@@ -809,7 +820,7 @@ fn keyness(g: &Globals, a: KeynessArgs) -> Result<ExitCode> {
         output::info(g.quiet, &format!("caption: {caption}"));
         return Ok(ExitCode::SUCCESS);
     }
-    let text = if a.out.format == Format::Json {
+    let text = if a.out.format() == Format::Json {
         #[derive(serde::Serialize)]
         struct KeynessJson<'a> {
             caption: &'a str,
@@ -821,9 +832,9 @@ fn keyness(g: &Globals, a: KeynessArgs) -> Result<ExitCode> {
         let totals = counts.groups().into_iter().map(|g| (g, counts.total(g))).collect();
         output::json_string(&KeynessJson { caption: &caption, by: compare.column(), totals, words: &rows })?
     } else {
-        render_table(&keyness::keyness_table(&rows, compare.column(), &caption), a.out.format, "Keyness")?
+        render_table(&keyness::keyness_table(&rows, compare.column(), &caption), a.out.format(), "Keyness")?
     };
     emit(a.out.output.as_deref(), &text)?;
-    caption_for_csv(g.quiet, a.out.format, &caption);
+    caption_for_csv(g.quiet, a.out.format(), &caption);
     Ok(ExitCode::SUCCESS)
 }

@@ -168,13 +168,26 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
                 .map(|(k, n)| vec![if k.is_empty() { "(none)".into() } else { k.clone() }, n.to_string()])
                 .collect();
             let header = vec![group.to_string(), "hits".to_string()];
+            // A passage with several values of the key (a note's list of participants, several
+            // codes) counts under each: said, since the rows then add up to more than the total.
+            let summed: u64 = by.values().sum();
+            let several = if summed > total as u64 {
+                format!(
+                    "; a passage counts under each `{group}` value it has, so the rows add up to {summed}, not {total}"
+                )
+            } else {
+                String::new()
+            };
             if a.csv {
                 output::write_csv(&mut out, &header, &rows)?;
+                if !several.is_empty() {
+                    output::info(g.quiet, &format!("{}{several}", fieldnotes_study::matching(total)));
+                }
             } else {
                 write!(out, "{}", output::table(&header, &rows, &[Align::Left, Align::Right]))?;
                 let caption =
                     if uses_codes { format!("; codes count {}", counted(a.include_suggested)) } else { String::new() };
-                writeln!(out, "{} `{}`{caption}", fieldnotes_study::matching(total), a.query)?;
+                writeln!(out, "{} `{}`{caption}{several}", fieldnotes_study::matching(total), a.query)?;
             }
         }
         if uses_codes && !a.json && (group.is_empty() || a.csv) {

@@ -16,8 +16,9 @@
 //! note, and any other event applies only to ids added before. The property test in this module
 //! checks that over random ledgers, rewrites and torn writes.
 //!
-//! A state file is `FNCODST6`, the blocks (one per note, binary: its codings and removed ids,
-//! each with its place; see [`encode_block`]), the table of notes (binary: path, offset, length, reviewers), the header
+//! A state file is `FNCODST7`, the blocks (one per note, binary: its codings and removed ids,
+//! each with its place; see [`encode_block`]), the table of notes (binary: path, offset, length,
+//! checksum of the block, reviewers), the header
 //! (JSON), and the lengths of the table and of the header (u64 each, little endian) at the very
 //! end, so the blocks go to the file as they are made. A note's codings are one binary search of
 //! the table and one read of its block.
@@ -45,7 +46,7 @@ pub const TAIL_LIMIT: u64 = 1 << 20;
 /// Bytes hashed at the ledger's head and before the folded length.
 const CHECK_BYTES: u64 = 4096;
 
-const MAGIC: &[u8; 8] = b"FNCODST6";
+const MAGIC: &[u8; 8] = b"FNCODST7";
 
 /// What a state file says of the ledger it was made from.
 #[derive(Clone, Debug, Default, Serialize, Deserialize)]
@@ -62,6 +63,10 @@ struct Header {
     head: u64,
     /// xxh3 of the `min(len, CHECK_BYTES)` bytes before `len`.
     before: u64,
+    /// The ledger's time of last change ([`fieldnotes_corpus::changed_ns`]) when it was `len`
+    /// bytes long: while it is that long, another time means it was rewritten in place.
+    #[serde(default)]
+    changed: i128,
     /// Unreadable lines among them.
     bad: Vec<Bad>,
     /// Notes, sorted by path.
@@ -133,16 +138,44 @@ impl Block {
     }
 }
 
-/// A table entry: a note's path, where its block is in the blocks section, and who reviewed its
-/// current codings. The table is binary (per entry, little endian: the path as a u32 length and
-/// its bytes, offset and length as u64, the reviewers as a u32 count and each as a string): as
-/// JSON it took 4 ms to read for 16,000 notes, a tenth of a `code add`.
+/// A table entry: a note's path, where its block is in the blocks section, the block's checksum,
+/// and who reviewed its current codings. The table is binary (per entry, little endian: the path
+/// as a u32 length and its bytes, offset, length and checksum as u64, the reviewers as a u32
+/// count and each as a string): as JSON it took 4 ms to read for 16,000 notes, a tenth of a
+/// `code add`.
 #[derive(Clone, Debug)]
 struct Entry {
     path: String,
     offset: u64,
     len: u64,
+    /// xxh3 of the block's bytes: a block damaged in place (its file's length kept) is not
+    /// read as codings.
+    sum: u64,
     reviewers: Vec<String>,
+}
+
+/// Where a note's block is, and its checksum.
+#[derive(Clone, Copy, Debug)]
+struct Place {
+    offset: u64,
+    len: u64,
+    sum: u64,
+}
+
+impl Entry {
+    fn place(&self) -> Place {
+        Place { offset: self.offset, len: self.len, sum: self.sum }
+    }
+}
+
+/// The bytes of the block at `place` of the blocks section (at `blocks_at` in `file`), checked
+/// against its checksum; `None` if they cannot be read or are not those written.
+fn read_block(file: &File, blocks_at: u64, place: Place, buf: &mut Vec<u8>) -> Option<()> {
+    buf.resize(usize::try_from(place.len).ok()?, 0);
+    let mut file = file;
+    file.seek(SeekFrom::Start(blocks_at + place.offset)).ok()?;
+    file.read_exact(buf).ok()?;
+    (xxhash_rust::xxh3::xxh3_64(buf) == place.sum).then_some(())
 }
 
 fn encode_table(table: &[Entry]) -> Vec<u8> {
@@ -151,6 +184,7 @@ fn encode_table(table: &[Entry]) -> Vec<u8> {
         out.str(&e.path);
         out.u64(e.offset);
         out.u64(e.len);
+        out.u64(e.sum);
         out.u32(e.reviewers.len() as u32);
         for r in &e.reviewers {
             out.str(r);
@@ -161,25 +195,25 @@ fn encode_table(table: &[Entry]) -> Vec<u8> {
 
 /// Reads one entry of an encoded table: its path, offset and length, each reviewer going to
 /// `reviewer`. The one reader of the table's format, for [`scan_table`] and [`decode_table`].
-fn read_entry<'a>(b: &mut In<'a>, mut reviewer: impl FnMut(&'a str)) -> Option<(&'a str, u64, u64)> {
+fn read_entry<'a>(b: &mut In<'a>, mut reviewer: impl FnMut(&'a str)) -> Option<(&'a str, Place)> {
     let path = b.str()?;
-    let (offset, len) = (b.u64()?, b.u64()?);
+    let place = Place { offset: b.u64()?, len: b.u64()?, sum: b.u64()? };
     for _ in 0..b.u32()? {
         reviewer(b.str()?);
     }
-    Some((path, offset, len))
+    Some((path, place))
 }
 
 /// Reads an encoded table through without making its entries: each entry's path, offset and
 /// length go to `each`, which says whether to go on. The entries read, or `None` if the table
 /// does not read to its end (or `each` stopped it).
-fn scan_table<'a>(b: &'a [u8], mut each: impl FnMut(&'a str, u64, u64) -> bool) -> Option<usize> {
+fn scan_table<'a>(b: &'a [u8], mut each: impl FnMut(&'a str, Place) -> bool) -> Option<usize> {
     let mut b = In(b);
     let mut n = 0;
     while !b.is_empty() {
-        let (path, offset, len) = read_entry(&mut b, |_| {})?;
+        let (path, place) = read_entry(&mut b, |_| {})?;
         n += 1;
-        if !each(path, offset, len) {
+        if !each(path, place) {
             return None;
         }
     }
@@ -191,8 +225,8 @@ fn decode_table(b: &[u8]) -> Option<Vec<Entry>> {
     let mut b = In(b);
     while !b.is_empty() {
         let mut reviewers = Vec::new();
-        let (path, offset, len) = read_entry(&mut b, |r| reviewers.push(r.to_string()))?;
-        out.push(Entry { path: path.to_string(), offset, len, reviewers });
+        let (path, Place { offset, len, sum }) = read_entry(&mut b, |r| reviewers.push(r.to_string()))?;
+        out.push(Entry { path: path.to_string(), offset, len, sum, reviewers });
     }
     Some(out)
 }
@@ -367,17 +401,16 @@ impl LeanState {
     /// with `None`), note by note, to `each`; their places say in what order they were first
     /// added. The lines after the state are not among them ([`LeanState::tail`]).
     pub fn read(&self, docs: Option<&[&str]>, mut each: impl FnMut(Folded<'_>)) -> Result<()> {
-        let unreadable = || Error::Io {
-            path: self.path.clone(),
-            source: std::io::Error::other("a note's block of the coding state is unreadable"),
+        let unreadable = || {
+            // Derived from the ledger, and no longer what was written: the next command makes it
+            // again rather than read it.
+            let _ = std::fs::remove_file(&self.path);
+            damaged(self.path.clone())
         };
         let table = self.opened.table();
         let mut buf = Vec::new();
-        let mut blocks = &self.opened.file;
         let mut read = |e: &Entry| -> Result<()> {
-            buf.resize(usize::try_from(e.len).map_err(|_| unreadable())?, 0);
-            blocks.seek(SeekFrom::Start(self.opened.blocks_at + e.offset)).map_err(|_| unreadable())?;
-            blocks.read_exact(&mut buf).map_err(|_| unreadable())?;
+            read_block(&self.opened.file, self.opened.blocks_at, e.place(), &mut buf).ok_or_else(unreadable)?;
             decode_block_lean(&buf, &mut each).ok_or_else(unreadable)
         };
         match docs {
@@ -468,6 +501,13 @@ impl States {
         self.dir.join(format!("{}.codings", ledger.coder()))
     }
 
+    /// Whether `e` is the state of `ledger` failing to be written (its folder read-only, the
+    /// disk full): the state only saves time, and the ledger is read instead.
+    fn is_unwritable(&self, ledger: &Ledger, e: &Error) -> bool {
+        let Error::Io { path, .. } = e else { return false };
+        path.starts_with(&self.dir) || *path == self.path(ledger)
+    }
+
     /// The codings of note `doc` in `ledger`, as the fold of the whole ledger has them: a
     /// [`LedgerState`] holding only that note's codings (and ids), with every unreadable line of
     /// the ledger. Makes the state again first when it is missing, stale or too far behind.
@@ -481,14 +521,30 @@ impl States {
     pub fn docs_view(&self, ledger: &Ledger, docs: &[&str]) -> Result<LedgerState> {
         let io = |source| Error::Io { path: ledger.path().to_path_buf(), source };
         let Some(mut file) = open_ledger(ledger)? else { return Ok(LedgerState::default()) };
-        let (opened, len) = self.open_fresh(ledger, &mut file, &mut false)?;
+        let mut made = false;
+        let (opened, len, views) = loop {
+            let (opened, len) = match self.open_fresh(ledger, &mut file, &mut made) {
+                Ok(opened) => opened,
+                // A state that cannot be written (a read-only or full disk): the ledger's fold,
+                // as the state would have given it.
+                Err(e) if self.is_unwritable(ledger, &e) => return fold_of_notes(ledger, docs),
+                Err(e) => return Err(e),
+            };
+            let views: Option<Vec<LedgerState>> =
+                docs.iter().map(|doc| opened.block_view(ledger.path(), doc)).collect();
+            match views {
+                Some(views) => break (opened, len, views),
+                // A block damaged since it was written: the state is made again from the ledger.
+                None if !made => {
+                    self.rebuild(ledger)?;
+                    made = true;
+                }
+                None => return Err(damaged(self.path(ledger))),
+            }
+        };
         // Of no note, the fold's unreadable lines still.
         let mut view = opened.empty_view(ledger.path());
-        for (i, doc) in docs.iter().enumerate() {
-            let one = opened.block_view(ledger.path(), doc).ok_or_else(|| Error::Io {
-                path: self.path(ledger),
-                source: std::io::Error::other("a note's block of the coding state is unreadable"),
-            })?;
+        for (i, one) in views.into_iter().enumerate() {
             // The first note's view is taken whole: moved entry by entry into another, a note
             // of 17,000 codings took 20 ms more.
             if i == 0 {
@@ -533,7 +589,12 @@ impl States {
         let Some(mut file) = open_ledger(ledger)? else { return Ok(Some(BTreeMap::new())) };
         let mut made = false;
         loop {
-            let (mut opened, len) = self.open_fresh(ledger, &mut file, &mut made)?;
+            let (mut opened, len) = match self.open_fresh(ledger, &mut file, &mut made) {
+                Ok(opened) => opened,
+                // A state that cannot be written: the caller reads the whole ledger.
+                Err(e) if self.is_unwritable(ledger, &e) => return Ok(None),
+                Err(e) => return Err(e),
+            };
             let mut out: BTreeMap<String, BTreeSet<String>> =
                 opened.take_table().into_iter().map(|e| (e.path, e.reviewers.into_iter().collect())).collect();
             // The lines since: each names its note; one that does not (written before events
@@ -657,10 +718,14 @@ impl States {
         if head != header.head || before != header.before {
             return None;
         }
+        // As long as it was, but changed since: edited in place to the same length.
+        if len == header.len && file_changed(ledger_file).ok()? != header.changed {
+            return None;
+        }
         // Read in place (19 MB for the 324,641 notes of 2 GB, on new pages each time when read).
         let table_buf =
             fieldnotes_corpus::mapped::Mapped::range(&file, table_at, usize::try_from(table_bytes).ok()?).ok()?;
-        let notes = scan_table(&table_buf, |_, _, _| true)?;
+        let notes = scan_table(&table_buf, |_, _| true)?;
         (notes == header.notes).then_some(Opened {
             header,
             table_bytes: table_buf,
@@ -684,6 +749,7 @@ impl States {
         // tail, until it is finished or set aside.
         let len = whole_lines(&mut file).map_err(io)?;
         file.seek(SeekFrom::Start(0)).map_err(io)?;
+        let changed = file_changed(&file).map_err(io)?;
         let mut index = Index::read(ledger.path(), &file, len).map_err(io)?;
         index.later.sort_unstable();
         let (head, before) = check_hashes(&mut file, len).map_err(io)?;
@@ -721,7 +787,14 @@ impl States {
                 let reviewers = block.reviewers();
                 let bytes = encode_block(&block);
                 f.write_all(&bytes)?;
-                table.push(Entry { path: index.notes[doc].clone(), offset: at, len: bytes.len() as u64, reviewers });
+                let sum = xxhash_rust::xxh3::xxh3_64(&bytes);
+                table.push(Entry {
+                    path: index.notes[doc].clone(),
+                    offset: at,
+                    len: bytes.len() as u64,
+                    sum,
+                    reviewers,
+                });
                 at += bytes.len() as u64;
             }
             let table_buf = encode_table(&table);
@@ -732,6 +805,7 @@ impl States {
                 ids: index.ids.len() as u64,
                 head,
                 before,
+                changed,
                 bad: index.bad.iter().map(|b| Bad { line: b.line, message: b.message.clone(), torn: b.torn }).collect(),
                 notes: table.len(),
                 table_bytes: table_buf.len() as u64,
@@ -789,7 +863,12 @@ impl States {
             let Some(mut file) = open_ledger(ledger)? else { return Ok(None) };
             let len = file.metadata().map_err(|source| Error::Io { path: ledger.path().to_path_buf(), source })?.len();
             match self.open_checked(ledger, &mut file, len) {
-                Some(o) if o.header.len == from.len && o.header.head == from.head && o.header.before == from.before => {
+                Some(o)
+                    if o.header.len == from.len
+                        && o.header.head == from.head
+                        && o.header.before == from.before
+                        && o.header.changed == from.changed =>
+                {
                     Some(o)
                 }
                 _ => return Ok(None),
@@ -854,7 +933,8 @@ impl Extender {
                 self.broken = true;
                 return;
             }
-            self.table.push(Entry { path: doc.to_string(), offset: self.at, len: bytes.len() as u64, reviewers });
+            let sum = xxhash_rust::xxh3::xxh3_64(&bytes);
+            self.table.push(Entry { path: doc.to_string(), offset: self.at, len: bytes.len() as u64, sum, reviewers });
             self.at += bytes.len() as u64;
         }
     }
@@ -897,6 +977,7 @@ impl Extender {
             ids: self.next,
             head: to.head,
             before: to.before,
+            changed: to.changed,
             bad,
             notes: table.len(),
             table_bytes: table_buf.len() as u64,
@@ -1061,6 +1142,10 @@ pub struct Mark {
     pub head: u64,
     /// xxh3 of the `min(len, 4096)` bytes before `len`.
     pub before: u64,
+    /// Its time of last change then ([`fieldnotes_corpus::changed_ns`]): at the same length, a
+    /// ledger with another time was edited in place (`cp -p` of a copy edited to the same size).
+    #[serde(default)]
+    pub changed: i128,
 }
 
 /// Where `ledger` stands now (an empty mark for a ledger with no file).
@@ -1071,7 +1156,8 @@ pub fn mark(ledger: &Ledger) -> Result<Mark> {
     };
     let len = whole_lines(&mut file).map_err(io)?;
     let (head, before) = check_hashes(&mut file, len).map_err(io)?;
-    Ok(Mark { coder: ledger.coder().to_string(), len, head, before })
+    let changed = file_changed(&file).map_err(io)?;
+    Ok(Mark { coder: ledger.coder().to_string(), len, head, before, changed })
 }
 
 /// The events `ledger` gained since `since` (a [`mark`] of it): `None` when it was rewritten
@@ -1079,7 +1165,7 @@ pub fn mark(ledger: &Ledger) -> Result<Mark> {
 /// which reports it). Whole lines only; the mark it now stands at comes with them.
 pub fn events_since(ledger: &Ledger, since: &Mark) -> Result<Option<(Vec<Event>, Mark)>> {
     let now = mark(ledger)?;
-    if now.len < since.len {
+    if now.len < since.len || (now.len == since.len && now.changed != since.changed) {
         return Ok(None);
     }
     let io = |source| Error::Io { path: ledger.path().to_path_buf(), source };
@@ -1132,25 +1218,23 @@ impl Opened {
         let first_look = !self.scanned.swap(true, std::sync::atomic::Ordering::Relaxed);
         let found = if !first_look || self.table.get().is_some() {
             let table = self.table();
-            table.binary_search_by(|e| e.path.as_str().cmp(doc)).ok().map(|i| (table[i].offset, table[i].len))
+            table.binary_search_by(|e| e.path.as_str().cmp(doc)).ok().map(|i| table[i].place())
         } else {
             // Sorted by path: the scan stops at the note, or past where it would be.
             let mut found = None;
-            let _ = scan_table(&self.table_bytes, |path, offset, len| match path.cmp(doc) {
+            let _ = scan_table(&self.table_bytes, |path, place| match path.cmp(doc) {
                 std::cmp::Ordering::Less => true,
                 std::cmp::Ordering::Equal => {
-                    found = Some((offset, len));
+                    found = Some(place);
                     false
                 }
                 std::cmp::Ordering::Greater => false,
             });
             found
         };
-        let Some((offset, len)) = found else { return Some(Block::default()) };
-        let mut buf = vec![0u8; usize::try_from(len).ok()?];
-        let mut file = &self.file;
-        file.seek(SeekFrom::Start(self.blocks_at + offset)).ok()?;
-        file.read_exact(&mut buf).ok()?;
+        let Some(place) = found else { return Some(Block::default()) };
+        let mut buf = Vec::new();
+        read_block(&self.file, self.blocks_at, place, &mut buf)?;
         decode_block(&buf)
     }
 
@@ -1190,6 +1274,31 @@ impl Opened {
     }
 }
 
+/// The codings of the notes at `docs` in the fold of the whole of `ledger`, as
+/// [`States::docs_view`] gives them, for when no state can be written.
+fn fold_of_notes(ledger: &Ledger, docs: &[&str]) -> Result<LedgerState> {
+    let mut full = ledger.read()?;
+    let wanted: BTreeSet<&str> = docs.iter().copied().collect();
+    full.codings.retain(|_, c| wanted.contains(c.doc.as_str()));
+    // The order of these notes' standing codings; every id stays known (`seen`): ids name their
+    // notes, so another note's is never taken for one of these.
+    let mine = |id: &String| full.codings.contains_key(id);
+    let order: Vec<String> = full.order.iter().filter(|id| mine(id)).cloned().collect();
+    full.order = order;
+    Ok(full)
+}
+
+/// The error of a coding state whose block is not as written.
+fn damaged(path: PathBuf) -> Error {
+    Error::Io {
+        path,
+        source: std::io::Error::other(
+            "the coding state is damaged (a note's block is not as it was written); it is made from the \
+             ledger alone, so it was removed: run the command again to have it made anew",
+        ),
+    }
+}
+
 fn read_u64(r: &mut impl Read) -> Option<u64> {
     let mut b = [0u8; 8];
     r.read_exact(&mut b).ok()?;
@@ -1210,6 +1319,11 @@ fn check_hashes(file: &mut File, len: u64) -> std::io::Result<(u64, u64)> {
     file.seek(SeekFrom::Start(len - n))?;
     file.read_exact(&mut before)?;
     Ok((xxhash_rust::xxh3::xxh3_64(&head) ^ file_identity(file)?, xxhash_rust::xxh3::xxh3_64(&before)))
+}
+
+/// The file's time of last change, as [`fieldnotes_corpus::file_stamp`] takes it.
+fn file_changed(file: &File) -> std::io::Result<i128> {
+    Ok(fieldnotes_corpus::changed_ns(&file.metadata()?))
 }
 
 /// A hash of the file's device and inode (0 where the system has none).
@@ -1505,5 +1619,45 @@ mod tests {
             }
             check(&states, &ledger)?;
         }
+    }
+
+    #[test]
+    fn a_block_damaged_in_place_or_a_state_not_written_is_not_read_as_codings() {
+        let dir = tempfile::tempdir().unwrap();
+        let ledger = Ledger::new(dir.path(), "hb").unwrap();
+        let derived = dir.path().join(".fieldnotes");
+        let states = States::new(&derived);
+        let events: Vec<Event> = (0..3).flat_map(|d| (0..4).map(move |k| Event::Add(coding(d, k, 5 * k)))).collect();
+        ledger.append(&events).unwrap();
+        states.refresh(&ledger).unwrap();
+        // One code in the blocks changed to another of the same length: the file's length kept.
+        let damage = || {
+            let p = states.path(&ledger);
+            let mut b = fs::read(&p).unwrap();
+            let at = b.windows(5).position(|w| w == b"code2").unwrap();
+            b[at + 4] = b'3';
+            fs::OpenOptions::new().write(true).open(&p).unwrap().write_all(&b).unwrap();
+        };
+        let want: Vec<Coding> = ledger.read().unwrap().current().filter(|c| c.doc == DOCS[0]).cloned().collect();
+        damage();
+        // A note's codings: the state is made again from the ledger and read.
+        let view = states.doc_view(&ledger, DOCS[0]).unwrap();
+        assert_eq!(view.current().cloned().collect::<Vec<_>>(), want);
+        // Every note's, for a table: an error that says so, the state removed, and the next
+        // reading right.
+        damage();
+        let Err(err) = crate::CodingTable::from_states(dir.path(), &derived) else { panic!("read as codings") };
+        let err = err.to_string();
+        assert!(err.contains("coding state is damaged"), "{err}");
+        assert!(!states.path(&ledger).exists());
+        let table = crate::TableParts::open(dir.path(), &derived).unwrap().table_of(&[DOCS[0]]).unwrap();
+        assert_eq!(table.of_doc(DOCS[0]).collect::<Vec<_>>(), want);
+        // Where no state can be written (the derived folder is a file here, as a read-only
+        // one would refuse it), a note's codings come from the ledger itself.
+        let unwritable = tempfile::NamedTempFile::new().unwrap();
+        let states = States::new(unwritable.path());
+        let view = states.doc_view(&ledger, DOCS[0]).unwrap();
+        assert_eq!(view.current().cloned().collect::<Vec<_>>(), want);
+        assert_eq!(states.notes(&ledger).unwrap(), None);
     }
 }

@@ -60,7 +60,12 @@ impl Selection {
         } else {
             format!("by {} (theirs, and suggestions they accepted)", self.coders.join(", "))
         };
-        format!("{which}, {who}")
+        let machine = if self.machine_output {
+            "; every suggestion of the rules or a model counts as theirs, reviewed or not (one rejected in review is their false positive)"
+        } else {
+            ""
+        };
+        format!("{which}, {who}{machine}")
     }
 }
 

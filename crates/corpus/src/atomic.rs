@@ -22,6 +22,28 @@ pub struct AtomicFile {
     file: Option<File>,
 }
 
+/// Removes the temporary files of `path` that processes no longer running left (killed while
+/// writing it): `.<name>.<pid>.<n>.tmp` beside it, whose process is gone. Only where the system
+/// says which processes run (Linux); a temporary file of a running process is its own.
+fn remove_leftovers(path: &Path) {
+    if !cfg!(target_os = "linux") {
+        return;
+    }
+    let (Some(dir), Some(name)) = (path.parent(), path.file_name()) else { return };
+    let dir = if dir.as_os_str().is_empty() { Path::new(".") } else { dir };
+    let prefix = format!(".{}.", name.to_string_lossy());
+    let Ok(entries) = fs::read_dir(dir) else { return };
+    for e in entries.flatten() {
+        let file = e.file_name();
+        let file = file.to_string_lossy();
+        let Some(rest) = file.strip_prefix(&prefix).and_then(|r| r.strip_suffix(".tmp")) else { continue };
+        let Some(pid) = rest.split('.').next().and_then(|p| p.parse::<u32>().ok()) else { continue };
+        if pid != std::process::id() && !Path::new("/proc").join(pid.to_string()).exists() {
+            let _ = fs::remove_file(e.path());
+        }
+    }
+}
+
 impl AtomicFile {
     /// Starts the new content of `path`: a hidden temporary file in its folder (made if
     /// missing), owner-only unless `path` exists, whose permissions it then takes.
@@ -76,6 +98,8 @@ impl AtomicFile {
         let renamed = fs::rename(&self.tmp, &self.path);
         if renamed.is_err() {
             let _ = fs::remove_file(&self.tmp);
+        } else {
+            remove_leftovers(&self.path);
         }
         renamed
     }
@@ -137,6 +161,30 @@ mod tests {
         write_with(&path, |w| w.write_all(b"second")).unwrap();
         assert_eq!(fs::read(&path).unwrap(), b"second");
         assert!(leftovers(path.parent().unwrap()).is_empty());
+    }
+
+    #[test]
+    #[cfg(target_os = "linux")]
+    fn a_killed_writers_temporary_file_goes_at_the_next_write() {
+        let dir = tempfile::tempdir().unwrap();
+        let path = dir.path().join("out.txt");
+        // A process that ran and is gone, one that runs (this one's parent's), and another file's.
+        let gone = std::process::Command::new("true").spawn().unwrap();
+        let gone_pid = gone.id();
+        let mut gone = gone;
+        gone.wait().unwrap();
+        let parent = std::os::unix::process::parent_id();
+        for name in [
+            format!(".out.txt.{gone_pid}.0.tmp"),
+            format!(".out.txt.{parent}.3.tmp"),
+            format!(".other.txt.{gone_pid}.0.tmp"),
+        ] {
+            fs::write(dir.path().join(name), b"half").unwrap();
+        }
+        write(&path, b"new").unwrap();
+        let mut left = leftovers(dir.path());
+        left.sort();
+        assert_eq!(left, [format!(".other.txt.{gone_pid}.0.tmp"), format!(".out.txt.{parent}.3.tmp")]);
     }
 
     #[test]

@@ -43,7 +43,7 @@ pub use frontmatter::Attributes;
 pub use key::{PassageKey, PassageRef, split_passage_id};
 pub use project::{
     CONFIG_FILE, Config, Corpus, DERIVED_DIR, IndexConfig, MAX_FILE_BYTES, NoteStat, NoteStats, Project, Skipped,
-    decode, file_stamp,
+    changed_ns, decode, file_stamp,
 };
 pub use value::{Date, Value};
 

@@ -78,15 +78,16 @@ pub struct Project {
     pub config: Config,
 }
 
-/// A note file's size and modification time ([`Project::note_stats`]).
+/// A note file's size and time of last change ([`Project::note_stats`], [`file_stamp`]).
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct NoteStat {
     /// Path relative to the project root, as in passage ids.
     pub rel: String,
     /// Size in bytes (0 when it could not be read).
     pub len: u64,
-    /// Modification time in nanoseconds since 1970 (-1 when the system does not say, -2 when
-    /// the file could not be read).
+    /// Time of the last change in nanoseconds since 1970 ([`file_stamp`]: the modification
+    /// time, or on Unix the later status change); -1 when the system does not say, -2 when the
+    /// file could not be read.
     pub modified_ns: i128,
 }
 
@@ -580,16 +581,29 @@ pub fn decode(mut bytes: Vec<u8>, max_line_bytes: usize) -> std::result::Result<
     Ok(text)
 }
 
-/// A file's size and modification time in nanoseconds since 1970, as [`NoteStat`] keeps them:
-/// -1 for a time the system does not give, `(0, NoteStat::UNREADABLE)` for a file that cannot
-/// be read.
+/// A file's size and time in nanoseconds since 1970, as [`NoteStat`] keeps them: -1 for a time
+/// the system does not give, `(0, NoteStat::UNREADABLE)` for a file that cannot be read. The time
+/// is the later of the modification time and, on Unix, the time of the last change to the file
+/// or its permissions (`ctime`, which no program can set back): a note made readable again by
+/// `chmod`, or an older copy put back with its old time (`cp -p`, `rsync -t`), is a change.
 pub fn file_stamp(path: &Path) -> (u64, i128) {
-    fs::metadata(path)
-        .map(|m| {
-            let t = m.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
-            (m.len(), t.map_or(-1, |d| d.as_nanos() as i128))
-        })
-        .unwrap_or((0, NoteStat::UNREADABLE))
+    fs::metadata(path).map(|m| (m.len(), changed_ns(&m))).unwrap_or((0, NoteStat::UNREADABLE))
+}
+
+/// The time of [`file_stamp`] of a file with metadata `m`.
+pub fn changed_ns(m: &fs::Metadata) -> i128 {
+    let modified = m.modified().ok().and_then(|t| t.duration_since(std::time::UNIX_EPOCH).ok());
+    let modified = modified.map_or(-1, |d| d.as_nanos() as i128);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::MetadataExt;
+        let changed = i128::from(m.ctime()) * 1_000_000_000 + i128::from(m.ctime_nsec());
+        modified.max(changed)
+    }
+    #[cfg(not(unix))]
+    {
+        modified
+    }
 }
 
 /// Sorts paths as `Path`'s order does (component by component), from a key made once per path:

@@ -64,7 +64,7 @@ pub enum Error {
     #[error(transparent)]
     Syntax(#[from] SyntaxError),
     /// An error from tantivy.
-    #[error("search index: {0}")]
+    #[error("search index: {0}{hint}", hint = tantivy_hint(.0))]
     Tantivy(#[from] tantivy::TantivyError),
     /// Counts were asked by a group that no passage has.
     #[error("no passage has `{name}` to group by{}", did_you_mean(suggestions))]
@@ -74,6 +74,20 @@ pub enum Error {
         /// The closest groups there are.
         suggestions: Vec<String>,
     },
+}
+
+/// What to do about an error of the search index: it is derived from the notes, so a damaged
+/// one is made again; one that cannot be locked sits in a folder the command cannot write.
+fn tantivy_hint(e: &tantivy::TantivyError) -> &'static str {
+    match e {
+        tantivy::TantivyError::LockFailure(..) => {
+            "\nhint: the index's lock file could not be taken: `.fieldnotes/` must be writable (it holds only what the notes and ledgers make again)"
+        }
+        tantivy::TantivyError::InvalidArgument(_) | tantivy::TantivyError::SchemaError(_) => "",
+        _ => {
+            "\nhint: the search index (`.fieldnotes/index/`) is made from the notes alone; if it is damaged, `fieldnotes index --rebuild` makes it again"
+        }
+    }
 }
 
 /// `; did you mean `a` or `b`?`, or nothing.

@@ -408,6 +408,49 @@ pub fn bars_svg(table: &ThemeTable) -> String {
     s
 }
 
+/// A figure of ours (`heatmap_svg`, `bars_svg`) made taller by its caption, set in lines below
+/// it: a figure put into a paper on its own keeps its counting rule and what was left out, as a
+/// table's caption does. Pages that print the caption beside a figure use the figure alone.
+pub fn captioned(svg: &str, caption: &str) -> String {
+    // Our figures open with `width="W" height="H" viewBox="0 0 W H"`.
+    let number = |key: &str| -> Option<f64> {
+        let at = svg.find(key)? + key.len();
+        svg[at..].split('"').next()?.parse().ok()
+    };
+    let (Some(width), Some(height)) = (number(" width=\""), number(" height=\"")) else {
+        return svg.to_string();
+    };
+    // About 6 pixels a character at 11 points.
+    let per_line = (((width - 20.0) / 6.0) as usize).max(40);
+    let mut lines: Vec<String> = Vec::new();
+    for word in caption.split_whitespace() {
+        match lines.last_mut() {
+            Some(l) if l.chars().count() + 1 + word.chars().count() <= per_line => {
+                l.push(' ');
+                l.push_str(word);
+            }
+            _ => lines.push(word.to_string()),
+        }
+    }
+    let line_h = 15.0;
+    let grown = height + 16.0 + line_h * lines.len() as f64;
+    let head = format!(r#" width="{width:.0}" height="{height:.0}" viewBox="0 0 {width:.0} {height:.0}""#);
+    let new_head = format!(r#" width="{width:.0}" height="{grown:.0}" viewBox="0 0 {width:.0} {grown:.0}""#);
+    let mut out = svg.replacen(&head, &new_head, 1);
+    let body_end = out.rfind("</svg>").unwrap_or(out.len());
+    let mut text = String::new();
+    for (i, l) in lines.iter().enumerate() {
+        let _ = writeln!(
+            text,
+            r##"<text x="10" y="{:.1}" font-size="11" fill="#333">{}</text>"##,
+            height + 7.0 + line_h * (i as f64 + 1.0),
+            html_escape(l)
+        );
+    }
+    out.insert_str(body_end, &text);
+    out
+}
+
 /// Rasterises an SVG figure to PNG at `scale` (2 gives print-ready pixels), setting its text in
 /// the system's fonts. Fails with a hint where the system has no fonts at all, rather than
 /// writing a figure without its labels.

@@ -42,8 +42,9 @@ pub const STORE_FILE: &str = "report.store";
 // Version 5: the notes in the signature as one fingerprint. Version 6: the documents in binary
 // after the header, and a checksum at the end instead of an fsync. Version 7: the documents as
 // one block of known length. Version 8: each column's values start at a multiple of 8 bytes, to
-// be read in place. Stores of other versions are rebuilt.
-const MAGIC: &[u8; 8] = b"FNSTORE\x09";
+// be read in place. Version 10: the codings of unread notes kept as orphans are, for captions
+// to count those a selection would have. Stores of other versions are rebuilt.
+const MAGIC: &[u8; 8] = b"FNSTORE\x0A";
 const NONE: u32 = u32::MAX;
 
 /// What every table depends on: the note files, as [`fieldnotes_corpus::NoteStats::fingerprint`] sums them up
@@ -231,9 +232,13 @@ struct Header {
     /// The warnings loading the study gave (skipped files, unreadable ledger lines, orphaned
     /// codings), repeated when the store is used instead.
     warnings: Vec<String>,
-    /// Notes that could not be read (`path: reason`), and codings in them.
+    /// Notes that could not be read (`path: reason`).
     #[serde(default)]
-    unread: (Vec<String>, usize),
+    unread: Vec<String>,
+    /// The codings in them, as [`Header::orphans`] has orphans: to count those a selection
+    /// would have.
+    #[serde(default)]
+    unread_codings: Vec<(u32, u8, u32)>,
     /// Orphaned codings: (coder, status as a byte, who accepted it if another coder: `NONE`
     /// otherwise), to count those a selection would have, crediting reviewers as rows do.
     #[serde(default)]
@@ -439,6 +444,16 @@ impl StoreBuilder {
         }
     }
 
+    /// Counts codings in a note that could not be read: no table counts them, and the caption
+    /// says how many of them its counting rule would have counted.
+    pub fn add_unread(&mut self, codings: impl IntoIterator<Item = fieldnotes_coding::Coding>) {
+        for c in codings {
+            let coder = self.coders.get(&c.coder);
+            let reviewer = accepted_by(&c, &mut self.coders);
+            self.store.header.unread_codings.push((coder, c.status as u8, reviewer));
+        }
+    }
+
     /// Records where the ledgers stood before the store was built from them ([`Store::marks`]).
     pub fn set_marks(&mut self, marks: Vec<fieldnotes_coding::state::Mark>) {
         self.store.header.marks = marks;
@@ -457,10 +472,10 @@ impl StoreBuilder {
     }
 
     /// The store, with the warnings loading the study gave and the notes (`path: reason`) it
-    /// could not read.
-    /// `in_unread` counts the codings in those notes.
-    pub fn finish(mut self, warnings: Vec<String>, notes_left_out: Vec<String>, in_unread: usize) -> Store {
+    /// could not read (their codings given by [`StoreBuilder::add_unread`]).
+    pub fn finish(mut self, warnings: Vec<String>, notes_left_out: Vec<String>) -> Store {
         let signature = std::mem::take(&mut self.store.header.signature);
+        let unread_codings = std::mem::take(&mut self.store.header.unread_codings);
         let orphans = std::mem::take(&mut self.store.header.orphans);
         let orphan_docs = std::mem::take(&mut self.store.header.orphan_docs);
         let marks = std::mem::take(&mut self.store.header.marks);
@@ -473,7 +488,8 @@ impl StoreBuilder {
             codes: self.codes.list,
             coders: self.coders.list,
             warnings,
-            unread: (notes_left_out, in_unread),
+            unread: notes_left_out,
+            unread_codings,
             orphans,
             orphan_docs,
             marks,
@@ -563,15 +579,18 @@ impl Store {
     /// What the store's counts leave out, for a selection.
     pub fn left_out(&self, sel: &Selection) -> LeftOut {
         let admits = self.admits(sel);
-        let orphans = self
-            .header
-            .orphans
-            .iter()
-            .filter(|&&(coder, status, reviewer)| {
-                admits(coder, status) || (reviewer != NONE && admits(reviewer, Status::Accepted as u8))
-            })
-            .count();
-        LeftOut { notes: self.header.unread.0.clone(), in_unread: self.header.unread.1, orphans }
+        let counted = |list: &[(u32, u8, u32)]| {
+            list.iter()
+                .filter(|&&(coder, status, reviewer)| {
+                    admits(coder, status) || (reviewer != NONE && admits(reviewer, Status::Accepted as u8))
+                })
+                .count()
+        };
+        LeftOut {
+            notes: self.header.unread.clone(),
+            in_unread: counted(&self.header.unread_codings),
+            orphans: counted(&self.header.orphans),
+        }
     }
 
     /// Whether a row of coder `coder` (an index into the coders) and status `status` (its byte)
@@ -1178,7 +1197,7 @@ mod tests {
                 let mine = codings.iter().filter(|c| c.doc == d.path);
                 builder.add_codings(&units::place_in_doc(di, d, mine, &mut Anchorer::new(None)));
             }
-            builder.finish(vec!["a warning".into()], vec![], 0)
+            builder.finish(vec!["a warning".into()], vec![])
         };
         let before = [
             coding(&a, 0, "trust", "hb", "accepted"),

@@ -96,6 +96,21 @@ pub struct UnknownCode {
     pub code: String,
 }
 
+/// A coding id added twice in one ledger with other content (a code, a place, a status): a hand
+/// edit or a merge that reused an id. The first `add` stands; the later one changes nothing.
+#[derive(Clone, Debug, Serialize)]
+pub struct ConflictingAdd {
+    /// The id.
+    pub id: String,
+    /// The ledger's coder.
+    pub coder: String,
+    /// The ledger's file, relative to the project.
+    pub ledger: String,
+    /// The line of the `add` that stands, and of the one that does not.
+    pub first_line: usize,
+    pub line: usize,
+}
+
 /// What [`check`] found.
 #[derive(Clone, Debug, Serialize)]
 pub struct Check {
@@ -115,6 +130,8 @@ pub struct Check {
     pub bad_lines: Vec<String>,
     /// Notes that are there but could not be read, with codings that wait for them.
     pub unread_notes: Vec<UnreadNote>,
+    /// Ids added twice with other content.
+    pub conflicting_adds: Vec<ConflictingAdd>,
     /// With `fix`: orphans re-attached.
     #[serde(skip)]
     pub reattached: usize,
@@ -128,8 +145,54 @@ impl Check {
             || !self.unknown_codes.is_empty()
             || !self.unread_notes.is_empty()
             || !self.bad_lines.is_empty()
+            || !self.conflicting_adds.is_empty()
             || (!fixed && !self.moved.is_empty())
     }
+}
+
+/// The ids each ledger adds twice with other content, with no removal between. Two `add` lines
+/// of an id that differ only in their time are the same coding (two clones' `code auto`
+/// merged): not a conflict.
+fn conflicting_adds(project: &Project) -> Result<Vec<ConflictingAdd>> {
+    let mut found = Vec::new();
+    for ledger in Ledger::all(project.root())? {
+        let Ok(file) = std::fs::File::open(ledger.path()) else { continue };
+        let rel = ledger.path().strip_prefix(project.root()).unwrap_or(ledger.path()).display().to_string();
+        // Per id, the line of its first `add` and a hash of that add without its time.
+        let mut first: std::collections::HashMap<String, (usize, u64)> = std::collections::HashMap::new();
+        let content = |c: &Coding| -> u64 {
+            let mut c = c.clone();
+            c.time.clear();
+            xxhash_rust::xxh3::xxh3_64(&serde_json::to_vec(&c).unwrap_or_default())
+        };
+        fieldnotes_coding::ledger::fold_lines_from(ledger.path(), std::io::BufReader::new(file), 1, |line, ev| {
+            let c = match ev {
+                Event::Add(c) => c,
+                // Added again after its removal, an id is a coding anew.
+                Event::Remove { id, .. } => {
+                    first.remove(&id);
+                    return;
+                }
+                _ => return,
+            };
+            let hash = content(&c);
+            match first.get(&c.id) {
+                None => {
+                    first.insert(c.id, (line, hash));
+                }
+                Some(&(first_line, h)) if h != hash => found.push(ConflictingAdd {
+                    id: c.id,
+                    coder: ledger.coder().to_string(),
+                    ledger: rel.clone(),
+                    first_line,
+                    line,
+                }),
+                Some(_) => {}
+            }
+        })
+        .map_err(|source| anyhow::anyhow!("cannot read `{}`: {source}", ledger.path().display()))?;
+    }
+    Ok(found)
 }
 
 /// Words (lower-cased runs of letters and digits) of a text.
@@ -208,6 +271,7 @@ pub fn check(project: &Project, fix: bool, tell: &dyn Tell) -> Result<Check> {
         unknown_codes: Vec::new(),
         bad_lines: Vec::new(),
         unread_notes: Vec::new(),
+        conflicting_adds: conflicting_adds(project)?,
         reattached: 0,
     };
     // With `fix`, the `move` events that record where codings stand now, per ledger.

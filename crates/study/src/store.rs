@@ -127,8 +127,6 @@ pub struct StoreBuild {
     left_out: Vec<String>,
     /// Every note read or found unreadable.
     seen: std::collections::HashSet<String>,
-    /// Codings in notes that could not be read.
-    in_unread: usize,
 }
 
 impl StoreBuild {
@@ -142,7 +140,6 @@ impl StoreBuild {
             warnings: codings.bad_lines().iter().map(ToString::to_string).collect(),
             left_out: Vec::new(),
             seen: std::collections::HashSet::new(),
-            in_unread: 0,
         };
         let paths: Vec<&str> = walk_skipped.iter().map(|s| s.path.as_str()).collect();
         build.skipped(&codings.table_of(&paths)?, walk_skipped);
@@ -155,7 +152,9 @@ impl StoreBuild {
         self.warnings.extend(skipped.iter().map(study::skip_warning));
         self.left_out.extend(skipped.iter().map(|s| format!("`{}`: {}", s.path, s.reason)));
         self.seen.extend(skipped.iter().map(|s| s.path.clone()));
-        self.in_unread += skipped.iter().map(|s| table.of_doc(&s.path).count()).sum::<usize>();
+        for s in skipped {
+            self.builder.add_unread(table.of_doc(&s.path));
+        }
     }
 
     /// Adds a batch of notes with their codings in `table` (the batch's, [`study::batch_table`])
@@ -192,7 +191,7 @@ impl StoreBuild {
             let gone: Vec<Coding> = table.of_doc(doc).collect();
             self.builder.add_orphans(&gone);
         }
-        let store = self.builder.finish(self.warnings, self.left_out, self.in_unread);
+        let store = self.builder.finish(self.warnings, self.left_out);
         save(project, &store, tell);
         Ok(store)
     }

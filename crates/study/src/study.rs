@@ -273,7 +273,7 @@ pub fn left_out_in(
         placement.orphans.iter().partition(|o| unread.contains(o.coding.doc.as_str()));
     fieldnotes_report::store::LeftOut {
         notes: corpus.skipped.iter().map(|s| format!("`{}`: {}", s.path, s.reason)).collect(),
-        in_unread: in_unread.len(),
+        in_unread: in_unread.iter().filter(|o| sel.admits(o.coding)).count(),
         orphans: orphans.iter().filter(|o| sel.admits(o.coding)).count(),
     }
 }
