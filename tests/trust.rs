@@ -609,7 +609,15 @@ fn a_renamed_note_takes_its_codings_with_it_through_check_fix() {
     let o = p.run_expect(&["code", "check"], 1);
     let out = String::from_utf8_lossy(&o.stdout).to_string();
     assert!(out.contains(&format!("its note is now `{renamed}` (the same text)")), "{out}");
-    p.run_expect(&["code", "check", "--fix"], 0);
+    // The tables say the note is gone, not that the codings' words are.
+    let o = p.run_expect(&["report", "themes"], 0);
+    let caption = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(caption.contains("coding(s) of notes no longer in the project (renamed"), "{caption}");
+    assert!(!caption.contains("whose words are gone"), "{caption}");
+    let o = p.run_expect(&["code", "check", "--fix"], 0);
+    let out = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(out.contains(&format!("is now `{renamed}` (the same text); the coding is there now")), "{out}");
+    assert!(!out.contains("orphaned"), "{out}");
     p.run(&["code", "check"]);
     assert_eq!(p.run(&["report", "themes", "--format", "csv"]), before, "every coding counts again");
     let list = p.run(&["code", "list", "--coder", "hb", "--csv"]);
@@ -857,4 +865,34 @@ fn an_id_added_again_with_other_content_is_reported_by_check() {
         t["values"][row].as_array().unwrap().last().unwrap().as_f64().unwrap()
     };
     assert_eq!((total("time"), total("context")), (1.0, 0.0));
+}
+
+#[test]
+fn a_codings_json_gives_where_it_stands_after_an_edit_not_yet_indexed() {
+    let p = TestProject::sample();
+    p.run(&["index", "-q"]);
+    let doc = "notes/fife/2015-05-13-interview-partnership-team-leader.md";
+    let note = p.read(doc);
+    let body = note.find("\n---\n").unwrap() + 5;
+    // A quote of the fourth passage's first words.
+    let focus = |v: serde_json::Value| -> serde_json::Value {
+        v["passages"].as_array().unwrap().iter().find(|p| p["focus"] == true).unwrap().clone()
+    };
+    let passage = focus(p.json(&["show", &format!("{doc}#4"), "--json"]))["text"].as_str().unwrap().to_string();
+    let quote: String = passage.split_whitespace().take(4).collect::<Vec<_>>().join(" ");
+    p.run(&["code", "add", &format!("{doc}#4"), "expertise", "--coder", "hb", "--quote", &quote, "-q"]);
+    // A paragraph inserted above it, and no `index` since.
+    p.write(doc, format!("{}A paragraph written later, above the rest.\n\n{}", &note[..body], &note[body..]));
+    let text: Vec<char> = p.read(doc).chars().collect();
+    let words = |c: &serde_json::Value| -> String {
+        let (s, e) = (c["start"].as_u64().unwrap() as usize, c["end"].as_u64().unwrap() as usize);
+        text[s..e].iter().collect()
+    };
+    let listed: serde_json::Value =
+        serde_json::from_str(p.run(&["code", "list", "--coder", "hb", "--json"]).lines().next().unwrap()).unwrap();
+    assert_eq!(words(&listed["coding"]), quote, "code list --json");
+    let shown = focus(p.json(&["show", &format!("{doc}#5"), "--json"]));
+    let codings = shown["codings"].as_array().unwrap();
+    let hb = codings.iter().find(|c| c["coder"] == "hb").unwrap();
+    assert_eq!(words(hb), quote, "show --json");
 }

@@ -841,6 +841,16 @@ fn check(g: &Globals, a: CheckArgs) -> Result<ExitCode> {
             writeln!(out, "moved     {} ({}, {}) in `{}`: {s0}..{e0} -> {s}..{e}", m.id, m.code, m.coder, m.doc)?;
         }
         for o in &found.orphaned {
+            if a.fix
+                && let Some(to) = &o.renamed
+            {
+                writeln!(
+                    out,
+                    "carried   {} ({}, {}, {}): its note `{}` is now `{to}` (the same text); the coding is there now, with its memo, status and reviewer",
+                    o.id, o.code, o.coder, o.status, o.doc
+                )?;
+                continue;
+            }
             let old = match &o.text {
                 Some(t) => format!("\"{}\"", output::clip(t, 60)),
                 None => "not known (a whole passage kept by its hash, whose note version is not kept)".to_string(),

@@ -87,6 +87,26 @@ pub struct Placed<'a> {
 }
 
 impl Placed<'_> {
+    /// The coding as it stands in its note now (`d`, the note it is placed in): its offsets
+    /// those of its words after the note's edits, counting in the note's current version; its
+    /// evidence moved with it where its span kept its length (otherwise as it was found). What
+    /// a front end or a script given a coding with its note's text needs: the ledger's offsets
+    /// count in the version the coding was made or last moved on.
+    pub fn current(&self, d: &Document) -> Coding {
+        let mut c = self.coding.clone();
+        if (c.start, c.end) != (self.start, self.end) {
+            if c.end - c.start == self.end - self.start {
+                for h in &mut c.evidence {
+                    h.start = (h.start + self.start).saturating_sub(c.start);
+                    h.end = (h.end + self.start).saturating_sub(c.start);
+                }
+            }
+            (c.start, c.end) = (self.start, self.end);
+        }
+        c.base = Some(d.hash.clone());
+        c
+    }
+
     /// The coded text as it stands now in the note.
     pub fn text<'c>(&self, corpus: &'c Corpus) -> &'c str {
         let d = &corpus.documents[self.doc];

@@ -261,6 +261,10 @@ pub struct LeftOut {
     pub in_unread: usize,
     /// Orphaned codings (in notes that were read) that the counting rule would have counted.
     pub orphans: usize,
+    /// Those of them whose note is no longer in the project (renamed, moved or deleted), not
+    /// whose words are gone.
+    #[serde(default)]
+    pub of_gone_notes: usize,
 }
 
 impl LeftOut {
@@ -279,10 +283,16 @@ impl LeftOut {
                 shown.join("; ")
             ));
         }
-        if self.orphans > 0 {
+        let words_gone = self.orphans.saturating_sub(self.of_gone_notes);
+        if words_gone > 0 {
             parts.push(format!(
-                "{} orphaned coding(s), whose words are gone from their notes (`fieldnotes code check`)",
-                self.orphans
+                "{words_gone} orphaned coding(s), whose words are gone from their notes (`fieldnotes code check`)"
+            ));
+        }
+        if self.of_gone_notes > 0 {
+            parts.push(format!(
+                "{} coding(s) of notes no longer in the project (renamed, moved or deleted: `fieldnotes code check` names the note that holds a renamed note's text, and `--fix` carries its codings there)",
+                self.of_gone_notes
             ));
         }
         if parts.is_empty() {
@@ -579,17 +589,15 @@ impl Store {
     /// What the store's counts leave out, for a selection.
     pub fn left_out(&self, sel: &Selection) -> LeftOut {
         let admits = self.admits(sel);
-        let counted = |list: &[(u32, u8, u32)]| {
-            list.iter()
-                .filter(|&&(coder, status, reviewer)| {
-                    admits(coder, status) || (reviewer != NONE && admits(reviewer, Status::Accepted as u8))
-                })
-                .count()
+        let counts = |&(coder, status, reviewer): &(u32, u8, u32)| {
+            admits(coder, status) || (reviewer != NONE && admits(reviewer, Status::Accepted as u8))
         };
+        let h = &self.header;
         LeftOut {
-            notes: self.header.unread.clone(),
-            in_unread: counted(&self.header.unread_codings),
-            orphans: counted(&self.header.orphans),
+            notes: h.unread.clone(),
+            in_unread: h.unread_codings.iter().filter(|o| counts(o)).count(),
+            orphans: h.orphans.iter().filter(|o| counts(o)).count(),
+            of_gone_notes: h.orphans.iter().zip(&h.orphan_docs).filter(|&(o, &d)| d == NONE && counts(o)).count(),
         }
     }
 

@@ -553,7 +553,8 @@ pub struct ListFilter {
 /// A coding as [`list`] gives it: where it stands now, or that it is an orphan and why.
 #[derive(Clone, Debug, Serialize)]
 pub struct Listed {
-    /// The coding.
+    /// The coding: where it stands now ([`units::Placed::current`]), or for an orphan as its
+    /// ledger has it.
     pub coding: Coding,
     /// The ids of the passages it covers now (none for an orphan).
     pub passages: Vec<String>,
@@ -690,7 +691,7 @@ pub fn list(project: &Project, filter: &ListFilter, tell: &dyn Tell) -> Result<V
             let d = &corpus.documents[x.doc];
             let site = site_of(&x.coding.doc);
             placed.push(Listed {
-                coding: x.coding.clone(),
+                coding: x.current(d),
                 passages: x.passages.clone().map(|i| d.passage_id(&d.passages[i])).collect(),
                 site: Some(site.clone()),
                 moved: Some(x.moved),

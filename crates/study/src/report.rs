@@ -30,6 +30,7 @@ pub fn placed_in_batches(
         all.notes.extend(batch.notes);
         all.in_unread += batch.in_unread;
         all.orphans += batch.orphans;
+        all.of_gone_notes += batch.of_gone_notes;
         Ok(())
     })?;
     Ok(all)

@@ -51,7 +51,7 @@ pub struct NoteView {
 /// A coding where it stands in a note now, for a front end to mark the words.
 #[derive(Clone, Debug, Serialize)]
 pub struct Mark {
-    /// The coding as its ledger has it.
+    /// The coding where it stands now ([`fieldnotes_coding::units::Placed::current`]).
     pub coding: Coding,
     /// Its first character in the note now (code points; after the note's edits).
     pub start: usize,
@@ -83,10 +83,8 @@ impl Study {
         let placement = self.placement();
         let mine: Vec<_> = placement.placed.iter().filter(|x| x.doc == di).collect();
         let passages = (0..doc.passages.len()).map(|i| self.passage_view(doc, di, i, None, &placement)).collect();
-        let mut marks: Vec<Mark> = mine
-            .iter()
-            .map(|x| Mark { coding: x.coding.clone(), start: x.start, end: x.end, moved: x.moved })
-            .collect();
+        let mut marks: Vec<Mark> =
+            mine.iter().map(|x| Mark { coding: x.current(doc), start: x.start, end: x.end, moved: x.moved }).collect();
         marks.sort_by(|a, b| (a.start, a.end, &a.coding.id).cmp(&(b.start, b.end, &b.coding.id)));
         Ok(WholeNote { document: doc.path.clone(), attributes: doc.attributes.clone(), passages, marks })
     }
@@ -105,7 +103,7 @@ impl Study {
             .placed
             .iter()
             .filter(|x| x.doc == di && x.passages.contains(&i))
-            .map(|x| x.coding.clone())
+            .map(|x| x.current(doc))
             .collect();
         PassageView {
             id: doc.passage_id(q),

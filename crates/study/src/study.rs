@@ -275,6 +275,10 @@ pub fn left_out_in(
         notes: corpus.skipped.iter().map(|s| format!("`{}`: {}", s.path, s.reason)).collect(),
         in_unread: in_unread.iter().filter(|o| sel.admits(o.coding)).count(),
         orphans: orphans.iter().filter(|o| sel.admits(o.coding)).count(),
+        of_gone_notes: orphans
+            .iter()
+            .filter(|o| corpus.document(&o.coding.doc).is_none() && sel.admits(o.coding))
+            .count(),
     }
 }
 
