@@ -158,12 +158,14 @@ fn every_format_renders() {
         !html.contains("<script") && !html.contains("<link") && !html.contains("src=\"http") && !html.contains("url("),
         "{html}"
     );
+    // CSV holds one number a cell (a row a pair, a row a code and group), to load as it is.
     let co = csv_rows(&p.run(&["report", "cooccur", "--format", "csv"]));
-    let time = co.iter().find(|r| r[0] == "time").unwrap();
+    assert_eq!(co[0], ["code", "with", "passages", "jaccard"]);
     // time and context share one passage (a#2); either code: 3 passages.
-    assert!(time.contains(&"1 (0.33)".to_string()), "{time:?}");
-    let stats = p.run(&["report", "stats", "--format", "csv"]);
-    assert!(stats.starts_with("code,χ²,df,p,"), "{stats}");
+    assert!(co.contains(&["time", "context", "1", "0.3333"].map(String::from).to_vec()), "{co:?}");
+    let stats = csv_rows(&p.run(&["report", "stats", "--format", "csv"]));
+    assert_eq!(stats[0], ["code", "site", "passages", "residual", "chi2", "df", "p", "small_expected"]);
+    assert!(stats[1..].iter().all(|r| r[2].parse::<u64>().is_ok() && (r[6].is_empty() || r[6].parse::<f64>().is_ok())));
     let quotes = p.run(&["report", "quotes", "--code", "context", "--format", "csv"]);
     assert!(quotes.contains(&p.key_id("notes/glasgow/b.md#1")) && quotes.contains("Eight nine ten."), "{quotes}");
 }
@@ -495,4 +497,26 @@ fn keyness_rows_recompute_from_their_own_frequencies() {
     let f = p.run(&["report", "words", "--by", "site", "--format", "csv"]);
     assert!(f.lines().any(|l| l == "Glasgow,budget,3,6000.0"), "{f}");
     assert!(!f.lines().any(|l| l.contains(",the,")), "{f}");
+}
+
+/// Options that would give an empty or one-column table are refused with a reason.
+#[test]
+fn a_grouping_or_count_that_would_say_nothing_is_refused() {
+    let p = crate::util::TestProject::new();
+    p.write("notes/fife/a.md", "---\nsite: Fife\n---\nThe staff turnover continued.\n");
+    p.run(&["code", "add", "notes/fife/a.md#1", "time", "-q"]);
+    let o = p.run_expect(&["report", "themes", "--by", "year"], 2);
+    assert!(
+        crate::util::stderr(&o).contains("no note has a `date` to take its year from"),
+        "{}",
+        crate::util::stderr(&o)
+    );
+    p.run_expect(&["report", "quotes", "--per-group", "0"], 2);
+    // A codebook name with angle brackets stays visible in Markdown and LaTeX captions.
+    let book = p.read("codebook.toml");
+    p.write("codebook.toml", book.replacen("name = \"", "name = \"<draft> ", 1));
+    let md = p.run(&["report", "themes", "--format", "md"]);
+    assert!(md.contains("&lt;draft&gt;"), "{md}");
+    let tex = p.run(&["report", "themes", "--format", "latex"]);
+    assert!(tex.contains("\\textless{}draft\\textgreater{}"), "{tex}");
 }

@@ -221,9 +221,9 @@ pub struct QuotesArgs {
     /// Group by this attribute.
     #[arg(long, default_value = "site")]
     by: String,
-    /// Quotes per code and group.
-    #[arg(long, default_value_t = 2)]
-    per_group: usize,
+    /// Quotes per code and group (at least 1).
+    #[arg(long, default_value_t = 2, value_parser = clap::value_parser!(u64).range(1..))]
+    per_group: u64,
     #[command(flatten)]
     counting: Counting,
     #[command(flatten)]
@@ -583,10 +583,26 @@ fn cooccur(g: &Globals, a: CooccurArgs) -> Result<ExitCode> {
     store.for_each_note_codes(book, &sel, |sets| counts.add_note(sets));
     let co = counts.finish();
     let caption = report::cooccur_caption(&report::counted(&sel, &store.left_out(&sel)), a.window, book);
-    let text = if a.out.format() == Format::Json {
-        output::json_string(&report::CooccurrenceJson { caption: &caption, cooccurrence: &co })?
-    } else {
-        render_table(&co.to_table(&caption), a.out.format(), "Code co-occurrence")?
+    let text = match a.out.format() {
+        Format::Json => output::json_string(&report::CooccurrenceJson { caption: &caption, cooccurrence: &co })?,
+        // One number a cell, a row a pair, to load as it is.
+        Format::Csv => {
+            let rows = co
+                .codes
+                .iter()
+                .enumerate()
+                .flat_map(|(i, a)| {
+                    let co = &co;
+                    co.codes.iter().enumerate().map(move |(j, b)| {
+                        let jaccard = co.jaccard[i][j].map(|x| format!("{x:.4}")).unwrap_or_default();
+                        vec![a.clone(), b.clone(), co.counts[i][j].to_string(), jaccard]
+                    })
+                })
+                .collect();
+            let header = ["code", "with", "passages", "jaccard"].map(String::from).to_vec();
+            render_table(&Table { header, rows, numeric: vec![], caption: caption.clone() }, Format::Csv, "")?
+        }
+        other => render_table(&co.to_table(&caption), other, "Code co-occurrence")?,
     };
     emit(a.out.output.as_deref(), &text)?;
     caption_for_csv(g.quiet, a.out.format(), &caption);
@@ -604,10 +620,35 @@ fn stats(g: &Globals, a: StatsArgs) -> Result<ExitCode> {
     store.check_grouped(&GroupBy::parse(&a.by))?;
     let (groups, tests) = analysis::GroupCounts::from_theme_table(&store.passage_table(book, &a.by, &sel)?).finish();
     let t = report::stats_table(&groups, &tests, &a.by, &report::counted(&sel, &store.left_out(&sel)));
-    let text = if a.out.format() == Format::Json {
-        output::json_string(&report::StatsJson { caption: &t.caption, groups: &groups, tests: &tests })?
-    } else {
-        render_table(&t, a.out.format(), "Codes by group: chi-square")?
+    let text = match a.out.format() {
+        Format::Json => {
+            output::json_string(&report::StatsJson { caption: &t.caption, groups: &groups, tests: &tests })?
+        }
+        // One number a cell, a row a code and group, to load as it is; the test's figures on
+        // each of its code's rows.
+        Format::Csv => {
+            let mut rows = Vec::new();
+            for test in &tests {
+                let x = test.test.as_ref();
+                let of = |f: &dyn Fn(&fieldnotes_report::chisq::ChiSquare) -> String| x.map(f).unwrap_or_default();
+                for (j, group) in groups.iter().enumerate() {
+                    rows.push(vec![
+                        test.code.clone(),
+                        group.clone(),
+                        test.present[j].to_string(),
+                        of(&|_| format!("{:.4}", test.residuals[j])),
+                        of(&|x| format!("{:.4}", x.statistic)),
+                        of(&|x| x.df.to_string()),
+                        of(&|x| format!("{:.6}", x.p_value)),
+                        of(&|x| x.small_expected_warning().to_string()),
+                    ]);
+                }
+            }
+            let header =
+                ["code", &a.by, "passages", "residual", "chi2", "df", "p", "small_expected"].map(String::from).to_vec();
+            render_table(&Table { header, rows, numeric: vec![], caption: t.caption.clone() }, Format::Csv, "")?
+        }
+        other => render_table(&t, other, "Codes by group: chi-square")?,
     };
     emit(a.out.output.as_deref(), &text)?;
     caption_for_csv(g.quiet, a.out.format(), &t.caption);
@@ -640,7 +681,7 @@ fn quotes(g: &Globals, a: QuotesArgs) -> Result<ExitCode> {
     };
     // Picked a batch of notes at a time: the best of each batch kept with the best before.
     let by = GroupBy::parse(&a.by);
-    let mut picks = analysis::QuotePicks::new(&ids, a.per_group);
+    let mut picks = analysis::QuotePicks::new(&ids, a.per_group as usize);
     let left_out = report::placed_in_batches(&project, &sel, g, |corpus, placement| {
         picks.add(corpus, placement, &sel, &by);
         Ok(())
@@ -703,10 +744,10 @@ fn words(g: &Globals, a: WordsArgs) -> Result<ExitCode> {
     let (counts, _) = report::word_counts(&project, &compare, stop, &Selection::default(), g)?;
     let rows = counts.frequencies(a.words.min_freq, a.words.top);
     let caption = format!(
-        "The most frequent words of each {by} (at most {top} a {by}{min}), with their rate per 10,000 of the {by}'s words counted (the totals below, stopwords left out). Words: runs of letters and digits with at least one letter (a number alone is not a word, so these totals are below those of `fieldnotes notes`), in lower case, an apostrophe between letters kept, in the passages' text; {stop_said}. Words counted: {}.",
+        "The most frequent words of each {by} ({top}{min}), with their rate per 10,000 of the {by}'s words counted (the totals below, stopwords left out). Words: runs of letters and digits with at least one letter (a number alone is not a word, so these totals are below those of `fieldnotes notes`), in lower case, an apostrophe between letters kept, in the passages' text; {stop_said}. Words counted: {}.",
         totals(&counts),
         by = a.by,
-        top = a.words.top,
+        top = if a.words.top == 0 { "all of them".to_string() } else { format!("at most {} a {}", a.words.top, a.by) },
         min = if a.words.min_freq > 1 { format!(", used at least {} times", a.words.min_freq) } else { String::new() },
     );
     let text = if a.out.format() == Format::Json {
@@ -790,12 +831,12 @@ fn keyness(g: &Globals, a: KeynessArgs) -> Result<ExitCode> {
         _ => format!("p < {}", a.p),
     };
     let caption = format!(
-        "Keyness of {}: signed log-likelihood G2 (the four-cell form of Dunning 1993, + where the group uses the word more, - less) and Log Ratio (Hardie 2014: the binary log of the ratio of relative frequencies, a frequency of 0 taken as 0.5); {}words with {threshold}{}, sorted by {}, at most {} a group{}{}. Words: runs of letters and digits with at least one letter (a number alone is not a word), in lower case, an apostrophe between letters kept, in the passages' text; {stop_said}. Words counted: {}.{}",
+        "Keyness of {}: signed log-likelihood G2 (the four-cell form of Dunning 1993, + where the group uses the word more, - less) and Log Ratio (Hardie 2014: the binary log of the ratio of relative frequencies, a frequency of 0 taken as 0.5); {}words with {threshold}{}, sorted by {}, {}{}{}. Words: runs of letters and digits with at least one letter (a number alone is not a word), in lower case, an apostrophe between letters kept, in the passages' text; {stop_said}. Words counted: {}.{}",
         compare.describe(),
         if a.under { "over- and under-used " } else { "over-used " },
         if a.bonferroni { ", Bonferroni-corrected for the words tested in each group" } else { "" },
         if a.sort == KeySort::G2 { "G2" } else { "Log Ratio" },
-        a.words.top,
+        if a.words.top == 0 { "all of them".to_string() } else { format!("at most {} a group", a.words.top) },
         if a.under { " and direction" } else { "" },
         if a.words.min_freq > 1 {
             format!("; used at least {} times in the group or the rest", a.words.min_freq)
@@ -816,6 +857,9 @@ fn keyness(g: &Globals, a: KeynessArgs) -> Result<ExitCode> {
             output::info(g.quiet, &format!("wrote `{}`", path.display()));
         } else {
             emit(a.out.output.as_deref(), &svg)?;
+            if let Some(p) = &a.out.output {
+                output::info(g.quiet, &format!("wrote `{}`", p.display()));
+            }
         }
         output::info(g.quiet, &format!("caption: {caption}"));
         return Ok(ExitCode::SUCCESS);

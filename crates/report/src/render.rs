@@ -51,7 +51,8 @@ pub fn csv(t: &Table) -> String {
 }
 
 fn md_cell(s: &str) -> String {
-    s.replace('|', "\\|").replace('\n', " ")
+    // `<` would open an HTML tag to GitHub, and what follows would vanish.
+    s.replace('|', "\\|").replace('\n', " ").replace('<', "&lt;").replace('>', "&gt;")
 }
 
 /// A GitHub-flavoured Markdown table with the caption as a paragraph below.
@@ -88,6 +89,9 @@ pub fn latex_escape(s: &str) -> String {
             '^' => o.push_str("\\textasciicircum{}"),
             '\\' => o.push_str("\\textbackslash{}"),
             '–' => o.push_str("--"),
+            // In the default font encoding `<` and `>` print as `¡` and `¿`.
+            '<' => o.push_str("\\textless{}"),
+            '>' => o.push_str("\\textgreater{}"),
             '²' => o.push_str("$^2$"),
             'χ' => o.push_str("$\\chi$"),
             'κ' => o.push_str("$\\kappa$"),
@@ -273,11 +277,16 @@ pub fn heatmap_svg(table: &ThemeTable) -> String {
     let legend = what_cells_show(table);
     let _ = writeln!(
         s,
-        r##"<text x="{:.1}" y="{:.1}" font-size="12" fill="#444">Cells: {}; darker = more (max {:.1}).</text>"##,
+        r##"<text x="{:.1}" y="{:.1}" font-size="12" fill="#444">Cells: {}; darker = more (max {}).</text>"##,
         10.0,
         height - bottom + 30.0,
         html_escape(&legend),
-        max
+        // Counts are whole numbers.
+        if matches!(table.measure, crate::Measure::Count | crate::Measure::Docs) {
+            format!("{max:.0}")
+        } else {
+            format!("{max:.1}")
+        }
     );
     s.push_str("</svg>\n");
     s

@@ -634,6 +634,15 @@ impl Store {
     /// no note has the key (with a value), and a table of one `(none)` column would say
     /// nothing. What every report that groups checks first.
     pub fn check_grouped(&self, by: &GroupBy) -> Result<()> {
+        if *by == GroupBy::Year {
+            let dated = (0..self.header.docs.len()).any(|i| self.header.docs.get(i).year.is_some());
+            if self.passages() > 0 && !dated {
+                return Err(crate::Error::Invalid(
+                    "no note has a `date` to take its year from; group by `site`, `kind`, `author`, `speaker`, `section` or another front-matter key".to_string(),
+                ));
+            }
+            return Ok(());
+        }
         let GroupBy::Attribute(name) = by else { return Ok(()) };
         let strings = &self.header.attr_strings;
         let ids: Vec<u32> = strings.iter().enumerate().filter(|(_, s)| *s == name).map(|(i, _)| i as u32).collect();
