@@ -404,3 +404,25 @@ fn the_demo_does_not_clear_a_folder_it_did_not_make() {
     let o = demo(&own);
     assert!(o.status.success(), "{}", stderr(&o));
 }
+
+/// Runs of `code auto` started together take turns: each suggestion is written once, and the
+/// second run finds the first's suggestions there.
+#[test]
+fn code_auto_runs_at_once_write_each_suggestion_once() {
+    let p = crate::util::TestProject::sample();
+    p.run(&["index", "-q"]);
+    let runs: Vec<std::process::Child> =
+        (0..4).map(|_| p.cmd(&["code", "auto", "-q"]).stdout(std::process::Stdio::null()).spawn().unwrap()).collect();
+    for mut r in runs {
+        assert!(r.wait().unwrap().success());
+    }
+    let ledger = p.read("codings/rules.jsonl");
+    let ids: Vec<&str> = ledger
+        .lines()
+        .filter(|l| l.starts_with("{\"op\":\"add\""))
+        .map(|l| l.split("\"id\":\"").nth(1).unwrap().split('"').next().unwrap())
+        .collect();
+    let distinct: std::collections::HashSet<&&str> = ids.iter().collect();
+    assert!(!ids.is_empty());
+    assert_eq!(ids.len(), distinct.len(), "every suggestion written once");
+}

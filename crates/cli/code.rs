@@ -396,6 +396,8 @@ impl Suggester<'_> {
 
 fn auto(g: &Globals, a: AutoArgs) -> Result<ExitCode> {
     let project = g.project()?;
+    // One run at a time, each reading the codings after the last one wrote them.
+    let _run = if a.dry_run { None } else { Some(study::lock_auto(&project, g)?) };
     let before = crate::store::before(&project)?;
     let codings = study::coding_parts(&project, g)?;
     let book = study::codebook(&project)?;

@@ -623,19 +623,39 @@ pub fn follow(c: &Coding, d: &Document, start: usize, end: usize, words: &str) -
 /// another process holds it: two `fieldnotes index` runs, or coding during one, take turns
 /// instead of failing. The lock is released when the returned file is dropped.
 fn lock_index(project: &Project, tell: &dyn Tell) -> Result<std::fs::File> {
+    take_lock(project, "index.lock", "another fieldnotes process is updating the index; waiting for it to finish", tell)
+}
+
+/// Takes the lock of `code auto` (`.fieldnotes/code-auto.lock`), waiting while another run
+/// holds it: two runs at once each found the suggestions the other was writing new, and the
+/// rules' ledger took every one twice. Taken before the codings are read, so the second run
+/// sees the first's suggestions and adds none of them again.
+pub fn lock_auto(project: &Project, tell: &dyn Tell) -> Result<std::fs::File> {
+    take_lock(
+        project,
+        "code-auto.lock",
+        "another `fieldnotes code auto` is running on this project; waiting for it to finish",
+        tell,
+    )
+}
+
+/// Takes the lock file `name` in the derived folder, saying `waiting` while another process
+/// holds it.
+fn take_lock(project: &Project, name: &str, waiting: &str, tell: &dyn Tell) -> Result<std::fs::File> {
     let derived = project.derived_dir();
-    std::fs::create_dir_all(&derived).with_context(|| format!("cannot create `{}`", derived.display()))?;
-    let path = derived.join("index.lock");
+    let writable = "`.fieldnotes/` holds what fieldnotes makes from the notes and ledgers, and must be writable";
+    std::fs::create_dir_all(&derived).with_context(|| format!("cannot create `{}` ({writable})", derived.display()))?;
+    let path = derived.join(name);
     let file = std::fs::OpenOptions::new()
         .create(true)
         .truncate(false)
         .write(true)
         .open(&path)
-        .with_context(|| format!("cannot open `{}`", path.display()))?;
+        .with_context(|| format!("cannot open `{}` ({writable})", path.display()))?;
     match file.try_lock() {
         Ok(()) => {}
         Err(std::fs::TryLockError::WouldBlock) => {
-            tell.info("another fieldnotes process is updating the index; waiting for it to finish");
+            tell.info(waiting);
             file.lock().with_context(|| format!("cannot lock `{}`", path.display()))?;
         }
         Err(std::fs::TryLockError::Error(e)) => {
