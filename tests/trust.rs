@@ -896,3 +896,65 @@ fn a_codings_json_gives_where_it_stands_after_an_edit_not_yet_indexed() {
     let hb = codings.iter().find(|c| c["coder"] == "hb").unwrap();
     assert_eq!(words(hb), quote, "show --json");
 }
+
+#[test]
+fn two_clones_ledgers_merge_in_git_without_a_conflict() {
+    let git_ok = std::process::Command::new("git").arg("--version").output().is_ok_and(|o| o.status.success());
+    if !git_ok {
+        fieldnotes_testkit::skip("two_clones_ledgers_merge_in_git_without_a_conflict", "git", "apt install git");
+        return;
+    }
+    let root = tempfile::tempdir().unwrap();
+    let git = |dir: &std::path::Path, args: &[&str]| {
+        let o = std::process::Command::new("git")
+            .current_dir(dir)
+            .args(["-c", "user.name=t", "-c", "user.email=t@x", "-c", "init.defaultBranch=main"])
+            .args(args)
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&o.stderr));
+    };
+    // fieldnotes in `dir`, expected to succeed: its standard output.
+    let fnr = |dir: &std::path::Path, args: &[&str]| -> String {
+        let o = std::process::Command::new(env!("CARGO_BIN_EXE_fieldnotes"))
+            .current_dir(dir)
+            .args(args)
+            .env_remove("FIELDNOTES_CODER")
+            .output()
+            .unwrap();
+        assert!(o.status.success(), "fieldnotes {args:?}: {}", stderr(&o));
+        String::from_utf8_lossy(&o.stdout).to_string()
+    };
+    let base = root.path().join("base");
+    crate::util::copy_dir(&crate::util::repo().join("data/sample"), &base);
+    fnr(&base, &["init", ".", "--codebook", "wws", "-q"]);
+    let attributes = std::fs::read_to_string(base.join(".gitattributes")).unwrap();
+    assert!(attributes.contains("codings/*.jsonl merge=union"), "{attributes}");
+    git(&base, &["init", "-q"]);
+    git(&base, &["add", "-A"]);
+    git(&base, &["commit", "-qm", "init"]);
+    let (a, b) = (root.path().join("a"), root.path().join("b"));
+    for c in [&a, &b] {
+        git(root.path(), &["clone", "-q", base.to_str().unwrap(), c.to_str().unwrap()]);
+    }
+    // Each clone codes by hand, runs the rules and reviews; then b pulls a's work.
+    let note = "notes/fife/2015-05-13-interview-partnership-team-leader.md#4";
+    for (dir, code, coder) in [(&a, "time", "alice"), (&b, "expertise", "bob")] {
+        fnr(dir, &["code", "add", note, code, "--coder", coder, "-q"]);
+        fnr(dir, &["code", "auto", "-q"]);
+        fnr(dir, &["code", "review", "--accept", "--code", code, "--site", "fife", "--coder", coder, "-q"]);
+        git(dir, &["add", "-A"]);
+        git(dir, &["commit", "-qm", coder]);
+    }
+    let reviewed = |dir: &std::path::Path, who: &str| {
+        fnr(dir, &["code", "list", "--reviewer", who, "--status", "accepted", "--json"]).lines().count()
+    };
+    let (by_alice, by_bob) = (reviewed(&a, "alice"), reviewed(&b, "bob"));
+    assert!(by_alice > 0 && by_bob > 0);
+    git(&b, &["pull", "-q", "--no-rebase", "--no-edit", a.to_str().unwrap(), "main"]);
+    let rules = std::fs::read_to_string(b.join("codings/rules.jsonl")).unwrap();
+    assert!(!rules.contains("<<<<<<<"), "no conflict markers");
+    assert_eq!((reviewed(&b, "alice"), reviewed(&b, "bob")), (by_alice, by_bob), "both clones' reviews stand");
+    assert_eq!(fnr(&b, &["code", "list", "--coder", "alice", "--json"]).lines().count(), 1);
+    fnr(&b, &["code", "check"]);
+}

@@ -71,6 +71,18 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     if !gi.exists() {
         write_new(&gi, ".fieldnotes/\n")?;
     }
+    // Ledgers are appended to, never edited: when two clones both appended, git keeps both sides'
+    // lines (no conflict to resolve by hand), and the folds read a coding added twice once.
+    let ga = dir.join(".gitattributes");
+    let union = "codings/*.jsonl merge=union\n";
+    match fs::read_to_string(&ga) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => write_new(&ga, union)?,
+        Ok(had) if !had.lines().any(|l| l.trim() == union.trim()) => {
+            let sep = if had.is_empty() || had.ends_with('\n') { "" } else { "\n" };
+            write_atomic(&ga, format!("{had}{sep}{union}").as_bytes())?;
+        }
+        _ => {}
+    }
     output::info(
         g.quiet,
         &format!(
