@@ -426,3 +426,65 @@ fn code_auto_runs_at_once_write_each_suggestion_once() {
     assert!(!ids.is_empty());
     assert_eq!(ids.len(), distinct.len(), "every suggestion written once");
 }
+
+/// The leaks a privacy walkthrough found: a full name broken over a line or joined by a hyphen,
+/// plurals, accented capitals, curly apostrophes, decomposed accents in an export, the
+/// codebook and the project's name, a coding of a deleted note, a learned coder's rule named
+/// after a person, ids made from the original path, ledgers readable by all.
+#[test]
+fn redaction_leaves_no_name_in_the_places_a_walkthrough_found_them() {
+    let p = TestProject::new();
+    p.write("fieldnotes.toml", "name = \"Morag Findlay case study\"\ncoder = \"hb\"\n");
+    let book = p.read("codebook.toml");
+    p.write("codebook.toml", book.replacen("description = \"", "description = \"As Morag Findlay put it: ", 1));
+    p.write(
+        "notes/fife/morag-findlay/interview.md",
+        "---\nsite: Fife\n---\nI spoke to Morag\nFindlay and to Jim-Mackie. The Findlays came, SIOBHÁN O’Neill too.\n\n\
+         The trust took time.\n",
+    );
+    p.write("notes/fife/gone.md", "---\nsite: Fife\n---\nMorag said the trust took time.\n");
+    p.run(&["code", "add", "notes/fife/morag-findlay/interview.md#1", "time", "--memo", "Morag, again"]);
+    p.run(&["code", "add", "notes/fife/gone.md#1", "time", "--quote", "Morag said the trust"]);
+    std::fs::remove_file(p.path().join("notes/fife/gone.md")).unwrap();
+    let (_names, n) =
+        names_file("Morag Findlay,P7\nMorag,P7\nFindlay,P7\nJim Mackie,P8\nSiobhán O'Neill,P9\nO'Neill,P9\n");
+    // Decomposed accents in a file of someone else's: the check composes them as notes are.
+    let theirs = p.path().join("theirs.txt");
+    std::fs::write(&theirs, "Siobha\u{301}n O'Neill spoke.\n").unwrap();
+    let o = p.run_expect(&["redact", "--check", "--names", &n, theirs.to_str().unwrap()], 1);
+    let found = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(found.contains("theirs.txt:1: name `Siobhán O'Neill`"), "{found}");
+    assert!(found.contains("fieldnotes.toml") && found.contains("codebook.toml"), "{found}");
+    let out = tempfile::tempdir().unwrap();
+    let copy = out.path().join("copy");
+    let o = p.run_expect(&["redact", "--names", &n, "--out", copy.to_str().unwrap()], 0);
+    assert!(stderr(&o).contains("left 1 coding(s) out of the copy"), "{}", stderr(&o));
+    let note = std::fs::read_to_string(copy.join("notes/fife/P7/interview.md")).unwrap();
+    assert!(note.contains("I spoke to P7 and to P8. The P7s came, P9 too."), "{note}");
+    let mut all = String::new();
+    for f in ["fieldnotes.toml", "codebook.toml", "codings/hb.jsonl"] {
+        all += &std::fs::read_to_string(copy.join(f)).unwrap();
+    }
+    for w in ["Morag", "Findlay", "Mackie", "Siobh", "Neill"] {
+        assert!(!all.contains(w), "`{w}` left in:\n{all}");
+    }
+    assert!(all.contains("P7 case study") && all.contains("As P7 put it"), "{all}");
+    // One coding, on the copy's note, its id made from the copy's path.
+    let ledger = std::fs::read_to_string(copy.join("codings/hb.jsonl")).unwrap();
+    assert_eq!(ledger.lines().count(), 1, "{ledger}");
+    let original: serde_json::Value = serde_json::from_str(p.read("codings/hb.jsonl").lines().next().unwrap()).unwrap();
+    let copied: serde_json::Value = serde_json::from_str(ledger.lines().next().unwrap()).unwrap();
+    assert_eq!(copied["doc"], "notes/fife/P7/interview.md");
+    assert_ne!(copied["id"], original["id"]);
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::PermissionsExt;
+        for l in [p.path().join("codings/hb.jsonl"), copy.join("codings/hb.jsonl")] {
+            assert_eq!(std::fs::metadata(&l).unwrap().permissions().mode() & 0o077, 0, "{}", l.display());
+        }
+    }
+    let c = TestProject { dir: out };
+    let o = c.run_expect(&["--project", copy.to_str().unwrap(), "redact", "--check", "--names", &n], 0);
+    assert!(o.stdout.is_empty(), "{}", String::from_utf8_lossy(&o.stdout));
+    c.run_expect(&["--project", copy.to_str().unwrap(), "code", "check"], 0);
+}

@@ -105,6 +105,12 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
             copied.codings,
         ),
     );
+    if copied.left_out > 0 {
+        output::warn(&format!(
+            "left {} coding(s) out of the copy: their notes are not in it (gone from the study, or unreadable and named above); their words and memos stay only in this project",
+            copied.left_out
+        ));
+    }
     if let Some(path) = &a.report {
         let rows: Vec<Vec<String>> = copied
             .replaced

@@ -6,7 +6,6 @@
 use std::fs;
 use std::path::{Path, PathBuf};
 
-use aho_corasick::{AhoCorasick, AhoCorasickBuilder, MatchKind};
 use anyhow::{Context, Result, bail};
 use fieldnotes_coding::ledger::{Event, Ledger};
 use fieldnotes_corpus::Project;
@@ -14,9 +13,13 @@ use regex::Regex;
 
 use crate::Tell;
 
-/// The names to replace, each with its pseudonym: whole words, any case, longest first.
+/// The names to replace, each with its pseudonym: whole words, in any case (accented letters
+/// too), longest first. A name of several words matches across any run of spaces, line breaks,
+/// hyphens or underscores between them (a hard-wrapped line, `morag-findlay/`), a straight
+/// apostrophe in it matches a curly one and the other way round, and a plural `s` after it
+/// (`the Findlays`) is kept while the name goes.
 pub struct Names {
-    ac: AhoCorasick,
+    re: Regex,
     pseudonyms: Vec<String>,
     names: Vec<String>,
 }
@@ -30,8 +33,7 @@ impl Names {
 
 fn read_names(path: &Path) -> Result<Names> {
     let mut rdr = csv::Reader::from_path(path).with_context(|| format!("cannot read `{}`", path.display()))?;
-    let mut names = Vec::new();
-    let mut pseudonyms = Vec::new();
+    let mut rows: Vec<(String, String)> = Vec::new();
     for (i, rec) in rdr.records().enumerate() {
         let rec = rec.with_context(|| format!("`{}` row {}", path.display(), i + 2))?;
         let (Some(name), Some(pseudo)) = (rec.get(0), rec.get(1)) else {
@@ -40,28 +42,59 @@ fn read_names(path: &Path) -> Result<Names> {
         if name.trim().is_empty() {
             continue;
         }
-        names.push(name.trim().to_string());
-        pseudonyms.push(pseudo.trim().to_string());
+        if pseudo.trim().is_empty() {
+            bail!(
+                "`{}` row {}: `{}` has no pseudonym; give one (a code such as `P7`, or `[name]`)",
+                path.display(),
+                i + 2,
+                name.trim()
+            );
+        }
+        rows.push((fieldnotes_corpus::nfc(name.trim()).into_owned(), pseudo.trim().to_string()));
     }
-    if names.is_empty() {
+    if rows.is_empty() {
         bail!("`{}` lists no names; write a header `name,pseudonym` and one row per person", path.display());
     }
-    let ac =
-        AhoCorasickBuilder::new().ascii_case_insensitive(true).match_kind(MatchKind::LeftmostLongest).build(&names)?;
-    Ok(Names { ac, pseudonyms, names })
+    // More words first, then longer: `Morag Findlay` before `Morag`, as the alternation tries
+    // them in order.
+    rows.sort_by_key(|(n, _)| (std::cmp::Reverse(n.split_whitespace().count()), std::cmp::Reverse(n.chars().count())));
+    let pattern = rows
+        .iter()
+        .map(|(name, _)| {
+            let words: Vec<String> = name
+                .split_whitespace()
+                .map(|w| w.split(['\'', '’']).map(regex::escape).collect::<Vec<_>>().join("['’]"))
+                .collect();
+            format!("({})", words.join(r"[\s_\-]+"))
+        })
+        .collect::<Vec<_>>()
+        .join("|");
+    let re = regex::RegexBuilder::new(&format!("(?i){pattern}"))
+        .size_limit(64 << 20)
+        .build()
+        .with_context(|| format!("cannot match the names of `{}`", path.display()))?;
+    let (names, pseudonyms) = rows.into_iter().unzip();
+    Ok(Names { re, pseudonyms, names })
 }
 
 fn is_word(c: Option<char>) -> bool {
     c.is_some_and(|c| c.is_alphanumeric())
 }
 
-/// Whole-word matches of the names in `text`: (byte start, byte end, name index).
+/// Whole-word matches of the names in `text`: (byte start, byte end, name index). A plural `s`
+/// right after a name is left out of the match and stays in the text.
 fn find_names(names: &Names, text: &str) -> Vec<(usize, usize, usize)> {
     names
-        .ac
-        .find_iter(text)
-        .filter(|m| !is_word(text[..m.start()].chars().next_back()) && !is_word(text[m.end()..].chars().next()))
-        .map(|m| (m.start(), m.end(), m.pattern().as_usize()))
+        .re
+        .captures_iter(text)
+        .filter_map(|c| {
+            let m = c.get(0)?;
+            let i = (1..c.len()).find(|&g| c.get(g).is_some())? - 1;
+            let after = &text[m.end()..];
+            let plural = after.starts_with(['s', 'S']) && !is_word(after[1..].chars().next());
+            let whole = !is_word(text[..m.start()].chars().next_back()) && (plural || !is_word(after.chars().next()));
+            whole.then_some((m.start(), m.end(), i))
+        })
         .collect()
 }
 
@@ -378,6 +411,8 @@ pub struct Copied {
     pub codings: usize,
     /// What was replaced, per file and class.
     pub replaced: Replaced,
+    /// Codings left out: their notes are not in the copy (gone from the study, or unreadable).
+    pub left_out: usize,
 }
 
 /// Writes the pseudonymised copy of `project` to `out` (which must be new or empty, and must
@@ -403,17 +438,22 @@ pub fn write_copy(
     let write = |path: &Path, bytes: &[u8]| -> Result<()> {
         fieldnotes_corpus::atomic::write(path, bytes).with_context(|| format!("cannot write `{}`", path.display()))
     };
+    // The settings and the codebook with identifiers replaced as in the notes: the project's
+    // name goes into every export, and codebooks quote participants in their examples.
+    let mut copied = Copied::default();
     for f in ["fieldnotes.toml", &project.config.codebook] {
         let src = root.join(f);
         if src.is_file() {
-            write(&out.join(f), &fs::read(&src)?)?;
+            let text = fs::read_to_string(&src).with_context(|| format!("cannot read `{}`", src.display()))?;
+            let (text, found, _) = replace(detector, &text);
+            copied.replaced.add(f, &found);
+            write(&out.join(f), text.as_bytes())?;
         }
     }
     // A batch of notes at a time: each note written with the names replaced (in its file name
     // too: transcripts are often named after whom they record), and its codings, their offsets
     // carried onto the rewritten text, appended to the copy's ledgers (codings of notes that
     // could not be read or are gone last, as they are).
-    let mut copied = Copied::default();
     let mut paths = NotePaths::default();
     crate::study::place_in_batches(project, tell, |corpus, codings, _| {
         let mut spans_of: std::collections::HashMap<String, Rewritten> = std::collections::HashMap::new();
@@ -430,9 +470,22 @@ pub fn write_copy(
             let mut found = Vec::new();
             let events: Vec<Event> = state
                 .current()
+                .filter(|c| {
+                    // A coding of a note not in the copy (gone from the study, or unreadable
+                    // and so not copied) would carry its words, memo and evidence into the copy
+                    // with no note to sit on: left out, and counted.
+                    let kept = spans_of.contains_key(&c.doc);
+                    if !kept {
+                        copied.left_out += 1;
+                    }
+                    kept
+                })
                 .map(|c| {
                     let mut c = redacted(detector, &spans_of, c, &mut found);
                     c.doc = paths.of(detector, &c.doc).0;
+                    // Its id made from the copy's note path, as any coding's is: one made from
+                    // the original path would confirm a guess at the name it held.
+                    c.id = fieldnotes_coding::ledger::coding_id(&c.coder, &c.doc, c.start, c.end, &c.code);
                     Event::Add(c)
                 })
                 .collect();
@@ -499,6 +552,8 @@ fn redacted(
 ) -> fieldnotes_coding::Coding {
     let mut c = c.clone();
     if let Some((text, spans)) = spans_of.get(&c.doc) {
+        // Its offsets count in the copy's text now.
+        c.base = Some(fieldnotes_corpus::text_hash(text));
         c.start = map_offset(spans, c.start, false);
         c.end = map_offset(spans, c.end, true);
         let (bs, be) = (fieldnotes_corpus::char_to_byte(text, c.start), fieldnotes_corpus::char_to_byte(text, c.end));
@@ -519,6 +574,8 @@ fn redacted(
     }
     for h in &mut c.evidence {
         h.text = replace(detector, &h.text).0;
+        // A learned coder's rule is named after what it learned from (`model: morag`).
+        h.rule = replace(detector, &h.rule).0;
     }
     c.memo = c.memo.map(|m| {
         let (memo, f, _) = replace(detector, &m);
@@ -538,8 +595,10 @@ fn scan_file(path: &Path, detector: &Detector, found: &mut Vec<String>, unread: 
     let mut scan = |name: &str, bytes: &[u8]| {
         let text = String::from_utf8_lossy(bytes);
         for (i, line) in text.lines().enumerate() {
-            for f in detector.find(line) {
-                found.push(format!("{name}:{}: {}", i + 1, detector.describe(line, &f)));
+            // Composed as notes are read, so `Siobha\u{301}n` is found as `Siobhán` is.
+            let line = fieldnotes_corpus::nfc(line);
+            for f in detector.find(&line) {
+                found.push(format!("{name}:{}: {}", i + 1, detector.describe(&line, &f)));
             }
         }
     };
@@ -612,6 +671,12 @@ pub fn check(project: &Project, detector: &Detector, names_path: Option<&Path>, 
     let mut files = Vec::new();
     walk(&project.root().join("notes"), &mut files);
     walk(&project.root().join(fieldnotes_coding::ledger::CODINGS_DIR), &mut files);
+    // The settings (the project's name goes into every export) and the codebook (examples are
+    // often participants' words).
+    for f in [fieldnotes_corpus::CONFIG_FILE, project.config.codebook.as_str()] {
+        walk(&project.root().join(f), &mut files);
+    }
+    files.dedup();
     for p in paths {
         walk(p, &mut files);
     }
