@@ -279,6 +279,26 @@ fn folders_of_notes_with_attributes() {
     assert_eq!(docs[1]["attributes"]["kind"], "meeting");
 }
 
+/// A Hugo note's TOML front matter comes in as TOML: as it is, or with the sheet's keys added.
+#[test]
+fn notes_with_toml_front_matter_are_imported_readable() {
+    let p = TestProject::new();
+    p.write("hugo/as-is.md", "+++\ntitle = \"Board\"\ndate = 2018-05-06T09:00:00Z\n+++\nThe board met.\n");
+    p.write("hugo/more.md", "+++\ntitle = \"Forum\"\n+++\nThe forum met.\n");
+    p.write("attrs.csv", "file,site,date\nmore.md,Fife \"East\",2016-07-08\n");
+    let o = p.run_expect(&["import", "notes", "hugo", "--attrs", "attrs.csv"], 0);
+    assert!(!stderr(&o).contains("warning"), "{}", stderr(&o));
+    assert_eq!(p.read("notes/hugo/as-is.md"), p.read("hugo/as-is.md"), "written as it was");
+    let more = p.read("notes/hugo/more.md");
+    assert!(more.starts_with("+++\ntitle = \"Forum\"\n") && more.contains("site = \"Fife \\\"East\\\"\"\n"), "{more}");
+    let list = p.json(&["notes", "--list", "--json"]);
+    let docs = list.as_array().unwrap();
+    assert_eq!(docs.len(), 2, "{list}");
+    assert_eq!(docs[0]["attributes"]["date"], "2018-05-06");
+    assert_eq!(docs[1]["attributes"]["site"], "Fife \"East\"");
+    assert_eq!(docs[1]["attributes"]["date"], "2016-07-08");
+}
+
 #[test]
 fn survey_codes_keep_their_place_and_spelling() {
     let p = TestProject::new();

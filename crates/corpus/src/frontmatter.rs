@@ -105,7 +105,30 @@ pub fn parse(text: &str) -> Result<Parsed, FrontMatterError> {
     };
     let mut attributes = if fence == "---" { parse_yaml(&body_lines)? } else { parse_toml(&body_lines)? };
     gather_tags(&mut attributes);
+    date_as_date(&mut attributes);
     Ok(Parsed { attributes, body_start: offset, lines: closing_line })
+}
+
+/// A `date` written as text that reads as one (`date: "2016-07-08"`, quoted as some tools
+/// write it, or `2016-7-8`) is a date: otherwise it had a year in one count (search read the
+/// text) and none in another (the tables read dates).
+fn date_as_date(attributes: &mut Attributes) {
+    let Some(Value::String(text)) = attributes.get("date") else { return };
+    let t = text.trim();
+    let padded = || {
+        let mut parts = t.split('-');
+        let (y, m, d) = (parts.next()?, parts.next()?, parts.next()?);
+        let ok = parts.next().is_none()
+            && y.len() == 4
+            && (1..=2).contains(&m.len())
+            && (1..=2).contains(&d.len())
+            && [y, m, d].iter().all(|p| p.bytes().all(|b| b.is_ascii_digit()));
+        ok.then(|| format!("{y}-{m:0>2}-{d:0>2}"))
+    };
+    let date = Date::parse(t).or_else(|| Date::parse_datetime(t)).or_else(|| padded().and_then(|p| Date::parse(&p)));
+    if let Some(d) = date {
+        attributes.insert("date".to_string(), Value::Date(d));
+    }
 }
 
 /// `tags:` and `tag:` as one attribute, `tag`, each tag without a leading `#`: a list, or the one
@@ -855,5 +878,28 @@ mod tests {
         let e = parse("+++\ntitle = Board\n+++\n").unwrap_err();
         assert_eq!(e.line, 2);
         assert!(e.message.contains("not valid TOML"), "{e:?}");
+    }
+
+    #[test]
+    fn a_date_written_as_text_that_reads_as_one_is_a_date() {
+        let day = Value::Date(Date::new(2016, 7, 8).unwrap());
+        for fm in [
+            "---\ndate: \"2016-07-08\"\n---\n",
+            "---\ndate: '2016-07-08T10:30:00Z'\n---\n",
+            "---\ndate: 2016-7-8\n---\n",
+            "+++\ndate = \"2016-07-08\"\n+++\n",
+        ] {
+            assert_eq!(parse(fm).unwrap().attributes["date"], day, "{fm}");
+        }
+        // Day and month in either order: not guessed.
+        assert_eq!(
+            parse("---\ndate: \"08/07/2016\"\n---\n").unwrap().attributes["date"],
+            Value::String("08/07/2016".into())
+        );
+        // Another key keeps its text.
+        assert_eq!(
+            parse("---\ntitle: \"2016-07-08\"\n---\n").unwrap().attributes["title"],
+            Value::String("2016-07-08".into())
+        );
     }
 }

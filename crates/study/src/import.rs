@@ -609,6 +609,34 @@ pub fn qmsum(project: &Project, a: &Qmsum, tell: &dyn Tell, listed: &mut dyn FnM
     Ok(Imported::of(&outcomes, failed))
 }
 
+/// A front-matter value as TOML writes it: a date bare (TOML has dates), a string quoted.
+fn toml_value(v: &Value) -> String {
+    match v {
+        Value::Bool(b) => b.to_string(),
+        Value::Integer(i) => i.to_string(),
+        Value::Float(x) if x.is_finite() => format!("{x:?}"),
+        Value::Date(d) => d.to_string(),
+        Value::List(items) => format!("[{}]", items.iter().map(toml_value).collect::<Vec<_>>().join(", ")),
+        other => {
+            let s = other.to_plain();
+            let mut out = String::from("\"");
+            for c in s.chars() {
+                match c {
+                    '"' => out.push_str("\\\""),
+                    '\\' => out.push_str("\\\\"),
+                    '\n' => out.push_str("\\n"),
+                    '\r' => out.push_str("\\r"),
+                    '\t' => out.push_str("\\t"),
+                    c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+                    c => out.push(c),
+                }
+            }
+            out.push('"');
+            out
+        }
+    }
+}
+
 /// Imports a folder of Markdown or text notes, with attributes from a CSV keyed by file name.
 pub fn notes(project: &Project, a: &Notes, tell: &dyn Tell) -> Result<Imported> {
     // Per file named: the row it is on, and its attributes.
@@ -703,17 +731,29 @@ pub fn notes(project: &Project, a: &Notes, tell: &dyn Tell) -> Result<Imported> 
                             front.push((k.clone(), fm_value(v)));
                         }
                     }
-                    let mut s = String::from("---\n");
-                    for l in own {
-                        s.push_str(&l);
+                    // TOML front matter (Hugo's `+++`) stays TOML, its new keys as TOML strings.
+                    let toml = text.trim_start().starts_with("+++");
+                    if front.is_empty() {
+                        text.clone()
+                    } else {
+                        let fence = if toml { "+++" } else { "---" };
+                        let mut s = format!("{fence}\n");
+                        for l in own.iter().filter(|l| l.trim() != "+++") {
+                            s.push_str(l);
+                            s.push('\n');
+                        }
+                        for (k, v) in &front {
+                            if toml {
+                                s.push_str(&format!("{k} = {}\n", toml_value(v)));
+                            } else {
+                                s.push_str(&format!("{k}: {}\n", fieldnotes_corpus::frontmatter::render_value(v)));
+                            }
+                        }
+                        s.push_str(fence);
                         s.push('\n');
+                        s.push_str(body);
+                        s
                     }
-                    for (k, v) in &front {
-                        s.push_str(&format!("{k}: {}\n", fieldnotes_corpus::frontmatter::render_value(v)));
-                    }
-                    s.push_str("---\n");
-                    s.push_str(body);
-                    s
                 } else {
                     for (k, v) in extra.into_iter().flatten() {
                         front.push((k.clone(), fm_value(v)));
