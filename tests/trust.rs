@@ -958,3 +958,19 @@ fn two_clones_ledgers_merge_in_git_without_a_conflict() {
     assert_eq!(fnr(&b, &["code", "list", "--coder", "alice", "--json"]).lines().count(), 1);
     fnr(&b, &["code", "check"]);
 }
+
+#[test]
+fn agree_without_coders_counts_a_coder_who_only_reviewed() {
+    let p = reviewed_sample(&[("time", "fife", "jm")]);
+    p.run(&[
+        "code",
+        "add",
+        "notes/fife/2015-05-13-interview-partnership-team-leader.md#4",
+        "time",
+        "--coder",
+        "hb",
+        "-q",
+    ]);
+    let a = p.json(&["agree", "--json"]);
+    assert_eq!(a["coders"], serde_json::json!(["hb", "jm"]), "{a}");
+}

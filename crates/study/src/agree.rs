@@ -155,15 +155,31 @@ pub struct Disagreement {
     pub text: String,
 }
 
-/// The project's human coders ([`units::human_coders`]), from every ledger but the rules'.
+/// The project's human coders ([`units::human_coders`], from every ledger but the rules'), and
+/// whoever reviewed suggestions in any ledger.
 pub fn human_coders(project: &fieldnotes_corpus::Project) -> Result<Vec<String>> {
     let mut codings = fieldnotes_coding::Codings::default();
+    let mut reviewers = std::collections::BTreeSet::new();
+    let states = fieldnotes_coding::state::States::new(&project.derived_dir());
     for l in fieldnotes_coding::Ledger::all(project.root())? {
         if l.coder() != fieldnotes_coding::ledger::RULES_CODER {
             codings.ledgers.insert(l.coder().to_string(), l.read()?);
         }
+        // Who reviewed suggestions counts as a coder too (their accepted suggestions are
+        // theirs): from the coding state's table of notes, without reading the ledger whole.
+        match states.notes(&l)? {
+            Some(notes) => reviewers.extend(notes.into_values().flatten()),
+            None => reviewers.extend(l.read()?.current().filter_map(|c| c.reviewer.clone())),
+        }
     }
-    Ok(units::human_coders(&codings))
+    let mut coders = units::human_coders(&codings);
+    for r in reviewers {
+        if !r.is_empty() && r != fieldnotes_coding::ledger::RULES_CODER && !coders.contains(&r) {
+            coders.push(r);
+        }
+    }
+    coders.sort();
+    Ok(coders)
 }
 
 /// The units of agreement, as captions name them.
