@@ -335,6 +335,20 @@ fn a_learned_coder_suggests_for_uncoded_notes_only_and_the_same_each_time() {
     // Again: nothing new (the same suggestions, made already).
     let again = p.json(&["code", "learn", "--from", "hb", "--codes", "time", "--min-examples", "3", "--json"]);
     assert_eq!(again["codes"][0]["suggested"], 0);
+    // Nor after an edit above a suggested passage: its suggestion stands on it, under its id.
+    let n4 = p.read("notes/fife/n4.md");
+    p.write(
+        "notes/fife/n4.md",
+        n4.replacen("---\n\n", "---\n\nA line written later.\n\n", 1).replacen(
+            "---\nWe",
+            "---\nA line written later.\n\nWe",
+            1,
+        ),
+    );
+    assert_ne!(p.read("notes/fife/n4.md"), n4);
+    let edited = p.json(&["code", "learn", "--from", "hb", "--codes", "time", "--min-examples", "3", "--json"]);
+    assert_eq!(edited["codes"][0]["suggested"], 0, "{edited:#}");
+    assert_eq!(suggestions(&p).len(), got.len());
     // With --all, hb's own notes get suggestions too, on the passages hb did not code.
     p.run(&["code", "learn", "--from", "hb", "--codes", "time", "--min-examples", "3", "--all"]);
     let all = suggestions(&p);

@@ -240,12 +240,17 @@ pub fn learn(project: &Project, opts: &Options, tell: &dyn Tell) -> Result<Learn
     crate::study::read_in_batches(project, &files, &quiet, &|_| {}, true, |corpus| {
         let mut events = Vec::new();
         let mut touched = Vec::new();
-        for d in &corpus.documents {
+        let mut anchorer = crate::study::anchorer(project);
+        for (di, d) in corpus.documents.iter().enumerate() {
             if !opts.all && coded_notes.contains(&d.path) {
                 continue;
             }
             let before = events.len();
-            for p in &d.passages {
+            // (passage, code) pairs the model's earlier suggestions stand on now, once needed: a
+            // passage edited since keeps its suggestion (and its review) rather than getting a
+            // second under a new id, as with `code auto`.
+            let mut standing: Option<std::collections::HashSet<(usize, String)>> = None;
+            for (pi, p) in d.passages.iter().enumerate() {
                 let text = d.passage_text(p);
                 let x = vocab.features(&learn::terms(text));
                 if x.is_empty() {
@@ -258,6 +263,17 @@ pub fn learn(project: &Project, opts: &Options, tell: &dyn Tell) -> Result<Learn
                     }
                     let mut c = Coding::whole_passage(d, p, code, MODEL, Origin::Model, Status::Suggested);
                     if table.was_added(MODEL, &c.id) {
+                        continue;
+                    }
+                    let here = standing.get_or_insert_with(|| {
+                        let earlier: Vec<Coding> = table.of_doc(&d.path).filter(|c| c.coder == MODEL).collect();
+                        fieldnotes_coding::units::place_in_doc(di, d, &earlier, &mut anchorer)
+                            .placed
+                            .iter()
+                            .flat_map(|x| x.passages.clone().map(|pi| (pi, x.coding.code.clone())))
+                            .collect()
+                    });
+                    if here.contains(&(pi, code.clone())) {
                         continue;
                     }
                     c.memo = Some(format!("model score {score:.2} (suggested at {threshold:.2} and above)"));
