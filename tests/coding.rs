@@ -349,6 +349,19 @@ fn a_learned_coder_suggests_for_uncoded_notes_only_and_the_same_each_time() {
     let edited = p.json(&["code", "learn", "--from", "hb", "--codes", "time", "--min-examples", "3", "--json"]);
     assert_eq!(edited["codes"][0]["suggested"], 0, "{edited:#}");
     assert_eq!(suggestions(&p).len(), got.len());
+    // Scored against its teacher, the model has nothing on the notes it learned from: refused,
+    // with why, rather than a recall of 0.
+    let o = p.run_expect(&["code", "eval", "--coder", "model", "--against", "hb"], 2);
+    assert!(stderr(&o).contains("does not suggest on the notes it learned from"), "{}", stderr(&o));
+    // A person scored against another is scored on the notes both coded.
+    p.run(&["code", "add", "notes/fife/n0.md#1", "time", "--coder", "jm"]);
+    let o = p.run_expect(&["code", "eval", "--coder", "jm", "--against", "hb"], 0);
+    let shown = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(
+        shown.contains("passages of the 1 note(s) both coded; 3 note(s) hb coded and jm did not are left out"),
+        "{shown}"
+    );
+    assert!(shown.lines().any(|l| l.starts_with("time ") && l.split_whitespace().nth(3) == Some("2")), "{shown}");
     // With --all, hb's own notes get suggestions too, on the passages hb did not code.
     p.run(&["code", "learn", "--from", "hb", "--codes", "time", "--min-examples", "3", "--all"]);
     let all = suggestions(&p);

@@ -1040,21 +1040,35 @@ fn eval(g: &Globals, a: EvalArgs) -> Result<ExitCode> {
     rows.push(row(&e.micro));
     let mut out = output::stdout();
     let header: Vec<String> = ["code", "tp", "fp", "fn", "precision", "recall", "f1"].map(String::from).into();
+    let elsewhere = if e.reviewed_elsewhere > 0 {
+        format!(", and the suggestions {} rejected in {} other note(s)", e.against, e.reviewed_elsewhere)
+    } else {
+        String::new()
+    };
+    let scope = if e.both {
+        let left = if e.not_coded > 0 {
+            format!("; {} note(s) {} coded and {} did not are left out", e.not_coded, e.against, e.coder)
+        } else {
+            String::new()
+        };
+        format!("passages of the {} note(s) both coded{elsewhere}{left}", e.notes)
+    } else {
+        format!(
+            "passages of the {} note(s) {} coded{elsewhere}; every suggestion of {} counts, reviewed or not (one {} rejected is a false positive)",
+            e.notes, e.against, e.coder, e.against
+        )
+    };
+    let caption = format!(
+        "{} against {} ({scope}): a true positive is a passage both gave the code, a false positive one only {} gave it, a miss one only {} gave it",
+        e.coder, e.against, e.coder, e.against
+    );
     if a.json {
         output::write_json(&mut out, &e)?;
     } else if a.csv {
         output::write_csv(&mut out, &header, &rows)?;
+        output::info(g.quiet, &format!("caption: {caption}"));
     } else {
-        let elsewhere = if e.reviewed_elsewhere > 0 {
-            format!(", and the suggestions {} rejected in {} other note(s)", e.against, e.reviewed_elsewhere)
-        } else {
-            String::new()
-        };
-        writeln!(
-            out,
-            "{} against {} (passages of the {} note(s) {} coded{elsewhere})",
-            e.coder, e.against, e.notes, e.against
-        )?;
+        writeln!(out, "{caption}")?;
         let mut align = vec![Align::Left];
         align.extend([Align::Right; 6]);
         write!(out, "{}", output::table(&header, &rows, &align))?;

@@ -462,6 +462,13 @@ pub struct Eval {
     /// Other notes where they rejected suggestions: only those suggestions count.
     #[serde(skip)]
     pub reviewed_elsewhere: usize,
+    /// Whether the coder evaluated is a person (codings by hand or imported): then only the
+    /// notes both coded count, as in `agree`.
+    #[serde(skip)]
+    pub both: bool,
+    /// Notes the reference coder coded that the person evaluated did not: left out, not misses.
+    #[serde(skip)]
+    pub not_coded: usize,
     /// One row per code of the codebook.
     pub codes: Vec<EvalRow>,
     /// The counts summed over codes; its measures alone in JSON.
@@ -501,7 +508,32 @@ impl Eval {
         // accepted coding of theirs there, as `code learn` takes them), and elsewhere only the
         // suggestions they rejected: a note where they turned down one code's suggestions says
         // nothing of the other codes there.
-        let docs: HashSet<usize> = truth.keys().map(|k| k.0).collect();
+        let mut docs: HashSet<usize> = truth.keys().map(|k| k.0).collect();
+        // A person evaluated is judged on the notes they coded too: a note they never opened
+        // holds no misses of theirs (as `agree` counts the notes both coded). A machine coder
+        // (the rules, a model) ran on every note it could.
+        let human = study.codings.ledgers.get(coder).is_some_and(|l| {
+            l.current()
+                .any(|c| matches!(c.origin, fieldnotes_coding::Origin::Manual | fieldnotes_coding::Origin::Import))
+        });
+        let mut not_coded = 0;
+        if human {
+            let mine: HashSet<usize> = units::passage_codes(
+                &placement,
+                &Selection { coders: vec![coder.to_string()], ..Selection::default() },
+            )
+            .keys()
+            .map(|k| k.0)
+            .collect();
+            let all = docs.len();
+            docs.retain(|d| mine.contains(d));
+            not_coded = all - docs.len();
+            if docs.is_empty() {
+                bail!(
+                    "`{coder}` coded none of the {all} note(s) `{against}` coded: there is nothing to compare; `fieldnotes agree --coders {coder},{against}` says which notes they share"
+                );
+            }
+        }
         let rejected: HashSet<(usize, usize, &str)> = placement
             .placed
             .iter()
@@ -510,12 +542,26 @@ impl Eval {
             .collect();
         let reviewed_elsewhere: HashSet<usize> =
             rejected.iter().map(|&(d, _, _)| d).filter(|d| !docs.contains(d)).collect();
+        // A machine coder with nothing at all on the notes judged: its misses would be all
+        // there is, a recall of 0 that says nothing of it.
+        let on_judged = pred.keys().any(|k| docs.contains(&k.0) || reviewed_elsewhere.contains(&k.0));
+        if !human && !on_judged {
+            bail!(
+                "`{coder}` made no suggestion on any of the {} note(s) `{against}` coded or reviewed, so every code would show a recall of 0{}",
+                docs.len() + reviewed_elsewhere.len(),
+                if coder == crate::learn::MODEL {
+                    "; the learned coder does not suggest on the notes it learned from: evaluate it against another coder, or learn with `--all`"
+                } else {
+                    "; run `fieldnotes code auto` first"
+                }
+            );
+        }
         let mut codes = Vec::new();
         let (mut ttp, mut tfp, mut tfn) = (0usize, 0usize, 0usize);
         for c in &book.codes {
-            let t: BTreeSet<(usize, usize)> =
-                truth.iter().filter(|(_, s)| s.contains(&c.id)).map(|(k, _)| *k).collect();
             let judged = |k: &(usize, usize)| docs.contains(&k.0) || rejected.contains(&(k.0, k.1, c.id.as_str()));
+            let t: BTreeSet<(usize, usize)> =
+                truth.iter().filter(|(k, s)| judged(k) && s.contains(&c.id)).map(|(k, _)| *k).collect();
             let p: BTreeSet<(usize, usize)> =
                 pred.iter().filter(|(k, s)| judged(k) && s.contains(&c.id)).map(|(k, _)| *k).collect();
             let tp = t.intersection(&p).count();
@@ -529,6 +575,8 @@ impl Eval {
             unit: "passage",
             notes: docs.len(),
             reviewed_elsewhere: reviewed_elsewhere.len(),
+            both: human,
+            not_coded,
             codes,
             micro: EvalRow::of("(micro)", ttp, tfp, tfn),
         })
