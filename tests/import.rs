@@ -480,3 +480,54 @@ fn a_markdown_editors_vault_reads_whole() {
     let listed = p.run(&["code", "list", "--csv"]);
     assert!(listed.contains("the centre"), "{listed}");
 }
+
+/// A second coder's sheet of the same answers, imported without the first's `--attr` columns,
+/// puts its codings on the notes the first made (as the README's example runs it).
+#[test]
+fn a_second_coders_sheet_codes_the_same_answers() {
+    let p = TestProject::new();
+    p.write(
+        "answers.csv",
+        "id,q1,site,age,q1_codes\nr1,We trusted the staff.,Fife,40,time\nr2,The budget was cut.,Fife,51,context\n",
+    );
+    p.write("answers-bob.csv", "id,q1,q1_codes\nr1,We trusted the staff.,time\nr2,The budget was cut.,time\n");
+    p.run(&[
+        "import",
+        "survey",
+        "answers.csv",
+        "--id",
+        "id",
+        "--text",
+        "q1",
+        "--attr",
+        "site",
+        "age",
+        "--codes",
+        "q1_codes",
+        "--coder",
+        "ann",
+    ]);
+    let o = p.run_expect(
+        &[
+            "import",
+            "survey",
+            "answers-bob.csv",
+            "--name",
+            "answers",
+            "--id",
+            "id",
+            "--text",
+            "q1",
+            "--codes",
+            "q1_codes",
+            "--coder",
+            "bob",
+        ],
+        0,
+    );
+    assert!(stderr(&o).contains("added 2 coding(s) to `codings/bob.jsonl`"), "{}", stderr(&o));
+    let a = p.json(&["agree", "--coders", "ann,bob", "--json"]);
+    assert!(a["caption"].as_str().unwrap().contains("over 2 passages of 2 note(s)"), "{a}");
+    assert_eq!(a["rows"][0]["code"], "time");
+    assert_eq!(a["rows"][0]["coded_units"], 2);
+}

@@ -370,14 +370,32 @@ pub fn survey(project: &Project, a: &Survey, tell: &dyn Tell, listed: &mut dyn F
             let refused = matches!(outcome, Outcome::Refused);
             outcomes.push(outcome);
             let Some(coder) = &coder else { continue };
-            if refused {
-                continue;
-            }
             // Code each answer's passage: parse the note as fieldnotes will.
-            let doc =
-                parse_document(rel.clone(), text.clone(), &SplitOptions { speaker_turns: false }).map_err(|e| {
-                    anyhow::anyhow!("internal: the note written for `{}` does not parse: {}", r.id, e.message)
-                })?;
+            let opts = SplitOptions { speaker_turns: false };
+            let mut doc = parse_document(rel.clone(), text.clone(), &opts).map_err(|e| {
+                anyhow::anyhow!("internal: the note written for `{}` does not parse: {}", r.id, e.message)
+            })?;
+            if refused {
+                // The same answers under other front matter (a second coder's sheet imported
+                // without the first's `--attr` columns): coded on the note as it stands.
+                let there = fs::read_to_string(project.root().join(&rel))
+                    .ok()
+                    .and_then(|t| parse_document(rel.clone(), t, &opts).ok())
+                    .filter(|d| {
+                        d.passages.len() == doc.passages.len()
+                            && d.passages
+                                .iter()
+                                .zip(&doc.passages)
+                                .all(|(x, y)| d.passage_text(x) == doc.passage_text(y))
+                    });
+                match there {
+                    Some(d) => {
+                        tell.info(&format!("`{rel}`: the same answers; the codings go on the note as it is"));
+                        doc = d;
+                    }
+                    None => continue,
+                }
+            }
             // The codings count in this version of the note, kept so that they follow its edits.
             if !a.common.dry_run {
                 Versions::new(&project.derived_dir()).keep(&doc)?;
