@@ -531,3 +531,31 @@ fn a_second_coders_sheet_codes_the_same_answers() {
     assert_eq!(a["rows"][0]["code"], "time");
     assert_eq!(a["rows"][0]["coded_units"], 2);
 }
+
+/// A linked folder is followed (as the notes' walk follows it); a file every command would skip
+/// is named with why and not written.
+#[test]
+fn import_notes_follows_linked_folders_and_writes_nothing_unreadable() {
+    let p = TestProject::new();
+    p.write("elsewhere/linked.md", "A note kept in another folder.\n");
+    p.write("vault/a.md", "A note.\n");
+    p.write("vault/empty.md", "  \n");
+    std::fs::write(p.path().join("vault/latin1.md"), b"Caf\xe9 society.\n").unwrap();
+    #[cfg(unix)]
+    {
+        std::os::unix::fs::symlink(p.path().join("elsewhere"), p.path().join("vault/Linked")).unwrap();
+        std::os::unix::fs::symlink(p.path().join("nowhere.md"), p.path().join("vault/broken.md")).unwrap();
+        // A link back up does not loop.
+        std::os::unix::fs::symlink(p.path().join("vault"), p.path().join("elsewhere/up")).unwrap();
+    }
+    let o = p.run_expect(&["import", "notes", "vault"], 0);
+    let e = stderr(&o);
+    assert!(e.contains("empty.md`: empty file; skipped"), "{e}");
+    assert!(e.contains("latin1.md`: line 1: not UTF-8"), "{e}");
+    assert!(!p.path().join("notes/vault/empty.md").exists() && !p.path().join("notes/vault/latin1.md").exists());
+    #[cfg(unix)]
+    {
+        assert!(e.contains("broken.md`: cannot be read (a link to a file that is not there)"), "{e}");
+        assert!(p.path().join("notes/vault/Linked/linked.md").exists(), "{e}");
+    }
+}

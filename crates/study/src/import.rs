@@ -716,10 +716,20 @@ pub fn notes(project: &Project, a: &Notes, tell: &dyn Tell) -> Result<Imported> 
         let rel_in = f.strip_prefix(&a.dir).unwrap_or(f);
         let rel_str = rel_in.components().map(|c| c.as_os_str().to_string_lossy()).collect::<Vec<_>>().join("/");
         let name = f.file_name().map(|n| n.to_string_lossy().to_string()).unwrap_or_default();
-        let text = match fs::read(f).map(String::from_utf8) {
-            Ok(Ok(t)) => t.strip_prefix('\u{feff}').map(str::to_string).unwrap_or(t),
-            _ => {
-                tell.warn(&format!("`{}`: unreadable or not UTF-8; skipped", f.display()));
+        // Checked as every command will read it (UTF-8, not binary, not empty, no line too
+        // long), so that nothing is written that each of them would then skip.
+        let text = match fs::read(f) {
+            Ok(bytes) => match fieldnotes_corpus::decode(bytes, project.config.max_line_bytes) {
+                Ok(t) => t,
+                Err(why) => {
+                    tell.warn(&format!("`{}`: {why}; skipped", f.display()));
+                    continue;
+                }
+            },
+            Err(e) => {
+                let broken = fs::symlink_metadata(f).is_ok_and(|m| m.file_type().is_symlink());
+                let what = if broken { "a link to a file that is not there".to_string() } else { e.to_string() };
+                tell.warn(&format!("`{}`: cannot be read ({what}); skipped", f.display()));
                 continue;
             }
         };
@@ -868,14 +878,28 @@ impl LeftOut {
 }
 
 fn collect(dir: &Path, out: &mut Vec<PathBuf>, left_out: &mut LeftOut) -> Result<()> {
+    let mut seen = HashSet::new();
+    if let Ok(d) = dir.canonicalize() {
+        seen.insert(d);
+    }
+    collect_in(dir, out, left_out, &mut seen)
+}
+
+/// [`collect`] of one folder; `seen` holds the folders walked (a link to a folder is followed,
+/// as the notes' walk follows it, once).
+fn collect_in(dir: &Path, out: &mut Vec<PathBuf>, left_out: &mut LeftOut, seen: &mut HashSet<PathBuf>) -> Result<()> {
     for e in fs::read_dir(dir).with_context(|| format!("cannot read `{}`", dir.display()))? {
         let e = e?;
         let p = e.path();
         let name = e.file_name().to_string_lossy().to_string();
+        let file_type = e.file_type()?;
+        let linked_dir = file_type.is_symlink() && p.is_dir();
         if name.starts_with('.') {
             left_out.hidden += 1;
-        } else if e.file_type()?.is_dir() {
-            collect(&p, out, left_out)?;
+        } else if file_type.is_dir() || linked_dir {
+            if p.canonicalize().is_ok_and(|c| seen.insert(c)) {
+                collect_in(&p, out, left_out, seen)?;
+            }
         } else if p.extension().is_some_and(|x| x == "md" || x == "txt") {
             out.push(p);
         } else {
