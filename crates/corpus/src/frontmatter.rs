@@ -148,7 +148,9 @@ fn gather_tags(attrs: &mut Attributes) {
     let mut tags: Vec<Value> = items
         .into_iter()
         .map(|t| match t {
-            Value::String(s) => Value::String(s.trim().trim_start_matches('#').to_string()),
+            // Tags are one whatever their case, as Markdown editors take them (`#Trust` is
+            // `#trust`): lower case, so that a table by tag has one column for each.
+            Value::String(s) => Value::String(s.trim().trim_start_matches('#').to_lowercase()),
             other => other,
         })
         .filter(|t| !matches!(t, Value::String(s) if s.is_empty()))
@@ -856,8 +858,8 @@ mod tests {
         assert_eq!(a["project.year"], Value::Integer(2016));
         assert_eq!(a["summary"], s("folded onto one line"));
         assert_eq!(a["quote"], s("kept\nas is"));
-        // One `tag` list: both keys, without `#`, each tag once.
-        assert_eq!(a["tag"], Value::List(vec![s("trust"), s("Slow"), s("time")]));
+        // One `tag` list: both keys, without `#`, each tag once, in lower case.
+        assert_eq!(a["tag"], Value::List(vec![s("trust"), s("slow"), s("time")]));
         assert!(!a.contains_key("tags"));
         // A quoted date is text, as before.
         assert_eq!(a["when"], s("2016-03-02"));
