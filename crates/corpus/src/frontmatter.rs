@@ -189,11 +189,25 @@ impl yaml_rust2::parser::MarkedEventReceiver for Events {
     }
 }
 
+/// `key:<TAB>value` as `key: value`: a tab separates a key from its value in YAML 1.2, but the
+/// parser takes only spaces there.
+fn tab_after_key(line: &str) -> String {
+    let Some(colon) = line.find(':') else { return line.to_string() };
+    let key = line[..colon].trim_start();
+    let plain_key =
+        !key.is_empty() && !key.starts_with(['-', '#', '"', '\'', '[', '{', '|', '>']) && !key.contains(' ');
+    if plain_key && line[colon + 1..].starts_with('\t') {
+        format!("{}: {}", &line[..colon], line[colon + 1..].trim_start_matches('\t'))
+    } else {
+        line.to_string()
+    }
+}
+
 const YAML_HINT: &str = "front matter is YAML: `key: value` lines, lists, nested keys indented under theirs; quote text that holds `: ` or ` #`";
 
 fn parse_yaml(lines: &[(usize, &str)]) -> Result<Attributes, FrontMatterError> {
     // A lone carriage return is no line break here, as it is none in the note.
-    let source: String = lines.iter().map(|(_, l)| l.replace('\r', " ")).collect::<Vec<_>>().join("\n");
+    let source: String = lines.iter().map(|(_, l)| tab_after_key(&l.replace('\r', " "))).collect::<Vec<_>>().join("\n");
     if source.trim().is_empty() {
         return Ok(Attributes::new());
     }
@@ -880,6 +894,12 @@ mod tests {
         let e = parse("+++\ntitle = Board\n+++\n").unwrap_err();
         assert_eq!(e.line, 2);
         assert!(e.message.contains("not valid TOML"), "{e:?}");
+    }
+
+    #[test]
+    fn a_tab_after_a_key_separates_it_from_its_value() {
+        let a = parse("---\nsite:\tFife\nkind:\t\tmeeting\n---\n").unwrap().attributes;
+        assert_eq!((a["site"].to_plain(), a["kind"].to_plain()), ("Fife".to_string(), "meeting".to_string()));
     }
 
     #[test]
