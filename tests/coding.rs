@@ -412,3 +412,28 @@ fn the_learned_coder_does_not_suggest_again_what_its_teacher_rejected() {
         rejected.intersection(&suggested).collect::<Vec<_>>()
     );
 }
+
+/// What a learned coder could not learn is said, with why, and nothing is suggested for it.
+#[test]
+fn the_learned_coder_says_why_it_learned_nothing() {
+    let p = TestProject::new();
+    for i in 0..3 {
+        p.write(&format!("notes/fife/n{i}.md"), "---\nsite: Fife\n---\nTrust grew.\n\nThe budget was cut.\n");
+    }
+    // One note coded: no cross-validation.
+    for k in 1..=2 {
+        p.run(&["code", "add", &format!("notes/fife/n0.md#{k}"), "time", "--coder", "hb"]);
+    }
+    let one = p.json(&["code", "learn", "--from", "hb", "--codes", "time", "--min-examples", "1", "--json"]);
+    assert_eq!(one["codes"][0]["learned"], false);
+    assert_eq!(
+        one["codes"][0]["why_not"], "no passage of the coded notes lacks it: nothing to tell it from",
+        "{one:#}"
+    );
+    p.run(&["code", "add", "notes/fife/n1.md#1", "context", "--coder", "hb"]);
+    let o = p.run_expect(&["code", "learn", "--from", "hb", "--codes", "context", "--min-examples", "1"], 0);
+    let shown = String::from_utf8_lossy(&o.stdout).to_string();
+    assert!(shown.contains("by 2-fold cross-validation"), "{shown}");
+    assert!(shown.contains("not learned: no better in cross-validation than suggesting it everywhere"), "{shown}");
+    assert!(!p.path().join("codings/model.jsonl").exists());
+}

@@ -130,7 +130,7 @@ fn learn(g: &Globals, a: LearnArgs) -> Result<ExitCode> {
                     r.code.clone(),
                     r.positives.to_string(),
                     r.negatives.to_string(),
-                    "not learned: too few examples".into(),
+                    format!("not learned: {}", r.why_not.as_deref().unwrap_or("too few examples")),
                     String::new(),
                     String::new(),
                     String::new(),
@@ -144,12 +144,12 @@ fn learn(g: &Globals, a: LearnArgs) -> Result<ExitCode> {
     write!(out, "{}", output::table(&header, &rows, &align))?;
     writeln!(
         out,
-        "Learned from {} ({} notes, {} passages, {} words and word pairs); precision, recall and F1 by {}-fold cross-validation, whole notes to a fold, at the threshold that fold's held-out scores did best at.",
+        "Learned from {} ({} notes, {} passages, {} words and word pairs); precision, recall and F1 by {}-fold cross-validation, whole notes to a fold, at the threshold that fold's held-out scores did best at; a code is learned only where that beats suggesting it everywhere.",
         a.from.join(", "),
         learned.notes,
         learned.passages,
         learned.features,
-        opts.folds
+        learned.folds
     )?;
     out.flush()?;
     if learned.written {

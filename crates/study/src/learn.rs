@@ -48,8 +48,12 @@ pub struct CodeReport {
     pub positives: usize,
     /// Passages of the coded notes without it.
     pub negatives: usize,
-    /// Whether a model was learned (enough examples).
+    /// Whether a model was learned (enough examples, and better in cross-validation than
+    /// suggesting the code everywhere).
     pub learned: bool,
+    /// Why not, when it was not.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub why_not: Option<String>,
     /// Cross-validated counts at the threshold.
     pub scores: Scores,
     /// The score at or above which the code is suggested, chosen by cross-validation.
@@ -67,6 +71,8 @@ pub struct Learned {
     pub passages: usize,
     /// Features (words and word pairs) in the vocabulary.
     pub features: usize,
+    /// Cross-validation folds used: those asked for, at most one a coded note.
+    pub folds: usize,
     /// Per code.
     pub codes: Vec<CodeReport>,
     /// Notes that got suggestions.
@@ -106,10 +112,14 @@ pub fn uncertain_first(project: &Project, pending: &mut [crate::code::Pending]) 
     pending.clone_from_slice(&order);
 }
 
-/// The fold of a note: a hash of its path, so a note's passages stay together and the same
-/// notes fall in the same folds on every run.
-fn fold_of(path: &str, folds: usize) -> usize {
-    (xxhash_rust::xxh3::xxh3_64(path.as_bytes()) % folds.max(1) as u64) as usize
+/// The folds of the notes, given each passage's note as a hash of its path: the notes in the
+/// order of their hashes, dealt out in turn to `folds` folds, so a note's passages stay
+/// together, every fold holds a note, and the same notes fall in the same folds on every run.
+fn folds_of(note_hashes: &[u64], folds: usize) -> Vec<usize> {
+    let mut notes: Vec<u64> = note_hashes.to_vec();
+    notes.sort_unstable();
+    notes.dedup();
+    note_hashes.iter().map(|h| notes.binary_search(h).unwrap_or(0) % folds.max(1)).collect()
 }
 
 /// Learns, checks and (unless a dry run) suggests; see the module's documentation.
@@ -134,7 +144,8 @@ pub fn learn(project: &Project, opts: &Options, tell: &dyn Tell) -> Result<Learn
     let mut terms: Vec<Vec<String>> = Vec::new();
     let mut labels: Vec<BTreeSet<String>> = Vec::new();
     let mut rejected: Vec<BTreeSet<String>> = Vec::new();
-    let mut folds: Vec<usize> = Vec::new();
+    // Each passage's note, as a hash of its path (its fold is known once every note is).
+    let mut note_hashes: Vec<u64> = Vec::new();
     let mut coded_notes: BTreeSet<String> = BTreeSet::new();
     // What the coders turned down, wherever it is: (note, passage start, code). The model never
     // suggests it again.
@@ -160,7 +171,7 @@ pub fn learn(project: &Project, opts: &Options, tell: &dyn Tell) -> Result<Learn
             }
             let d = &corpus.documents[di];
             coded_notes.insert(d.path.clone());
-            let fold = fold_of(&d.path, opts.folds);
+            let note_hash = xxhash_rust::xxh3::xxh3_64(d.path.as_bytes());
             for (pi, p) in d.passages.iter().enumerate() {
                 let on = |status: Status| -> BTreeSet<String> {
                     placed
@@ -172,7 +183,7 @@ pub fn learn(project: &Project, opts: &Options, tell: &dyn Tell) -> Result<Learn
                 terms.push(learn::terms(d.passage_text(p)));
                 labels.push(on(Status::Accepted));
                 rejected.push(on(Status::Rejected));
-                folds.push(fold);
+                note_hashes.push(note_hash);
             }
         }
         Ok(())
@@ -187,6 +198,10 @@ pub fn learn(project: &Project, opts: &Options, tell: &dyn Tell) -> Result<Learn
     let xs: Vec<Features> = terms.iter().map(|t| vocab.features(t)).collect();
     drop(terms);
     let training = Training::default();
+    // Whole notes to a fold: no more folds than notes (two notes are two folds, whatever was
+    // asked), and with one note none.
+    let fold_count = opts.folds.max(2).min(coded_notes.len());
+    let folds = folds_of(&note_hashes, fold_count);
     let mut reports = Vec::new();
     let mut models: Vec<CodeModel> = Vec::new();
     for code in &codes {
@@ -198,18 +213,36 @@ pub fn learn(project: &Project, opts: &Options, tell: &dyn Tell) -> Result<Learn
             positives,
             negatives: ys.len() - positives,
             learned: false,
+            why_not: None,
             scores: Scores::default(),
             threshold: 0.5,
             suggested: 0,
         };
-        if positives >= opts.min_examples.max(1) && positives < ys.len() {
-            let held_out = learn::cross_validate(&xs, &ys, &folds, opts.folds.max(2), vocab.len(), training);
+        if positives < opts.min_examples.max(1) {
+            report.why_not = Some(format!("too few examples (--min-examples {})", opts.min_examples.max(1)));
+        } else if positives == ys.len() {
+            report.why_not = Some("no passage of the coded notes lacks it: nothing to tell it from".into());
+        } else if fold_count < 2 {
+            report.why_not = Some("one note coded: cross-validation needs two".into());
+        } else {
+            let held_out = learn::cross_validate(&xs, &ys, &folds, fold_count, vocab.len(), training);
             let (threshold, scores) = learn::best_threshold(&held_out, &ys);
-            let refs: Vec<&Features> = xs.iter().collect();
-            models.push((code.clone(), Model::train(&refs, &ys, vocab.len(), training), threshold));
-            report.learned = true;
+            // What suggesting the code on every passage would score: a model no better than
+            // that has learned nothing it could show.
+            let base = positives as f64 / ys.len() as f64;
+            let everywhere = 2.0 * base / (1.0 + base);
             report.scores = scores;
             report.threshold = threshold;
+            if scores.f1() <= everywhere + 0.01 {
+                report.why_not = Some(format!(
+                    "no better in cross-validation than suggesting it everywhere (F1 {:.2} against {everywhere:.2})",
+                    scores.f1()
+                ));
+            } else {
+                let refs: Vec<&Features> = xs.iter().collect();
+                models.push((code.clone(), Model::train(&refs, &ys, vocab.len(), training), threshold));
+                report.learned = true;
+            }
         }
         reports.push(report);
     }
@@ -217,6 +250,7 @@ pub fn learn(project: &Project, opts: &Options, tell: &dyn Tell) -> Result<Learn
         notes: coded_notes.len(),
         passages: xs.len(),
         features: vocab.len(),
+        folds: fold_count,
         codes: reports,
         notes_suggested: 0,
         written: false,
