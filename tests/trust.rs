@@ -927,7 +927,10 @@ fn two_clones_ledgers_merge_in_git_without_a_conflict() {
     };
     let base = root.path().join("base");
     crate::util::copy_dir(&crate::util::repo().join("data/sample"), &base);
+    std::fs::write(base.join(".gitignore"), "*.tmp").unwrap();
     fnr(&base, &["init", ".", "--codebook", "wws", "-q"]);
+    // A `.gitignore` there already gets the derived folder added.
+    assert_eq!(std::fs::read_to_string(base.join(".gitignore")).unwrap(), "*.tmp\n.fieldnotes/\n");
     let attributes = std::fs::read_to_string(base.join(".gitattributes")).unwrap();
     assert!(attributes.contains("codings/*.jsonl merge=union"), "{attributes}");
     git(&base, &["init", "-q"]);

@@ -965,7 +965,8 @@ pub struct MoveArgs {
 
 fn move_coding(g: &Globals, a: MoveArgs) -> Result<ExitCode> {
     let study = Study::load_note(g.project()?, &a.passage, g)?;
-    let by = coder_name(&study.project, a.coder.clone()).unwrap_or_default();
+    // Who moved it is recorded, as who added or reviewed a coding is.
+    let by = coder_name(&study.project, a.coder.clone())?;
     let (_, doc, p) = study.passage(&a.passage, g)?;
     // The note's codings are loaded; a coding of another note is looked for in the compact
     // table of them all, to say where it is.

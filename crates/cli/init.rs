@@ -67,9 +67,16 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     write_new(&dir.join(fieldnotes_corpus::CONFIG_FILE), &config)?;
     let book = if a.codebook == "wws" { WWS_CODEBOOK } else { STARTER_CODEBOOK };
     write_new(&dir.join("codebook.toml"), book)?;
+    // What fieldnotes makes from the notes and ledgers stays out of git, in a `.gitignore` there
+    // already too.
     let gi = dir.join(".gitignore");
-    if !gi.exists() {
-        write_new(&gi, ".fieldnotes/\n")?;
+    match fs::read_to_string(&gi) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => write_new(&gi, ".fieldnotes/\n")?,
+        Ok(had) if !had.lines().any(|l| matches!(l.trim(), ".fieldnotes" | ".fieldnotes/" | "/.fieldnotes/")) => {
+            let sep = if had.is_empty() || had.ends_with('\n') { "" } else { "\n" };
+            write_atomic(&gi, format!("{had}{sep}.fieldnotes/\n").as_bytes())?;
+        }
+        _ => {}
     }
     // Ledgers are appended to, never edited: when two clones both appended, git keeps both sides'
     // lines (no conflict to resolve by hand), and the folds read a coding added twice once.

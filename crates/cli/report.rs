@@ -440,7 +440,8 @@ fn export_quickwit(g: &Globals, dir: &std::path::Path, include_suggested: bool) 
         g.quiet,
         &format!(
             "wrote {n} passages and the configuration of index `{id}` to `{}` (codes from {}{}); on a Quickwit cluster:\n  quickwit index create --index-config {0}/index-config.yaml\n  quickwit index ingest --index {id} --input-path {0}/passages.ndjson",
-            dir.display(),
+            // `qw/` given: the commands below join their file names with one slash.
+            dir.display().to_string().trim_end_matches('/'),
             sel.describe(),
             {
                 let left = left_out.describe();
