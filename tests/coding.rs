@@ -436,4 +436,16 @@ fn the_learned_coder_says_why_it_learned_nothing() {
     assert!(shown.contains("by 2-fold cross-validation"), "{shown}");
     assert!(shown.contains("not learned: no better in cross-validation than suggesting it everywhere"), "{shown}");
     assert!(!p.path().join("codings/model.jsonl").exists());
+    // A code renamed in the codebook: its codings teach nothing, and learn and eval say so.
+    let book = p.read("codebook.toml");
+    p.write("codebook.toml", book.replacen("id = \"context\"", "id = \"setting\"", 1));
+    let o = p.run_expect(&["code", "learn", "--from", "hb", "--codes", "time", "--min-examples", "1", "--dry-run"], 0);
+    assert!(
+        stderr(&o).contains("1 coding(s) of hb use codes the codebook does not have (`context` (1))"),
+        "{}",
+        stderr(&o)
+    );
+    p.run(&["code", "add", "notes/fife/n1.md#2", "time", "--coder", "jm"]);
+    let o = p.run_expect(&["code", "eval", "--coder", "jm", "--against", "hb"], 0);
+    assert!(stderr(&o).contains("codes the codebook does not have are in no row (`context` (1))"), "{}", stderr(&o));
 }

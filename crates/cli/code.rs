@@ -1033,6 +1033,13 @@ fn eval(g: &Globals, a: EvalArgs) -> Result<ExitCode> {
         None => Study::load(g.project()?, g)?,
     };
     let e = code::Eval::of(&study, &a.coder, &a.against)?;
+    if !e.not_in_codebook.is_empty() {
+        let shown: Vec<String> = e.not_in_codebook.iter().take(5).map(|(c, n)| format!("`{c}` ({n})")).collect();
+        output::warn(&format!(
+            "codes the codebook does not have are in no row ({}): a code renamed in `codebook.toml` keeps its old id in the ledgers",
+            shown.join(", ")
+        ));
+    }
     let row = |r: &code::EvalRow| {
         let n = |x: usize| x.to_string();
         vec![r.code.clone(), n(r.tp), n(r.fp), n(r.fn_), fmt3(r.precision), fmt3(r.recall), fmt3(r.f1)]

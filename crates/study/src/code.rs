@@ -469,6 +469,10 @@ pub struct Eval {
     /// Notes the reference coder coded that the person evaluated did not: left out, not misses.
     #[serde(skip)]
     pub not_coded: usize,
+    /// Codes either coder used that the codebook does not have (renamed there), with the
+    /// passages carrying each: in no row.
+    #[serde(skip)]
+    pub not_in_codebook: Vec<(String, usize)>,
     /// One row per code of the codebook.
     pub codes: Vec<EvalRow>,
     /// The counts summed over codes; its measures alone in JSON.
@@ -556,6 +560,12 @@ impl Eval {
                 }
             );
         }
+        let mut unknown: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
+        for set in truth.values().chain(pred.values()) {
+            for code in set.iter().filter(|c| book.code(c).is_none()) {
+                *unknown.entry(code.to_string()).or_default() += 1;
+            }
+        }
         let mut codes = Vec::new();
         let (mut ttp, mut tfp, mut tfn) = (0usize, 0usize, 0usize);
         for c in &book.codes {
@@ -577,6 +587,7 @@ impl Eval {
             reviewed_elsewhere: reviewed_elsewhere.len(),
             both: human,
             not_coded,
+            not_in_codebook: unknown.into_iter().collect(),
             codes,
             micro: EvalRow::of("(micro)", ttp, tfp, tfn),
         })

@@ -150,11 +150,16 @@ pub fn learn(project: &Project, opts: &Options, tell: &dyn Tell) -> Result<Learn
     // What the coders turned down, wherever it is: (note, passage start, code). The model never
     // suggests it again.
     let mut turned_down: std::collections::HashSet<(String, usize, String)> = std::collections::HashSet::new();
+    // Codes the coders used that the codebook does not have (renamed there): with how many.
+    let mut unknown: BTreeMap<String, usize> = BTreeMap::new();
     crate::study::place_in_batches(project, tell, |corpus, _, placement| {
         let mut by_note: BTreeMap<usize, Vec<&fieldnotes_coding::units::Placed<'_>>> = BTreeMap::new();
         for x in &placement.placed {
             let theirs = from.contains(x.coding.coder.as_str())
                 || x.coding.reviewer.as_deref().is_some_and(|r| from.contains(r));
+            if theirs && x.coding.status == Status::Accepted && book.code(&x.coding.code).is_none() {
+                *unknown.entry(x.coding.code.clone()).or_default() += 1;
+            }
             if theirs && x.coding.status != Status::Suggested {
                 by_note.entry(x.doc).or_default().push(x);
             }
@@ -188,6 +193,15 @@ pub fn learn(project: &Project, opts: &Options, tell: &dyn Tell) -> Result<Learn
         }
         Ok(())
     })?;
+    if !unknown.is_empty() {
+        let n: usize = unknown.values().sum();
+        let shown: Vec<String> = unknown.iter().take(5).map(|(c, k)| format!("`{c}` ({k})")).collect();
+        tell.warn(&format!(
+            "{n} coding(s) of {} use codes the codebook does not have ({}): they teach nothing; a code renamed in `codebook.toml` keeps its old id in the ledgers, so give it back its old id (`fieldnotes codebook check` lists them)",
+            opts.from.join(", "),
+            shown.join(", ")
+        ));
+    }
     if terms.is_empty() {
         bail!(
             "{} coded no note yet: code a few notes by hand first (`fieldnotes code add` or `fieldnotes serve`), then learn",
