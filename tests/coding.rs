@@ -349,6 +349,14 @@ fn a_learned_coder_suggests_for_uncoded_notes_only_and_the_same_each_time() {
     let edited = p.json(&["code", "learn", "--from", "hb", "--codes", "time", "--min-examples", "3", "--json"]);
     assert_eq!(edited["codes"][0]["suggested"], 0, "{edited:#}");
     assert_eq!(suggestions(&p).len(), got.len());
+    // A passage edited so that the model no longer suggests it: its waiting suggestion is
+    // withdrawn, not left beside what the model now says.
+    let new_note = p.read("notes/glasgow/new.md");
+    p.write("notes/glasgow/new.md", new_note.replace("Trust between partners grew.", "Between partners it grew."));
+    let o = p.run_expect(&["code", "learn", "--from", "hb", "--codes", "time", "--min-examples", "3"], 0);
+    assert!(stderr(&o).contains("withdrew 1 suggestion(s) of the earlier model"), "{}", stderr(&o));
+    assert_eq!(suggestions(&p).len(), got.len() - 1);
+    p.write("notes/glasgow/new.md", &new_note);
     // Scored against its teacher, the model has nothing on the notes it learned from: refused,
     // with why, rather than a recall of 0.
     let o = p.run_expect(&["code", "eval", "--coder", "model", "--against", "hb"], 2);

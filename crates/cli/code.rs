@@ -152,6 +152,15 @@ fn learn(g: &Globals, a: LearnArgs) -> Result<ExitCode> {
         learned.folds
     )?;
     out.flush()?;
+    if learned.withdrawn > 0 {
+        output::info(
+            g.quiet,
+            &format!(
+                "withdrew {} suggestion(s) of the earlier model, not yet reviewed, that this one no longer makes",
+                learned.withdrawn
+            ),
+        );
+    }
     if learned.written {
         let n: usize = learned.codes.iter().map(|r| r.suggested).sum();
         output::info(

@@ -77,6 +77,8 @@ pub struct Learned {
     pub codes: Vec<CodeReport>,
     /// Notes that got suggestions.
     pub notes_suggested: usize,
+    /// Suggestions of an earlier model, not reviewed, that this one no longer makes: withdrawn.
+    pub withdrawn: usize,
     /// Whether anything was written.
     pub written: bool,
 }
@@ -267,6 +269,7 @@ pub fn learn(project: &Project, opts: &Options, tell: &dyn Tell) -> Result<Learn
         folds: fold_count,
         codes: reports,
         notes_suggested: 0,
+        withdrawn: 0,
         written: false,
     };
     if opts.dry_run || models.is_empty() {
@@ -282,6 +285,7 @@ pub fn learn(project: &Project, opts: &Options, tell: &dyn Tell) -> Result<Learn
     let ledger = Ledger::new(project.root(), MODEL)?;
     let versions = fieldnotes_coding::Versions::new(&project.derived_dir());
     let mut written: BTreeMap<String, usize> = BTreeMap::new();
+    let mut withdrawn = 0usize;
     // The notes that cannot be read were named in the first pass.
     let quiet = crate::Silent;
     let files = crate::study::note_files(project, &quiet)?.0;
@@ -298,6 +302,8 @@ pub fn learn(project: &Project, opts: &Options, tell: &dyn Tell) -> Result<Learn
             // passage edited since keeps its suggestion (and its review) rather than getting a
             // second under a new id, as with `code auto`.
             let mut standing: Option<std::collections::HashSet<(usize, String)>> = None;
+            // What this model suggests on the note, made before or not.
+            let mut now: std::collections::HashSet<(usize, String)> = std::collections::HashSet::new();
             for (pi, p) in d.passages.iter().enumerate() {
                 let text = d.passage_text(p);
                 let x = vocab.features(&learn::terms(text));
@@ -309,6 +315,7 @@ pub fn learn(project: &Project, opts: &Options, tell: &dyn Tell) -> Result<Learn
                     if score < *threshold || turned_down.contains(&(d.path.clone(), p.start, code.clone())) {
                         continue;
                     }
+                    now.insert((pi, code.clone()));
                     let mut c = Coding::whole_passage(d, p, code, MODEL, Origin::Model, Status::Suggested);
                     if table.was_added(MODEL, &c.id) {
                         continue;
@@ -331,6 +338,28 @@ pub fn learn(project: &Project, opts: &Options, tell: &dyn Tell) -> Result<Learn
                     events.push(Event::Add(c));
                 }
             }
+            // An earlier model's suggestion still waiting for review that this one, learning the
+            // same code, no longer makes is withdrawn: the model's suggestions are the model's
+            // now, not two runs' mixed (reviewed ones stay, as decisions).
+            let waiting: Vec<Coding> = table
+                .of_doc(&d.path)
+                .filter(|c| c.coder == MODEL && c.status == Status::Suggested)
+                .filter(|c| models.iter().any(|(code, _, _)| *code == c.code))
+                .collect();
+            if !waiting.is_empty() {
+                let placed = fieldnotes_coding::units::place_in_doc(di, d, &waiting, &mut anchorer);
+                for x in &placed.placed {
+                    if !x.passages.clone().any(|pi| now.contains(&(pi, x.coding.code.clone()))) {
+                        withdrawn += 1;
+                        events.push(Event::Remove {
+                            id: x.coding.id.clone(),
+                            doc: Some(d.path.clone()),
+                            by: MODEL.to_string(),
+                            time: fieldnotes_coding::ledger::now(),
+                        });
+                    }
+                }
+            }
             if events.len() > before {
                 touched.push(d);
             }
@@ -345,6 +374,7 @@ pub fn learn(project: &Project, opts: &Options, tell: &dyn Tell) -> Result<Learn
     for r in &mut learned.codes {
         r.suggested = written.get(&r.code).copied().unwrap_or(0);
     }
+    learned.withdrawn = withdrawn;
     learned.written = true;
     fieldnotes_coding::Codings::refresh_states(project.root(), &project.derived_dir())?;
     Ok(learned)
