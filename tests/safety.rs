@@ -457,6 +457,14 @@ fn redaction_leaves_no_name_in_the_places_a_walkthrough_found_them() {
     assert!(found.contains("fieldnotes.toml") && found.contains("codebook.toml"), "{found}");
     let out = tempfile::tempdir().unwrap();
     let copy = out.path().join("copy");
+    // A dry run says what would be replaced and writes nothing.
+    let o = p.run_expect(&["redact", "--names", &n, "--out", copy.to_str().unwrap(), "--dry-run"], 0);
+    assert!(
+        stderr(&o).contains("would write a pseudonymised copy") && stderr(&o).contains("would replace"),
+        "{}",
+        stderr(&o)
+    );
+    assert!(!copy.exists());
     let o = p.run_expect(&["redact", "--names", &n, "--out", copy.to_str().unwrap()], 0);
     assert!(stderr(&o).contains("left 1 coding(s) out of the copy"), "{}", stderr(&o));
     let note = std::fs::read_to_string(copy.join("notes/fife/P7/interview.md")).unwrap();

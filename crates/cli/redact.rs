@@ -42,6 +42,9 @@ pub struct Args {
     /// Also write what was replaced, per file and class (counts, never the values), as CSV.
     #[arg(long, value_name = "FILE")]
     report: Option<PathBuf>,
+    /// Say what would be replaced (per class; with --report, per file) without writing the copy.
+    #[arg(long, conflicts_with = "check")]
+    dry_run: bool,
     /// With --check: further files or folders (exports) to scan.
     paths: Vec<PathBuf>,
 }
@@ -92,17 +95,19 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
         Some(o) => o.clone(),
         None => redact::default_out(&project)?,
     };
-    let copied = redact::write_copy(&project, &detector, names_path, &out, g)?;
+    let copied = redact::write_copy(&project, &detector, names_path, &out, a.dry_run, g)?;
     let counts: Vec<String> =
         copied.replaced.by_class().iter().map(|(c, n)| fieldnotes_study::count(*n as u64, c.label())).collect();
     let counts = if counts.is_empty() { "nothing".to_string() } else { counts.join(", ") };
     output::info(
         g.quiet,
         &format!(
-            "wrote a pseudonymised copy to `{}`: {} notes, {} codings; replaced {counts}; the names file stays where it is",
+            "{} a pseudonymised copy to `{}`: {} notes, {} codings; {} {counts}; the names file stays where it is",
+            if a.dry_run { "would write" } else { "wrote" },
             out.display(),
             copied.notes,
             copied.codings,
+            if a.dry_run { "would replace" } else { "replaced" },
         ),
     );
     if copied.left_out > 0 {

@@ -424,10 +424,11 @@ pub fn write_copy(
     detector: &Detector,
     names_path: &Path,
     out: &Path,
+    dry_run: bool,
     tell: &dyn Tell,
 ) -> Result<Copied> {
     let root = project.root();
-    if out.exists() && fs::read_dir(out)?.next().is_some() {
+    if !dry_run && out.exists() && fs::read_dir(out)?.next().is_some() {
         bail!("`{}` exists and is not empty; choose another `--out` (nothing was written)", out.display());
     }
     let names_abs = names_path.canonicalize().unwrap_or_else(|_| names_path.to_path_buf());
@@ -435,7 +436,11 @@ pub fn write_copy(
     if names_abs.starts_with(&out_abs) {
         bail!("the names file is inside `{}`; keep the mapping outside the copy you share", out.display());
     }
+    // A dry run does everything but write: what would be replaced, counted the same.
     let write = |path: &Path, bytes: &[u8]| -> Result<()> {
+        if dry_run {
+            return Ok(());
+        }
         fieldnotes_corpus::atomic::write(path, bytes).with_context(|| format!("cannot write `{}`", path.display()))
     };
     // The settings and the codebook with identifiers replaced as in the notes: the project's
@@ -491,7 +496,9 @@ pub fn write_copy(
                 .collect();
             if !events.is_empty() {
                 copied.codings += events.len();
-                Ledger::new(out, coder)?.append(&events)?;
+                if !dry_run {
+                    Ledger::new(out, coder)?.append(&events)?;
+                }
                 copied.replaced.add(&format!("{}/{coder}.jsonl", fieldnotes_coding::ledger::CODINGS_DIR), &found);
             }
         }
