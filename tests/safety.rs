@@ -457,6 +457,12 @@ fn redaction_leaves_no_name_in_the_places_a_walkthrough_found_them() {
     assert!(found.contains("fieldnotes.toml") && found.contains("codebook.toml"), "{found}");
     let out = tempfile::tempdir().unwrap();
     let copy = out.path().join("copy");
+    // A pseudonym that is a listed name, and a copy inside the notes, are refused.
+    let (_bad, bad) = names_file("Morag,Jim\nJim Mackie,P8\nJim,P8\n");
+    let o = p.run_expect(&["redact", "--names", &bad, "--out", copy.to_str().unwrap()], 2);
+    assert!(stderr(&o).contains("the pseudonym `Jim` is itself a listed name"), "{}", stderr(&o));
+    let o = p.run_expect(&["redact", "--names", &n, "--out", "notes/copy"], 2);
+    assert!(stderr(&o).contains("is inside the study's notes"), "{}", stderr(&o));
     // A dry run says what would be replaced and writes nothing.
     let o = p.run_expect(&["redact", "--names", &n, "--out", copy.to_str().unwrap(), "--dry-run"], 0);
     assert!(

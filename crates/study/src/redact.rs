@@ -55,6 +55,15 @@ fn read_names(path: &Path) -> Result<Names> {
     if rows.is_empty() {
         bail!("`{}` lists no names; write a header `name,pseudonym` and one row per person", path.display());
     }
+    // A pseudonym that is a listed name would put one person's name on another's words.
+    for (_, pseudo) in &rows {
+        if let Some((name, _)) = rows.iter().find(|(n, _)| n.to_lowercase() == pseudo.to_lowercase()) {
+            bail!(
+                "`{}`: the pseudonym `{pseudo}` is itself a listed name (`{name}`); give pseudonyms no one in the study has",
+                path.display()
+            );
+        }
+    }
     // More words first, then longer: `Morag Findlay` before `Morag`, as the alternation tries
     // them in order.
     rows.sort_by_key(|(n, _)| (std::cmp::Reverse(n.split_whitespace().count()), std::cmp::Reverse(n.chars().count())));
@@ -433,6 +442,15 @@ pub fn write_copy(
     }
     let names_abs = names_path.canonicalize().unwrap_or_else(|_| names_path.to_path_buf());
     let out_abs = out.canonicalize().unwrap_or_else(|_| out.to_path_buf());
+    let notes_abs = root.join("notes").canonicalize().unwrap_or_else(|_| root.join("notes"));
+    let out_parent =
+        out.parent().and_then(|p| p.canonicalize().ok()).map(|p| p.join(out.file_name().unwrap_or_default()));
+    if out_abs.starts_with(&notes_abs) || out_parent.is_some_and(|p| p.starts_with(&notes_abs)) {
+        bail!(
+            "`{}` is inside the study's notes: the copy would be read as notes of this study; write it elsewhere",
+            out.display()
+        );
+    }
     if names_abs.starts_with(&out_abs) {
         bail!("the names file is inside `{}`; keep the mapping outside the copy you share", out.display());
     }
