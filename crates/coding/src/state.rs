@@ -193,8 +193,8 @@ fn encode_table(table: &[Entry]) -> Vec<u8> {
     out.0
 }
 
-/// Reads one entry of an encoded table: its path, offset and length, each reviewer going to
-/// `reviewer`. The one reader of the table's format, for [`scan_table`] and [`decode_table`].
+/// Reads one entry of an encoded table: its path and its block's place (offset, length,
+/// checksum), each reviewer going to `reviewer`. The one reader of the table's format, for [`scan_table`] and [`decode_table`].
 fn read_entry<'a>(b: &mut In<'a>, mut reviewer: impl FnMut(&'a str)) -> Option<(&'a str, Place)> {
     let path = b.str()?;
     let place = Place { offset: b.u64()?, len: b.u64()?, sum: b.u64()? };
@@ -204,8 +204,8 @@ fn read_entry<'a>(b: &mut In<'a>, mut reviewer: impl FnMut(&'a str)) -> Option<(
     Some((path, place))
 }
 
-/// Reads an encoded table through without making its entries: each entry's path, offset and
-/// length go to `each`, which says whether to go on. The entries read, or `None` if the table
+/// Reads an encoded table through without making its entries: each entry's path and place go
+/// to `each`, which says whether to go on. The entries read, or `None` if the table
 /// does not read to its end (or `each` stopped it).
 fn scan_table<'a>(b: &'a [u8], mut each: impl FnMut(&'a str, Place) -> bool) -> Option<usize> {
     let mut b = In(b);
