@@ -69,27 +69,13 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     write_new(&dir.join("codebook.toml"), book)?;
     // What fieldnotes makes from the notes and ledgers stays out of git, in a `.gitignore` there
     // already too.
-    let gi = dir.join(".gitignore");
-    match fs::read_to_string(&gi) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => write_new(&gi, ".fieldnotes/\n")?,
-        Ok(had) if !had.lines().any(|l| matches!(l.trim(), ".fieldnotes" | ".fieldnotes/" | "/.fieldnotes/")) => {
-            let sep = if had.is_empty() || had.ends_with('\n') { "" } else { "\n" };
-            write_atomic(&gi, format!("{had}{sep}.fieldnotes/\n").as_bytes())?;
-        }
-        _ => {}
-    }
+    ensure_line(&dir.join(".gitignore"), ".fieldnotes/", |l| {
+        matches!(l, ".fieldnotes" | ".fieldnotes/" | "/.fieldnotes/")
+    })?;
     // Ledgers are appended to, never edited: when two clones both appended, git keeps both sides'
     // lines (no conflict to resolve by hand), and the folds read a coding added twice once.
-    let ga = dir.join(".gitattributes");
-    let union = "codings/*.jsonl merge=union\n";
-    match fs::read_to_string(&ga) {
-        Err(e) if e.kind() == std::io::ErrorKind::NotFound => write_new(&ga, union)?,
-        Ok(had) if !had.lines().any(|l| l.trim() == union.trim()) => {
-            let sep = if had.is_empty() || had.ends_with('\n') { "" } else { "\n" };
-            write_atomic(&ga, format!("{had}{sep}{union}").as_bytes())?;
-        }
-        _ => {}
-    }
+    let union = "codings/*.jsonl merge=union";
+    ensure_line(&dir.join(".gitattributes"), union, |l| l == union)?;
     output::info(
         g.quiet,
         &format!(
@@ -98,6 +84,19 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
         ),
     );
     Ok(ExitCode::SUCCESS)
+}
+
+/// Makes sure the file at `path` has `line`: a new file of that line, or the line added at the
+/// end of one that has none for which `has` (given each line trimmed) is true.
+fn ensure_line(path: &std::path::Path, line: &str, has: impl Fn(&str) -> bool) -> Result<()> {
+    match fs::read_to_string(path) {
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => write_new(path, &format!("{line}\n")),
+        Ok(had) if !had.lines().any(|l| has(l.trim())) => {
+            let sep = if had.is_empty() || had.ends_with('\n') { "" } else { "\n" };
+            write_atomic(path, format!("{had}{sep}{line}\n").as_bytes())
+        }
+        _ => Ok(()),
+    }
 }
 
 /// A TOML basic string.
