@@ -389,18 +389,6 @@ pub fn validate_coder(name: &str) -> Result<()> {
     if ok { Ok(()) } else { Err(Error::BadCoder { name: name.to_string() }) }
 }
 
-/// Options that make a new file readable by its owner only (on Unix), as notes, exports and
-/// derived files are: a ledger holds the coded words and memos. A file already there keeps its
-/// permissions.
-pub fn owner_only(opts: &mut OpenOptions) -> &mut OpenOptions {
-    #[cfg(unix)]
-    {
-        use std::os::unix::fs::OpenOptionsExt;
-        opts.mode(0o600);
-    }
-    opts
-}
-
 impl Ledger {
     /// The ledger of `coder` in the project at `root`.
     pub fn new(root: &Path, coder: &str) -> Result<Ledger> {
@@ -519,8 +507,9 @@ impl Ledger {
         if let Some(dir) = self.path.parent() {
             fs::create_dir_all(dir).map_err(|source| Error::Io { path: dir.to_path_buf(), source })?;
         }
-        let mut file =
-            owner_only(OpenOptions::new().read(true).append(true).create(true)).open(&self.path).map_err(io)?;
+        let mut file = fieldnotes_corpus::atomic::owner_only(OpenOptions::new().read(true).append(true).create(true))
+            .open(&self.path)
+            .map_err(io)?;
         file.lock().map_err(io)?;
         let result = (|| {
             self.set_aside_torn_tail(&mut file)?;
@@ -555,7 +544,8 @@ impl Ledger {
         }
         let mut aside_name = self.path.as_os_str().to_owned();
         aside_name.push(".torn");
-        let mut aside = owner_only(OpenOptions::new().append(true).create(true)).open(PathBuf::from(aside_name))?;
+        let mut aside = fieldnotes_corpus::atomic::owner_only(OpenOptions::new().append(true).create(true))
+            .open(PathBuf::from(aside_name))?;
         aside.write_all(tail)?;
         aside.write_all(b"\n")?;
         aside.sync_data()?;

@@ -153,7 +153,7 @@ impl Versions {
     /// lines; a line whose version was then lost names nothing [`Versions::get`] finds.
     fn log(&self, lines: &str) -> Result<()> {
         let log = self.dir.join(HISTORY);
-        crate::ledger::owner_only(fs::OpenOptions::new().create(true).append(true))
+        fieldnotes_corpus::atomic::owner_only(fs::OpenOptions::new().create(true).append(true))
             .open(&log)
             .and_then(|mut f| f.write_all(lines.as_bytes()))
             .map_err(|e| Self::io(&log, e))

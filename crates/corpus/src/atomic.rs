@@ -22,6 +22,17 @@ pub struct AtomicFile {
     file: Option<File>,
 }
 
+/// Options that make a new file readable by its owner only (on Unix): notes, codings, versions,
+/// stores and exports hold what participants said. A file already there keeps its permissions.
+pub fn owner_only(opts: &mut fs::OpenOptions) -> &mut fs::OpenOptions {
+    #[cfg(unix)]
+    {
+        use std::os::unix::fs::OpenOptionsExt;
+        opts.mode(0o600);
+    }
+    opts
+}
+
 /// Removes the temporary files of `path` that processes no longer running left (killed while
 /// writing it): `.<name>.<pid>.<n>.tmp` beside it, whose process is gone. Only where the system
 /// says which processes run (Linux); a temporary file of a running process is its own.
@@ -53,14 +64,7 @@ impl AtomicFile {
         let name = path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default();
         let n = MADE.fetch_add(1, Ordering::Relaxed);
         let tmp = dir.join(format!(".{name}.{}.{n}.tmp", std::process::id()));
-        let mut opts = fs::OpenOptions::new();
-        opts.write(true).create(true).truncate(true);
-        #[cfg(unix)]
-        {
-            use std::os::unix::fs::OpenOptionsExt;
-            opts.mode(0o600);
-        }
-        let file = opts.open(&tmp)?;
+        let file = owner_only(fs::OpenOptions::new().write(true).create(true).truncate(true)).open(&tmp)?;
         let mut made = AtomicFile { path: path.to_path_buf(), tmp, file: Some(file) };
         if let Ok(meta) = fs::metadata(path) {
             made.file().set_permissions(meta.permissions())?;
