@@ -298,10 +298,12 @@ pub fn learn(project: &Project, opts: &Options, tell: &dyn Tell) -> Result<Learn
                 continue;
             }
             let before = events.len();
-            // (passage, code) pairs the model's earlier suggestions stand on now, once needed: a
+            // The model's earlier codings of the note, placed on it once, when first needed: a
             // passage edited since keeps its suggestion (and its review) rather than getting a
-            // second under a new id, as with `code auto`.
-            let mut standing: Option<std::collections::HashSet<(usize, String)>> = None;
+            // second under a new id, as with `code auto`; and those still waiting that this model
+            // no longer makes are withdrawn.
+            let earlier: Vec<Coding> = table.of_doc(&d.path).filter(|c| c.coder == MODEL).collect();
+            let mut placed: Option<Placed<'_>> = None;
             // What this model suggests on the note, made before or not.
             let mut now: std::collections::HashSet<(usize, String)> = std::collections::HashSet::new();
             for (pi, p) in d.passages.iter().enumerate() {
@@ -320,15 +322,8 @@ pub fn learn(project: &Project, opts: &Options, tell: &dyn Tell) -> Result<Learn
                     if table.was_added(MODEL, &c.id) {
                         continue;
                     }
-                    let here = standing.get_or_insert_with(|| {
-                        let earlier: Vec<Coding> = table.of_doc(&d.path).filter(|c| c.coder == MODEL).collect();
-                        fieldnotes_coding::units::place_in_doc(di, d, &earlier, &mut anchorer)
-                            .placed
-                            .iter()
-                            .flat_map(|x| x.passages.clone().map(|pi| (pi, x.coding.code.clone())))
-                            .collect()
-                    });
-                    if here.contains(&(pi, code.clone())) {
+                    let (_, standing) = placed.get_or_insert_with(|| place_earlier(di, d, &earlier, &mut anchorer));
+                    if standing.contains(&(pi, code.as_str())) {
                         continue;
                     }
                     c.memo = Some(format!("model score {score:.2} (suggested at {threshold:.2} and above)"));
@@ -341,18 +336,14 @@ pub fn learn(project: &Project, opts: &Options, tell: &dyn Tell) -> Result<Learn
             // An earlier model's suggestion still waiting for review that this one, learning the
             // same code, no longer makes is withdrawn: the model's suggestions are the model's
             // now, not two runs' mixed (reviewed ones stay, as decisions).
-            let waiting: Vec<Coding> = table
-                .of_doc(&d.path)
-                .filter(|c| c.coder == MODEL && c.status == Status::Suggested)
-                .filter(|c| models.iter().any(|(code, _, _)| *code == c.code))
-                .collect();
-            if !waiting.is_empty() {
-                let placed = fieldnotes_coding::units::place_in_doc(di, d, &waiting, &mut anchorer);
-                for x in &placed.placed {
-                    if !x.passages.clone().any(|pi| now.contains(&(pi, x.coding.code.clone()))) {
+            let waits = |c: &Coding| c.status == Status::Suggested && models.iter().any(|(code, _, _)| *code == c.code);
+            if earlier.iter().any(waits) {
+                let (codings, _) = placed.get_or_insert_with(|| place_earlier(di, d, &earlier, &mut anchorer));
+                for (passages, c) in codings.iter().filter(|(_, c)| waits(c)) {
+                    if !passages.clone().any(|pi| now.contains(&(pi, c.code.clone()))) {
                         withdrawn += 1;
                         events.push(Event::Remove {
-                            id: x.coding.id.clone(),
+                            id: c.id.clone(),
                             doc: Some(d.path.clone()),
                             by: MODEL.to_string(),
                             time: fieldnotes_coding::ledger::now(),
@@ -378,6 +369,27 @@ pub fn learn(project: &Project, opts: &Options, tell: &dyn Tell) -> Result<Learn
     learned.written = true;
     fieldnotes_coding::Codings::refresh_states(project.root(), &project.derived_dir())?;
     Ok(learned)
+}
+
+/// Each of a note's earlier model codings placed on it: the passages it stands on, and the
+/// (passage, code) pairs of them all.
+type Placed<'c> = (Vec<(std::ops::Range<usize>, &'c Coding)>, std::collections::HashSet<(usize, &'c str)>);
+
+/// [`Placed`] of `earlier`, the model's codings of note `d` (index `di` of its batch).
+fn place_earlier<'c>(
+    di: usize,
+    d: &fieldnotes_corpus::Document,
+    earlier: &'c [Coding],
+    anchorer: &mut fieldnotes_coding::Anchorer,
+) -> Placed<'c> {
+    let codings: Vec<(std::ops::Range<usize>, &Coding)> =
+        fieldnotes_coding::units::place_in_doc(di, d, earlier, anchorer)
+            .placed
+            .iter()
+            .map(|x| (x.passages.clone(), x.coding))
+            .collect();
+    let standing = codings.iter().flat_map(|(r, c)| r.clone().map(|pi| (pi, c.code.as_str()))).collect();
+    (codings, standing)
 }
 
 /// A feature as evidence: the words where the passage has them (first place, any case), or the
