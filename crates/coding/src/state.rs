@@ -501,11 +501,10 @@ impl States {
         self.dir.join(format!("{}.codings", ledger.coder()))
     }
 
-    /// Whether `e` is the state of `ledger` failing to be written (its folder read-only, the
-    /// disk full): the state only saves time, and the ledger is read instead.
-    fn is_unwritable(&self, ledger: &Ledger, e: &Error) -> bool {
-        let Error::Io { path, .. } = e else { return false };
-        path.starts_with(&self.dir) || *path == self.path(ledger)
+    /// Whether `e` is a state failing to be written (its folder read-only, the disk full): the
+    /// state only saves time, and the ledger is read instead.
+    fn is_unwritable(&self, e: &Error) -> bool {
+        matches!(e, Error::Io { path, .. } if path.starts_with(&self.dir))
     }
 
     /// The codings of note `doc` in `ledger`, as the fold of the whole ledger has them: a
@@ -527,7 +526,7 @@ impl States {
                 Ok(opened) => opened,
                 // A state that cannot be written (a read-only or full disk): the ledger's fold,
                 // as the state would have given it.
-                Err(e) if self.is_unwritable(ledger, &e) => return fold_of_notes(ledger, docs),
+                Err(e) if self.is_unwritable(&e) => return fold_of_notes(ledger, docs),
                 Err(e) => return Err(e),
             };
             let views: Option<Vec<LedgerState>> =
@@ -592,7 +591,7 @@ impl States {
             let (mut opened, len) = match self.open_fresh(ledger, &mut file, &mut made) {
                 Ok(opened) => opened,
                 // A state that cannot be written: the caller reads the whole ledger.
-                Err(e) if self.is_unwritable(ledger, &e) => return Ok(None),
+                Err(e) if self.is_unwritable(&e) => return Ok(None),
                 Err(e) => return Err(e),
             };
             let mut out: BTreeMap<String, BTreeSet<String>> =
