@@ -161,12 +161,15 @@ pub fn human_coders(project: &fieldnotes_corpus::Project) -> Result<Vec<String>>
     let mut codings = fieldnotes_coding::Codings::default();
     let mut reviewers = std::collections::BTreeSet::new();
     let states = fieldnotes_coding::state::States::new(&project.derived_dir());
+    // Who reviewed suggestions counts as a coder too (their accepted suggestions are theirs).
     for l in fieldnotes_coding::Ledger::all(project.root())? {
         if l.coder() != fieldnotes_coding::ledger::RULES_CODER {
-            codings.ledgers.insert(l.coder().to_string(), l.read()?);
+            let fold = l.read()?;
+            reviewers.extend(fold.current().filter_map(|c| c.reviewer.clone()));
+            codings.ledgers.insert(l.coder().to_string(), fold);
+            continue;
         }
-        // Who reviewed suggestions counts as a coder too (their accepted suggestions are
-        // theirs): from the coding state's table of notes, without reading the ledger whole.
+        // The rules' ledger, not read whole: from its coding state's table of notes.
         match states.notes(&l)? {
             Some(notes) => reviewers.extend(notes.into_values().flatten()),
             None => reviewers.extend(l.read()?.current().filter_map(|c| c.reviewer.clone())),
