@@ -99,10 +99,8 @@ fn ensure_line(path: &std::path::Path, line: &str, has: impl Fn(&str) -> bool) -
     }
 }
 
-/// A TOML basic string.
-pub fn toml_string(s: &str) -> String {
-    format!("\"{}\"", s.replace('\\', "\\\\").replace('"', "\\\""))
-}
+/// A TOML basic string ([`fieldnotes_corpus::frontmatter::toml_string`]).
+pub use fieldnotes_corpus::frontmatter::toml_string;
 
 /// Writes a file that must not exist yet, via a temporary file, fsynced and renamed.
 pub fn write_new(path: &std::path::Path, content: &str) -> Result<()> {

@@ -644,6 +644,24 @@ fn expected(v: &Value) -> Value {
     }
 }
 
+/// `s` as a TOML basic string: quoted, with quotes, backslashes and control characters escaped.
+pub fn toml_string(s: &str) -> String {
+    let mut out = String::from("\"");
+    for c in s.chars() {
+        match c {
+            '"' => out.push_str("\\\""),
+            '\\' => out.push_str("\\\\"),
+            '\n' => out.push_str("\\n"),
+            '\r' => out.push_str("\\r"),
+            '\t' => out.push_str("\\t"),
+            c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
+            c => out.push(c),
+        }
+    }
+    out.push('"');
+    out
+}
+
 /// A value as front matter writes it: text unquoted where it reads back as itself, quoted
 /// otherwise (always inside a list).
 pub fn render_value(v: &Value) -> String {

@@ -635,23 +635,7 @@ fn toml_value(v: &Value) -> String {
         Value::Float(x) if x.is_finite() => format!("{x:?}"),
         Value::Date(d) => d.to_string(),
         Value::List(items) => format!("[{}]", items.iter().map(toml_value).collect::<Vec<_>>().join(", ")),
-        other => {
-            let s = other.to_plain();
-            let mut out = String::from("\"");
-            for c in s.chars() {
-                match c {
-                    '"' => out.push_str("\\\""),
-                    '\\' => out.push_str("\\\\"),
-                    '\n' => out.push_str("\\n"),
-                    '\r' => out.push_str("\\r"),
-                    '\t' => out.push_str("\\t"),
-                    c if c.is_control() => out.push_str(&format!("\\u{:04X}", c as u32)),
-                    c => out.push(c),
-                }
-            }
-            out.push('"');
-            out
-        }
+        other => fieldnotes_corpus::frontmatter::toml_string(&other.to_plain()),
     }
 }
 
