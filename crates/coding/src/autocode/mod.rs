@@ -1,5 +1,5 @@
 //! The rule-based auto-coder: every keyword of every code in one Aho-Corasick automaton, every
-//! regex in one `RegexSet`, one pass per passage, and the evidence for each suggestion.
+//! regex compiled once, one pass per passage, and the evidence for each suggestion.
 //!
 //! Keywords match whole words, case-insensitively: the passage is cut into words (runs of
 //! letters and digits), each lower-cased (and, for codes with `stem = true`, reduced to its
@@ -14,7 +14,7 @@
 //! [`required_clauses`]); the rest of the time they would find nothing.
 
 use aho_corasick::{AhoCorasick, AhoCorasickBuilder, AhoCorasickKind, MatchKind};
-use regex::{RegexBuilder, RegexSet, RegexSetBuilder};
+use regex::RegexBuilder;
 use regex_automata::util::iter::Searcher;
 use regex_automata::{Anchored, Input, meta};
 use rust_stemmers::{Algorithm, Stemmer};
@@ -33,9 +33,6 @@ pub use words::{ascii_word_boundaries, normalise_phrase};
 
 /// Compiled size limit for each regex (bytes); the `regex` crate runs in linear time regardless.
 pub const REGEX_SIZE_LIMIT: usize = 10 << 20;
-/// Cache of the lazy DFA behind the combined `RegexSet` (per thread). A codebook's regexes
-/// together make a large automaton; with the default 2 MB cache it is rebuilt over and over.
-pub const REGEX_DFA_CACHE: usize = 256 << 20;
 
 /// One piece of evidence: a rule that fired, on which words, where.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -196,7 +193,6 @@ pub struct AutoCoder {
     stemmed: PhraseTable,
     /// Rule names (`keyword:<phrase>`, `regex:<pattern>`), for evidence.
     rules: Vec<String>,
-    set: RegexSet,
     /// Each regex: its code, rule name index, compiled form.
     regexes: Vec<(usize, u32, meta::Regex)>,
     prefilter: RegexPrefilter,
@@ -260,19 +256,12 @@ impl AutoCoder {
                 patterns.push(pattern);
             }
         }
-        let set = RegexSetBuilder::new(&patterns)
-            .case_insensitive(true)
-            .size_limit(REGEX_SIZE_LIMIT * 4)
-            .dfa_size_limit(REGEX_DFA_CACHE)
-            .build()
-            .map_err(|e| Error::Rules { message: format!("cannot combine the regexes: {e}") })?;
         Ok(AutoCoder {
             n_codes: codebook.codes.len(),
             min_evidence: codebook.codes.iter().map(|c| c.rules.min_evidence.max(1)).collect(),
             exact: PhraseTable::new(&exact),
             stemmed: PhraseTable::new(&stemmed),
             rules,
-            set,
             prefilter: RegexPrefilter::new(&patterns),
             regexes,
             id: NEXT_ID.fetch_add(1, std::sync::atomic::Ordering::Relaxed),
@@ -468,7 +457,7 @@ impl AutoCoder {
     fn scan_regexes(&self, text: &str, cache: &mut WordCache, raw: &mut Vec<RawHit>) {
         let WordCache { candidates, regex_caches: caches, open, .. } = cache;
         // A character whose case folds to ASCII (the Kelvin sign, the long s) is not seen by
-        // the word lookups or the automaton: then every regex the set finds runs.
+        // the word lookups or the automaton: then every regex runs over the whole passage.
         if text.is_ascii() || !(text.contains('\u{212A}') || text.contains('\u{017F}')) {
             self.prefilter.candidates(text, candidates);
             // Each regex the words leave open tried only where one of its prefixes stands,
@@ -488,8 +477,8 @@ impl AutoCoder {
                 }
             }
         } else {
-            for i in self.set.matches(text).iter() {
-                self.regex_hits(i, &mut caches[i], text, 0, raw);
+            for (i, c) in caches.iter_mut().enumerate() {
+                self.regex_hits(i, c, text, 0, raw);
             }
         }
     }

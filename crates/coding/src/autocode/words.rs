@@ -278,7 +278,7 @@ pub fn normalise_phrase(phrase: &str, stem: bool) -> String {
 }
 
 /// Rewrites `\b` and `\B` as ASCII word boundaries. The `regex` crate's fast engines (the
-/// lazy DFA behind `RegexSet`) cannot run Unicode word boundaries on non-ASCII text and fall
+/// lazy DFA) cannot run Unicode word boundaries on non-ASCII text and fall
 /// back to a much slower engine; for English fieldnotes ASCII boundaries mean the same.
 pub fn ascii_word_boundaries(pattern: &str) -> String {
     let mut out = String::with_capacity(pattern.len() + 16);
