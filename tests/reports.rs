@@ -499,6 +499,41 @@ fn keyness_rows_recompute_from_their_own_frequencies() {
     assert!(!f.lines().any(|l| l.contains(",the,")), "{f}");
 }
 
+/// A `date` no year is read from (a day written the British way, a month in words) is named with
+/// its file and line when notes are read, and in a table by year, whose `(none)` column holds
+/// those notes' passages; a date or a year alone is not named.
+#[test]
+fn dates_that_are_not_days_are_named_not_passed_over() {
+    let p = crate::util::TestProject::new();
+    p.write("notes/fife/a.md", "---\nsite: Fife\ndate: 08/07/2016\n---\nThe staff turnover continued.\n");
+    p.write("notes/fife/b.md", "---\nsite: Fife\ndate: 2016-07-09\n---\nStaff turnover again.\n");
+    p.write("notes/fife/c.md", "---\nsite: Fife\ntitle: Board\nDate: July 2016\n---\nTurnover.\n");
+    p.write("notes/fife/d.md", "---\nsite: Fife\ndate: 2017\n---\nTurnover, late.\n");
+    let o = p.run_expect(&["index"], 0);
+    let err = crate::util::stderr(&o);
+    assert!(err.contains("2 note(s) give a `date` that is not a day"), "{err}");
+    assert!(
+        err.contains("`notes/fife/a.md:3` `08/07/2016`") && err.contains("`notes/fife/c.md:4` `July 2016`"),
+        "{err}"
+    );
+    assert!(!err.contains("b.md") && !err.contains("d.md"), "{err}");
+    for id in ["a", "b", "c", "d"] {
+        p.run(&["code", "add", &format!("notes/fife/{id}.md#1"), "time", "-q"]);
+    }
+    let o = p.run_expect(&["report", "themes", "--by", "year", "--format", "json"], 0);
+    let t: serde_json::Value = serde_json::from_slice(&o.stdout).unwrap();
+    let caption = t["caption"].as_str().unwrap();
+    assert!(
+        caption.contains("2 note(s) give a `date` that is not a day") && caption.contains("under (none)"),
+        "{caption}"
+    );
+    let err = crate::util::stderr(&o);
+    assert!(err.contains("`notes/fife/a.md` `08/07/2016`") && err.contains("hint: write dates as YYYY-MM-DD"), "{err}");
+    // Grouped by site, nothing is said of dates.
+    let o = p.run_expect(&["report", "themes", "--by", "site"], 0);
+    assert!(!crate::util::stderr(&o).contains("not a day"), "{}", crate::util::stderr(&o));
+}
+
 /// Options that would give an empty or one-column table are refused with a reason.
 #[test]
 fn a_grouping_or_count_that_would_say_nothing_is_refused() {

@@ -537,6 +537,10 @@ fn themes(g: &Globals, a: ThemesArgs) -> Result<ExitCode> {
     store.check_grouped(&GroupBy::parse(&a.by))?;
     let mut t = fieldnotes_report::theme_table(&frames, &book, &a.by, unit, measure, &sel.describe(), a.rollup)?;
     t.left_out = store.left_out(&sel).describe();
+    if let Some(dates) = store.unread_dates(&GroupBy::parse(&a.by)) {
+        warn_dates(&dates);
+        t.left_out = if t.left_out.is_empty() { dates } else { format!("{} {dates}", t.left_out) };
+    }
     if let Some(clause) = t.not_in_codebook_clause() {
         output::warn(&clause);
     }
@@ -619,6 +623,9 @@ fn stats(g: &Globals, a: StatsArgs) -> Result<ExitCode> {
     let store = crate::store::report_store(&project, g)?;
     // A key no note has is refused, as `report themes` refuses it.
     store.check_grouped(&GroupBy::parse(&a.by))?;
+    if let Some(dates) = store.unread_dates(&GroupBy::parse(&a.by)) {
+        warn_dates(&dates);
+    }
     let (groups, tests) = analysis::GroupCounts::from_theme_table(&store.passage_table(book, &a.by, &sel)?).finish();
     let t = report::stats_table(&groups, &tests, &a.by, &report::counted(&sel, &store.left_out(&sel)));
     let text = match a.out.format() {
@@ -654,6 +661,16 @@ fn stats(g: &Globals, a: StatsArgs) -> Result<ExitCode> {
     emit(a.out.output.as_deref(), &text)?;
     caption_for_csv(g.quiet, a.out.format(), &t.caption);
     Ok(ExitCode::SUCCESS)
+}
+
+/// Warns of notes whose `date` no year is read from ([`Store::unread_dates`]), with the remedy.
+///
+/// [`Store::unread_dates`]: fieldnotes_report::store::Store::unread_dates
+fn warn_dates(sentence: &str) {
+    output::warn(&format!(
+        "{} (hint: write dates as YYYY-MM-DD, `date: 2016-07-08`, or a year alone, `date: 2016`)",
+        sentence.trim_end_matches('.')
+    ));
 }
 
 /// An error for a grouping by a front-matter key no note has, as `report themes` gives it: a

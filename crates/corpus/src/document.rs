@@ -83,6 +83,31 @@ impl Document {
         }
     }
 
+    /// The `date` the note gives when no search or table can read a day or a year from it
+    /// (`08/07/2016`, `July 2016`), with the line of the file it stands on: such a note has no
+    /// date and no year (`--by year` counts it under `(none)`, `date:2016` does not find it).
+    pub fn unread_date(&self) -> Option<(usize, String)> {
+        let value = self.attributes.get("date")?;
+        let text = value.to_plain();
+        if value.year().is_some() || text.trim().is_empty() {
+            return None;
+        }
+        // The key's line in the front matter (before the first passage); the first line where
+        // the date came from elsewhere.
+        let end = self.passages.first().map_or(usize::MAX, |p| p.line);
+        let line = self
+            .text
+            .lines()
+            .take(end.saturating_sub(1))
+            .position(|l| {
+                let l = l.trim_start();
+                l.get(..4).is_some_and(|k| k.eq_ignore_ascii_case("date"))
+                    && l[4..].trim_start().starts_with([':', '='])
+            })
+            .map_or(1, |i| i + 1);
+        Some((line, text))
+    }
+
     /// A string attribute (e.g. `site`), if set.
     pub fn attr_str(&self, key: &str) -> Option<&str> {
         self.attributes.get(key).and_then(Value::as_str)

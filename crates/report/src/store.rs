@@ -657,6 +657,39 @@ impl Store {
         Ok(())
     }
 
+    /// For a table grouped by year: the notes that give a `date` no year is read from
+    /// (`08/07/2016`), whose passages the table counts under `(none)`, said in a sentence (the
+    /// first few named with the date as written) for the caption; `None` for other groupings or
+    /// when every note's date is read.
+    pub fn unread_dates(&self, by: &GroupBy) -> Option<String> {
+        if *by != GroupBy::Year {
+            return None;
+        }
+        let strings = &self.header.attr_strings;
+        let Some(key) = strings.iter().position(|s| s == "date") else { return None };
+        let mut shown = Vec::new();
+        let mut count = 0;
+        for i in 0..self.header.docs.len() {
+            let doc = self.header.docs.get(i);
+            let Some(v) = doc.attr(key as u32) else { continue };
+            let text = &strings[v as usize];
+            if doc.year.is_some() || text.trim().is_empty() {
+                continue;
+            }
+            count += 1;
+            if shown.len() < 5 {
+                shown.push(format!("`{}` `{text}`", doc.path()));
+            }
+        }
+        (count > 0).then(|| {
+            let more = if count > shown.len() { format!("; and {} more", count - shown.len()) } else { String::new() };
+            format!(
+                "{count} note(s) give a `date` that is not a day ({}{more}): their passages are under (none).",
+                shown.join(", ")
+            )
+        })
+    }
+
     /// Whether note `path` is one the store counts (read, not left out).
     pub fn has_note(&self, path: &str) -> bool {
         self.header.docs.position(path).is_some()

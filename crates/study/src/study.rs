@@ -494,6 +494,7 @@ pub fn read_sized_batches(
     }
     let load = |batch: &[PathBuf]| project.load_files(batch, Vec::new(), progress);
     let mut batches = batches.into_iter();
+    let mut dates = UnreadDates::default();
     std::thread::scope(|scope| {
         let mut next = batches.next().map(load);
         while let Some(corpus) = next.take() {
@@ -501,6 +502,7 @@ pub fn read_sized_batches(
             for s in &corpus.skipped {
                 tell.warn(&skip_warning(s));
             }
+            dates.note(&corpus);
             each(corpus)?;
             next = match reading {
                 Some(handle) => {
@@ -509,8 +511,55 @@ pub fn read_sized_batches(
                 None => batches.next().map(load),
             };
         }
+        dates.tell(tell);
         Ok(())
     })
+}
+
+/// The notes read whose `date` no search or table reads ([`Document::unread_date`]), told in one
+/// warning once every note is read.
+#[derive(Default)]
+pub struct UnreadDates {
+    /// `path:line` and the date as written, the first few.
+    shown: Vec<String>,
+    count: usize,
+}
+
+impl UnreadDates {
+    /// Notes `corpus`'s notes with such a date.
+    pub fn note(&mut self, corpus: &Corpus) {
+        for d in &corpus.documents {
+            if let Some((line, text)) = d.unread_date() {
+                self.count += 1;
+                if self.shown.len() < 5 {
+                    self.shown.push(format!("`{}:{line}` `{text}`", d.path));
+                }
+            }
+        }
+    }
+
+    /// The warning, if a note had such a date.
+    pub fn warning(&self) -> Option<String> {
+        (self.count > 0).then(|| {
+            let more = if self.count > self.shown.len() {
+                format!("; and {} more", self.count - self.shown.len())
+            } else {
+                String::new()
+            };
+            format!(
+                "{} note(s) give a `date` that is not a day ({}{more}): they have no date or year in searches and tables (`--by year` counts them under (none), `date:2016` does not find them) (hint: write dates as YYYY-MM-DD, `date: 2016-07-08`, or a year alone, `date: 2016`)",
+                self.count,
+                self.shown.join(", ")
+            )
+        })
+    }
+
+    /// Tells the warning, if any.
+    pub fn tell(&self, tell: &dyn Tell) {
+        if let Some(w) = self.warning() {
+            tell.warn(&w);
+        }
+    }
 }
 
 /// Builds or updates the index reading the notes a batch at a time ([`read_in_batches`]): each
@@ -701,5 +750,8 @@ pub fn load_corpus(project: &Project, tell: &dyn Tell) -> Result<Corpus> {
     for s in &corpus.skipped {
         tell.warn(&skip_warning(s));
     }
+    let mut dates = UnreadDates::default();
+    dates.note(&corpus);
+    dates.tell(tell);
     Ok(corpus)
 }
