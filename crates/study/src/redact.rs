@@ -74,7 +74,7 @@ fn read_names(path: &Path) -> Result<Names> {
                 .split_whitespace()
                 .map(|w| w.split(['\'', '’']).map(regex::escape).collect::<Vec<_>>().join("['’]"))
                 .collect();
-            format!("({})", words.join(r"[\s_\-]+"))
+            format!("({})", words.join(r"[\s_\-]*"))
         })
         .collect::<Vec<_>>()
         .join("|");
@@ -90,8 +90,22 @@ fn is_word(c: Option<char>) -> bool {
     c.is_some_and(|c| c.is_alphanumeric())
 }
 
-/// Whole-word matches of the names in `text`: (byte start, byte end, name index). A plural `s`
-/// right after a name is left out of the match and stays in the text.
+/// Whether a word may end between `left` and `right` (the characters either side, `None` at
+/// the text's ends): where either is not a letter or digit, and inside a run of them where a
+/// lower-case letter meets a capital (`InterviewMorag.md`, `MoragFindlay`, as file names and
+/// tags join words) or a letter meets a digit (`morag2.md`).
+fn word_edge(left: Option<char>, right: Option<char>) -> bool {
+    match (left, right) {
+        (Some(l), Some(r)) if l.is_alphanumeric() && r.is_alphanumeric() => {
+            (l.is_lowercase() && r.is_uppercase()) || l.is_numeric() != r.is_numeric()
+        }
+        _ => true,
+    }
+}
+
+/// Whole-word matches of the names in `text` (a word's edges as [`word_edge`] finds them):
+/// (byte start, byte end, name index). A plural `s` right after a name is left out of the match
+/// and stays in the text.
 fn find_names(names: &Names, text: &str) -> Vec<(usize, usize, usize)> {
     names
         .re
@@ -101,7 +115,9 @@ fn find_names(names: &Names, text: &str) -> Vec<(usize, usize, usize)> {
             let i = (1..c.len()).find(|&g| c.get(g).is_some())? - 1;
             let after = &text[m.end()..];
             let plural = after.starts_with(['s', 'S']) && !is_word(after[1..].chars().next());
-            let whole = !is_word(text[..m.start()].chars().next_back()) && (plural || !is_word(after.chars().next()));
+            let (first, last) = (m.as_str().chars().next(), m.as_str().chars().next_back());
+            let whole = word_edge(text[..m.start()].chars().next_back(), first)
+                && (plural || word_edge(last, after.chars().next()));
             whole.then_some((m.start(), m.end(), i))
         })
         .collect()
@@ -767,6 +783,20 @@ mod tests {
         }
         // Two numbers after one another are two, not one too long to be either.
         assert_eq!(found(&d, "07700 900123. 01592 583222").len(), 2);
+    }
+
+    #[test]
+    fn names_joined_to_other_words_as_file_names_join_them_are_found() {
+        let d = detector("Morag Findlay,P7\nMorag,P7\nAnn,P8\n", &Options::default());
+        let names = |t: &str| found(&d, t).into_iter().map(|(_, w)| w).collect::<Vec<_>>();
+        assert_eq!(names("InterviewMorag.md"), ["Morag"]);
+        assert_eq!(names("MoragFindlay-notes"), ["MoragFindlay"]);
+        assert_eq!(names("morag2.md and 2Morag"), ["morag", "Morag"]);
+        assert_eq!(names("#ThanksAnn, Ann's"), ["Ann", "Ann"]);
+        // Inside a word, in one case, a name is not one: "Ann" in "planning", "ANNUAL", "Annex".
+        assert_eq!(names("Planning the ANNUAL Annex; moragh"), Vec::<String>::new());
+        let (text, _, _) = replace(&d, "notes/InterviewMorag.md");
+        assert_eq!(text, "notes/InterviewP7.md");
     }
 
     #[test]
