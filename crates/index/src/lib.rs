@@ -164,7 +164,18 @@ impl SearchIndex {
     /// Opens the index in `dir`, or creates it. A missing, stale or corrupt index is rebuilt:
     /// the returned reason says why (the caller tells the user).
     pub fn open_or_create(dir: &Path) -> Result<(SearchIndex, Option<String>)> {
-        let (index, manifest, reason) = match open_existing(dir) {
+        // Each segment's files opened as a search opens them: one cut short (a crash, a full
+        // disk) is found by the update, which makes the index again, rather than by the next
+        // search. (A search that meets one says to run `fieldnotes index --rebuild`.)
+        let readable = |(index, manifest): (Index, Manifest)| {
+            let opened: tantivy::Result<IndexReader> =
+                index.reader_builder().reload_policy(ReloadPolicy::Manual).try_into();
+            match opened {
+                Ok(_) => Ok((index, manifest)),
+                Err(e) => Err(format!("its files are damaged ({e})")),
+            }
+        };
+        let (index, manifest, reason) = match open_existing(dir).and_then(readable) {
             Ok((i, m)) => (i, m, None),
             Err(why) => {
                 let existed = dir.exists();

@@ -168,6 +168,18 @@ fn corrupt_or_stale_index_is_rebuilt() {
     fs::remove_file(idx_dir.join(WORDS)).unwrap();
     let (_, reason) = SearchIndex::open_or_create(&idx_dir).unwrap();
     assert!(reason.unwrap().contains("word list"));
+    // A segment's file cut short (a crash, a full disk): the update finds it and starts again,
+    // where it had said every note was unchanged and left each search to fail.
+    drop(build(root));
+    let idx_file = fs::read_dir(&idx_dir)
+        .unwrap()
+        .map(|e| e.unwrap().path())
+        .find(|p| p.extension().is_some_and(|x| x == "idx"))
+        .expect("a segment's postings");
+    fs::OpenOptions::new().write(true).open(&idx_file).unwrap().set_len(10).unwrap();
+    let (idx, reason) = SearchIndex::open_or_create(&idx_dir).unwrap();
+    assert!(reason.unwrap().contains("its files are damaged"));
+    assert_eq!(idx.n_documents(), 0);
 }
 
 #[test]
