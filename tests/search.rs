@@ -150,3 +150,24 @@ fn counts_by_a_list_say_that_rows_add_up_to_more() {
     let by_site = p.run(&["search", "code:time", "--count", "--by", "site", "--include-suggested"]);
     assert!(!by_site.contains("add up to"), "{by_site}");
 }
+
+/// An export holds every hit: `--csv` and `--json` are not cut at the terminal's 20, and a
+/// limit asked for is said where it leaves hits out.
+#[test]
+fn exports_hold_every_hit_unless_told() {
+    let p = TestProject::new();
+    for i in 0..25 {
+        p.write(&format!("notes/fife/{i:02}.md"), "---\nsite: Fife\n---\nThe staff turnover went on.\n");
+    }
+    let o = p.run_expect(&["search", "turnover", "--csv"], 0);
+    let csv = String::from_utf8(o.stdout.clone()).unwrap();
+    assert_eq!(csv.lines().count(), 26, "a header and 25 rows: {csv}");
+    assert!(!stderr(&o).contains("wrote"), "{}", stderr(&o));
+    assert_eq!(p.json(&["search", "turnover", "--json"])["hits"].as_array().unwrap().len(), 25);
+    let o = p.run_expect(&["search", "turnover", "--csv", "-n", "5"], 0);
+    assert_eq!(String::from_utf8(o.stdout.clone()).unwrap().lines().count(), 6);
+    assert!(stderr(&o).contains("wrote 5 of the 25 passages that match"), "{}", stderr(&o));
+    // On the terminal, 20, with the total.
+    let o = p.run_expect(&["search", "turnover"], 0);
+    assert!(stderr(&o).contains("25 passages match `turnover`; showing 20"), "{}", stderr(&o));
+}

@@ -16,7 +16,8 @@ Query language:
   \"staff turnover\"           a phrase: the words in this order
   \"critical friend\"~3        proximity: each word at most 3 words later than its place
   partner*                   words starting with `partner`
-  turnvoer~1                 words within 1 edit (letters added, dropped, changed or swapped)
+  turnvoer~1                 words within 1 edit (letters added, dropped, changed or swapped),
+                             and their other forms, as a word is stemmed
   trust time                 both (AND is the default; `trust AND time` is the same)
   trust OR time              either
   trust NOT budget           trust without budget (also `trust -budget`)
@@ -35,6 +36,8 @@ Filters (case does not matter):
   code:time                  passages with an accepted coding of `time` (by anyone);
                              with --include-suggested, suggestions not yet reviewed too
   date:2016  date:2016-03  date:[2016-01-01 TO 2016-06-30]  year:2017  words:[100 TO *]
+                             (`date:2016` and `year:2016` also find a note dated `date: 2016`;
+                             `date:[* TO *]`, every passage with a date)
 A field, value or code that exists nowhere in the project gets a warning naming the closest ones.
 
 Examples:
@@ -53,9 +56,9 @@ small project, under 16 MB of notes, brings it up to date first). --refresh alwa
 pub struct Args {
     /// The query (see `fieldnotes search --help` for the language).
     query: String,
-    /// At most this many hits.
-    #[arg(long, short = 'n', default_value_t = 20)]
-    limit: usize,
+    /// At most this many hits (default: 20 on the terminal, every hit with --csv or --json).
+    #[arg(long, short = 'n')]
+    limit: Option<usize>,
     /// Keyword-in-context lines, one per match of the query, aligned on it.
     #[arg(long)]
     kwic: bool,
@@ -139,8 +142,10 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     let by_code = matches!(a.by.as_deref(), Some("code" | "codes"));
     let opened = fieldnotes_study::search::open(&project, &a.query, &ast, by_code, a.refresh, g)?;
     let (idx, uses_codes) = (opened.index, opened.uses_codes);
-    let opts =
-        SearchOptions { exact: a.exact, limit: a.limit, snippet_chars: 160, include_suggested: a.include_suggested };
+    // An export holds every hit unless asked for fewer: rows counted in a spreadsheet are a
+    // count.
+    let limit = a.limit.unwrap_or(if a.csv || a.json { usize::MAX } else { 20 });
+    let opts = SearchOptions { exact: a.exact, limit, snippet_chars: 160, include_suggested: a.include_suggested };
     let mut out = output::stdout();
     if a.count {
         let group = a.by.as_deref().unwrap_or("");
@@ -229,6 +234,14 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
             })
             .collect();
         output::write_csv(&mut out, &header, &rows)?;
+        if rows.len() < res.total {
+            output::warn(&format!(
+                "wrote {} of the {} passages that match (`-n {}`); without `-n` every one is written",
+                rows.len(),
+                res.total,
+                limit
+            ));
+        }
     } else if a.kwic {
         let mut lines = 0usize;
         for h in &res.hits {

@@ -316,13 +316,22 @@ impl Compiler<'_> {
                 let word = w.to_lowercase();
                 let d = usize::from(*d);
                 let len = word.chars().count();
-                let words: BTreeSet<String> = self
+                let mut words: BTreeSet<String> = self
                     .idx
                     .words()
                     .iter()
                     .filter(|t| t.chars().count().abs_diff(len) <= d && damerau(&word, t) <= d)
                     .cloned()
                     .collect();
+                // Stemmed (without `--exact`), as every word is: the other forms of the word
+                // and of the words near it, so that `trusted~1` finds what `trusted` finds and
+                // more, not fewer.
+                if !self.exact {
+                    let stems: BTreeSet<String> = words.iter().chain([&word]).map(|w| schema::stem(w)).collect();
+                    for s in stems {
+                        words.extend(self.idx.words_with_stem(&s).iter().cloned());
+                    }
+                }
                 self.words_query(words.iter().cloned().collect(), Check::AnyOf(words))
             }
             Ast::Field { field, value, prefix, whole } => self.field_query(field, value, *prefix, *whole)?,
@@ -348,7 +357,18 @@ impl Compiler<'_> {
                 )
                 .into());
             }
-            return self.range_query(name, Some(&(value.to_string(), true)), Some(&(value.to_string(), true)));
+            let days = self.range_query(name, Some(&(value.to_string(), true)), Some(&(value.to_string(), true)))?;
+            // `date:2017` also finds the notes dated by their year alone (`date: 2017`), as
+            // `year:2017` and every table by year count them.
+            if name == "date"
+                && value.len() == 4
+                && let Ok(year) = value.parse::<u64>()
+            {
+                let alone: Box<dyn Query> =
+                    Box::new(TermQuery::new(Term::from_field_u64(f.year, year), IndexRecordOption::Basic));
+                return Ok(Box::new(BooleanQuery::new(vec![(Occur::Should, days), (Occur::Should, alone)])));
+            }
+            return Ok(days);
         }
         if name == "text" {
             return self.compile(&if prefix { Ast::Prefix(value.into()) } else { Ast::Phrase(value.into(), 0) });
@@ -436,7 +456,16 @@ impl Compiler<'_> {
                         (true, false) => Bound::Excluded(day(first)),
                     })
                 };
-                Ok(Box::new(RangeQuery::new(bound(lower, false)?, bound(upper, true)?)))
+                let (lower, upper) = (bound(lower, false)?, bound(upper, true)?);
+                // `[* TO *]`: every passage with a date (a range needs one bound; this one, in 285
+                // BC, is before any note and within the nanoseconds a date is kept in).
+                let lower = match (&lower, &upper) {
+                    (Bound::Unbounded, Bound::Unbounded) => {
+                        Bound::Included(Term::from_field_date(f, DateTime::from_timestamp_secs(-9_000_000_000)))
+                    }
+                    _ => lower,
+                };
+                Ok(Box::new(RangeQuery::new(lower, upper)))
             }
             "year" | "words" => {
                 let f = if name == "year" { self.idx.fields.year } else { self.idx.fields.words };
@@ -448,7 +477,13 @@ impl Compiler<'_> {
                     let t = Term::from_field_u64(f, n);
                     Ok(if *inclusive { Bound::Included(t) } else { Bound::Excluded(t) })
                 };
-                Ok(Box::new(RangeQuery::new(bound(lower)?, bound(upper)?)))
+                let (lower, upper) = (bound(lower)?, bound(upper)?);
+                // `[* TO *]`: every passage with a value (a range needs one bound).
+                let lower = match (&lower, &upper) {
+                    (Bound::Unbounded, Bound::Unbounded) => Bound::Included(Term::from_field_u64(f, 0)),
+                    _ => lower,
+                };
+                Ok(Box::new(RangeQuery::new(lower, upper)))
             }
             _ => Err(syntax(
                 format!("ranges work on `date`, `year` and `words`, not `{name}`"),
@@ -742,7 +777,9 @@ impl SearchIndex {
     /// the matches of the query in its text and a snippet around them.
     pub fn search(&self, query: &str, opts: &SearchOptions) -> Result<SearchResults> {
         let (q, searcher, leaves) = self.compiled(query, opts)?;
-        let (top, total) = searcher.search(&q, &(TopDocs::with_limit(opts.limit.max(1)).order_by_score(), Count))?;
+        // No more places kept than there are passages (a limit of `usize::MAX` is every hit).
+        let most = opts.limit.min(usize::try_from(searcher.num_docs()).unwrap_or(usize::MAX)).max(1);
+        let (top, total) = searcher.search(&q, &(TopDocs::with_limit(most).order_by_score(), Count))?;
         let mut hits = Vec::with_capacity(top.len());
         for (score, addr) in top.into_iter().take(opts.limit) {
             let doc: TantivyDocument = searcher.doc(addr)?;

@@ -77,6 +77,13 @@ fn filters_in_combination() {
     assert_eq!(ids(&idx, "(trust OR budget) -site:glasgow").len(), 3);
     assert_eq!(ids(&idx, "NOT trust").len(), 2);
     assert_eq!(ids(&idx, "turnvoer~1"), ["notes/glasgow/b.md#1", "notes/glasgow/b.md#2"]);
+    // A fuzzy word is stemmed as a word is: it finds the word's other forms ("trusted~1" what
+    // "trusted" finds), and under --exact only the spellings within reach.
+    assert_eq!(ids(&idx, "trusted~1"), ids(&idx, "trusted"));
+    assert_eq!(ids_exact(&idx, "trusted~1", true), ["notes/fife/a.md#2"]);
+    // `[* TO *]`: every passage with a value; `date:YEAR` also finds a note dated by its year.
+    assert_eq!(ids(&idx, "words:[* TO *]").len(), 5);
+    assert_eq!(ids(&idx, "date:[* TO *]").len(), 5);
     assert_eq!(ids(&idx, "partner*"), ["notes/fife/a.md#2"]);
     assert_eq!(ids(&idx, "\"critical time\"~3"), ["notes/west-dunbartonshire/c.md#1"]);
     assert!(ids(&idx, "\"critical time\"").is_empty());
@@ -146,6 +153,19 @@ fn incremental_updates_touch_only_changes() {
     assert_eq!(ids(&idx, "code:context OR code:time").len(), 2);
     assert_eq!(idx.n_documents(), 2);
     assert_eq!(fs::read(root.join(".fieldnotes/index").join(STATE)).unwrap(), state_before);
+}
+
+#[test]
+fn a_year_finds_the_notes_dated_by_their_year_alone() {
+    let dir = tempfile::tempdir().unwrap();
+    write(dir.path(), "notes/a.md", "---\ndate: 2017\n---\nTrust.\n");
+    write(dir.path(), "notes/b.md", "---\ndate: 2017-03-01\n---\nTrust.\n");
+    write(dir.path(), "notes/c.md", "---\ndate: 2016-12-31\n---\nTrust.\n");
+    let (_, idx) = build(dir.path());
+    assert_eq!(ids(&idx, "date:2017"), ["notes/a.md#1", "notes/b.md#1"]);
+    assert_eq!(ids(&idx, "date:2017"), ids(&idx, "year:2017"));
+    // A day or a month of 2017 is not the year alone.
+    assert_eq!(ids(&idx, "date:2017-03"), ["notes/b.md#1"]);
 }
 
 #[test]
