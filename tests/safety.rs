@@ -502,3 +502,36 @@ fn redaction_leaves_no_name_in_the_places_a_walkthrough_found_them() {
     assert!(o.stdout.is_empty(), "{}", String::from_utf8_lossy(&o.stdout));
     c.run_expect(&["--project", copy.to_str().unwrap(), "code", "check"], 0);
 }
+
+/// A report or export is never written over the project's own files: a ledger, the codebook,
+/// the settings, a note, the derived state (a slip of `-o` or tab completion replaced them
+/// whole, and every command then failed or counted nothing), however the path is written.
+#[test]
+fn outputs_are_not_written_over_the_project_s_own_files() {
+    let p = TestProject::new();
+    p.write("notes/fife/a.md", "---\nsite: Fife\n---\nThe staff turnover continued.\n");
+    p.run(&["code", "add", "notes/fife/a.md#1", "time", "--coder", "hb", "-q"]);
+    let kept: Vec<(&str, String)> = ["codings/hb.jsonl", "codebook.toml", "fieldnotes.toml", "notes/fife/a.md"]
+        .into_iter()
+        .map(|f| (f, p.read(f)))
+        .collect();
+    for args in [
+        &["export", "qdpx", "codings/hb.jsonl"][..],
+        &["export", "qdc", "codebook.toml"],
+        &["report", "themes", "-o", "fieldnotes.toml"],
+        &["report", "themes", "--format", "csv", "-o", "notes/fife/a.md"],
+        &["report", "themes", "-o", "new/../codings/hb.jsonl"],
+        &["report", "themes", "-o", ".fieldnotes/index/meta.json"],
+        &["export", "parquet", "codings/tables"],
+    ] {
+        let o = p.run_expect(args, 2);
+        assert!(stderr(&o).contains("a report or export is not written over it"), "{args:?}: {}", stderr(&o));
+    }
+    for (f, before) in &kept {
+        assert_eq!(&p.read(f), before, "{f}");
+    }
+    // Anywhere else, as before.
+    p.run(&["export", "qdpx", "out/study.qdpx", "-q"]);
+    p.run(&["report", "themes", "-o", "themes.txt", "-q"]);
+    assert!(p.path().join("out/study.qdpx").is_file() && p.read("themes.txt").contains("time"));
+}

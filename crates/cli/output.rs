@@ -2,6 +2,7 @@
 //! progress bars, colour and plain-text tables.
 
 use std::io::{self, BufWriter, IsTerminal, Write};
+use std::path::Path;
 
 use indicatif::{ProgressBar, ProgressDrawTarget, ProgressStyle};
 
@@ -178,4 +179,75 @@ pub fn write_json_line(out: &mut impl Write, v: &(impl serde::Serialize + ?Sized
     serde_json::to_writer(&mut *out, &serde_json::to_value(v)?)?;
     writeln!(out)?;
     Ok(())
+}
+
+/// An error when `path`, where a report or an export is to be written, is one of the project's
+/// own files: a note, a coder's ledger, the codebook, the settings or the derived state. A slip
+/// of `-o` or of tab completion (`export qdpx codings/hb.jsonl`) replaced them whole.
+pub fn check_output(g: &crate::Globals, path: &std::path::Path) -> anyhow::Result<()> {
+    let Ok(project) = g.project() else { return Ok(()) };
+    match project_file(&project, path) {
+        Some(what) => anyhow::bail!(
+            "`{}` is {what}: a report or export is not written over it (hint: name a file outside `codings/` and `.fieldnotes/`, and not a note, the codebook or `fieldnotes.toml`)",
+            path.display()
+        ),
+        None => Ok(()),
+    }
+}
+
+/// What `path` is to the project, if it is one of its own files.
+fn project_file(project: &fieldnotes_corpus::Project, path: &std::path::Path) -> Option<&'static str> {
+    let abs = if path.is_absolute() { path.to_path_buf() } else { std::env::current_dir().ok()?.join(path) };
+    let target = resolved(&abs)?;
+    let root = project.root().canonicalize().ok()?;
+    let rel = target.strip_prefix(&root).ok()?.to_string_lossy().replace('\\', "/");
+    let codebook = project.codebook_path().canonicalize().ok();
+    if rel == fieldnotes_corpus::CONFIG_FILE {
+        Some("the project's settings")
+    } else if codebook.as_ref() == Some(&target) {
+        Some("the project's codebook")
+    } else if rel.starts_with(&format!("{}/", fieldnotes_coding::ledger::CODINGS_DIR)) {
+        Some("in the project's ledgers of codings")
+    } else if rel.starts_with(&format!("{}/", fieldnotes_corpus::DERIVED_DIR)) {
+        Some("in the project's derived state")
+    } else if project.note_file(&rel).is_some() {
+        Some("one of the project's notes")
+    } else {
+        None
+    }
+}
+
+/// `abs` as the file it names once written: its folder resolved (links followed) where it
+/// exists; where it does not yet, the path taken as written (`x/..` is where `x` would be made).
+fn resolved(abs: &Path) -> Option<std::path::PathBuf> {
+    if let Some(dir) = abs.parent().and_then(|d| d.canonicalize().ok()) {
+        return Some(dir.join(abs.file_name()?));
+    }
+    let mut lexical = std::path::PathBuf::new();
+    for part in abs.components() {
+        match part {
+            std::path::Component::ParentDir => {
+                lexical.pop();
+            }
+            std::path::Component::CurDir => {}
+            other => lexical.push(other),
+        }
+    }
+    // The nearest folder that exists, resolved, and the rest under it.
+    let mut base = lexical.as_path();
+    let mut rest = Vec::new();
+    loop {
+        if let Ok(dir) = base.canonicalize() {
+            return Some(rest.iter().rev().fold(dir, |p, part| p.join(part)));
+        }
+        rest.push(base.file_name()?);
+        base = base.parent()?;
+    }
+}
+
+/// [`crate::init::write_atomic`] of a report or export, refused over the project's own files
+/// ([`check_output`]).
+pub fn write_output(g: &crate::Globals, path: &std::path::Path, content: &[u8]) -> anyhow::Result<()> {
+    check_output(g, path)?;
+    crate::init::write_atomic(path, content)
 }

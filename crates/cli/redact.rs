@@ -89,6 +89,9 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     }
     let names_path =
         a.names.as_ref().context("give the names to replace: `--names names.csv` (columns name,pseudonym)")?;
+    if let Some(report) = &a.report {
+        output::check_output(g, report)?;
+    }
     let detector = a.detector()?;
     let project = g.project()?;
     let out = match &a.out {

@@ -32,13 +32,14 @@ pub fn export_qdc(g: &Globals, file: &Path) -> Result<ExitCode> {
     let project = g.project()?;
     let book = crate::study::codebook(&project)?;
     let xml = fieldnotes_refi::export_qdc(&book, &project_key(&project));
-    write_atomic(file, xml.as_bytes())?;
+    crate::output::write_output(g, file, xml.as_bytes())?;
     output::info(g.quiet, &format!("wrote {} codes to `{}`", book.codes.len(), file.display()));
     Ok(ExitCode::SUCCESS)
 }
 
 /// `fieldnotes export qdpx FILE`.
 pub fn export_qdpx(g: &Globals, file: &Path, include_suggested: bool) -> Result<ExitCode> {
+    crate::output::check_output(g, file)?;
     let study = Study::load(g.project()?, g)?;
     let book = study.codebook()?;
     let placement = study.placement();
@@ -84,7 +85,7 @@ pub fn export_qdpx(g: &Globals, file: &Path, include_suggested: bool) -> Result<
     for w in &summary.warnings {
         output::warn(&format!("`{}`: {}", file.display(), w.message));
     }
-    write_atomic(file, buf.get_ref())?;
+    crate::output::write_output(g, file, buf.get_ref())?;
     let what = if summary.suggested > 0 {
         format!(
             "{} accepted, {} suggested and marked as such (user `<coder> (suggested, not reviewed)`)",

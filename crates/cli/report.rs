@@ -366,7 +366,7 @@ pub fn run(g: &Globals, c: Command) -> Result<ExitCode> {
             let project = g.project()?;
             let book = study::codebook(&project)?;
             let page = report::html_report(&project, &book, &a.by, &a.counting.selection(&project)?, g)?;
-            write_atomic(&a.output, page.as_bytes())?;
+            output::write_output(g, &a.output, page.as_bytes())?;
             output::info(g.quiet, &format!("wrote `{}`", a.output.display()));
             Ok(ExitCode::SUCCESS)
         }
@@ -386,7 +386,8 @@ pub fn run_export(g: &Globals, c: ExportCommand) -> Result<ExitCode> {
     let project = g.project()?;
     let book = study::codebook(&project)?;
     let sel = a.counting.selection(&project)?;
-    // Written a batch of notes at a time.
+    // Written a batch of notes at a time, into a folder that is not the project's own.
+    output::check_output(g, &a.dir.join("passages.parquet"))?;
     let mut export = fieldnotes_report::export::ParquetExport::new(&a.dir, &book, &sel)?;
     let (mut notes, mut written) = (0, 0);
     let left_out = report::placed_in_batches(&project, &sel, g, |corpus, placement| {
@@ -416,6 +417,8 @@ fn export_quickwit(g: &Globals, dir: &std::path::Path, include_suggested: bool) 
     let project = g.project()?;
     let sel = Selection { coders: vec![], include_suggested, ..Selection::default() };
     std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+    output::check_output(g, &dir.join("passages.ndjson"))?;
+    output::check_output(g, &dir.join("index-config.yaml"))?;
     let id = quickwit::index_id(&project.config.name);
     let mut n = 0usize;
     let mut left_out = LeftOut::default();
@@ -452,9 +455,9 @@ fn export_quickwit(g: &Globals, dir: &std::path::Path, include_suggested: bool) 
     Ok(ExitCode::SUCCESS)
 }
 
-fn emit(out_path: Option<&Path>, content: &str) -> Result<()> {
+fn emit(g: &Globals, out_path: Option<&Path>, content: &str) -> Result<()> {
     match out_path {
-        Some(p) => write_atomic(p, content.as_bytes()),
+        Some(p) => output::write_output(g, p, content.as_bytes()),
         None => {
             let mut out = output::stdout();
             out.write_all(content.as_bytes())?;
@@ -551,18 +554,19 @@ fn themes(g: &Globals, a: ThemesArgs) -> Result<ExitCode> {
             Chart::Bars => fieldnotes_report::render::bars_svg(&t),
         };
         let svg = fieldnotes_report::render::captioned(&svg, &t.caption());
-        write_atomic(&path, &fieldnotes_report::render::svg_to_png(&svg, 2.0)?)?;
+        output::write_output(g, &path, &fieldnotes_report::render::svg_to_png(&svg, 2.0)?)?;
         output::info(g.quiet, &format!("wrote `{}`", path.display()));
         return Ok(ExitCode::SUCCESS);
     }
     if a.out.format() == Format::Parquet {
         let path = a.out.output.context("Parquet output needs a file: `-o themes.parquet`")?;
+        output::check_output(g, &path)?;
         fieldnotes_report::export::theme_parquet(&t, &path)?;
         output::info(g.quiet, &format!("wrote `{}`", path.display()));
         return Ok(ExitCode::SUCCESS);
     }
     let text = render_themes(&t, a.out.format(), a.chart)?;
-    emit(a.out.output.as_deref(), &text)?;
+    emit(g, a.out.output.as_deref(), &text)?;
     caption_for_csv(g.quiet, a.out.format(), &t.caption());
     if let Some(p) = &a.out.output {
         output::info(g.quiet, &format!("wrote `{}`", p.display()));
@@ -609,7 +613,7 @@ fn cooccur(g: &Globals, a: CooccurArgs) -> Result<ExitCode> {
         }
         other => render_table(&co.to_table(&caption), other, "Code co-occurrence")?,
     };
-    emit(a.out.output.as_deref(), &text)?;
+    emit(g, a.out.output.as_deref(), &text)?;
     caption_for_csv(g.quiet, a.out.format(), &caption);
     Ok(ExitCode::SUCCESS)
 }
@@ -658,7 +662,7 @@ fn stats(g: &Globals, a: StatsArgs) -> Result<ExitCode> {
         }
         other => render_table(&t, other, "Codes by group: chi-square")?,
     };
-    emit(a.out.output.as_deref(), &text)?;
+    emit(g, a.out.output.as_deref(), &text)?;
     caption_for_csv(g.quiet, a.out.format(), &t.caption);
     Ok(ExitCode::SUCCESS)
 }
@@ -744,7 +748,7 @@ fn quotes(g: &Globals, a: QuotesArgs) -> Result<ExitCode> {
         };
         render_table(&t, a.out.format(), "Exemplar quotes")?
     };
-    emit(a.out.output.as_deref(), &text)?;
+    emit(g, a.out.output.as_deref(), &text)?;
     caption_for_csv(g.quiet, a.out.format(), &caption);
     Ok(ExitCode::SUCCESS)
 }
@@ -782,7 +786,7 @@ fn words(g: &Globals, a: WordsArgs) -> Result<ExitCode> {
             "Word frequencies",
         )?
     };
-    emit(a.out.output.as_deref(), &text)?;
+    emit(g, a.out.output.as_deref(), &text)?;
     caption_for_csv(g.quiet, a.out.format(), &caption);
     Ok(ExitCode::SUCCESS)
 }
@@ -871,10 +875,10 @@ fn keyness(g: &Globals, a: KeynessArgs) -> Result<ExitCode> {
         let svg = fieldnotes_report::render::captioned(&keyness::log_ratio_svg(&rows, &caption), &caption);
         if a.out.format() == Format::Png {
             let path = a.out.output.as_deref().context("PNG output needs a file: `-o keyness.png`")?;
-            write_atomic(path, &fieldnotes_report::render::svg_to_png(&svg, 2.0)?)?;
+            output::write_output(g, path, &fieldnotes_report::render::svg_to_png(&svg, 2.0)?)?;
             output::info(g.quiet, &format!("wrote `{}`", path.display()));
         } else {
-            emit(a.out.output.as_deref(), &svg)?;
+            emit(g, a.out.output.as_deref(), &svg)?;
             if let Some(p) = &a.out.output {
                 output::info(g.quiet, &format!("wrote `{}`", p.display()));
             }
@@ -896,7 +900,7 @@ fn keyness(g: &Globals, a: KeynessArgs) -> Result<ExitCode> {
     } else {
         render_table(&keyness::keyness_table(&rows, compare.column(), &caption), a.out.format(), "Keyness")?
     };
-    emit(a.out.output.as_deref(), &text)?;
+    emit(g, a.out.output.as_deref(), &text)?;
     caption_for_csv(g.quiet, a.out.format(), &caption);
     Ok(ExitCode::SUCCESS)
 }
