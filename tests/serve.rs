@@ -172,6 +172,79 @@ fn requests_without_the_token_are_refused_and_nothing_is_written() {
     assert_eq!(ledger(&p, "ann").len(), 1);
 }
 
+/// What a walkthrough of the workbench found: a page loaded before its note was edited coded
+/// other words than it showed; two requests at once (a double click) wrote one coding twice; `u`
+/// on one page undid an action of another; a code `TIME` beside `time` was taken, and a coder
+/// `HB` beside `hb` started a second ledger.
+#[test]
+fn stale_pages_double_clicks_and_undo_elsewhere_do_not_touch_other_words() {
+    let p = TestProject::new();
+    p.write("notes/fife/a.md", "---\nsite: Fife\n---\nThe partner updates took almost an hour. Nobody named it.\n");
+    p.write("notes/fife/b.md", "---\nsite: Fife\n---\nAnother note about trust.\n");
+    let (id, other) = (p.key_id("notes/fife/a.md#1"), p.key_id("notes/fife/b.md#1"));
+    p.run(&["code", "add", &other, "context", "--coder", "hb", "-q"]);
+    // A note with a coding has its versions kept: an id the page holds is traced through edits.
+    p.run(&["code", "add", &id, "benefits-impact", "--coder", "jm", "-q"]);
+    let s = Served::start(&p, "hb");
+    let cookie = s.cookie();
+    let json = [("Cookie", cookie.as_str()), ("Content-Type", "application/json")];
+    let post = |path: &str, body: String| http(s.addr(), "POST", path, &json, &body);
+    // "Nobody named it" as the page showed it: characters 41..56.
+    let shown = |start: usize, end: usize| {
+        format!(
+            r#"{{"passage":"{id}","code":"time","start":{start},"end":{end},"text":"Nobody named it","page":"/notes/fife/a.md"}}"#
+        )
+    };
+    // The note edited on disk inside the passage, before those words, after the page loaded.
+    p.write("notes/fife/a.md", "---\nsite: Fife\n---\nThe agency reports took nearly an hour. Nobody named it.\n");
+    let (status, _, said) = post("/api/code", shown(41, 56));
+    assert_eq!(status, 200, "{said}");
+    let coded = ledger(&p, "hb").into_iter().filter(|e| e["code"] == "time").collect::<Vec<_>>();
+    assert_eq!(coded.len(), 1);
+    assert_eq!(coded[0]["text"], "Nobody named it", "the words the page showed, where they stand now");
+    // Words the note no longer has are refused: reload.
+    p.write("notes/fife/a.md", "---\nsite: Fife\n---\nThe agency reports took nearly an hour. All said it.\n");
+    let (status, _, said) = post("/api/code", shown(41, 56).replace("time", "expertise"));
+    assert_eq!(status, 400);
+    assert!(said.contains("the note changed since this page was loaded"), "{said}");
+    // Two requests at once: one ledger line.
+    let id = p.key_id("notes/fife/a.md#1");
+    let body = format!(
+        r#"{{"passage":"{id}","code":"expertise","start":4,"end":10,"text":"agency","page":"/notes/fife/a.md"}}"#
+    );
+    std::thread::scope(|scope| {
+        for _ in 0..3 {
+            scope.spawn(|| assert_eq!(post("/api/code", body.clone()).0, 200));
+        }
+    });
+    assert_eq!(ledger(&p, "hb").iter().filter(|e| e["code"] == "expertise").count(), 1);
+    // `u` on the review page does not undo the coding made on the note's page.
+    let (status, _, said) = post("/api/undo", r#"{"page":"/review"}"#.into());
+    assert_eq!(status, 400, "{said}");
+    assert!(said.contains("nothing to undo"), "{said}");
+    let (status, _, said) = post("/api/undo", r#"{"page":"/notes/fife/a.md"}"#.into());
+    assert_eq!(status, 200, "{said}");
+    assert!(ledger(&p, "hb").iter().any(|e| e["op"] == "remove"));
+    assert_eq!(
+        listed(&p, &["code", "list", "--coder", "hb", "--code", "context", "--json"]).len(),
+        1,
+        "b's coding stays"
+    );
+    // A code id that differs from one only in case, or with a `..` part, is refused.
+    for bad in ["TIME", "../x"] {
+        let (status, _, said) = post("/api/codes", format!(r#"{{"id":"{bad}","name":"x"}}"#));
+        assert_eq!(status, 400, "{bad}: {said}");
+    }
+    assert!(!p.read("codebook.toml").contains("TIME"));
+    drop(s);
+    // A coder `HB` where the ledger is `hb.jsonl` does not start a second ledger.
+    let o = p.run_expect(&["code", "add", &other, "time", "--coder", "HB"], 2);
+    assert!(crate::util::stderr(&o).contains("did you mean `hb`?"), "{}", crate::util::stderr(&o));
+    let o = p.run_expect(&["serve", "--port", "0", "--coder", "HB"], 2);
+    assert!(crate::util::stderr(&o).contains("did you mean `hb`?"), "{}", crate::util::stderr(&o));
+    assert!(!p.path().join("codings/HB.jsonl").exists());
+}
+
 #[test]
 fn two_coders_and_the_command_line_coding_at_once_lose_nothing() {
     let p = TestProject::new();

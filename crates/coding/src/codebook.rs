@@ -340,14 +340,29 @@ impl Codebook {
             let earlier = self.codes[..i].iter().filter(|x| x.id == c.id).count();
             let line = text.and_then(|t| find_id_line_nth(t, &c.id, earlier)).or_else(|| line_for(&c.id));
             let first_line = line_for(&c.id);
-            if c.id.trim().is_empty() || c.id.chars().any(|ch| ch.is_whitespace() || ch == ':' || ch == '"') {
+            if c.id.trim().is_empty()
+                || c.id.chars().any(|ch| ch.is_whitespace() || ch == ':' || ch == '"')
+                || c.id.split('/').any(|part| part.is_empty() || part == "." || part == "..")
+            {
                 out.push(Finding {
                     severity: Severity::Error,
                     code: Some(c.id.clone()),
                     line,
                     message: format!(
-                        "code id `{}` is empty or holds spaces, `:` or quotes; use a short id such as `staff-turnover`",
+                        "code id `{}` is empty, holds spaces, `:` or quotes, or has an empty, `.` or `..` part between slashes; use a short id such as `staff-turnover` (or `barriers/cost` under `barriers`)",
                         c.id
+                    ),
+                });
+            }
+            // `TIME` beside `time`: search's `code:` ignores case, the tables do not.
+            if let Some(other) = self.codes[..i].iter().find(|x| x.id != c.id && x.id.eq_ignore_ascii_case(&c.id)) {
+                out.push(Finding {
+                    severity: Severity::Error,
+                    code: Some(c.id.clone()),
+                    line,
+                    message: format!(
+                        "code ids `{}` and `{}` differ only in case: `code:` in a search finds both as one, the tables count them apart; give each its own id",
+                        other.id, c.id
                     ),
                 });
             }
@@ -572,6 +587,20 @@ description = "e"
         .unwrap();
         let ids: Vec<&str> = cb.tree_order().into_iter().map(|i| cb.codes[i].id.as_str()).collect();
         assert_eq!(ids, ["a", "a/x", "a/x/y", "b", "c"]);
+    }
+
+    #[test]
+    fn ids_differing_only_in_case_or_with_dot_parts_are_errors() {
+        let cb = Codebook::parse(
+            "[[code]]\nid='time'\ndescription='t'\n[[code]]\nid='TIME'\ndescription='t'\n[[code]]\nid='../x'\ndescription='x'\n[[code]]\nid='a//b'\ndescription='x'\n",
+        )
+        .unwrap();
+        let errors: Vec<String> =
+            cb.check(None, None).into_iter().filter(|f| f.severity == Severity::Error).map(|f| f.message).collect();
+        assert!(errors.iter().any(|m| m.contains("`time` and `TIME` differ only in case")), "{errors:?}");
+        assert!(errors.iter().any(|m| m.contains("code id `../x`")), "{errors:?}");
+        assert!(errors.iter().any(|m| m.contains("code id `a//b`")), "{errors:?}");
+        assert_eq!(errors.len(), 3, "{errors:?}");
     }
 
     #[test]

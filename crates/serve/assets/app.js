@@ -12,11 +12,12 @@
   };
   const cp = (s) => Array.from(s).length;
 
+  // Every action says the page it was made on: `u` undoes this page's last action only.
   async function post(url, body) {
     const r = await fetch(url, {
       method: "POST",
       headers: { "content-type": "application/json" },
-      body: JSON.stringify(body || {}),
+      body: JSON.stringify(Object.assign({ page: location.pathname }, body || {})),
       credentials: "same-origin",
     });
     const j = await r.json().catch(() => ({ error: r.status + " " + r.statusText }));
@@ -78,12 +79,17 @@
 
   // Posts an action; once done says what was done (`said`: text, or made from the answer) and
   // reloads, or says why it failed.
+  // One at a time: a second click (a double click) while one is on its way is not sent.
+  let acting = false;
   async function act(url, body, said) {
+    if (acting) return;
+    acting = true;
     try {
       const r = await post(url, body);
       say(typeof said === "function" ? said(r) : said);
       reload();
     } catch (e) {
+      acting = false;
       say(e.message, true);
     }
   }
@@ -93,7 +99,7 @@
     if (!s) return say("select words in a passage first", true);
     if (s.error) return say(s.error, true);
     const memo = $("#memo") ? $("#memo").value : "";
-    await act("/api/code", { passage: s.passage, code: codeId, start: s.start, end: s.end, memo }, (r) => {
+    await act("/api/code", { passage: s.passage, code: codeId, start: s.start, end: s.end, text: s.text, memo }, (r) => {
       if ($("#memo")) $("#memo").value = "";
       return (r.new ? "coded " : "already coded ") + "\u201c" + s.text + "\u201d as " + codeId;
     });

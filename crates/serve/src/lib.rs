@@ -45,8 +45,12 @@ struct App {
     token: String,
     /// The port bound, for checking the `Host` header.
     port: u16,
-    /// The coding actions made from the pages, last last: what `u` undoes.
-    undo: Mutex<Vec<Undo>>,
+    /// The coding actions made from the pages, last last, each with the page it was made on
+    /// (its path): what `u` on that page undoes.
+    undo: Mutex<Vec<(String, Undo)>>,
+    /// Held by each action while it reads and writes the codings: two at once (a double click)
+    /// both found the coding missing and both wrote it.
+    acting: Mutex<()>,
 }
 
 /// A coding action that can be undone.
@@ -78,7 +82,14 @@ pub fn run(project: Project, opts: Options, ready: impl FnOnce(&str) -> Result<(
         let port = listener.local_addr()?.port();
         let token = new_token()?;
         let url = format!("http://127.0.0.1:{port}/?token={token}");
-        let app = Arc::new(App { project, coder: opts.coder, token, port, undo: Mutex::new(Vec::new()) });
+        let app = Arc::new(App {
+            project,
+            coder: opts.coder,
+            token,
+            port,
+            undo: Mutex::new(Vec::new()),
+            acting: Mutex::new(()),
+        });
         ready(&url)?;
         axum::serve(listener, router(app)).with_graceful_shutdown(interrupted()).await?;
         Ok(())
@@ -259,6 +270,7 @@ async fn action<T: serde::Serialize + Send + 'static>(
 ) -> Response {
     let done = tokio::task::spawn_blocking(move || {
         let log = Log::default();
+        let _one_at_a_time = app.acting.lock().unwrap_or_else(|e| e.into_inner());
         work(&app, &log)
     })
     .await;
@@ -336,33 +348,65 @@ async fn themes(State(app): State<Arc<App>>, Query(q): Query<ThemesQuery>) -> Re
 }
 
 /// A coding made on the page: characters `start..end` of a passage (code points from the
-/// passage's start, as the ledger counts them).
+/// passage's start, as the ledger counts them), and the words the page showed there.
 #[derive(Debug, Deserialize)]
 struct CodeRequest {
     passage: String,
     code: String,
     start: usize,
     end: usize,
+    /// The words selected, as the page shows them.
+    #[serde(default)]
+    text: Option<String>,
     memo: Option<String>,
+    /// The page the action was made on (its path).
+    #[serde(default)]
+    page: String,
 }
 
 async fn api_code(State(app): State<Arc<App>>, axum::Json(r): axum::Json<CodeRequest>) -> Response {
     action(app, move |app, log| {
         let study = fieldnotes_study::Study::load_note(app.project.clone(), &r.passage, log)?;
-        let span = fieldnotes_study::code::Span::Chars(r.start, r.end);
+        let span = shown_span(&study, &r, log)?;
         let memo = r.memo.filter(|m| !m.trim().is_empty());
         let added = study.add_coding(&r.passage, &r.code, &app.coder, &span, memo, log)?;
         if added.new {
-            app.remember(Undo::Added(added.id.clone()));
+            app.remember(&r.page, Undo::Added(added.id.clone()));
         }
         Ok(added)
     })
     .await
 }
 
+/// The span a page's coding names: its offsets where the passage has the words the page showed
+/// there; where the note was edited since the page was loaded, the one place those words stand
+/// in the passage now; an error (reload the page) where they stand nowhere or twice. The
+/// offsets alone, counted in the old text, put the coding on other words.
+fn shown_span(study: &fieldnotes_study::Study, r: &CodeRequest, log: &Log) -> Result<fieldnotes_study::code::Span> {
+    use fieldnotes_study::code::Span;
+    let at = Span::Chars(r.start, r.end);
+    let Some(shown) = r.text.as_deref().filter(|t| !t.trim().is_empty()) else { return Ok(at) };
+    let (_, doc, p) = study.passage(&r.passage, log)?;
+    let words = |t: &str| t.split_whitespace().collect::<Vec<_>>().join(" ");
+    let now: String = doc.passage_text(p).chars().skip(r.start).take(r.end.saturating_sub(r.start)).collect();
+    if words(&now) == words(shown) {
+        return Ok(at);
+    }
+    let quote = Span::Quote(shown.trim().to_string());
+    match fieldnotes_study::code::span_in_passage(doc, p, &r.passage, &quote) {
+        Ok(_) => Ok(quote),
+        Err(_) => anyhow::bail!(
+            "the note changed since this page was loaded: “{}” is not where the page showed it (hint: reload the page and select the words again)",
+            shown.trim()
+        ),
+    }
+}
+
 #[derive(Debug, Deserialize)]
 struct IdRequest {
     id: String,
+    #[serde(default)]
+    page: String,
 }
 
 async fn api_remove(State(app): State<Arc<App>>, axum::Json(r): axum::Json<IdRequest>) -> Response {
@@ -370,7 +414,7 @@ async fn api_remove(State(app): State<Arc<App>>, axum::Json(r): axum::Json<IdReq
         let removed = fieldnotes_study::code::remove_whole_by_id(&app.project, &r.id, &app.coder, log)?;
         let n = removed.len();
         fieldnotes_study::code::reviewed(&app.project)?;
-        app.remember(Undo::Removed(removed));
+        app.remember(&r.page, Undo::Removed(removed));
         Ok(serde_json::json!({ "removed": n }))
     })
     .await
@@ -380,13 +424,15 @@ async fn api_remove(State(app): State<Arc<App>>, axum::Json(r): axum::Json<IdReq
 struct MemoRequest {
     id: String,
     memo: String,
+    #[serde(default)]
+    page: String,
 }
 
 async fn api_memo(State(app): State<Arc<App>>, axum::Json(r): axum::Json<MemoRequest>) -> Response {
     action(app, move |app, log| {
         let before = fieldnotes_study::code::set_memo(&app.project, &r.id, r.memo.trim(), &app.coder, log)?;
         let had = before.first().and_then(|c| c.memo.clone()).unwrap_or_default();
-        app.remember(Undo::Memo(r.id.clone(), had));
+        app.remember(&r.page, Undo::Memo(r.id.clone(), had));
         Ok(serde_json::json!({ "memos": before.len() }))
     })
     .await
@@ -396,6 +442,8 @@ async fn api_memo(State(app): State<Arc<App>>, axum::Json(r): axum::Json<MemoReq
 struct ReviewRequest {
     id: String,
     accept: bool,
+    #[serde(default)]
+    page: String,
 }
 
 async fn api_review(State(app): State<Arc<App>>, axum::Json(r): axum::Json<ReviewRequest>) -> Response {
@@ -408,16 +456,29 @@ async fn api_review(State(app): State<Arc<App>>, axum::Json(r): axum::Json<Revie
         let status = if r.accept { Status::Accepted } else { Status::Rejected };
         fieldnotes_study::code::decide(&app.project, &c, status, &app.coder)?;
         fieldnotes_study::code::reviewed(&app.project)?;
-        app.remember(Undo::Decided(Box::new(c)));
+        app.remember(&r.page, Undo::Decided(Box::new(c)));
         Ok(serde_json::json!({ "status": status }))
     })
     .await
 }
 
-async fn api_undo(State(app): State<Arc<App>>) -> Response {
-    action(app, |app, log| {
-        let last = app.undo.lock().unwrap_or_else(|e| e.into_inner()).pop();
-        let Some(last) = last else { anyhow::bail!("nothing to undo: no coding action was made from this workbench") };
+/// Which page asks to undo: its own last action is undone, not one made on another page.
+#[derive(Debug, Default, Deserialize)]
+struct UndoRequest {
+    #[serde(default)]
+    page: String,
+}
+
+async fn api_undo(State(app): State<Arc<App>>, body: Option<axum::Json<UndoRequest>>) -> Response {
+    let page = body.map(|b| b.0.page).unwrap_or_default();
+    action(app, move |app, log| {
+        let last = {
+            let mut stack = app.undo.lock().unwrap_or_else(|e| e.into_inner());
+            stack.iter().rposition(|(p, _)| *p == page).map(|i| stack.remove(i).1)
+        };
+        let Some(last) = last else {
+            anyhow::bail!("nothing to undo: no coding action was made from this page since the workbench started")
+        };
         let what = match last {
             Undo::Added(id) => {
                 fieldnotes_study::code::remove_by_id(&app.project, &id, &app.coder, log)?;
@@ -457,7 +518,7 @@ async fn api_new_code(State(app): State<Arc<App>>, axum::Json(r): axum::Json<New
 }
 
 impl App {
-    fn remember(&self, u: Undo) {
-        self.undo.lock().unwrap_or_else(|e| e.into_inner()).push(u);
+    fn remember(&self, page: &str, u: Undo) {
+        self.undo.lock().unwrap_or_else(|e| e.into_inner()).push((page.to_string(), u));
     }
 }

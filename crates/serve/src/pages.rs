@@ -572,7 +572,13 @@ pub fn themes(project: &Project, by: &str, log: &Log) -> Result<Markup> {
     })
 }
 
+/// Longest name of a code made on the page, in characters.
+const MAX_CODE_NAME: usize = 200;
+/// Longest description of a code made on the page, in characters.
+const MAX_CODE_DESCRIPTION: usize = 20_000;
+
 /// Adds a code to the codebook (checked first: nothing is written when it would break it).
+
 pub fn new_code(project: &Project, id: &str, name: &str, description: &str) -> Result<serde_json::Value> {
     if id.is_empty() {
         anyhow::bail!("a new code needs an id");
@@ -581,6 +587,12 @@ pub fn new_code(project: &Project, id: &str, name: &str, description: &str) -> R
         && book.code(id).is_some()
     {
         anyhow::bail!("the codebook has a code `{id}` already; give the new one another id (nothing was written)");
+    }
+    // A name is a table's row label, a description a paragraph: longer is a paste gone wrong.
+    if name.chars().count() > MAX_CODE_NAME || description.chars().count() > MAX_CODE_DESCRIPTION {
+        anyhow::bail!(
+            "a code's name is at most {MAX_CODE_NAME} characters and its description {MAX_CODE_DESCRIPTION} (nothing was written)"
+        );
     }
     let code = Code {
         id: id.to_string(),
@@ -591,6 +603,21 @@ pub fn new_code(project: &Project, id: &str, name: &str, description: &str) -> R
         examples: vec![],
         rules: Default::default(),
     };
+    // What `codebook check` would refuse of it (an id `TIME` beside `time`, `../x`) is refused
+    // before anything is written.
+    if let Ok(book) = fieldnotes_study::study::codebook(project) {
+        let mut with = book.clone();
+        with.codes.push(code.clone());
+        let wrong: Vec<String> = with
+            .check(None, None)
+            .into_iter()
+            .filter(|f| f.severity == fieldnotes_coding::codebook::Severity::Error && f.code.as_deref() == Some(id))
+            .map(|f| f.message)
+            .collect();
+        if !wrong.is_empty() {
+            anyhow::bail!("{} (nothing was written)", wrong.join("; "));
+        }
+    }
     Codebook::append_codes(&project.codebook_path(), &[code])
         .with_context(|| format!("cannot add code `{id}` to `{}`", project.codebook_path().display()))?;
     Ok(serde_json::json!({ "added": id }))

@@ -42,6 +42,17 @@ pub fn coder_name(project: &Project, given: Option<String>) -> Result<String> {
     };
     // Where the name came from is said: the environment and the settings are easy to forget.
     ledger::validate_coder(&name).map_err(|e| anyhow::anyhow!("{e}; the name comes from {from}"))?;
+    // `HB` where the ledger is `hb.jsonl` would start a second ledger for one person (and on
+    // macOS and Windows be the same file under two names).
+    if let Some(l) =
+        Ledger::all(project.root())?.iter().find(|l| l.coder() != name && l.coder().eq_ignore_ascii_case(&name))
+    {
+        bail!(
+            "coder `{name}` (from {from}): the project has a coder `{}`, and names that differ only in case would be two coders for one person (hint: did you mean `{}`? coder names are case-sensitive)",
+            l.coder(),
+            l.coder()
+        );
+    }
     Ok(name)
 }
 
