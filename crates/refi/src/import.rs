@@ -70,6 +70,8 @@ pub struct Counts {
     /// Selections whose `name` holds text that differs from the text at their positions
     /// (counted only when the project's selection names hold the selected text).
     pub name_mismatches: usize,
+    /// Codings that name no user, given to the one user or to coder `imported`.
+    pub no_user: usize,
 }
 
 /// Reads a REFI-QDA project archive (`.qdpx`), best effort.
@@ -223,6 +225,8 @@ struct Importer<'a, 'x> {
     time: String,
     /// Normalised GUID to coder name.
     users: HashMap<String, String>,
+    /// Codings by users the project does not list, per coder they were given.
+    unlisted_users: BTreeMap<String, usize>,
     /// Users whose codings are suggestions not yet reviewed (as fieldnotes exports them, under
     /// `<coder> (suggested, not reviewed)`): their normalised GUIDs.
     suggesting: HashSet<String>,
@@ -260,6 +264,7 @@ impl<'a, 'x> Importer<'a, 'x> {
             counts: Counts::default(),
             time: now(),
             users: HashMap::new(),
+            unlisted_users: BTreeMap::new(),
             suggesting: HashSet::new(),
             default_coder: "imported".into(),
             code_ids: HashMap::new(),
@@ -331,6 +336,19 @@ impl<'a, 'x> Importer<'a, 'x> {
                 "{n} coding(s) of pictures, PDF regions, audio or video spans, or inside notes were not imported: fieldnotes codes text"
             ));
         }
+        if self.counts.no_user > 0 && self.default_coder == "imported" {
+            let n = self.counts.no_user;
+            self.warn(format!(
+                "{n} coding(s) name no user (no `creatingUser`): imported as coder `imported`, not as anyone's"
+            ));
+        }
+        if !self.unlisted_users.is_empty() {
+            let list: Vec<String> = self.unlisted_users.iter().map(|(c, n)| format!("`{c}` ({n})")).collect();
+            self.warn(format!(
+                "codings by users the project does not list in its `<Users>`: each imported as a coder named by the user's GUID: {}",
+                list.join(", ")
+            ));
+        }
         if self.counts.duplicates > 0 {
             let n = self.counts.duplicates;
             self.warn(format!("{n} coding(s) repeat another one (same coder, code and span); imported once"));
@@ -357,44 +375,68 @@ impl<'a, 'x> Importer<'a, 'x> {
     fn read_users(&mut self) {
         let root = self.root;
         let mut names = Vec::new();
+        // Coder names taken, by their lower case (ledgers are files, which some systems do
+        // not tell apart by case), and by which user.
+        let mut taken: HashMap<String, String> = HashMap::new();
         for u in root.child("Users").into_iter().flat_map(|u| u.children("User")) {
             let Some(g) = u.attr("guid") else { continue };
             let g = guid::normalize(g);
-            let mut label = u.attr("name").or(u.attr("id")).map(str::trim).filter(|n| !n.is_empty());
+            let given = |a: &str| u.attr(a).map(str::trim).filter(|n| !n.is_empty());
+            let mut label = given("name").or_else(|| given("id"));
             // A user fieldnotes made for suggestions not yet reviewed: its codings come back as
             // that coder's suggestions, never as accepted codings.
+            let suggesting = label.is_some_and(|n| n.ends_with(crate::export::SUGGESTED_USER));
             if let Some(base) = label.and_then(|n| n.strip_suffix(crate::export::SUGGESTED_USER)) {
                 self.suggesting.insert(g.clone());
                 label = Some(base.trim()).filter(|b| !b.is_empty());
             }
-            let coder = match label {
+            let mut coder = match label {
                 Some(n) => coder_name(n),
                 None => format!("user-{}", g.chars().take(8).collect::<String>()),
             };
+            // Two users are two coders, whatever their names: the second of a name is `-2`.
+            // (The suggestions of a user are that user's.)
+            if !suggesting {
+                let base = coder.clone();
+                let mut n = 1;
+                while taken.contains_key(&coder.to_lowercase()) {
+                    n += 1;
+                    coder = format!("{base}-{n}");
+                }
+                if n > 1 {
+                    self.warn(format!(
+                        "{}: users `{}` and `{}` would both be coder `{base}`: the second (GUID {g}) is coder `{coder}`",
+                        self.file,
+                        taken[&base.to_lowercase()],
+                        label.unwrap_or(&g)
+                    ));
+                }
+                taken.insert(coder.to_lowercase(), label.unwrap_or(&g).to_string());
+            }
             names.push(coder.clone());
             self.users.insert(g, coder);
         }
-        let creator = root.attr("creatingUserGUID").map(guid::normalize).and_then(|g| self.users.get(&g).cloned());
-        self.default_coder = match (creator, names.as_slice()) {
-            (Some(c), _) => c,
-            (None, [only]) => only.clone(),
+        // A coding that names no user: the one user's, where there is one; else a coder of its
+        // own (counted and said), not the project's creator, whose disagreement it is not.
+        self.default_coder = match names.as_slice() {
+            [only] => only.clone(),
             _ => "imported".into(),
         };
     }
 
-    /// The coder for a `creatingUser` GUID: the user's name, or `user-<first 8 digits>` for a
-    /// user not listed.
-    fn coder_for(&self, g: Option<&str>) -> Option<String> {
+    /// The coder for a `creatingUser` GUID: the user's name, or `user-<GUID>` for a user not
+    /// listed (counted, and said once the codings are read).
+    fn coder_for(&mut self, g: Option<&str>) -> Option<String> {
         let g = guid::normalize(g?);
         if g.is_empty() {
             return None;
         }
-        Some(
-            self.users
-                .get(&g)
-                .cloned()
-                .unwrap_or_else(|| coder_name(&format!("user-{}", g.chars().take(8).collect::<String>()))),
-        )
+        if let Some(c) = self.users.get(&g) {
+            return Some(c.clone());
+        }
+        let coder = coder_name(&format!("user-{g}"));
+        *self.unlisted_users.entry(coder.clone()).or_default() += 1;
+        Some(coder)
     }
 
     fn read_variables(&mut self) {
@@ -843,7 +885,13 @@ impl<'a, 'x> Importer<'a, 'x> {
                         .into_iter()
                         .flatten()
                         .find(|g| !guid::normalize(g).is_empty());
-                let coder = self.coder_for(user).unwrap_or_else(|| self.default_coder.clone());
+                let coder = match self.coder_for(user) {
+                    Some(c) => c,
+                    None => {
+                        self.counts.no_user += 1;
+                        self.default_coder.clone()
+                    }
+                };
                 let suggested = user.is_some_and(|g| self.suggesting.contains(&guid::normalize(g)));
                 let (origin, status) = match (suggested, coder.as_str()) {
                     (false, _) => (Origin::Import, Status::Accepted),

@@ -396,14 +396,20 @@ pub fn import_qdc_into(xml: &str, current: &Codebook, project_key: &str) -> Resu
 /// code of `current` stands at the same place (under the code matched to its parent, or at the
 /// top) with the same name or the same last part of its id, ignoring case. So `open_book` and
 /// `blackboard > open_book` are two codes, and two `monitoring`s under different parents stay
-/// two. The new codes' parents are the matched codes' ids; a new code's id is its parent's id,
-/// `/` and its own last part (`-2`, `-3` where that is taken). In `incoming`'s order.
+/// two. A code of `current` is matched by one incoming code at most, so two of one name in the
+/// file are two codes. The new codes' parents are the matched codes' ids; a new code's id is its
+/// parent's id, `/` and its own last part (`-2`, `-3` where that is taken). In `incoming`'s
+/// order.
 pub fn new_codes(current: &Codebook, incoming: &Codebook) -> Vec<Code> {
     fn last(id: &str) -> &str {
         id.rsplit('/').next().unwrap_or(id)
     }
     let mut all: Vec<(String, String, Option<String>)> =
         current.codes.iter().map(|c| (c.id.clone(), c.name.clone(), c.parent.clone())).collect();
+    // The codes of `current`, each matched by one incoming code at most: a second `Trust` in the
+    // file is a code of its own (`trust-2`), not dropped as the first one's.
+    let existing = all.len();
+    let mut matched: std::collections::HashSet<String> = std::collections::HashSet::new();
     let mut mapped: HashMap<&str, String> = HashMap::new();
     let mut out = Vec::new();
     // Parents before children, whatever the listing order; codes in a cycle of parents (or
@@ -419,13 +425,17 @@ pub fn new_codes(current: &Codebook, incoming: &Codebook) -> Vec<Code> {
         pending.retain(|c| !batch.iter().any(|b| std::ptr::eq(*b, *c)));
         for c in batch {
             let parent = c.parent.as_deref().and_then(|p| mapped.get(p).cloned());
-            let found = all.iter().find(|(id, name, p)| {
+            let found = all[..existing].iter().find(|(id, name, p)| {
                 *p == parent
+                    && !matched.contains(id)
                     && ((!c.name.is_empty() && name.eq_ignore_ascii_case(&c.name))
                         || last(id).eq_ignore_ascii_case(last(&c.id)))
             });
             let id = match found {
-                Some((id, _, _)) => id.clone(),
+                Some((id, _, _)) => {
+                    matched.insert(id.clone());
+                    id.clone()
+                }
                 None => {
                     let base = match &parent {
                         Some(p) => format!("{p}/{}", last(&c.id)),
@@ -484,6 +494,23 @@ mod tests {
             ("student_discomfort/monitoring", Some("student_discomfort")),
         ];
         assert_eq!(new, want.map(|(a, b)| (a.to_string(), b.map(str::to_string))));
+        // Two codes of one name in the file (in any case), and a second under one parent: each
+        // a code, whether or not the project had one of that name.
+        let current = book(&[("trust", "Trust", None)]);
+        let incoming = book(&[
+            ("trust", "Trust", None),
+            ("trust-x", "trust", None),
+            ("cost", "Cost", None),
+            ("barriers", "Barriers", None),
+            ("barriers/cost", "Cost", Some("barriers")),
+            ("barriers/cost-b", "Cost", Some("barriers")),
+        ]);
+        let new: Vec<String> = new_codes(&current, &incoming).into_iter().map(|c| c.id).collect();
+        assert_eq!(new, ["trust-x", "cost", "barriers", "barriers/cost", "barriers/cost-b"]);
+        let empty = book(&[]);
+        let incoming = book(&[("trust", "Trust", None), ("trust2", "Trust", None), ("trust3", "trust", None)]);
+        let new: Vec<String> = new_codes(&empty, &incoming).into_iter().map(|c| c.id).collect();
+        assert_eq!(new, ["trust", "trust2", "trust3"]);
     }
 
     fn code(id: &str, name: &str, parent: Option<&str>) -> Code {

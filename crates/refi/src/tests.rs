@@ -513,6 +513,62 @@ fn unknown_codes_duplicates_and_namespace() {
     assert!(memo.1.ends_with("> def\n\nWhy def\n"), "{:?}", memo.1);
 }
 
+#[test]
+fn every_user_is_a_coder_of_their_own() {
+    // Two users named Ann; a user with no name but an id; two without either whose GUIDs share
+    // their first digits; a coding by a user not listed; a coding by nobody. Each coding of
+    // the same words with the same code is a coding of its own coder's.
+    let coding = |n: u32, user: Option<&str>| {
+        let by = user.map(|u| format!(r#" creatingUser="{u}""#)).unwrap_or_default();
+        format!(
+            r#"<PlainTextSelection guid="bbbbbbbb-0000-0000-0000-{n:012}" startPosition="0" endPosition="3"><Coding guid="cccccccc-0000-0000-0000-{n:012}"{by}><CodeRef targetGUID="dddddddd-0000-0000-0000-000000000001"/></Coding></PlainTextSelection>"#
+        )
+    };
+    let users = [
+        "aaaaaaaa-0000-0000-0000-000000000001",
+        "aaaaaaaa-0000-0000-0000-000000000002",
+        "aaaaaaaa-0000-0000-0000-000000000003",
+        "aaaaaaaa-0000-0000-0000-000000000004",
+        "aaaaaaaa-0000-0000-0000-000000000005",
+    ];
+    let selections: String = users
+        .iter()
+        .enumerate()
+        .map(|(i, u)| coding(i as u32 + 1, Some(u)))
+        .chain([coding(6, Some("ffffffff-0000-0000-0000-000000000009")), coding(7, None)])
+        .collect();
+    let xml = format!(
+        r#"<?xml version="1.0" encoding="utf-8"?>
+<Project xmlns="urn:QDA-XML:project:1.0" name="Users" creatingUserGUID="{}">
+  <Users><User guid="{}" name="Ann"/><User guid="{}" name="Ann"/><User guid="{}" name="" id="HB"/><User guid="{}"/><User guid="{}"/></Users>
+  <CodeBook><Codes><Code guid="dddddddd-0000-0000-0000-000000000001" name="Joy" isCodable="true"/></Codes></CodeBook>
+  <Sources><TextSource guid="EEEEEEEE-0000-0000-0000-000000000001" name="t"><PlainTextContent>abc def</PlainTextContent>{selections}</TextSource></Sources>
+</Project>"#,
+        users[0], users[0], users[1], users[2], users[3], users[4]
+    );
+    let imp = import_qdpx(&zip_of(&[("project.qde", xml.as_bytes())])).unwrap();
+    let coders: Vec<&str> = imp.codings.keys().map(String::as_str).collect();
+    assert_eq!(
+        coders,
+        [
+            "Ann",
+            "Ann-2",
+            "HB",
+            "imported",
+            "user-aaaaaaaa",
+            "user-aaaaaaaa-2",
+            "user-ffffffff-0000-0000-0000-000000000009"
+        ]
+    );
+    assert!(imp.codings.values().all(|list| list.len() == 1));
+    assert_eq!((imp.counts.imported, imp.counts.duplicates), (7, 0));
+    let w = all_warnings(&imp.warnings);
+    assert!(w.contains("users `Ann` and `Ann` would both be coder `Ann`: the second"), "{w}");
+    assert!(w.contains("1 coding(s) name no user"), "{w}");
+    assert!(w.contains("users the project does not list"), "{w}");
+    assert_accounted(&imp.counts);
+}
+
 // ---------------------------------------------------------------- hostile files
 
 #[test]
