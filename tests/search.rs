@@ -171,3 +171,26 @@ fn exports_hold_every_hit_unless_told() {
     let o = p.run_expect(&["search", "turnover"], 0);
     assert!(stderr(&o).contains("25 passages match `turnover`; showing 20"), "{}", stderr(&o));
 }
+
+/// A note that cannot be read is named by every search, not only by the one that re-indexed
+/// and found it: its passages are in no hit and no count (an empty note, holding none, is not).
+#[test]
+fn every_search_names_the_notes_it_could_not_read() {
+    let p = project();
+    p.write("notes/fife/broken.md", "---\nsite: [Fife\n---\nThe staff turnover in Kirkcaldy.\n");
+    p.write("notes/fife/empty.md", "");
+    for _ in 0..2 {
+        let o = p.run_expect(&["search", "site:fife", "--count"], 0);
+        let err = stderr(&o);
+        assert!(
+            err.contains("1 note(s) could not be read and are in no hit or count (`notes/fife/broken.md`: line"),
+            "{err}"
+        );
+        let said = err.lines().find(|l| l.contains("could not be read")).unwrap();
+        assert!(!said.contains("empty.md"), "{said}");
+    }
+    p.write("notes/fife/broken.md", "---\nsite: Fife\n---\nThe staff turnover in Kirkcaldy.\n");
+    let o = p.run_expect(&["search", "kirkcaldy", "--count"], 0);
+    assert!(!stderr(&o).contains("could not be read"), "{}", stderr(&o));
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "1");
+}

@@ -281,6 +281,7 @@ impl SearchIndex {
             words: None,
             seen: BTreeSet::new(),
             skipped: BTreeSet::new(),
+            unread: BTreeMap::new(),
             started_ns: now_ns(),
             signatures: Vec::new(),
             stats: UpdateStats::default(),
@@ -366,6 +367,16 @@ impl SearchIndex {
         }
         out.removed = self.manifest.docs.keys().filter(|p| !present.contains(p.as_str())).cloned().collect();
         Some(out)
+    }
+
+    /// The notes the last update could not read (other than empty ones), with why: they are in
+    /// no search or count until they are mended.
+    pub fn unread_notes(&self) -> BTreeMap<String, String> {
+        fs::read_to_string(self.dir.join(STATE))
+            .ok()
+            .and_then(|t| serde_json::from_str::<State>(&t).ok())
+            .map(|s| s.unread)
+            .unwrap_or_default()
     }
 
     fn write_manifest(&self) -> Result<()> {

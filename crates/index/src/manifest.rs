@@ -22,6 +22,10 @@ pub(crate) struct State {
     pub(crate) updated_ns: u128,
     /// Notes the last update could not read (they are not in the manifest).
     pub(crate) skipped: BTreeSet<String>,
+    /// Why each of them could not be read, where it was not for being empty (an empty note
+    /// has no passage to leave out of a count).
+    #[serde(default)]
+    pub(crate) unread: BTreeMap<String, String>,
 }
 
 /// What changed in the notes since the index was last brought up to date.

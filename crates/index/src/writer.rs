@@ -70,6 +70,8 @@ pub struct Update<'a> {
     pub(crate) seen: BTreeSet<String>,
     /// Paths of the notes the batches could not read.
     pub(crate) skipped: BTreeSet<String>,
+    /// Why the notes skipped for other reasons than being empty could not be read.
+    pub(crate) unread: BTreeMap<String, String>,
     /// When the update began (before any note was read).
     pub(crate) started_ns: u128,
     /// New signatures of the notes indexed.
@@ -116,6 +118,13 @@ impl Update<'_> {
     /// `progress` is called with passages written.
     pub fn add(&mut self, corpus: &Corpus, progress: &(dyn Fn(u64) + Sync)) -> Result<()> {
         self.skipped.extend(corpus.skipped.iter().map(|s| s.path.clone()));
+        self.unread.extend(
+            corpus
+                .skipped
+                .iter()
+                .filter(|s| !matches!(s.reason, fieldnotes_corpus::SkipReason::Empty))
+                .map(|s| (s.path.clone(), s.reason.to_string())),
+        );
         // First the notes of the batch that changed, then one delete of the old passages of all
         // of them, then their new passages: a delete per note would keep a scoring weight (over
         // a kilobyte) per note in tantivy's delete queue until the commit, 350 MB when all 324,641
@@ -172,7 +181,11 @@ impl Update<'_> {
         let doc_field = self.idx.fields.doc;
         self.delete_notes(gone.iter().map(|path| Term::from_field_text(doc_field, path)).collect())?;
         self.stats.removed += gone.len();
-        let state = State { updated_ns: self.started_ns, skipped: std::mem::take(&mut self.skipped) };
+        let state = State {
+            updated_ns: self.started_ns,
+            skipped: std::mem::take(&mut self.skipped),
+            unread: std::mem::take(&mut self.unread),
+        };
         let state_path = self.idx.dir.join(STATE);
         let state_json =
             serde_json::to_vec(&state).map_err(|e| Error::Io { path: state_path.clone(), source: e.into() })?;

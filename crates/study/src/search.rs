@@ -42,6 +42,20 @@ pub fn open(
         Some(idx) => checked_index(project, &stats, idx, tell)?,
         None => build_index(project, tell)?,
     };
+    // Notes the index could not read are in no hit and no count: said at every search, as every
+    // table says it, not only by the search that found them.
+    let unread = index.unread_notes();
+    let present: std::collections::HashSet<&str> = stats.notes().iter().map(|n| n.rel.as_str()).collect();
+    let unread: Vec<String> =
+        unread.iter().filter(|(p, _)| present.contains(p.as_str())).map(|(p, why)| format!("`{p}`: {why}")).collect();
+    if !unread.is_empty() {
+        let more = if unread.len() > 3 { format!("; and {} more", unread.len() - 3) } else { String::new() };
+        tell.warn(&format!(
+            "{} note(s) could not be read and are in no hit or count ({}{more}); mend them and search again",
+            unread.len(),
+            unread.iter().take(3).cloned().collect::<Vec<_>>().join("; ")
+        ));
+    }
     let uses_codes = query_uses_codes(ast) || by_code;
     // Codes are not in the index. A query or count on codes takes every passage's codes from the
     // report store, as every table counts them; otherwise the hits' notes are enough.
