@@ -194,3 +194,29 @@ fn every_search_names_the_notes_it_could_not_read() {
     assert!(!stderr(&o).contains("could not be read"), "{}", stderr(&o));
     assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "1");
 }
+
+/// A count of codes says what it leaves out, as a table's caption does: codings orphaned by an
+/// edit, and codes the codebook no longer has (counted under `--by code`, but by no table).
+#[test]
+fn code_counts_say_what_they_leave_out() {
+    let p = project();
+    p.run(&["code", "add", "notes/fife/b.md#1", "time", "--coder", "hb", "-q"]);
+    p.run(&["code", "add", "notes/glasgow/a.md#1", "time", "--coder", "hb", "-q"]);
+    let o = p.run_expect(&["search", "code:time", "--count"], 0);
+    assert!(!stderr(&o).contains("orphaned"), "{}", stderr(&o));
+    // The coded words of b.md rewritten away: its coding is orphaned.
+    p.write("notes/fife/b.md", "---\nsite: Fife\nkind: meeting\n---\nSomething else entirely, about the budget.\n");
+    let o = p.run_expect(&["search", "code:time", "--count"], 0);
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "1");
+    assert!(stderr(&o).contains("1 orphaned coding(s)"), "{}", stderr(&o));
+    // A code renamed in the codebook: `--by code` marks the old id.
+    let book = p.read("codebook.toml");
+    p.write("codebook.toml", book.replace("id = \"time\"", "id = \"pace\""));
+    let o = p.run_expect(&["search", "staff", "--count", "--by", "code"], 0);
+    assert!(
+        String::from_utf8_lossy(&o.stdout).contains("time (not in the codebook)"),
+        "{}",
+        String::from_utf8_lossy(&o.stdout)
+    );
+    assert!(stderr(&o).contains("code(s) `time` are not in the codebook"), "{}", stderr(&o));
+}

@@ -142,6 +142,12 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     let by_code = matches!(a.by.as_deref(), Some("code" | "codes"));
     let opened = fieldnotes_study::search::open(&project, &a.query, &ast, by_code, a.refresh, g)?;
     let (idx, uses_codes) = (opened.index, opened.uses_codes);
+    // Codings no count takes (orphaned, of notes renamed or unread): said, as every table's
+    // caption says them, so that a count from search is not taken for all of them.
+    let left_out = &opened.left_out[usize::from(a.include_suggested)];
+    if uses_codes && !left_out.is_empty() {
+        output::warn(&format!("`code:` and `--by code` count what a table counts. {left_out}"));
+    }
     // An export holds every hit unless asked for fewer: rows counted in a spreadsheet are a
     // count.
     let limit = a.limit.unwrap_or(if a.csv || a.json { usize::MAX } else { 20 });
@@ -168,10 +174,33 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
         } else if group.is_empty() {
             writeln!(out, "{total}")?;
         } else {
+            // By code: a code the codebook no longer has (renamed there) is marked, as no table
+            // counts it.
+            let book: Option<Vec<String>> = (by_code && project.codebook_path().exists())
+                .then(|| crate::study::codebook(&project).ok())
+                .flatten()
+                .map(|b| b.codes.iter().map(|c| c.id.to_lowercase()).collect());
+            let outside = |k: &str| book.as_ref().is_some_and(|ids| !k.is_empty() && !ids.contains(&k.to_lowercase()));
             let rows: Vec<Vec<String>> = by
                 .iter()
-                .map(|(k, n)| vec![if k.is_empty() { "(none)".into() } else { k.clone() }, n.to_string()])
+                .map(|(k, n)| {
+                    let label = if k.is_empty() {
+                        "(none)".to_string()
+                    } else if outside(k) {
+                        format!("{k} (not in the codebook)")
+                    } else {
+                        k.clone()
+                    };
+                    vec![label, n.to_string()]
+                })
                 .collect();
+            let strays: Vec<&String> = by.keys().filter(|k| outside(k)).collect();
+            if !strays.is_empty() {
+                output::warn(&format!(
+                    "code(s) {} are not in the codebook: counted here, but in no table or agreement (a code renamed in the codebook keeps its old id in the ledgers; `fieldnotes codebook check` lists them)",
+                    strays.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", ")
+                ));
+            }
             let header = vec![group.to_string(), "hits".to_string()];
             // A passage with several values of the key (a note's list of participants, several
             // codes) counts under each: said, since the rows then add up to more than the total.

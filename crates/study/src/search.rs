@@ -21,6 +21,9 @@ pub struct Opened {
     pub index: SearchIndex,
     /// Whether the query (or its grouping) asks about codes.
     pub uses_codes: bool,
+    /// When it does, the codings its counts leave out (orphaned, of notes gone or unread), as a
+    /// table's caption says them: counting accepted codings only, and with suggestions.
+    pub left_out: [String; 2],
 }
 
 /// Opens the index for `query` (parsed as `ast`): built if there is none or `refresh` is asked,
@@ -59,8 +62,11 @@ pub fn open(
     let uses_codes = query_uses_codes(ast) || by_code;
     // Codes are not in the index. A query or count on codes takes every passage's codes from the
     // report store, as every table counts them; otherwise the hits' notes are enough.
+    let mut left_out = <[String; 2]>::default();
     if uses_codes {
-        index.set_codes(crate::store::search_codes(project, &stats, tell)?);
+        let (codes, left) = crate::store::search_codes(project, &stats, tell)?;
+        index.set_codes(codes);
+        left_out = left;
     }
     // No codebook is fine for searching. A broken one is refused when the query is about codes,
     // as by every command that counts them; a search of the text only is told and goes on.
@@ -97,7 +103,7 @@ pub fn open(
             }
         }
     }
-    Ok(Opened { index, uses_codes })
+    Ok(Opened { index, uses_codes, left_out })
 }
 
 /// The values of the query's `code:` terms.

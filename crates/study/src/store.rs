@@ -276,12 +276,20 @@ pub fn codes_of(store: &Store) -> Codes {
 }
 
 /// The codes search needs: none when the project has no ledger (no store is built for it),
-/// else those of the fresh report store.
-pub fn search_codes(project: &Project, stats: &NoteStats, tell: &dyn Tell) -> Result<Codes> {
+/// else those of the fresh report store; with what its counts leave out, accepted codings only
+/// and with suggestions (each [`LeftOut::describe`]: empty when nothing).
+///
+/// [`LeftOut::describe`]: fieldnotes_report::store::LeftOut::describe
+pub fn search_codes(project: &Project, stats: &NoteStats, tell: &dyn Tell) -> Result<(Codes, [String; 2])> {
     if Ledger::all(project.root())?.is_empty() {
-        return Ok(Codes::new());
+        return Ok((Codes::new(), Default::default()));
     }
-    Ok(codes_of(&report_store_with(project, stats, tell)?))
+    let store = report_store_with(project, stats, tell)?;
+    let left = [false, true].map(|include_suggested| {
+        let sel = fieldnotes_coding::units::Selection { include_suggested, ..Default::default() };
+        store.left_out(&sel).describe()
+    });
+    Ok((codes_of(&store), left))
 }
 
 /// Gives each hit the codes of its passage, as the report store would (accepted codings by
