@@ -422,6 +422,12 @@ fn a_code_renamed_in_the_codebook_is_said_wherever_its_codings_go_uncounted() {
     let n: u64 = String::from_utf8_lossy(&o.stdout).trim().parse().unwrap();
     assert!(n > 0);
     assert!(stderr(&o).contains("code `context` is not in the codebook"), "{}", stderr(&o));
+    // The statistics and co-occurrence tables leave them out too, and say so.
+    for report in ["stats", "cooccur"] {
+        let o = p.run_expect(&["report", report], 0);
+        let out = String::from_utf8_lossy(&o.stdout).to_string();
+        assert!(out.contains("Not counted in any row") && out.contains("`context`: "), "{report}: {out}");
+    }
 }
 
 #[test]

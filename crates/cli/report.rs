@@ -591,7 +591,12 @@ fn cooccur(g: &Globals, a: CooccurArgs) -> Result<ExitCode> {
     let mut counts = analysis::CooccurrenceCounts::new(book, a.window);
     store.for_each_note_codes(book, &sel, |sets| counts.add_note(sets));
     let co = counts.finish();
-    let caption = report::cooccur_caption(&report::counted(&sel, &store.left_out(&sel)), a.window, book);
+    let mut caption = report::cooccur_caption(&report::counted(&sel, &store.left_out(&sel)), a.window, book);
+    // Codes the codebook no longer has are in no row or column: said, as `report themes` says it.
+    if let Some(clause) = store.passage_table(book, "site", &sel)?.not_in_codebook_clause() {
+        output::warn(&clause);
+        caption = format!("{caption} {clause}");
+    }
     let text = match a.out.format() {
         Format::Json => output::json_string(&report::CooccurrenceJson { caption: &caption, cooccurrence: &co })?,
         // One number a cell, a row a pair, to load as it is.
@@ -630,8 +635,14 @@ fn stats(g: &Globals, a: StatsArgs) -> Result<ExitCode> {
     if let Some(dates) = store.unread_dates(&GroupBy::parse(&a.by)) {
         warn_dates(&dates);
     }
-    let (groups, tests) = analysis::GroupCounts::from_theme_table(&store.passage_table(book, &a.by, &sel)?).finish();
-    let t = report::stats_table(&groups, &tests, &a.by, &report::counted(&sel, &store.left_out(&sel)));
+    let passages = store.passage_table(book, &a.by, &sel)?;
+    let (groups, tests) = analysis::GroupCounts::from_theme_table(&passages).finish();
+    let mut t = report::stats_table(&groups, &tests, &a.by, &report::counted(&sel, &store.left_out(&sel)));
+    // Codes the codebook no longer has are in no row: said, as `report themes` says it.
+    if let Some(clause) = passages.not_in_codebook_clause() {
+        output::warn(&clause);
+        t.caption = format!("{} {clause}", t.caption);
+    }
     let text = match a.out.format() {
         Format::Json => {
             output::json_string(&report::StatsJson { caption: &t.caption, groups: &groups, tests: &tests })?
