@@ -857,7 +857,7 @@ fn check(g: &Globals, a: CheckArgs) -> Result<ExitCode> {
             {
                 writeln!(
                     out,
-                    "carried   {} ({}, {}, {}): its note `{}` is now `{to}` (the same text); the coding is there now, with its memo, status and reviewer",
+                    "carried   {} ({}, {}, {}): its note `{}` is now `{to}` (its text is there); the coding is there now, with its memo, status and reviewer",
                     o.id, o.code, o.coder, o.status, o.doc
                 )?;
                 continue;
@@ -877,7 +877,7 @@ fn check(g: &Globals, a: CheckArgs) -> Result<ExitCode> {
             if let Some(to) = &o.renamed {
                 writeln!(
                     out,
-                    "          its note is now `{to}` (the same text): `fieldnotes code check --fix` moves it there, with its memo, status and reviewer"
+                    "          its note is now `{to}` (its text is there): `fieldnotes code check --fix` moves it there, with its memo, status and reviewer"
                 )?;
                 continue;
             }

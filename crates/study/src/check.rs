@@ -248,6 +248,52 @@ fn candidate<'d>(doc: &'d Document, old: &str, near: Option<usize>) -> Option<(&
 
 /// The words a coding covered when it was made or last moved: its text, or, for a coding of a
 /// whole passage kept by hash, those offsets of the kept version of its note.
+/// Every note's passages by the hash of their text, to find the note that now holds a gone
+/// note's passages (renamed after an edit).
+#[derive(Default)]
+struct PassagePrints {
+    /// Passage hash -> the note (an index into `paths`) that holds it first.
+    notes: std::collections::HashMap<u64, u32>,
+    paths: Vec<String>,
+    /// What each gone note's version was found in, once asked.
+    found: std::collections::HashMap<String, Option<String>>,
+}
+
+impl PassagePrints {
+    fn add(&mut self, corpus: &fieldnotes_corpus::Corpus) {
+        for d in &corpus.documents {
+            let at = self.paths.len() as u32;
+            self.paths.push(d.path.clone());
+            for p in &d.passages {
+                if let Ok(h) = u64::from_str_radix(&p.hash, 16) {
+                    self.notes.entry(h).or_insert(at);
+                }
+            }
+        }
+    }
+
+    /// The note that holds most of the passages of version `base` of gone note `path`, where
+    /// it holds at least half of them (and two or more).
+    fn holding(&mut self, project: &Project, versions: &Versions, path: &str, base: &str) -> Option<String> {
+        if let Some(found) = self.found.get(base) {
+            return found.clone();
+        }
+        let found = (|| {
+            let old = project.parse_note(path.to_string(), versions.get(base)?).ok()?;
+            let mut votes: BTreeMap<u32, usize> = BTreeMap::new();
+            for p in &old.passages {
+                if let Some(&n) = u64::from_str_radix(&p.hash, 16).ok().and_then(|h| self.notes.get(&h)) {
+                    *votes.entry(n).or_default() += 1;
+                }
+            }
+            let (&note, &n) = votes.iter().max_by_key(|&(_, n)| *n)?;
+            (n >= 2 && 2 * n >= old.passages.len()).then(|| self.paths[note as usize].clone())
+        })();
+        self.found.insert(base.to_string(), found.clone());
+        found
+    }
+}
+
 fn old_words(c: &Coding, versions: &Versions) -> Option<String> {
     if !c.text.is_empty() {
         return Some(c.text.clone());
@@ -281,8 +327,20 @@ pub fn check(project: &Project, fix: bool, tell: &dyn Tell) -> Result<Check> {
     let mut by_hash: std::collections::HashMap<String, String> = std::collections::HashMap::new();
     // With `fix`, the codings of those notes made again in the notes holding their text.
     let mut rehomed: BTreeMap<String, Vec<Event>> = BTreeMap::new();
+    // A note renamed after an edit holds not the very text its codings were made on but most of
+    // its passages: where the ledgers name a note that is gone, each note's passages are kept
+    // by their hashes, to find the note that holds most of the gone note's last version.
+    let gone = {
+        let stats = project.note_stats()?;
+        let present: std::collections::HashSet<&str> = stats.notes().iter().map(|n| n.rel.as_str()).collect();
+        study::coding_parts(project, &crate::Silent)?.docs().into_iter().any(|d| !present.contains(d))
+    };
+    let mut passages_of = PassagePrints::default();
     let bad = study::place_in_batches(project, tell, |corpus, codings, placement| {
         by_hash.extend(corpus.documents.iter().map(|d| (d.hash.clone(), d.path.clone())));
+        if gone {
+            passages_of.add(corpus);
+        }
         let mut move_to = |c: &Coding, d: &Document, s: usize, e: usize| -> Result<()> {
             versions.keep(d)?;
             let now_text = match (d.byte_offset(s), d.byte_offset(e)) {
@@ -340,7 +398,10 @@ pub fn check(project: &Project, fix: bool, tell: &dyn Tell) -> Result<Check> {
             let doc = corpus.document(&o.coding.doc);
             // Its note gone, and the very text it was made on under another name.
             let renamed = match doc {
-                None => o.coding.base.as_ref().and_then(|h| by_hash.get(h)).cloned(),
+                None => o.coding.base.as_ref().and_then(|h| by_hash.get(h)).cloned().or_else(|| {
+                    let base = o.coding.base.as_deref()?;
+                    passages_of.holding(project, &versions, &o.coding.doc, base)
+                }),
                 Some(_) => None,
             };
             if fix && let Some(to) = &renamed {
