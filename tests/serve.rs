@@ -230,6 +230,11 @@ fn stale_pages_double_clicks_and_undo_elsewhere_do_not_touch_other_words() {
         1,
         "b's coding stays"
     );
+    // White space alone is not coded.
+    let blank = format!(r#"{{"passage":"{id}","code":"time","start":10,"end":11,"page":"/notes/fife/a.md"}}"#);
+    let (status, _, said) = post("/api/code", blank);
+    assert_eq!(status, 400, "{said}");
+    assert!(said.contains("holds only white space"), "{said}");
     // A code id that differs from one only in case, or with a `..` part, is refused.
     for bad in ["TIME", "../x"] {
         let (status, _, said) = post("/api/codes", format!(r#"{{"id":"{bad}","name":"x"}}"#));

@@ -342,7 +342,8 @@ impl LedgerState {
             Event::Status { id, status, by, .. } => {
                 if let Some(c) = self.codings.get_mut(&id) {
                     c.status = status;
-                    c.reviewer = (!by.is_empty()).then_some(by);
+                    // A decision undone: the suggestion waits again, reviewed by no one.
+                    c.reviewer = (!by.is_empty() && status != Status::Suggested).then_some(by);
                 }
             }
             Event::Memo { id, memo, .. } => {
@@ -897,6 +898,21 @@ mod tests {
         assert_eq!(left, right);
         assert_eq!((start, end), (0, left.len() as u64));
         assert_eq!(a.read().unwrap().current().count(), 5000);
+    }
+
+    #[test]
+    fn a_decision_undone_leaves_no_reviewer() {
+        let dir = tempfile::tempdir().unwrap();
+        let l = Ledger::new(dir.path(), "rules").unwrap();
+        let mut c = coding("1", "time");
+        c.status = Status::Suggested;
+        let status = |s: Status| Event::Status { id: "1".into(), doc: None, status: s, by: "hb".into(), time: now() };
+        l.append(&[Event::Add(c), status(Status::Accepted), status(Status::Suggested)]).unwrap();
+        let now = l.read().unwrap().current().next().cloned().unwrap();
+        assert_eq!((now.status, now.reviewer), (Status::Suggested, None));
+        let table = crate::CodingTable::load(dir.path()).unwrap();
+        let row = table.with_id("1").next().unwrap();
+        assert_eq!((row.status, row.reviewer), (Status::Suggested, None));
     }
 
     #[test]

@@ -609,9 +609,9 @@ impl States {
                         let who = out.entry(c.doc).or_default();
                         who.extend(c.reviewer.filter(|r| !r.is_empty()));
                     }
-                    Event::Status { doc: Some(d), by, .. } => {
+                    Event::Status { doc: Some(d), by, status, .. } => {
                         let who = out.entry(d).or_default();
-                        if !by.is_empty() {
+                        if !by.is_empty() && status != crate::ledger::Status::Suggested {
                             who.insert(by);
                         }
                     }

@@ -396,7 +396,8 @@ impl CodingTable {
             Event::Status { id, status, by, .. } => {
                 r.kind = STATUS;
                 r.status = status as u8;
-                if !by.is_empty() {
+                // A decision undone (back to a suggestion) leaves no reviewer.
+                if !by.is_empty() && status != Status::Suggested {
                     r.reviewer = self.strings.get(&by);
                 }
                 id

@@ -79,6 +79,10 @@ pub fn span_in_passage(doc: &Document, p: &Passage, id: &str, span: &Span) -> Re
                     "span {s}..{e} does not fit passage `{id}`, which is {plen} characters long; give 0 <= start < end <= {plen}"
                 );
             }
+            // White space alone is no words: such a coding would count its passage as coded.
+            if ptext.chars().skip(s).take(e - s).all(char::is_whitespace) {
+                bail!("span {s}..{e} of passage `{id}` holds only white space; give the span of the words to code");
+            }
             (s, e)
         }
         Span::Quote(q) => {
