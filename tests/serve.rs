@@ -241,6 +241,16 @@ fn stale_pages_double_clicks_and_undo_elsewhere_do_not_touch_other_words() {
         assert_eq!(status, 400, "{bad}: {said}");
     }
     assert!(!p.read("codebook.toml").contains("TIME"));
+    // The search page: every hit a hundred at a time, and what `code:` counts, suggestions too
+    // when asked.
+    let many: Vec<String> = (0..105).map(|i| format!("Trust grew, round {i}.")).collect();
+    p.write("notes/fife/c.md", format!("---\nsite: Fife\n---\n{}\n", many.join("\n\n")));
+    let get = |path: &str| http(s.addr(), "GET", path, &[("Cookie", cookie.as_str())], "").2;
+    let second = get("/search?q=grew&from=100");
+    assert!(second.contains("105 passages match; showing 101–105.") && second.contains("← the 100 before"), "{second}");
+    assert!(get("/search?q=grew").contains("the next 5 →"));
+    let coded = get("/search?q=code:time&suggested=1");
+    assert!(coded.contains("codes count accepted codings and suggestions not yet reviewed"), "{coded}");
     drop(s);
     // A coder `HB` where the ledger is `hb.jsonl` does not start a second ledger.
     let o = p.run_expect(&["code", "add", &other, "time", "--coder", "HB"], 2);

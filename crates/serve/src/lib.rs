@@ -327,10 +327,17 @@ async fn review(State(app): State<Arc<App>>, Query(q): Query<ReviewQuery>) -> Re
 struct SearchQuery {
     #[serde(default)]
     q: String,
+    /// `code:` finds suggestions not yet reviewed too (a checkbox: present when ticked).
+    #[serde(default)]
+    suggested: Option<String>,
+    /// Hits already shown on earlier pages.
+    #[serde(default)]
+    from: usize,
 }
 
 async fn search(State(app): State<Arc<App>>, Query(q): Query<SearchQuery>) -> Response {
-    page(app, "Search".into(), move |app, log| pages::search(&app.project, &q.q, log)).await
+    let asked = pages::SearchAsked { query: q.q, include_suggested: q.suggested.is_some(), from: q.from };
+    page(app, "Search".into(), move |app, log| pages::search(&app.project, &asked, log)).await
 }
 
 async fn codebook(State(app): State<Arc<App>>) -> Response {

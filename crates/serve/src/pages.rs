@@ -8,6 +8,7 @@ use fieldnotes_coding::units::Selection;
 use fieldnotes_coding::{Code, Codebook};
 use fieldnotes_corpus::Project;
 use fieldnotes_study::Study;
+use fieldnotes_study::Tell as _;
 use fieldnotes_study::code::Filter;
 use fieldnotes_study::show::{Mark, PassageView};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
@@ -434,11 +435,25 @@ fn url_escape(s: &str) -> String {
     out
 }
 
-/// Search: the query language of `fieldnotes search`, hits as keyword-in-context lines.
-pub fn search(project: &Project, query: &str, log: &Log) -> Result<Markup> {
+/// What the search page was asked: the query, whether `code:` counts suggestions not yet
+/// reviewed, and how many hits earlier pages showed.
+pub struct SearchAsked {
+    pub query: String,
+    pub include_suggested: bool,
+    pub from: usize,
+}
+
+/// Hits a search page shows.
+const HITS_PER_PAGE: usize = 100;
+
+/// Search: the query language of `fieldnotes search`, hits as keyword-in-context lines, a
+/// hundred a page; a query on codes says what it counts, as the command line does.
+pub fn search(project: &Project, asked: &SearchAsked, log: &Log) -> Result<Markup> {
+    let query = asked.query.as_str();
     let form = html! {
         form.search method="get" action="/search" {
             input name="q" type="search" value=(query) placeholder="trust \"staff turnover\" site:fife" autofocus;
+            label.meta { input type="checkbox" name="suggested" value="1" checked[asked.include_suggested]; " code: counts suggestions not yet reviewed too" }
             button type="submit" { "Search" }
         }
         p.meta { "Words are stemmed; \"phrases\", partner*, turnvoer~1, AND OR NOT, site: kind: speaker: date: code: (see " code { "fieldnotes search --help" } ")." }
@@ -455,17 +470,50 @@ pub fn search(project: &Project, query: &str, log: &Log) -> Result<Markup> {
             });
         }
     };
-    let opened = fieldnotes_study::search::open(project, query, &ast, false, false, log)?;
-    let opts = fieldnotes_index::SearchOptions { limit: 100, snippet_chars: 160, ..Default::default() };
-    let mut res = opened.index.search(query, &opts)?;
-    if !opened.uses_codes {
-        fieldnotes_study::store::hit_codes(project, &mut res.hits)?;
+    for w in fieldnotes_index::lowercase_operators(query) {
+        log.warn(&format!(
+            "`{w}` between terms is searched as a word; write `{}` to combine the terms",
+            w.to_uppercase()
+        ));
     }
+    let opened = fieldnotes_study::search::open(project, query, &ast, false, false, log)?;
+    let left_out = &opened.left_out[usize::from(asked.include_suggested)];
+    if opened.uses_codes && !left_out.is_empty() {
+        log.warn(&format!("`code:` counts what a table counts. {left_out}"));
+    }
+    let opts = fieldnotes_index::SearchOptions {
+        limit: asked.from + HITS_PER_PAGE,
+        snippet_chars: 160,
+        include_suggested: asked.include_suggested,
+        ..Default::default()
+    };
+    let mut res = opened.index.search(query, &opts)?;
+    let hits: Vec<fieldnotes_index::Hit> = res.hits.drain(..).skip(asked.from).collect();
+    let mut hits = hits;
+    if !opened.uses_codes {
+        fieldnotes_study::store::hit_codes(project, &mut hits)?;
+    }
+    let rule = if asked.include_suggested {
+        "codes count accepted codings and suggestions not yet reviewed, by anyone (rejected ones never)"
+    } else {
+        "codes count accepted codings, by anyone (suggestions not reviewed are left out; tick the box to count them)"
+    };
+    let page_of = |from: usize| {
+        let mut href = format!("/search?q={}&from={from}", urlencode(query));
+        if asked.include_suggested {
+            href.push_str("&suggested=1");
+        }
+        href
+    };
+    let shown_to = asked.from + hits.len();
     Ok(html! {
         h1 { "Search" }
         (form)
-        p.meta { (fieldnotes_study::matching(res.total)) "; showing " (res.hits.len()) "." }
-        @for h in &res.hits {
+        p.meta {
+            (fieldnotes_study::matching(res.total)) "; showing " (if hits.is_empty() { 0 } else { asked.from + 1 }) "–" (shown_to) "."
+            @if opened.uses_codes { " " (rule) "." }
+        }
+        @for h in &hits {
             @let (path, key) = h.id.split_once('#').unwrap_or((h.id.as_str(), ""));
             div.hit {
                 a href=(format!("{}#p-{key}", note_href(path))) { (h.id) }
@@ -484,7 +532,21 @@ pub fn search(project: &Project, query: &str, log: &Log) -> Result<Markup> {
                 }
             }
         }
+        p.pages {
+            @if asked.from > 0 { a href=(page_of(asked.from.saturating_sub(HITS_PER_PAGE))) { "← the " (HITS_PER_PAGE) " before" } " " }
+            @if shown_to < res.total { a href=(page_of(shown_to)) { "the next " (HITS_PER_PAGE.min(res.total - shown_to)) " →" } }
+        }
     })
+}
+
+/// `s` as a URL's query value.
+fn urlencode(s: &str) -> String {
+    s.bytes()
+        .map(|b| match b {
+            b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
+            _ => format!("%{b:02X}"),
+        })
+        .collect()
 }
 
 /// `text` with the byte ranges `words` in `<b>`, line breaks made spaces.
