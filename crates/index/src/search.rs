@@ -437,6 +437,20 @@ impl Compiler<'_> {
         lower: Option<&(String, bool)>,
         upper: Option<&(String, bool)>,
     ) -> Result<Box<dyn Query>> {
+        // A range that starts after it ends finds nothing: a slip, said rather than counted 0.
+        if let (Some((l, _)), Some((u, _))) = (lower, upper) {
+            let reversed = match name {
+                "date" => date_span(l).zip(date_span(u)).is_some_and(|((first, _), (_, last))| first > last),
+                _ => l.parse::<u64>().ok().zip(u.parse::<u64>().ok()).is_some_and(|(a, b)| a > b),
+            };
+            if reversed {
+                return Err(syntax(
+                    format!("the range `{name}:[{l} TO {u}]` starts after it ends"),
+                    "write the earlier bound first, e.g. `date:[2016-01-01 TO 2016-06-30]`",
+                )
+                .into());
+            }
+        }
         match name {
             "date" => {
                 let f = self.idx.fields.date;
@@ -963,10 +977,31 @@ impl SearchIndex {
             |field: Field, prefix: &str| -> Result<bool> { Ok(!terms_from(&searcher, field, prefix, 1)?.is_empty()) };
         let mut keys: Option<BTreeSet<String>> = None;
         let mut out = Vec::new();
+        // Whether any passage has a year (every dated note's passages do): asked once.
+        let mut dated: Option<bool> = None;
+        let mut told_undated = false;
         for (field, value, prefix, whole) in terms {
             let lower = value.to_lowercase();
             match field.as_str() {
-                "date" | "year" | "words" | "text" | "doc" | "path" | "id" => {}
+                "date" | "year" => {
+                    let any = match dated {
+                        Some(d) => d,
+                        None => {
+                            let q = RangeQuery::new(Bound::Included(Term::from_field_u64(f.year, 0)), Bound::Unbounded);
+                            *dated.insert(searcher.search(&q, &Count)? > 0)
+                        }
+                    };
+                    if !any && !told_undated {
+                        told_undated = true;
+                        out.push(Unknown {
+                            kind: UnknownKind::Field,
+                            field: field.clone(),
+                            value: String::new(),
+                            suggestions: vec![],
+                        });
+                    }
+                }
+                "words" | "text" | "doc" | "path" | "id" => {}
                 "code" | "codes" => {
                     let mut known = self.codes.names(true);
                     known.extend(codebook.iter().map(|c| c.to_lowercase()));
@@ -1073,6 +1108,10 @@ fn field_terms(ast: &Ast, out: &mut Vec<(String, String, bool, bool)>) {
         Ast::And(items) | Ast::Or(items) => items.iter().for_each(|i| field_terms(i, out)),
         Ast::Not(inner) => field_terms(inner, out),
         Ast::Field { field, value, prefix, whole } => out.push((field.clone(), value.clone(), *prefix, *whole)),
+        // A range stands for its field: `date:[...]` on notes without dates says so.
+        Ast::Range { field, .. } if field == "date" || field == "year" => {
+            out.push((field.clone(), String::new(), false, false))
+        }
         _ => {}
     }
 }

@@ -166,6 +166,20 @@ fn a_year_finds_the_notes_dated_by_their_year_alone() {
     assert_eq!(ids(&idx, "date:2017"), ids(&idx, "year:2017"));
     // A day or a month of 2017 is not the year alone.
     assert_eq!(ids(&idx, "date:2017-03"), ["notes/b.md#1"]);
+    // A range that starts after it ends is an error, not nothing.
+    let e = idx.search("date:[2017-06-30 TO 2017-01-01]", &SearchOptions::default()).unwrap_err();
+    assert!(e.to_string().contains("starts after it ends"), "{e}");
+    assert!(idx.search("words:[10 TO 2]", &SearchOptions::default()).is_err());
+    assert!(idx.unknown_names("date:2016", &[]).unwrap().is_empty());
+    // Notes without dates: a date or year in a query is said to match nothing.
+    let undated = tempfile::tempdir().unwrap();
+    write(undated.path(), "notes/a.md", "Trust.\n");
+    let (_, idx) = build(undated.path());
+    for q in ["date:2016", "year:2016", "trust date:[2016-01-01 TO 2016-12-31]"] {
+        let u = idx.unknown_names(q, &[]).unwrap();
+        assert_eq!(u.len(), 1, "{q}: {u:?}");
+        assert_eq!(u[0].kind, UnknownKind::Field);
+    }
 }
 
 #[test]
