@@ -545,12 +545,16 @@ pub fn qmsum(project: &Project, a: &Qmsum, tell: &dyn Tell, listed: &mut dyn FnM
         let mut body = String::new();
         let mut passage_of = Vec::with_capacity(meeting.turns.len());
         let mut n = 0usize;
-        for (speaker, words) in &meeting.turns {
+        // Turns with no words, left out (no passage holds nothing), said with where they were.
+        let mut empty: Vec<String> = Vec::new();
+        for (ti, (speaker, words)) in meeting.turns.iter().enumerate() {
             if speaker.is_empty()
                 || words.is_empty()
                 || fieldnotes_corpus::speaker_label(&format!("{speaker}: x")).is_none()
             {
-                if !words.is_empty() {
+                if words.is_empty() {
+                    empty.push(if speaker.is_empty() { format!("{ti}") } else { format!("{ti} ({speaker})") });
+                } else {
                     tell.warn(&format!(
                         "`{}`: a turn by `{speaker}` has no usable speaker name; it was left out",
                         file.display()
@@ -562,6 +566,14 @@ pub fn qmsum(project: &Project, a: &Qmsum, tell: &dyn Tell, listed: &mut dyn FnM
             body.push_str(&format!("{speaker}: {words}\n\n"));
             passage_of.push(Some(n));
             n += 1;
+        }
+        if !empty.is_empty() {
+            tell.warn(&format!(
+                "`{}`: {} turn(s) with no words left out (turn {}): no passage holds them, and the topics spanning them are coded on their other turns",
+                file.display(),
+                empty.len(),
+                empty.join(", ")
+            ));
         }
         let text = note_text(&front, &body);
         let rel = format!("notes/{}/{}.md", slug(&a.site), slug(&stem));
