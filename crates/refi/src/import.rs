@@ -473,12 +473,16 @@ impl<'a, 'x> Importer<'a, 'x> {
 
     fn read_cases(&mut self) {
         let root = self.root;
-        let mut case_codes = 0;
+        let (mut case_codes, mut case_selections, mut described) = (0, 0, Vec::new());
         for case in root.child("Cases").into_iter().flat_map(|c| c.children("Case")) {
             let name = case.attr("name").map(str::trim).filter(|n| !n.is_empty()).map(str::to_string);
             let values: Vec<(String, Value)> =
                 case.children("VariableValue").filter_map(|v| self.variable_value(v)).collect();
             case_codes += case.children("CodeRef").count();
+            case_selections += case.children("SelectionRef").count();
+            if case.child_text("Description").is_some_and(|d| !d.trim().is_empty()) {
+                described.push(name.clone().unwrap_or_else(|| case.attr("guid").unwrap_or("?").to_string()));
+            }
             for s in case.children("SourceRef") {
                 if let Some(t) = s.attr("targetGUID") {
                     self.cases.entry(guid::normalize(t)).or_default().push((name.clone(), values.clone()));
@@ -487,6 +491,18 @@ impl<'a, 'x> Importer<'a, 'x> {
         }
         if case_codes > 0 {
             self.warn(format!("{case_codes} code(s) assigned to whole cases are not imported"));
+        }
+        if case_selections > 0 {
+            self.warn(format!(
+                "{case_selections} part(s) of sources assigned to a case (`SelectionRef`) are not imported: a case's variables go to the notes of its whole sources"
+            ));
+        }
+        if !described.is_empty() {
+            self.warn(format!(
+                "the description(s) of {} case(s) are not imported ({})",
+                described.len(),
+                described.join(", ")
+            ));
         }
     }
 
@@ -762,12 +778,42 @@ impl<'a, 'x> Importer<'a, 'x> {
             }
         }
         let cases = owner.attr("guid").and_then(|g| self.cases.get(&guid::normalize(g))).cloned().unwrap_or_default();
+        // Each variable of the source's cases: one value where they agree; where its cases (a
+        // focus group's participants) differ, the list of their values, said, rather than the
+        // first case's value standing for all of them.
+        let mut by_key: Vec<(String, Vec<Value>)> = Vec::new();
         for (_, values) in &cases {
             for (k, v) in values {
-                if have.insert(k.clone()) {
-                    attrs.push((k.clone(), v.clone()));
+                match by_key.iter_mut().find(|(key, _)| key == k) {
+                    Some((_, vs)) => {
+                        if !vs.contains(v) {
+                            vs.push(v.clone());
+                        }
+                    }
+                    None => by_key.push((k.clone(), vec![v.clone()])),
                 }
             }
+        }
+        let mut differ = Vec::new();
+        for (k, mut vs) in by_key {
+            if !have.insert(k.clone()) {
+                continue;
+            }
+            if vs.len() == 1 {
+                attrs.push((k, vs.remove(0)));
+            } else {
+                differ.push(format!("`{k}`"));
+                attrs.push((k, Value::List(vs)));
+            }
+        }
+        if !differ.is_empty() {
+            let names: Vec<String> = cases.iter().filter_map(|(n, _)| n.clone()).collect();
+            self.warn(format!(
+                "source `{title}` belongs to {} cases ({}) that differ in {}: its note has each as the list of their values, so a table by it counts the note under all of them together; which passage is whose is not imported",
+                cases.len(),
+                names.join(", "),
+                differ.join(", ")
+            ));
         }
         if have.insert("title".into()) {
             attrs.insert(0, ("title".into(), Value::String(title.to_string())));

@@ -569,6 +569,40 @@ fn every_user_is_a_coder_of_their_own() {
     assert_accounted(&imp.counts);
 }
 
+#[test]
+fn a_source_of_several_cases_keeps_every_case_s_values() {
+    let xml = r#"<?xml version="1.0" encoding="utf-8"?>
+<Project xmlns="urn:QDA-XML:project:1.0" name="Cases">
+  <CodeBook><Codes><Code guid="dddddddd-0000-0000-0000-000000000001" name="Joy" isCodable="true"/></Codes></CodeBook>
+  <Variables>
+    <Variable guid="aaaaaaaa-0000-0000-0000-000000000001" name="Gender" typeOfVariable="Text"/>
+    <Variable guid="aaaaaaaa-0000-0000-0000-000000000002" name="Site" typeOfVariable="Text"/>
+  </Variables>
+  <Cases>
+    <Case guid="cccccccc-0000-0000-0000-000000000001" name="Alice"><Description>First.</Description>
+      <VariableValue><VariableRef targetGUID="aaaaaaaa-0000-0000-0000-000000000001"/><TextValue>F</TextValue></VariableValue>
+      <VariableValue><VariableRef targetGUID="aaaaaaaa-0000-0000-0000-000000000002"/><TextValue>Fife</TextValue></VariableValue>
+      <SourceRef targetGUID="eeeeeeee-0000-0000-0000-000000000001"/>
+      <SelectionRef targetGUID="bbbbbbbb-0000-0000-0000-000000000001"/>
+    </Case>
+    <Case guid="cccccccc-0000-0000-0000-000000000002" name="Bob">
+      <VariableValue><VariableRef targetGUID="aaaaaaaa-0000-0000-0000-000000000001"/><TextValue>M</TextValue></VariableValue>
+      <VariableValue><VariableRef targetGUID="aaaaaaaa-0000-0000-0000-000000000002"/><TextValue>Fife</TextValue></VariableValue>
+      <SourceRef targetGUID="eeeeeeee-0000-0000-0000-000000000001"/>
+    </Case>
+  </Cases>
+  <Sources><TextSource guid="EEEEEEEE-0000-0000-0000-000000000001" name="Group"><PlainTextContent>Alice spoke. Bob spoke.</PlainTextContent></TextSource></Sources>
+</Project>"#;
+    let imp = import_qdpx(&zip_of(&[("project.qde", xml.as_bytes())])).unwrap();
+    let note = &imp.notes.iter().find(|(p, _)| p.contains("group")).unwrap().1;
+    assert!(note.contains("gender: [\"F\", \"M\"]"), "{note}");
+    assert!(note.contains("site: Fife\n"), "the value both share, once: {note}");
+    let w = all_warnings(&imp.warnings);
+    assert!(w.contains("belongs to 2 cases (Alice, Bob) that differ in `gender`"), "{w}");
+    assert!(w.contains("1 part(s) of sources assigned to a case"), "{w}");
+    assert!(w.contains("the description(s) of 1 case(s) are not imported (Alice)"), "{w}");
+}
+
 // ---------------------------------------------------------------- hostile files
 
 #[test]
