@@ -72,6 +72,9 @@ pub struct Counts {
     pub name_mismatches: usize,
     /// Codings that name no user, given to the one user or to coder `imported`.
     pub no_user: usize,
+    /// Of the codings imported, those of selections of no length (a point in the text): each
+    /// counts the passage it stands in.
+    pub points: usize,
 }
 
 /// Reads a REFI-QDA project archive (`.qdpx`), best effort.
@@ -334,6 +337,12 @@ impl<'a, 'x> Importer<'a, 'x> {
             let n = self.counts.not_text;
             self.warn(format!(
                 "{n} coding(s) of pictures, PDF regions, audio or video spans, or inside notes were not imported: fieldnotes codes text"
+            ));
+        }
+        if self.counts.points > 0 {
+            let n = self.counts.points;
+            self.warn(format!(
+                "{n} coding(s) are of selections of no length (a point in the text, no words): each counts the passage it stands in as coded (`fieldnotes code list` shows them with no words)"
             ));
         }
         if self.counts.no_user > 0 && self.default_coder == "imported" {
@@ -696,7 +705,7 @@ impl<'a, 'x> Importer<'a, 'x> {
             .take(200)
             .collect();
         if named.is_empty() {
-            return default;
+            return self.detect_by_fit(raw, sels, title, default);
         }
         let score = |scheme: Scheme| -> usize {
             let q: Vec<(i64, bool)> = named.iter().flat_map(|&(a, b, _)| [(a, false), (b, true)]).collect();
@@ -734,6 +743,56 @@ impl<'a, 'x> Importer<'a, 'x> {
                 s
             }
             None => default,
+        }
+    }
+
+    /// Without selection names to go by: the origin's unit, unless some selections lie outside
+    /// the text read so and another unit puts more of them inside it (a file that counts line
+    /// ends otherwise than its origin is known to); where some lie outside under every unit,
+    /// the others may be shifted too, and that is said.
+    fn detect_by_fit(&mut self, raw: &str, sels: &[Sel<'_>], title: &str, default: Scheme) -> Scheme {
+        let spans: Vec<(i64, i64)> =
+            sels.iter().filter(|s| !s.whole).filter_map(|s| Some((s.start?, s.end?))).take(2000).collect();
+        if spans.is_empty() {
+            return default;
+        }
+        let fits = |scheme: Scheme| -> usize {
+            let q: Vec<(i64, bool)> = spans.iter().flat_map(|&(a, b)| [(a, false), (b, true)]).collect();
+            let spots = positions::map(raw, scheme, &q);
+            (0..spans.len())
+                .filter(|k| matches!((spots[2 * k], spots[2 * k + 1]), (Some(a), Some(b)) if a.byte <= b.byte))
+                .count()
+        };
+        let base = fits(default);
+        if base == spans.len() {
+            return default;
+        }
+        let mut best: Option<(usize, Scheme)> = None;
+        for s in Scheme::ALL.into_iter().filter(|&s| s != default) {
+            let n = fits(s);
+            if n > best.map_or(base, |(b, _)| b) {
+                best = Some((n, s));
+            }
+        }
+        match best {
+            Some((n, s)) => {
+                self.warn(format!(
+                    "source `{title}`: positions read as {} rather than {} (expected from origin `{}`): {n} of {} selections then lie inside the text, against {base}",
+                    s.describe(),
+                    default.describe(),
+                    self.origin,
+                    spans.len()
+                ));
+                s
+            }
+            None => {
+                self.warn(format!(
+                    "source `{title}`: {} of {} selections lie outside the text however its positions are read; the codings of the others may be shifted: check a few against the source",
+                    spans.len() - base,
+                    spans.len()
+                ));
+                default
+            }
         }
     }
 
@@ -896,6 +955,11 @@ impl<'a, 'x> Importer<'a, 'x> {
                 ));
                 continue;
             };
+            // A point, not words (ATLAS.ti writes such anchors): coded as fieldnotes codes a
+            // point, its passage counts as coded; said.
+            if !s.whole && a.cp == b.cp {
+                self.counts.points += codings.len();
+            }
             let text = &lf[a.byte..b.byte];
             if !s.whole
                 && let Some(name) = s.el.attr("name").filter(|n| !n.trim().is_empty())

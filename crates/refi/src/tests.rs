@@ -461,6 +461,29 @@ fn atlas_crlf_as_one_and_named_qde() {
 }
 
 #[test]
+fn unit_detected_from_selections_that_fit_when_there_are_no_names() {
+    // An origin that counts CRLF as one, a file whose positions count it as two, and no names
+    // to tell: the unit under which every selection lies inside the text is taken, and said;
+    // before, "Two" was imported shifted and "Three" dropped.
+    let text = "One\r\nTwo\r\nThree";
+    let source = format!(
+        r#"<TextSource guid="EEEEEEEE-0000-0000-0000-000000000001" name="t.txt" plainTextPath="internal://EEEEEEEE-0000-0000-0000-000000000001.txt">{}{}</TextSource>"#,
+        sel(1, "", 5, 8),
+        sel(2, "", 10, 15)
+    );
+    let xml = qde("MAXQDA 2022", &source, "DDDDDDDD-0000-0000-0000-000000000001");
+    let qdpx = zip_of(&[
+        ("sources/EEEEEEEE-0000-0000-0000-000000000001.txt", text.as_bytes()),
+        ("project.qde", xml.as_bytes()),
+    ]);
+    let imp = import_qdpx(&qdpx).unwrap();
+    let texts: Vec<&str> = imp.codings["Ana-Lyst"].iter().map(|c| c.text.as_str()).collect();
+    assert_eq!(texts, ["Two", "Three"]);
+    assert!(all_warnings(&imp.warnings).contains("2 of 2 selections then lie inside the text, against 1"));
+    assert_offsets(&imp);
+}
+
+#[test]
 fn unit_detected_from_names_and_outside_reported() {
     // An unknown exporter whose positions are UTF-16 units: the names give it away.
     let text = "😀😀 alpha beta";
@@ -504,6 +527,19 @@ fn unknown_codes_duplicates_and_namespace() {
     let imp = import_qdpx(&zip_of(&[("project.qde", xml.as_bytes())])).unwrap();
     let c = &imp.counts;
     assert_eq!((c.imported, c.duplicates, c.unknown_code), (1, 1, 1));
+    // A selection of no length is a point, not words: said.
+    let point = qde(
+        "x",
+        &format!(
+            r#"<TextSource guid="EEEEEEEE-0000-0000-0000-000000000001" name="t"><PlainTextContent>abc def</PlainTextContent>{}</TextSource>"#,
+            sel(1, "", 4, 4)
+        ),
+        "dddddddd-0000-0000-0000-000000000001",
+    );
+    let p = import_qdpx(&zip_of(&[("project.qde", point.as_bytes())])).unwrap();
+    assert_eq!((p.counts.imported, p.counts.points), (1, 1));
+    assert!(all_warnings(&p.warnings).contains("1 coding(s) are of selections of no length"));
+    assert_accounted(&p.counts);
     assert_accounted(c);
     let w = all_warnings(&imp.warnings);
     assert!(w.contains("namespace `urn:QDA-XML:project:1:0`"), "{w}");
