@@ -534,4 +534,8 @@ fn outputs_are_not_written_over_the_project_s_own_files() {
     p.run(&["export", "qdpx", "out/study.qdpx", "-q"]);
     p.run(&["report", "themes", "-o", "themes.txt", "-q"]);
     assert!(p.path().join("out/study.qdpx").is_file() && p.read("themes.txt").contains("time"));
+    // Reading it back as a dry run says what would come in and writes nothing.
+    let o = p.run_expect(&["import", "qdpx", "out/study.qdpx", "out/back", "--dry-run"], 0);
+    assert!(stderr(&o).contains("dry run: would make a project in `out/back`: 1 notes"), "{}", stderr(&o));
+    assert!(!p.path().join("out/back").exists());
 }

@@ -38,6 +38,10 @@ pub enum Command {
         file: PathBuf,
         /// The new project's folder (default: the file's name).
         dir: Option<PathBuf>,
+        /// Read the file and say what the project would hold, and what would be left out,
+        /// without writing anything.
+        #[arg(long)]
+        dry_run: bool,
     },
 }
 
@@ -189,7 +193,7 @@ pub fn run(g: &Globals, c: Command) -> Result<ExitCode> {
             import::qmsum(&g.project()?, &q, g, &mut listed)?
         }
         Command::Qdc { file, replace, dry_run } => return crate::refi::import_qdc(g, &file, replace, dry_run),
-        Command::Qdpx { file, dir } => return crate::refi::import_qdpx(g, &file, dir),
+        Command::Qdpx { file, dir, dry_run } => return crate::refi::import_qdpx(g, &file, dir, dry_run),
     };
     out.flush()?;
     Ok(if done.failed > 0 { ExitCode::from(1) } else { ExitCode::SUCCESS })

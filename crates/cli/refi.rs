@@ -189,7 +189,7 @@ pub fn import_qdc(g: &Globals, file: &Path, replace: bool, dry_run: bool) -> Res
 }
 
 /// `fieldnotes import qdpx FILE [DIR]`: a new project from a REFI-QDA project file.
-pub fn import_qdpx(g: &Globals, file: &Path, dir: Option<PathBuf>) -> Result<ExitCode> {
+pub fn import_qdpx(g: &Globals, file: &Path, dir: Option<PathBuf>, dry_run: bool) -> Result<ExitCode> {
     let bytes = fs::read(file).with_context(|| format!("cannot read `{}`", file.display()))?;
     let imported = fieldnotes_refi::import_qdpx(&bytes).with_context(|| format!("`{}`", file.display()))?;
     let dir = dir.unwrap_or_else(|| {
@@ -204,6 +204,21 @@ pub fn import_qdpx(g: &Globals, file: &Path, dir: Option<PathBuf>) -> Result<Exi
     }
     for w in &imported.warnings {
         output::warn(&format!("`{}`: {}", file.display(), w.message));
+    }
+    if dry_run {
+        let n: usize = imported.codings.values().map(Vec::len).sum();
+        output::info(
+            g.quiet,
+            &format!(
+                "dry run: would make a project in `{}`: {} notes, {} codes, {n} codings by {} coder(s) ({}); nothing was written",
+                dir.display(),
+                imported.notes.len(),
+                imported.book.codes.len(),
+                imported.codings.len(),
+                imported.codings.iter().map(|(c, l)| format!("{c}: {}", l.len())).collect::<Vec<_>>().join(", ")
+            ),
+        );
+        return Ok(ExitCode::SUCCESS);
     }
     let name = if imported.name.is_empty() { dir.display().to_string() } else { imported.name.clone() };
     write_atomic(&dir.join(fieldnotes_corpus::CONFIG_FILE), format!("name = {}\n", toml_string(&name)).as_bytes())?;
