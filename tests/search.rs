@@ -212,7 +212,7 @@ fn code_counts_say_what_they_leave_out() {
     // A code renamed in the codebook: `--by code` marks the old id.
     let book = p.read("codebook.toml");
     p.write("codebook.toml", book.replace("id = \"time\"", "id = \"pace\""));
-    let o = p.run_expect(&["search", "staff", "--count", "--by", "code"], 0);
+    let o = p.run_expect(&["search", "staff", "--count", "--by", "Code"], 0);
     assert!(
         String::from_utf8_lossy(&o.stdout).contains("time (not in the codebook)"),
         "{}",

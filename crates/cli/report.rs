@@ -662,7 +662,15 @@ fn stats(g: &Globals, a: StatsArgs) -> Result<ExitCode> {
                         of(&|_| format!("{:.4}", test.residuals[j])),
                         of(&|x| format!("{:.4}", x.statistic)),
                         of(&|x| x.df.to_string()),
-                        of(&|x| format!("{:.6}", x.p_value)),
+                        // A p below a millionth in significant figures: `0.000000` read as
+                        // "p = 0".
+                        of(&|x| {
+                            if x.p_value > 0.0 && x.p_value < 1e-6 {
+                                format!("{:.3e}", x.p_value)
+                            } else {
+                                format!("{:.6}", x.p_value)
+                            }
+                        }),
                         of(&|x| x.small_expected_warning().to_string()),
                     ]);
                 }

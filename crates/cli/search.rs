@@ -139,7 +139,7 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
         ));
     }
     let project = g.project()?;
-    let by_code = matches!(a.by.as_deref(), Some("code" | "codes"));
+    let by_code = a.by.as_deref().is_some_and(|b| b.eq_ignore_ascii_case("code") || b.eq_ignore_ascii_case("codes"));
     let opened = fieldnotes_study::search::open(&project, &a.query, &ast, by_code, a.refresh, g)?;
     let (idx, uses_codes) = (opened.index, opened.uses_codes);
     // Codings no count takes (orphaned, of notes renamed or unread): said, as every table's

@@ -889,7 +889,9 @@ impl SearchIndex {
     /// [`Error::UnknownGroup`](crate::Error::UnknownGroup).
     pub fn count_by(&self, query: &str, opts: &SearchOptions, group: &str) -> Result<(usize, BTreeMap<String, u64>)> {
         let (q, searcher, _) = self.compiled(query, opts)?;
-        let key = if group == "codes" { "code" } else { group };
+        // Keys are lower-cased where notes are read (`Site:` is `site`), as filters' are.
+        let lower = group.to_lowercase();
+        let key = if lower == "codes" { "code" } else { lower.as_str() };
         let names = self.group_names(&searcher)?;
         if !names.contains(key) {
             return Err(crate::Error::UnknownGroup { name: group.to_string(), suggestions: closest(group, &names) });
