@@ -666,7 +666,7 @@ impl Store {
             return None;
         }
         let strings = &self.header.attr_strings;
-        let Some(key) = strings.iter().position(|s| s == "date") else { return None };
+        let key = strings.iter().position(|s| s == "date")?;
         let mut shown = Vec::new();
         let mut count = 0;
         for i in 0..self.header.docs.len() {

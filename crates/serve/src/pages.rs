@@ -640,7 +640,6 @@ const MAX_CODE_NAME: usize = 200;
 const MAX_CODE_DESCRIPTION: usize = 20_000;
 
 /// Adds a code to the codebook (checked first: nothing is written when it would break it).
-
 pub fn new_code(project: &Project, id: &str, name: &str, description: &str) -> Result<serde_json::Value> {
     if id.is_empty() {
         anyhow::bail!("a new code needs an id");
