@@ -664,6 +664,27 @@ fn a_note_renamed_after_an_edit_takes_its_codings_with_it() {
     assert_eq!(p.run(&["search", "code:time", "--count"]).trim(), "2");
 }
 
+/// A coded paragraph split in two: the coding covers both, and each counts, so the count rose
+/// with no coding added; `code check` says so, naming the passages.
+#[test]
+fn a_coding_spread_over_a_split_paragraph_is_said() {
+    let p = TestProject::new();
+    p.write("notes/fife/a.md", "---\nsite: Fife\n---\nTrust took time. We said so.\n\nThe end.\n");
+    p.run(&["code", "add", "notes/fife/a.md#1", "time", "-q"]);
+    assert_eq!(p.run(&["search", "code:time", "--count"]).trim(), "1");
+    p.write("notes/fife/a.md", "---\nsite: Fife\n---\nTrust took time.\n\nWe said so.\n\nThe end.\n");
+    assert_eq!(p.run(&["search", "code:time", "--count"]).trim(), "2");
+    let out = String::from_utf8_lossy(&p.run_expect(&["code", "check"], 1).stdout).to_string();
+    assert!(out.contains("covers 2 passages now") && out.contains("1 in the version it was made on"), "{out}");
+    // `index` records the coding's new place: it says so then, as no check can after.
+    let o = p.run_expect(&["index"], 0);
+    assert!(
+        crate::util::stderr(&o).contains("1 coding(s) cover more passages than in the version they were made on"),
+        "{}",
+        crate::util::stderr(&o)
+    );
+}
+
 #[test]
 fn a_note_has_one_year_and_a_list_one_group_whoever_counts() {
     let p = TestProject::new();

@@ -851,6 +851,19 @@ fn check(g: &Globals, a: CheckArgs) -> Result<ExitCode> {
             let ((s0, e0), (s, e)) = (m.from, m.to);
             writeln!(out, "moved     {} ({}, {}) in `{}`: {s0}..{e0} -> {s}..{e}", m.id, m.code, m.coder, m.doc)?;
         }
+        for x in &found.spread {
+            writeln!(
+                out,
+                "spread    {} ({}, {}): covers {} passages now ({}), {} in the version it was made on (a paragraph split?): it counts in each; `fieldnotes code move {} PASSAGE` puts it on one",
+                x.id,
+                x.code,
+                x.coder,
+                x.now.len(),
+                x.now.join(", "),
+                x.before,
+                x.id
+            )?;
+        }
         for o in &found.orphaned {
             if a.fix
                 && let Some(to) = &o.renamed

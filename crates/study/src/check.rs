@@ -132,6 +132,9 @@ pub struct Check {
     pub unread_notes: Vec<UnreadNote>,
     /// Ids added twice with other content.
     pub conflicting_adds: Vec<ConflictingAdd>,
+    /// Codings that cover more passages now than in the version they were made on (a paragraph
+    /// split): each passage counts, so a count rose with no coding added. Said, not failing.
+    pub spread: Vec<Spread>,
     /// With `fix`: orphans re-attached.
     #[serde(skip)]
     pub reattached: usize,
@@ -148,6 +151,23 @@ impl Check {
             || !self.conflicting_adds.is_empty()
             || (!fixed && !self.moved.is_empty())
     }
+}
+
+/// A coding that covers more passages now than when it was made.
+#[derive(Clone, Debug, Serialize)]
+pub struct Spread {
+    /// The coding's id.
+    pub id: String,
+    /// Its coder.
+    pub coder: String,
+    /// Its note.
+    pub doc: String,
+    /// Its code.
+    pub code: String,
+    /// Passages it covered in the version of the note it was made on.
+    pub before: usize,
+    /// The ids of the passages it covers now.
+    pub now: Vec<String>,
 }
 
 /// The ids each ledger adds twice with other content, with no removal between. Two `add` lines
@@ -318,8 +338,11 @@ pub fn check(project: &Project, fix: bool, tell: &dyn Tell) -> Result<Check> {
         bad_lines: Vec::new(),
         unread_notes: Vec::new(),
         conflicting_adds: conflicting_adds(project)?,
+        spread: Vec::new(),
         reattached: 0,
     };
+    // Kept versions of notes, parsed once each, for how many passages a coding covered there.
+    let mut old_notes: std::collections::HashMap<String, Option<Document>> = std::collections::HashMap::new();
     // With `fix`, the `move` events that record where codings stand now, per ledger.
     let mut by_ledger: BTreeMap<String, Vec<Event>> = BTreeMap::new();
     // Each note read, by the hash of its text: a note renamed or moved keeps its text, so the
@@ -360,6 +383,26 @@ pub fn check(project: &Project, fix: bool, tell: &dyn Tell) -> Result<Check> {
         }
         for x in &placement.placed {
             let d = &corpus.documents[x.doc];
+            if x.passages.len() > 1
+                && let Some(base) = x.coding.base.as_deref().filter(|b| *b != d.hash)
+            {
+                let old = old_notes.entry(base.to_string()).or_insert_with(|| {
+                    versions.get(base).and_then(|t| project.parse_note(x.coding.doc.clone(), t).ok())
+                });
+                if let Some(old) = old {
+                    let before = units::overlapping(old, x.coding.start, x.coding.end).len();
+                    if before < x.passages.len() {
+                        found.spread.push(Spread {
+                            id: x.coding.id.clone(),
+                            coder: x.coding.coder.clone(),
+                            doc: x.coding.doc.clone(),
+                            code: x.coding.code.clone(),
+                            before,
+                            now: x.passages.clone().map(|pi| d.passage_id(&d.passages[pi])).collect(),
+                        });
+                    }
+                }
+            }
             if x.moved || x.coding.base.as_deref() != Some(d.hash.as_str()) {
                 found.to_record += 1;
                 let c = x.coding;

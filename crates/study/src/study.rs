@@ -588,6 +588,7 @@ pub fn index_in_batches(
     let pb = tell.progress(files.files.len() as u64, "indexing");
     let mut update = idx.begin_update(&opts);
     let mut moved = 0;
+    let mut spread: Vec<String> = Vec::new();
     read_sized_batches(project, &files.files, files.sizes.as_deref(), tell, &|n| pb.inc(n), false, |corpus| {
         update.add(&corpus, &|_| {})?;
         let table = batch_table(codings, &corpus, tell)?;
@@ -596,7 +597,7 @@ pub fn index_in_batches(
         store.add(&corpus, &table, &[], &mut anchoring);
         // Codings of notes edited since they were made are recorded at their new place.
         if record_moves {
-            moved += self::record_moves(project, &corpus, &table, &mut anchoring)?;
+            moved += self::record_moves(project, &corpus, &table, &mut anchoring, &mut spread)?;
         }
         Ok(())
     })?;
@@ -610,6 +611,15 @@ pub fn index_in_batches(
     if moved > 0 {
         tell.info(&format!("recorded the new place of {moved} coding(s) in edited notes"));
     }
+    // Recorded, their new version is the one they count in: said now, or never.
+    if !spread.is_empty() {
+        let more = if spread.len() > 3 { format!("; and {} more", spread.len() - 3) } else { String::new() };
+        tell.warn(&format!(
+            "{} coding(s) cover more passages than in the version they were made on (a paragraph split?), and count in each: {}{more} (`fieldnotes code move ID PASSAGE` puts one on one passage)",
+            spread.len(),
+            spread.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
+        ));
+    }
     Ok(stats)
 }
 
@@ -621,7 +631,13 @@ pub fn index_in_batches(
 /// edits. Orphans are left as they are (`code check` shows them). Returns the moves recorded.
 /// `anchorer` is the one the caller placed the batch's codings with, so that each edited note is
 /// compared with its old version once.
-pub fn record_moves(project: &Project, corpus: &Corpus, table: &CodingTable, anchorer: &mut Anchorer) -> Result<usize> {
+pub fn record_moves(
+    project: &Project,
+    corpus: &Corpus,
+    table: &CodingTable,
+    anchorer: &mut Anchorer,
+    spread: &mut Vec<String>,
+) -> Result<usize> {
     let versions = Versions::new(&project.derived_dir());
     let mut by_ledger: BTreeMap<String, Vec<Event>> = BTreeMap::new();
     for (di, d) in corpus.documents.iter().enumerate() {
@@ -634,7 +650,23 @@ pub fn record_moves(project: &Project, corpus: &Corpus, table: &CodingTable, anc
             continue;
         }
         versions.keep(d)?;
+        // The versions the codings count in, parsed once each, for how many passages each
+        // coding covered there.
+        let mut old: BTreeMap<&str, Option<Document>> = BTreeMap::new();
         for x in &placed.placed {
+            if x.passages.len() > 1
+                && let Some(base) = x.coding.base.as_deref()
+            {
+                let before = old
+                    .entry(base)
+                    .or_insert_with(|| versions.get(base).and_then(|t| project.parse_note(d.path.clone(), t).ok()));
+                if before
+                    .as_ref()
+                    .is_some_and(|o| units::overlapping(o, x.coding.start, x.coding.end).len() < x.passages.len())
+                {
+                    spread.push(format!("{} ({}, {})", x.coding.id, x.coding.code, x.coding.coder));
+                }
+            }
             by_ledger.entry(x.coding.coder.clone()).or_default().push(follow(
                 x.coding,
                 d,
