@@ -647,6 +647,12 @@ fn a_note_renamed_after_an_edit_takes_its_codings_with_it() {
     std::fs::rename(p.path().join("notes/fife/interview.md"), p.path().join("notes/fife/team-leader.md")).unwrap();
     let out = String::from_utf8_lossy(&p.run_expect(&["code", "check"], 1).stdout).to_string();
     assert!(out.contains("its note is now `notes/fife/team-leader.md` (its text is there)"), "{out}");
+    // `code list` says their note is gone, not their words.
+    let err = stderr(&p.run_expect(&["code", "list"], 0));
+    assert!(
+        err.contains("2 coding(s) are of notes no longer in the project") && !err.contains("words are gone"),
+        "{err}"
+    );
     let out = String::from_utf8_lossy(&p.run_expect(&["code", "check", "--fix"], 0).stdout).to_string();
     assert!(!out.contains("orphaned"), "{out}");
     // On their words as the note has them now.

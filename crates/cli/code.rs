@@ -711,9 +711,21 @@ fn list(g: &Globals, a: ListArgs) -> Result<ExitCode> {
         }
     }
     out.flush()?;
-    if orphans > 0 {
+    // Those of notes no longer in the project (renamed, moved, deleted) are not words gone.
+    let of_gone_notes = listed
+        .iter()
+        .filter(|l| l.orphaned == Some(true) && l.waiting != Some(true))
+        .filter(|l| l.reason.as_deref().is_some_and(|r| r.starts_with("note `") && r.ends_with("is gone")))
+        .count();
+    let words_gone = orphans.saturating_sub(of_gone_notes);
+    if words_gone > 0 {
         output::warn(&format!(
-            "{orphans} coding(s) are orphaned (their words are gone from their note); `fieldnotes code check` shows the candidate places, `fieldnotes code move ID PASSAGE` re-attaches one"
+            "{words_gone} coding(s) are orphaned (their words are gone from their note); `fieldnotes code check` shows the candidate places, `fieldnotes code move ID PASSAGE` re-attaches one"
+        ));
+    }
+    if of_gone_notes > 0 {
+        output::warn(&format!(
+            "{of_gone_notes} coding(s) are of notes no longer in the project (renamed, moved or deleted): `fieldnotes code check` names the note that holds a renamed note's text, and `--fix` carries them there"
         ));
     }
     if waiting > 0 {
