@@ -96,7 +96,7 @@ pub fn index(project: &Project, log: &Log) -> Result<Markup> {
         @for ((site, kind), rows) in &groups {
             h2 { (site) " · " span.meta { (kind) } }
             table.notes {
-                thead { tr { th { "note" } th { "date" } th.num { "passages" } th.num { "coded" } th { "by" } th.num { "suggested" } } }
+                thead { tr { th { "note" } th { "date" } th.num { "passages" } th.num { "passages coded" } th { "by" } th.num { "passages with suggestions" } } }
                 tbody {
                     @for r in rows {
                         tr {
@@ -312,7 +312,7 @@ pub fn note(project: &Project, path: &str, log: &Log) -> Result<Markup> {
                 p.meta {
                     (fieldnotes_study::count(whole.passages.len() as u64, "passage")) ", "
                     (fieldnotes_study::count(whole.marks.iter().filter(|m| m.coding.status == Status::Accepted).count() as u64, "coding"))
-                    " accepted, " (whole.marks.iter().filter(|m| m.coding.status == Status::Suggested).count()) " suggested (dotted)."
+                    " accepted, " (whole.marks.iter().filter(|m| m.coding.status == Status::Suggested).count()) " suggestion(s) waiting (dotted)."
                 }
                 @for p in &whole.passages { (passage(p, &layers, false)) }
             }
