@@ -220,3 +220,15 @@ fn code_counts_say_what_they_leave_out() {
     );
     assert!(stderr(&o).contains("code(s) `time` are not in the codebook"), "{}", stderr(&o));
 }
+
+/// A `*` inside quotes is a character, not a wildcard: the phrase finds nothing, and search
+/// says why.
+#[test]
+fn a_wildcard_in_quotes_is_said() {
+    let p = project();
+    let o = p.run_expect(&["search", "\"turn*\"", "--count"], 0);
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "0");
+    assert!(stderr(&o).contains("inside quotes `*` is not a wildcard"), "{}", stderr(&o));
+    let o = p.run_expect(&["search", "turn*", "--count"], 0);
+    assert!(!stderr(&o).contains("wildcard"), "{}", stderr(&o));
+}

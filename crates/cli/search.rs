@@ -132,6 +132,12 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
         Ok(ast) => ast,
         Err(e) => anyhow::bail!("cannot read the query: {}\n{}\n  hint: {}", e.message, e.pointer(&a.query), e.hint),
     };
+    for q in fieldnotes_index::quoted_wildcards(&a.query) {
+        output::warn(&format!(
+            "`\"{q}\"`: inside quotes `*` is not a wildcard; write the word without quotes (`{}`) to find the words starting with it",
+            q.replace('"', "")
+        ));
+    }
     for w in fieldnotes_index::lowercase_operators(&a.query) {
         output::warn(&format!(
             "`{w}` between terms is searched as a word; write `{}` to combine the terms",

@@ -34,7 +34,7 @@ use manifest::*;
 pub use manifest::{MANIFEST, STATE, Staleness, WORDS};
 pub use merge::MAX_MERGED_PASSAGES;
 use merge::*;
-pub use query::{Ast, SyntaxError, lowercase_operators, parse};
+pub use query::{Ast, SyntaxError, lowercase_operators, parse, quoted_wildcards};
 pub use schema::{Fields, SCHEMA_VERSION};
 pub use search::{Hit, HitView, SearchOptions, SearchResults, Unknown, UnknownKind, closest};
 use writer::*;

@@ -502,6 +502,19 @@ pub fn lowercase_operators(query: &str) -> Vec<String> {
     out
 }
 
+/// The quoted phrases of `query` that hold a `*`: inside quotes it is not a wildcard (the
+/// phrase `"trus*"` finds nothing), which a search says.
+pub fn quoted_wildcards(query: &str) -> Vec<String> {
+    let mut lx = Lexer { chars: query.char_indices().collect(), src: query, i: 0 };
+    let Ok(toks) = lx.tokens() else { return Vec::new() };
+    toks.into_iter()
+        .filter_map(|(_, t)| match t {
+            Tok::Quoted(text, _) if text.contains('*') => Some(text),
+            _ => None,
+        })
+        .collect()
+}
+
 /// Parses a query.
 pub fn parse(query: &str) -> Result<Ast, SyntaxError> {
     // Letters as the notes hold them: composed (NFC).
@@ -555,6 +568,7 @@ mod tests {
     fn terms() {
         assert_eq!(parse("partner*").unwrap(), Ast::Prefix("partner".into()));
         assert_eq!(parse("turnvoer~").unwrap(), Ast::Fuzzy("turnvoer".into(), 1));
+        assert_eq!(quoted_wildcards(r#""trus*" partner* "staff turnover""#), ["trus*"]);
         assert_eq!(parse("\"critical friend\"~3").unwrap(), Ast::Phrase("critical friend".into(), 3));
         assert_eq!(
             parse("speaker:\"CPP manager\"").unwrap(),

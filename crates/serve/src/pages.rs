@@ -470,6 +470,12 @@ pub fn search(project: &Project, asked: &SearchAsked, log: &Log) -> Result<Marku
             });
         }
     };
+    for q in fieldnotes_index::quoted_wildcards(query) {
+        log.warn(&format!(
+            "`\"{q}\"`: inside quotes `*` is not a wildcard; write the word without quotes (`{}`) to find the words starting with it",
+            q.replace('"', "")
+        ));
+    }
     for w in fieldnotes_index::lowercase_operators(query) {
         log.warn(&format!(
             "`{w}` between terms is searched as a word; write `{}` to combine the terms",
