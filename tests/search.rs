@@ -232,3 +232,20 @@ fn a_wildcard_in_quotes_is_said() {
     let o = p.run_expect(&["search", "turn*", "--count"], 0);
     assert!(!stderr(&o).contains("wildcard"), "{}", stderr(&o));
 }
+
+/// `code:time` does not find the codings of `time`'s sub-codes: said, with the terms to add.
+#[test]
+fn a_code_with_sub_codes_says_they_are_not_found() {
+    let p = project();
+    let book = p.read("codebook.toml");
+    p.write(
+        "codebook.toml",
+        format!("{book}\n[[code]]\nid = \"time/slow-trust\"\nname = \"Slow trust\"\nparent = \"time\"\ndescription = \"d\"\n"),
+    );
+    p.run(&["code", "add", "notes/fife/b.md#1", "time/slow-trust", "--coder", "hb", "-q"]);
+    let o = p.run_expect(&["search", "code:time", "--count"], 0);
+    assert_eq!(String::from_utf8_lossy(&o.stdout).trim(), "0");
+    assert!(stderr(&o).contains("not of its sub-codes (`code:time/slow-trust`)"), "{}", stderr(&o));
+    let o = p.run_expect(&["search", "code:context", "--count"], 0);
+    assert!(!stderr(&o).contains("sub-codes"), "{}", stderr(&o));
+}

@@ -70,18 +70,41 @@ pub fn open(
     }
     // No codebook is fine for searching. A broken one is refused when the query is about codes,
     // as by every command that counts them; a search of the text only is told and goes on.
-    let codebook: Vec<String> = if project.codebook_path().exists() {
+    let book: Option<fieldnotes_coding::Codebook> = if project.codebook_path().exists() {
         match crate::study::codebook(project) {
-            Ok(book) => book.codes.iter().map(|c| c.id.clone()).collect(),
+            Ok(book) => Some(book),
             Err(e) if !uses_codes => {
                 tell.warn(&format!("{e:#}; searching the text without it"));
-                Vec::new()
+                None
             }
             Err(e) => return Err(e),
         }
     } else {
-        Vec::new()
+        None
     };
+    let codebook: Vec<String> = book.iter().flat_map(|b| b.codes.iter().map(|c| c.id.clone())).collect();
+    // `code:time` finds `time`'s codings, not its sub-codes' (a table counts those under `time`
+    // only with `--rollup`): said where the code has any.
+    if let Some(book) = &book {
+        let mut asked = Vec::new();
+        codes_named(ast, &mut asked);
+        asked.sort();
+        asked.dedup();
+        for code in asked {
+            let children: Vec<&str> = book
+                .codes
+                .iter()
+                .filter(|c| c.parent.as_deref().is_some_and(|p| p.eq_ignore_ascii_case(&code)))
+                .map(|c| c.id.as_str())
+                .collect();
+            if !children.is_empty() {
+                tell.warn(&format!(
+                    "`code:{code}` finds the codings of `{code}` alone, not of its sub-codes ({}); add them with OR to count them too, as `report themes --rollup` does",
+                    children.iter().map(|c| format!("`code:{c}`")).collect::<Vec<_>>().join(", ")
+                ));
+            }
+        }
+    }
     for u in index.unknown_names(query, &codebook)? {
         tell.warn(&unknown_warning(&u));
     }
