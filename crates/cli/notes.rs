@@ -253,6 +253,9 @@ fn print_summary(out: &mut impl Write, s: &Summary, color: bool) -> Result<()> {
     let mut align = vec![Align::Left];
     align.extend(std::iter::repeat_n(Align::Right, header.len() - 1));
     write!(out, "{}", output::table(&header, &rows, &align))?;
+    if !kinds.is_empty() {
+        writeln!(out, "{}: notes of each `kind`", kinds.join(", "))?;
+    }
     if !s.skipped.is_empty() {
         writeln!(out, "skipped {} file(s) that could not be read (see the warnings above)", s.skipped.len())?;
     }
