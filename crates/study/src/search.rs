@@ -94,7 +94,7 @@ pub fn open(
             let children: Vec<&str> = book
                 .codes
                 .iter()
-                .filter(|c| c.parent.as_deref().is_some_and(|p| p.eq_ignore_ascii_case(&code)))
+                .filter(|c| c.parent.as_deref().is_some_and(|p| p.eq_ignore_ascii_case(code)))
                 .map(|c| c.id.as_str())
                 .collect();
             if !children.is_empty() {
