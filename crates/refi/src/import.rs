@@ -158,6 +158,38 @@ fn comparable(s: &str) -> String {
     clean(s).split_whitespace().collect::<Vec<_>>().join(" ")
 }
 
+/// Where `spans` (start and end positions in `scheme`'s unit) stand in `raw`: each as its two
+/// spots, `None` where either lies outside the text or the end comes before the start.
+fn spans_at(raw: &str, scheme: Scheme, spans: &[(i64, i64)]) -> Vec<Option<(Spot, Spot)>> {
+    let q: Vec<(i64, bool)> = spans.iter().flat_map(|&(a, b)| [(a, false), (b, true)]).collect();
+    let spots = positions::map(raw, scheme, &q);
+    spots
+        .chunks(2)
+        .map(|p| match (p[0], p[1]) {
+            (Some(a), Some(b)) if a.byte <= b.byte => Some((a, b)),
+            _ => None,
+        })
+        .collect()
+}
+
+/// The position unit under which `score` counts the most of `total` selections right: `None`
+/// when the origin's (`default`) gets all of them or no other does strictly better (ties keep
+/// the earlier unit); with the origin's score.
+fn best_scheme(default: Scheme, total: usize, score: impl Fn(Scheme) -> usize) -> (usize, Option<(usize, Scheme)>) {
+    let base = score(default);
+    if base == total {
+        return (base, None);
+    }
+    let mut best: Option<(usize, Scheme)> = None;
+    for s in Scheme::ALL.into_iter().filter(|&s| s != default) {
+        let n = score(s);
+        if n > best.map_or(base, |(b, _)| b) {
+            best = Some((n, s));
+        }
+    }
+    (base, best)
+}
+
 /// True when a selection's name is its text (or the text's beginning followed by an ellipsis).
 fn name_matches(name: &str, text: &str) -> bool {
     let (n, t) = (comparable(name), comparable(text));
@@ -707,32 +739,16 @@ impl<'a, 'x> Importer<'a, 'x> {
         if named.is_empty() {
             return self.detect_by_fit(raw, sels, title, default);
         }
+        let spans: Vec<(i64, i64)> = named.iter().map(|&(a, b, _)| (a, b)).collect();
         let score = |scheme: Scheme| -> usize {
-            let q: Vec<(i64, bool)> = named.iter().flat_map(|&(a, b, _)| [(a, false), (b, true)]).collect();
-            let spots = positions::map(raw, scheme, &q);
-            named
+            spans_at(raw, scheme, &spans)
                 .iter()
-                .enumerate()
-                .filter(|(k, (_, _, name))| match (spots[2 * k], spots[2 * k + 1]) {
-                    (Some(a), Some(b)) if a.byte <= b.byte => name_matches(name, &lf[a.byte..b.byte]),
-                    _ => false,
-                })
+                .zip(&named)
+                .filter(|(at, (_, _, name))| at.is_some_and(|(a, b)| name_matches(name, &lf[a.byte..b.byte])))
                 .count()
         };
-        let base = score(default);
-        if base == named.len() {
-            return default;
-        }
-        // The first scheme that does strictly better than the last best (ties keep the earlier).
-        let mut best: Option<(usize, Scheme)> = None;
-        for s in Scheme::ALL.into_iter().filter(|&s| s != default) {
-            let n = score(s);
-            if n > best.map_or(base, |(b, _)| b) {
-                best = Some((n, s));
-            }
-        }
-        match best {
-            Some((n, s)) => {
+        match best_scheme(default, named.len(), score) {
+            (base, Some((n, s))) => {
                 self.warn(format!(
                     "source `{title}`: positions read as {} rather than {} (expected from origin `{}`): {n} of {} selection names then match their text, against {base}",
                     s.describe(),
@@ -742,7 +758,7 @@ impl<'a, 'x> Importer<'a, 'x> {
                 ));
                 s
             }
-            None => default,
+            (_, None) => default,
         }
     }
 
@@ -753,29 +769,9 @@ impl<'a, 'x> Importer<'a, 'x> {
     fn detect_by_fit(&mut self, raw: &str, sels: &[Sel<'_>], title: &str, default: Scheme) -> Scheme {
         let spans: Vec<(i64, i64)> =
             sels.iter().filter(|s| !s.whole).filter_map(|s| Some((s.start?, s.end?))).take(2000).collect();
-        if spans.is_empty() {
-            return default;
-        }
-        let fits = |scheme: Scheme| -> usize {
-            let q: Vec<(i64, bool)> = spans.iter().flat_map(|&(a, b)| [(a, false), (b, true)]).collect();
-            let spots = positions::map(raw, scheme, &q);
-            (0..spans.len())
-                .filter(|k| matches!((spots[2 * k], spots[2 * k + 1]), (Some(a), Some(b)) if a.byte <= b.byte))
-                .count()
-        };
-        let base = fits(default);
-        if base == spans.len() {
-            return default;
-        }
-        let mut best: Option<(usize, Scheme)> = None;
-        for s in Scheme::ALL.into_iter().filter(|&s| s != default) {
-            let n = fits(s);
-            if n > best.map_or(base, |(b, _)| b) {
-                best = Some((n, s));
-            }
-        }
-        match best {
-            Some((n, s)) => {
+        let fits = |scheme: Scheme| spans_at(raw, scheme, &spans).iter().filter(|at| at.is_some()).count();
+        match best_scheme(default, spans.len(), fits) {
+            (base, Some((n, s))) => {
                 self.warn(format!(
                     "source `{title}`: positions read as {} rather than {} (expected from origin `{}`): {n} of {} selections then lie inside the text, against {base}",
                     s.describe(),
@@ -785,7 +781,7 @@ impl<'a, 'x> Importer<'a, 'x> {
                 ));
                 s
             }
-            None => {
+            (base, None) if base < spans.len() => {
                 self.warn(format!(
                     "source `{title}`: {} of {} selections lie outside the text however its positions are read; the codings of the others may be shifted: check a few against the source",
                     spans.len() - base,
@@ -793,6 +789,7 @@ impl<'a, 'x> Importer<'a, 'x> {
                 ));
                 default
             }
+            (_, None) => default,
         }
     }
 
