@@ -205,18 +205,22 @@ pub fn import_qdpx(g: &Globals, file: &Path, dir: Option<PathBuf>, dry_run: bool
     for w in &imported.warnings {
         output::warn(&format!("`{}`: {}", file.display(), w.message));
     }
+    // What the project holds, said alike by a dry run and by the import.
+    let holds = |codings: usize| {
+        format!(
+            "a project in `{}`: {} notes, {} codes, {codings} codings by {} coder(s)",
+            dir.display(),
+            imported.notes.len(),
+            imported.book.codes.len(),
+            imported.codings.len()
+        )
+    };
     if dry_run {
         let n: usize = imported.codings.values().map(Vec::len).sum();
+        let per_coder: Vec<String> = imported.codings.iter().map(|(c, l)| format!("{c}: {}", l.len())).collect();
         output::info(
             g.quiet,
-            &format!(
-                "dry run: would make a project in `{}`: {} notes, {} codes, {n} codings by {} coder(s) ({}); nothing was written",
-                dir.display(),
-                imported.notes.len(),
-                imported.book.codes.len(),
-                imported.codings.len(),
-                imported.codings.iter().map(|(c, l)| format!("{c}: {}", l.len())).collect::<Vec<_>>().join(", ")
-            ),
+            &format!("dry run: would make {} ({}); nothing was written", holds(n), per_coder.join(", ")),
         );
         return Ok(ExitCode::SUCCESS);
     }
@@ -250,12 +254,8 @@ pub fn import_qdpx(g: &Globals, file: &Path, dir: Option<PathBuf>, dry_run: bool
     output::info(
         g.quiet,
         &format!(
-            "made a project in `{}`: {} notes, {} codes, {} codings by {} coder(s){}",
-            dir.display(),
-            imported.notes.len(),
-            imported.book.codes.len(),
-            n,
-            imported.codings.len(),
+            "made {}{}",
+            holds(n),
             match imported.counts.suggested {
                 0 => String::new(),
                 k => format!(
