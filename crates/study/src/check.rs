@@ -266,8 +266,6 @@ fn candidate<'d>(doc: &'d Document, old: &str, near: Option<usize>) -> Option<(&
     }
 }
 
-/// The words a coding covered when it was made or last moved: its text, or, for a coding of a
-/// whole passage kept by hash, those offsets of the kept version of its note.
 /// Every note's passages by the hash of their text, to find the note that now holds a gone
 /// note's passages (renamed after an edit).
 #[derive(Default)]
@@ -294,12 +292,12 @@ impl PassagePrints {
 
     /// The note that holds most of the passages of version `base` of gone note `path`, where
     /// it holds at least half of them (and two or more).
-    fn holding(&mut self, project: &Project, versions: &Versions, path: &str, base: &str) -> Option<String> {
+    fn holding(&mut self, kept: &mut study::KeptNotes<'_>, path: &str, base: &str) -> Option<String> {
         if let Some(found) = self.found.get(base) {
             return found.clone();
         }
         let found = (|| {
-            let old = project.parse_note(path.to_string(), versions.get(base)?).ok()?;
+            let old = kept.get(path, base)?;
             let mut votes: BTreeMap<u32, usize> = BTreeMap::new();
             for p in &old.passages {
                 if let Some(&n) = u64::from_str_radix(&p.hash, 16).ok().and_then(|h| self.notes.get(&h)) {
@@ -314,6 +312,8 @@ impl PassagePrints {
     }
 }
 
+/// The words a coding covered when it was made or last moved: its text, or, for a coding of a
+/// whole passage kept by hash, those offsets of the kept version of its note.
 fn old_words(c: &Coding, versions: &Versions) -> Option<String> {
     if !c.text.is_empty() {
         return Some(c.text.clone());
@@ -341,8 +341,9 @@ pub fn check(project: &Project, fix: bool, tell: &dyn Tell) -> Result<Check> {
         spread: Vec::new(),
         reattached: 0,
     };
-    // Kept versions of notes, parsed once each, for how many passages a coding covered there.
-    let mut old_notes: std::collections::HashMap<String, Option<Document>> = std::collections::HashMap::new();
+    // Kept versions of notes, parsed once each: how many passages a coding covered there, and
+    // which note holds a gone note's passages.
+    let mut kept = study::KeptNotes::new(project);
     // With `fix`, the `move` events that record where codings stand now, per ledger.
     let mut by_ledger: BTreeMap<String, Vec<Event>> = BTreeMap::new();
     // Each note read, by the hash of its text: a note renamed or moved keeps its text, so the
@@ -383,25 +384,15 @@ pub fn check(project: &Project, fix: bool, tell: &dyn Tell) -> Result<Check> {
         }
         for x in &placement.placed {
             let d = &corpus.documents[x.doc];
-            if x.passages.len() > 1
-                && let Some(base) = x.coding.base.as_deref().filter(|b| *b != d.hash)
-            {
-                let old = old_notes.entry(base.to_string()).or_insert_with(|| {
-                    versions.get(base).and_then(|t| project.parse_note(x.coding.doc.clone(), t).ok())
+            if let Some(before) = kept.spread(x, d) {
+                found.spread.push(Spread {
+                    id: x.coding.id.clone(),
+                    coder: x.coding.coder.clone(),
+                    doc: x.coding.doc.clone(),
+                    code: x.coding.code.clone(),
+                    before,
+                    now: x.passages.clone().map(|pi| d.passage_id(&d.passages[pi])).collect(),
                 });
-                if let Some(old) = old {
-                    let before = units::overlapping(old, x.coding.start, x.coding.end).len();
-                    if before < x.passages.len() {
-                        found.spread.push(Spread {
-                            id: x.coding.id.clone(),
-                            coder: x.coding.coder.clone(),
-                            doc: x.coding.doc.clone(),
-                            code: x.coding.code.clone(),
-                            before,
-                            now: x.passages.clone().map(|pi| d.passage_id(&d.passages[pi])).collect(),
-                        });
-                    }
-                }
             }
             if x.moved || x.coding.base.as_deref() != Some(d.hash.as_str()) {
                 found.to_record += 1;
@@ -443,7 +434,7 @@ pub fn check(project: &Project, fix: bool, tell: &dyn Tell) -> Result<Check> {
             let renamed = match doc {
                 None => o.coding.base.as_ref().and_then(|h| by_hash.get(h)).cloned().or_else(|| {
                     let base = o.coding.base.as_deref()?;
-                    passages_of.holding(project, &versions, &o.coding.doc, base)
+                    passages_of.holding(&mut kept, &o.coding.doc, base)
                 }),
                 Some(_) => None,
             };

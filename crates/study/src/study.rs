@@ -639,6 +639,7 @@ pub fn record_moves(
     spread: &mut Vec<String>,
 ) -> Result<usize> {
     let versions = Versions::new(&project.derived_dir());
+    let mut kept = KeptNotes::new(project);
     let mut by_ledger: BTreeMap<String, Vec<Event>> = BTreeMap::new();
     for (di, d) in corpus.documents.iter().enumerate() {
         let stale: Vec<Coding> = table.of_doc_not_at(&d.path, &d.hash).collect();
@@ -650,22 +651,9 @@ pub fn record_moves(
             continue;
         }
         versions.keep(d)?;
-        // The versions the codings count in, parsed once each, for how many passages each
-        // coding covered there.
-        let mut old: BTreeMap<&str, Option<Document>> = BTreeMap::new();
         for x in &placed.placed {
-            if x.passages.len() > 1
-                && let Some(base) = x.coding.base.as_deref()
-            {
-                let before = old
-                    .entry(base)
-                    .or_insert_with(|| versions.get(base).and_then(|t| project.parse_note(d.path.clone(), t).ok()));
-                if before
-                    .as_ref()
-                    .is_some_and(|o| units::overlapping(o, x.coding.start, x.coding.end).len() < x.passages.len())
-                {
-                    spread.push(format!("{} ({}, {})", x.coding.id, x.coding.code, x.coding.coder));
-                }
+            if kept.spread(x, d).is_some() {
+                spread.push(format!("{} ({}, {})", x.coding.id, x.coding.code, x.coding.coder));
             }
             by_ledger.entry(x.coding.coder.clone()).or_default().push(follow(
                 x.coding,
@@ -682,6 +670,39 @@ pub fn record_moves(
         n += events.len();
     }
     Ok(n)
+}
+
+/// Kept versions of notes ([`Versions`]), each read and parsed once, when first asked.
+pub struct KeptNotes<'a> {
+    project: &'a Project,
+    versions: Versions,
+    parsed: std::collections::HashMap<String, Option<Document>>,
+}
+
+impl<'a> KeptNotes<'a> {
+    /// The kept versions of `project`'s notes.
+    pub fn new(project: &'a Project) -> KeptNotes<'a> {
+        KeptNotes { project, versions: Versions::new(&project.derived_dir()), parsed: Default::default() }
+    }
+
+    /// Version `hash` of note `path`, parsed as the project reads its notes; `None` where it is
+    /// not kept or cannot be read.
+    pub fn get(&mut self, path: &str, hash: &str) -> Option<&Document> {
+        let (project, versions) = (self.project, &self.versions);
+        self.parsed
+            .entry(hash.to_string())
+            .or_insert_with(|| versions.get(hash).and_then(|t| project.parse_note(path.to_string(), t).ok()))
+            .as_ref()
+    }
+
+    /// Where placed coding `x` covers more passages of note `d` than it did in the version it
+    /// counts in (a paragraph split): how many it covered there.
+    pub fn spread(&mut self, x: &units::Placed<'_>, d: &Document) -> Option<usize> {
+        let base = x.coding.base.as_deref().filter(|b| x.passages.len() > 1 && *b != d.hash)?;
+        let old = self.get(&x.coding.doc, base)?;
+        let before = units::overlapping(old, x.coding.start, x.coding.end).len();
+        (before < x.passages.len()).then_some(before)
+    }
 }
 
 /// The `move` event that records where coding `c` stands now in note `d`, which covers
