@@ -146,7 +146,7 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     writeln!(out, "{} suggestions, each with its evidence, in `codings/rules.jsonl`", summary.written)?;
     study.codings = fieldnotes_coding::Codings::load(study.project.root())?;
     let (mut idx, _) = study.update_index(&g, false)?.context("the search index is missing")?;
-    idx.set_codes(crate::store::search_codes(&study.project, &study.project.note_stats()?, &g)?.0);
+    idx.set_codes(crate::store::search_codes(&study.project, &study.project.note_stats()?, false, &g)?.0);
     let q = "code:time AND site:glasgow";
     let n = idx.search(q, &SearchOptions { limit: 1, include_suggested: true, ..Default::default() })?.total;
     writeln!(out, "search `{q}` --include-suggested: {n} passages (none reviewed yet, so none counts without it)")?;

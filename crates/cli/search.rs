@@ -132,28 +132,10 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
         Ok(ast) => ast,
         Err(e) => anyhow::bail!("cannot read the query: {}\n{}\n  hint: {}", e.message, e.pointer(&a.query), e.hint),
     };
-    for q in fieldnotes_index::quoted_wildcards(&a.query) {
-        output::warn(&format!(
-            "`\"{q}\"`: inside quotes `*` is not a wildcard; write the word without quotes (`{}`) to find the words starting with it",
-            q.replace('"', "")
-        ));
-    }
-    for w in fieldnotes_index::lowercase_operators(&a.query) {
-        output::warn(&format!(
-            "`{w}` between terms is searched as a word; write `{}` to combine the terms",
-            w.to_uppercase()
-        ));
-    }
     let project = g.project()?;
     let by_code = a.by.as_deref().is_some_and(|b| b.eq_ignore_ascii_case("code") || b.eq_ignore_ascii_case("codes"));
-    let opened = fieldnotes_study::search::open(&project, &a.query, &ast, by_code, a.refresh, g)?;
+    let opened = fieldnotes_study::search::open(&project, &a.query, &ast, by_code, a.include_suggested, a.refresh, g)?;
     let (idx, uses_codes) = (opened.index, opened.uses_codes);
-    // Codings no count takes (orphaned, of notes renamed or unread): said, as every table's
-    // caption says them, so that a count from search is not taken for all of them.
-    let left_out = &opened.left_out[usize::from(a.include_suggested)];
-    if uses_codes && !left_out.is_empty() {
-        output::warn(&format!("`code:` and `--by code` count what a table counts. {left_out}"));
-    }
     // An export holds every hit unless asked for fewer: rows counted in a spreadsheet are a
     // count.
     let limit = a.limit.unwrap_or(if a.csv || a.json { usize::MAX } else { 20 });

@@ -8,7 +8,6 @@ use fieldnotes_coding::units::Selection;
 use fieldnotes_coding::{Code, Codebook};
 use fieldnotes_corpus::Project;
 use fieldnotes_study::Study;
-use fieldnotes_study::Tell as _;
 use fieldnotes_study::code::Filter;
 use fieldnotes_study::show::{Mark, PassageView};
 use maud::{DOCTYPE, Markup, PreEscaped, html};
@@ -470,23 +469,7 @@ pub fn search(project: &Project, asked: &SearchAsked, log: &Log) -> Result<Marku
             });
         }
     };
-    for q in fieldnotes_index::quoted_wildcards(query) {
-        log.warn(&format!(
-            "`\"{q}\"`: inside quotes `*` is not a wildcard; write the word without quotes (`{}`) to find the words starting with it",
-            q.replace('"', "")
-        ));
-    }
-    for w in fieldnotes_index::lowercase_operators(query) {
-        log.warn(&format!(
-            "`{w}` between terms is searched as a word; write `{}` to combine the terms",
-            w.to_uppercase()
-        ));
-    }
-    let opened = fieldnotes_study::search::open(project, query, &ast, false, false, log)?;
-    let left_out = &opened.left_out[usize::from(asked.include_suggested)];
-    if opened.uses_codes && !left_out.is_empty() {
-        log.warn(&format!("`code:` counts what a table counts. {left_out}"));
-    }
+    let opened = fieldnotes_study::search::open(project, query, &ast, false, asked.include_suggested, false, log)?;
     let opts = fieldnotes_index::SearchOptions {
         limit: asked.from + HITS_PER_PAGE,
         snippet_chars: 160,

@@ -21,22 +21,34 @@ pub struct Opened {
     pub index: SearchIndex,
     /// Whether the query (or its grouping) asks about codes.
     pub uses_codes: bool,
-    /// When it does, the codings its counts leave out (orphaned, of notes gone or unread), as a
-    /// table's caption says them: counting accepted codings only, and with suggestions.
-    pub left_out: [String; 2],
 }
 
 /// Opens the index for `query` (parsed as `ast`): built if there is none or `refresh` is asked,
-/// checked against the notes otherwise. `by_code`: the hits are counted by code. Names of
-/// fields, values or codes that exist nowhere are warned about, with the closest ones.
+/// checked against the notes otherwise. `by_code`: the hits are counted by code;
+/// `include_suggested`: codes count suggestions not yet reviewed too. Names of fields, values or
+/// codes that exist nowhere are warned about, with the closest ones, as are a lower-case
+/// operator, a `*` inside quotes, and the codings a count of codes leaves out.
 pub fn open(
     project: &Project,
     query: &str,
     ast: &Ast,
     by_code: bool,
+    include_suggested: bool,
     refresh: bool,
     tell: &dyn Tell,
 ) -> Result<Opened> {
+    for q in fieldnotes_index::quoted_wildcards(query) {
+        tell.warn(&format!(
+            "`\"{q}\"`: inside quotes `*` is not a wildcard; write the word without quotes (`{}`) to find the words starting with it",
+            q.replace('"', "")
+        ));
+    }
+    for w in fieldnotes_index::lowercase_operators(query) {
+        tell.warn(&format!(
+            "`{w}` between terms is searched as a word; write `{}` to combine the terms",
+            w.to_uppercase()
+        ));
+    }
     // One walk of the notes tells both whether the index is behind and whether the report store
     // is.
     let stats = project.note_stats()?;
@@ -62,11 +74,14 @@ pub fn open(
     let uses_codes = query_uses_codes(ast) || by_code;
     // Codes are not in the index. A query or count on codes takes every passage's codes from the
     // report store, as every table counts them; otherwise the hits' notes are enough.
-    let mut left_out = <[String; 2]>::default();
     if uses_codes {
-        let (codes, left) = crate::store::search_codes(project, &stats, tell)?;
+        let (codes, left_out) = crate::store::search_codes(project, &stats, include_suggested, tell)?;
         index.set_codes(codes);
-        left_out = left;
+        // Codings no count takes (orphaned, of notes renamed or unread): said, as every table's
+        // caption says them, so that a count from search is not taken for all of them.
+        if !left_out.is_empty() {
+            tell.warn(&format!("Codes count here as in a table. {left_out}"));
+        }
     }
     // No codebook is fine for searching. A broken one is refused when the query is about codes,
     // as by every command that counts them; a search of the text only is told and goes on.
@@ -126,7 +141,7 @@ pub fn open(
             }
         }
     }
-    Ok(Opened { index, uses_codes, left_out })
+    Ok(Opened { index, uses_codes })
 }
 
 /// The values of the query's `code:` terms.

@@ -276,20 +276,23 @@ pub fn codes_of(store: &Store) -> Codes {
 }
 
 /// The codes search needs: none when the project has no ledger (no store is built for it),
-/// else those of the fresh report store; with what its counts leave out, accepted codings only
-/// and with suggestions (each [`LeftOut::describe`]: empty when nothing).
+/// else those of the fresh report store; with what its counts leave out, counting suggestions
+/// not yet reviewed or not ([`LeftOut::describe`]: empty when nothing).
 ///
 /// [`LeftOut::describe`]: fieldnotes_report::store::LeftOut::describe
-pub fn search_codes(project: &Project, stats: &NoteStats, tell: &dyn Tell) -> Result<(Codes, [String; 2])> {
+pub fn search_codes(
+    project: &Project,
+    stats: &NoteStats,
+    include_suggested: bool,
+    tell: &dyn Tell,
+) -> Result<(Codes, String)> {
     if Ledger::all(project.root())?.is_empty() {
-        return Ok((Codes::new(), Default::default()));
+        return Ok((Codes::new(), String::new()));
     }
     let store = report_store_with(project, stats, tell)?;
-    let left = [false, true].map(|include_suggested| {
-        let sel = fieldnotes_coding::units::Selection { include_suggested, ..Default::default() };
-        store.left_out(&sel).describe()
-    });
-    Ok((codes_of(&store), left))
+    let sel = fieldnotes_coding::units::Selection { include_suggested, ..Default::default() };
+    let left_out = store.left_out(&sel).describe();
+    Ok((codes_of(&store), left_out))
 }
 
 /// Gives each hit the codes of its passage, as the report store would (accepted codings by
