@@ -446,13 +446,11 @@ pub fn survey(project: &Project, a: &Survey, tell: &dyn Tell, listed: &mut dyn F
     if let Some(coder) = &coder {
         let added = events.len() - withdrawn.len();
         if !withdrawn.is_empty() {
-            let shown: Vec<&str> = withdrawn.iter().take(10).map(String::as_str).collect();
             tell.warn(&format!(
-                "{} {} coding(s) the sheet no longer gives ({}{})",
+                "{} {} coding(s) the sheet no longer gives ({})",
                 if a.common.dry_run { "would remove" } else { "removed" },
                 withdrawn.len(),
-                shown.join(", "),
-                if withdrawn.len() > 10 { format!(", and {} more", withdrawn.len() - 10) } else { String::new() }
+                crate::first_few(&withdrawn, 10, withdrawn.len(), ", ")
             ));
         }
         if a.common.dry_run {

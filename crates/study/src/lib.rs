@@ -59,6 +59,17 @@ pub fn count(n: u64, noun: &str) -> String {
     if n == 1 { format!("1 {noun}") } else { format!("{n} {noun}s") }
 }
 
+/// A warning's list: the first `most` of `items` joined by `sep`, then how many more of `total`
+/// there are (`a; b; c; and 4 more`).
+pub fn first_few<S: AsRef<str>>(items: &[S], most: usize, total: usize, sep: &str) -> String {
+    let shown = items.len().min(most);
+    let mut out = items[..shown].iter().map(AsRef::as_ref).collect::<Vec<_>>().join(sep);
+    if total > shown {
+        out.push_str(&format!("{sep}and {} more", total - shown));
+    }
+    out
+}
+
 /// `1 passage matches`, `3 passages match`: what a search found, on every front end.
 pub fn matching(n: usize) -> String {
     format!("{} {}", count(n as u64, "passage"), if n == 1 { "matches" } else { "match" })
@@ -83,6 +94,14 @@ mod tests {
         fn progress(&self, _: u64, _: &str) -> indicatif::ProgressBar {
             indicatif::ProgressBar::hidden()
         }
+    }
+
+    #[test]
+    fn first_few_says_how_many_more() {
+        let items = ["a", "b", "c", "d"];
+        assert_eq!(first_few(&items, 2, 4, "; "), "a; b; and 2 more");
+        assert_eq!(first_few(&items, 9, 4, ", "), "a, b, c, d");
+        assert_eq!(first_few(&items[..1], 1, 7, ", "), "a, and 6 more");
     }
 
     #[test]

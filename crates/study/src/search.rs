@@ -64,11 +64,10 @@ pub fn open(
     let unread: Vec<String> =
         unread.iter().filter(|(p, _)| present.contains(p.as_str())).map(|(p, why)| format!("`{p}`: {why}")).collect();
     if !unread.is_empty() {
-        let more = if unread.len() > 3 { format!("; and {} more", unread.len() - 3) } else { String::new() };
         tell.warn(&format!(
-            "{} note(s) could not be read and are in no hit or count ({}{more}); mend them and search again",
+            "{} note(s) could not be read and are in no hit or count ({}); mend them and search again",
             unread.len(),
-            unread.iter().take(3).cloned().collect::<Vec<_>>().join("; ")
+            crate::first_few(&unread, 3, unread.len(), "; ")
         ));
     }
     let uses_codes = query_uses_codes(ast) || by_code;
@@ -195,15 +194,12 @@ fn checked_index(project: &Project, stats: &NoteStats, idx: SearchIndex, tell: &
     }
     let paths = stale.paths();
     let n = paths.len();
-    let mut list: Vec<String> = paths.iter().take(3).map(|p| format!("`{p}`")).collect();
-    if n > 3 {
-        list.push(format!("and {} more", n - 3));
-    }
+    let list: Vec<String> = paths.iter().take(3).map(|p| format!("`{p}`")).collect();
     let what = if stale.is_empty() {
         "notes changed since the index was built, though none is newer than it (copied with their old dates?)"
             .to_string()
     } else {
-        format!("{n} note(s) changed since the index was built ({})", list.join(", "))
+        format!("{n} note(s) changed since the index was built ({})", crate::first_few(&list, 3, n, ", "))
     };
     if bytes <= AUTO_REFRESH_BYTES {
         drop(idx);

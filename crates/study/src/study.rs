@@ -541,15 +541,10 @@ impl UnreadDates {
     /// The warning, if a note had such a date.
     pub fn warning(&self) -> Option<String> {
         (self.count > 0).then(|| {
-            let more = if self.count > self.shown.len() {
-                format!("; and {} more", self.count - self.shown.len())
-            } else {
-                String::new()
-            };
             format!(
-                "{} note(s) give a `date` that is not a day ({}{more}): they have no date or year in searches and tables (`--by year` counts them under (none), `date:2016` does not find them) (hint: write dates as YYYY-MM-DD, `date: 2016-07-08`, or a year alone, `date: 2016`)",
+                "{} note(s) give a `date` that is not a day ({}): they have no date or year in searches and tables (`--by year` counts them under (none), `date:2016` does not find them) (hint: write dates as YYYY-MM-DD, `date: 2016-07-08`, or a year alone, `date: 2016`)",
                 self.count,
-                self.shown.join(", ")
+                crate::first_few(&self.shown, self.shown.len(), self.count, ", ")
             )
         })
     }
@@ -613,11 +608,10 @@ pub fn index_in_batches(
     }
     // Recorded, their new version is the one they count in: said now, or never.
     if !spread.is_empty() {
-        let more = if spread.len() > 3 { format!("; and {} more", spread.len() - 3) } else { String::new() };
         tell.warn(&format!(
-            "{} coding(s) cover more passages than in the version they were made on (a paragraph split?), and count in each: {}{more} (`fieldnotes code move ID PASSAGE` puts one on one passage)",
+            "{} coding(s) cover more passages than in the version they were made on (a paragraph split?), and count in each: {} (`fieldnotes code move ID PASSAGE` puts one on one passage)",
             spread.len(),
-            spread.iter().take(3).cloned().collect::<Vec<_>>().join(", ")
+            crate::first_few(&spread, 3, spread.len(), ", ")
         ));
     }
     Ok(stats)
