@@ -169,6 +169,24 @@ fn auto_coding_reads_the_notes_in_batches() {
 }
 
 #[test]
+fn auto_coding_that_cannot_keep_the_notes_versions_says_why_and_names_none_in_the_ledger() {
+    // The suggestions are written on a thread of their own while the next batch is coded: when
+    // that writing fails (here the versions' folder is a file), the run stops with the writer's
+    // error, and the ledger names no suggestion whose note's version was not kept.
+    let p = TestProject::in_batches(|_| "Staff turnover meant starting again from scratch.".into());
+    p.run(&["index"]);
+    p.write(".fieldnotes/texts", "not a folder");
+    let err = stderr(&p.run_expect(&["code", "auto"], 2));
+    assert!(err.contains(".fieldnotes/texts") && !err.contains("writer stopped"), "{err}");
+    assert!(!p.path().join("codings/rules.jsonl").exists() || p.read("codings/rules.jsonl").is_empty());
+    // Once it can, the run writes every batch's suggestions.
+    std::fs::remove_file(p.path().join(".fieldnotes/texts")).unwrap();
+    let out = stderr(&p.run_expect(&["code", "auto"], 0));
+    assert!(out.contains("added 3 suggestion(s)"), "{out}");
+    assert_eq!(p.read("codings/rules.jsonl").lines().count(), 3);
+}
+
+#[test]
 fn auto_coding_with_a_rule_too_big_to_compile_stops_and_writes_nothing() {
     // The rules compile while the notes are read: a regex that parses but exceeds the size
     // limit still stops the run before a suggestion is written, with or without notes.

@@ -198,12 +198,13 @@ pub struct AutoSummary {
 }
 
 /// Runs the auto-coder over the whole project and appends new suggestions to the rules ledger.
-/// The notes are read a batch at a time (`[index] batch_mb`), so memory stays flat however
-/// large the project: each batch is coded, its new suggestions shown to `each`, appended to the
-/// ledger (one fsync under the ledger's lock) while the coding state takes them, and its notes,
-/// with all their codings, given to the report store made again in the same pass. The search
-/// index is not touched: codes are not in it. A rerun adds nothing twice. `before` is where the
-/// project stood before `codings` was read.
+/// The notes are read a batch at a time ([`AUTO_BATCH_MB`]), so memory stays flat however
+/// large the project: each batch is coded, its new suggestions shown to `each`, then handed to
+/// a writer thread ([`write_batches`]) while the next batch is coded. The writer appends them to
+/// the ledger (one fsync under the ledger's lock), the coding state takes them, and the batch's
+/// notes, with all their codings, go to the report store made again in the same pass. The
+/// search index is not touched: codes are not in it. A rerun adds nothing twice. `before` is
+/// where the project stood before `codings` was read.
 pub fn auto_code(
     project: &Project,
     codings: &TableParts,
@@ -228,86 +229,89 @@ pub fn auto_code(
         AutoSummary { per_code: book.codes.iter().map(|c| (c.id.clone(), (0, 0))).collect(), fresh: 0, written: 0 };
     let (files, walk_skipped) = study::NoteFiles::of(project, before.take_notes().as_ref(), g)?;
     let from = before.mark(RULES_CODER);
-    // The coding state of the rules ledger, brought forward by the suggestions as they are
-    // written rather than read back after.
-    let mut state = if dry_run { None } else { States::new(&project.derived_dir()).extend(&ledger, &from)? };
-    let mut store = if dry_run { None } else { Some(crate::store::StoreBuild::start(before, codings, &walk_skipped)?) };
-    // Where the ledger's lines written here begin and end: when each write follows the last, no
-    // other line came between, and the store counts the ledger up to the end.
-    let mut written: Option<(u64, u64)> = None;
-    let mut contiguous = true;
+    let writes = if dry_run {
+        None
+    } else {
+        // The coding state of the rules ledger, brought forward by the suggestions as they are
+        // written rather than read back after.
+        let state = States::new(&project.derived_dir()).extend(&ledger, &from)?;
+        let store = crate::store::StoreBuild::start(before, codings, &walk_skipped)?;
+        Some(Writes { store, state, written: None, contiguous: true, count: 0 })
+    };
     let pb = output::progress(files.files.len() as u64, "coding", g.quiet);
     let code_index: HashMap<&str, usize> = book.codes.iter().enumerate().map(|(i, c)| (c.id.as_str(), i)).collect();
-    study::read_sized_batches(project, &files.files, files.sizes.as_deref(), g, &|n| pb.inc(n), true, |corpus| {
-        if let Some(built) = rules_built(&mut building)? {
-            rules = Some(built);
-        }
-        let ac = rules.as_ref().expect("the rules are compiled before the first batch is coded");
-        let suggester = Suggester { ac, book, code_index: &code_index, time: &time };
-        let table = study::batch_table(codings, &corpus, g)?;
-        // Each note coded and its new suggestions made on its own, on every core.
-        let per_note: Vec<NoteSuggestions> = corpus
-            .documents
-            .par_iter()
-            .enumerate()
-            .map_init(|| study::anchorer(project), |anchorer, (di, d)| suggester.in_note(&table, di, d, anchorer))
-            .collect();
-        let mut fresh = Vec::with_capacity(per_note.iter().map(|(f, _)| f.len()).sum());
-        for (note_fresh, counts) in per_note {
-            fresh.extend(note_fresh);
-            for (code, (new, all)) in book.codes.iter().zip(counts) {
-                let e = summary.per_code.get_mut(&code.id).expect("every code of the book is counted");
-                e.0 += new;
-                e.1 += all;
-            }
-        }
-        // One anchorer for the store's batch: each edited note is compared with its old version
-        // once.
-        let mut anchorer = study::anchorer(project);
-        for c in &fresh {
-            each(c)?;
-        }
-        summary.fresh += fresh.len();
-        let Some(store) = store.as_mut() else { return Ok(()) };
-        // Three writers side by side: the report store takes the batch; the versions the new
-        // suggestions count in are kept and then the ledger names them (in that order, so that a
-        // ledger line never names a version not kept); the coding state takes the suggestions.
-        let keep_and_append = || -> Result<(u64, u64)> {
-            let mut kept = std::collections::HashSet::new();
-            let docs: Vec<&Document> =
-                fresh.iter().filter(|c| kept.insert(c.doc.as_str())).filter_map(|c| corpus.document(&c.doc)).collect();
-            versions.keep_all(&docs)?;
-            Ok(ledger.append_adds(&fresh)?)
-        };
-        let ((), appended) = rayon::join(
-            || store.add(&corpus, &table, &fresh, &mut anchorer),
-            || -> Result<Option<(u64, u64)>> {
-                if fresh.is_empty() {
-                    return Ok(None);
+    // A batch coded waits for the writer while it writes the one before: two batches at most
+    // between them, besides the one being read.
+    let (to_writer, batches) = std::sync::mpsc::sync_channel::<Batch>(1);
+    let writes = std::thread::scope(|scope| -> Result<Option<Writes>> {
+        let writer = writes.map(|w| scope.spawn(|| write_batches(project, batches, w, &ledger, &versions)));
+        let mut to_writer = writer.is_some().then_some(to_writer);
+        let batch_mb = project.config.index.batch_mb.min(AUTO_BATCH_MB);
+        let coded = study::read_sized_batches(
+            project,
+            &files.files,
+            files.sizes.as_deref(),
+            batch_mb,
+            g,
+            &|n| pb.inc(n),
+            true,
+            |corpus| {
+                if let Some(built) = rules_built(&mut building)? {
+                    rules = Some(built);
                 }
-                let (appended, ()) = rayon::join(keep_and_append, || {
-                    if let Some(state) = state.as_mut() {
-                        state.add(&fresh);
+                let ac = rules.as_ref().expect("the rules are compiled before the first batch is coded");
+                let suggester = Suggester { ac, book, code_index: &code_index, time: &time };
+                let table = study::batch_table(codings, &corpus, g)?;
+                // Each note coded and its new suggestions made on its own, on every core.
+                let per_note: Vec<NoteSuggestions> = corpus
+                    .documents
+                    .par_iter()
+                    .enumerate()
+                    .map_init(
+                        || study::anchorer(project),
+                        |anchorer, (di, d)| suggester.in_note(&table, di, d, anchorer),
+                    )
+                    .collect();
+                let mut fresh = Vec::with_capacity(per_note.iter().map(|(f, _)| f.len()).sum());
+                for (note_fresh, counts) in per_note {
+                    fresh.extend(note_fresh);
+                    for (code, (new, all)) in book.codes.iter().zip(counts) {
+                        let e = summary.per_code.get_mut(&code.id).expect("every code of the book is counted");
+                        e.0 += new;
+                        e.1 += all;
                     }
-                });
-                appended.map(Some)
+                }
+                for c in &fresh {
+                    each(c)?;
+                }
+                summary.fresh += fresh.len();
+                match &to_writer {
+                    // The writer stops only on an error, which its join gives.
+                    Some(w) if w.send(Batch { corpus, table, fresh }).is_err() => {
+                        Err(anyhow::anyhow!("the writer stopped"))
+                    }
+                    _ => Ok(()),
+                }
             },
         );
-        if let Some((start, end)) = appended? {
-            contiguous &= written.is_none_or(|(_, last)| last == start);
-            written = Some((written.map_or(start, |(first, _)| first), end));
-            summary.written += fresh.len();
-        }
-        Ok(())
+        // No more batches: the writer finishes what it has and returns.
+        to_writer.take();
+        let written = match writer {
+            Some(w) => Some(w.join().map_err(|_| anyhow::anyhow!("internal: writing the suggestions failed"))??),
+            None => None,
+        };
+        coded?;
+        Ok(written)
     })?;
     // A project without notes still has its rules checked.
     rules_built(&mut building)?;
     pb.finish_and_clear();
-    if let Some(mut store) = store {
+    if let Some(Writes { mut store, state, written, contiguous, count }) = writes {
+        summary.written = count;
         if let Some((first, last)) = written {
             let now = fieldnotes_coding::state::mark(&ledger)?;
             if contiguous && first == from.len && now.len == last {
-                if let Some(state) = state.take() {
+                if let Some(state) = state {
                     state.finish(&now)?;
                 }
                 store.advance_ledger(project, &ledger, now);
@@ -316,6 +320,80 @@ pub fn auto_code(
         store.finish(project, codings, g)?;
     }
     Ok(summary)
+}
+
+/// Most MB of notes in a batch of `code auto` (less if `[index] batch_mb` says so). Up to four
+/// batches are held at once (one read ahead, one coded, one waiting for the writer, one being
+/// written), and a small batch is memory the allocator hands on to the next rather than fresh
+/// pages the system must zero: at 100 MB of notes, in turns, 16 MB batches took 1.10 s and 208
+/// MB, 4 MB 1.05 s and 189 MB, 2 MB 1.03 s and 153 MB (BENCHMARKS.md, run 31).
+const AUTO_BATCH_MB: usize = 4;
+
+/// A batch of notes coded: the notes, their codings before the run and the new suggestions.
+struct Batch {
+    corpus: fieldnotes_corpus::Corpus,
+    table: CodingTable,
+    fresh: Vec<Coding>,
+}
+
+/// What `code auto`'s writer writes to and has written.
+struct Writes {
+    /// The report store made again.
+    store: crate::store::StoreBuild,
+    /// The rules ledger's coding state, brought forward.
+    state: Option<fieldnotes_coding::state::Extender>,
+    /// Where the ledger's lines written here begin and end, and whether each write followed
+    /// the last (then no other line came between, and the store counts the ledger up to the end).
+    written: Option<(u64, u64)>,
+    contiguous: bool,
+    /// Suggestions written.
+    count: usize,
+}
+
+/// `code auto`'s writer: takes the batches coded, in order, and for each the report store takes
+/// the notes; the versions the new suggestions count in are kept and then the ledger names them
+/// (in that order, so that a ledger line never names a version not kept); the coding state takes
+/// the suggestions. Batches that came while it wrote are written together: one pack of versions
+/// and one fsync of the ledger for them all. Stops at the first error, which it returns.
+fn write_batches(
+    project: &Project,
+    batches: std::sync::mpsc::Receiver<Batch>,
+    mut w: Writes,
+    ledger: &Ledger,
+    versions: &Versions,
+) -> Result<Writes> {
+    while let Ok(first) = batches.recv() {
+        let group: Vec<Batch> = std::iter::once(first).chain(batches.try_iter()).collect();
+        // One anchorer for the store's batches: each edited note is compared with its old
+        // version once.
+        let mut anchorer = study::anchorer(project);
+        for b in &group {
+            w.store.add(&b.corpus, &b.table, &b.fresh, &mut anchorer);
+        }
+        let fresh = || group.iter().flat_map(|b| &b.fresh);
+        let count = fresh().count();
+        if count == 0 {
+            continue;
+        }
+        let mut kept = HashSet::new();
+        let mut docs: Vec<&Document> = Vec::new();
+        for b in &group {
+            docs.extend(
+                b.fresh.iter().filter(|c| kept.insert(c.doc.as_str())).filter_map(|c| b.corpus.document(&c.doc)),
+            );
+        }
+        versions.keep_all(&docs)?;
+        let (start, end) = ledger.append_adds(fresh())?;
+        if let Some(state) = w.state.as_mut() {
+            for b in &group {
+                state.add(&b.fresh);
+            }
+        }
+        w.contiguous &= w.written.is_none_or(|(_, last)| last == start);
+        w.written = Some((w.written.map_or(start, |(first, _)| first), end));
+        w.count += count;
+    }
+    Ok(w)
 }
 
 /// The rules compiled on a thread of their own, waited for the first time (then `None`).

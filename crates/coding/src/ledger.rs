@@ -460,14 +460,14 @@ impl Ledger {
 
     /// [`Ledger::append_at`] of an `add` event for each of `codings`, without making the events:
     /// the lines are the same.
-    pub fn append_adds(&self, codings: &[Coding]) -> Result<(u64, u64)> {
+    pub fn append_adds<'c>(&self, codings: impl IntoIterator<Item = &'c Coding>) -> Result<(u64, u64)> {
         /// An `add` event of a borrowed coding: written as [`Event::Add`] is.
         #[derive(Serialize)]
         #[serde(tag = "op", rename_all = "lowercase")]
         enum AddRef<'a> {
             Add(&'a Coding),
         }
-        let adds: Vec<AddRef<'_>> = codings.iter().map(AddRef::Add).collect();
+        let adds: Vec<AddRef<'_>> = codings.into_iter().map(AddRef::Add).collect();
         self.write_lines(&adds)
     }
 

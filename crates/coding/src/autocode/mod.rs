@@ -360,13 +360,13 @@ impl AutoCoder {
         ids.clear();
         keyed.clear();
         placed.clear();
+        ids.reserve(words.len());
         for w in words.iter() {
             let len = w.byte_end - w.byte_start;
-            let word = &text[w.byte_start..w.byte_end];
             let key = Key::of(bytes, w.byte_start, len, w.ascii);
             let entry = match tables.recent_entry(key) {
                 Some(entry) => entry,
-                None => self.entry(tables, key, word),
+                None => self.entry(tables, key, &text[w.byte_start..w.byte_end]),
             };
             if entry.starts_phrase {
                 keyed.push(ids.len() as u32);
