@@ -178,6 +178,8 @@ fn auto_coding_that_cannot_keep_the_notes_versions_says_why_and_names_none_in_th
     p.write(".fieldnotes/texts", "not a folder");
     let err = stderr(&p.run_expect(&["code", "auto"], 2));
     assert!(err.contains(".fieldnotes/texts") && !err.contains("writer stopped"), "{err}");
+    // The cause is said once: the error line quotes it, so no `caused by:` line repeats it.
+    assert_eq!(err.matches("File exists").count(), 1, "{err}");
     assert!(!p.path().join("codings/rules.jsonl").exists() || p.read("codings/rules.jsonl").is_empty());
     // Once it can, the run writes every batch's suggestions.
     std::fs::remove_file(p.path().join(".fieldnotes/texts")).unwrap();

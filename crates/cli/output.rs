@@ -51,9 +51,25 @@ pub fn error(err: &anyhow::Error, color: bool) {
     let color = color && io::stderr().is_terminal();
     let mut e = io::stderr().lock();
     let _ = writeln!(e, "{} {err}", paint("error:", "1;31", color));
-    for cause in err.chain().skip(1) {
+    for cause in causes(err) {
         let _ = writeln!(e, "  {} {cause}", paint("caused by:", "1", color));
     }
+}
+
+/// The causes of `err` worth a line: not one the line before already says in full (an error
+/// that names its file and quotes its cause, `cannot access `x`: File exists`, has that cause
+/// as its source too).
+fn causes(err: &anyhow::Error) -> Vec<String> {
+    let mut said = err.to_string();
+    let mut out = Vec::new();
+    for cause in err.chain().skip(1) {
+        let text = cause.to_string();
+        if !said.contains(&text) {
+            out.push(text.clone());
+        }
+        said = text;
+    }
+    out
 }
 
 /// A warning on stderr (shown even with `--quiet`: warnings are about data).

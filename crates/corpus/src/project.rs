@@ -44,9 +44,9 @@ pub struct IndexConfig {
     pub writer_memory_mb: usize,
     /// Indexing threads (0: one per core, at most 8).
     pub threads: usize,
-    /// Commands that read every note (`index`, `code auto`, `code check`, `code list`, the
-    /// reports) read them in batches of about this many MB, so that their memory does not grow
-    /// with the project.
+    /// Commands that read every note (`index`, `code check`, `code list`, the reports; `code
+    /// auto` at most 4) read them in batches of about this many MB, so that their memory does
+    /// not grow with the project.
     pub batch_mb: usize,
 }
 
