@@ -888,6 +888,10 @@ fn a_coder_with_no_codings_is_refused_by_tables_not_given_zeros() {
     p.run_expect(&["report", "themes", "--coder", "hb"], 0);
     let o = p.run_expect(&["code", "list", "--coder", "HB"], 0);
     assert!(stderr(&o).contains("no coder `HB` in the project; did you mean `hb`?"), "{}", stderr(&o));
+    // A project with no codings yet says so, not "there are: " and nothing.
+    let empty = TestProject::new();
+    let o = empty.run_expect(&["code", "list", "--coder", "rules"], 0);
+    assert!(stderr(&o).contains("no coder `rules` in the project; there is no coder yet"), "{}", stderr(&o));
 }
 
 #[test]

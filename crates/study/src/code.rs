@@ -718,8 +718,11 @@ fn warn_unknown(tell: &dyn Tell, what: &str, name: &str, known: &std::collection
         Some(k) => vec![k.clone()],
         None => fieldnotes_index::closest(name, known),
     };
-    let hint = if near.is_empty() {
-        format!("there are: {}", known.iter().take(12).cloned().collect::<Vec<_>>().join(", "))
+    let hint = if known.is_empty() {
+        format!("there is no {what} yet")
+    } else if near.is_empty() {
+        let shown: Vec<&String> = known.iter().take(12).collect();
+        format!("there are: {}", crate::first_few(&shown, shown.len(), known.len(), ", "))
     } else {
         format!("did you mean {}?", near.iter().map(|n| format!("`{n}`")).collect::<Vec<_>>().join(" or "))
     };
