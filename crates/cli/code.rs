@@ -247,7 +247,7 @@ pub fn auto_code(
         let writer = writes.map(|w| scope.spawn(|| write_batches(project, batches, w, &ledger, &versions)));
         let mut to_writer = writer.is_some().then_some(to_writer);
         let batch_mb = project.config.index.batch_mb.min(AUTO_BATCH_MB);
-        let coded = study::read_sized_batches(
+        let coded = study::read_batches_of(
             project,
             &files.files,
             files.sizes.as_deref(),

@@ -56,20 +56,10 @@ pub fn report_store_with(project: &Project, stats: &NoteStats, tell: &dyn Tell) 
     let (files, walk_skipped) = study::NoteFiles::of(project, Some(stats), tell)?;
     let mut build = StoreBuild::start(before, &parts, &walk_skipped)?;
     let pb = tell.progress(files.files.len() as u64, "reading");
-    let batch_mb = project.config.index.batch_mb;
-    study::read_sized_batches(
-        project,
-        &files.files,
-        files.sizes.as_deref(),
-        batch_mb,
-        tell,
-        &|n| pb.inc(n),
-        true,
-        |corpus| {
-            build.add(&corpus, &study::batch_table(&parts, &corpus, tell)?, &[], &mut study::anchorer(project));
-            Ok(())
-        },
-    )?;
+    study::read_sized_batches(project, &files.files, files.sizes.as_deref(), tell, &|n| pb.inc(n), true, |corpus| {
+        build.add(&corpus, &study::batch_table(&parts, &corpus, tell)?, &[], &mut study::anchorer(project));
+        Ok(())
+    })?;
     pb.finish_and_clear();
     build.finish(project, &parts, tell)
 }

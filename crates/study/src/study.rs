@@ -430,7 +430,7 @@ pub fn read_in_batches(
     ahead: bool,
     each: impl FnMut(Corpus) -> Result<()>,
 ) -> Result<()> {
-    read_sized_batches(project, files, None, project.config.index.batch_mb, tell, progress, ahead, each)
+    read_sized_batches(project, files, None, tell, progress, ahead, each)
 }
 
 /// The project's note files, in order, with their sizes when a walk made anyway gave them.
@@ -458,10 +458,23 @@ impl NoteFiles {
     }
 }
 
-/// [`read_in_batches`] of `files`, their `sizes` taken only if not given, in batches of about
-/// `batch_mb` (at least 1).
-#[allow(clippy::too_many_arguments)]
+/// [`read_in_batches`] of `files`, their `sizes` taken only if not given.
 pub fn read_sized_batches(
+    project: &Project,
+    files: &[PathBuf],
+    sizes: Option<&[u64]>,
+    tell: &dyn Tell,
+    progress: &(dyn Fn(u64) + Sync),
+    ahead: bool,
+    each: impl FnMut(Corpus) -> Result<()>,
+) -> Result<()> {
+    read_batches_of(project, files, sizes, project.config.index.batch_mb, tell, progress, ahead, each)
+}
+
+/// [`read_sized_batches`] in batches of about `batch_mb` (at least 1) rather than the project's
+/// `[index] batch_mb`.
+#[allow(clippy::too_many_arguments)]
+pub fn read_batches_of(
     project: &Project,
     files: &[PathBuf],
     sizes: Option<&[u64]>,
@@ -587,28 +600,18 @@ pub fn index_in_batches(
     let mut update = idx.begin_update(&opts);
     let mut moved = 0;
     let mut spread: Vec<String> = Vec::new();
-    let batch_mb = project.config.index.batch_mb;
-    read_sized_batches(
-        project,
-        &files.files,
-        files.sizes.as_deref(),
-        batch_mb,
-        tell,
-        &|n| pb.inc(n),
-        false,
-        |corpus| {
-            update.add(&corpus, &|_| {})?;
-            let table = batch_table(codings, &corpus, tell)?;
-            // One anchorer for the batch: each edited note is compared with its old version once.
-            let mut anchoring = anchorer(project);
-            store.add(&corpus, &table, &[], &mut anchoring);
-            // Codings of notes edited since they were made are recorded at their new place.
-            if record_moves {
-                moved += self::record_moves(project, &corpus, &table, &mut anchoring, &mut spread)?;
-            }
-            Ok(())
-        },
-    )?;
+    read_sized_batches(project, &files.files, files.sizes.as_deref(), tell, &|n| pb.inc(n), false, |corpus| {
+        update.add(&corpus, &|_| {})?;
+        let table = batch_table(codings, &corpus, tell)?;
+        // One anchorer for the batch: each edited note is compared with its old version once.
+        let mut anchoring = anchorer(project);
+        store.add(&corpus, &table, &[], &mut anchoring);
+        // Codings of notes edited since they were made are recorded at their new place.
+        if record_moves {
+            moved += self::record_moves(project, &corpus, &table, &mut anchoring, &mut spread)?;
+        }
+        Ok(())
+    })?;
     let mut stats = update.finish()?;
     if let Some(fp) = walked {
         crate::search::record_fresh(project, fp, &idx);
