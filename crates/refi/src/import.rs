@@ -749,17 +749,27 @@ impl<'a, 'x> Importer<'a, 'x> {
         };
         match best_scheme(default, named.len(), score) {
             (base, Some((n, s))) => {
-                self.warn(format!(
-                    "source `{title}`: positions read as {} rather than {} (expected from origin `{}`): {n} of {} selection names then match their text, against {base}",
-                    s.describe(),
-                    default.describe(),
-                    self.origin,
-                    named.len()
-                ));
+                self.warn_unit(
+                    title,
+                    s,
+                    default,
+                    format!("{n} of {} selection names then match their text, against {base}", named.len()),
+                );
                 s
             }
             (_, None) => default,
         }
+    }
+
+    /// Says that a source's positions are read in unit `chosen` rather than its origin's
+    /// (`default`), and `why`.
+    fn warn_unit(&mut self, title: &str, chosen: Scheme, default: Scheme, why: String) {
+        self.warn(format!(
+            "source `{title}`: positions read as {} rather than {} (expected from origin `{}`): {why}",
+            chosen.describe(),
+            default.describe(),
+            self.origin
+        ));
     }
 
     /// Without selection names to go by: the origin's unit, unless some selections lie outside
@@ -772,13 +782,12 @@ impl<'a, 'x> Importer<'a, 'x> {
         let fits = |scheme: Scheme| spans_at(raw, scheme, &spans).iter().filter(|at| at.is_some()).count();
         match best_scheme(default, spans.len(), fits) {
             (base, Some((n, s))) => {
-                self.warn(format!(
-                    "source `{title}`: positions read as {} rather than {} (expected from origin `{}`): {n} of {} selections then lie inside the text, against {base}",
-                    s.describe(),
-                    default.describe(),
-                    self.origin,
-                    spans.len()
-                ));
+                self.warn_unit(
+                    title,
+                    s,
+                    default,
+                    format!("{n} of {} selections then lie inside the text, against {base}", spans.len()),
+                );
                 s
             }
             (base, None) if base < spans.len() => {
