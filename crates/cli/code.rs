@@ -243,8 +243,11 @@ pub fn auto_code(
     // A batch coded waits for the writer while it writes the one before: two batches at most
     // between them, besides the one being read.
     let (to_writer, batches) = std::sync::mpsc::sync_channel::<Batch>(1);
+    // The writer hands back each batch's list of suggestions, emptied, for a later batch to
+    // fill: a new list each batch was megabytes of fresh pages for the system to zero.
+    let (recycle, recycled) = std::sync::mpsc::channel::<Vec<Coding>>();
     let writes = std::thread::scope(|scope| -> Result<Option<Writes>> {
-        let writer = writes.map(|w| scope.spawn(|| write_batches(project, batches, w, &ledger, &versions)));
+        let writer = writes.map(|w| scope.spawn(|| write_batches(project, batches, w, &ledger, &versions, recycle)));
         let mut to_writer = writer.is_some().then_some(to_writer);
         let batch_mb = project.config.index.batch_mb.min(AUTO_BATCH_MB);
         let coded = study::read_batches_of(
@@ -272,7 +275,8 @@ pub fn auto_code(
                         |anchorer, (di, d)| suggester.in_note(&table, di, d, anchorer),
                     )
                     .collect();
-                let mut fresh = Vec::with_capacity(per_note.iter().map(|(f, _)| f.len()).sum());
+                let mut fresh = recycled.try_recv().unwrap_or_default();
+                fresh.reserve(per_note.iter().map(|(f, _)| f.len()).sum());
                 for (note_fresh, counts) in per_note {
                     fresh.extend(note_fresh);
                     for (code, (new, all)) in book.codes.iter().zip(counts) {
@@ -354,13 +358,15 @@ struct Writes {
 /// the notes; the versions the new suggestions count in are kept and then the ledger names them
 /// (in that order, so that a ledger line never names a version not kept); the coding state takes
 /// the suggestions. Batches that came while it wrote are written together: one pack of versions
-/// and one fsync of the ledger for them all. Stops at the first error, which it returns.
+/// and one fsync of the ledger for them all. Each batch's list of suggestions goes back,
+/// emptied, through `recycle`. Stops at the first error, which it returns.
 fn write_batches(
     project: &Project,
     batches: std::sync::mpsc::Receiver<Batch>,
     mut w: Writes,
     ledger: &Ledger,
     versions: &Versions,
+    recycle: std::sync::mpsc::Sender<Vec<Coding>>,
 ) -> Result<Writes> {
     while let Ok(first) = batches.recv() {
         let group: Vec<Batch> = std::iter::once(first).chain(batches.try_iter()).collect();
@@ -392,6 +398,12 @@ fn write_batches(
         w.contiguous &= w.written.is_none_or(|(_, last)| last == start);
         w.written = Some((w.written.map_or(start, |(first, _)| first), end));
         w.count += count;
+        for b in group {
+            let mut fresh = b.fresh;
+            fresh.clear();
+            // Kept (empty) until the run ends if no batch is left to take it.
+            let _ = recycle.send(fresh);
+        }
     }
     Ok(w)
 }
@@ -429,7 +441,7 @@ impl Suggester<'_> {
     fn in_note(&self, codings: &CodingTable, di: usize, d: &Document, anchorer: &mut Anchorer) -> NoteSuggestions {
         let Suggester { ac, book, code_index, time } = self;
         let mut counts = vec![(0, 0); book.codes.len()];
-        let mut fresh = Vec::new();
+        let mut fresh = Vec::with_capacity(d.passages.len());
         // (passage, code) pairs the rules' earlier suggestions stand on now, once needed.
         let mut standing: Option<HashSet<(usize, usize)>> = None;
         for (pi, p) in d.passages.iter().enumerate() {

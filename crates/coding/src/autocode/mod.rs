@@ -274,7 +274,6 @@ impl AutoCoder {
     fn entry(&self, tables: &mut WordTables, key: Key, word: &str) -> WordEntry {
         let found = match key {
             Key::Short(k) => tables.short.get(&k),
-            Key::Mid(k) => tables.mid.get(&k),
             Key::Text => {
                 lower_into(word, &mut tables.lower);
                 tables.long.get(tables.lower.as_str())
@@ -327,7 +326,6 @@ impl AutoCoder {
         let entry = WordEntry { ids, starts_phrase, extra };
         match key {
             Key::Short(k) => tables.short.insert(k, entry),
-            Key::Mid(k) => tables.mid.insert(k, entry),
             Key::Text => tables.long.insert(lower.as_str().into(), entry),
         };
         tables.lower = lower;
@@ -350,43 +348,46 @@ impl AutoCoder {
             return;
         }
         // Cleared only between passages, so the extras of this one stay valid to the end.
-        if tables.short.len() + tables.mid.len() + tables.long.len() >= MAX_CACHED_WORDS {
-            tables.clear();
+        if tables.short.len() + tables.long.len() >= MAX_CACHED_WORDS {
+            tables.clear(self.prefilter.n_clauses.div_ceil(64));
         }
         let bytes = text.as_bytes();
         if !ascii_words_of(bytes, words, bits) {
             words_of(text, words);
         }
         ids.clear();
-        keyed.clear();
-        placed.clear();
         ids.reserve(words.len());
-        for w in words.iter() {
+        // The words starting a phrase and those with word literals, written at every word and
+        // kept by moving on past them only where they count: no branch to mispredict on a third
+        // or half of the words.
+        keyed.clear();
+        keyed.resize(words.len(), 0);
+        placed.clear();
+        placed.resize(words.len(), (0, 0));
+        let (mut n_keyed, mut n_placed) = (0, 0);
+        let n_gates = satisfied.len();
+        for (wi, w) in words.iter().enumerate() {
             let len = w.byte_end - w.byte_start;
             let key = Key::of(bytes, w.byte_start, len, w.ascii);
             let entry = match tables.recent_entry(key) {
                 Some(entry) => entry,
                 None => self.entry(tables, key, &text[w.byte_start..w.byte_end]),
             };
-            if entry.starts_phrase {
-                keyed.push(ids.len() as u32);
-            }
+            keyed[n_keyed] = wi as u32;
+            n_keyed += usize::from(entry.starts_phrase);
             ids.push(entry.ids);
-            if entry.extra != 0 {
-                let x = tables.extras[entry.extra as usize];
-                if x.gates != NO_GATES {
-                    let gates = &tables.gates[x.gates as usize..x.gates as usize + satisfied.len()];
-                    for (s, g) in satisfied.iter_mut().zip(gates) {
-                        *s |= g;
-                    }
-                }
-                if x.has_starts() {
-                    placed.push((w.byte_start, entry.extra));
-                }
+            // Extra 0 (most words) has the row of no clauses and no literals.
+            let x = tables.extras[entry.extra as usize];
+            let gates = &tables.gates[x.gates as usize..x.gates as usize + n_gates];
+            for (s, g) in satisfied.iter_mut().zip(gates) {
+                *s |= g;
             }
+            placed[n_placed] = (w.byte_start, entry.extra);
+            n_placed += usize::from(x.has_starts());
             if !w.ascii && !p.word_literals.is_empty() {
                 // Word literals start where a run of ASCII letters and digits starts inside the
                 // word (after an accented letter or a curly apostrophe, as `\b` sees it).
+                placed.truncate(n_placed);
                 let mut at = w.byte_start;
                 while at < w.byte_end {
                     if !bytes[at].is_ascii_alphanumeric() {
@@ -395,13 +396,17 @@ impl AutoCoder {
                     }
                     let run = alnum_run_end(&bytes[..w.byte_end], at) - at;
                     let e = self.entry(tables, Key::of(bytes, at, run, true), &text[at..at + run]);
-                    if e.extra != 0 && tables.extras[e.extra as usize].has_starts() {
+                    if tables.extras[e.extra as usize].has_starts() {
                         placed.push((at, e.extra));
                     }
                     at += run;
                 }
+                n_placed = placed.len();
+                placed.resize(n_placed + words.len() - wi, (0, 0));
             }
         }
+        keyed.truncate(n_keyed);
+        placed.truncate(n_placed);
         p.open_regexes(satisfied, open);
         // The word literals of the regexes left open, where they stand.
         for &(at, extra) in placed.iter() {
@@ -436,7 +441,7 @@ impl AutoCoder {
         CACHE.with(|c| {
             let mut cache = c.borrow_mut();
             if cache.owner != Some(self.id) {
-                cache.tables.clear();
+                cache.tables.clear(self.prefilter.n_clauses.div_ceil(64));
                 cache.regex_caches = self.regexes.iter().map(|r| r.2.create_cache()).collect();
                 cache.owner = Some(self.id);
             }
@@ -506,12 +511,13 @@ impl AutoCoder {
             *c = cp;
         }
         let char_at = |b: usize| char_at[char_at.partition_point(|&(x, _)| x < b)].1;
-        let mut out: Vec<CodeMatch> = Vec::new();
+        let mut out: Vec<CodeMatch> = Vec::with_capacity(raw.chunk_by(|a, b| a.0 == b.0).count());
+        let mut fired: Vec<u32> = Vec::new();
         for group in raw.chunk_by(|a, b| a.0 == b.0) {
             let code = group[0].0;
-            let mut hits = Vec::new();
+            let mut hits = Vec::with_capacity(group.len());
             let mut excluded = Vec::new();
-            let mut fired: Vec<u32> = Vec::new();
+            fired.clear();
             for r in group.iter().filter(|r| r.1 == Role::Keyword) {
                 let hit = Hit {
                     rule: self.rules[r.2 as usize].clone(),

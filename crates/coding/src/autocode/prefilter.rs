@@ -5,21 +5,6 @@
 
 use super::*;
 
-/// Whether bits `from..to` are all set.
-pub(super) fn has_bits(bits: &[u64], from: usize, to: usize) -> bool {
-    let mut i = from;
-    while i < to {
-        let (word, lo) = (i / 64, i % 64);
-        let hi = (to - word * 64).min(64);
-        let mask = (u64::MAX >> (64 - (hi - lo))) << lo;
-        if bits[word] & mask != mask {
-            return false;
-        }
-        i = (word + 1) * 64;
-    }
-    true
-}
-
 /// Sets the bit of regex `r` in a bit set of regexes.
 pub(super) fn set_bit(bits: &mut [u64], r: usize) {
     bits[r / 64] |= 1 << (r % 64);
@@ -56,7 +41,10 @@ pub(super) struct RegexPrefilter {
     pub(super) piece_finder: Option<(AhoCorasick, Vec<Vec<u32>>)>,
     /// The word literals by the first byte of their head.
     pub(super) literals_by_first: Vec<Vec<u32>>,
-    pub(super) clauses_of: Vec<(u32, u32)>,
+    /// For each regex, the range of `clause_masks` that covers the bits of its clauses: (word
+    /// of the bits, mask) for each 64 bits they touch. All set, and the regex is left open.
+    pub(super) masks_of: Vec<(u32, u32)>,
+    pub(super) clause_masks: Vec<(u32, u64)>,
     pub(super) n_clauses: usize,
     /// Bits of the regexes without clauses: they are never ruled out by the words.
     pub(super) ungated: Vec<u64>,
@@ -434,6 +422,18 @@ impl RegexPrefilter {
         for (i, l) in word_literals.iter().enumerate() {
             literals_by_first[usize::from(l.head[0])].push(i as u32);
         }
+        let (mut masks_of, mut clause_masks) = (Vec::with_capacity(clauses_of.len()), Vec::new());
+        for &(from, to) in &clauses_of {
+            let at = clause_masks.len() as u32;
+            let (mut i, to) = (from as usize, to as usize);
+            while i < to {
+                let (word, lo) = (i / 64, i % 64);
+                let hi = (to - word * 64).min(64);
+                clause_masks.push((word as u32, (u64::MAX >> (64 - (hi - lo))) << lo));
+                i = (word + 1) * 64;
+            }
+            masks_of.push((at, clause_masks.len() as u32));
+        }
         RegexPrefilter {
             word_literals,
             literals,
@@ -442,7 +442,8 @@ impl RegexPrefilter {
             pieces,
             piece_finder,
             literals_by_first,
-            clauses_of,
+            masks_of,
+            clause_masks,
             n_clauses: n_clauses as usize,
             ungated,
         }
@@ -518,10 +519,14 @@ impl RegexPrefilter {
     /// Sets in `open` (which holds the regexes without clauses) the bits of the regexes whose
     /// clauses are all `satisfied`.
     pub(super) fn open_regexes(&self, satisfied: &[u64], open: &mut [u64]) {
-        for (r, &(from, to)) in self.clauses_of.iter().enumerate() {
-            if from < to && has_bits(satisfied, from as usize, to as usize) {
-                set_bit(open, r);
+        // Every mask of a regex is looked at, whatever the first ones found: whether a passage
+        // satisfies a regex's clauses goes either way, and a branch on it was often mispredicted.
+        for (r, &(from, to)) in self.masks_of.iter().enumerate() {
+            let mut all = from < to;
+            for &(word, mask) in &self.clause_masks[from as usize..to as usize] {
+                all &= satisfied[word as usize] & mask == mask;
             }
+            open[r / 64] |= u64::from(all) << (r % 64);
         }
     }
 

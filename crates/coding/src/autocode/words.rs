@@ -208,12 +208,13 @@ pub(super) fn words_of(text: &str, out: &mut Vec<Word>) {
 pub(super) const SHORT_WORD: usize = 15;
 
 /// How a word is found in the [`WordTables`]: an ASCII word of letters, digits and apostrophes
-/// of up to 8 bytes, or up to [`SHORT_WORD`], lower-cased and zero-padded into one integer (a
-/// hash key compared without a call to `memcmp`); any other word by its lower-cased text.
+/// of up to [`SHORT_WORD`] bytes (nearly every word), lower-cased and zero-padded into one
+/// integer (a hash key compared without a call to `memcmp`); any other word by its lower-cased
+/// text. One integer for every length: keys of 8 bytes and of 16 apart were a branch on the
+/// word's length at every word, mispredicted on the long ones.
 #[derive(Clone, Copy)]
 pub(super) enum Key {
-    Short(u64),
-    Mid(u128),
+    Short(u128),
     Text,
 }
 
@@ -225,13 +226,8 @@ impl Key {
         if !ascii || len > SHORT_WORD {
             return Key::Text;
         }
-        if len <= 8 {
-            let raw = u64::from_le_bytes(load(text, start));
-            let mask = if len == 8 { u64::MAX } else { (1u64 << (8 * len)) - 1 };
-            return Key::Short((raw | bytes8(0x20)) & mask);
-        }
         let raw = u128::from_le_bytes(load(text, start));
-        Key::Mid((raw | u128::from_le_bytes([0x20; 16])) & ((1u128 << (8 * len)) - 1))
+        Key::Short((raw | u128::from_le_bytes([0x20; 16])) & ((1u128 << (8 * len)) - 1))
     }
 }
 
@@ -312,7 +308,7 @@ pub(super) struct WordEntry {
 }
 
 /// The regex clauses a word satisfies (its pieces), as bits from an offset in
-/// [`WordTables::gates`] ([`NO_GATES`] if none), and the word literals that may stand in it, a
+/// [`WordTables::gates`] ([`NO_GATES`], a row of zeros, if none), and the word literals that may stand in it, a
 /// range of [`WordTables::starts`].
 #[derive(Clone, Copy)]
 pub(super) struct WordExtra {
@@ -338,25 +334,25 @@ impl Default for WordExtra {
     }
 }
 
-/// Marks a word that satisfies no regex clause.
-pub(super) const NO_GATES: u32 = u32::MAX;
+/// The row of [`WordTables::gates`] of a word that satisfies no regex clause: all zeros, the
+/// first, so that every word's row can be added in without a test.
+pub(super) const NO_GATES: u32 = 0;
 
 /// Per-thread cache of what the coder needs of each distinct word: fieldnotes reuse a small
 /// vocabulary, and stemming a word costs more than a hash lookup.
 #[derive(Default)]
 pub(super) struct WordTables {
-    /// ASCII words of up to 8 bytes (most words), and of up to [`SHORT_WORD`], by [`Key`].
-    pub(super) short: FxHashMap<u64, WordEntry>,
-    /// The words of `short` and `mid` met last, one per slot by a hash of the key (0: none):
-    /// most words are found there without a probe into the maps.
-    pub(super) recent: Vec<(u64, WordEntry)>,
-    pub(super) recent_mid: Vec<(u128, WordEntry)>,
-    pub(super) mid: FxHashMap<u128, WordEntry>,
+    /// ASCII words of up to [`SHORT_WORD`] bytes, by [`Key`].
+    pub(super) short: FxHashMap<u128, WordEntry>,
+    /// The words of `short` met last, one per slot by a hash of the key (0: none): most words
+    /// are found there without a probe into the map.
+    pub(super) recent: Vec<(u128, WordEntry)>,
     /// Other words, lower-cased.
     pub(super) long: FxHashMap<Box<str>, WordEntry>,
     pub(super) extras: Vec<WordExtra>,
-    /// For each extra with clauses, the bits of the clauses it satisfies; places where word
-    /// literals may stand, of the extras; for each extra with places, the bits of their regexes.
+    /// A row of zeros ([`NO_GATES`]), then for each extra with clauses, the bits of the clauses
+    /// it satisfies; places where word literals may stand, of the extras; for each extra with
+    /// places, the bits of their regexes.
     pub(super) gates: Vec<u64>,
     pub(super) starts: Vec<Start>,
     pub(super) masks: Vec<u64>,
@@ -372,10 +368,6 @@ impl WordTables {
                 let (recent, entry) = self.recent[recent_slot(k)];
                 (recent == k).then_some(entry)
             }
-            Key::Mid(k) => {
-                let (recent, entry) = self.recent_mid[recent_slot(fold128(k))];
-                (recent == k).then_some(entry)
-            }
             Key::Text => None,
         }
     }
@@ -384,23 +376,21 @@ impl WordTables {
     pub(super) fn remember(&mut self, key: Key, entry: WordEntry) {
         match key {
             Key::Short(k) => self.recent[recent_slot(k)] = (k, entry),
-            Key::Mid(k) => self.recent_mid[recent_slot(fold128(k))] = (k, entry),
             Key::Text => {}
         }
     }
 
-    pub(super) fn clear(&mut self) {
+    /// Empties the tables; `gate_words` is the length of a row of clause bits.
+    pub(super) fn clear(&mut self, gate_words: usize) {
         self.short.clear();
         self.recent.clear();
         let none = WordEntry { ids: (NO_WORD, NO_WORD), starts_phrase: false, extra: 0 };
         self.recent.resize(1 << RECENT_BITS, (0, none));
-        self.recent_mid.clear();
-        self.recent_mid.resize(1 << RECENT_BITS, (0, none));
-        self.mid.clear();
         self.long.clear();
         self.extras.clear();
         self.extras.push(WordExtra::default());
         self.gates.clear();
+        self.gates.resize(gate_words, 0);
         self.starts.clear();
         self.masks.clear();
     }
@@ -433,20 +423,16 @@ pub(super) struct WordCache {
     pub(super) regex_caches: Vec<meta::Cache>,
 }
 
-/// Slots of [`WordTables::recent`] and `recent_mid`, as a power of two (8,192: 192 KB and
-/// 256 KB, within a core's second-level cache).
-pub(super) const RECENT_BITS: u32 = 13;
+/// Slots of [`WordTables::recent`], as a power of two (8,192: 256 KB, within a core's
+/// second-level cache).
+pub(super) const RECENT_BITS: u32 = 15;
 
-/// The slot of a key in [`WordTables::recent`].
+/// The slot of a key in [`WordTables::recent`]: its two halves mixed into one, then
+/// multiplied.
 #[inline(always)]
-pub(super) fn recent_slot(key: u64) -> usize {
-    (key.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - RECENT_BITS)) as usize
-}
-
-/// The two halves of a key of up to 16 bytes, mixed into one.
-#[inline(always)]
-pub(super) fn fold128(key: u128) -> u64 {
-    (key as u64) ^ ((key >> 64) as u64).rotate_left(29)
+pub(super) fn recent_slot(key: u128) -> usize {
+    let mixed = (key as u64) ^ ((key >> 64) as u64).rotate_left(29);
+    (mixed.wrapping_mul(0x9E37_79B9_7F4A_7C15) >> (64 - RECENT_BITS)) as usize
 }
 
 /// Entries kept before the cache starts over (bounded memory on odd corpora).
