@@ -500,17 +500,21 @@ impl AutoCoder {
             return Vec::new();
         }
         raw.sort_by_key(|a| (a.0, a.3, a.4));
-        // Byte offset -> code-point offset, walking once through the passage.
-        char_at.extend(raw.iter().flat_map(|r| [(r.3, 0), (r.4, 0)]));
-        char_at.sort_unstable();
-        char_at.dedup();
-        let (mut cp, mut last) = (0usize, 0usize);
-        for (b, c) in char_at.iter_mut() {
-            cp += text[last..*b].chars().count();
-            last = *b;
-            *c = cp;
+        // Byte offset -> code-point offset: the same in ASCII text (most passages), otherwise
+        // found walking once through the passage.
+        let ascii = text.is_ascii();
+        if !ascii {
+            char_at.extend(raw.iter().flat_map(|r| [(r.3, 0), (r.4, 0)]));
+            char_at.sort_unstable();
+            char_at.dedup();
+            let (mut cp, mut last) = (0usize, 0usize);
+            for (b, c) in char_at.iter_mut() {
+                cp += text[last..*b].chars().count();
+                last = *b;
+                *c = cp;
+            }
         }
-        let char_at = |b: usize| char_at[char_at.partition_point(|&(x, _)| x < b)].1;
+        let char_at = |b: usize| if ascii { b } else { char_at[char_at.partition_point(|&(x, _)| x < b)].1 };
         let mut out: Vec<CodeMatch> = Vec::with_capacity(raw.chunk_by(|a, b| a.0 == b.0).count());
         let mut fired: Vec<u32> = Vec::new();
         for group in raw.chunk_by(|a, b| a.0 == b.0) {
