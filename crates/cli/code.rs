@@ -376,28 +376,7 @@ fn write_batches(
         for b in &group {
             w.store.add(&b.corpus, &b.table, &b.fresh, &mut anchorer);
         }
-        let fresh = || group.iter().flat_map(|b| &b.fresh);
-        let count = fresh().count();
-        if count == 0 {
-            continue;
-        }
-        let mut kept = HashSet::new();
-        let mut docs: Vec<&Document> = Vec::new();
-        for b in &group {
-            docs.extend(
-                b.fresh.iter().filter(|c| kept.insert(c.doc.as_str())).filter_map(|c| b.corpus.document(&c.doc)),
-            );
-        }
-        versions.keep_all(&docs)?;
-        let (start, end) = ledger.append_adds(fresh())?;
-        if let Some(state) = w.state.as_mut() {
-            for b in &group {
-                state.add(&b.fresh);
-            }
-        }
-        w.contiguous &= w.written.is_none_or(|(_, last)| last == start);
-        w.written = Some((w.written.map_or(start, |(first, _)| first), end));
-        w.count += count;
+        write_group(&group, &mut w, ledger, versions)?;
         for b in group {
             let mut fresh = b.fresh;
             fresh.clear();
@@ -406,6 +385,32 @@ fn write_batches(
         }
     }
     Ok(w)
+}
+
+/// Writes the new suggestions of a group of batches: the versions they count in kept, then the
+/// ledger's lines, then the coding state.
+fn write_group(group: &[Batch], w: &mut Writes, ledger: &Ledger, versions: &Versions) -> Result<()> {
+    let fresh = || group.iter().flat_map(|b| &b.fresh);
+    let count = fresh().count();
+    if count == 0 {
+        return Ok(());
+    }
+    let mut kept = HashSet::new();
+    let mut docs: Vec<&Document> = Vec::new();
+    for b in group {
+        docs.extend(b.fresh.iter().filter(|c| kept.insert(c.doc.as_str())).filter_map(|c| b.corpus.document(&c.doc)));
+    }
+    versions.keep_all(&docs)?;
+    let (start, end) = ledger.append_adds(fresh())?;
+    if let Some(state) = w.state.as_mut() {
+        for b in group {
+            state.add(&b.fresh);
+        }
+    }
+    w.contiguous &= w.written.is_none_or(|(_, last)| last == start);
+    w.written = Some((w.written.map_or(start, |(first, _)| first), end));
+    w.count += count;
+    Ok(())
 }
 
 /// The rules compiled on a thread of their own, waited for the first time (then `None`).
