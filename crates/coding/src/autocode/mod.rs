@@ -294,7 +294,7 @@ impl AutoCoder {
         let stem_id =
             if self.stemmed.is_empty() { NO_WORD } else { STEMMER.with(|st| self.stemmed.id(&st.stem(&lower))) };
         let (gates_from, starts_from) = (tables.gates.len(), tables.starts.len() as u32);
-        let n_words = self.prefilter.n_clauses.div_ceil(64);
+        let n_words = self.prefilter.clause_words;
         tables.gates.resize(gates_from + n_words, 0);
         let gates = if self.prefilter.gates_of(&lower, &mut tables.gates[gates_from..]) {
             gates_from as u32
@@ -341,7 +341,7 @@ impl AutoCoder {
         open.clear();
         open.extend_from_slice(&self.prefilter.ungated);
         satisfied.clear();
-        satisfied.resize(self.prefilter.n_clauses.div_ceil(64), 0);
+        satisfied.resize(self.prefilter.clause_words, 0);
         candidates.clear();
         let p = &self.prefilter;
         if self.exact.is_empty() && self.stemmed.is_empty() && p.pieces.is_empty() && p.word_literals.is_empty() {
@@ -349,7 +349,7 @@ impl AutoCoder {
         }
         // Cleared only between passages, so the extras of this one stay valid to the end.
         if tables.short.len() + tables.long.len() >= MAX_CACHED_WORDS {
-            tables.clear(self.prefilter.n_clauses.div_ceil(64));
+            tables.clear(self.prefilter.clause_words);
         }
         let bytes = text.as_bytes();
         if !ascii_words_of(bytes, words, bits) {
@@ -441,7 +441,7 @@ impl AutoCoder {
         CACHE.with(|c| {
             let mut cache = c.borrow_mut();
             if cache.owner != Some(self.id) {
-                cache.tables.clear(self.prefilter.n_clauses.div_ceil(64));
+                cache.tables.clear(self.prefilter.clause_words);
                 cache.regex_caches = self.regexes.iter().map(|r| r.2.create_cache()).collect();
                 cache.owner = Some(self.id);
             }

@@ -45,7 +45,8 @@ pub(super) struct RegexPrefilter {
     /// of the bits, mask) for each 64 bits they touch. All set, and the regex is left open.
     pub(super) masks_of: Vec<(u32, u32)>,
     pub(super) clause_masks: Vec<(u32, u64)>,
-    pub(super) n_clauses: usize,
+    /// Words (`u64`) in a row of clause bits: one bit a clause.
+    pub(super) clause_words: usize,
     /// Bits of the regexes without clauses: they are never ruled out by the words.
     pub(super) ungated: Vec<u64>,
 }
@@ -444,7 +445,7 @@ impl RegexPrefilter {
             literals_by_first,
             masks_of,
             clause_masks,
-            n_clauses: n_clauses as usize,
+            clause_words: (n_clauses as usize).div_ceil(64),
             ungated,
         }
     }
