@@ -343,7 +343,7 @@ pub fn check(project: &Project, fix: bool, tell: &dyn Tell) -> Result<Check> {
     };
     // Kept versions of notes, parsed once each: how many passages a coding covered there, and
     // which note holds a gone note's passages.
-    let mut kept = study::KeptNotes::new(project);
+    let mut kept = study::KeptNotes::new(project, &versions);
     // With `fix`, the `move` events that record where codings stand now, per ledger.
     let mut by_ledger: BTreeMap<String, Vec<Event>> = BTreeMap::new();
     // Each note read, by the hash of its text: a note renamed or moved keeps its text, so the

@@ -649,7 +649,7 @@ pub fn record_moves(
     spread: &mut Vec<String>,
 ) -> Result<usize> {
     let versions = Versions::new(&project.derived_dir());
-    let mut kept = KeptNotes::new(project);
+    let mut kept = KeptNotes::new(project, &versions);
     let mut by_ledger: BTreeMap<String, Vec<Event>> = BTreeMap::new();
     for (di, d) in corpus.documents.iter().enumerate() {
         let stale: Vec<Coding> = table.of_doc_not_at(&d.path, &d.hash).collect();
@@ -690,9 +690,10 @@ pub struct KeptNotes<'a> {
 }
 
 impl<'a> KeptNotes<'a> {
-    /// The kept versions of `project`'s notes.
-    pub fn new(project: &'a Project) -> KeptNotes<'a> {
-        KeptNotes { project, versions: Versions::new(&project.derived_dir()), parsed: Default::default() }
+    /// The kept versions of `project`'s notes, read through `versions` (a clone shares its map
+    /// of where each packed version is, read once).
+    pub fn new(project: &'a Project, versions: &Versions) -> KeptNotes<'a> {
+        KeptNotes { project, versions: versions.clone(), parsed: Default::default() }
     }
 
     /// Version `hash` of note `path`, parsed as the project reads its notes; `None` where it is
