@@ -1,7 +1,7 @@
 //! Little-endian binary with length-prefixed strings, the one way the derived files that are not
 //! JSON write their fields: the coding states (`coding::state`), the report store's notes and the
 //! kept note stats ([`crate::watch`]). [`Out`] writes; [`In`] reads back, and gives `None` where
-//! the bytes run short or a string is not UTF-8.
+//! the bytes run short, a string is not UTF-8 or a variable-length number runs past 64 bits.
 
 /// Bytes being written.
 #[derive(Debug, Default)]
@@ -31,6 +31,23 @@ impl Out {
     /// A string: its length in bytes (u32), then its bytes.
     pub fn str(&mut self, s: &str) {
         self.u32(s.len() as u32);
+        self.0.extend_from_slice(s.as_bytes());
+    }
+
+    /// A number in as few bytes as it needs: seven bits a byte, low bits first, the high bit set
+    /// on every byte but the last (LEB128). Offsets and counts, mostly small, take one to three
+    /// bytes rather than eight.
+    pub fn var(&mut self, mut v: u64) {
+        while v >= 0x80 {
+            self.0.push((v as u8) | 0x80);
+            v >>= 7;
+        }
+        self.0.push(v as u8);
+    }
+
+    /// A string: its length in bytes ([`Out::var`]), then its bytes.
+    pub fn vstr(&mut self, s: &str) {
+        self.var(s.len() as u64);
         self.0.extend_from_slice(s.as_bytes());
     }
 
@@ -84,6 +101,30 @@ impl<'a> In<'a> {
         std::str::from_utf8(self.take(n)?).ok()
     }
 
+    /// A number written by [`Out::var`].
+    pub fn var(&mut self) -> Option<u64> {
+        let mut v = 0u64;
+        for shift in (0..64).step_by(7) {
+            let b = self.u8()?;
+            let bits = u64::from(b & 0x7f);
+            // The tenth byte holds the top bit alone.
+            if shift == 63 && bits > 1 {
+                return None;
+            }
+            v |= bits << shift;
+            if b < 0x80 {
+                return Some(v);
+            }
+        }
+        None
+    }
+
+    /// A string written by [`Out::vstr`], borrowed from the bytes.
+    pub fn vstr(&mut self) -> Option<&'a str> {
+        let n = usize::try_from(self.var()?).ok()?;
+        std::str::from_utf8(self.take(n)?).ok()
+    }
+
     /// A string, owned.
     pub fn string(&mut self) -> Option<String> {
         self.str().map(str::to_string)
@@ -123,6 +164,10 @@ mod tests {
         out.str("Glasgow é");
         out.opt(Some("memo"));
         out.opt(None);
+        for v in [0, 1, 127, 128, 300, u64::from(u32::MAX), u64::MAX] {
+            out.var(v);
+        }
+        out.vstr("Inverness ü");
         let mut r = In(&out.0);
         assert_eq!(r.u8(), Some(7));
         assert_eq!(r.u32(), Some(70_000));
@@ -131,7 +176,16 @@ mod tests {
         assert_eq!(r.str(), Some("Glasgow é"));
         assert_eq!(r.opt(), Some(Some("memo".to_string())));
         assert_eq!(r.opt_str(), Some(None));
+        for v in [0, 1, 127, 128, 300, u64::from(u32::MAX), u64::MAX] {
+            assert_eq!(r.var(), Some(v));
+        }
+        assert_eq!(r.vstr(), Some("Inverness ü"));
         assert!(r.is_empty());
+        // A number cut short, one past 64 bits, a string longer than the bytes left.
+        assert_eq!(In(&[0x80]).var(), None);
+        assert_eq!(In(&[0xff; 10]).var(), None);
+        assert_eq!(In(&[0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0xff, 0x02]).var(), None);
+        assert_eq!(In(&[3, b'a']).vstr(), None);
         assert_eq!(In(&out.0[..3]).u32(), None);
         assert_eq!(In(&[2, 0, 0, 0, 0xff, 0xfe]).str(), None);
         assert_eq!(In(&[2]).opt(), None);
