@@ -760,58 +760,69 @@ pub struct ListArgs {
 fn list(g: &Globals, a: ListArgs) -> Result<ExitCode> {
     let filter =
         code::ListFilter { code: a.code, site: a.site, coder: a.coder, reviewer: a.reviewer, status: a.status };
-    let listed = code::list(&g.project()?, &filter, g)?;
-    let waiting = listed.iter().filter(|l| l.waiting == Some(true)).count();
-    let orphans = listed.iter().filter(|l| l.orphaned == Some(true)).count() - waiting;
+    let header: Vec<String> =
+        ["id", "passage", "code", "coder", "status", "reviewer", "origin", "site", "text", "memo"]
+            .map(String::from)
+            .into();
     let mut out = output::stdout();
-    if a.json {
-        for l in &listed {
-            output::write_json_line(&mut out, l)?;
+    // JSON lines and CSV go out as the codings are placed, a batch of notes at a time (a list
+    // of every suggestion is as long as the study); the table waits for all its rows, to size
+    // its columns.
+    let mut csv = a.csv.then(|| csv::Writer::from_writer(output::stdout()));
+    if let Some(w) = csv.as_mut() {
+        w.write_record(&header)?;
+    }
+    let mut rows: Vec<Vec<String>> = Vec::new();
+    let (mut listed, mut waiting, mut orphans, mut of_gone_notes) = (0usize, 0usize, 0usize, 0usize);
+    code::list_each(&g.project()?, &filter, g, &mut |l| {
+        listed += 1;
+        if l.waiting == Some(true) {
+            waiting += 1;
+        } else if l.orphaned == Some(true) {
+            orphans += 1;
+            // Those of notes no longer in the project (renamed, moved, deleted) are not words gone.
+            if l.reason.as_deref().is_some_and(|r| r.starts_with("note `") && r.ends_with("is gone")) {
+                of_gone_notes += 1;
+            }
         }
-    } else {
+        if a.json {
+            return output::write_json_line(&mut out, &l);
+        }
         // On a terminal the words and memos are clipped to fit; CSV, for a spreadsheet or a
         // paper, has them whole.
         let clip = |s: &str, n: usize| if a.csv { s.to_string() } else { output::clip(s, n) };
-        let rows: Vec<Vec<String>> = listed
-            .iter()
-            .map(|l| {
-                let c = &l.coding;
-                let (passage, text) = match &l.text {
-                    Some(t) => (l.passages.join(" "), clip(t, 60)),
-                    None => (format!("(orphaned: {})", c.doc), clip(&c.text, 60)),
-                };
-                vec![
-                    c.id.clone(),
-                    passage,
-                    c.code.clone(),
-                    c.coder.clone(),
-                    c.status.to_string(),
-                    c.reviewer.clone().unwrap_or_default(),
-                    format!("{:?}", c.origin).to_lowercase(),
-                    l.site_shown.clone(),
-                    text,
-                    c.memo.as_deref().map(|m| clip(m, 40)).unwrap_or_default(),
-                ]
-            })
-            .collect();
-        let header: Vec<String> =
-            ["id", "passage", "code", "coder", "status", "reviewer", "origin", "site", "text", "memo"]
-                .map(String::from)
-                .into();
-        if a.csv {
-            output::write_csv(&mut out, &header, &rows)?;
-        } else {
-            write!(out, "{}", output::table(&header, &rows, &[]))?;
-            output::info(g.quiet, &format!("{} coding(s)", rows.len()));
+        let c = &l.coding;
+        let (passage, text) = match &l.text {
+            Some(t) => (l.passages.join(" "), clip(t, 60)),
+            None => (format!("(orphaned: {})", c.doc), clip(&c.text, 60)),
+        };
+        let row = vec![
+            c.id.clone(),
+            passage,
+            c.code.clone(),
+            c.coder.clone(),
+            c.status.to_string(),
+            c.reviewer.clone().unwrap_or_default(),
+            format!("{:?}", c.origin).to_lowercase(),
+            l.site_shown.clone(),
+            text,
+            c.memo.as_deref().map(|m| clip(m, 40)).unwrap_or_default(),
+        ];
+        match csv.as_mut() {
+            Some(w) => Ok(w.write_record(&row)?),
+            None => {
+                rows.push(row);
+                Ok(())
+            }
         }
+    })?;
+    if let Some(mut w) = csv {
+        w.flush()?;
+    } else if !a.json {
+        write!(out, "{}", output::table(&header, &rows, &[]))?;
+        output::info(g.quiet, &format!("{listed} coding(s)"));
     }
     out.flush()?;
-    // Those of notes no longer in the project (renamed, moved, deleted) are not words gone.
-    let of_gone_notes = listed
-        .iter()
-        .filter(|l| l.orphaned == Some(true) && l.waiting != Some(true))
-        .filter(|l| l.reason.as_deref().is_some_and(|r| r.starts_with("note `") && r.ends_with("is gone")))
-        .count();
     let words_gone = orphans.saturating_sub(of_gone_notes);
     if words_gone > 0 {
         output::warn(&format!(

@@ -730,79 +730,130 @@ fn warn_unknown(tell: &dyn Tell, what: &str, name: &str, known: &std::collection
 }
 
 /// The codings `filter` admits, those that stand on their text note by note and then the
-/// orphans (marked, with why: nothing is dropped from view). One coder's codings need only that
-/// coder's ledger and the notes it codes; otherwise the notes are read a batch at a time. A
-/// filter that matches no code, site or coder of the study is warned of, with the closest.
+/// orphans (marked, with why: nothing is dropped from view), all at once: [`list_each`] into a
+/// list.
 pub fn list(project: &Project, filter: &ListFilter, tell: &dyn Tell) -> Result<Vec<Listed>> {
+    let mut out = Vec::new();
+    list_each(project, filter, tell, &mut |l| {
+        out.push(l);
+        Ok(())
+    })?;
+    Ok(out)
+}
+
+/// Notes a coder's codings may be on past which `code list --coder` reads the notes a batch at a
+/// time, as for the whole study, rather than all at once: the rules' 210,000 suggestions on 100
+/// MB of notes took 788 MB read at once (every note's text, and each listed coding's words, held
+/// to the end), which at 2 GB of notes would have been 16 GB.
+const ONE_CODER_NOTES_AT_ONCE: usize = 2_000;
+
+/// [`list`], each coding handed to `each` as soon as its batch of notes is placed (the orphans,
+/// usually few, at the end): a list of any length in the memory of a batch. The codings of a
+/// coder on few notes need only that coder's ledger and those notes; otherwise the notes are
+/// read a batch at a time. A filter that matches no code, site or coder of the study is warned
+/// of, with the closest.
+pub fn list_each(
+    project: &Project,
+    filter: &ListFilter,
+    tell: &dyn Tell,
+    each: &mut dyn FnMut(Listed) -> Result<()>,
+) -> Result<()> {
+    list_each_at_once(project, filter, tell, ONE_CODER_NOTES_AT_ONCE, each)
+}
+
+/// [`list_each`] reading a coder's notes all at once up to `at_once` of them.
+pub(crate) fn list_each_at_once(
+    project: &Project,
+    filter: &ListFilter,
+    tell: &dyn Tell,
+    at_once: usize,
+    each: &mut dyn FnMut(Listed) -> Result<()>,
+) -> Result<()> {
     use std::collections::BTreeSet;
     let ledgers = Ledger::all(project.root())?;
-    let one_coder = filter.coder.as_ref().filter(|c| ledgers.iter().any(|l| l.coder() == c.as_str()));
-    let among = match one_coder {
-        Some(c) => format!("among {c}'s codings and their notes"),
+    // The coder's own ledger, if they have one: then only its codings are listed and known.
+    let own = filter.coder.as_ref().and_then(|c| ledgers.iter().find(|l| l.coder() == c.as_str()));
+    let states = fieldnotes_coding::state::States::new(&project.derived_dir());
+    let one_coder = match own {
+        Some(l) if states.notes(l)?.is_some_and(|notes| notes.len() <= at_once) => Some(l.coder()),
+        _ => None,
+    };
+    let of_own = |c: &Coding| own.is_none_or(|l| c.coder == l.coder());
+    let among = match own {
+        Some(l) => format!("among {}'s codings and their notes", l.coder()),
         None => "in the project".to_string(),
     };
     // What the study holds, to say what a filter that matches nothing may have meant.
     let mut known_codes: BTreeSet<String> = BTreeSet::new();
     let mut known_sites: BTreeSet<String> = BTreeSet::new();
     let mut known_coders: BTreeSet<String> = ledgers.iter().map(|l| l.coder().to_string()).collect();
-    let (mut placed, mut orphans) = (Vec::new(), Vec::new());
+    let mut orphans = Vec::new();
     let mut credited = 0usize;
-    let mut take = |corpus: &fieldnotes_corpus::Corpus, codings: &Codings, placement: &units::Placement<'_>| {
-        known_codes.extend(codings.iter().map(|c| c.code.clone()));
-        known_sites.extend(corpus.documents.iter().filter_map(|d| d.attr_str("site")).map(str::to_string));
-        known_coders.extend(codings.iter().filter_map(|c| c.reviewer.clone()));
-        let site_of = |doc: &str| corpus.document(doc).and_then(|d| d.attr_str("site")).unwrap_or("").to_string();
-        let keep = |c: &Coding| {
-            filter.code.as_ref().is_none_or(|x| &c.code == x)
-                && filter.coder.as_ref().is_none_or(|x| &c.coder == x)
-                && filter.reviewer.as_ref().is_none_or(|x| c.reviewer.as_ref() == Some(x))
-                && filter.status.is_none_or(|s| c.status == s)
-                && filter.site.as_ref().is_none_or(|s| site_of(&c.doc).eq_ignore_ascii_case(s))
+    let mut take =
+        |corpus: &fieldnotes_corpus::Corpus, codings: &Codings, placement: &units::Placement<'_>| -> Result<()> {
+            known_codes.extend(codings.iter().filter(|c| of_own(c)).map(|c| c.code.clone()));
+            let coded: BTreeSet<&str> = codings.iter().filter(|c| of_own(c)).map(|c| c.doc.as_str()).collect();
+            known_sites.extend(
+                corpus
+                    .documents
+                    .iter()
+                    .filter(|d| own.is_none() || coded.contains(d.path.as_str()))
+                    .filter_map(|d| d.attr_str("site"))
+                    .map(str::to_string),
+            );
+            known_coders.extend(codings.iter().filter(|c| of_own(c)).filter_map(|c| c.reviewer.clone()));
+            let site_of = |doc: &str| corpus.document(doc).and_then(|d| d.attr_str("site")).unwrap_or("").to_string();
+            let keep = |c: &Coding| {
+                filter.code.as_ref().is_none_or(|x| &c.code == x)
+                    && filter.coder.as_ref().is_none_or(|x| &c.coder == x)
+                    && filter.reviewer.as_ref().is_none_or(|x| c.reviewer.as_ref() == Some(x))
+                    && filter.status.is_none_or(|s| c.status == s)
+                    && filter.site.as_ref().is_none_or(|s| site_of(&c.doc).eq_ignore_ascii_case(s))
+            };
+            // Suggestions of others this coder accepted count as theirs in tables and agreement:
+            // said, with how to list them, when only the coder's own are listed.
+            // (A coder's own ledger holds none: read alone, as for a coder on few notes, it never
+            // did.)
+            if let Some(x) = filter.coder.as_ref().filter(|_| filter.reviewer.is_none() && own.is_none()) {
+                credited += codings.iter().filter(|c| c.accepted_by_other() == Some(x.as_str())).count();
+            }
+            for x in placement.placed.iter().filter(|x| keep(x.coding)) {
+                let d = &corpus.documents[x.doc];
+                let site = site_of(&x.coding.doc);
+                each(Listed {
+                    coding: x.current(d),
+                    passages: x.passages.clone().map(|i| d.passage_id(&d.passages[i])).collect(),
+                    site: Some(site.clone()),
+                    moved: Some(x.moved),
+                    text: Some(x.text(corpus).to_string()),
+                    orphaned: None,
+                    reason: None,
+                    waiting: None,
+                    site_shown: site,
+                })?;
+            }
+            for o in placement.orphans.iter().filter(|o| keep(o.coding)) {
+                orphans.push(Listed {
+                    coding: o.coding.clone(),
+                    passages: Vec::new(),
+                    site: None,
+                    moved: None,
+                    text: None,
+                    orphaned: Some(true),
+                    reason: Some(o.reason.clone()),
+                    waiting: corpus.skipped.iter().any(|s| s.path == o.coding.doc).then_some(true),
+                    site_shown: site_of(&o.coding.doc),
+                });
+            }
+            Ok(())
         };
-        // Suggestions of others this coder accepted count as theirs in tables and agreement:
-        // said, with how to list them, when only the coder's own are listed.
-        if let Some(x) = filter.coder.as_ref().filter(|_| filter.reviewer.is_none()) {
-            credited += codings.iter().filter(|c| c.accepted_by_other() == Some(x.as_str())).count();
-        }
-        for x in placement.placed.iter().filter(|x| keep(x.coding)) {
-            let d = &corpus.documents[x.doc];
-            let site = site_of(&x.coding.doc);
-            placed.push(Listed {
-                coding: x.current(d),
-                passages: x.passages.clone().map(|i| d.passage_id(&d.passages[i])).collect(),
-                site: Some(site.clone()),
-                moved: Some(x.moved),
-                text: Some(x.text(corpus).to_string()),
-                orphaned: None,
-                reason: None,
-                waiting: None,
-                site_shown: site,
-            });
-        }
-        for o in placement.orphans.iter().filter(|o| keep(o.coding)) {
-            orphans.push(Listed {
-                coding: o.coding.clone(),
-                passages: Vec::new(),
-                site: None,
-                moved: None,
-                text: None,
-                orphaned: Some(true),
-                reason: Some(o.reason.clone()),
-                waiting: corpus.skipped.iter().any(|s| s.path == o.coding.doc).then_some(true),
-                site_shown: site_of(&o.coding.doc),
-            });
-        }
-    };
     match one_coder {
         Some(c) => {
-            let study = Study::load_coders(project.clone(), std::slice::from_ref(c), tell)?;
-            take(&study.corpus, &study.codings, &study.placement());
+            let study = Study::load_coders(project.clone(), &[c.to_string()], tell)?;
+            take(&study.corpus, &study.codings, &study.placement())?;
         }
         None => {
-            crate::study::place_in_batches(project, tell, |corpus, codings, placement| {
-                take(corpus, codings, placement);
-                Ok(())
-            })?;
+            crate::study::place_in_batches(project, tell, take)?;
         }
     }
     if let Some(code) = &filter.code {
@@ -822,8 +873,7 @@ pub fn list(project: &Project, filter: &ListFilter, tell: &dyn Tell) -> Result<V
     if let Some(reviewer) = &filter.reviewer {
         warn_unknown(tell, "reviewer", reviewer, &known_coders, "in the project");
     }
-    placed.extend(orphans);
-    Ok(placed)
+    orphans.into_iter().try_for_each(each)
 }
 
 /// Why the rules suggested (or did not suggest) one code for a passage.

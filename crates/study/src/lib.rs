@@ -150,4 +150,76 @@ mod tests {
         let after = Study::load_note(study.project.clone(), "notes/fife/a.md#1", &kept).unwrap();
         assert!(after.remove_coding("notes/fife/a.md#1", "trust", "ann", "", &kept).is_err());
     }
+
+    #[test]
+    fn a_coders_list_is_the_same_read_at_once_or_a_batch_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |rel: &str, text: &str| {
+            let p = dir.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        write("fieldnotes.toml", "name = \"t\"\ncoder = \"hb\"\n");
+        write(
+            "codebook.toml",
+            "[[code]]\nid = \"trust\"\nname = \"Trust\"\n\n[[code]]\nid = \"money\"\nname = \"Money\"\n",
+        );
+        write("notes/fife/a.md", "---\nsite: Fife\n---\nWe built trust slowly.\n\nThen the budget.\n");
+        write("notes/fife/b.md", "---\nsite: Fife\n---\nThe budget was cut.\n\nTrust held.\n");
+        write("notes/dundee/c.md", "---\nsite: Dundee\n---\nTrust and money.\n");
+        let project = fieldnotes_corpus::Project::open(dir.path()).unwrap();
+        let study = Study::load(project.clone(), &Silent).unwrap();
+        let quote = |q: &str| code::Span::Quote(q.into());
+        for (passage, code, coder, q) in [
+            ("notes/fife/a.md#1", "trust", "hb", "trust"),
+            ("notes/fife/a.md#2", "money", "hb", "budget"),
+            ("notes/fife/b.md#1", "money", "ann", "budget"),
+            ("notes/fife/b.md#2", "trust", "ann", "Trust"),
+            ("notes/dundee/c.md#1", "trust", "ann", "Trust"),
+            ("notes/dundee/c.md#1", "money", "hb", "money"),
+        ] {
+            let s = Study::load_note(project.clone(), passage, &Silent).unwrap();
+            s.add_coding(passage, code, coder, &quote(q), None, &Silent).unwrap();
+        }
+        drop(study);
+        // One of ann's codings loses its words, another its note.
+        write("notes/fife/b.md", "---\nsite: Fife\n---\nThe grant was cut.\n\nTrust held.\n");
+        std::fs::remove_file(dir.path().join("notes/dundee/c.md")).unwrap();
+        let filters = [
+            code::ListFilter { coder: Some("ann".into()), ..Default::default() },
+            code::ListFilter { coder: Some("hb".into()), code: Some("money".into()), ..Default::default() },
+            code::ListFilter { coder: Some("ann".into()), site: Some("fife".into()), ..Default::default() },
+            code::ListFilter { coder: Some("ann".into()), code: Some("nosuch".into()), ..Default::default() },
+        ];
+        for filter in &filters {
+            let listed = |at_once: usize| {
+                let kept = Kept::default();
+                let mut out = Vec::new();
+                code::list_each_at_once(&project, filter, &kept, at_once, &mut |l| {
+                    out.push(format!("{} {}", serde_json::to_string(&l).unwrap(), l.site_shown));
+                    Ok(())
+                })
+                .unwrap();
+                let said = kept.0.lock().unwrap().clone();
+                (out, said)
+            };
+            let (whole, batched) = (listed(usize::MAX), listed(0));
+            assert_eq!(whole, batched, "{filter:?}");
+            assert!(!whole.0.is_empty() || filter.code.as_deref() == Some("nosuch"), "{filter:?}");
+        }
+        let (ann, _) = {
+            let mut out = Vec::new();
+            code::list_each_at_once(&project, &filters[0], &Silent, 0, &mut |l| {
+                out.push((l.coding.code.clone(), l.orphaned, l.reason.clone()));
+                Ok(())
+            })
+            .unwrap();
+            (out, ())
+        };
+        assert_eq!(ann.len(), 3, "{ann:?}");
+        assert!(
+            ann.iter().any(|(_, o, r)| *o == Some(true) && r.as_deref().is_some_and(|r| r.contains("is gone"))),
+            "{ann:?}"
+        );
+    }
 }
