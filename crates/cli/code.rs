@@ -764,18 +764,24 @@ fn list(g: &Globals, a: ListArgs) -> Result<ExitCode> {
         ["id", "passage", "code", "coder", "status", "reviewer", "origin", "site", "text", "memo"]
             .map(String::from)
             .into();
-    let mut out = output::stdout();
-    // JSON lines and CSV go out as the codings are placed, a batch of notes at a time (a list
-    // of every suggestion is as long as the study); the table waits for all its rows, to size
-    // its columns.
-    let mut csv = a.csv.then(|| csv::Writer::from_writer(output::stdout()));
-    if let Some(w) = csv.as_mut() {
-        w.write_record(&header)?;
+    // Every form goes out as the codings are placed, a batch of notes at a time (a list of every
+    // suggestion is as long as the study); the table holds its first rows to size its columns.
+    enum Sink<'a> {
+        Json(std::io::BufWriter<std::io::StdoutLock<'static>>),
+        Csv(Box<csv::Writer<std::io::BufWriter<std::io::StdoutLock<'static>>>>),
+        Table(output::TableWriter<'a, std::io::BufWriter<std::io::StdoutLock<'static>>>),
     }
-    let mut rows: Vec<Vec<String>> = Vec::new();
-    let (mut listed, mut waiting, mut orphans, mut of_gone_notes) = (0usize, 0usize, 0usize, 0usize);
+    let mut sink = if a.json {
+        Sink::Json(output::stdout())
+    } else if a.csv {
+        let mut w = Box::new(csv::Writer::from_writer(output::stdout()));
+        w.write_record(&header)?;
+        Sink::Csv(w)
+    } else {
+        Sink::Table(output::TableWriter::new(output::stdout(), header, &[]))
+    };
+    let (mut waiting, mut orphans, mut of_gone_notes) = (0usize, 0usize, 0usize);
     code::list_each(&g.project()?, &filter, g, &mut |l| {
-        listed += 1;
         if l.waiting == Some(true) {
             waiting += 1;
         } else if l.orphaned == Some(true) {
@@ -785,8 +791,8 @@ fn list(g: &Globals, a: ListArgs) -> Result<ExitCode> {
                 of_gone_notes += 1;
             }
         }
-        if a.json {
-            return output::write_json_line(&mut out, &l);
+        if let Sink::Json(out) = &mut sink {
+            return output::write_json_line(out, &l);
         }
         // On a terminal the words and memos are clipped to fit; CSV, for a spreadsheet or a
         // paper, has them whole.
@@ -808,21 +814,20 @@ fn list(g: &Globals, a: ListArgs) -> Result<ExitCode> {
             text,
             c.memo.as_deref().map(|m| clip(m, 40)).unwrap_or_default(),
         ];
-        match csv.as_mut() {
-            Some(w) => Ok(w.write_record(&row)?),
-            None => {
-                rows.push(row);
-                Ok(())
-            }
+        match &mut sink {
+            Sink::Csv(w) => Ok(w.write_record(&row)?),
+            Sink::Table(t) => Ok(t.row(row)?),
+            Sink::Json(_) => unreachable!("written above"),
         }
     })?;
-    if let Some(mut w) = csv {
-        w.flush()?;
-    } else if !a.json {
-        write!(out, "{}", output::table(&header, &rows, &[]))?;
-        output::info(g.quiet, &format!("{listed} coding(s)"));
+    match sink {
+        Sink::Json(mut out) => out.flush()?,
+        Sink::Csv(mut w) => w.flush()?,
+        Sink::Table(t) => {
+            let rows = t.finish()?;
+            output::info(g.quiet, &format!("{rows} coding(s)"));
+        }
     }
-    out.flush()?;
     let words_gone = orphans.saturating_sub(of_gone_notes);
     if words_gone > 0 {
         output::warn(&format!(

@@ -4,7 +4,7 @@
 //! (file and line) and goes on, and never overwrites a note that changed unless forced. The
 //! readers are `fieldnotes-import`'s; this is where their results become notes and codings.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use std::fs;
 use std::path::{Path, PathBuf};
 
@@ -312,6 +312,12 @@ pub fn survey(project: &Project, a: &Survey, tell: &dyn Tell, listed: &mut dyn F
         Some(c) => Ledger::new(project.root(), c)?.read()?,
         None => Default::default(),
     };
+    // The codings an earlier import of the sheet gave, by note, found once rather than among
+    // all of the ledger's for every row.
+    let mut imported_on: HashMap<&str, Vec<&Coding>> = HashMap::new();
+    for c in existing.current().filter(|c| c.origin == Origin::Import) {
+        imported_on.entry(c.doc.as_str()).or_default().push(c);
+    }
     let survey_slug = slug(
         &a.name
             .clone()
@@ -420,7 +426,7 @@ pub fn survey(project: &Project, a: &Survey, tell: &dyn Tell, listed: &mut dyn F
             }
             // The sheet is the source of the codings it gave: one taken out of it (a corrected
             // cell) is removed, and said, rather than counted beside its correction.
-            for old in existing.current().filter(|c| c.doc == rel && c.origin == Origin::Import) {
+            for old in imported_on.get(rel.as_str()).into_iter().flatten() {
                 if !now_coded.contains(&old.id) {
                     withdrawn.push(format!("`{}` {}", r.id, old.code));
                     events.push(Event::Remove {

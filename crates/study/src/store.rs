@@ -315,13 +315,27 @@ pub fn hit_codes(project: &Project, hits: &mut [fieldnotes_index::Hit]) -> Resul
     // A hit whose passage reads otherwise now (its note edited since it was indexed, which search
     // warns of) shows no codes rather than another passage's.
     let mut current = vec![false; hits.len()];
+    // Each note's hits and codings found once: looked for note by note, a search of a few
+    // thousand hits compared every hit's and every coding's note with every note (2,000 hits:
+    // 10 s).
+    let mut hits_of: std::collections::HashMap<&str, Vec<usize>> = std::collections::HashMap::new();
+    for (i, h) in hits.iter().enumerate() {
+        hits_of.entry(h.doc.as_str()).or_default().push(i);
+    }
+    let mut codings_of: std::collections::HashMap<&str, Vec<&fieldnotes_coding::Coding>> =
+        std::collections::HashMap::new();
+    for c in codings.iter() {
+        codings_of.entry(c.doc.as_str()).or_default().push(c);
+    }
     for path in list {
         let Ok(doc) = project.load_file(&project.root().join(path)) else { continue };
-        for (i, h) in hits.iter().enumerate().filter(|(_, h)| h.doc == path) {
+        for &i in hits_of.get(path).into_iter().flatten() {
+            let h = &hits[i];
             let now = u32::try_from(h.ordinal).ok().and_then(|o| doc.passage(o)).map(|p| doc.passage_text(p));
             current[i] = now == Some(h.text.as_str());
         }
-        let placement = units::place_in_doc(0, &doc, codings.iter().filter(|c| c.doc == path), &mut anchorer);
+        let of_note = codings_of.get(path).into_iter().flatten().copied();
+        let placement = units::place_in_doc(0, &doc, of_note, &mut anchorer);
         for p in &placement.placed {
             let accepted = match p.coding.status {
                 Status::Accepted => true,
