@@ -36,6 +36,7 @@
 //! Fleiss (1971); Fleiss, Cohen & Everitt (1969); Gwet (2014) "Handbook of
 //! Inter-Rater Reliability", 4th ed.; Brennan & Prediger (1981); Conger (1980).
 
+use std::collections::HashMap;
 use std::fmt;
 
 /// The 97.5 % quantile of the standard normal distribution.
@@ -812,14 +813,30 @@ fn alpha_core(
     delta: Delta<'_>,
     with_se: bool,
 ) -> Result<Parts, AgreementError> {
-    if units.is_empty() {
+    alpha_weighted(cats, units, None, delta, with_se)
+}
+
+/// [`alpha_core`] of units each counted `weights[u]` times (once each without weights): what a
+/// bootstrap resample is, as the number of times it drew each distinct unit. The standard
+/// error is for unweighted units only.
+fn alpha_weighted(
+    cats: &[f64],
+    units: &[&[(usize, f64)]],
+    weights: Option<&[f64]>,
+    delta: Delta<'_>,
+    with_se: bool,
+) -> Result<Parts, AgreementError> {
+    debug_assert!(weights.is_none() || !with_se, "the standard error is of unweighted units");
+    let weight = |u: usize| weights.map_or(1.0, |w| w[u]);
+    if units.is_empty() || (0..units.len()).all(|u| weight(u) == 0.0) {
         return Err(AgreementError::NoPairableUnits);
     }
     let q = cats.len();
     let mut marg = vec![0.0; q];
-    for u in units {
+    for (ui, u) in units.iter().enumerate() {
+        let w = weight(ui);
         for &(k, c) in *u {
-            marg[k] += c;
+            marg[k] += w * c;
         }
     }
     let n: f64 = marg.iter().sum();
@@ -874,15 +891,19 @@ fn alpha_core(
     // Observed disagreement per unit: D_u = Σ_{c≠k} n_uc n_uk δ_ck.
     let mut d_units = Vec::with_capacity(units.len());
     let mut do_sum = 0.0;
-    for u in units {
+    for (ui, u) in units.iter().enumerate() {
+        let w = weight(ui);
         let m_u = total(u);
         let mut d_u = 0.0;
-        for (x, &(i, ci)) in u.iter().enumerate() {
-            for &(j, cj) in &u[x + 1..] {
-                d_u += 2.0 * ci * cj * diff(i, j)?;
+        // A unit not drawn is not looked at, as if it were not there.
+        if w != 0.0 {
+            for (x, &(i, ci)) in u.iter().enumerate() {
+                for &(j, cj) in &u[x + 1..] {
+                    d_u += 2.0 * ci * cj * diff(i, j)?;
+                }
             }
+            do_sum += w * d_u / (m_u - 1.0);
         }
-        do_sum += d_u / (m_u - 1.0);
         d_units.push((m_u, d_u));
     }
     let alpha = 1.0 - (n - 1.0) * do_sum / de_sum;
@@ -907,7 +928,13 @@ fn alpha_core(
         (acc / (n_u * (n_u - 1.0))).max(0.0).sqrt()
     });
 
-    Ok(Parts { value: alpha, observed: pa, expected: pe, se, n_units: units.len() })
+    Ok(Parts {
+        value: alpha,
+        observed: pa,
+        expected: pe,
+        se,
+        n_units: weights.map_or(units.len(), |w| w.iter().sum::<f64>() as usize),
+    })
 }
 
 fn alpha_with_delta(r: &Ratings, delta: Delta<'_>) -> Result<Estimate, AgreementError> {
@@ -1069,15 +1096,33 @@ pub fn bootstrap_alpha_detailed(
     let delta = Delta::Metric(metric);
     let estimate = alpha_core(&t.cats, &units, delta, false)?.value;
 
+    // Units rated alike are one kind: a resample's alpha depends only on how many of each kind
+    // it drew, so each resample counts its draws by kind and weighs the kinds (presence and
+    // absence of a code by two coders is three kinds, however many passages). The draws are
+    // those a resample of the units themselves makes. Resampled unit by unit, the 1.6 million
+    // passage-codes of 100 MB of notes took 2 minutes for 1,000 resamples.
+    let mut kind_of = Vec::with_capacity(units.len());
+    let mut kinds: Vec<&[(usize, f64)]> = Vec::new();
+    let mut known: HashMap<Vec<(usize, u64)>, usize> = HashMap::new();
+    for u in &units {
+        let key: Vec<(usize, u64)> = u.iter().map(|&(k, c)| (k, c.to_bits())).collect();
+        let kind = *known.entry(key).or_insert_with(|| {
+            kinds.push(u);
+            kinds.len() - 1
+        });
+        kind_of.push(kind);
+    }
     let mut rng = SplitMix64(seed);
     let n = units.len() as u64;
-    let mut sample: Vec<&[(usize, f64)]> = Vec::with_capacity(units.len());
+    let mut drawn = vec![0.0; kinds.len()];
     let mut values = Vec::with_capacity(resamples);
     for _ in 0..resamples {
-        sample.clear();
-        // `below(n) < n`, and `n` came from a `usize`, so the index fits.
-        sample.extend((0..n).map(|_| units[rng.below(n) as usize]));
-        match alpha_core(&t.cats, &sample, delta, false) {
+        drawn.fill(0.0);
+        for _ in 0..n {
+            // `below(n) < n`, and `n` came from a `usize`, so the index fits.
+            drawn[kind_of[rng.below(n) as usize]] += 1.0;
+        }
+        match alpha_weighted(&t.cats, &kinds, Some(&drawn), delta, false) {
             Ok(p) if p.value.is_finite() => values.push(p.value),
             Ok(_) | Err(AgreementError::NoVariation) => {}
             Err(e) => return Err(e),
@@ -1530,6 +1575,30 @@ mod tests {
         for m in [Metric::Nominal, Metric::Ordinal, Metric::Ratio] {
             let (lo, hi) = bootstrap_alpha(&r, m, 200, 7, 0.9).expect("bootstrap");
             assert!(lo.is_finite() && hi.is_finite() && lo <= hi);
+        }
+    }
+
+    #[test]
+    fn bootstrap_by_kinds_of_unit_equals_resampling_the_units_themselves() {
+        // The same draws, each resample's units listed one by one, as the bootstrap once did.
+        let r = table(&["1 1 2 2 1 1 2 2 1 . 1 2", "1 1 2 1 1 1 2 2 2 2 1 2", "1 2 2 2 1 1 2 . 1 2 1 2"]);
+        for metric in [Metric::Nominal, Metric::Interval] {
+            let b = bootstrap_alpha_detailed(&r, metric, 300, 11, 0.9).expect("bootstrap");
+            let t = pairable(&r);
+            let units: Vec<&[(usize, f64)]> = t.units.iter().map(Vec::as_slice).collect();
+            let mut rng = SplitMix64(11);
+            let n = units.len() as u64;
+            let mut values: Vec<f64> = (0..300)
+                .filter_map(|_| {
+                    let sample: Vec<&[(usize, f64)]> = (0..n).map(|_| units[rng.below(n) as usize]).collect();
+                    alpha_core(&t.cats, &sample, Delta::Metric(metric), false).ok().map(|p| p.value)
+                })
+                .filter(|v| v.is_finite())
+                .collect();
+            values.sort_by(f64::total_cmp);
+            assert_eq!(b.valid, values.len());
+            close(b.lower, quantile(&values, 0.05), 12);
+            close(b.upper, quantile(&values, 0.95), 12);
         }
     }
 
