@@ -311,16 +311,18 @@ impl Agreement {
         let presence = |sets: &[BTreeSet<String>], code: &str| -> Vec<Option<f64>> {
             sets.iter().map(|s| Some(f64::from(u8::from(s.contains(code))))).collect()
         };
-        let coded_in = |c: &str| kept.iter().filter(|(_, sets)| sets.iter().any(|s| s.contains(c))).count();
+        // Units some coder gave each code.
+        let coded: Vec<usize> =
+            codes.iter().map(|c| kept.iter().filter(|(_, sets)| sets.iter().any(|s| s.contains(c))).count()).collect();
         // The codes some coder gave in these units: only they are pooled, as a code nobody
         // used would add units where every coder agrees by saying nothing.
-        let used: Vec<&String> = codes.iter().filter(|c| coded_in(c) > 0).collect();
+        let used: Vec<&String> = codes.iter().zip(&coded).filter(|(_, n)| **n > 0).map(|(c, _)| c).collect();
         // Each row's coefficients and bootstrap on its own, the codes' and the pooled row side
         // by side on the cores (each row's resamples have their own seeded draws, so the rows
         // are the same in any order): 1,000 resamples of 1.6 million pooled units are seconds.
-        let code_row = |c: &String| -> Result<Row> {
+        let code_row = |(c, coded): (&String, &usize)| -> Result<Row> {
             let matrix: Vec<Vec<Option<f64>>> = kept.iter().map(|(_, sets)| presence(sets, c)).collect();
-            Ok(Row::of(c, &Ratings::new(coders.clone(), matrix)?, coded_in(c), req))
+            Ok(Row::of(c, &Ratings::new(coders.clone(), matrix)?, *coded, req))
         };
         let pooled_row = || -> Option<Row> {
             if codes.len() <= 1 || used.is_empty() {
@@ -332,7 +334,8 @@ impl Agreement {
             let r = Ratings::new(coders.clone(), pooled).ok()?;
             Some(Row::of("(all codes, pooled)", &r, coded, req))
         };
-        let (per_code, pooled) = rayon::join(|| codes.par_iter().map(code_row).collect::<Vec<_>>(), pooled_row);
+        let (per_code, pooled) =
+            rayon::join(|| codes.par_iter().zip(&coded).map(code_row).collect::<Vec<_>>(), pooled_row);
         let mut rows: Vec<Row> = per_code.into_iter().collect::<Result<_>>()?;
         rows.extend(pooled);
         // Codes the codings use that the codebook does not have (renamed or removed): no row

@@ -624,7 +624,7 @@ pub struct ListFilter {
     pub status: Option<Status>,
 }
 
-/// A coding as [`list`] gives it: where it stands now, or that it is an orphan and why.
+/// A coding as [`list_each`] gives it: where it stands now, or that it is an orphan and why.
 #[derive(Clone, Debug, Serialize)]
 pub struct Listed {
     /// The coding: where it stands now ([`units::Placed::current`]), or for an orphan as its
@@ -729,26 +729,16 @@ fn warn_unknown(tell: &dyn Tell, what: &str, name: &str, known: &std::collection
     tell.warn(&format!("no {what} `{name}` {among}; {hint}"));
 }
 
-/// The codings `filter` admits, those that stand on their text note by note and then the
-/// orphans (marked, with why: nothing is dropped from view), all at once: [`list_each`] into a
-/// list.
-pub fn list(project: &Project, filter: &ListFilter, tell: &dyn Tell) -> Result<Vec<Listed>> {
-    let mut out = Vec::new();
-    list_each(project, filter, tell, &mut |l| {
-        out.push(l);
-        Ok(())
-    })?;
-    Ok(out)
-}
-
 /// Notes a coder's codings may be on past which `code list --coder` reads the notes a batch at a
 /// time, as for the whole study, rather than all at once: the rules' 210,000 suggestions on 100
 /// MB of notes took 788 MB read at once (every note's text, and each listed coding's words, held
 /// to the end), which at 2 GB of notes would have been 16 GB.
 const ONE_CODER_NOTES_AT_ONCE: usize = 2_000;
 
-/// [`list`], each coding handed to `each` as soon as its batch of notes is placed (the orphans,
-/// usually few, at the end): a list of any length in the memory of a batch. The codings of a
+/// The codings `filter` admits, those that stand on their text note by note and then the
+/// orphans (marked, with why: nothing is dropped from view), each handed to `each` as soon as
+/// its batch of notes is placed (the orphans, usually few, at the end): a list of any length in
+/// the memory of a batch. The codings of a
 /// coder on few notes need only that coder's ledger and those notes; otherwise the notes are
 /// read a batch at a time. A filter that matches no code, site or coder of the study is warned
 /// of, with the closest.
@@ -775,7 +765,7 @@ pub(crate) fn list_each_at_once(
     let own = filter.coder.as_ref().and_then(|c| ledgers.iter().find(|l| l.coder() == c.as_str()));
     let states = fieldnotes_coding::state::States::new(&project.derived_dir());
     let one_coder = match own {
-        Some(l) if states.notes(l)?.is_some_and(|notes| notes.len() <= at_once) => Some(l.coder()),
+        Some(l) if states.notes(l)?.is_some_and(|notes| notes.len() <= at_once) => filter.coder.as_ref(),
         _ => None,
     };
     let of_own = |c: &Coding| own.is_none_or(|l| c.coder == l.coder());
@@ -791,8 +781,14 @@ pub(crate) fn list_each_at_once(
     let mut credited = 0usize;
     let mut take =
         |corpus: &fieldnotes_corpus::Corpus, codings: &Codings, placement: &units::Placement<'_>| -> Result<()> {
-            known_codes.extend(codings.iter().filter(|c| of_own(c)).map(|c| c.code.clone()));
-            let coded: BTreeSet<&str> = codings.iter().filter(|c| of_own(c)).map(|c| c.doc.as_str()).collect();
+            let mut coded: BTreeSet<&str> = BTreeSet::new();
+            for c in codings.iter().filter(|c| of_own(c)) {
+                if !known_codes.contains(&c.code) {
+                    known_codes.insert(c.code.clone());
+                }
+                known_coders.extend(c.reviewer.clone());
+                coded.insert(c.doc.as_str());
+            }
             known_sites.extend(
                 corpus
                     .documents
@@ -801,7 +797,6 @@ pub(crate) fn list_each_at_once(
                     .filter_map(|d| d.attr_str("site"))
                     .map(str::to_string),
             );
-            known_coders.extend(codings.iter().filter(|c| of_own(c)).filter_map(|c| c.reviewer.clone()));
             let site_of = |doc: &str| corpus.document(doc).and_then(|d| d.attr_str("site")).unwrap_or("").to_string();
             let keep = |c: &Coding| {
                 filter.code.as_ref().is_none_or(|x| &c.code == x)
@@ -849,7 +844,7 @@ pub(crate) fn list_each_at_once(
         };
     match one_coder {
         Some(c) => {
-            let study = Study::load_coders(project.clone(), &[c.to_string()], tell)?;
+            let study = Study::load_coders(project.clone(), std::slice::from_ref(c), tell)?;
             take(&study.corpus, &study.codings, &study.placement())?;
         }
         None => {

@@ -302,34 +302,33 @@ pub fn search_codes(
 pub fn hit_codes(project: &Project, hits: &mut [fieldnotes_index::Hit]) -> Result<()> {
     use fieldnotes_coding::{Codings, Status};
     let mut rows: Vec<(String, u32, String, bool)> = Vec::new();
-    let notes: std::collections::BTreeSet<&str> = hits.iter().map(|h| h.doc.as_str()).collect();
-    if notes.is_empty() || Ledger::all(project.root())?.is_empty() {
+    // Each note's hits, and below its codings, found once: looked for note by note, a search of
+    // a few thousand hits compared every hit's and every coding's note with every note (2,000
+    // hits: 10 s).
+    let mut hits_of: std::collections::BTreeMap<&str, Vec<usize>> = std::collections::BTreeMap::new();
+    for (i, h) in hits.iter().enumerate() {
+        hits_of.entry(h.doc.as_str()).or_default().push(i);
+    }
+    if hits_of.is_empty() || Ledger::all(project.root())?.is_empty() {
         return Ok(());
     }
     // Every hit's note was a note when it was indexed: read where it is, without listing its
     // folder (at 2 GB a site's folder holds 40,000 notes), and all their codings at once (one
     // read of each state's table).
-    let list: Vec<&str> = notes.iter().copied().collect();
+    let list: Vec<&str> = hits_of.keys().copied().collect();
     let codings = Codings::load_docs(project.root(), &project.derived_dir(), &list)?;
-    let mut anchorer = study::anchorer(project);
-    // A hit whose passage reads otherwise now (its note edited since it was indexed, which search
-    // warns of) shows no codes rather than another passage's.
-    let mut current = vec![false; hits.len()];
-    // Each note's hits and codings found once: looked for note by note, a search of a few
-    // thousand hits compared every hit's and every coding's note with every note (2,000 hits:
-    // 10 s).
-    let mut hits_of: std::collections::HashMap<&str, Vec<usize>> = std::collections::HashMap::new();
-    for (i, h) in hits.iter().enumerate() {
-        hits_of.entry(h.doc.as_str()).or_default().push(i);
-    }
     let mut codings_of: std::collections::HashMap<&str, Vec<&fieldnotes_coding::Coding>> =
         std::collections::HashMap::new();
     for c in codings.iter() {
         codings_of.entry(c.doc.as_str()).or_default().push(c);
     }
-    for path in list {
+    let mut anchorer = study::anchorer(project);
+    // A hit whose passage reads otherwise now (its note edited since it was indexed, which search
+    // warns of) shows no codes rather than another passage's.
+    let mut current = vec![false; hits.len()];
+    for (&path, at) in &hits_of {
         let Ok(doc) = project.load_file(&project.root().join(path)) else { continue };
-        for &i in hits_of.get(path).into_iter().flatten() {
+        for &i in at {
             let h = &hits[i];
             let now = u32::try_from(h.ordinal).ok().and_then(|o| doc.passage(o)).map(|p| doc.passage_text(p));
             current[i] = now == Some(h.text.as_str());
