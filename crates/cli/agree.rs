@@ -9,7 +9,7 @@ use fieldnotes_study::agree::{self, Agreement, Coef, Disagreement, Request};
 
 use crate::Globals;
 use crate::output::{self, Align};
-use crate::study::Study;
+use crate::study::{self, Study};
 
 /// Arguments of `fieldnotes agree`.
 ///
@@ -95,10 +95,6 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
             if coders.is_empty() { "none".to_string() } else { coders.join(", ") }
         );
     }
-    let study = match Study::load_shared(g.project()?, &coders, g)? {
-        Some(s) => s,
-        None => Study::load(g.project()?, g)?,
-    };
     let req = Request {
         coders: coders.clone(),
         code: a.code.clone(),
@@ -111,6 +107,7 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
         exclude_uncoded: a.exclude_uncoded,
         bootstrap: a.bootstrap,
         seed: a.seed,
+        texts: a.disagreements,
     };
     // A percentile interval from a handful of resamples is noise, and can even exclude the
     // estimate: said, not left for a reader to take as a result.
@@ -120,7 +117,13 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
             a.bootstrap
         ));
     }
-    let agreement = Agreement::of(&study, &req, g)?;
+    // Many shared notes are read a batch at a time; a few, at once.
+    let project = g.project()?;
+    let agreement = match study::shared_notes(&project, &coders)? {
+        Some(shared) if shared.len() > agree::NOTES_AT_ONCE => Agreement::in_batches(&project, &shared, &req, g)?,
+        Some(shared) => Agreement::of(&Study::load_notes(project, &shared, g)?, &req, g)?,
+        None => Agreement::of(&Study::load(project, g)?, &req, g)?,
+    };
     let format = if a.json {
         Format::Json
     } else if a.csv {
@@ -130,7 +133,7 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     };
     let mut out = output::stdout();
     if a.disagreements {
-        return disagreements(&mut out, &agreement.disagreements(&study, g), agreement.codes.len(), format);
+        return disagreements(&mut out, &agreement.disagreements(), agreement.codes.len(), format);
     }
     let (caption, rows) = (&agreement.caption, &agreement.rows);
     match format {

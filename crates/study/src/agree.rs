@@ -3,11 +3,14 @@
 //! `coding::agreement`, with the caption that says what was counted; and the units where the
 //! coders differ.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use anyhow::{Result, bail};
 use fieldnotes_coding::agreement::{self as ag, Estimate, Metric, Ratings};
-use fieldnotes_coding::units::{self, Selection};
+use fieldnotes_coding::units::{self, Placement, Selection};
+use fieldnotes_coding::{Codebook, Codings};
+use fieldnotes_corpus::Corpus;
+use fieldnotes_report::store::LeftOut;
 use rayon::prelude::*;
 use serde::Serialize;
 
@@ -41,6 +44,8 @@ pub struct Request {
     pub bootstrap: usize,
     /// Seed of the bootstrap.
     pub seed: u64,
+    /// Keep each unit's site and text where the coders differ, for [`Agreement::disagreements`].
+    pub texts: bool,
 }
 
 /// A coefficient, or why there is none.
@@ -136,7 +141,10 @@ pub struct Agreement {
     pub codes: Vec<String>,
     /// Each unit's id and, per coder, its codes.
     #[serde(skip)]
-    units: Vec<(String, Vec<BTreeSet<String>>)>,
+    units: Vec<UnitCodes>,
+    /// The number the units give each code.
+    #[serde(skip)]
+    number: HashMap<String, u32>,
 }
 
 /// A unit where some coders gave a code and others did not.
@@ -191,6 +199,11 @@ fn unit_name(unit: Unit) -> &'static str {
     if unit == Unit::Passage { "passages" } else { "notes" }
 }
 
+/// Past this many shared notes, agreement reads them a batch at a time
+/// ([`Agreement::in_batches`]) rather than all at once ([`Agreement::of`]): rules against a
+/// coder who reviewed suggestions in 14,700 of 100 MB's notes took 1.15 GB at once.
+pub const NOTES_AT_ONCE: usize = 2_000;
+
 impl Agreement {
     /// Agreement of `req.coders` over `study` (the notes they share, [`Study::load_shared`], or
     /// the whole study). An error names what is missing: a coder without codings, an unknown
@@ -198,7 +211,6 @@ impl Agreement {
     /// without them, is warned of.
     pub fn of(study: &Study, req: &Request, tell: &dyn Tell) -> Result<Agreement> {
         let coders = &req.coders;
-        let book = study.codebook()?;
         let reviewers: HashSet<&str> = study.codings.iter().filter_map(|c| c.reviewer.as_deref()).collect();
         for c in coders {
             // A coder is known by a ledger of their own, or by suggestions they reviewed.
@@ -209,6 +221,93 @@ impl Agreement {
                 );
             }
         }
+        let book = study.codebook()?;
+        let mut gather = Gather::new(req, &book)?;
+        gather.batch(&study.corpus, &study.codings, &study.placement());
+        gather.finish(tell)
+    }
+
+    /// [`Agreement::of`] over notes `shared` (every coder known in them, [`study::shared_notes`]),
+    /// read a batch at a time: memory holds two batches and what each unit needs for the
+    /// coefficients, however many notes.
+    ///
+    /// [`study::shared_notes`]: crate::study::shared_notes
+    pub fn in_batches(
+        project: &fieldnotes_corpus::Project,
+        shared: &[String],
+        req: &Request,
+        tell: &dyn Tell,
+    ) -> Result<Agreement> {
+        let book = crate::study::codebook(project)?;
+        let mut gather = Gather::new(req, &book)?;
+        crate::study::place_notes_in_batches(project, shared, tell, |corpus, codings, placement| {
+            gather.batch(corpus, codings, placement);
+            Ok(())
+        })?;
+        gather.finish(tell)
+    }
+
+    /// The units where some coders gave a code and others did not, code by code, with the
+    /// passage's site and text (kept when `req.texts` asked for them).
+    pub fn disagreements(&self) -> Vec<Disagreement> {
+        let mut out = Vec::new();
+        for c in &self.codes {
+            let Some(&k) = self.number.get(c) else { continue };
+            for u in &self.units {
+                let yes: Vec<String> = self
+                    .coders
+                    .iter()
+                    .zip(&u.sets)
+                    .filter(|(_, s)| s.binary_search(&k).is_ok())
+                    .map(|(n, _)| n.clone())
+                    .collect();
+                if yes.is_empty() || yes.len() == self.coders.len() {
+                    continue;
+                }
+                let no: Vec<String> = self.coders.iter().filter(|n| !yes.contains(n)).cloned().collect();
+                let (site, text) = u.shown.as_deref().cloned().unwrap_or_default();
+                out.push(Disagreement { code: c.clone(), unit: u.id.clone(), site, coded_by: yes, not_by: no, text });
+            }
+        }
+        out
+    }
+}
+
+/// A unit of agreement: its id and, per coder, the numbers of its codes (sorted); with its
+/// site and text when disagreements are to be shown and the coders differ on it.
+#[derive(Clone, Debug)]
+struct UnitCodes {
+    id: String,
+    sets: Vec<Vec<u32>>,
+    shown: Option<Box<(String, String)>>,
+}
+
+/// What agreement takes from each batch of notes, and computes the coefficients from once
+/// every batch is in.
+struct Gather<'a> {
+    req: &'a Request,
+    book: &'a Codebook,
+    sel: Selection,
+    /// The codes compared.
+    codes: Vec<String>,
+    /// Every code name met, numbered: the units hold numbers, not names.
+    names: Vec<String>,
+    number: HashMap<String, u32>,
+    units: Vec<UnitCodes>,
+    /// Notes every coder touched (in the site asked for).
+    shared: usize,
+    /// Sites of the notes read, and of those every coder touched, for the message when no
+    /// note of the site asked for is shared.
+    sites: BTreeSet<String>,
+    theirs: BTreeSet<String>,
+    /// Per coder: whether they have a coding here, and whether every one is a suggestion.
+    any: Vec<bool>,
+    all_suggested: Vec<bool>,
+    left: LeftOut,
+}
+
+impl<'a> Gather<'a> {
+    fn new(req: &'a Request, book: &'a Codebook) -> Result<Gather<'a>> {
         let codes: Vec<String> = match &req.code {
             Some(c) => {
                 if book.code(c).is_none() {
@@ -218,25 +317,38 @@ impl Agreement {
             }
             None => book.codes.iter().map(|c| c.id.clone()).collect(),
         };
-        if !req.include_suggested {
-            // A coder whose codings are all suggestions (the rules) has nothing counted without
-            // them: the coefficients would compare the others with nobody.
-            for c in coders {
-                let mine = || study.codings.iter().filter(|x| &x.coder == c);
-                if mine().next().is_some() && mine().all(|x| x.status == fieldnotes_coding::Status::Suggested) {
-                    tell.warn(&format!(
-                        "`{c}` has only suggestions, which count only with --include-suggested; without it `{c}` coded nothing here"
-                    ));
-                }
+        let n = req.coders.len();
+        Ok(Gather {
+            req,
+            book,
+            sel: Selection {
+                coders: req.coders.clone(),
+                include_suggested: req.include_suggested,
+                machine_output: req.include_suggested,
+            },
+            codes,
+            names: Vec::new(),
+            number: HashMap::new(),
+            units: Vec::new(),
+            shared: 0,
+            sites: BTreeSet::new(),
+            theirs: BTreeSet::new(),
+            any: vec![false; n],
+            all_suggested: vec![true; n],
+            left: LeftOut::default(),
+        })
+    }
+
+    /// Takes a batch of notes, with their codings and the placement of those.
+    fn batch(&mut self, corpus: &Corpus, codings: &Codings, placement: &Placement<'_>) {
+        let coders = &self.req.coders;
+        for c in codings.iter() {
+            if let Some(i) = coders.iter().position(|x| *x == c.coder) {
+                self.any[i] = true;
+                self.all_suggested[i] &= c.status == fieldnotes_coding::Status::Suggested;
             }
         }
-        let placement = study.placement();
-        let sel = Selection {
-            coders: coders.clone(),
-            include_suggested: req.include_suggested,
-            machine_output: req.include_suggested,
-        };
-        let by_coder = units::passage_codes_by_coder(&placement, &sel);
+        let by_coder = units::passage_codes_by_coder(placement, &self.sel);
         // Notes each coder has touched (any coding, whatever its status, or a review of one:
         // they read that note).
         let mut touched: BTreeMap<&str, HashSet<usize>> = BTreeMap::new();
@@ -246,28 +358,120 @@ impl Agreement {
                 touched.entry(r).or_default().insert(p.doc);
             }
         }
-        let shared: Vec<usize> = (0..study.corpus.documents.len())
-            .filter(|d| coders.iter().all(|c| touched.get(c.as_str()).is_some_and(|s| s.contains(d))))
-            .filter(|&d| {
-                req.site.as_ref().is_none_or(|s| {
-                    study.corpus.documents[d].attr_str("site").is_some_and(|x| x.eq_ignore_ascii_case(s))
-                })
+        for (d, doc) in corpus.documents.iter().enumerate() {
+            let site = doc.attr_str("site");
+            self.sites.extend(site.map(str::to_string));
+            if !coders.iter().all(|c| touched.get(c.as_str()).is_some_and(|s| s.contains(&d))) {
+                continue;
+            }
+            self.theirs.extend(site.map(str::to_string));
+            if self.req.site.as_ref().is_some_and(|s| !site.is_some_and(|x| x.eq_ignore_ascii_case(s))) {
+                continue;
+            }
+            self.shared += 1;
+            // Per unit, per coder, the codes.
+            let codes_of = |pi: usize, c: &str| by_coder.get(&(d, pi)).and_then(|m| m.get(c));
+            match self.req.unit {
+                Unit::Passage => {
+                    for (pi, p) in doc.passages.iter().enumerate() {
+                        let sets: Vec<Vec<&String>> =
+                            coders.iter().map(|c| codes_of(pi, c).into_iter().flatten().collect()).collect();
+                        let text = || doc.passage_text(p).to_string();
+                        self.unit(doc.passage_id(p), sets, site, text);
+                    }
+                }
+                Unit::Document => {
+                    let sets: Vec<Vec<&String>> = coders
+                        .iter()
+                        .map(|c| (0..doc.passages.len()).filter_map(|pi| codes_of(pi, c)).flatten().collect())
+                        .collect();
+                    self.unit(doc.path.clone(), sets, site, String::new);
+                }
+            }
+        }
+        let left = crate::study::left_out_in(corpus, placement, &self.sel);
+        self.left.notes.extend(left.notes);
+        self.left.in_unread += left.in_unread;
+        self.left.orphans += left.orphans;
+        self.left.of_gone_notes += left.of_gone_notes;
+    }
+
+    /// Keeps a unit with each coder's codes (`sets`), unless `--exclude-uncoded` leaves it out:
+    /// no coder gave it any code of the codebook, whether one code is asked about or all (one
+    /// code's row is the same either way).
+    fn unit(&mut self, id: String, sets: Vec<Vec<&String>>, site: Option<&str>, text: impl FnOnce() -> String) {
+        if self.req.exclude_uncoded && !sets.iter().flatten().any(|c| self.book.code(c).is_some()) {
+            return;
+        }
+        let sets: Vec<Vec<u32>> = sets
+            .into_iter()
+            .map(|s| {
+                let mut n: Vec<u32> = s.into_iter().map(|c| self.number(c)).collect();
+                n.sort_unstable();
+                n.dedup();
+                n
             })
             .collect();
-        if shared.is_empty() {
-            if let Some(site) = &req.site {
-                let sites: BTreeSet<&str> = study.corpus.documents.iter().filter_map(|d| d.attr_str("site")).collect();
-                let theirs: BTreeSet<&str> = (0..study.corpus.documents.len())
-                    .filter(|d| coders.iter().all(|c| touched.get(c.as_str()).is_some_and(|s| s.contains(d))))
-                    .filter_map(|d| study.corpus.documents[d].attr_str("site"))
-                    .collect();
-                if !sites.iter().any(|s| s.eq_ignore_ascii_case(site)) && !theirs.is_empty() {
-                    bail!(
-                        "none of the notes {} all coded is in site `{site}`; theirs are in: {}",
-                        coders.join(", "),
-                        theirs.into_iter().collect::<Vec<_>>().join(", ")
-                    );
+        let differ = |c: &String| {
+            let Some(k) = self.number.get(c) else { return false };
+            let yes = sets.iter().filter(|s| s.binary_search(k).is_ok()).count();
+            yes > 0 && yes < sets.len()
+        };
+        let shown = (self.req.texts && self.codes.iter().any(differ))
+            .then(|| Box::new((site.unwrap_or("").to_string(), text())));
+        self.units.push(UnitCodes { id, sets, shown });
+    }
+
+    /// The number of code `c`.
+    fn number(&mut self, c: &str) -> u32 {
+        if let Some(&k) = self.number.get(c) {
+            return k;
+        }
+        let k = self.names.len() as u32;
+        self.names.push(c.to_string());
+        self.number.insert(c.to_string(), k);
+        k
+    }
+
+    /// The coefficients, once every batch is in.
+    fn finish(self, tell: &dyn Tell) -> Result<Agreement> {
+        let Gather {
+            req,
+            book,
+            sel,
+            codes,
+            names,
+            number,
+            units: kept,
+            shared,
+            sites,
+            theirs,
+            any,
+            all_suggested,
+            left,
+        } = self;
+        let coders = &req.coders;
+        if !req.include_suggested {
+            // A coder whose codings are all suggestions (the rules) has nothing counted without
+            // them: the coefficients would compare the others with nobody.
+            for (i, c) in coders.iter().enumerate() {
+                if any[i] && all_suggested[i] {
+                    tell.warn(&format!(
+                        "`{c}` has only suggestions, which count only with --include-suggested; without it `{c}` coded nothing here"
+                    ));
                 }
+            }
+        }
+        if shared == 0 {
+            if let Some(site) = &req.site
+                && !sites.iter().any(|s| s.eq_ignore_ascii_case(site))
+                && !theirs.is_empty()
+            {
+                bail!(
+                    "none of the notes {} all coded is in site `{site}`; theirs are in: {}",
+                    coders.join(", "),
+                    theirs.into_iter().collect::<Vec<_>>().join(", ")
+                );
             }
             bail!(
                 "no note{} has been coded by all of {}; agreement needs shared material",
@@ -275,53 +479,23 @@ impl Agreement {
                 coders.join(", ")
             );
         }
-        // Units and, per unit, per coder, the codes.
-        let mut all_units: Vec<(String, Vec<BTreeSet<String>>)> = Vec::new();
-        for &d in &shared {
-            let doc = &study.corpus.documents[d];
-            match req.unit {
-                Unit::Passage => {
-                    for (pi, p) in doc.passages.iter().enumerate() {
-                        let m = by_coder.get(&(d, pi));
-                        let sets = coders.iter().map(|c| m.and_then(|m| m.get(c)).cloned().unwrap_or_default());
-                        all_units.push((doc.passage_id(p), sets.collect()));
-                    }
-                }
-                Unit::Document => {
-                    let mut sets = vec![BTreeSet::new(); coders.len()];
-                    for pi in 0..doc.passages.len() {
-                        if let Some(m) = by_coder.get(&(d, pi)) {
-                            for (ci, c) in coders.iter().enumerate() {
-                                if let Some(s) = m.get(c) {
-                                    sets[ci].extend(s.iter().cloned());
-                                }
-                            }
-                        }
-                    }
-                    all_units.push((doc.path.clone(), sets));
-                }
-            }
-        }
-        // Left out with `--exclude-uncoded`: units no coder gave any code of the codebook, whether
-        // one code is asked about or all (one code's row is the same either way).
-        let kept: Vec<(String, Vec<BTreeSet<String>>)> = all_units
-            .into_iter()
-            .filter(|(_, sets)| !req.exclude_uncoded || sets.iter().any(|s| s.iter().any(|c| book.code(c).is_some())))
-            .collect();
-        let presence = |sets: &[BTreeSet<String>], code: &str| -> Vec<Option<f64>> {
-            sets.iter().map(|s| Some(f64::from(u8::from(s.contains(code))))).collect()
+        let code_numbers: Vec<Option<u32>> = codes.iter().map(|c| number.get(c).copied()).collect();
+        let has = |s: &[u32], k: Option<u32>| k.is_some_and(|k| s.binary_search(&k).is_ok());
+        let presence = |u: &UnitCodes, k: Option<u32>| -> Vec<Option<f64>> {
+            u.sets.iter().map(|s| Some(f64::from(u8::from(has(s, k))))).collect()
         };
         // Units some coder gave each code.
         let coded: Vec<usize> =
-            codes.iter().map(|c| kept.iter().filter(|(_, sets)| sets.iter().any(|s| s.contains(c))).count()).collect();
+            code_numbers.iter().map(|&k| kept.iter().filter(|u| u.sets.iter().any(|s| has(s, k))).count()).collect();
         // The codes some coder gave in these units: only they are pooled, as a code nobody
         // used would add units where every coder agrees by saying nothing.
-        let used: Vec<&String> = codes.iter().zip(&coded).filter(|(_, n)| **n > 0).map(|(c, _)| c).collect();
+        let used: Vec<Option<u32>> =
+            code_numbers.iter().zip(&coded).filter(|(_, n)| **n > 0).map(|(k, _)| *k).collect();
         // Each row's coefficients and bootstrap on its own, the codes' and the pooled row side
         // by side on the cores (each row's resamples have their own seeded draws, so the rows
         // are the same in any order): 1,000 resamples of 1.6 million pooled units are seconds.
-        let code_row = |(c, coded): (&String, &usize)| -> Result<Row> {
-            let matrix: Vec<Vec<Option<f64>>> = kept.iter().map(|(_, sets)| presence(sets, c)).collect();
+        let code_row = |((c, &k), coded): ((&String, &Option<u32>), &usize)| -> Result<Row> {
+            let matrix: Vec<Vec<Option<f64>>> = kept.iter().map(|u| presence(u, k)).collect();
             Ok(Row::of(c, &Ratings::new(coders.clone(), matrix)?, *coded, req))
         };
         let pooled_row = || -> Option<Row> {
@@ -329,23 +503,29 @@ impl Agreement {
                 return None;
             }
             let pooled: Vec<Vec<Option<f64>>> =
-                kept.iter().flat_map(|(_, sets)| used.iter().map(move |c| presence(sets, c))).collect();
+                kept.iter().flat_map(|u| used.iter().map(move |&k| presence(u, k))).collect();
             let coded = pooled.iter().filter(|r| r.contains(&Some(1.0))).count();
             let r = Ratings::new(coders.clone(), pooled).ok()?;
             Some(Row::of("(all codes, pooled)", &r, coded, req))
         };
-        let (per_code, pooled) =
-            rayon::join(|| codes.par_iter().zip(&coded).map(code_row).collect::<Vec<_>>(), pooled_row);
+        let (per_code, pooled) = rayon::join(
+            || codes.par_iter().zip(&code_numbers).zip(&coded).map(code_row).collect::<Vec<_>>(),
+            pooled_row,
+        );
         let mut rows: Vec<Row> = per_code.into_iter().collect::<Result<_>>()?;
         rows.extend(pooled);
         // Codes the codings use that the codebook does not have (renamed or removed): no row
         // counts them, which is said rather than passed over.
         let mut not_in_book: BTreeMap<&str, usize> = BTreeMap::new();
         if req.code.is_none() {
-            for (_, sets) in &kept {
-                let unit_codes: BTreeSet<&str> = sets.iter().flatten().map(String::as_str).collect();
-                for c in unit_codes.into_iter().filter(|c| book.code(c).is_none()) {
-                    *not_in_book.entry(c).or_default() += 1;
+            let outside: Vec<bool> = names.iter().map(|c| book.code(c).is_none()).collect();
+            for u in &kept {
+                let mut unit_codes: Vec<u32> =
+                    u.sets.iter().flatten().copied().filter(|&k| outside[k as usize]).collect();
+                unit_codes.sort_unstable();
+                unit_codes.dedup();
+                for k in unit_codes {
+                    *not_in_book.entry(names[k as usize].as_str()).or_default() += 1;
                 }
             }
         }
@@ -369,42 +549,17 @@ impl Agreement {
         };
         let unit = unit_name(req.unit);
         // Codings that count nowhere (orphaned, or in notes that could not be read) are said.
-        let left = study.left_out(&placement, &sel).clause();
+        let left = left.clause();
         let caption = format!(
             "Agreement of {} over {} {unit} of {} note(s){}; {}; nominal presence/absence per code{}{pooled_over}{}{not_in_book}.",
             coders.join(", "),
             kept.len(),
-            shared.len(),
+            shared,
             req.site.as_ref().map(|s| format!(" in {s}")).unwrap_or_default(),
             sel.describe(),
             if req.exclude_uncoded { ", units no coder coded left out" } else { "" },
             if left.is_empty() { String::new() } else { format!("; {left}") }
         );
-        Ok(Agreement { caption, coders: coders.clone(), unit, rows, codes, units: kept })
-    }
-
-    /// The units where some coders gave a code and others did not, code by code, with the
-    /// passage's site and text (`study` is the one the agreement was computed over).
-    pub fn disagreements(&self, study: &Study, tell: &dyn Tell) -> Vec<Disagreement> {
-        let mut out = Vec::new();
-        for c in &self.codes {
-            for (id, sets) in &self.units {
-                let yes: Vec<String> =
-                    self.coders.iter().zip(sets).filter(|(_, s)| s.contains(c)).map(|(n, _)| n.clone()).collect();
-                if yes.is_empty() || yes.len() == self.coders.len() {
-                    continue;
-                }
-                let no: Vec<String> = self.coders.iter().filter(|n| !yes.contains(n)).cloned().collect();
-                let (site, text) = match study.passage(id, tell) {
-                    Ok((_, d, p)) => (d.attr_str("site").unwrap_or("").to_string(), d.passage_text(p).to_string()),
-                    Err(_) => {
-                        let d = study.corpus.document(id);
-                        (d.and_then(|d| d.attr_str("site")).unwrap_or("").to_string(), String::new())
-                    }
-                };
-                out.push(Disagreement { code: c.clone(), unit: id.clone(), site, coded_by: yes, not_by: no, text });
-            }
-        }
-        out
+        Ok(Agreement { caption, coders: coders.clone(), unit, rows, codes, units: kept, number })
     }
 }

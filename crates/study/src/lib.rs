@@ -222,4 +222,96 @@ mod tests {
             "{ann:?}"
         );
     }
+
+    #[test]
+    fn agreement_is_the_same_over_notes_read_at_once_or_a_batch_at_a_time() {
+        let dir = tempfile::tempdir().unwrap();
+        let write = |rel: &str, text: &str| {
+            let p = dir.path().join(rel);
+            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+            std::fs::write(p, text).unwrap();
+        };
+        // Notes of 300 KB: at least 1 MB a batch, so that they come in several.
+        write("fieldnotes.toml", "name = \"t\"\ncoder = \"hb\"\n\n[index]\nbatch_mb = 1\n");
+        write(
+            "codebook.toml",
+            "[[code]]\nid = \"trust\"\nname = \"Trust\"\n\n[[code]]\nid = \"money\"\nname = \"Money\"\n",
+        );
+        let filler = "The minutes were read and agreed without comment.\n\n".repeat(6_000);
+        let mut coded = Vec::new();
+        for i in 0..5 {
+            let site = if i % 2 == 0 { "Fife" } else { "Dundee" };
+            let path = format!("notes/{}/n{i}.md", site.to_lowercase());
+            write(
+                &path,
+                &format!("---\nsite: {site}\n---\nWe built trust slowly.\n\nThen the budget, and money.\n\n{filler}"),
+            );
+            coded.push(path);
+        }
+        write("notes/fife/x.md", "---\nsite: Fife\n---\nTrust and money.\n");
+        let project = fieldnotes_corpus::Project::open(dir.path()).unwrap();
+        let quote = |q: &str| code::Span::Quote(q.into());
+        let mut codings = Vec::new();
+        for (i, path) in coded.iter().enumerate() {
+            codings.push((format!("{path}#1"), "trust", "hb", "trust"));
+            codings.push((format!("{path}#2"), "money", if i % 2 == 0 { "hb" } else { "ann" }, "money"));
+            codings.push((format!("{path}#1"), if i == 1 { "money" } else { "trust" }, "ann", "trust"));
+            codings.push((format!("{path}#3"), "trust", "ann", "minutes"));
+        }
+        codings.push(("notes/fife/x.md#1".into(), "money", "hb", "money"));
+        codings.push(("notes/fife/x.md#1".into(), "trust", "ann", "Trust"));
+        for (passage, code, coder, q) in &codings {
+            let s = Study::load_note(project.clone(), passage, &Silent).unwrap();
+            s.add_coding(passage, code, coder, &quote(q), None, &Silent).unwrap();
+        }
+        // One coding loses its words, a shared note is gone.
+        write(
+            "notes/fife/n0.md",
+            &format!("---\nsite: Fife\n---\nWe built it slowly.\n\nThen the budget, and money.\n\n{filler}"),
+        );
+        std::fs::remove_file(dir.path().join("notes/fife/x.md")).unwrap();
+        let coders = vec!["ann".to_string(), "hb".to_string()];
+        let shared = study::shared_notes(&project, &coders).unwrap().unwrap();
+        assert_eq!(shared.len(), 6, "{shared:?}");
+        let request = |unit, site: Option<&str>, exclude_uncoded| agree::Request {
+            coders: coders.clone(),
+            code: None,
+            site: site.map(str::to_string),
+            unit,
+            include_suggested: false,
+            exclude_uncoded,
+            bootstrap: 50,
+            seed: 7,
+            texts: true,
+        };
+        let shown = |r: anyhow::Result<agree::Agreement>, kept: Kept| match r {
+            Ok(a) => format!(
+                "{}\n{}\n{:?}",
+                serde_json::to_string(&a).unwrap(),
+                serde_json::to_string(&a.disagreements()).unwrap(),
+                kept.0.lock().unwrap()
+            ),
+            Err(e) => format!("error: {e}"),
+        };
+        for req in [
+            request(agree::Unit::Passage, None, false),
+            request(agree::Unit::Passage, None, true),
+            request(agree::Unit::Document, None, false),
+            request(agree::Unit::Passage, Some("dundee"), false),
+            request(agree::Unit::Passage, Some("Perth"), false),
+        ] {
+            let kept = Kept::default();
+            let study = Study::load_shared(project.clone(), &coders, &kept).unwrap().unwrap();
+            let at_once = shown(agree::Agreement::of(&study, &req, &kept), kept);
+            let kept = Kept::default();
+            let batched = shown(agree::Agreement::in_batches(&project, &shared, &req, &kept), kept);
+            assert_eq!(at_once, batched, "{req:?}");
+            if req.site.as_deref() != Some("Perth") {
+                assert!(at_once.contains("orphan"), "{at_once}");
+            }
+            if req.unit == agree::Unit::Passage && req.site.is_none() {
+                assert!(at_once.contains(r#""text":"The minutes were read"#), "{at_once}");
+            }
+        }
+    }
 }

@@ -82,43 +82,18 @@ impl Study {
     /// that names no note), when a coder is known nowhere, or when no note is shared: the whole
     /// study is then loaded, which gives the exact answer or message.
     pub fn load_shared(project: Project, coders: &[String], tell: &dyn Tell) -> Result<Option<Study>> {
-        let ledgers = fieldnotes_coding::Ledger::all(project.root())?;
-        let states = fieldnotes_coding::state::States::new(&project.derived_dir());
-        let mut tables = Vec::new();
-        for l in &ledgers {
-            match states.notes(l)? {
-                Some(notes) => tables.push((l.coder().to_string(), notes)),
-                None => return Ok(None),
-            }
+        match shared_notes(&project, coders)? {
+            Some(shared) => Ok(Some(Study::load_notes(project, &shared, tell)?)),
+            None => Ok(None),
         }
-        // The notes a coder may have touched: those of their ledger, and those where they
-        // reviewed a coding of another's.
-        let touched = |c: &str| -> BTreeSet<&str> {
-            tables
-                .iter()
-                .flat_map(|(coder, notes)| {
-                    notes.iter().filter(move |(_, who)| coder == c || who.contains(c)).map(|(p, _)| p.as_str())
-                })
-                .collect()
-        };
-        let mut shared: Option<BTreeSet<&str>> = None;
-        for c in coders {
-            let t = touched(c);
-            if t.is_empty() {
-                return Ok(None);
-            }
-            shared = Some(match shared {
-                None => t,
-                Some(s) => s.intersection(&t).copied().collect(),
-            });
-        }
-        let shared: Vec<&str> = shared.unwrap_or_default().into_iter().collect();
-        if shared.is_empty() {
-            return Ok(None);
-        }
-        let corpus = read_notes(&project, project.note_files_of(shared.iter().copied()), tell);
-        let codings = warn_bad_lines(Codings::load_docs(project.root(), &project.derived_dir(), &shared)?, tell);
-        Ok(Some(Study { project, corpus, codings, scope: Scope::Notes, book: Default::default() }))
+    }
+
+    /// Loads notes `paths` (as the project names them) with all the codings on them.
+    pub fn load_notes(project: Project, paths: &[String], tell: &dyn Tell) -> Result<Study> {
+        let corpus = read_notes(&project, project.note_files_of(paths.iter().map(String::as_str)), tell);
+        let paths: Vec<&str> = paths.iter().map(String::as_str).collect();
+        let codings = warn_bad_lines(Codings::load_docs(project.root(), &project.derived_dir(), &paths)?, tell);
+        Ok(Study { project, corpus, codings, scope: Scope::Notes, book: Default::default() })
     }
 
     /// The codebook, or an error that says how to make one; read once for the study (as its
@@ -297,6 +272,44 @@ fn warn_bad_lines(codings: Codings, tell: &dyn Tell) -> Codings {
     codings
 }
 
+/// The notes that every one of `coders` may have coded or reviewed codings in, from the coding
+/// states' tables of notes ([`Study::load_shared`]), sorted. `None` when the states cannot tell
+/// (a ledger line that names no note), when a coder is known nowhere, or when no note is shared.
+pub fn shared_notes(project: &Project, coders: &[String]) -> Result<Option<Vec<String>>> {
+    let ledgers = fieldnotes_coding::Ledger::all(project.root())?;
+    let states = fieldnotes_coding::state::States::new(&project.derived_dir());
+    let mut tables = Vec::new();
+    for l in &ledgers {
+        match states.notes(l)? {
+            Some(notes) => tables.push((l.coder().to_string(), notes)),
+            None => return Ok(None),
+        }
+    }
+    // The notes a coder may have touched: those of their ledger, and those where they
+    // reviewed a coding of another's.
+    let touched = |c: &str| -> BTreeSet<&str> {
+        tables
+            .iter()
+            .flat_map(|(coder, notes)| {
+                notes.iter().filter(move |(_, who)| coder == c || who.contains(c)).map(|(p, _)| p.as_str())
+            })
+            .collect()
+    };
+    let mut shared: Option<BTreeSet<&str>> = None;
+    for c in coders {
+        let t = touched(c);
+        if t.is_empty() {
+            return Ok(None);
+        }
+        shared = Some(match shared {
+            None => t,
+            Some(s) => s.intersection(&t).copied().collect(),
+        });
+    }
+    let shared: Vec<String> = shared.unwrap_or_default().into_iter().map(str::to_string).collect();
+    Ok((!shared.is_empty()).then_some(shared))
+}
+
 /// The study's codings placed on its notes a batch of notes at a time ([`read_in_batches`], the
 /// next batch read ahead), each batch's codings read through the coding states rather than the
 /// whole ledgers: memory holds two batches and their codings however large the project (a whole
@@ -310,19 +323,45 @@ fn warn_bad_lines(codings: Codings, tell: &dyn Tell) -> Codings {
 pub fn place_in_batches(
     project: &Project,
     tell: &dyn Tell,
-    mut each: impl FnMut(&Corpus, &Codings, &Placement<'_>) -> Result<()>,
+    each: impl FnMut(&Corpus, &Codings, &Placement<'_>) -> Result<()>,
 ) -> Result<Vec<fieldnotes_coding::ledger::BadLine>> {
-    let (root, derived) = (project.root(), project.derived_dir());
     // The notes the ledgers have codings in (a superset: a note whose codings were all removed
     // may be among them), from the states' tables; from the whole ledgers if a state cannot tell.
-    let states = fieldnotes_coding::state::States::new(&derived);
+    let states = fieldnotes_coding::state::States::new(&project.derived_dir());
     let mut coded: BTreeSet<String> = BTreeSet::new();
-    for l in fieldnotes_coding::Ledger::all(root)? {
+    for l in fieldnotes_coding::Ledger::all(project.root())? {
         match states.notes(&l)? {
             Some(notes) => coded.extend(notes.into_keys()),
             None => coded.extend(l.read()?.current().map(|c| c.doc.clone())),
         }
     }
+    place_files_in_batches(project, || note_files(project, tell), &coded, tell, each)
+}
+
+/// [`place_in_batches`] of notes `paths` alone (as the project names them; each has codings, or
+/// had): what agreement over many shared notes reads ([`Study::load_shared`] reads them at once).
+pub fn place_notes_in_batches(
+    project: &Project,
+    paths: &[String],
+    tell: &dyn Tell,
+    each: impl FnMut(&Corpus, &Codings, &Placement<'_>) -> Result<()>,
+) -> Result<Vec<fieldnotes_coding::ledger::BadLine>> {
+    let coded: BTreeSet<String> = paths.iter().cloned().collect();
+    let files = || Ok((project.note_files_of(paths.iter().map(String::as_str)), Vec::new()));
+    place_files_in_batches(project, files, &coded, tell, each)
+}
+
+/// [`place_in_batches`] of the note files `files` lists (with those the walk could not read,
+/// warned of already), once the ledgers' unreadable lines are warned of; the codings read for
+/// notes `coded` only.
+fn place_files_in_batches(
+    project: &Project,
+    files: impl FnOnce() -> Result<(Vec<PathBuf>, Vec<fieldnotes_corpus::Skipped>)>,
+    coded: &BTreeSet<String>,
+    tell: &dyn Tell,
+    mut each: impl FnMut(&Corpus, &Codings, &Placement<'_>) -> Result<()>,
+) -> Result<Vec<fieldnotes_coding::ledger::BadLine>> {
+    let (root, derived) = (project.root(), project.derived_dir());
     let bad: Vec<fieldnotes_coding::ledger::BadLine> =
         Codings::load_docs(root, &derived, &[])?.bad_lines().cloned().collect();
     for b in &bad {
@@ -335,7 +374,7 @@ pub fn place_in_batches(
         }
         Ok(codings)
     };
-    let (files, mut skipped) = note_files(project, tell)?;
+    let (files, mut skipped) = files()?;
     let pb = tell.progress(files.len() as u64, "reading");
     let mut read: BTreeSet<String> = BTreeSet::new();
     read_in_batches(project, &files, tell, &|_| pb.inc(1), true, |mut corpus| {
