@@ -120,6 +120,16 @@ timed fieldnotes-code-list-code "$FN" --project "$CORPUS" -q code list --code ti
 timed fieldnotes-report-stats "$FN" --project "$CORPUS" -q report stats --by site --include-suggested
 
 if [ "$SCALE" = 0 ]; then
+# A reviewer across most notes (one code's suggestions accepted, another's rejected): agreement
+# with the rules and evaluation against them read every note the reviewer touched, a batch at a
+# time. The bootstrap is left out: its draws, not the reading, would be most of the time.
+"$FN" --project "$CORPUS" -q code review --accept --code time --coder rv
+"$FN" --project "$CORPUS" -q code review --reject --code context --coder rv
+timed fieldnotes-agree-reviewer "$FN" --project "$CORPUS" -q agree --coders rules,rv --include-suggested --bootstrap 0
+timed fieldnotes-eval-reviewer "$FN" --project "$CORPUS" -q code eval --against rv
+fi
+
+if [ "$SCALE" = 0 ]; then
 echo "fieldnotes: one long note (the first 8 MB of notes as one), and the same notes apart" >&2
 LONG=$OUT/long-note
 SPLIT=$OUT/long-split

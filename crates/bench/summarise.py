@@ -87,6 +87,8 @@ def main(path: str, mb: str) -> None:
         ("fieldnotes-code-check", "`code check`"),
         ("fieldnotes-code-list-code", "`code list --code time --status accepted`"),
         ("fieldnotes-report-stats", "`report stats --by site`"),
+        ("fieldnotes-agree-reviewer", "`agree --coders rules,rv --include-suggested --bootstrap 0` (rv reviewed two codes' suggestions)"),
+        ("fieldnotes-eval-reviewer", "`code eval --against rv`"),
     ]:
         t, rss = proc(name)
         if t is not None:

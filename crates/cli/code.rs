@@ -1173,11 +1173,15 @@ pub struct EvalArgs {
 fn eval(g: &Globals, a: EvalArgs) -> Result<ExitCode> {
     // Only the notes the reference coder coded or reviewed in count: only those are read, with
     // every coding on them (the whole study when the coding states cannot tell which they are).
-    let study = match Study::load_shared(g.project()?, std::slice::from_ref(&a.against), g)? {
-        Some(s) => s,
-        None => Study::load(g.project()?, g)?,
+    // Many such notes are read a batch at a time.
+    let project = g.project()?;
+    let e = match study::shared_notes(&project, std::slice::from_ref(&a.against))? {
+        Some(judged) if judged.len() > code::EVAL_NOTES_AT_ONCE => {
+            code::Eval::in_batches(&project, &judged, &a.coder, &a.against, g)?
+        }
+        Some(judged) => code::Eval::of(&Study::load_notes(project, &judged, g)?, &a.coder, &a.against)?,
+        None => code::Eval::of(&Study::load(project, g)?, &a.coder, &a.against)?,
     };
-    let e = code::Eval::of(&study, &a.coder, &a.against)?;
     if !e.not_in_codebook.is_empty() {
         let shown: Vec<String> = e.not_in_codebook.iter().take(5).map(|(c, n)| format!("`{c}` ({n})")).collect();
         output::warn(&format!(

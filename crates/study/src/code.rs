@@ -508,66 +508,158 @@ fn micro_measures<S: serde::Serializer>(r: &EvalRow, s: S) -> std::result::Resul
 impl Eval {
     /// `coder` against `against` over `study` (the notes `against` shares, or the whole study).
     pub fn of(study: &Study, coder: &str, against: &str) -> Result<Eval> {
-        use fieldnotes_coding::units::{self, Selection};
-        use std::collections::{BTreeSet, HashSet};
-        let book = study.codebook()?;
         // A coder is known by a ledger of their own, or by suggestions they reviewed.
         let reviewed = |who: &str| study.codings.iter().any(|c| c.reviewer.as_deref() == Some(who));
         if !study.codings.ledgers.contains_key(against) && !reviewed(against) {
             bail!("no ledger for coder `{against}` in `codings/`, and no suggestion reviewed by them");
         }
-        let placement = study.placement();
+        let book = study.codebook()?;
+        let mut gather = EvalGather::new(&book, coder, against);
+        gather.batch(&study.codings, &study.placement());
+        gather.finish()
+    }
+
+    /// [`Eval::of`] over notes `judged` (those `against` coded or reviewed in, from the coding
+    /// states: [`crate::study::shared_notes`]), read a batch at a time: the rules against a
+    /// coder who reviewed suggestions in 14,729 of 100 MB's notes took 479 MB at once.
+    pub fn in_batches(
+        project: &Project,
+        judged: &[String],
+        coder: &str,
+        against: &str,
+        tell: &dyn Tell,
+    ) -> Result<Eval> {
+        let book = crate::study::codebook(project)?;
+        let mut gather = EvalGather::new(&book, coder, against);
+        crate::study::place_notes_in_batches(project, judged, tell, |_, codings, placement| {
+            gather.batch(codings, placement);
+            Ok(())
+        })?;
+        gather.finish()
+    }
+}
+
+/// Past this many notes judged, `code eval` reads them a batch at a time ([`Eval::in_batches`]).
+pub const EVAL_NOTES_AT_ONCE: usize = 2_000;
+
+/// The counts of [`Eval`] over some notes judged: per code of the codebook true and false
+/// positives and false negatives, the notes judged whole, those where only rejected
+/// suggestions count, and whether the coder evaluated has a suggestion on any of them.
+#[derive(Clone, Debug, Default)]
+struct EvalCounts {
+    per_code: Vec<(usize, usize, usize)>,
+    notes: usize,
+    reviewed_elsewhere: usize,
+    on_judged: bool,
+}
+
+/// What [`Eval`] takes from each batch of notes. Whether the coder evaluated is a person is
+/// known only once every batch is in, so each batch is counted both ways: over every note the
+/// reference coder coded, and over those the person coded too.
+struct EvalGather<'a> {
+    book: &'a Codebook,
+    coder: &'a str,
+    against: &'a str,
+    human: bool,
+    /// Counted over every note `against` coded, and over those `coder` coded too.
+    counts: [EvalCounts; 2],
+    /// Notes `against` coded, and of those the ones `coder` did not.
+    all: usize,
+    not_coded: usize,
+    unknown: BTreeMap<String, usize>,
+}
+
+impl<'a> EvalGather<'a> {
+    fn new(book: &'a Codebook, coder: &'a str, against: &'a str) -> EvalGather<'a> {
+        let zero = EvalCounts { per_code: vec![(0, 0, 0); book.codes.len()], ..EvalCounts::default() };
+        EvalGather {
+            book,
+            coder,
+            against,
+            human: false,
+            counts: [zero.clone(), zero],
+            all: 0,
+            not_coded: 0,
+            unknown: BTreeMap::new(),
+        }
+    }
+
+    /// Takes a batch of notes' codings and their placement.
+    fn batch(&mut self, codings: &Codings, placement: &fieldnotes_coding::units::Placement<'_>) {
+        use fieldnotes_coding::units::{self, Selection};
+        use std::collections::{BTreeSet, HashSet};
+        let (coder, against) = (self.coder, self.against);
         let truth =
-            units::passage_codes(&placement, &Selection { coders: vec![against.to_string()], ..Selection::default() });
+            units::passage_codes(placement, &Selection { coders: vec![against.to_string()], ..Selection::default() });
         let pred = units::passage_codes(
-            &placement,
+            placement,
             &Selection { coders: vec![coder.to_string()], include_suggested: true, machine_output: true },
         );
+        // A person evaluated is judged on the notes they coded too: a note they never opened
+        // holds no misses of theirs (as `agree` counts the notes both coded). A machine coder
+        // (the rules, a model) ran on every note it could.
+        self.human |= codings.ledgers.get(coder).is_some_and(|l| {
+            l.current()
+                .any(|c| matches!(c.origin, fieldnotes_coding::Origin::Manual | fieldnotes_coding::Origin::Import))
+        });
         // What the reference coder has judged counts: every passage of the notes they coded (an
         // accepted coding of theirs there, as `code learn` takes them), and elsewhere only the
         // suggestions they rejected: a note where they turned down one code's suggestions says
         // nothing of the other codes there.
-        let mut docs: HashSet<usize> = truth.keys().map(|k| k.0).collect();
-        // A person evaluated is judged on the notes they coded too: a note they never opened
-        // holds no misses of theirs (as `agree` counts the notes both coded). A machine coder
-        // (the rules, a model) ran on every note it could.
-        let human = study.codings.ledgers.get(coder).is_some_and(|l| {
-            l.current()
-                .any(|c| matches!(c.origin, fieldnotes_coding::Origin::Manual | fieldnotes_coding::Origin::Import))
-        });
-        let mut not_coded = 0;
-        if human {
-            let mine: HashSet<usize> = units::passage_codes(
-                &placement,
-                &Selection { coders: vec![coder.to_string()], ..Selection::default() },
-            )
-            .keys()
-            .map(|k| k.0)
-            .collect();
-            let all = docs.len();
-            docs.retain(|d| mine.contains(d));
-            not_coded = all - docs.len();
-            if docs.is_empty() {
-                bail!(
-                    "`{coder}` coded none of the {all} note(s) `{against}` coded: there is nothing to compare; `fieldnotes agree --coders {coder},{against}` says which notes they share"
-                );
-            }
-        }
+        let every: HashSet<usize> = truth.keys().map(|k| k.0).collect();
+        let mine: HashSet<usize> =
+            units::passage_codes(placement, &Selection { coders: vec![coder.to_string()], ..Selection::default() })
+                .keys()
+                .map(|k| k.0)
+                .collect();
+        let both: HashSet<usize> = every.iter().copied().filter(|d| mine.contains(d)).collect();
+        self.all += every.len();
+        self.not_coded += every.len() - both.len();
         let rejected: HashSet<(usize, usize, &str)> = placement
             .placed
             .iter()
             .filter(|x| x.coding.reviewer.as_deref() == Some(against) && x.coding.status == Status::Rejected)
             .flat_map(|x| x.passages.clone().map(move |pi| (x.doc, pi, x.coding.code.as_str())))
             .collect();
-        let reviewed_elsewhere: HashSet<usize> =
-            rejected.iter().map(|&(d, _, _)| d).filter(|d| !docs.contains(d)).collect();
+        for (docs, counts) in [&every, &both].into_iter().zip(self.counts.iter_mut()) {
+            let reviewed_elsewhere: HashSet<usize> =
+                rejected.iter().map(|&(d, _, _)| d).filter(|d| !docs.contains(d)).collect();
+            counts.notes += docs.len();
+            counts.reviewed_elsewhere += reviewed_elsewhere.len();
+            counts.on_judged |= pred.keys().any(|k| docs.contains(&k.0) || reviewed_elsewhere.contains(&k.0));
+            for (c, row) in self.book.codes.iter().zip(counts.per_code.iter_mut()) {
+                let judged = |k: &(usize, usize)| docs.contains(&k.0) || rejected.contains(&(k.0, k.1, c.id.as_str()));
+                let t: BTreeSet<(usize, usize)> =
+                    truth.iter().filter(|(k, s)| judged(k) && s.contains(&c.id)).map(|(k, _)| *k).collect();
+                let p: BTreeSet<(usize, usize)> =
+                    pred.iter().filter(|(k, s)| judged(k) && s.contains(&c.id)).map(|(k, _)| *k).collect();
+                let tp = t.intersection(&p).count();
+                *row = (row.0 + tp, row.1 + p.len() - tp, row.2 + t.len() - tp);
+            }
+        }
+        for set in truth.values().chain(pred.values()) {
+            for code in set.iter().filter(|c| self.book.code(c).is_none()) {
+                *self.unknown.entry(code.to_string()).or_default() += 1;
+            }
+        }
+    }
+
+    /// The measures, once every batch is in.
+    fn finish(self) -> Result<Eval> {
+        let EvalGather { book, coder, against, human, counts, all, not_coded, unknown } = self;
+        let [every, both] = counts;
+        let (counts, not_coded) = if human { (both, not_coded) } else { (every, 0) };
+        if human && counts.notes == 0 {
+            bail!(
+                "`{coder}` coded none of the {all} note(s) `{against}` coded: there is nothing to compare; `fieldnotes agree --coders {coder},{against}` says which notes they share"
+            );
+        }
         // A machine coder with nothing at all on the notes judged: its misses would be all
         // there is, a recall of 0 that says nothing of it.
-        let on_judged = pred.keys().any(|k| docs.contains(&k.0) || reviewed_elsewhere.contains(&k.0));
-        if !human && !on_judged {
+        if !human && !counts.on_judged {
             bail!(
                 "`{coder}` made no suggestion on any of the {} note(s) `{against}` coded or reviewed, so every code would show a recall of 0{}",
-                docs.len() + reviewed_elsewhere.len(),
+                counts.notes + counts.reviewed_elsewhere,
                 if coder == crate::learn::MODEL {
                     "; the learned coder does not suggest on the notes it learned from: evaluate it against another coder, or learn with `--all`"
                 } else {
@@ -575,31 +667,22 @@ impl Eval {
                 }
             );
         }
-        let mut unknown: std::collections::BTreeMap<String, usize> = std::collections::BTreeMap::new();
-        for set in truth.values().chain(pred.values()) {
-            for code in set.iter().filter(|c| book.code(c).is_none()) {
-                *unknown.entry(code.to_string()).or_default() += 1;
-            }
-        }
-        let mut codes = Vec::new();
         let (mut ttp, mut tfp, mut tfn) = (0usize, 0usize, 0usize);
-        for c in &book.codes {
-            let judged = |k: &(usize, usize)| docs.contains(&k.0) || rejected.contains(&(k.0, k.1, c.id.as_str()));
-            let t: BTreeSet<(usize, usize)> =
-                truth.iter().filter(|(k, s)| judged(k) && s.contains(&c.id)).map(|(k, _)| *k).collect();
-            let p: BTreeSet<(usize, usize)> =
-                pred.iter().filter(|(k, s)| judged(k) && s.contains(&c.id)).map(|(k, _)| *k).collect();
-            let tp = t.intersection(&p).count();
-            let (fp, fn_) = (p.len() - tp, t.len() - tp);
-            (ttp, tfp, tfn) = (ttp + tp, tfp + fp, tfn + fn_);
-            codes.push(EvalRow::of(&c.id, tp, fp, fn_));
-        }
+        let codes = book
+            .codes
+            .iter()
+            .zip(&counts.per_code)
+            .map(|(c, &(tp, fp, fn_))| {
+                (ttp, tfp, tfn) = (ttp + tp, tfp + fp, tfn + fn_);
+                EvalRow::of(&c.id, tp, fp, fn_)
+            })
+            .collect();
         Ok(Eval {
             coder: coder.to_string(),
             against: against.to_string(),
             unit: "passage",
-            notes: docs.len(),
-            reviewed_elsewhere: reviewed_elsewhere.len(),
+            notes: counts.notes,
+            reviewed_elsewhere: counts.reviewed_elsewhere,
             both: human,
             not_coded,
             not_in_codebook: unknown.into_iter().collect(),

@@ -224,7 +224,7 @@ mod tests {
     }
 
     #[test]
-    fn agreement_is_the_same_over_notes_read_at_once_or_a_batch_at_a_time() {
+    fn agreement_and_eval_are_the_same_over_notes_read_at_once_or_a_batch_at_a_time() {
         let dir = tempfile::tempdir().unwrap();
         let write = |rel: &str, text: &str| {
             let p = dir.path().join(rel);
@@ -312,6 +312,39 @@ mod tests {
             if req.unit == agree::Unit::Passage && req.site.is_none() {
                 assert!(at_once.contains(r#""text":"The minutes were read"#), "{at_once}");
             }
+        }
+        // `code eval` too, a machine coder's (hb's codings made suggestions of the rules) and
+        // people's.
+        let hb = std::fs::read_to_string(dir.path().join("codings/hb.jsonl")).unwrap();
+        let rules: String = hb
+            .lines()
+            .filter(|l| l.contains(r#""op":"add""#))
+            .map(|l| {
+                let l = l.replace(r#""coder":"hb""#, r#""coder":"rules""#).replace(r#""id":""#, r#""id":"r"#);
+                let l = l.replace(r#""origin":"manual""#, r#""origin":"rule""#);
+                format!("{}\n", l.replace(r#""status":"accepted""#, r#""status":"suggested""#))
+            })
+            .collect();
+        assert!(rules.contains(r#""origin":"rule""#) && rules.contains(r#""status":"suggested""#), "{rules}");
+        write("codings/rules.jsonl", &rules);
+        for (coder, against) in [("hb", "ann"), ("ann", "hb"), ("rules", "ann"), ("rules", "hb"), ("hb", "rules")] {
+            let judged = study::shared_notes(&project, &[against.to_string()]).unwrap().unwrap();
+            let study = Study::load_notes(project.clone(), &judged, &Silent).unwrap();
+            let shown = |r: anyhow::Result<code::Eval>| match r {
+                Ok(e) => format!(
+                    "{} {} {} {} {:?}",
+                    serde_json::to_string(&e).unwrap(),
+                    e.notes,
+                    e.not_coded,
+                    e.both,
+                    e.not_in_codebook
+                ),
+                Err(e) => format!("error: {e}"),
+            };
+            let at_once = shown(code::Eval::of(&study, coder, against));
+            let batched = shown(code::Eval::in_batches(&project, &judged, coder, against, &Silent));
+            assert_eq!(at_once, batched, "{coder} against {against}");
+            assert!(at_once.contains("tp") || at_once.contains("error"), "{at_once}");
         }
     }
 }
