@@ -202,10 +202,26 @@ impl std::error::Error for AgreementError {}
 // ---------------------------------------------------------------------------
 
 /// A units × coders table of ratings; `None` = the coder did not rate that unit.
-#[derive(Debug, Clone, PartialEq)]
+///
+/// Units rated alike are kept once, as a *kind*, and each unit as the number of its kind, in
+/// the order the units came: a table of 1.6 million units of few kinds (presence and absence
+/// of codes) is a few megabytes, and every coefficient goes through the units in that order,
+/// as it would through the rows themselves.
+#[derive(Debug, Clone)]
 pub struct Ratings {
     coders: Vec<String>,
-    values: Vec<Vec<Option<f64>>>,
+    /// The distinct rows, one entry per coder.
+    kinds: Vec<Vec<Option<f64>>>,
+    /// Each unit's row, as its number in `kinds`.
+    unit_kind: Vec<u32>,
+}
+
+impl PartialEq for Ratings {
+    fn eq(&self, other: &Self) -> bool {
+        self.coders == other.coders
+            && self.unit_kind.len() == other.unit_kind.len()
+            && self.rows().zip(other.rows()).all(|(a, b)| a == b)
+    }
 }
 
 impl Ratings {
@@ -218,31 +234,80 @@ impl Ratings {
     /// [`AgreementError::NoCoders`], [`AgreementError::DuplicateCoder`],
     /// [`AgreementError::RowWidth`] or [`AgreementError::NonFiniteValue`].
     pub fn new(coders: Vec<String>, units: Vec<Vec<Option<f64>>>) -> Result<Self, AgreementError> {
+        Self::check_coders(&coders)?;
+        let mut kinds: Vec<Vec<Option<f64>>> = Vec::new();
+        let mut known: HashMap<Vec<Option<u64>>, u32> = HashMap::new();
+        let mut unit_kind = Vec::with_capacity(units.len());
+        for (u, mut row) in units.into_iter().enumerate() {
+            Self::check_row(&coders, u, &mut row)?;
+            let key: Vec<Option<u64>> = row.iter().map(|v| v.map(f64::to_bits)).collect();
+            let kind = *known.entry(key).or_insert_with(|| {
+                kinds.push(row);
+                (kinds.len() - 1) as u32
+            });
+            unit_kind.push(kind);
+        }
+        Ok(Self { coders, kinds, unit_kind })
+    }
+
+    /// Builds a table from coder names, the distinct rows (`kinds`, one entry per coder) and
+    /// each unit's row as its number in `kinds`, in order: [`Ratings::new`] of the rows
+    /// `unit_kind` names, without a row per unit.
+    ///
+    /// # Errors
+    /// As [`Ratings::new`] (a unit named is the first of its kind), and
+    /// [`AgreementError::InvalidArgument`] if `unit_kind` names a row `kinds` does not have.
+    pub fn from_kinds(
+        coders: Vec<String>,
+        mut kinds: Vec<Vec<Option<f64>>>,
+        unit_kind: Vec<u32>,
+    ) -> Result<Self, AgreementError> {
+        Self::check_coders(&coders)?;
+        if unit_kind.iter().any(|&k| k as usize >= kinds.len()) {
+            return Err(AgreementError::InvalidArgument {
+                name: "unit_kind",
+                reason: "names a row that is not among the kinds",
+            });
+        }
+        // A row at fault is named by the first unit of its kind.
+        let mut first: Vec<Option<usize>> = vec![None; kinds.len()];
+        for (u, &k) in unit_kind.iter().enumerate() {
+            first[k as usize].get_or_insert(u);
+        }
+        for (row, first) in kinds.iter_mut().zip(first) {
+            Self::check_row(&coders, first.unwrap_or(0), row)?;
+        }
+        Ok(Self { coders, kinds, unit_kind })
+    }
+
+    fn check_coders(coders: &[String]) -> Result<(), AgreementError> {
         if coders.is_empty() {
             return Err(AgreementError::NoCoders);
         }
         let mut seen = std::collections::HashSet::new();
-        for name in &coders {
+        for name in coders {
             if !seen.insert(name.as_str()) {
                 return Err(AgreementError::DuplicateCoder { name: name.clone() });
             }
         }
-        let mut values = units;
-        for (u, row) in values.iter_mut().enumerate() {
-            if row.len() != coders.len() {
-                return Err(AgreementError::RowWidth { unit: u, expected: coders.len(), found: row.len() });
-            }
-            for (cell, coder) in row.iter_mut().zip(&coders) {
-                if let Some(v) = cell {
-                    if !v.is_finite() {
-                        return Err(AgreementError::NonFiniteValue { unit: u, coder: coder.clone() });
-                    }
-                    // Adding 0.0 turns -0.0 into 0.0 and leaves every other value unchanged.
-                    *v += 0.0;
+        Ok(())
+    }
+
+    /// Checks unit `u`'s row and turns its -0.0 into 0.0.
+    fn check_row(coders: &[String], u: usize, row: &mut [Option<f64>]) -> Result<(), AgreementError> {
+        if row.len() != coders.len() {
+            return Err(AgreementError::RowWidth { unit: u, expected: coders.len(), found: row.len() });
+        }
+        for (cell, coder) in row.iter_mut().zip(coders) {
+            if let Some(v) = cell {
+                if !v.is_finite() {
+                    return Err(AgreementError::NonFiniteValue { unit: u, coder: coder.clone() });
                 }
+                // Adding 0.0 turns -0.0 into 0.0 and leaves every other value unchanged.
+                *v += 0.0;
             }
         }
-        Ok(Self { coders, values })
+        Ok(())
     }
 
     /// Builds a table from per-unit category counts, the input format of
@@ -300,7 +365,7 @@ impl Ratings {
 
     /// Number of units (rows), including units nobody rated.
     pub fn n_units(&self) -> usize {
-        self.values.len()
+        self.unit_kind.len()
     }
 
     /// Number of coders (columns).
@@ -314,27 +379,35 @@ impl Ratings {
     }
 
     /// The ratings, one row per unit, one entry per coder.
-    pub fn values(&self) -> &[Vec<Option<f64>>] {
-        &self.values
+    pub fn values(&self) -> Vec<Vec<Option<f64>>> {
+        self.rows().map(<[Option<f64>]>::to_vec).collect()
     }
 
-    /// The (first coder, second coder) pairs of units both coders rated.
-    fn two_coder_pairs(&self, statistic: &'static str) -> Result<Vec<(f64, f64)>, AgreementError> {
+    /// Each unit's row, in order.
+    pub fn rows(&self) -> impl Iterator<Item = &[Option<f64>]> + Clone + '_ {
+        self.unit_kind.iter().map(|&k| self.kinds[k as usize].as_slice())
+    }
+
+    /// The (first coder, second coder) pairs of units both coders rated: each kind's pair
+    /// (`None` for a kind not rated by both), and the units that have one, as their kinds.
+    #[allow(clippy::type_complexity)]
+    fn two_coder_pairs(&self, statistic: &'static str) -> Result<(Vec<Option<(f64, f64)>>, Vec<u32>), AgreementError> {
         if self.coders.len() != 2 {
             return Err(AgreementError::WrongCoderCount { statistic, found: self.coders.len() });
         }
-        let pairs: Vec<(f64, f64)> = self
-            .values
+        let pairs: Vec<Option<(f64, f64)>> = self
+            .kinds
             .iter()
-            .filter_map(|row| match row.as_slice() {
+            .map(|row| match row.as_slice() {
                 [Some(a), Some(b)] => Some((*a, *b)),
                 _ => None,
             })
             .collect();
-        if pairs.is_empty() {
+        let units: Vec<u32> = self.unit_kind.iter().copied().filter(|&k| pairs[k as usize].is_some()).collect();
+        if units.is_empty() {
             return Err(AgreementError::NoPairableUnits);
         }
-        Ok(pairs)
+        Ok((pairs, units))
     }
 }
 
@@ -407,38 +480,45 @@ pub struct BootstrapInterval {
 // Internal count table
 // ---------------------------------------------------------------------------
 
-/// Units as sparse category counts: `units[i]` holds `(category index, count)`
-/// sorted by index, for units with at least one rating.
+/// Units as sparse category counts: each distinct unit (`kinds`) as `(category index, count)`
+/// sorted by index, and each unit with at least one rating as the number of its kind, in
+/// order (`unit_kind`). Two kinds may hold the same counts.
 struct CountTable {
     cats: Vec<f64>,
-    units: Vec<Vec<(usize, f64)>>,
+    kinds: Vec<Vec<(usize, f64)>>,
+    unit_kind: Vec<u32>,
 }
 
 impl CountTable {
-    fn new(rows: &[Vec<f64>]) -> Self {
-        Self::of_rows(|| rows.iter().map(|row| row.iter().copied()), 1)
-    }
-
-    /// The units of `r` with at least `min` (1 or more) ratings, read in place rather than
-    /// copied out first (a copy of 1.6 million pooled units was 67 MB).
+    /// The units of `r` with at least `min` (1 or more) ratings.
     fn present(r: &Ratings, min: usize) -> Self {
-        Self::of_rows(|| r.values.iter().map(|row| row.iter().flatten().copied()), min)
+        let values = |row: &[Option<f64>]| row.iter().flatten().copied().collect::<Vec<f64>>();
+        Self::of_kinds(r.kinds.iter().map(|row| values(row)).collect(), &r.unit_kind, min)
     }
 
-    /// The rows `rows` gives (each time it is called, the same), those with at least `min`
-    /// (1 or more) values.
-    fn of_rows<R, I>(rows: impl Fn() -> R, min: usize) -> Self
-    where
-        R: Iterator<Item = I>,
-        I: Iterator<Item = f64> + Clone,
-    {
-        let kept = || rows().filter(|row| row.clone().count() >= min.max(1));
-        let mut cats: Vec<f64> = kept().flatten().collect();
+    /// The units `unit_kind` names among the rows `kinds`, those with at least `min` (1 or
+    /// more) values.
+    fn of_kinds(kinds: Vec<Vec<f64>>, unit_kind: &[u32], min: usize) -> Self {
+        let kept: Vec<bool> = kinds.iter().map(|row| row.len() >= min.max(1)).collect();
+        let mut used = vec![false; kinds.len()];
+        for &k in unit_kind {
+            used[k as usize] = true;
+        }
+        let mut cats: Vec<f64> = kinds
+            .iter()
+            .enumerate()
+            .filter(|&(k, _)| kept[k] && used[k])
+            .flat_map(|(_, row)| row.iter().copied())
+            .collect();
         cats.sort_by(f64::total_cmp);
         cats.dedup();
-        let units = kept()
+        // Kinds no unit counted keep no counts (their values may not be among `cats`).
+        let counts = kinds
+            .iter()
+            .enumerate()
+            .map(|(k, row)| if kept[k] && used[k] { row.as_slice() } else { &[] })
             .map(|row| {
-                let mut idx: Vec<usize> = row.map(|v| category_index(&cats, v)).collect();
+                let mut idx: Vec<usize> = row.iter().map(|&v| category_index(&cats, v)).collect();
                 idx.sort_unstable();
                 let mut counts: Vec<(usize, f64)> = Vec::new();
                 for k in idx {
@@ -450,7 +530,18 @@ impl CountTable {
                 counts
             })
             .collect();
-        Self { cats, units }
+        let unit_kind = unit_kind.iter().copied().filter(|&k| kept[k as usize]).collect();
+        Self { cats, kinds: counts, unit_kind }
+    }
+
+    /// The number of units.
+    fn len(&self) -> usize {
+        self.unit_kind.len()
+    }
+
+    /// Each unit's counts, in order.
+    fn units(&self) -> impl Iterator<Item = &[(usize, f64)]> + '_ {
+        self.unit_kind.iter().map(|&k| self.kinds[k as usize].as_slice())
     }
 }
 
@@ -524,9 +615,10 @@ enum Chance {
 /// * var = Σ_i (κ*_i − κ)² / (n (n − 1)) with
 ///   κ*_i = (n/n₂)(p_a,i − p_e·[r_i ≥ 2])/(1 − p_e) − 2(1 − κ)(p_e,i − p_e)/(1 − p_e).
 fn pooled(t: &CountTable, chance: Chance) -> Result<Parts, AgreementError> {
-    let n = t.units.len();
-    let totals: Vec<f64> = t.units.iter().map(|u| total(u)).collect();
-    let n2 = totals.iter().filter(|&&r| r >= 2.0).count();
+    let n = t.len();
+    // Each kind's total and agreement once; the units summed one by one, in order.
+    let totals: Vec<f64> = t.kinds.iter().map(|u| total(u)).collect();
+    let n2 = t.unit_kind.iter().filter(|&&k| totals[k as usize] >= 2.0).count();
     if n2 == 0 {
         return Err(AgreementError::NoPairableUnits);
     }
@@ -534,8 +626,8 @@ fn pooled(t: &CountTable, chance: Chance) -> Result<Parts, AgreementError> {
     let nf = n as f64;
     let n2f = n2 as f64;
 
-    let pa_units: Vec<f64> = t
-        .units
+    let pa_kinds: Vec<f64> = t
+        .kinds
         .iter()
         .zip(&totals)
         .map(
@@ -544,12 +636,13 @@ fn pooled(t: &CountTable, chance: Chance) -> Result<Parts, AgreementError> {
             },
         )
         .collect();
-    let pa = pa_units.iter().sum::<f64>() / n2f;
+    let pa = t.unit_kind.iter().map(|&k| pa_kinds[k as usize]).sum::<f64>() / n2f;
 
     let mut pi = vec![0.0; q];
-    for (u, &r) in t.units.iter().zip(&totals) {
-        for &(k, c) in u {
-            pi[k] += c / r / nf;
+    for &k in &t.unit_kind {
+        let r = totals[k as usize];
+        for &(c_k, c) in &t.kinds[k as usize] {
+            pi[c_k] += c / r / nf;
         }
     }
 
@@ -566,18 +659,24 @@ fn pooled(t: &CountTable, chance: Chance) -> Result<Parts, AgreementError> {
     let value = (pa - pe) / (1.0 - pe);
 
     let se = (n >= 2).then(|| {
-        let mut acc = 0.0;
-        for ((u, &r), &pa_i) in t.units.iter().zip(&totals).zip(&pa_units) {
-            let pe_r2 = if r >= 2.0 { pe } else { 0.0 };
-            let k_i = (nf / n2f) * (pa_i - pe_r2) / (1.0 - pe);
-            let pe_i = match chance {
-                Chance::None | Chance::Uniform(_) => pe,
-                Chance::Fleiss => u.iter().map(|&(k, c)| c * pi[k]).sum::<f64>() / r,
-                Chance::Gwet => u.iter().map(|&(k, c)| c * (1.0 - pi[k])).sum::<f64>() / (r * (q as f64 - 1.0)),
-            };
-            let x_i = k_i - 2.0 * (1.0 - value) * (pe_i - pe) / (1.0 - pe);
-            acc += (x_i - value).powi(2);
-        }
+        let terms: Vec<f64> = t
+            .kinds
+            .iter()
+            .zip(&totals)
+            .zip(&pa_kinds)
+            .map(|((u, &r), &pa_i)| {
+                let pe_r2 = if r >= 2.0 { pe } else { 0.0 };
+                let k_i = (nf / n2f) * (pa_i - pe_r2) / (1.0 - pe);
+                let pe_i = match chance {
+                    Chance::None | Chance::Uniform(_) => pe,
+                    Chance::Fleiss => u.iter().map(|&(k, c)| c * pi[k]).sum::<f64>() / r,
+                    Chance::Gwet => u.iter().map(|&(k, c)| c * (1.0 - pi[k])).sum::<f64>() / (r * (q as f64 - 1.0)),
+                };
+                let x_i = k_i - 2.0 * (1.0 - value) * (pe_i - pe) / (1.0 - pe);
+                (x_i - value).powi(2)
+            })
+            .collect();
+        let acc: f64 = t.unit_kind.iter().map(|&k| terms[k as usize]).fold(0.0, |a, x| a + x);
         (acc / (nf * (nf - 1.0))).max(0.0).sqrt()
     });
 
@@ -627,8 +726,9 @@ pub fn fleiss_kappa(r: &Ratings) -> Result<Estimate, AgreementError> {
 /// [`AgreementError::WrongCoderCount`], [`AgreementError::NoPairableUnits`],
 /// [`AgreementError::NoVariation`].
 pub fn scott_pi(r: &Ratings) -> Result<Estimate, AgreementError> {
-    let rows: Vec<Vec<f64>> = r.two_coder_pairs("Scott's pi")?.into_iter().map(|(a, b)| vec![a, b]).collect();
-    pooled(&CountTable::new(&rows), Chance::Fleiss)?.into_estimate("Scott's pi")
+    let (pairs, units) = r.two_coder_pairs("Scott's pi")?;
+    let rows: Vec<Vec<f64>> = pairs.iter().map(|p| p.map_or_else(Vec::new, |(a, b)| vec![a, b])).collect();
+    pooled(&CountTable::of_kinds(rows, &units, 2), Chance::Fleiss)?.into_estimate("Scott's pi")
 }
 
 /// Brennan and Prediger's (1981) coefficient (for two coders also called
@@ -696,7 +796,7 @@ pub fn conger_kappa(r: &Ratings) -> Result<Estimate, AgreementError> {
     for g in 0..r.n_coders() {
         let mut counts = vec![0.0; q];
         let mut n_g = 0.0;
-        for v in r.values.iter().filter_map(|row| row[g]) {
+        for v in r.rows().filter_map(|row| row[g]) {
             counts[category_index(&t.cats, v)] += 1.0;
             n_g += 1.0;
         }
@@ -737,22 +837,36 @@ pub fn conger_kappa(r: &Ratings) -> Result<Estimate, AgreementError> {
 /// [`AgreementError::WrongCoderCount`], [`AgreementError::NoPairableUnits`],
 /// [`AgreementError::NoVariation`] if both coders used one and the same value.
 pub fn cohen_kappa(r: &Ratings) -> Result<Estimate, AgreementError> {
-    let pairs = r.two_coder_pairs("Cohen's kappa")?;
-    let mut cats: Vec<f64> = pairs.iter().flat_map(|&(a, b)| [a, b]).collect();
+    let (pairs, units) = r.two_coder_pairs("Cohen's kappa")?;
+    let mut used = vec![false; pairs.len()];
+    for &k in &units {
+        used[k as usize] = true;
+    }
+    let mut cats: Vec<f64> =
+        pairs.iter().zip(&used).filter(|(_, u)| **u).flat_map(|(p, _)| p.map(|(a, b)| [a, b])).flatten().collect();
     cats.sort_by(f64::total_cmp);
     cats.dedup();
     let q = cats.len();
-    let nf = pairs.len() as f64;
+    let nf = units.len() as f64;
 
-    // Sparse contingency table: sorted (row, column) index pairs, run-length counted.
-    let mut idx: Vec<(usize, usize)> =
-        pairs.iter().map(|&(a, b)| (category_index(&cats, a), category_index(&cats, b))).collect();
-    idx.sort_unstable();
+    // Sparse contingency table: (row, column) index pairs, each counted (whole numbers, so
+    // the same in any order), sorted.
+    let mut per_kind = vec![0.0; pairs.len()];
+    for &k in &units {
+        per_kind[k as usize] += 1.0;
+    }
+    let mut idx: Vec<((usize, usize), f64)> = pairs
+        .iter()
+        .zip(&per_kind)
+        .filter(|(_, n)| **n > 0.0)
+        .filter_map(|(p, &n)| p.map(|(a, b)| ((category_index(&cats, a), category_index(&cats, b)), n)))
+        .collect();
+    idx.sort_unstable_by_key(|&(cell, _)| cell);
     let mut cells: Vec<((usize, usize), f64)> = Vec::new();
-    for cell in idx {
+    for (cell, n) in idx {
         match cells.last_mut() {
-            Some((last, c)) if *last == cell => *c += 1.0,
-            _ => cells.push((cell, 1.0)),
+            Some((last, c)) if *last == cell => *c += n,
+            _ => cells.push((cell, n)),
         }
     }
     let mut row = vec![0.0; q];
@@ -785,7 +899,7 @@ pub fn cohen_kappa(r: &Ratings) -> Result<Estimate, AgreementError> {
     term_b *= (1.0 - kappa).powi(2);
     let term_c = (kappa - pe * (1.0 - kappa)).powi(2);
     let var = (term_a + term_b - term_c) / (nf * (1.0 - pe).powi(2));
-    Parts { value: kappa, observed: po, expected: pe, se: Some(var.max(0.0).sqrt()), n_units: pairs.len() }
+    Parts { value: kappa, observed: po, expected: pe, se: Some(var.max(0.0).sqrt()), n_units: units.len() }
         .into_estimate("Cohen's kappa")
 }
 
@@ -814,36 +928,55 @@ fn pairable(r: &Ratings) -> CountTable {
 /// linearisation.
 fn alpha_core(
     cats: &[f64],
-    units: &[&[(usize, f64)]],
+    kinds: &[&[(usize, f64)]],
+    unit_kind: &[u32],
     delta: Delta<'_>,
     with_se: bool,
 ) -> Result<Parts, AgreementError> {
-    alpha_weighted(cats, units, None, delta, with_se)
+    alpha_weighted(cats, kinds, Order::Units(unit_kind), delta, with_se)
 }
 
-/// [`alpha_core`] of units each counted `weights[u]` times (once each without weights): what a
-/// bootstrap resample is, as the number of times it drew each distinct unit. The standard
-/// error is for unweighted units only.
+/// Which units [`alpha_weighted`] counts, of the distinct units it is given (kinds).
+#[derive(Clone, Copy)]
+enum Order<'a> {
+    /// Each unit as the number of its kind, in order.
+    Units(&'a [u32]),
+    /// Each kind counted so many times: what a bootstrap resample is, as the number of times
+    /// it drew each kind.
+    Weights(&'a [f64]),
+}
+
+/// [`alpha_core`] of the units `order` lists among `kinds`. The standard error is for units
+/// listed one by one only.
 fn alpha_weighted(
     cats: &[f64],
-    units: &[&[(usize, f64)]],
-    weights: Option<&[f64]>,
+    kinds: &[&[(usize, f64)]],
+    order: Order<'_>,
     delta: Delta<'_>,
     with_se: bool,
 ) -> Result<Parts, AgreementError> {
-    debug_assert!(weights.is_none() || !with_se, "the standard error is of unweighted units");
-    let weight = |u: usize| weights.map_or(1.0, |w| w[u]);
-    if units.is_empty() || (0..units.len()).all(|u| weight(u) == 0.0) {
+    debug_assert!(matches!(order, Order::Units(_)) || !with_se, "the standard error is of units listed one by one");
+    // Each unit's kind and weight, in order: every unit once, or every kind as often as drawn.
+    let each = |f: &mut dyn FnMut(usize, f64)| match order {
+        Order::Units(units) => units.iter().for_each(|&k| f(k as usize, 1.0)),
+        Order::Weights(w) => w.iter().enumerate().for_each(|(k, &w)| f(k, w)),
+    };
+    let (listed, counted) = match order {
+        Order::Units(units) => (units.len(), units.len() as f64),
+        Order::Weights(w) => (w.len(), w.iter().sum::<f64>()),
+    };
+    let mut used = vec![false; kinds.len()];
+    each(&mut |k, w| used[k] |= w != 0.0);
+    if listed == 0 || !used.iter().any(|&u| u) {
         return Err(AgreementError::NoPairableUnits);
     }
     let q = cats.len();
     let mut marg = vec![0.0; q];
-    for (ui, u) in units.iter().enumerate() {
-        let w = weight(ui);
-        for &(k, c) in *u {
-            marg[k] += w * c;
+    each(&mut |k, w| {
+        for &(c, n) in kinds[k] {
+            marg[c] += w * n;
         }
-    }
+    });
     let n: f64 = marg.iter().sum();
     if let Delta::Metric(Metric::Ratio) = delta
         && let Some(k) = (0..q).find(|&k| marg[k] > 0.0 && cats[k] < 0.0)
@@ -893,59 +1026,62 @@ fn alpha_weighted(
         return Err(AgreementError::NoVariation);
     }
 
-    // Observed disagreement per unit: D_u = Σ_{c≠k} n_uc n_uk δ_ck.
-    let mut d_units = Vec::with_capacity(units.len());
-    let mut do_sum = 0.0;
-    for (ui, u) in units.iter().enumerate() {
-        let w = weight(ui);
+    // Observed disagreement per unit: D_u = Σ_{c≠k} n_uc n_uk δ_ck, once a kind (a kind not
+    // drawn is not looked at, as if it were not there); the units summed one by one, in order.
+    let mut d_kinds = Vec::with_capacity(kinds.len());
+    for (u, &used) in kinds.iter().zip(&used) {
         let m_u = total(u);
         let mut d_u = 0.0;
-        // A unit not drawn is not looked at, as if it were not there.
-        if w != 0.0 {
+        if used {
             for (x, &(i, ci)) in u.iter().enumerate() {
                 for &(j, cj) in &u[x + 1..] {
                     d_u += 2.0 * ci * cj * diff(i, j)?;
                 }
             }
+        }
+        d_kinds.push((m_u, d_u));
+    }
+    let mut do_sum = 0.0;
+    each(&mut |k, w| {
+        if w != 0.0 {
+            let (m_u, d_u) = d_kinds[k];
             do_sum += w * d_u / (m_u - 1.0);
         }
-        d_units.push((m_u, d_u));
-    }
+    });
     let alpha = 1.0 - (n - 1.0) * do_sum / de_sum;
 
     let pa_prime = 1.0 - do_sum / n / delta_max;
     let pa = (1.0 - 1.0 / n) * pa_prime + 1.0 / n;
     let pe = 1.0 - de_sum / (n * n * delta_max);
 
-    let n_u = units.len() as f64;
-    let se = (with_se && units.len() >= 2 && 1.0 - pe > EPS).then(|| {
+    let n_u = listed as f64;
+    let se = (with_se && listed >= 2 && 1.0 - pe > EPS).then(|| {
         let alpha_prime = (pa_prime - pe) / (1.0 - pe);
         let r_bar = n / n_u;
+        let terms: Vec<f64> = kinds
+            .iter()
+            .zip(&d_kinds)
+            .map(|(u, &(m_u, d_u))| {
+                let pa_i = (m_u - d_u / (delta_max * (m_u - 1.0))) / r_bar - pa * (m_u - r_bar) / r_bar;
+                let k_i = (pa_i - pe) / (1.0 - pe);
+                let weighted: f64 = u.iter().map(|&(k, c)| c * (1.0 - s[k] / (n * delta_max))).sum();
+                let pe_i = weighted / r_bar - pe * (m_u - r_bar) / r_bar;
+                let x_i = k_i - 2.0 * (1.0 - alpha_prime) * (pe_i - pe) / (1.0 - pe);
+                (x_i - alpha_prime).powi(2)
+            })
+            .collect();
         let mut acc = 0.0;
-        for (u, &(m_u, d_u)) in units.iter().zip(&d_units) {
-            let pa_i = (m_u - d_u / (delta_max * (m_u - 1.0))) / r_bar - pa * (m_u - r_bar) / r_bar;
-            let k_i = (pa_i - pe) / (1.0 - pe);
-            let weighted: f64 = u.iter().map(|&(k, c)| c * (1.0 - s[k] / (n * delta_max))).sum();
-            let pe_i = weighted / r_bar - pe * (m_u - r_bar) / r_bar;
-            let x_i = k_i - 2.0 * (1.0 - alpha_prime) * (pe_i - pe) / (1.0 - pe);
-            acc += (x_i - alpha_prime).powi(2);
-        }
+        each(&mut |k, _| acc += terms[k]);
         (acc / (n_u * (n_u - 1.0))).max(0.0).sqrt()
     });
 
-    Ok(Parts {
-        value: alpha,
-        observed: pa,
-        expected: pe,
-        se,
-        n_units: weights.map_or(units.len(), |w| w.iter().sum::<f64>() as usize),
-    })
+    Ok(Parts { value: alpha, observed: pa, expected: pe, se, n_units: counted as usize })
 }
 
 fn alpha_with_delta(r: &Ratings, delta: Delta<'_>) -> Result<Estimate, AgreementError> {
     let t = pairable(r);
-    let units: Vec<&[(usize, f64)]> = t.units.iter().map(Vec::as_slice).collect();
-    alpha_core(&t.cats, &units, delta, true)?.into_estimate("Krippendorff's alpha")
+    let kinds: Vec<&[(usize, f64)]> = t.kinds.iter().map(Vec::as_slice).collect();
+    alpha_core(&t.cats, &kinds, &t.unit_kind, delta, true)?.into_estimate("Krippendorff's alpha")
 }
 
 /// Krippendorff's alpha for any number of coders and missing data:
@@ -992,12 +1128,12 @@ where
 /// [`AgreementError::NoPairableUnits`] if no unit has two ratings.
 pub fn coincidence_matrix(r: &Ratings) -> Result<CoincidenceMatrix, AgreementError> {
     let t = pairable(r);
-    if t.units.is_empty() {
+    if t.len() == 0 {
         return Err(AgreementError::NoPairableUnits);
     }
     let q = t.cats.len();
     let mut counts = vec![vec![0.0; q]; q];
-    for u in &t.units {
+    for u in t.units() {
         let m_u = total(u);
         for &(i, ci) in u {
             for &(j, cj) in u {
@@ -1097,28 +1233,38 @@ pub fn bootstrap_alpha_detailed(
         });
     }
     let t = pairable(r);
-    let units: Vec<&[(usize, f64)]> = t.units.iter().map(Vec::as_slice).collect();
+    let table_kinds: Vec<&[(usize, f64)]> = t.kinds.iter().map(Vec::as_slice).collect();
     let delta = Delta::Metric(metric);
-    let estimate = alpha_core(&t.cats, &units, delta, false)?.value;
+    let estimate = alpha_core(&t.cats, &table_kinds, &t.unit_kind, delta, false)?.value;
 
     // Units rated alike are one kind: a resample's alpha depends only on how many of each kind
     // it drew, so each resample counts its draws by kind and weighs the kinds (presence and
     // absence of a code by two coders is three kinds, however many passages). The draws are
     // those a resample of the units themselves makes. Resampled unit by unit, the 1.6 million
-    // passage-codes of 100 MB of notes took 2 minutes for 1,000 resamples.
-    let mut kind_of = Vec::with_capacity(units.len());
+    // passage-codes of 100 MB of notes took 2 minutes for 1,000 resamples. The kinds are
+    // numbered as the units first show them (the table's kinds may repeat counts).
+    let mut kind_of = Vec::with_capacity(t.len());
     let mut kinds: Vec<&[(usize, f64)]> = Vec::new();
     let mut known: HashMap<Vec<(usize, u64)>, usize> = HashMap::new();
-    for u in &units {
-        let key: Vec<(usize, u64)> = u.iter().map(|&(k, c)| (k, c.to_bits())).collect();
-        let kind = *known.entry(key).or_insert_with(|| {
-            kinds.push(u);
-            kinds.len() - 1
-        });
+    let mut of_table_kind: Vec<Option<usize>> = vec![None; t.kinds.len()];
+    for &k in &t.unit_kind {
+        let kind = match of_table_kind[k as usize] {
+            Some(kind) => kind,
+            None => {
+                let u = table_kinds[k as usize];
+                let key: Vec<(usize, u64)> = u.iter().map(|&(c, n)| (c, n.to_bits())).collect();
+                let kind = *known.entry(key).or_insert_with(|| {
+                    kinds.push(u);
+                    kinds.len() - 1
+                });
+                of_table_kind[k as usize] = Some(kind);
+                kind
+            }
+        };
         kind_of.push(kind);
     }
     let mut rng = SplitMix64(seed);
-    let n = units.len() as u64;
+    let n = t.len() as u64;
     let mut drawn = vec![0.0; kinds.len()];
     let mut values = Vec::with_capacity(resamples);
     for _ in 0..resamples {
@@ -1127,7 +1273,7 @@ pub fn bootstrap_alpha_detailed(
             // `below(n) < n`, and `n` came from a `usize`, so the index fits.
             drawn[kind_of[rng.below(n) as usize]] += 1.0;
         }
-        match alpha_weighted(&t.cats, &kinds, Some(&drawn), delta, false) {
+        match alpha_weighted(&t.cats, &kinds, Order::Weights(&drawn), delta, false) {
             Ok(p) if p.value.is_finite() => values.push(p.value),
             Ok(_) | Err(AgreementError::NoVariation) => {}
             Err(e) => return Err(e),
@@ -1584,19 +1730,75 @@ mod tests {
     }
 
     #[test]
+    fn a_table_of_kinds_gives_what_its_rows_give() {
+        // Rows listed one by one, and the same rows as kinds named per unit (the kinds in
+        // another order, one of them unused, with repeats of the same counts).
+        let rows = |spec: &[&str]| table(spec).values();
+        for spec in [&K1[..], &["1 1 2 2 1 1 2 2 1 . 1 2", "1 1 2 1 1 1 2 2 2 2 1 2"][..]] {
+            let by_rows = table(spec);
+            let units = rows(spec);
+            let mut kinds: Vec<Vec<Option<f64>>> = vec![vec![Some(9.0); units[0].len()]];
+            let mut unit_kind = Vec::new();
+            for u in units.iter().rev() {
+                let k = kinds.iter().position(|k| k == u).unwrap_or_else(|| {
+                    kinds.push(u.clone());
+                    kinds.len() - 1
+                });
+                unit_kind.push(k as u32);
+            }
+            unit_kind.reverse();
+            let by_kinds = Ratings::from_kinds(by_rows.coders().to_vec(), kinds, unit_kind).unwrap();
+            assert_eq!(by_rows, by_kinds);
+            assert_eq!(by_kinds.values(), units);
+            let two = by_rows.n_coders() == 2;
+            for (a, b) in [
+                (percent_agreement(&by_rows), percent_agreement(&by_kinds)),
+                (fleiss_kappa(&by_rows), fleiss_kappa(&by_kinds)),
+                (gwet_ac1(&by_rows), gwet_ac1(&by_kinds)),
+                (brennan_prediger(&by_rows, None), brennan_prediger(&by_kinds, None)),
+                (conger_kappa(&by_rows), conger_kappa(&by_kinds)),
+                (krippendorff_alpha(&by_rows, Metric::Ordinal), krippendorff_alpha(&by_kinds, Metric::Ordinal)),
+                (krippendorff_alpha(&by_rows, Metric::Nominal), krippendorff_alpha(&by_kinds, Metric::Nominal)),
+            ] {
+                assert_eq!(a, b);
+            }
+            if two {
+                assert_eq!(cohen_kappa(&by_rows), cohen_kappa(&by_kinds));
+                assert_eq!(scott_pi(&by_rows), scott_pi(&by_kinds));
+            }
+            assert_eq!(coincidence_matrix(&by_rows), coincidence_matrix(&by_kinds));
+            assert_eq!(
+                bootstrap_alpha_detailed(&by_rows, Metric::Nominal, 200, 3, 0.95),
+                bootstrap_alpha_detailed(&by_kinds, Metric::Nominal, 200, 3, 0.95)
+            );
+        }
+        // A unit naming a kind that is not there, and a kind of the wrong width, are refused.
+        let coders = vec!["a".to_string(), "b".to_string()];
+        assert!(matches!(
+            Ratings::from_kinds(coders.clone(), vec![vec![Some(1.0), None]], vec![0, 1]),
+            Err(AgreementError::InvalidArgument { .. })
+        ));
+        assert_eq!(
+            Ratings::from_kinds(coders, vec![vec![Some(1.0), None], vec![Some(1.0)]], vec![0, 0, 1]),
+            Err(AgreementError::RowWidth { unit: 2, expected: 2, found: 1 })
+        );
+    }
+
+    #[test]
     fn bootstrap_by_kinds_of_unit_equals_resampling_the_units_themselves() {
         // The same draws, each resample's units listed one by one, as the bootstrap once did.
         let r = table(&["1 1 2 2 1 1 2 2 1 . 1 2", "1 1 2 1 1 1 2 2 2 2 1 2", "1 2 2 2 1 1 2 . 1 2 1 2"]);
         for metric in [Metric::Nominal, Metric::Interval] {
             let b = bootstrap_alpha_detailed(&r, metric, 300, 11, 0.9).expect("bootstrap");
             let t = pairable(&r);
-            let units: Vec<&[(usize, f64)]> = t.units.iter().map(Vec::as_slice).collect();
+            let units: Vec<&[(usize, f64)]> = t.units().collect();
             let mut rng = SplitMix64(11);
             let n = units.len() as u64;
+            let one_each: Vec<u32> = (0..n as u32).collect();
             let mut values: Vec<f64> = (0..300)
                 .filter_map(|_| {
                     let sample: Vec<&[(usize, f64)]> = (0..n).map(|_| units[rng.below(n) as usize]).collect();
-                    alpha_core(&t.cats, &sample, Delta::Metric(metric), false).ok().map(|p| p.value)
+                    alpha_core(&t.cats, &sample, &one_each, Delta::Metric(metric), false).ok().map(|p| p.value)
                 })
                 .filter(|v| v.is_finite())
                 .collect();

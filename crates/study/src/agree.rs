@@ -139,9 +139,9 @@ pub struct Agreement {
     /// The codes compared.
     #[serde(skip)]
     pub codes: Vec<String>,
-    /// Each unit's id and, per coder, its codes.
+    /// Each unit's codes per coder (and for `--disagreements` its id, site and text).
     #[serde(skip)]
-    units: Vec<UnitCodes>,
+    units: Units,
     /// The number the units give each code.
     #[serde(skip)]
     number: HashMap<String, u32>,
@@ -253,11 +253,12 @@ impl Agreement {
         let mut out = Vec::new();
         for c in &self.codes {
             let Some(&k) = self.number.get(c) else { continue };
-            for u in &self.units {
+            for (u, &pattern) in self.units.pattern.iter().enumerate() {
+                let sets = &self.units.patterns[pattern as usize];
                 let yes: Vec<String> = self
                     .coders
                     .iter()
-                    .zip(&u.sets)
+                    .zip(sets)
                     .filter(|(_, s)| s.binary_search(&k).is_ok())
                     .map(|(n, _)| n.clone())
                     .collect();
@@ -265,21 +266,28 @@ impl Agreement {
                     continue;
                 }
                 let no: Vec<String> = self.coders.iter().filter(|n| !yes.contains(n)).cloned().collect();
-                let (site, text) = u.shown.as_deref().cloned().unwrap_or_default();
-                out.push(Disagreement { code: c.clone(), unit: u.id.clone(), site, coded_by: yes, not_by: no, text });
+                let (site, text) = self.units.shown.get(&u).cloned().unwrap_or_default();
+                let unit = self.units.ids.get(u).cloned().unwrap_or_default();
+                out.push(Disagreement { code: c.clone(), unit, site, coded_by: yes, not_by: no, text });
             }
         }
         out
     }
 }
 
-/// A unit of agreement: its id and, per coder, the numbers of its codes (sorted); with its
-/// site and text when disagreements are to be shown and the coders differ on it.
-#[derive(Clone, Debug)]
-struct UnitCodes {
-    id: String,
-    sets: Vec<Vec<u32>>,
-    shown: Option<Box<(String, String)>>,
+/// The units of agreement: each one's codes per coder, as the numbers of its codes (sorted),
+/// kept once per distinct pattern (a passage's pattern is mostly "nobody coded it"), and for
+/// `--disagreements` each one's id, and the site and text of those the coders differ on.
+#[derive(Clone, Debug, Default)]
+struct Units {
+    /// Each unit's pattern, as its number in `patterns`.
+    pattern: Vec<u32>,
+    patterns: Vec<Vec<Vec<u32>>>,
+    known: HashMap<Vec<Vec<u32>>, u32>,
+    /// Each unit's id (only for disagreements).
+    ids: Vec<String>,
+    /// Site and text, by unit (only for disagreements).
+    shown: HashMap<usize, (String, String)>,
 }
 
 /// What agreement takes from each batch of notes, and computes the coefficients from once
@@ -293,7 +301,7 @@ struct Gather<'a> {
     /// Every code name met, numbered: the units hold numbers, not names.
     names: Vec<String>,
     number: HashMap<String, u32>,
-    units: Vec<UnitCodes>,
+    units: Units,
     /// Notes every coder touched (in the site asked for).
     shared: usize,
     /// Sites of the notes read, and of those every coder touched, for the message when no
@@ -329,7 +337,7 @@ impl<'a> Gather<'a> {
             codes,
             names: Vec::new(),
             number: HashMap::new(),
-            units: Vec::new(),
+            units: Units::default(),
             shared: 0,
             sites: BTreeSet::new(),
             theirs: BTreeSet::new(),
@@ -417,9 +425,23 @@ impl<'a> Gather<'a> {
             let yes = sets.iter().filter(|s| s.binary_search(k).is_ok()).count();
             yes > 0 && yes < sets.len()
         };
-        let shown = (self.req.texts && self.codes.iter().any(differ))
-            .then(|| Box::new((site.unwrap_or("").to_string(), text())));
-        self.units.push(UnitCodes { id, sets, shown });
+        let u = self.units.pattern.len();
+        if self.req.texts {
+            if self.codes.iter().any(differ) {
+                self.units.shown.insert(u, (site.unwrap_or("").to_string(), text()));
+            }
+            self.units.ids.push(id);
+        }
+        let units = &mut self.units;
+        let pattern = match units.known.get(&sets) {
+            Some(&p) => p,
+            None => {
+                units.patterns.push(sets.clone());
+                units.known.insert(sets, (units.patterns.len() - 1) as u32);
+                (units.patterns.len() - 1) as u32
+            }
+        };
+        units.pattern.push(pattern);
     }
 
     /// The number of code `c`.
@@ -435,21 +457,8 @@ impl<'a> Gather<'a> {
 
     /// The coefficients, once every batch is in.
     fn finish(self, tell: &dyn Tell) -> Result<Agreement> {
-        let Gather {
-            req,
-            book,
-            sel,
-            codes,
-            names,
-            number,
-            units: kept,
-            shared,
-            sites,
-            theirs,
-            any,
-            all_suggested,
-            left,
-        } = self;
+        let Gather { req, book, sel, codes, names, number, units, shared, sites, theirs, any, all_suggested, left } =
+            self;
         let coders = &req.coders;
         if !req.include_suggested {
             // A coder whose codings are all suggestions (the rules) has nothing counted without
@@ -481,12 +490,57 @@ impl<'a> Gather<'a> {
         }
         let code_numbers: Vec<Option<u32>> = codes.iter().map(|c| number.get(c).copied()).collect();
         let has = |s: &[u32], k: Option<u32>| k.is_some_and(|k| s.binary_search(&k).is_ok());
-        let presence = |u: &UnitCodes, k: Option<u32>| -> Vec<Option<f64>> {
-            u.sets.iter().map(|s| Some(f64::from(u8::from(has(s, k))))).collect()
+        // Units per pattern.
+        let mut of_pattern = vec![0usize; units.patterns.len()];
+        for &p in &units.pattern {
+            of_pattern[p as usize] += 1;
+        }
+        // The table of codes `ks` (one code, or every code used in turn, pooled): each
+        // pattern's row for a code (the code's presence or absence per coder) is one of the
+        // table's kinds, and each unit names its pattern's; with the units some coder gave the
+        // code (a 1 in their row).
+        let table = |ks: &[Option<u32>]| -> Result<(Ratings, usize)> {
+            let mut kinds: Vec<Vec<Option<f64>>> = Vec::new();
+            let mut known: HashMap<Vec<bool>, u32> = HashMap::new();
+            let mut coded = 0;
+            let of: Vec<Vec<u32>> = ks
+                .iter()
+                .map(|&k| {
+                    units
+                        .patterns
+                        .iter()
+                        .zip(&of_pattern)
+                        .map(|(sets, &n)| {
+                            let row: Vec<bool> = sets.iter().map(|s| has(s, k)).collect();
+                            if row.contains(&true) {
+                                coded += n;
+                            }
+                            let next = kinds.len() as u32;
+                            *known.entry(row).or_insert_with_key(|row| {
+                                kinds.push(row.iter().map(|&b| Some(f64::from(u8::from(b)))).collect());
+                                next
+                            })
+                        })
+                        .collect()
+                })
+                .collect();
+            let unit_kind: Vec<u32> =
+                units.pattern.iter().flat_map(|&p| of.iter().map(move |kinds| kinds[p as usize])).collect();
+            Ok((Ratings::from_kinds(coders.clone(), kinds, unit_kind)?, coded))
         };
         // Units some coder gave each code.
-        let coded: Vec<usize> =
-            code_numbers.iter().map(|&k| kept.iter().filter(|u| u.sets.iter().any(|s| has(s, k))).count()).collect();
+        let coded: Vec<usize> = code_numbers
+            .iter()
+            .map(|&k| {
+                units
+                    .patterns
+                    .iter()
+                    .zip(&of_pattern)
+                    .filter(|(sets, _)| sets.iter().any(|s| has(s, k)))
+                    .map(|(_, n)| n)
+                    .sum()
+            })
+            .collect();
         // The codes some coder gave in these units: only they are pooled, as a code nobody
         // used would add units where every coder agrees by saying nothing.
         let used: Vec<Option<u32>> =
@@ -495,17 +549,14 @@ impl<'a> Gather<'a> {
         // by side on the cores (each row's resamples have their own seeded draws, so the rows
         // are the same in any order): 1,000 resamples of 1.6 million pooled units are seconds.
         let code_row = |((c, &k), coded): ((&String, &Option<u32>), &usize)| -> Result<Row> {
-            let matrix: Vec<Vec<Option<f64>>> = kept.iter().map(|u| presence(u, k)).collect();
-            Ok(Row::of(c, &Ratings::new(coders.clone(), matrix)?, *coded, req))
+            let (r, _) = table(&[k])?;
+            Ok(Row::of(c, &r, *coded, req))
         };
         let pooled_row = || -> Option<Row> {
             if codes.len() <= 1 || used.is_empty() {
                 return None;
             }
-            let pooled: Vec<Vec<Option<f64>>> =
-                kept.iter().flat_map(|u| used.iter().map(move |&k| presence(u, k))).collect();
-            let coded = pooled.iter().filter(|r| r.contains(&Some(1.0))).count();
-            let r = Ratings::new(coders.clone(), pooled).ok()?;
+            let (r, coded) = table(&used).ok()?;
             Some(Row::of("(all codes, pooled)", &r, coded, req))
         };
         let (per_code, pooled) = rayon::join(
@@ -519,13 +570,13 @@ impl<'a> Gather<'a> {
         let mut not_in_book: BTreeMap<&str, usize> = BTreeMap::new();
         if req.code.is_none() {
             let outside: Vec<bool> = names.iter().map(|c| book.code(c).is_none()).collect();
-            for u in &kept {
+            for (sets, &n) in units.patterns.iter().zip(&of_pattern) {
                 let mut unit_codes: Vec<u32> =
-                    u.sets.iter().flatten().copied().filter(|&k| outside[k as usize]).collect();
+                    sets.iter().flatten().copied().filter(|&k| outside[k as usize]).collect();
                 unit_codes.sort_unstable();
                 unit_codes.dedup();
                 for k in unit_codes {
-                    *not_in_book.entry(names[k as usize].as_str()).or_default() += 1;
+                    *not_in_book.entry(names[k as usize].as_str()).or_default() += n;
                 }
             }
         }
@@ -553,13 +604,13 @@ impl<'a> Gather<'a> {
         let caption = format!(
             "Agreement of {} over {} {unit} of {} note(s){}; {}; nominal presence/absence per code{}{pooled_over}{}{not_in_book}.",
             coders.join(", "),
-            kept.len(),
+            units.pattern.len(),
             shared,
             req.site.as_ref().map(|s| format!(" in {s}")).unwrap_or_default(),
             sel.describe(),
             if req.exclude_uncoded { ", units no coder coded left out" } else { "" },
             if left.is_empty() { String::new() } else { format!("; {left}") }
         );
-        Ok(Agreement { caption, coders: coders.clone(), unit, rows, codes, units: kept, number })
+        Ok(Agreement { caption, coders: coders.clone(), unit, rows, codes, units, number })
     }
 }
