@@ -36,6 +36,7 @@
 //! Fleiss (1971); Fleiss, Cohen & Everitt (1969); Gwet (2014) "Handbook of
 //! Inter-Rater Reliability", 4th ed.; Brennan & Prediger (1981); Conger (1980).
 
+use std::borrow::Cow;
 use std::collections::HashMap;
 use std::fmt;
 
@@ -391,7 +392,10 @@ impl Ratings {
     /// The (first coder, second coder) pairs of units both coders rated: each kind's pair
     /// (`None` for a kind not rated by both), and the units that have one, as their kinds.
     #[allow(clippy::type_complexity)]
-    fn two_coder_pairs(&self, statistic: &'static str) -> Result<(Vec<Option<(f64, f64)>>, Vec<u32>), AgreementError> {
+    fn two_coder_pairs(
+        &self,
+        statistic: &'static str,
+    ) -> Result<(Vec<Option<(f64, f64)>>, Cow<'_, [u32]>), AgreementError> {
         if self.coders.len() != 2 {
             return Err(AgreementError::WrongCoderCount { statistic, found: self.coders.len() });
         }
@@ -403,7 +407,7 @@ impl Ratings {
                 _ => None,
             })
             .collect();
-        let units: Vec<u32> = self.unit_kind.iter().copied().filter(|&k| pairs[k as usize].is_some()).collect();
+        let units = kept_units(&self.unit_kind, |k| pairs[k].is_some());
         if units.is_empty() {
             return Err(AgreementError::NoPairableUnits);
         }
@@ -483,22 +487,23 @@ pub struct BootstrapInterval {
 /// Units as sparse category counts: each distinct unit (`kinds`) as `(category index, count)`
 /// sorted by index, and each unit with at least one rating as the number of its kind, in
 /// order (`unit_kind`). Two kinds may hold the same counts.
-struct CountTable {
+struct CountTable<'a> {
     cats: Vec<f64>,
     kinds: Vec<Vec<(usize, f64)>>,
-    unit_kind: Vec<u32>,
+    /// The table's own list when every unit counts (28 million units are 112 MB).
+    unit_kind: Cow<'a, [u32]>,
 }
 
-impl CountTable {
+impl<'a> CountTable<'a> {
     /// The units of `r` with at least `min` (1 or more) ratings.
-    fn present(r: &Ratings, min: usize) -> Self {
+    fn present(r: &'a Ratings, min: usize) -> Self {
         let values = |row: &[Option<f64>]| row.iter().flatten().copied().collect::<Vec<f64>>();
         Self::of_kinds(r.kinds.iter().map(|row| values(row)).collect(), &r.unit_kind, min)
     }
 
     /// The units `unit_kind` names among the rows `kinds`, those with at least `min` (1 or
     /// more) values.
-    fn of_kinds(kinds: Vec<Vec<f64>>, unit_kind: &[u32], min: usize) -> Self {
+    fn of_kinds(kinds: Vec<Vec<f64>>, unit_kind: &'a [u32], min: usize) -> Self {
         let kept: Vec<bool> = kinds.iter().map(|row| row.len() >= min.max(1)).collect();
         let mut used = vec![false; kinds.len()];
         for &k in unit_kind {
@@ -530,7 +535,7 @@ impl CountTable {
                 counts
             })
             .collect();
-        let unit_kind = unit_kind.iter().copied().filter(|&k| kept[k as usize]).collect();
+        let unit_kind = kept_units(unit_kind, |k| kept[k]);
         Self { cats, kinds: counts, unit_kind }
     }
 
@@ -543,6 +548,18 @@ impl CountTable {
     fn units(&self) -> impl Iterator<Item = &[(usize, f64)]> + '_ {
         self.unit_kind.iter().map(|&k| self.kinds[k as usize].as_slice())
     }
+}
+
+/// The units of `unit_kind` whose kind `keep` keeps: the list itself when it keeps every one,
+/// else a copy of the exact size.
+fn kept_units(unit_kind: &[u32], keep: impl Fn(usize) -> bool) -> Cow<'_, [u32]> {
+    let n = unit_kind.iter().filter(|&&k| keep(k as usize)).count();
+    if n == unit_kind.len() {
+        return Cow::Borrowed(unit_kind);
+    }
+    let mut kept = Vec::with_capacity(n);
+    kept.extend(unit_kind.iter().copied().filter(|&k| keep(k as usize)));
+    Cow::Owned(kept)
 }
 
 /// Position of `v` in the sorted, deduplicated `cats` (which contains `v`).
@@ -639,7 +656,7 @@ fn pooled(t: &CountTable, chance: Chance) -> Result<Parts, AgreementError> {
     let pa = t.unit_kind.iter().map(|&k| pa_kinds[k as usize]).sum::<f64>() / n2f;
 
     let mut pi = vec![0.0; q];
-    for &k in &t.unit_kind {
+    for &k in t.unit_kind.iter() {
         let r = totals[k as usize];
         for &(c_k, c) in &t.kinds[k as usize] {
             pi[c_k] += c / r / nf;
@@ -839,7 +856,7 @@ pub fn conger_kappa(r: &Ratings) -> Result<Estimate, AgreementError> {
 pub fn cohen_kappa(r: &Ratings) -> Result<Estimate, AgreementError> {
     let (pairs, units) = r.two_coder_pairs("Cohen's kappa")?;
     let mut used = vec![false; pairs.len()];
-    for &k in &units {
+    for &k in units.iter() {
         used[k as usize] = true;
     }
     let mut cats: Vec<f64> =
@@ -852,7 +869,7 @@ pub fn cohen_kappa(r: &Ratings) -> Result<Estimate, AgreementError> {
     // Sparse contingency table: (row, column) index pairs, each counted (whole numbers, so
     // the same in any order), sorted.
     let mut per_kind = vec![0.0; pairs.len()];
-    for &k in &units {
+    for &k in units.iter() {
         per_kind[k as usize] += 1.0;
     }
     let mut idx: Vec<((usize, usize), f64)> = pairs
@@ -915,7 +932,7 @@ enum Delta<'a> {
 }
 
 /// Pairable units (at least two values) of a table, as sparse counts.
-fn pairable(r: &Ratings) -> CountTable {
+fn pairable(r: &Ratings) -> CountTable<'_> {
     CountTable::present(r, 2)
 }
 
@@ -1243,11 +1260,11 @@ pub fn bootstrap_alpha_detailed(
     // those a resample of the units themselves makes. Resampled unit by unit, the 1.6 million
     // passage-codes of 100 MB of notes took 2 minutes for 1,000 resamples. The kinds are
     // numbered as the units first show them (the table's kinds may repeat counts).
-    let mut kind_of = Vec::with_capacity(t.len());
+    let mut kind_of: Vec<u32> = Vec::with_capacity(t.len());
     let mut kinds: Vec<&[(usize, f64)]> = Vec::new();
     let mut known: HashMap<Vec<(usize, u64)>, usize> = HashMap::new();
     let mut of_table_kind: Vec<Option<usize>> = vec![None; t.kinds.len()];
-    for &k in &t.unit_kind {
+    for &k in t.unit_kind.iter() {
         let kind = match of_table_kind[k as usize] {
             Some(kind) => kind,
             None => {
@@ -1261,7 +1278,7 @@ pub fn bootstrap_alpha_detailed(
                 kind
             }
         };
-        kind_of.push(kind);
+        kind_of.push(kind as u32);
     }
     let mut rng = SplitMix64(seed);
     let n = t.len() as u64;
@@ -1271,7 +1288,7 @@ pub fn bootstrap_alpha_detailed(
         drawn.fill(0.0);
         for _ in 0..n {
             // `below(n) < n`, and `n` came from a `usize`, so the index fits.
-            drawn[kind_of[rng.below(n) as usize]] += 1.0;
+            drawn[kind_of[rng.below(n) as usize] as usize] += 1.0;
         }
         match alpha_weighted(&t.cats, &kinds, Order::Weights(&drawn), delta, false) {
             Ok(p) if p.value.is_finite() => values.push(p.value),

@@ -170,6 +170,17 @@ impl Coding {
     }
 }
 
+/// A review decision on a coding, for [`Ledger::append_statuses`]: its id, its note and when.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Decision {
+    /// The coding's id.
+    pub id: String,
+    /// Its note.
+    pub doc: String,
+    /// When it was decided.
+    pub time: String,
+}
+
 /// One line of a ledger.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "op", rename_all = "lowercase")]
@@ -469,6 +480,25 @@ impl Ledger {
         }
         let adds: Vec<AddRef<'_>> = codings.into_iter().map(AddRef::Add).collect();
         self.write_lines(&adds)
+    }
+
+    /// [`Ledger::append`] of a `status` event for each of `decisions` (a coding's id and note,
+    /// and when), every one `status` by `by`, without making the events: the lines are the
+    /// same. An [`Event`] is as large as its largest kind, a whole coding: 580,000 decisions at
+    /// 2 GB of notes held as events were most of `code review --accept`'s 1.2 GB.
+    pub fn append_statuses(&self, decisions: &[Decision], status: Status, by: &str) -> Result<()> {
+        /// A `status` event of borrowed parts: written as [`Event::Status`] is.
+        #[derive(Serialize)]
+        #[serde(tag = "op", rename_all = "lowercase")]
+        enum StatusRef<'a> {
+            Status { id: &'a str, doc: &'a str, status: Status, by: &'a str, time: &'a str },
+        }
+        if decisions.is_empty() {
+            return Ok(());
+        }
+        let lines: Vec<StatusRef<'_>> =
+            decisions.iter().map(|d| StatusRef::Status { id: &d.id, doc: &d.doc, status, by, time: &d.time }).collect();
+        self.write_lines(&lines).map(|_| ())
     }
 
     /// Writes each of `items` as a JSON line under the lock, then one fsync: the lines are made
@@ -898,6 +928,30 @@ mod tests {
         assert_eq!(left, right);
         assert_eq!((start, end), (0, left.len() as u64));
         assert_eq!(a.read().unwrap().current().count(), 5000);
+    }
+
+    #[test]
+    fn decisions_written_from_their_parts_are_the_lines_of_their_events() {
+        let dir = tempfile::tempdir().unwrap();
+        let decisions: Vec<Decision> = (0..5000)
+            .map(|i| Decision { id: format!("c{i}"), doc: format!("notes/a \"{i}\".md"), time: now() })
+            .collect();
+        let (a, b) = (Ledger::new(dir.path(), "a").unwrap(), Ledger::new(dir.path(), "b").unwrap());
+        a.append_statuses(&decisions, Status::Rejected, "hb").unwrap();
+        let events: Vec<Event> = decisions
+            .iter()
+            .map(|d| Event::Status {
+                id: d.id.clone(),
+                doc: Some(d.doc.clone()),
+                status: Status::Rejected,
+                by: "hb".into(),
+                time: d.time.clone(),
+            })
+            .collect();
+        b.append(&events).unwrap();
+        assert_eq!(fs::read(a.path()).unwrap(), fs::read(b.path()).unwrap());
+        a.append_statuses(&[], Status::Accepted, "hb").unwrap();
+        assert_eq!(fs::read(a.path()).unwrap(), fs::read(b.path()).unwrap());
     }
 
     #[test]

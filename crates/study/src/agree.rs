@@ -524,8 +524,8 @@ impl<'a> Gather<'a> {
                         .collect()
                 })
                 .collect();
-            let unit_kind: Vec<u32> =
-                units.pattern.iter().flat_map(|&p| of.iter().map(move |kinds| kinds[p as usize])).collect();
+            let mut unit_kind: Vec<u32> = Vec::with_capacity(units.pattern.len() * ks.len());
+            unit_kind.extend(units.pattern.iter().flat_map(|&p| of.iter().map(move |kinds| kinds[p as usize])));
             Ok((Ratings::from_kinds(coders.clone(), kinds, unit_kind)?, coded))
         };
         // Units some coder gave each code.

@@ -408,20 +408,20 @@ pub fn decide_all(
     tell: &dyn Tell,
 ) -> Result<usize> {
     ledger::validate_coder(reviewer)?;
-    let mut events: BTreeMap<String, Vec<Event>> = BTreeMap::new();
+    let mut decisions: BTreeMap<String, Vec<ledger::Decision>> = BTreeMap::new();
     let mut n = 0;
     suggestions(project, filter, tell, |c, _, _| {
-        events.entry(c.coder.clone()).or_default().push(Event::Status {
-            id: c.id.clone(),
-            doc: Some(c.doc.clone()),
-            status,
-            by: reviewer.to_string(),
-            time: now(),
-        });
+        let decision = ledger::Decision { id: c.id.clone(), doc: c.doc.clone(), time: now() };
+        match decisions.get_mut(&c.coder) {
+            Some(d) => d.push(decision),
+            None => {
+                decisions.insert(c.coder.clone(), vec![decision]);
+            }
+        }
         n += 1;
     })?;
-    for (coder, events) in &events {
-        Ledger::new(project.root(), coder)?.append(events)?;
+    for (coder, decisions) in &decisions {
+        Ledger::new(project.root(), coder)?.append_statuses(decisions, status, reviewer)?;
     }
     reviewed(project)?;
     Ok(n)
