@@ -120,7 +120,7 @@ pub fn run(g: &Globals, a: Args) -> Result<ExitCode> {
     // Many shared notes are read a batch at a time; a few, at once.
     let project = g.project()?;
     let agreement = match study::shared_notes(&project, &coders)? {
-        Some(shared) if shared.len() > agree::NOTES_AT_ONCE => Agreement::in_batches(&project, &shared, &req, g)?,
+        Some(shared) if shared.len() > study::NOTES_AT_ONCE => Agreement::in_batches(&project, &shared, &req, g)?,
         Some(shared) => Agreement::of(&Study::load_notes(project, &shared, g)?, &req, g)?,
         None => Agreement::of(&Study::load(project, g)?, &req, g)?,
     };

@@ -1176,7 +1176,7 @@ fn eval(g: &Globals, a: EvalArgs) -> Result<ExitCode> {
     // Many such notes are read a batch at a time.
     let project = g.project()?;
     let e = match study::shared_notes(&project, std::slice::from_ref(&a.against))? {
-        Some(judged) if judged.len() > code::EVAL_NOTES_AT_ONCE => {
+        Some(judged) if judged.len() > study::NOTES_AT_ONCE => {
             code::Eval::in_batches(&project, &judged, &a.coder, &a.against, g)?
         }
         Some(judged) => code::Eval::of(&Study::load_notes(project, &judged, g)?, &a.coder, &a.against)?,

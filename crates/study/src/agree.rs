@@ -199,14 +199,9 @@ fn unit_name(unit: Unit) -> &'static str {
     if unit == Unit::Passage { "passages" } else { "notes" }
 }
 
-/// Past this many shared notes, agreement reads them a batch at a time
-/// ([`Agreement::in_batches`]) rather than all at once ([`Agreement::of`]): rules against a
-/// coder who reviewed suggestions in 14,700 of 100 MB's notes took 1.15 GB at once.
-pub const NOTES_AT_ONCE: usize = 2_000;
-
 impl Agreement {
-    /// Agreement of `req.coders` over `study` (the notes they share, [`Study::load_shared`], or
-    /// the whole study). An error names what is missing: a coder without codings, an unknown
+    /// Agreement of `req.coders` over `study` (the notes they share, [`crate::study::shared_notes`],
+    /// or the whole study). An error names what is missing: a coder without codings, an unknown
     /// code, no note every coder touched. A coder whose codings are all suggestions, counted
     /// without them, is warned of.
     pub fn of(study: &Study, req: &Request, tell: &dyn Tell) -> Result<Agreement> {
@@ -497,24 +492,18 @@ impl<'a> Gather<'a> {
         }
         // The table of codes `ks` (one code, or every code used in turn, pooled): each
         // pattern's row for a code (the code's presence or absence per coder) is one of the
-        // table's kinds, and each unit names its pattern's; with the units some coder gave the
-        // code (a 1 in their row).
-        let table = |ks: &[Option<u32>]| -> Result<(Ratings, usize)> {
+        // table's kinds, and each unit names its pattern's.
+        let table = |ks: &[Option<u32>]| -> Result<Ratings> {
             let mut kinds: Vec<Vec<Option<f64>>> = Vec::new();
             let mut known: HashMap<Vec<bool>, u32> = HashMap::new();
-            let mut coded = 0;
             let of: Vec<Vec<u32>> = ks
                 .iter()
                 .map(|&k| {
                     units
                         .patterns
                         .iter()
-                        .zip(&of_pattern)
-                        .map(|(sets, &n)| {
+                        .map(|sets| {
                             let row: Vec<bool> = sets.iter().map(|s| has(s, k)).collect();
-                            if row.contains(&true) {
-                                coded += n;
-                            }
                             let next = kinds.len() as u32;
                             *known.entry(row).or_insert_with_key(|row| {
                                 kinds.push(row.iter().map(|&b| Some(f64::from(u8::from(b)))).collect());
@@ -526,7 +515,7 @@ impl<'a> Gather<'a> {
                 .collect();
             let mut unit_kind: Vec<u32> = Vec::with_capacity(units.pattern.len() * ks.len());
             unit_kind.extend(units.pattern.iter().flat_map(|&p| of.iter().map(move |kinds| kinds[p as usize])));
-            Ok((Ratings::from_kinds(coders.clone(), kinds, unit_kind)?, coded))
+            Ok(Ratings::from_kinds(coders.clone(), kinds, unit_kind)?)
         };
         // Units some coder gave each code.
         let coded: Vec<usize> = code_numbers
@@ -549,15 +538,15 @@ impl<'a> Gather<'a> {
         // by side on the cores (each row's resamples have their own seeded draws, so the rows
         // are the same in any order): 1,000 resamples of 1.6 million pooled units are seconds.
         let code_row = |((c, &k), coded): ((&String, &Option<u32>), &usize)| -> Result<Row> {
-            let (r, _) = table(&[k])?;
-            Ok(Row::of(c, &r, *coded, req))
+            Ok(Row::of(c, &table(&[k])?, *coded, req))
         };
         let pooled_row = || -> Option<Row> {
             if codes.len() <= 1 || used.is_empty() {
                 return None;
             }
-            let (r, coded) = table(&used).ok()?;
-            Some(Row::of("(all codes, pooled)", &r, coded, req))
+            // A pooled unit is coded where its code is: the codes' counts summed.
+            let r = table(&used).ok()?;
+            Some(Row::of("(all codes, pooled)", &r, coded.iter().sum(), req))
         };
         let (per_code, pooled) = rayon::join(
             || codes.par_iter().zip(&code_numbers).zip(&coded).map(code_row).collect::<Vec<_>>(),

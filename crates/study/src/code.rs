@@ -539,9 +539,6 @@ impl Eval {
     }
 }
 
-/// Past this many notes judged, `code eval` reads them a batch at a time ([`Eval::in_batches`]).
-pub const EVAL_NOTES_AT_ONCE: usize = 2_000;
-
 /// The counts of [`Eval`] over some notes judged: per code of the codebook true and false
 /// positives and false negatives, the notes judged whole, those where only rejected
 /// suggestions count, and whether the coder evaluated has a suggestion on any of them.
@@ -812,12 +809,6 @@ fn warn_unknown(tell: &dyn Tell, what: &str, name: &str, known: &std::collection
     tell.warn(&format!("no {what} `{name}` {among}; {hint}"));
 }
 
-/// Notes a coder's codings may be on past which `code list --coder` reads the notes a batch at a
-/// time, as for the whole study, rather than all at once: the rules' 210,000 suggestions on 100
-/// MB of notes took 788 MB read at once (every note's text, and each listed coding's words, held
-/// to the end), which at 2 GB of notes would have been 16 GB.
-const ONE_CODER_NOTES_AT_ONCE: usize = 2_000;
-
 /// The codings `filter` admits, those that stand on their text note by note and then the
 /// orphans (marked, with why: nothing is dropped from view), each handed to `each` as soon as
 /// its batch of notes is placed (the orphans, usually few, at the end): a list of any length in
@@ -831,7 +822,7 @@ pub fn list_each(
     tell: &dyn Tell,
     each: &mut dyn FnMut(Listed) -> Result<()>,
 ) -> Result<()> {
-    list_each_at_once(project, filter, tell, ONE_CODER_NOTES_AT_ONCE, each)
+    list_each_at_once(project, filter, tell, crate::study::NOTES_AT_ONCE, each)
 }
 
 /// [`list_each`] reading a coder's notes all at once up to `at_once` of them.

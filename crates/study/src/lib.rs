@@ -96,6 +96,17 @@ mod tests {
         }
     }
 
+    /// Writes `text` to file `rel` of `dir`, making its folders.
+    fn put(dir: &std::path::Path, rel: &str, text: impl AsRef<[u8]>) {
+        let p = dir.join(rel);
+        std::fs::create_dir_all(p.parent().unwrap()).unwrap();
+        std::fs::write(p, text).unwrap();
+    }
+
+    /// A codebook of two codes.
+    const TRUST_AND_MONEY: &str =
+        "[[code]]\nid = \"trust\"\nname = \"Trust\"\n\n[[code]]\nid = \"money\"\nname = \"Money\"\n";
+
     #[test]
     fn first_few_says_how_many_more() {
         let items = ["a", "b", "c", "d"];
@@ -107,11 +118,7 @@ mod tests {
     #[test]
     fn a_second_front_end_opens_reads_and_counts_a_study_through_the_library_alone() {
         let dir = tempfile::tempdir().unwrap();
-        let write = |rel: &str, text: &[u8]| {
-            let p = dir.path().join(rel);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, text).unwrap();
-        };
+        let write = |rel: &str, text: &[u8]| put(dir.path(), rel, text);
         write("fieldnotes.toml", b"name = \"t\"\ncoder = \"hb\"\n");
         write("codebook.toml", b"[[code]]\nid = \"trust\"\nname = \"Trust\"\n");
         write("notes/fife/a.md", b"---\nsite: Fife\n---\nWe built trust slowly.\n\nThen the budget.\n");
@@ -154,16 +161,9 @@ mod tests {
     #[test]
     fn a_coders_list_is_the_same_read_at_once_or_a_batch_at_a_time() {
         let dir = tempfile::tempdir().unwrap();
-        let write = |rel: &str, text: &str| {
-            let p = dir.path().join(rel);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, text).unwrap();
-        };
+        let write = |rel: &str, text: &str| put(dir.path(), rel, text);
         write("fieldnotes.toml", "name = \"t\"\ncoder = \"hb\"\n");
-        write(
-            "codebook.toml",
-            "[[code]]\nid = \"trust\"\nname = \"Trust\"\n\n[[code]]\nid = \"money\"\nname = \"Money\"\n",
-        );
+        write("codebook.toml", TRUST_AND_MONEY);
         write("notes/fife/a.md", "---\nsite: Fife\n---\nWe built trust slowly.\n\nThen the budget.\n");
         write("notes/fife/b.md", "---\nsite: Fife\n---\nThe budget was cut.\n\nTrust held.\n");
         write("notes/dundee/c.md", "---\nsite: Dundee\n---\nTrust and money.\n");
@@ -226,17 +226,10 @@ mod tests {
     #[test]
     fn agreement_and_eval_are_the_same_over_notes_read_at_once_or_a_batch_at_a_time() {
         let dir = tempfile::tempdir().unwrap();
-        let write = |rel: &str, text: &str| {
-            let p = dir.path().join(rel);
-            std::fs::create_dir_all(p.parent().unwrap()).unwrap();
-            std::fs::write(p, text).unwrap();
-        };
+        let write = |rel: &str, text: &str| put(dir.path(), rel, text);
         // Notes of 300 KB: at least 1 MB a batch, so that they come in several.
         write("fieldnotes.toml", "name = \"t\"\ncoder = \"hb\"\n\n[index]\nbatch_mb = 1\n");
-        write(
-            "codebook.toml",
-            "[[code]]\nid = \"trust\"\nname = \"Trust\"\n\n[[code]]\nid = \"money\"\nname = \"Money\"\n",
-        );
+        write("codebook.toml", TRUST_AND_MONEY);
         let filler = "The minutes were read and agreed without comment.\n\n".repeat(6_000);
         let mut coded = Vec::new();
         for i in 0..5 {
@@ -301,7 +294,7 @@ mod tests {
             request(agree::Unit::Passage, Some("Perth"), false),
         ] {
             let kept = Kept::default();
-            let study = Study::load_shared(project.clone(), &coders, &kept).unwrap().unwrap();
+            let study = Study::load_notes(project.clone(), &shared, &kept).unwrap();
             let at_once = shown(agree::Agreement::of(&study, &req, &kept), kept);
             let kept = Kept::default();
             let batched = shown(agree::Agreement::in_batches(&project, &shared, &req, &kept), kept);
