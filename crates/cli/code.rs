@@ -330,8 +330,10 @@ pub fn auto_code(
 /// batches are held at once (one read ahead, one coded, one waiting for the writer, one being
 /// written), and a small batch is memory the allocator hands on to the next rather than fresh
 /// pages the system must zero: at 100 MB of notes, in turns, 16 MB batches took 1.10 s and 208
-/// MB, 4 MB 1.05 s and 189 MB, 2 MB 1.03 s and 153 MB (BENCHMARKS.md, run 31).
-const AUTO_BATCH_MB: usize = 4;
+/// MB, 4 MB 1.05 s and 189 MB, 2 MB 1.03 s and 153 MB (BENCHMARKS.md, run 31); with the
+/// lighter writer of run 36, 4 MB 1.05 s and 176-180 MB, 2 MB 1.02 s and 136 MB, 1 MB 1.06 s
+/// (in turns, median of 10).
+const AUTO_BATCH_MB: usize = 2;
 
 /// A batch of notes coded: the notes, their codings before the run and the new suggestions.
 struct Batch {

@@ -472,14 +472,11 @@ impl Ledger {
     /// [`Ledger::append_at`] of an `add` event for each of `codings`, without making the events:
     /// the lines are the same.
     pub fn append_adds<'c>(&self, codings: impl IntoIterator<Item = &'c Coding>) -> Result<(u64, u64)> {
-        /// An `add` event of a borrowed coding: written as [`Event::Add`] is.
-        #[derive(Serialize)]
-        #[serde(tag = "op", rename_all = "lowercase")]
-        enum AddRef<'a> {
-            Add(&'a Coding),
-        }
-        let adds: Vec<AddRef<'_>> = codings.into_iter().map(AddRef::Add).collect();
-        self.write_lines(&adds)
+        let adds: Vec<&Coding> = codings.into_iter().collect();
+        self.write_lines_by(&adds, |buf, c| {
+            add_line(buf, c);
+            Ok(())
+        })
     }
 
     /// [`Ledger::append`] of a `status` event for each of `decisions` (a coding's id and note,
@@ -506,14 +503,26 @@ impl Ledger {
     /// order. A write cut short leaves whole lines and a torn one, set aside by the next writer.
     /// Returns the ledger's length before and after.
     fn write_lines<T: Serialize + Sync>(&self, items: &[T]) -> Result<(u64, u64)> {
+        self.write_lines_by(items, |buf, item| {
+            serde_json::to_writer(&mut *buf, item).map_err(|e| Error::Rules { message: e.to_string() })?;
+            buf.push(b'\n');
+            Ok(())
+        })
+    }
+
+    /// [`Ledger::write_lines`] with each item's line (its newline included) written by `line`.
+    fn write_lines_by<T: Sync>(
+        &self,
+        items: &[T],
+        line: impl Fn(&mut Vec<u8>, &T) -> Result<()> + Sync,
+    ) -> Result<(u64, u64)> {
         use rayon::prelude::*;
         let chunks: Vec<Vec<u8>> = items
             .par_chunks(2048)
             .map(|chunk| {
                 let mut buf = Vec::with_capacity(chunk.len() * 256);
                 for item in chunk {
-                    serde_json::to_writer(&mut buf, item).map_err(|e| Error::Rules { message: e.to_string() })?;
-                    buf.push(b'\n');
+                    line(&mut buf, item)?;
                 }
                 Ok(buf)
             })
@@ -864,9 +873,166 @@ pub fn anchor_where(coding: &Coding, doc: Option<&Document>, accept: impl Fn(usi
     }
 }
 
+/// The line `serde_json` writes for `Event::Add(c)`, its newline after it, appended to `out`,
+/// written here: the fields in the same order, those it skips when empty skipped, each string
+/// escaped as it escapes them. Through serde, the lines of `code auto`'s 190,000 suggestions
+/// at 100 MB were 6% of the command's instructions, most of them looking at each byte of each
+/// string for a character to escape; [`json_str`] looks at eight at a time. A property test
+/// holds the two to the same bytes.
+fn add_line(out: &mut Vec<u8>, c: &Coding) {
+    let mut n = itoa::Buffer::new();
+    out.extend_from_slice(b"{\"op\":\"add\",\"id\":");
+    json_str(out, &c.id);
+    out.extend_from_slice(b",\"doc\":");
+    json_str(out, &c.doc);
+    out.extend_from_slice(b",\"start\":");
+    out.extend_from_slice(n.format(c.start).as_bytes());
+    out.extend_from_slice(b",\"end\":");
+    out.extend_from_slice(n.format(c.end).as_bytes());
+    out.extend_from_slice(b",\"hash\":");
+    json_str(out, &c.hash);
+    if !c.text.is_empty() {
+        out.extend_from_slice(b",\"text\":");
+        json_str(out, &c.text);
+    }
+    out.extend_from_slice(b",\"code\":");
+    json_str(out, &c.code);
+    out.extend_from_slice(b",\"coder\":");
+    json_str(out, &c.coder);
+    out.extend_from_slice(match c.origin {
+        Origin::Manual => b",\"origin\":\"manual\"".as_slice(),
+        Origin::Rule => b",\"origin\":\"rule\"",
+        Origin::Model => b",\"origin\":\"model\"",
+        Origin::Import => b",\"origin\":\"import\"",
+    });
+    out.extend_from_slice(match c.status {
+        Status::Suggested => b",\"status\":\"suggested\"".as_slice(),
+        Status::Accepted => b",\"status\":\"accepted\"",
+        Status::Rejected => b",\"status\":\"rejected\"",
+    });
+    if let Some(memo) = &c.memo {
+        out.extend_from_slice(b",\"memo\":");
+        json_str(out, memo);
+    }
+    if !c.evidence.is_empty() {
+        out.extend_from_slice(b",\"evidence\":[");
+        for (i, h) in c.evidence.iter().enumerate() {
+            out.extend_from_slice(if i == 0 { b"{\"rule\":".as_slice() } else { b",{\"rule\":" });
+            json_str(out, &h.rule);
+            out.extend_from_slice(b",\"text\":");
+            json_str(out, &h.text);
+            out.extend_from_slice(b",\"start\":");
+            out.extend_from_slice(n.format(h.start).as_bytes());
+            out.extend_from_slice(b",\"end\":");
+            out.extend_from_slice(n.format(h.end).as_bytes());
+            out.push(b'}');
+        }
+        out.push(b']');
+    }
+    out.extend_from_slice(b",\"time\":");
+    json_str(out, &c.time);
+    if let Some(base) = &c.base {
+        out.extend_from_slice(b",\"base\":");
+        json_str(out, base);
+    }
+    if let Some(reviewer) = &c.reviewer {
+        out.extend_from_slice(b",\"reviewer\":");
+        json_str(out, reviewer);
+    }
+    out.extend_from_slice(b"}\n");
+}
+
+/// `s` as a JSON string, escaped as `serde_json` escapes: `"` and the backslash, and the control
+/// characters below U+0020 (newline, carriage return, tab, backspace and form feed by their
+/// letters, the rest as `u00xx`); nothing else.
+fn json_str(out: &mut Vec<u8>, s: &str) {
+    const HEX: &[u8; 16] = b"0123456789abcdef";
+    let b = s.as_bytes();
+    out.push(b'"');
+    let mut from = 0;
+    while let Some(i) = next_to_escape(b, from) {
+        out.extend_from_slice(&b[from..i]);
+        match b[i] {
+            b'"' => out.extend_from_slice(b"\\\""),
+            b'\\' => out.extend_from_slice(b"\\\\"),
+            b'\n' => out.extend_from_slice(b"\\n"),
+            b'\r' => out.extend_from_slice(b"\\r"),
+            b'\t' => out.extend_from_slice(b"\\t"),
+            0x08 => out.extend_from_slice(b"\\b"),
+            0x0c => out.extend_from_slice(b"\\f"),
+            x => out.extend_from_slice(&[b'\\', b'u', b'0', b'0', HEX[usize::from(x >> 4)], HEX[usize::from(x & 0xf)]]),
+        }
+        from = i + 1;
+    }
+    out.extend_from_slice(&b[from..]);
+    out.push(b'"');
+}
+
+/// The first byte of `b` from `from` on that JSON escapes: a control character, `"` or a
+/// backslash.
+/// Eight bytes at a time in a `u64`: each test marks the high bit of a byte that passes it, and
+/// can mark a byte wrongly only above one rightly marked, so the lowest mark is right.
+fn next_to_escape(b: &[u8], from: usize) -> Option<usize> {
+    const ONES: u64 = 0x0101_0101_0101_0101;
+    const HIGH: u64 = 0x8080_8080_8080_8080;
+    let zero = |x: u64| x.wrapping_sub(ONES) & !x & HIGH;
+    let mut i = from;
+    while let Some(chunk) = b.get(i..i + 8) {
+        let x = u64::from_le_bytes(chunk.try_into().unwrap_or([0; 8]));
+        let marks = (x.wrapping_sub(ONES * 0x20) & !x & HIGH)
+            | zero(x ^ (ONES * u64::from(b'"')))
+            | zero(x ^ (ONES * u64::from(b'\\')));
+        if marks != 0 {
+            return Some(i + (marks.trailing_zeros() / 8) as usize);
+        }
+        i += 8;
+    }
+    b[i..].iter().position(|&c| c < 0x20 || c == b'"' || c == b'\\').map(|k| i + k)
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(500))]
+        /// `add_line` writes what serde_json writes for the event, byte for byte: strings with
+        /// every kind of character JSON escapes (at every place in a run of eight), text and
+        /// evidence present or not, each optional field present or not.
+        #[test]
+        fn add_lines_are_what_serde_writes(
+            strings in proptest::collection::vec("(\\PC|[\u{0}-\u{1f}\"\\\\/\u{7f}]|é|’){0,20}", 11),
+            numbers in proptest::collection::vec(0usize..1 << 40, 6),
+            (origin, status) in (0usize..4, 0usize..3),
+            (memo, base, reviewer, hits) in (proptest::bool::ANY, proptest::bool::ANY, proptest::bool::ANY, 0usize..3),
+        ) {
+            let s = |i: usize| strings[i].clone();
+            let c = Coding {
+                id: s(0),
+                doc: s(1),
+                start: numbers[0],
+                end: numbers[1],
+                hash: s(2),
+                text: s(3),
+                code: s(4),
+                coder: s(5),
+                origin: Origin::ALL[origin],
+                status: Status::ALL[status],
+                memo: memo.then(|| s(6)),
+                evidence: (0..hits)
+                    .map(|k| crate::autocode::Hit { rule: s(7 + k % 2), text: s(8 - k % 2), start: numbers[2 + k], end: numbers[5] })
+                    .collect(),
+                time: s(9),
+                base: base.then(|| s(10)),
+                reviewer: reviewer.then(|| s(0)),
+            };
+            let mut ours = Vec::new();
+            add_line(&mut ours, &c);
+            let mut theirs = serde_json::to_vec(&Event::Add(c)).unwrap();
+            theirs.push(b'\n');
+            proptest::prop_assert_eq!(String::from_utf8(ours).unwrap(), String::from_utf8(theirs).unwrap());
+        }
+    }
 
     #[test]
     fn coding_ids_are_the_fnv_of_the_formatted_key() {

@@ -11,7 +11,7 @@
 //! An edit inside a passage gives it a new key; the old one is then traced through the kept
 //! versions of the note (see the coding crate's `versions`), never taken as another passage.
 
-use std::collections::{HashMap, HashSet};
+use rustc_hash::{FxHashMap, FxHashSet};
 use std::fmt;
 
 use crate::document::Passage;
@@ -82,12 +82,13 @@ fn mix(parts: &[u64]) -> u64 {
 pub(crate) fn assign_keys(text: &str, passages: &mut [Passage]) {
     let own: Vec<u64> =
         passages.iter().map(|p| own_hash(&text[p.byte_start..p.byte_end], p.speaker.as_deref())).collect();
-    let mut count: HashMap<u64, u32> = HashMap::with_capacity(own.len());
+    // Keys that are hashes already, hashed again by a multiplication (`FxHash`), not SipHash.
+    let mut count: FxHashMap<u64, u32> = FxHashMap::with_capacity_and_hasher(own.len(), Default::default());
     for &h in &own {
         *count.entry(h).or_default() += 1;
     }
     // Copies since the last passage of words of its own, per hash.
-    let mut since: HashMap<u64, u64> = HashMap::new();
+    let mut since: FxHashMap<u64, u64> = FxHashMap::default();
     let mut anchor = 0u64;
     let mut keys: Vec<PassageKey> = Vec::with_capacity(own.len());
     for &h in &own {
@@ -103,7 +104,7 @@ pub(crate) fn assign_keys(text: &str, passages: &mut [Passage]) {
     }
     // Two different passages on one key (one note in tens of millions): the later ones take
     // the next key that is free, in order, so every key names one passage.
-    let mut seen: HashSet<PassageKey> = HashSet::with_capacity(keys.len());
+    let mut seen: FxHashSet<PassageKey> = FxHashSet::with_capacity_and_hasher(keys.len(), Default::default());
     for k in &mut keys {
         let mut salt = 0u64;
         while !seen.insert(*k) {

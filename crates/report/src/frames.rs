@@ -14,7 +14,9 @@ use crate::Result;
 pub(crate) struct Interner {
     /// The strings, at their indices.
     pub(crate) list: Vec<String>,
-    index: HashMap<String, u32>,
+    /// Hashed by a multiplication a word at a time (`FxHash`): with SipHash, the store's names
+    /// looked up for each coding were 1% of `code auto`'s instructions.
+    index: rustc_hash::FxHashMap<String, u32>,
 }
 
 impl Interner {

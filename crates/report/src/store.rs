@@ -546,17 +546,17 @@ fn push_rows(
         header.orphans.push((coder, o.coding.status as u8, reviewer));
         header.orphan_docs.push(note(&o.coding.doc));
     }
-    let mut seen = std::collections::HashSet::new();
+    let mut seen = rustc_hash::FxHashSet::with_capacity_and_hasher(placement.placed.len(), Default::default());
     for placed in &placement.placed {
         let c = placed.coding;
         let code = codes.get(&c.code);
-        let mut rows = vec![(coders.get(&c.coder), c.status as u8)];
-        if let Some(r) = c.accepted_by_other() {
-            rows.push((coders.get(r), Status::Accepted as u8));
-        }
+        // The coder's row, and the reviewer's when another coder accepted it.
+        let own = (coders.get(&c.coder), c.status as u8);
+        let reviewer = c.accepted_by_other().map(|r| (coders.get(r), Status::Accepted as u8));
+        let rows = [Some(own), reviewer];
         for pi in placed.passages.clone() {
             let unit = unit(placed.doc, pi);
-            for &(coder, status) in &rows {
+            for &(coder, status) in rows.iter().flatten() {
                 if seen.insert((unit, code, coder, status)) {
                     out.push(unit, code, coder, status);
                 }

@@ -90,6 +90,18 @@ struct Target {
 /// Bytes of each literal prefix the regex prefilter looks for.
 const PREFIX_BYTES: usize = 8;
 
+/// Whether `text` holds the Kelvin sign or the long s, the only characters outside ASCII whose
+/// case folds to an ASCII letter: one search for their last bytes (`E2 84 AA`, `C5 BF`) with the
+/// `memchr` crate, on the vector unit. The standard library's `contains` of each character was
+/// 2% of `code auto`'s instructions on notes with curly quotes.
+fn folds_to_ascii(text: &str) -> bool {
+    let b = text.as_bytes();
+    memchr::memchr2_iter(0xAA, 0xBF, b).any(|i| match b[i] {
+        0xAA => i >= 2 && b[i - 2..i] == [0xE2, 0x84],
+        _ => i >= 1 && b[i - 1] == 0xC5,
+    })
+}
+
 /// Most places a regex is tried anchored in one passage; past that, one unanchored pass.
 const MAX_ANCHORED_STARTS: usize = 8;
 
@@ -463,7 +475,7 @@ impl AutoCoder {
         let WordCache { candidates, regex_caches: caches, open, .. } = cache;
         // A character whose case folds to ASCII (the Kelvin sign, the long s) is not seen by
         // the word lookups or the automaton: then every regex runs over the whole passage.
-        if text.is_ascii() || !(text.contains('\u{212A}') || text.contains('\u{017F}')) {
+        if text.is_ascii() || !folds_to_ascii(text) {
             self.prefilter.candidates(text, candidates);
             // Each regex the words leave open tried only where one of its prefixes stands,
             // anchored there.
@@ -850,6 +862,11 @@ regex = ['\b(?:months?|years?) (?:in|on)[,.;]', 'stea\x{212A}', '\bwith (?:\w+ )
         ) {
             let text = words.join(" ");
             proptest::prop_assert_eq!(regex_evidence(&wws().ac, &text), regex_reference(wws(), &text));
+        }
+
+        #[test]
+        fn folding_characters_are_found_as_contains_finds_them(text in "(\u{212A}|\u{017F}|\u{2019}|ª|¿|Å|a|K| ){0,12}") {
+            proptest::prop_assert_eq!(folds_to_ascii(&text), text.contains('\u{212A}') || text.contains('\u{017F}'));
         }
 
         #[test]
