@@ -483,7 +483,9 @@ impl Ledger {
     /// and when), every one `status` by `by`, without making the events: the lines are the
     /// same. An [`Event`] is as large as its largest kind, a whole coding: 580,000 decisions at
     /// 2 GB of notes held as events were most of `code review --accept`'s 1.2 GB.
-    pub fn append_statuses(&self, decisions: &[Decision], status: Status, by: &str) -> Result<()> {
+    ///
+    /// Returns the ledger's length before and after the write, as [`Ledger::append_at`] does.
+    pub fn append_statuses(&self, decisions: &[Decision], status: Status, by: &str) -> Result<(u64, u64)> {
         /// A `status` event of borrowed parts: written as [`Event::Status`] is.
         #[derive(Serialize)]
         #[serde(tag = "op", rename_all = "lowercase")]
@@ -491,11 +493,12 @@ impl Ledger {
             Status { id: &'a str, doc: &'a str, status: Status, by: &'a str, time: &'a str },
         }
         if decisions.is_empty() {
-            return Ok(());
+            let len = std::fs::metadata(&self.path).map_or(0, |m| m.len());
+            return Ok((len, len));
         }
         let lines: Vec<StatusRef<'_>> =
             decisions.iter().map(|d| StatusRef::Status { id: &d.id, doc: &d.doc, status, by, time: &d.time }).collect();
-        self.write_lines(&lines).map(|_| ())
+        self.write_lines(&lines)
     }
 
     /// Writes each of `items` as a JSON line under the lock, then one fsync: the lines are made

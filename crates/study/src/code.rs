@@ -420,8 +420,20 @@ pub fn decide_all(
         }
         n += 1;
     })?;
+    // Each ledger's coding state brought forward by the decisions as they are written, a note's
+    // block at a time, rather than made again from the whole ledger after so many new lines.
+    let states = fieldnotes_coding::state::States::new(&project.derived_dir());
     for (coder, decisions) in &decisions {
-        Ledger::new(project.root(), coder)?.append_statuses(decisions, status, reviewer)?;
+        let ledger = Ledger::new(project.root(), coder)?;
+        let from = fieldnotes_coding::state::mark(&ledger)?;
+        let mut extender = states.extend(&ledger, &from)?;
+        if let Some(x) = extender.as_mut() {
+            x.statuses(decisions, status, reviewer);
+        }
+        let (start, _) = ledger.append_statuses(decisions, status, reviewer)?;
+        if let Some(x) = extender.filter(|_| start == from.len) {
+            x.finish(&fieldnotes_coding::state::mark(&ledger)?)?;
+        }
     }
     reviewed(project)?;
     Ok(n)
