@@ -884,24 +884,25 @@ pub fn anchor_where(coding: &Coding, doc: Option<&Document>, accept: impl Fn(usi
 /// holds the two to the same bytes.
 fn add_line(out: &mut Vec<u8>, c: &Coding) {
     let mut n = itoa::Buffer::new();
-    out.extend_from_slice(b"{\"op\":\"add\",\"id\":");
-    json_str(out, &c.id);
-    out.extend_from_slice(b",\"doc\":");
-    json_str(out, &c.doc);
-    out.extend_from_slice(b",\"start\":");
-    out.extend_from_slice(n.format(c.start).as_bytes());
-    out.extend_from_slice(b",\"end\":");
-    out.extend_from_slice(n.format(c.end).as_bytes());
-    out.extend_from_slice(b",\"hash\":");
-    json_str(out, &c.hash);
+    // `,"key":` (the key given with its comma and colon) and the value.
+    let text = |out: &mut Vec<u8>, key: &[u8], s: &str| {
+        out.extend_from_slice(key);
+        json_str(out, s);
+    };
+    let mut number = |out: &mut Vec<u8>, key: &[u8], v: usize| {
+        out.extend_from_slice(key);
+        out.extend_from_slice(n.format(v).as_bytes());
+    };
+    text(out, b"{\"op\":\"add\",\"id\":", &c.id);
+    text(out, b",\"doc\":", &c.doc);
+    number(out, b",\"start\":", c.start);
+    number(out, b",\"end\":", c.end);
+    text(out, b",\"hash\":", &c.hash);
     if !c.text.is_empty() {
-        out.extend_from_slice(b",\"text\":");
-        json_str(out, &c.text);
+        text(out, b",\"text\":", &c.text);
     }
-    out.extend_from_slice(b",\"code\":");
-    json_str(out, &c.code);
-    out.extend_from_slice(b",\"coder\":");
-    json_str(out, &c.coder);
+    text(out, b",\"code\":", &c.code);
+    text(out, b",\"coder\":", &c.coder);
     out.extend_from_slice(match c.origin {
         Origin::Manual => b",\"origin\":\"manual\"".as_slice(),
         Origin::Rule => b",\"origin\":\"rule\"",
@@ -914,33 +915,25 @@ fn add_line(out: &mut Vec<u8>, c: &Coding) {
         Status::Rejected => b",\"status\":\"rejected\"",
     });
     if let Some(memo) = &c.memo {
-        out.extend_from_slice(b",\"memo\":");
-        json_str(out, memo);
+        text(out, b",\"memo\":", memo);
     }
     if !c.evidence.is_empty() {
         out.extend_from_slice(b",\"evidence\":[");
         for (i, h) in c.evidence.iter().enumerate() {
-            out.extend_from_slice(if i == 0 { b"{\"rule\":".as_slice() } else { b",{\"rule\":" });
-            json_str(out, &h.rule);
-            out.extend_from_slice(b",\"text\":");
-            json_str(out, &h.text);
-            out.extend_from_slice(b",\"start\":");
-            out.extend_from_slice(n.format(h.start).as_bytes());
-            out.extend_from_slice(b",\"end\":");
-            out.extend_from_slice(n.format(h.end).as_bytes());
+            text(out, if i == 0 { b"{\"rule\":".as_slice() } else { b",{\"rule\":" }, &h.rule);
+            text(out, b",\"text\":", &h.text);
+            number(out, b",\"start\":", h.start);
+            number(out, b",\"end\":", h.end);
             out.push(b'}');
         }
         out.push(b']');
     }
-    out.extend_from_slice(b",\"time\":");
-    json_str(out, &c.time);
+    text(out, b",\"time\":", &c.time);
     if let Some(base) = &c.base {
-        out.extend_from_slice(b",\"base\":");
-        json_str(out, base);
+        text(out, b",\"base\":", base);
     }
     if let Some(reviewer) = &c.reviewer {
-        out.extend_from_slice(b",\"reviewer\":");
-        json_str(out, reviewer);
+        text(out, b",\"reviewer\":", reviewer);
     }
     out.extend_from_slice(b"}\n");
 }
